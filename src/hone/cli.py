@@ -1,0 +1,225 @@
+"""The ``hone`` command line. Each command is a thin shell over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from hone.errors import HoneError
+
+app = typer.Typer(
+    help="hone: diagnose what holds a neural network back, and prove what helps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+runs_app = typer.Typer(help="List, show and delete recorded runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def show(renderable: Any) -> None:
+    """Print to stdout; piped output is not squeezed to 80 columns (no terminal to fit)."""
+    out.print(renderable, width=None if out.is_terminal else max(out.width, 140))
+
+
+ConfigArg = Annotated[
+    Path | None, typer.Argument(help="YAML config; omit for the built-in blobs baseline.")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override a config key: --set train.optimizer.lr=0.01 (repeatable)."
+    ),
+]
+StoreOpt = Annotated[
+    Path | None,
+    typer.Option("--store", help="Run store folder (default: $HONE_HOME or ./hone-runs)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")]
+
+EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("metric")
+    splits = [s for s in ("train", "val", "test") if any(k.startswith(s + "_") for k in metrics)]
+    for split in splits:
+        table.add_column(split, justify="right")
+    names: list[str] = []
+    for key in metrics:
+        name = key.split("_", 1)[1]
+        if name not in names:
+            names.append(name)
+    for name in names:
+        table.add_row(name, *(_fmt(metrics.get(f"{s}_{name}")) for s in splits))
+    return table
+
+
+@app.command("run")
+def run_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (overrides seed:).")
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    store: StoreOpt = None,
+) -> None:
+    """Train, evaluate and record a model from a config (default: the blobs baseline)."""
+    from hone.api import run
+    from hone.config import parse_set
+
+    overrides = parse_set(set_ or [])
+    if seed is not None:
+        overrides["seed"] = seed
+    result = run(config, progress=not (quiet or json_out), store=store, **overrides)
+    if json_out:
+        typer.echo(json.dumps(result.to_json()))
+    elif not quiet:
+        title = (
+            f"run {result.run_id} ({result.config.name}): {result.status}, "
+            f"{result.epochs_run} epochs in {result.wall_seconds:.1f} s"
+        )
+        show(_metrics_table(result.metrics, title))
+        out.print(f"recorded in {result.store / 'runs' / result.run_id}")
+    if result.status != "completed":
+        err.print(f"[bold red]{result.status}[/]: {escape(result.message)}")
+    raise typer.Exit(EXIT_CODES.get(result.status, 1))
+
+
+@app.command("model")
+def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
+    """Print the model's layer table with output shapes and parameter counts."""
+    from hone.api import build_run
+    from hone.config import load_config, parse_set
+    from hone.nn.build import describe_model
+
+    cfg = load_config(config, parse_set(set_ or []))
+    built = build_run(cfg)
+    rows = describe_model(built.model, built.data.input_shape)
+    table = Table(title=f"{cfg.name}: input {built.data.input_shape}", title_justify="left")
+    for col in ("layer", "type", "output shape"):
+        table.add_column(col)
+    table.add_column("params", justify="right")
+    for row in rows:
+        table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}")
+    total = sum(p.numel() for p in built.model.parameters())
+    trainable = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+    show(table)
+    out.print(f"total params: {total:,}  trainable: {trainable:,}")
+
+
+@runs_app.command("list")
+def runs_list(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 50,
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List recorded runs, newest first."""
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        records = rs.list_runs(limit=limit, status=status)
+    if json_out:
+        typer.echo(json.dumps([r.to_json() for r in records]))
+        return
+    table = Table(title=f"runs in {rs.root}", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    for col in ("status", "created", "epochs", "val_acc", "test_acc", "seconds"):
+        table.add_column(col)
+    for r in records:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        table.add_row(
+            r.id,
+            r.name,
+            r.status,
+            created,
+            str(r.epochs_run),
+            _fmt(r.metrics.get("val_accuracy")),
+            _fmt(r.metrics.get("test_accuracy")),
+            _fmt(r.wall_seconds),
+        )
+    show(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Show one run: status, config, final metrics and the last epochs."""
+    import yaml
+
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        record = rs.get_run(run_id)
+    if json_out:
+        typer.echo(json.dumps(record.to_json()))
+        return
+    wall = _fmt(record.wall_seconds)
+    out.print(
+        f"[bold]{record.id}[/] {record.name}: {record.status}, {record.epochs_run} epochs, {wall} s"
+    )
+    if record.message:
+        out.print(f"message: {record.message}")
+    show(_metrics_table(record.metrics, "final metrics"))
+    epochs = record.history.get("epoch", [])
+    if epochs:
+        table = Table(title="last epochs", title_justify="left")
+        keys = [k for k in record.history if k not in ("epoch_seconds",)]
+        for key in keys:
+            table.add_column(key, justify="right")
+        for i in range(max(0, len(epochs) - 5), len(epochs)):
+            table.add_row(*(_fmt(record.history[k][i]) for k in keys))
+        show(table)
+    out.print("config:")
+    out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
+
+
+@runs_app.command("delete")
+def runs_delete(run_id: str, store: StoreOpt = None) -> None:
+    """Delete a run's record and its files."""
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        deleted = rs.delete_run(run_id)
+    out.print(f"deleted run {deleted}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one message and exit code 2, never a traceback.
+
+    Typer's standalone mode handles usage errors, ``--help`` and exit codes; hone's own
+    ``HoneError`` passes through it and is reported here.
+    """
+    try:
+        app(args=argv, prog_name="hone")
+    except HoneError as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,363 @@
+"""The run configuration: a validated pydantic tree whose key names are hone's public contract.
+
+``load_config`` accepts a YAML path, a mapping or a ``Config`` plus dotted overrides
+(``{"train.optimizer.lr": 0.01}``) and returns a validated ``Config`` or raises ``ConfigError``
+naming the offending path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from hone.errors import ConfigError, suggest
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "OptimizerConfig",
+    "PreprocessConfig",
+    "SplitConfig",
+    "TrainConfig",
+    "apply_overrides",
+    "default_config",
+    "load_config",
+    "parse_set",
+]
+
+DATASETS = (
+    "blobs",
+    "moons",
+    "circles",
+    "spiral",
+    "xor",
+    "digits",
+    "mnist",
+    "fashion_mnist",
+    "csv",
+    "npz",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class SplitConfig(_Strict):
+    """Fractions of the data for train/val/test; ``"6:2:2"`` is accepted too.
+
+    Unset fractions are resolved by the data loader: ``test`` is fixed by the dataset for
+    MNIST-style data, and otherwise whatever train and val leave over.
+    """
+
+    train: float | None = Field(None, gt=0, le=1)
+    val: float | None = Field(None, ge=0, lt=1)
+    test: float | None = Field(None, ge=0, lt=1)
+    stratify: bool = True
+    shuffle: bool = True
+    seed: int = 0  # fixed apart from the run seed: seeds vary the model, not the data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_ratio_string(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            parts = [float(p) for p in value.split(":")]
+        except ValueError:
+            raise ValueError(f"expected ratios like '6:2:2', got {value!r}") from None
+        if len(parts) not in (2, 3) or any(p < 0 for p in parts) or sum(parts) <= 0:
+            raise ValueError(f"expected 2 or 3 non-negative ratios like '6:2:2', got {value!r}")
+        total = sum(parts)
+        names = ("train", "test") if len(parts) == 2 else ("train", "val", "test")
+        return {n: p / total for n, p in zip(names, parts, strict=True)}
+
+    @model_validator(mode="after")
+    def _check_sum(self) -> SplitConfig:
+        given = [r for r in (self.train, self.val, self.test) if r is not None]
+        total = sum(given)
+        if len(given) == 3 and abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"train + val + test must sum to 1, got {total:g} "
+                f"({self.train:g} + {self.val:g} + {self.test:g}); or use ratios like '6:2:2'"
+            )
+        if total > 1.0 + 1e-6:
+            raise ValueError(f"split fractions sum to {total:g}, more than 1")
+        return self
+
+
+class PreprocessConfig(_Strict):
+    scale: Literal["none", "standard", "minmax"] = "none"
+
+
+class DataConfig(_Strict):
+    dataset: Literal[DATASETS] = "blobs"  # type: ignore[valid-type]
+    params: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+    target: str | None = None
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    mirrors: list[str] | None = None  # override download mirrors (MNIST-style datasets)
+
+
+class ModelConfig(_Strict):
+    kind: Literal["mlp"] = "mlp"
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [25])
+    activation: str = "relu"
+    output_activation: Literal["auto", "softmax", "sigmoid", "none"] = "auto"
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, name: str) -> str:
+        from hone.nn.activations import ACTIVATIONS
+
+        if name not in ACTIVATIONS:
+            raise ValueError(ACTIVATIONS.unknown_message(name).split(": ", 1)[1])
+        return name
+
+
+class OptimizerConfig(BaseModel):
+    """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "adam"
+    lr: float = Field(0.001, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, name: str) -> str:
+        from hone.train.optim import OPTIMIZERS
+
+        if name not in OPTIMIZERS:
+            raise ValueError(OPTIMIZERS.unknown_message(name).split(": ", 1)[1])
+        return name
+
+    def extra_params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TrainConfig(_Strict):
+    loss: str = "cross_entropy"
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    batch_size: PositiveInt | Literal["full"] = 32
+    epochs: PositiveInt = 100
+    device: str = "auto"
+    threads: PositiveInt | Literal["auto"] = "auto"  # CPU threads; auto: 1 for tiny models
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lr_shortcut(cls, value: Any) -> Any:
+        # ``train.lr`` is shorthand for ``train.optimizer.lr`` (as in ``--set train.lr=0.01``).
+        if isinstance(value, dict) and "lr" in value:
+            value = dict(value)
+            lr = value.pop("lr")
+            opt = value.get("optimizer", {})
+            opt = {"name": opt} if isinstance(opt, str) else dict(opt or {})
+            opt["lr"] = lr
+            value["optimizer"] = opt
+        return value
+
+    @field_validator("loss")
+    @classmethod
+    def _known_loss(cls, name: str) -> str:
+        from hone.train.losses import LOSSES
+
+        if name not in LOSSES:
+            raise ValueError(LOSSES.unknown_message(name).split(": ", 1)[1])
+        return name
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        base = device.split(":", 1)[0]
+        if base not in ("auto", "cpu", "cuda", "mps"):
+            raise ValueError(f"expected auto, cpu, cuda (or cuda:N) or mps, got {device!r}")
+        return device
+
+
+class Config(_Strict):
+    name: str = "run"
+    seed: int = 0
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    store: str | None = None  # default: $HONE_HOME, else ./hone-runs
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading, overrides and error messages
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so ``split: 6:2:2`` stays a string."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)"
+        r"(?:[eE][-+]?[0-9]+)|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)
+
+
+def default_config() -> dict[str, Any]:
+    """The embedded default: the textbook's Keras baseline on make_blobs."""
+    text = resources.files("hone").joinpath("defaults/blobs.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml_load(text)
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p} (give the path of a YAML file)")
+    try:
+        data = yaml_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{p}: the top level must be a mapping of keys, got {type(data).__name__}"
+        )
+    return data
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """Parse CLI ``--set key.path=value`` items; values are YAML (``[64,64]``, ``0.01``)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--set {item!r}: expected KEY=VALUE, e.g. --set train.optimizer.lr=0.01"
+            )
+        try:
+            out[key.strip()] = yaml_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML: {exc}") from None
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted-key overrides applied (``a.b.c`` or ``a__b__c``)."""
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        keys = dotted.replace("__", ".").split(".")
+        node = out
+        for i, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if isinstance(child, str):  # shorthand like ``optimizer: adam``
+                child = {"name": child}
+            elif child is None:
+                child = {}
+            elif not isinstance(child, dict):
+                where = ".".join(keys[: i + 1])
+                raise ConfigError(f"cannot set {dotted}: {where} is {child!r}, not a mapping")
+            node[key] = child
+            node = child
+        node[keys[-1]] = value
+    return out
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | Config | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build a validated ``Config`` from a YAML path, mapping, Config or ``None`` (the default)."""
+    origin = "config"
+    if source is None:
+        raw = default_config()
+        origin = "config (the built-in blobs baseline)"
+    elif isinstance(source, Config):
+        raw = source.to_dict()
+    elif isinstance(source, Mapping):
+        raw = copy.deepcopy(dict(source))
+    else:
+        raw = read_yaml(source)
+        origin = str(source)
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, origin)) from None
+
+
+def format_validation_error(exc: ValidationError, origin: str) -> str:
+    lines = [f"invalid {origin}:"]
+    for err in exc.errors():
+        loc = tuple(str(part) for part in err["loc"])
+        path = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            options = _field_names(loc[:-1])
+            lines.append(f"  {path}: unknown key '{loc[-1]}'{suggest(loc[-1], options)}")
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        quoted = err["type"] == "value_error" and repr(got) in msg
+        shown = "" if isinstance(got, dict | list) or got is None or quoted else f" (got {got!r})"
+        lines.append(f"  {path}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def _field_names(loc: tuple[str, ...]) -> list[str]:
+    """The valid keys of the model found by following ``loc`` from ``Config``."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,55 @@
+"""String-keyed registries that map config names (``"leaky_relu"``, ``"adam"``) to factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from hone.errors import ConfigError, suggest
+
+__all__ = ["Registry"]
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A named table of entries; unknown names raise a ``ConfigError`` listing the valid ones."""
+
+    def __init__(self, kind: str, field: str) -> None:
+        self.kind = kind  # e.g. "activation"
+        self.field = field  # config path used in error messages, e.g. "model.activation"
+        self._entries: dict[str, T] = {}
+
+    def register(self, name: str) -> Callable[[T], T]:
+        def add(entry: T) -> T:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} '{name}' registered twice")
+            self._entries[name] = entry
+            return entry
+
+        return add
+
+    def add(self, name: str, entry: T) -> None:
+        self.register(name)(entry)
+
+    def get(self, name: str) -> T:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise ConfigError(self.unknown_message(name)) from None
+
+    def unknown_message(self, name: str) -> str:
+        valid = ", ".join(self.names())
+        return (
+            f"{self.field}: unknown {self.kind} '{name}'{suggest(name, self.names())}; "
+            f"valid names: {valid}"
+        )
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)

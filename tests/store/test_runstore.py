@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+from pathlib import Path
+
+import pytest
+import torch
+
+from hone.errors import StoreError
+from hone.store import RunStore
+
+
+def test_create_append_finish_read(store: Path) -> None:
+    with RunStore(store) as rs:
+        run_id = rs.create_run("a", {"seed": 1}, seed=1)
+        assert (rs.run_dir(run_id) / "config.yaml").read_text().startswith("seed: 1")
+        rs.append_epochs(
+            run_id,
+            [
+                {"epoch": 1, "train_loss": 0.5},
+                {"epoch": 2, "train_loss": 0.4, "val_loss": float("nan")},
+            ],
+        )
+        rs.finish_run(run_id, "completed", {"test_accuracy": 0.9}, 1.5)
+        record = rs.get_run(run_id)
+    assert record.status == "completed" and record.epochs_run == 2
+    assert record.history == {"epoch": [1, 2], "train_loss": [0.5, 0.4], "val_loss": [None, None]}
+    assert record.metrics == {"test_accuracy": 0.9} and record.config == {"seed": 1}
+
+
+def test_ids_resolve_by_prefix_or_suffix(store: Path) -> None:
+    with RunStore(store) as rs:
+        a = rs.create_run("a", {})
+        b = rs.create_run("b", {})
+        assert rs.resolve_id(a) == a and rs.resolve_id(a[-6:]) == a and rs.resolve_id(b) == b
+        with pytest.raises(StoreError, match="ambiguous"):
+            rs.resolve_id("20")  # both ids start with the year
+        with pytest.raises(StoreError, match="no run 'zzz'"):
+            rs.get_run("zzz")
+        with pytest.raises(StoreError, match="no run"):
+            rs.get_run("%")  # LIKE wildcards are literal
+
+
+def test_weights_round_trip_without_pickle(store: Path) -> None:
+    model = torch.nn.Linear(3, 2)
+    with RunStore(store) as rs:
+        run_id = rs.create_run("w", {})
+        path = rs.save_weights(run_id, model.state_dict())
+        assert path.suffix == ".safetensors"
+        loaded = rs.load_weights(run_id)
+    assert torch.equal(loaded["weight"], model.weight.detach())
+
+
+def test_delete_removes_row_and_folder(store: Path) -> None:
+    with RunStore(store) as rs:
+        run_id = rs.create_run("d", {})
+        rs.append_epochs(run_id, [{"epoch": 1}])
+        rs.delete_run(run_id)
+        assert rs.list_runs() == [] and not rs.run_dir(run_id).exists()
+
+
+def _writer(root: str, worker: int, n_runs: int) -> None:
+    with RunStore(root) as rs:
+        for i in range(n_runs):
+            run_id = rs.create_run(f"w{worker}-{i}", {"worker": worker})
+            for epoch in range(1, 6):
+                rs.append_epochs(run_id, [{"epoch": epoch, "loss": 1.0 / epoch}])
+            rs.finish_run(run_id, "completed", {"worker": worker, "i": i}, 0.1)
+
+
+def test_several_processes_write_at_once(store: Path) -> None:
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(store), w, 15)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with RunStore(store) as rs:
+        records = rs.list_runs()
+        assert len(records) == 60 and len({r.id for r in records}) == 60
+        assert all(r.status == "completed" and r.epochs_run == 5 for r in records)
+        assert {r.name for r in records} == {f"w{w}-{i}" for w in range(4) for i in range(15)}
+    db = sqlite3.connect(store / "runs.db")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
