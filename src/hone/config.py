@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveInt,
     ValidationError,
     field_validator,
@@ -52,6 +53,7 @@ DATASETS = (
     "fashion_mnist",
     "csv",
     "npz",
+    "regression",
 )
 
 
@@ -108,6 +110,7 @@ class PreprocessConfig(_Strict):
 
 class DataConfig(_Strict):
     dataset: Literal[DATASETS] = "blobs"  # type: ignore[valid-type]
+    task: Literal["auto", "classification", "regression"] = "auto"
     params: dict[str, Any] = Field(default_factory=dict)
     path: str | None = None
     target: str | None = None
@@ -116,11 +119,71 @@ class DataConfig(_Strict):
     mirrors: list[str] | None = None  # override download mirrors (MNIST-style datasets)
 
 
+BlockStep = Literal["dense", "norm", "activation", "dropout"]
+DEFAULT_BLOCK_ORDER: tuple[BlockStep, ...] = ("dense", "norm", "activation", "dropout")
+
+
+class ConvLayer(_Strict):
+    """One convolution block: conv -> (norm) -> activation -> pool (-> dropout)."""
+
+    filters: PositiveInt
+    kernel: PositiveInt = 3
+    stride: PositiveInt = 1
+    padding: Literal["same", "valid"] | NonNegativeInt = "same"
+    pool: Literal["none", "max2", "avg2"] = "none"
+
+
 class ModelConfig(_Strict):
-    kind: Literal["mlp"] = "mlp"
+    kind: Literal["mlp", "cnn"] = "mlp"
     hidden: list[PositiveInt] = Field(default_factory=lambda: [25])
+    conv: list[ConvLayer] = Field(default_factory=list)  # cnn: the convolution stack
     activation: str = "relu"
+    negative_slope: float = Field(0.01, ge=0)  # leaky_relu (the MNIST book uses 0.02)
+    alpha: float = Field(1.0, gt=0)  # elu
+    pieces: int = Field(2, ge=2)  # maxout: linear pieces per unit
     output_activation: Literal["auto", "softmax", "sigmoid", "none"] = "auto"
+    norm: Literal["none", "batch", "layer"] = "none"
+    norm_position: Literal["before_activation", "after_activation"] = "before_activation"
+    dropout: float = Field(0.0, ge=0, lt=1)
+    # Order of the steps inside each hidden block. Default: dense, norm, activation, dropout
+    # (norm_position: after_activation swaps norm and activation). The order recommended for
+    # BatchNorm with dropout is [dropout, dense, norm, activation].
+    block_order: list[BlockStep] | None = None
+    init: str = "auto"
+    bias_init: str = "zeros"
+    init_value: float = 0.1  # for init/bias_init "constant"
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> ModelConfig:
+        if self.kind == "cnn" and not self.conv:
+            raise ValueError("kind 'cnn' needs a conv: list, e.g. [{filters: 32, pool: max2}]")
+        if self.kind == "mlp" and self.conv:
+            raise ValueError("conv: is only used with kind: cnn")
+        if self.block_order is not None:
+            order = self.block_order
+            for step in ("dense", "activation"):
+                if order.count(step) != 1:
+                    raise ValueError(f"block_order must contain '{step}' exactly once: {order}")
+            if len(set(order)) != len(order):
+                raise ValueError(f"block_order repeats a step: {order}")
+        return self
+
+    def resolved_block_order(self) -> list[BlockStep]:
+        if self.block_order is not None:
+            return list(self.block_order)
+        order = list(DEFAULT_BLOCK_ORDER)
+        if self.norm_position == "after_activation":
+            order[1], order[2] = "activation", "norm"
+        return order
+
+    @field_validator("init", "bias_init")
+    @classmethod
+    def _known_init(cls, name: str) -> str:
+        from hone.nn.init import INITIALIZERS
+
+        if name not in INITIALIZERS:
+            raise ValueError(INITIALIZERS.unknown_message(name).split(": ", 1)[1])
+        return name
 
     @field_validator("activation")
     @classmethod
@@ -158,13 +221,91 @@ class OptimizerConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class ScheduleConfig(BaseModel):
+    """``name`` plus that schedule's settings (validated when the run is built)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "constant"
+    warmup_epochs: NonNegativeInt = 0  # linear warm-up in front of any schedule
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @field_validator("name")
+    @classmethod
+    def _known_schedule(cls, name: str) -> str:
+        from hone.train.schedules import SCHEDULES
+
+        if name not in SCHEDULES:
+            raise ValueError(SCHEDULES.unknown_message(name).split(": ", 1)[1])
+        return name
+
+    def params(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class EarlyStoppingConfig(_Strict):
+    monitor: str = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+    min_delta: float = Field(0.0, ge=0)
+    patience: NonNegativeInt = 10
+    start_from_epoch: NonNegativeInt = 0
+    restore_best: bool = True  # also when training ends without the stop firing
+
+
+class GradClipConfig(_Strict):
+    norm: float | None = Field(None, gt=0)  # clip the global gradient norm to this
+    value: float | None = Field(None, gt=0)  # clip every gradient element to [-value, value]
+
+    @model_validator(mode="after")
+    def _one_of(self) -> GradClipConfig:
+        if (self.norm is None) == (self.value is None):
+            raise ValueError("give exactly one of norm or value, e.g. {norm: 1.0}")
+        return self
+
+
+class AugmentConfig(_Strict):
+    """Label-preserving, batched transforms of training images (never val or test)."""
+
+    hflip: bool = False
+    vflip: bool = False
+    rotate: float = Field(0.0, ge=0, le=180)  # up to +-degrees
+    translate: float = Field(0.0, ge=0, lt=1)  # up to +-fraction of width/height
+    scale: float = Field(0.0, ge=0, lt=1)  # zoom by a factor in [1-scale, 1+scale]
+    crop_padding: NonNegativeInt = 0  # pad by this many pixels, then crop at a random offset
+    brightness: float = Field(0.0, ge=0)  # add U(-b, b) per image
+    noise: float = Field(0.0, ge=0)  # add N(0, noise^2) per pixel
+
+
+class EnsembleConfig(_Strict):
+    members: int = Field(5, ge=2)
+    vary: Literal["seed", "init", "hyperparams"] = "seed"
+    combine: Literal["mean_prob", "vote"] = "mean_prob"
+
+
 class TrainConfig(_Strict):
     loss: str = "cross_entropy"
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # cross_entropy
+    # Weight each class's loss: "balanced" (n / (classes * count), as scikit-learn) or
+    # {label: weight} with unlisted labels at 1.
+    class_weight: Literal["balanced"] | dict[str, float] | None = None
+    huber_delta: float = Field(1.0, gt=0)  # huber
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     batch_size: PositiveInt | Literal["full"] = 32
     epochs: PositiveInt = 100
     device: str = "auto"
     threads: PositiveInt | Literal["auto"] = "auto"  # CPU threads; auto: 1 for tiny models
+    l1: float = Field(0.0, ge=0)  # adds l1 * sum|W| to the loss
+    l2: float = Field(0.0, ge=0)  # adds (l2 / 2) * sum W^2 to the loss (not weight decay)
+    regularize_bias: bool = False  # include biases and norm parameters in l1/l2
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    early_stopping: EarlyStoppingConfig | None = None
+    grad_clip: GradClipConfig | None = None
+    augment: AugmentConfig | None = None
+    ensemble: EnsembleConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -197,12 +338,25 @@ class TrainConfig(_Strict):
         return device
 
 
+class TelemetryConfig(_Strict):
+    """Per-layer gradient/weight/activation statistics, sampled ``per_epoch`` times an epoch."""
+
+    enabled: bool = True
+    per_epoch: PositiveInt = 4
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, value: Any) -> Any:
+        return {"enabled": value} if isinstance(value, bool) else value
+
+
 class Config(_Strict):
     name: str = "run"
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)  # or telemetry: false
     store: str | None = None  # default: $HONE_HOME, else ./hone-runs
 
     def to_dict(self) -> dict[str, Any]:

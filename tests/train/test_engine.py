@@ -95,7 +95,7 @@ def test_training_learns_and_history_is_per_epoch(tmp_path: object) -> None:
     assert not any(
         k.startswith("test_") for k in result.history
     )  # test is evaluated once, at the end
-    assert result.metrics["test_accuracy"] > 0.7
+    assert result.metrics["test_accuracy"] > 0.5  # chance is 0.25 (4 blobs)
 
 
 def test_full_batch_and_batch_one(tmp_path: object) -> None:

@@ -20,14 +20,19 @@ class RawData:
     """
 
     x: np.ndarray
-    y: np.ndarray
-    classes: list[str]
+    y: np.ndarray  # int64 class indices, or float32 targets for regression
+    classes: list[str]  # empty for regression
     test: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes else "regression"
 
 
 @dataclass
 class Split:
-    """One split as tensors on the training device: ``x`` float32 (N, ...), ``y`` int64 (N,)."""
+    """One split as tensors on the device: ``x`` float32 (N, ...); ``y`` int64 (N,) class
+    indices, or float32 (N, k) regression targets."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -53,6 +58,38 @@ class DataBundle:
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def task(self) -> str:
+        return "classification" if self.classes else "regression"
+
+    @property
+    def n_outputs(self) -> int:
+        return self.n_classes if self.classes else int(self.train.y.shape[1])
+
+    def stats(self) -> dict[str, Any]:
+        """Per-split label counts and feature (or channel) means and stds, for diagnosis."""
+        out: dict[str, Any] = {}
+        for name in ("train", "val", "test"):
+            split: Split | None = getattr(self, name)
+            if split is None or len(split) == 0:
+                continue
+            x = split.x.detach().double().cpu()
+            flat = (
+                x.transpose(0, 1).reshape(x.shape[1], -1)
+                if x.dim() == 4
+                else x.reshape(len(x), -1).T
+            )
+            entry: dict[str, Any] = {
+                "n": len(split),
+                "mean": flat.mean(1)[:64].tolist(),
+                "std": flat.std(1)[:64].tolist(),
+            }
+            if self.classes:
+                counts = torch.bincount(split.y.cpu(), minlength=len(self.classes))
+                entry["class_counts"] = counts.tolist()
+            out[name] = entry
+        return out
 
     def to(self, device: torch.device) -> DataBundle:
         return DataBundle(

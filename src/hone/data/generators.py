@@ -32,6 +32,27 @@ def spiral(
     return x.astype(np.float32), y
 
 
+def regression(
+    n_samples: int = 1000,
+    n_features: int = 4,
+    n_informative: int = 4,
+    noise: float = 10.0,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's ``make_regression`` with the target standardised (mean 0, std 1)."""
+    from sklearn.datasets import make_regression
+
+    x, y = make_regression(
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=n_informative,
+        noise=noise,
+        random_state=random_state,
+    )
+    y = (y - y.mean()) / y.std()
+    return x.astype(np.float32), y.astype(np.float32)
+
+
 def xor(
     n_samples: int = 1000, noise: float = 0.1, random_state: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +88,7 @@ GENERATORS: dict[str, tuple[Callable[[], Callable[..., Any]], dict[str, Any]]] =
     ),
     "spiral": (lambda: spiral, {}),
     "xor": (lambda: xor, {}),
+    "regression": (lambda: regression, {}),
 }
 
 
@@ -86,6 +108,8 @@ def generate(name: str, params: dict[str, Any]) -> RawData:
         x, y = fn(**{**defaults, **params})
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"data.params: {name}: {exc}") from None
+    if name == "regression":
+        return RawData(np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32), [])
     y = np.asarray(y, dtype=np.int64)
     return RawData(np.asarray(x, dtype=np.float32), y, [str(c) for c in range(int(y.max()) + 1)])
 

@@ -18,28 +18,45 @@ from hone.errors import DataError
 __all__ = ["load_data", "load_raw"]
 
 
+def resolve_task(cfg: DataConfig) -> str:
+    if cfg.task != "auto":
+        return cfg.task
+    return "regression" if cfg.dataset == "regression" else "classification"
+
+
 def load_raw(cfg: DataConfig) -> RawData:
+    task = resolve_task(cfg)
     if cfg.dataset in IDX_DATASETS:
-        return load_idx_dataset(cfg.dataset, cfg.path, cfg.mirrors)
-    if cfg.dataset == "csv":
-        return load_csv(cfg.path, cfg.target)
-    if cfg.dataset == "npz":
-        return load_npz(cfg.path)
-    return generate(cfg.dataset, cfg.params)
+        raw = load_idx_dataset(cfg.dataset, cfg.path, cfg.mirrors)
+    elif cfg.dataset == "csv":
+        raw = load_csv(cfg.path, cfg.target, task)
+    elif cfg.dataset == "npz":
+        raw = load_npz(cfg.path, task)
+    else:
+        raw = generate(cfg.dataset, cfg.params)
+    if raw.task != task:
+        raise DataError(f"data.task: '{cfg.dataset}' is a {raw.task} dataset, not {task}")
+    return raw
 
 
 def load_data(cfg: DataConfig, device: torch.device | str = "cpu") -> DataBundle:
     raw = load_raw(cfg)
-    if len(raw.classes) < 2:
+    if raw.task == "classification" and len(raw.classes) < 2:
         raise DataError(f"data: dataset '{cfg.dataset}' has only one class; need at least two")
     ratios = resolve_ratios(cfg.split, raw.test is not None, cfg.dataset)
-    tr, va, te = split_indices(raw.y, ratios, cfg.split.stratify, cfg.split.shuffle, cfg.split.seed)
+    stratify = cfg.split.stratify and raw.task == "classification"
+    strata = raw.y if raw.task == "classification" else np.zeros(len(raw.y), dtype=np.int64)
+    tr, va, te = split_indices(strata, ratios, stratify, cfg.split.shuffle, cfg.split.seed)
     x_test, y_test = raw.test if raw.test is not None else (raw.x[te], raw.y[te])
     state = fit_scaler(cfg.preprocess.scale, raw.x[tr])
 
     def make(x: np.ndarray, y: np.ndarray) -> Split:
         xs = torch.from_numpy(np.ascontiguousarray(apply_scaler(state, x), dtype=np.float32))
-        return Split(xs.to(device), torch.from_numpy(np.asarray(y, dtype=np.int64)).to(device))
+        if raw.task == "classification":
+            ys = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        else:  # regression targets as (N, k)
+            ys = torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(len(y), -1))
+        return Split(xs.to(device), ys.to(device))
 
     return DataBundle(
         train=make(raw.x[tr], raw.y[tr]),

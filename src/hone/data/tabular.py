@@ -43,7 +43,21 @@ def _require_file(path: str | None, kind: str) -> Path:
     return p
 
 
-def load_csv(path: str | None, target: str | None) -> RawData:
+def _targets(
+    values: np.ndarray | list[str], source: str, task: str
+) -> tuple[np.ndarray, list[str]]:
+    if task != "regression":
+        return encode_labels(values, source)
+    try:
+        y = np.asarray(values, dtype=np.float32)
+    except ValueError:
+        raise DataError(f"{source}: task is regression but the target is not numeric") from None
+    if not np.all(np.isfinite(y)):
+        raise DataError(f"{source}: regression targets contain NaN or inf")
+    return y, []
+
+
+def load_csv(path: str | None, target: str | None, task: str = "classification") -> RawData:
     p = _require_file(path, "csv")
     try:
         with p.open(newline="", encoding="utf-8") as fh:
@@ -76,14 +90,14 @@ def load_csv(path: str | None, target: str | None) -> RawData:
                 ) from None
         feats.append(values)
         labels.append(row[t].strip())
-    y, classes = encode_labels(labels, str(p))
+    y, classes = _targets(labels, str(p), task)
     x = np.asarray(feats, dtype=np.float32)
     if not np.all(np.isfinite(x)):
         raise DataError(f"{p}: features contain NaN or inf; clean or drop those rows")
     return RawData(x, y, classes)
 
 
-def load_npz(path: str | None) -> RawData:
+def load_npz(path: str | None, task: str = "classification") -> RawData:
     p = _require_file(path, "npz")
     try:
         with np.load(p, allow_pickle=False) as npz:
@@ -95,5 +109,5 @@ def load_npz(path: str | None) -> RawData:
         raise DataError(f"{p}: cannot read NPZ: {exc}") from None
     if len(x) != len(y_raw):
         raise DataError(f"{p}: x has {len(x)} rows but y has {len(y_raw)}")
-    y, classes = encode_labels(y_raw, str(p))
+    y, classes = _targets(y_raw, str(p), task)
     return RawData(np.asarray(x, dtype=np.float32), y, classes)

@@ -1,4 +1,5 @@
-"""Build a model from ``model:`` config: named blocks so reports and transfer can address layers."""
+"""Build a model from ``model:`` config as named blocks, so reports and transfer can address
+layers (``hidden1.dense``, ``conv2.norm``, ``output``)."""
 
 from __future__ import annotations
 
@@ -10,21 +11,88 @@ import torch
 from torch import nn
 
 from hone.config import ModelConfig
-from hone.nn.activations import make_activation
+from hone.errors import ConfigError
+from hone.nn.activations import make_activation, width_factor
+from hone.nn.init import initialize
 
 __all__ = ["LayerRow", "build_model", "describe_model"]
 
 
+def _norm(kind: str, features: int, image: bool) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(features) if image else nn.BatchNorm1d(features)
+    # Layer norm over all of a sample's features; for feature maps, GroupNorm with one group.
+    return nn.GroupNorm(1, features) if image else nn.LayerNorm(features)
+
+
+def _block(
+    cfg: ModelConfig, core: nn.Module, in_features: int, out_features: int, image: bool
+) -> tuple[nn.Sequential, int]:
+    """One hidden block in ``cfg``'s order; returns it and its output width."""
+    factor = width_factor(cfg.activation, cfg.pieces)
+    steps: OrderedDict[str, nn.Module] = OrderedDict()
+    features = in_features
+    for step in cfg.resolved_block_order():
+        if step == "dense":
+            steps["conv" if image else "dense"] = core
+            features = out_features * factor
+        elif step == "norm" and cfg.norm != "none":
+            steps["norm"] = _norm(cfg.norm, features, image)
+        elif step == "activation":
+            steps["act"] = make_activation(
+                cfg.activation, cfg.negative_slope, cfg.alpha, cfg.pieces
+            )
+            features //= factor
+        elif step == "dropout" and cfg.dropout > 0:
+            steps["dropout"] = nn.Dropout(cfg.dropout)
+    return nn.Sequential(steps), features
+
+
 def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_outputs: int) -> nn.Sequential:
-    """An MLP: ``flatten`` -> ``hidden1..N`` (dense + activation) -> ``output`` (logits)."""
-    layers: dict[str, nn.Module] = {"flatten": nn.Flatten()}
-    width = math.prod(input_shape)
+    """``[conv1..K ->] flatten -> hidden1..N -> output`` (logits), initialised per ``cfg.init``."""
+    layers: OrderedDict[str, nn.Module] = OrderedDict()
+    factor = width_factor(cfg.activation, cfg.pieces)
+    if cfg.kind == "cnn":
+        if len(input_shape) != 3:
+            raise ConfigError(
+                f"model.kind: cnn needs image data (C, H, W); this dataset's samples have shape "
+                f"{input_shape}. Use kind: mlp, or an image dataset (digits, mnist, ...)"
+            )
+        channels = input_shape[0]
+        for i, conv in enumerate(cfg.conv, start=1):
+            pad = (
+                conv.kernel // 2
+                if conv.padding == "same"
+                else (0 if conv.padding == "valid" else conv.padding)
+            )
+            core = nn.Conv2d(channels, conv.filters * factor, conv.kernel, conv.stride, pad)
+            block, channels = _block(cfg, core, channels, conv.filters, image=True)
+            if conv.pool != "none":
+                block.add_module(
+                    "pool", nn.MaxPool2d(2) if conv.pool == "max2" else nn.AvgPool2d(2)
+                )
+            layers[f"conv{i}"] = block
+    layers["flatten"] = nn.Flatten()
+    width = _flat_width(layers, input_shape)
     for i, units in enumerate(cfg.hidden, start=1):
-        block = OrderedDict(dense=nn.Linear(width, units), act=make_activation(cfg.activation))
-        layers[f"hidden{i}"] = nn.Sequential(block)
-        width = units
+        layers[f"hidden{i}"], width = _block(
+            cfg, nn.Linear(width, units * factor), width, units, image=False
+        )
     layers["output"] = nn.Linear(width, n_outputs)
-    return nn.Sequential(OrderedDict(layers))
+    model = nn.Sequential(layers)
+    initialize(model, cfg.init, cfg.bias_init, cfg.activation, cfg.negative_slope, cfg.init_value)
+    return model
+
+
+def _flat_width(layers: OrderedDict[str, nn.Module], input_shape: tuple[int, ...]) -> int:
+    if len(layers) == 1:  # flatten only
+        return math.prod(input_shape)
+    probe = nn.Sequential(layers).eval()
+    with torch.no_grad():
+        out = probe(torch.zeros(1, *input_shape))
+    if out.shape[1] == 0:
+        raise ConfigError("model.conv: the feature maps shrink to nothing; use fewer pools")
+    return int(out.shape[1])
 
 
 @dataclass
@@ -33,6 +101,7 @@ class LayerRow:
     kind: str
     output_shape: tuple[int, ...]
     params: int
+    trainable: bool
 
 
 def describe_model(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerRow]:
@@ -44,8 +113,13 @@ def describe_model(model: nn.Module, input_shape: tuple[int, ...]) -> list[Layer
 
             def hook(mod: nn.Module, _inp: object, out: object, name: str = name) -> None:
                 shape = tuple(out.shape[1:]) if isinstance(out, torch.Tensor) else ()
-                n = sum(p.numel() for p in mod.parameters(recurse=False))
-                rows.append(LayerRow(name, type(mod).__name__, shape, n))
+                params = list(mod.parameters(recurse=False))
+                trainable = all(p.requires_grad for p in params)
+                rows.append(
+                    LayerRow(
+                        name, type(mod).__name__, shape, sum(p.numel() for p in params), trainable
+                    )
+                )
 
             hooks.append(module.register_forward_hook(hook))
     was_training = model.training

@@ -7,32 +7,70 @@ probabilities that may have rounded to 0 or 1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
+from hone.errors import ConfigError
 from hone.registry import Registry
 
-__all__ = ["LOSSES", "LossFn", "make_loss", "output_transform", "resolve_output_activation"]
+__all__ = [
+    "LOSSES",
+    "LossFn",
+    "LossSpec",
+    "make_loss",
+    "output_transform",
+    "resolve_output_activation",
+]
 
 
 class LossFn(Protocol):
     def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
 
-class _LossFactory(Protocol):
-    def __call__(self, output_activation: str, n_classes: int) -> LossFn: ...
+@dataclass(frozen=True)
+class LossSpec:
+    name: str
+    output_activation: str  # resolved: softmax | sigmoid | none
+    n_outputs: int
+    task: str = "classification"
+    label_smoothing: float = 0.0
+    huber_delta: float = 1.0
+    class_weights: tuple[float, ...] | None = None  # one per class
 
 
-LOSSES: Registry[_LossFactory] = Registry("loss", "train.loss")
+def _weighted_mean(
+    per_sample: torch.Tensor, target: torch.Tensor, w: torch.Tensor | None
+) -> torch.Tensor:
+    """Mean over samples, weighted by their class's weight (torch's convention for CE)."""
+    if w is None:
+        return per_sample.mean()
+    sw = w[target]
+    return (per_sample * sw).sum() / sw.sum()
+
+
+def class_weights(spec: LossSpec, like: torch.Tensor) -> torch.Tensor | None:
+    if spec.class_weights is None:
+        return None
+    return torch.tensor(spec.class_weights, dtype=like.dtype, device=like.device)
+
+
+LOSSES: Registry[Callable[[LossSpec], LossFn]] = Registry("loss", "train.loss")
+
+CLASSIFICATION_LOSSES = ("cross_entropy", "bce", "mse")
+REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 # The output activation each loss implies when ``model.output_activation: auto``.
 _AUTO_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "sigmoid"}
 
 
-def resolve_output_activation(requested: str, loss: str) -> str:
-    return _AUTO_OUTPUT.get(loss, "none") if requested == "auto" else requested
+def resolve_output_activation(requested: str, loss: str, task: str = "classification") -> str:
+    if requested != "auto":
+        return requested
+    return _AUTO_OUTPUT.get(loss, "none") if task == "classification" else "none"
 
 
 def output_transform(logits: torch.Tensor, activation: str) -> torch.Tensor:
@@ -44,48 +82,93 @@ def output_transform(logits: torch.Tensor, activation: str) -> torch.Tensor:
     return logits
 
 
-def _one_hot(target: torch.Tensor, n_classes: int, dtype: torch.dtype) -> torch.Tensor:
-    return F.one_hot(target, n_classes).to(dtype)
+def make_loss(spec: LossSpec) -> LossFn:
+    factory = LOSSES.get(spec.name)
+    allowed = CLASSIFICATION_LOSSES if spec.task == "classification" else REGRESSION_LOSSES
+    if spec.name not in allowed:
+        raise ConfigError(
+            f"train.loss: '{spec.name}' does not fit a {spec.task} task; use one of: "
+            + ", ".join(allowed)
+        )
+    return factory(spec)
+
+
+def _one_hot(target: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor:
+    return F.one_hot(target, n).to(dtype)
 
 
 @LOSSES.register("cross_entropy")
-def _cross_entropy(output_activation: str, n_classes: int) -> LossFn:
-    if output_activation == "sigmoid":
+def _cross_entropy(spec: LossSpec) -> LossFn:
+    smoothing = spec.label_smoothing
+    if spec.output_activation == "sigmoid":
         # Categorical CE over sigmoid outputs normalised to sum to one (Keras' behaviour).
         def sigmoid_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             logp = F.logsigmoid(logits)
-            log_norm = torch.logsumexp(logp, dim=-1, keepdim=True)
-            return F.nll_loss(logp - log_norm, target)
+            logq = logp - torch.logsumexp(logp, dim=-1, keepdim=True)
+            return F.nll_loss(logq, target, weight=class_weights(spec, logits))
 
         return sigmoid_ce
 
     def ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, target)
+        weight = class_weights(spec, logits)
+        return F.cross_entropy(logits, target, weight=weight, label_smoothing=smoothing)
 
     return ce
 
 
 @LOSSES.register("bce")
-def _bce(output_activation: str, n_classes: int) -> LossFn:
-    def bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        onehot = _one_hot(target, n_classes, logits.dtype)
-        if output_activation == "softmax":
+def _bce(spec: LossSpec) -> LossFn:
+    n = spec.n_outputs
+    if spec.output_activation == "softmax":
+
+        def bce_softmax(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+            onehot = _one_hot(target, n, logits.dtype)
             logp = F.log_softmax(logits, dim=-1)
             log1mp = torch.log1p(-logp.exp().clamp(max=1 - 1e-7))
-            return -(onehot * logp + (1 - onehot) * log1mp).mean()
-        return F.binary_cross_entropy_with_logits(logits, onehot)
+            per_sample = -(onehot * logp + (1 - onehot) * log1mp).mean(1)
+            return _weighted_mean(per_sample, target, class_weights(spec, logits))
+
+        return bce_softmax
+
+    def bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        onehot = _one_hot(target, n, logits.dtype)
+        weight = class_weights(spec, logits)
+        if weight is None:
+            return F.binary_cross_entropy_with_logits(logits, onehot)
+        per_sample = F.binary_cross_entropy_with_logits(logits, onehot, reduction="none").mean(1)
+        return _weighted_mean(per_sample, target, weight)
 
     return bce
 
 
 @LOSSES.register("mse")
-def _mse(output_activation: str, n_classes: int) -> LossFn:
+def _mse(spec: LossSpec) -> LossFn:
+    """One-hot targets for classification (the book's first classifier); raw for regression."""
+    if spec.task == "regression":
+        return _regression(spec)
+    n, act = spec.n_outputs, spec.output_activation
+
     def mse(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out = output_transform(logits, output_activation)
-        return F.mse_loss(out, _one_hot(target, n_classes, logits.dtype))
+        out, onehot = output_transform(logits, act), _one_hot(target, n, logits.dtype)
+        weight = class_weights(spec, logits)
+        if weight is None:
+            return F.mse_loss(out, onehot)
+        return _weighted_mean((out - onehot).pow(2).mean(1), target, weight)
 
     return mse
 
 
-def make_loss(name: str, output_activation: str, n_classes: int) -> LossFn:
-    return LOSSES.get(name)(output_activation, n_classes)
+@LOSSES.register("mae")
+@LOSSES.register("huber")
+def _regression(spec: LossSpec) -> LossFn:
+    act, delta = spec.output_activation, spec.huber_delta
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        out = output_transform(logits, act)
+        if spec.name == "mae":
+            return F.l1_loss(out, target)
+        if spec.name == "huber":
+            return F.huber_loss(out, target, delta=delta)
+        return F.mse_loss(out, target)
+
+    return loss

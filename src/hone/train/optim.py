@@ -20,7 +20,12 @@ OPTIMIZERS: Registry[tuple[_Factory, dict[str, Any]]] = Registry(
 )
 # name -> (torch class, fixed keyword arguments that define the variant)
 OPTIMIZERS.add("sgd", (torch.optim.SGD, {}))
+OPTIMIZERS.add("momentum", (torch.optim.SGD, {"momentum": 0.9}))
+OPTIMIZERS.add("nesterov", (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}))
 OPTIMIZERS.add("adam", (torch.optim.Adam, {}))
+OPTIMIZERS.add("adamw", (torch.optim.AdamW, {}))
+OPTIMIZERS.add("adagrad", (torch.optim.Adagrad, {}))
+OPTIMIZERS.add("rmsprop", (torch.optim.RMSprop, {}))
 
 
 def make_optimizer(

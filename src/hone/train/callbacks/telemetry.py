@@ -1,0 +1,168 @@
+"""Cheap per-layer telemetry, sampled a few times per epoch, plus activation scale at init.
+
+At each sampled step it records, per dense/conv layer: gradient norm, weight norm and the
+update/weight ratio of that step; per activation: mean, std, the fraction of dead units (a
+ReLU unit that outputs 0 for every sample in the batch: no gradient flows through it; leaky
+variants always pass some) and of saturated outputs
+(sigmoid/tanh within 0.02 of a bound); and the global gradient norm and the LR. Steps that are
+not sampled cost one integer comparison.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from hone.nn.activations import RELU_FAMILY, SATURATING
+from hone.train.callbacks.base import Callback
+from hone.train.state import TrainState
+
+__all__ = ["Telemetry", "activation_stats"]
+
+SATURATION_MARGIN = 0.02
+_BOUNDS = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0)}
+_RELU_TYPES = ("ReLU", "LeakyReLU", "ELU", "GELU", "Maxout")
+
+
+def _layers(model: nn.Module) -> dict[str, nn.Module]:
+    return {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv2d)}
+
+
+def _weight(module: nn.Module) -> torch.Tensor:
+    weight = module.weight
+    assert isinstance(weight, torch.Tensor)
+    return weight
+
+
+def _activations(model: nn.Module) -> dict[str, nn.Module]:
+    kinds = (*_BOUNDS, *_RELU_TYPES)
+    return {n: m for n, m in model.named_modules() if type(m).__name__ in kinds}
+
+
+def activation_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
+    """Mean, std, dead-unit and saturation fractions of one activation's output batch."""
+    out = out.detach().float()
+    flat = out.transpose(0, 1).reshape(out.shape[1], -1)  # (units or channels, samples...)
+    stats = {"mean": float(out.mean()), "std": float(out.std()) if out.numel() > 1 else 0.0}
+    kind = type(module).__name__
+    if kind == "ReLU":
+        stats["dead"] = float((flat <= 0).all(dim=1).float().mean())
+    if kind in _BOUNDS:
+        low, high = _BOUNDS[kind]
+        margin = SATURATION_MARGIN
+        stats["saturated"] = float(((out <= low + margin) | (out >= high - margin)).float().mean())
+    return stats
+
+
+class Telemetry(Callback):
+    """Samples ``per_epoch`` evenly spaced steps each epoch; ``records`` holds the samples."""
+
+    def __init__(self, per_epoch: int = 4, init_batch: torch.Tensor | None = None) -> None:
+        self.per_epoch = per_epoch
+        self.init_batch = init_batch
+        self.records: list[dict[str, Any]] = []
+        self.at_init: dict[str, dict[str, float]] = {}
+        self.at_end: dict[str, dict[str, float]] = {}
+        self._sample_at: frozenset[int] = frozenset()
+        self._hooks: list[Any] = []
+        self._acts: dict[str, dict[str, float]] = {}
+        self._before: dict[str, torch.Tensor] = {}
+
+    def on_train_begin(self, state: TrainState) -> None:
+        steps, k = state.steps_per_epoch, min(self.per_epoch, state.steps_per_epoch)
+        self._sample_at = frozenset(i * steps // k for i in range(k))  # evenly spaced batches
+        if self.init_batch is not None:
+            self.at_init = self._forward_stats(state.model, self.init_batch)
+
+    def _forward_stats(self, model: nn.Module, x: torch.Tensor) -> dict[str, dict[str, float]]:
+        """Activation statistics of one forward pass before any step. Eval mode, so BatchNorm
+        running statistics are not updated by looking."""
+        self._attach(model)
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            self._detach()
+            model.train(was_training)
+        stats, self._acts = self._acts, {}
+        return stats
+
+    def _attach(self, model: nn.Module) -> None:
+        for name, module in _activations(model).items():
+
+            def hook(mod: nn.Module, _inp: object, out: torch.Tensor, name: str = name) -> None:
+                self._acts[name] = activation_stats(mod, out)
+
+            self._hooks.append(module.register_forward_hook(hook))
+
+    def _detach(self) -> None:
+        for h in self._hooks:
+            h.remove()
+        self._hooks = []
+
+    def _sampled(self, state: TrainState) -> bool:
+        return state.batch in self._sample_at
+
+    def on_batch_begin(self, state: TrainState) -> None:
+        if not self._sampled(state):
+            return
+        self._attach(state.model)
+        self._before = {n: _weight(m).detach().clone() for n, m in _layers(state.model).items()}
+
+    def on_batch_end(self, state: TrainState) -> None:
+        if not self._sampled(state):
+            return
+        self._detach()
+        layers: dict[str, dict[str, float]] = {}
+        squares = 0.0
+        for name, module in _layers(state.model).items():
+            weight = _weight(module).detach()
+            grad = _weight(module).grad
+            w_norm = float(weight.norm())
+            g_norm = float(grad.norm()) if grad is not None else 0.0
+            update = float((weight - self._before[name]).norm()) if name in self._before else 0.0
+            layers[name] = {
+                "grad_norm": g_norm,
+                "weight_norm": w_norm,
+                "numel": weight.numel(),
+                "update_ratio": update / w_norm if w_norm else math.inf,
+            }
+        for p in state.model.parameters():
+            if p.grad is not None:
+                squares += float(p.grad.detach().pow(2).sum())
+        self.records.append(
+            {
+                "epoch": state.epoch,
+                "step": state.step,
+                "lr": state.optimizer.param_groups[0]["lr"],
+                "grad_norm": math.sqrt(squares),
+                "layers": layers,
+                "activations": self._acts,
+            }
+        )
+        self._acts, self._before = {}, {}
+
+    def on_train_end(self, state: TrainState) -> None:
+        self._detach()
+        # Dead and saturated units are judged on the same fixed probe rows as at init: a unit
+        # silent for a small training batch is not necessarily dead.
+        if self.init_batch is not None and state.status != "diverged":
+            self.at_end = self._forward_stats(state.model, self.init_batch)
+        state.info["telemetry_samples"] = len(self.records)
+
+    def to_json(self, model: nn.Module) -> dict[str, Any]:
+        kinds = {n: type(m).__name__ for n, m in _activations(model).items()}
+        return {
+            "at_init": self.at_init,
+            "at_end": self.at_end,
+            "samples": self.records,
+            "activation_kinds": kinds,
+            "layers": list(_layers(model)),
+            "relu_family": sorted(RELU_FAMILY),
+            "saturating": sorted(SATURATING),
+        }
