@@ -16,15 +16,28 @@ from torch import nn
 
 from hone.config import Config, load_config
 from hone.data import DataBundle, load_data
+from hone.data.augment import Augmenter
+from hone.errors import ConfigError, suggest
 from hone.evaluate.predict import evaluate_split
+from hone.evaluate.report import evaluate_model
 from hone.nn.build import build_model
 from hone.store.runstore import RunStore, clean_json
-from hone.train.callbacks import Callback, ProgressBar, StoreRecorder
-from hone.train.engine import fit
-from hone.train.losses import make_loss, resolve_output_activation
+from hone.train.callbacks import (
+    Callback,
+    EarlyStopping,
+    LRSchedule,
+    ProgressBar,
+    StoreRecorder,
+    Telemetry,
+)
+from hone.train.engine import GradClip, fit
+from hone.train.losses import LossFn, LossSpec, make_loss, resolve_output_activation
 from hone.train.optim import make_optimizer
+from hone.train.regularize import Penalty, penalized_parameters
+from hone.train.schedules import Schedule
+from hone.train.state import TrainState
 
-__all__ = ["RunResult", "build_run", "resolve_device", "run", "seed_everything"]
+__all__ = ["RunResult", "build_run", "load_run", "resolve_device", "run", "seed_everything"]
 
 
 @dataclass
@@ -41,6 +54,7 @@ class RunResult:
     message: str = ""
     store: Path = Path()
     model: nn.Module | None = field(default=None, repr=False)
+    members: list[RunResult] = field(default_factory=list, repr=False)  # ensembles only
 
     def to_json(self) -> dict[str, Any]:
         """The ``hone run --json`` object (strict JSON: NaN becomes null)."""
@@ -53,6 +67,10 @@ class RunResult:
             "wall_seconds": self.wall_seconds,
             "message": self.message,
         }
+        if self.members:
+            out["members"] = [
+                {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members
+            ]
         return clean_json(out)  # type: ignore[no-any-return]
 
 
@@ -61,8 +79,6 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        from hone.errors import ConfigError
-
         raise ConfigError("train.device: cuda requested but no CUDA device is available; use auto")
     return device
 
@@ -90,31 +106,167 @@ def seed_everything(seed: int) -> torch.Generator:
 
 @dataclass
 class BuiltRun:
-    """A model with its data, loss and optimizer, ready for ``fit`` (no store involved)."""
+    """A model with its data, loss, optimizer and training remedies, ready for ``fit``."""
 
     config: Config
     data: DataBundle
     model: nn.Module
-    loss_fn: Any
+    loss_fn: LossFn
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     output_activation: str
+    callbacks: list[Callback] = field(default_factory=list)  # schedule, early stopping
+    penalty: Penalty | None = None
+    grad_clip: GradClip | None = None
+    augment: Augmenter | None = None
+
+    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainState:
+        train = self.config.train
+        batch = len(self.data.train) if train.batch_size == "full" else train.batch_size
+        return fit(
+            self.model,
+            self.optimizer,
+            self.loss_fn,
+            self.data.train,
+            self.data.val,
+            epochs=train.epochs,
+            batch_size=batch,
+            generator=self.generator,
+            callbacks=[*self.callbacks, *callbacks],
+            penalty=self.penalty,
+            grad_clip=self.grad_clip,
+            augment=self.augment,
+        )
 
 
-def build_run(cfg: Config, data: DataBundle | None = None) -> BuiltRun:
-    """Seed, load data (unless given), build the model, loss and optimizer for ``cfg``."""
+def build_run(
+    cfg: Config, data: DataBundle | None = None, init_seed: int | None = None
+) -> BuiltRun:
+    """Seed, load data (unless given), build the model, loss, optimizer and remedies.
+
+    ``init_seed`` (default: ``cfg.seed``) seeds the weights alone, so an ensemble can vary
+    the initialisation while keeping the batch order.
+    """
     device = resolve_device(cfg.train.device)
     generator = seed_everything(cfg.seed)
     data = (data or load_data(cfg.data)).to(device)
-    torch.manual_seed(cfg.seed)  # the model's init does not depend on how data was made
-    model = build_model(cfg.model, data.input_shape, data.n_classes).to(device)
+    torch.manual_seed(cfg.seed if init_seed is None else init_seed)
+    model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
     if device.type == "cpu":
         torch.set_num_threads(choose_threads(cfg.train.threads, model, _batch_size(cfg, data)))
-    out_act = resolve_output_activation(cfg.model.output_activation, cfg.train.loss)
-    loss_fn = make_loss(cfg.train.loss, out_act, data.n_classes)
-    opt = cfg.train.optimizer
+    train = cfg.train
+    out_act = resolve_output_activation(cfg.model.output_activation, train.loss, data.task)
+    weights = resolve_class_weights(train.class_weight, data)
+    loss_fn = make_loss(
+        LossSpec(
+            train.loss,
+            out_act,
+            data.n_outputs,
+            data.task,
+            train.label_smoothing,
+            train.huber_delta,
+            weights,
+        )
+    )
+    opt = train.optimizer
     optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.extra_params())
-    return BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act)
+    built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act)
+    _add_remedies(built, device)
+    return built
+
+
+def resolve_class_weights(
+    setting: str | dict[str, float] | None, data: DataBundle
+) -> tuple[float, ...] | None:
+    """Per-class loss weights: ``balanced`` is n / (classes * count) on the training split."""
+    if setting is None:
+        return None
+    if data.task != "classification":
+        raise ConfigError("train.class_weight: only classification has classes to weight")
+    if setting == "balanced":
+        counts = torch.bincount(data.train.y.cpu(), minlength=data.n_classes).double()
+        n, k = float(counts.sum()), data.n_classes
+        return tuple(n / (k * c) if c else 0.0 for c in counts.tolist())
+    assert isinstance(setting, dict)
+    unknown = [str(label) for label in setting if str(label) not in data.classes]
+    if unknown:
+        raise ConfigError(
+            f"train.class_weight: unknown label(s) {', '.join(unknown)}; labels: "
+            + ", ".join(data.classes)
+        )
+    given = {str(k): float(v) for k, v in setting.items()}
+    return tuple(given.get(c, 1.0) for c in data.classes)
+
+
+def recorded_metrics(data: DataBundle, penalty: bool) -> list[str]:
+    """The per-epoch history keys a run on ``data`` will have (what can be monitored)."""
+    names = ["train_loss"] + (["train_accuracy"] if data.task == "classification" else [])
+    if penalty:
+        names += ["train_penalty", "train_l1", "train_l2"]
+    if data.val is not None:
+        names += [
+            n.replace("train_", "val_") for n in names if n in ("train_loss", "train_accuracy")
+        ]
+    return [*names, "lr"]
+
+
+def _check_monitor(field: str, monitor: str, available: list[str]) -> None:
+    if monitor in available:
+        return
+    if monitor.startswith("val_") and not any(a.startswith("val_") for a in available):
+        raise ConfigError(
+            f"{field}: '{monitor}' needs a validation split, and this run has none; set "
+            f"data.split.val (e.g. 0.2) or monitor a train metric"
+        )
+    raise ConfigError(
+        f"{field}: '{monitor}' is not recorded{suggest(monitor, available)}; "
+        f"recorded: {', '.join(available)}"
+    )
+
+
+def _add_remedies(built: BuiltRun, device: torch.device) -> None:
+    cfg, train = built.config, built.config.train
+    if train.l1 or train.l2:
+        weights = penalized_parameters(built.model, train.regularize_bias)
+        built.penalty = Penalty(weights, train.l1, train.l2)
+    available = recorded_metrics(built.data, built.penalty is not None)
+    sched = train.schedule
+    if sched.name != "constant" or sched.warmup_epochs:
+        params = sched.params()
+        if sched.name == "reduce_on_plateau":
+            _check_monitor(
+                "train.schedule.monitor", str(params.get("monitor", "val_loss")), available
+            )
+        built.callbacks.append(LRSchedule(sched.name, params, sched.warmup_epochs))
+        # Validate settings now (a bad key is a config error before training, not after).
+        probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=train.optimizer.lr)
+        Schedule(probe, sched.name, params, sched.warmup_epochs, train.epochs, 1)
+    if train.early_stopping is not None:
+        es = train.early_stopping
+        _check_monitor("train.early_stopping.monitor", es.monitor, available)
+        built.callbacks.append(
+            EarlyStopping(
+                es.monitor, es.mode, es.min_delta, es.patience, es.start_from_epoch, es.restore_best
+            )
+        )
+    if train.grad_clip is not None:
+        built.grad_clip = GradClip(train.grad_clip.norm, train.grad_clip.value)
+    if train.augment is not None:
+        built.augment = Augmenter(train.augment, built.data.input_shape, cfg.seed, device)
+
+
+def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRun]:
+    """Rebuild a recorded run: its config, its data (same splits) and its saved weights."""
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        record = rs.get_run(run_id, with_history=False)
+        weights = rs.load_weights(run_id)
+    cfg = load_config(record.config)
+    built = build_run(cfg)
+    device = next(built.model.parameters()).device
+    built.model.load_state_dict({k: v.to(device) for k, v in weights.items()})
+    built.model.eval()
+    return run_id, built
 
 
 def run(
@@ -132,6 +284,8 @@ def run(
     or diverged (see ``RunResult.status``).
     """
     cfg = load_config(config, overrides)
+    if cfg.train.ensemble is not None:
+        return run_ensemble(cfg, callbacks=callbacks, progress=progress, store=store)
     built = build_run(cfg)
     run_store = RunStore(store or cfg.store)
     try:
@@ -140,8 +294,89 @@ def run(
         run_store.close()
 
 
+def run_ensemble(
+    cfg: Config,
+    *,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    store: str | Path | None = None,
+) -> RunResult:
+    """Train ``train.ensemble.members`` members (each recorded as its own run) and record the
+    ensemble as one run with each member's and the combined metrics."""
+    from hone.evaluate.predict import predict_logits
+    from hone.train.ensemble import combine, member_configs
+    from hone.train.losses import output_transform
+
+    ens = cfg.train.ensemble
+    assert ens is not None
+    data = load_data(cfg.data)
+    run_store = RunStore(store or cfg.store)
+    started = time.perf_counter()
+    try:
+        ens_id = run_store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
+        members: list[RunResult] = []
+        built_members: list[BuiltRun] = []
+        for member_cfg, init_seed in member_configs(cfg):
+            built = build_run(member_cfg, data, init_seed=init_seed)
+            result = _train_and_record(
+                built, run_store, callbacks, progress, extra={"ensemble": ens_id}
+            )
+            members.append(result)
+            built_members.append(built)
+            if result.status != "completed":
+                break
+        status = next((m.status for m in members if m.status != "completed"), "completed")
+        metrics: dict[str, float] = {}
+        bundle = built_members[0].data  # every member trained on the same splits
+        splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
+        for split_name, split in splits.items():
+            if split is None or status != "completed":
+                continue
+            outputs = [
+                output_transform(predict_logits(b.model, split.x), b.output_activation)
+                for b in built_members
+            ]
+            pred, mean_prob = combine(outputs, ens.combine, bundle.task)
+            if bundle.task == "regression":
+                metrics[f"{split_name}_loss"] = float(((pred - split.y) ** 2).mean())
+                continue
+            metrics[f"{split_name}_accuracy"] = float((pred == split.y).float().mean())
+            if mean_prob is not None:
+                picked = mean_prob.gather(1, split.y[:, None]).clamp_min(1e-12)
+                metrics[f"{split_name}_loss"] = float(-picked.log().mean())
+        wall = time.perf_counter() - started
+        extra = {
+            "members": [
+                {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in members
+            ],
+            "combine": ens.combine,
+            "vary": ens.vary,
+        }
+        message = "" if status == "completed" else f"a member ended {status}"
+        run_store.finish_run(ens_id, status, metrics, wall, message, extra)
+        return RunResult(
+            run_id=ens_id,
+            status=status,
+            epochs_run=max(m.epochs_run for m in members),
+            metrics=metrics,
+            history={},
+            wall_seconds=wall,
+            config=cfg,
+            message=message,
+            store=run_store.root,
+            model=None,
+            members=members,
+        )
+    finally:
+        run_store.close()
+
+
 def _train_and_record(
-    built: BuiltRun, store: RunStore, callbacks: Sequence[Callback], progress: bool
+    built: BuiltRun,
+    store: RunStore,
+    callbacks: Sequence[Callback],
+    progress: bool,
+    extra: dict[str, Any] | None = None,
 ) -> RunResult:
     cfg, data, model = built.config, built.data, built.model
     run_id = store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
@@ -150,35 +385,37 @@ def _train_and_record(
         "data.json",
         {
             "classes": data.classes,
+            "task": data.task,
             "input_shape": list(data.input_shape),
             "preprocess": data.preprocess,
+            "stats": data.stats(),
         },
     )
     cbs: list[Callback] = [StoreRecorder(store, run_id), *callbacks]
+    telemetry = None
+    if cfg.telemetry.enabled:
+        telemetry = Telemetry(cfg.telemetry.per_epoch, init_batch=data.train.x[:512])
+        cbs.append(telemetry)
     if progress:
         cbs.append(ProgressBar(f"{cfg.name} {run_id[-6:]}"))
     started = time.perf_counter()
-    batch = _batch_size(cfg, data)
     try:
-        state = fit(
-            model,
-            built.optimizer,
-            built.loss_fn,
-            data.train,
-            data.val,
-            epochs=cfg.train.epochs,
-            batch_size=batch,
-            generator=built.generator,
-            callbacks=cbs,
-        )
+        state = built.fit(cbs)
     except BaseException as exc:
         store.save_weights(run_id, model.state_dict())
+        if telemetry is not None:
+            store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
         store.finish_run(run_id, "failed", {}, time.perf_counter() - started, repr(exc))
         raise
     metrics = final_metrics(built)
     wall = time.perf_counter() - started
     store.save_weights(run_id, model.state_dict())
-    extra = {"diverged_at": state.diverged_at, **state.info}
+    if telemetry is not None:
+        store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
+    if state.status != "diverged":
+        reports = evaluate_model(model, data, built.output_activation, ("train", "val", "test"))
+        store.save_json(run_id, "evaluation.json", reports)
+    extra = {"diverged_at": state.diverged_at, **state.info, **(extra or {})}
     store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     return RunResult(
         run_id=run_id,

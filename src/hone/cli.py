@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hone import cli_analysis
+from hone.cli_common import ConfigArg, JsonOpt, QuietOpt, SetOpt, StoreOpt, err, fmt, out, show
 from hone.errors import HoneError
 
 app = typer.Typer(
@@ -23,41 +23,12 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="List, show and delete recorded runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def show(renderable: Any) -> None:
-    """Print to stdout; piped output is not squeezed to 80 columns (no terminal to fit)."""
-    out.print(renderable, width=None if out.is_terminal else max(out.width, 140))
-
-
-ConfigArg = Annotated[
-    Path | None, typer.Argument(help="YAML config; omit for the built-in blobs baseline.")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--set", help="Override a config key: --set train.optimizer.lr=0.01 (repeatable)."
-    ),
-]
-StoreOpt = Annotated[
-    Path | None,
-    typer.Option("--store", help="Run store folder (default: $HONE_HOME or ./hone-runs)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")]
+app.command("diagnose")(cli_analysis.diagnose_cmd)
+app.command("datacurve")(cli_analysis.datacurve_cmd)
+app.command("eval")(cli_analysis.eval_cmd)
+app.command("predict")(cli_analysis.predict_cmd)
 
 EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
 
 
 def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
@@ -72,7 +43,7 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
         if name not in names:
             names.append(name)
     for name in names:
-        table.add_row(name, *(_fmt(metrics.get(f"{s}_{name}")) for s in splits))
+        table.add_row(name, *(fmt(metrics.get(f"{s}_{name}")) for s in splits))
     return table
 
 
@@ -103,6 +74,18 @@ def run_cmd(
             f"{result.epochs_run} epochs in {result.wall_seconds:.1f} s"
         )
         show(_metrics_table(result.metrics, title))
+        if result.members:
+            members = Table(title="ensemble members", title_justify="left")
+            for col in ("member run", "status", "val_acc", "test_acc"):
+                members.add_column(col)
+            for m in result.members:
+                members.add_row(
+                    m.run_id,
+                    m.status,
+                    fmt(m.metrics.get("val_accuracy")),
+                    fmt(m.metrics.get("test_accuracy")),
+                )
+            show(members)
         out.print(f"recorded in {result.store / 'runs' / result.run_id}")
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {escape(result.message)}")
@@ -119,16 +102,19 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
     cfg = load_config(config, parse_set(set_ or []))
     built = build_run(cfg)
     rows = describe_model(built.model, built.data.input_shape)
-    table = Table(title=f"{cfg.name}: input {built.data.input_shape}", title_justify="left")
+    title = f"{cfg.name}: {cfg.model.kind} on input {built.data.input_shape}"
+    table = Table(title=title, title_justify="left")
     for col in ("layer", "type", "output shape"):
         table.add_column(col)
     table.add_column("params", justify="right")
+    table.add_column("trainable")
     for row in rows:
-        table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}")
+        trainable = "yes" if row.trainable else "no"
+        table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", trainable)
     total = sum(p.numel() for p in built.model.parameters())
-    trainable = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+    n_trainable = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
     show(table)
-    out.print(f"total params: {total:,}  trainable: {trainable:,}")
+    out.print(f"total params: {total:,}  trainable: {n_trainable:,}")
 
 
 @runs_app.command("list")
@@ -159,9 +145,9 @@ def runs_list(
             r.status,
             created,
             str(r.epochs_run),
-            _fmt(r.metrics.get("val_accuracy")),
-            _fmt(r.metrics.get("test_accuracy")),
-            _fmt(r.wall_seconds),
+            fmt(r.metrics.get("val_accuracy")),
+            fmt(r.metrics.get("test_accuracy")),
+            fmt(r.wall_seconds),
         )
     show(table)
 
@@ -178,7 +164,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     if json_out:
         typer.echo(json.dumps(record.to_json()))
         return
-    wall = _fmt(record.wall_seconds)
+    wall = fmt(record.wall_seconds)
     out.print(
         f"[bold]{record.id}[/] {record.name}: {record.status}, {record.epochs_run} epochs, {wall} s"
     )
@@ -192,7 +178,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
         for key in keys:
             table.add_column(key, justify="right")
         for i in range(max(0, len(epochs) - 5), len(epochs)):
-            table.add_row(*(_fmt(record.history[k][i]) for k in keys))
+            table.add_row(*(fmt(record.history[k][i]) for k in keys))
         show(table)
     out.print("config:")
     out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)

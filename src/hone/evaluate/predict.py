@@ -24,9 +24,11 @@ def predict_logits(model: nn.Module, x: torch.Tensor, batch_size: int = EVAL_BAT
 
 
 def evaluate_split(model: nn.Module, split: Split, loss_fn: LossFn) -> dict[str, float]:
-    """Mean loss and accuracy over a split (eval mode: dropout off, BatchNorm running stats)."""
+    """Mean loss, plus accuracy for classification, over a split (eval mode: dropout off,
+    BatchNorm running statistics)."""
     logits = predict_logits(model, split.x)
     with torch.inference_mode():
-        loss = loss_fn(logits, split.y)
-        acc = (logits.argmax(dim=1) == split.y).float().mean()
-    return {"loss": float(loss), "accuracy": float(acc)}
+        out = {"loss": float(loss_fn(logits, split.y))}
+        if not split.y.is_floating_point():
+            out["accuracy"] = float((logits.argmax(dim=1) == split.y).float().mean())
+    return out

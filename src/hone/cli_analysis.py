@@ -1,0 +1,207 @@
+"""``hone diagnose``, ``datacurve``, ``eval`` and ``predict``: commands that read a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, show
+from hone.errors import ConfigError
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def diagnose_cmd(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """What holds this run back: findings with evidence and ranked prescriptions."""
+    from hone.diagnose import diagnose, load_evidence
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        evidence = load_evidence(rs, run_id)
+    findings = diagnose(evidence)
+    if json_out:
+        typer.echo(
+            json.dumps({"run_id": evidence.run_id, "findings": [f.to_json() for f in findings]})
+        )
+        return
+    out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({evidence.status})")
+    for f in findings:
+        style = SEVERITY_STYLE[f.severity]
+        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {escape(f.title)}")
+        out.print(escape(f.explanation))
+        ev = Table(show_header=False, box=None, padding=(0, 2))
+        for key, value in f.evidence.items():
+            ev.add_row(f"  {key}", escape(_short(value)))
+        show(ev)
+        for i, p in enumerate(f.prescriptions, start=1):
+            patch = "  ".join(f"--set {k}={json.dumps(v)}" for k, v in p.patch.items())
+            out.print(f"  {i}. {escape(p.why)}" + (f"  [dim]{escape(patch)}[/]" if patch else ""))
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return fmt(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_short(v)}" for k, v in list(value.items())[:8])
+    return str(value)
+
+
+def datacurve_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    fractions: Annotated[
+        str, typer.Option(help="Training-set fractions, comma-separated.")
+    ] = "0.1,0.25,0.5,1.0",
+    seeds: Annotated[int, typer.Option(help="Seeds per fraction.")] = 2,
+    json_out: JsonOpt = False,
+) -> None:
+    """More data or more tuning? Validation error against training-set size."""
+    from hone.config import load_config, parse_set
+    from hone.diagnose.datacurve import data_curve
+
+    try:
+        values = [float(f) for f in fractions.split(",")]
+    except ValueError:
+        raise ConfigError(
+            f"--fractions: expected numbers like 0.1,0.5,1.0, got {fractions!r}"
+        ) from None
+    curve = data_curve(load_config(config, parse_set(set_ or [])), values, seeds)
+    if json_out:
+        typer.echo(json.dumps(curve.to_json()))
+        return
+    table = Table(title="data curve (mean over seeds)", title_justify="left")
+    for col in ("fraction", "n train", "train error", "val error"):
+        table.add_column(col, justify="right")
+    for p in curve.points:
+        table.add_row(f"{p.fraction:g}", str(p.n_train), fmt(p.mean_train), fmt(p.mean_val))
+    show(table)
+    if curve.fit:
+        f = curve.fit
+        out.print(f"fit: val error ≈ {f['a']:.3g}·n^-{f['b']:.3g} + {f['c']:.3g}")
+    out.print(f"[bold]{curve.verdict}[/]: {escape(curve.answer)}")
+
+
+def eval_cmd(
+    run_id: str,
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Per-class precision/recall/F1, confusion matrix and summary metrics of a run."""
+    from hone.api import load_run
+    from hone.evaluate.report import evaluate_model
+
+    if split not in ("train", "val", "test"):
+        raise ConfigError(f"--split: expected train, val or test, got {split!r}")
+    run_id, built = load_run(run_id, store)
+    reports = evaluate_model(built.model, built.data, built.output_activation, (split,))
+    if split not in reports:
+        raise ConfigError(f"--split: run {run_id} has no {split} split")
+    report = reports[split]
+    if json_out:
+        typer.echo(json.dumps({"run_id": run_id, "split": split, **report}))
+        return
+    if "per_class" not in report:
+        show(_kv_table(f"{run_id} on {split}", report))
+        return
+    table = Table(title=f"{run_id} on {split} (n={report['n']})", title_justify="left")
+    for col in ("class", "precision", "recall", "f1", "specificity", "support"):
+        table.add_column(col, justify="right")
+    for cls, s in report["per_class"].items():
+        table.add_row(
+            escape(cls),
+            fmt(s["precision"]),
+            fmt(s["recall"]),
+            fmt(s["f1"]),
+            fmt(s["specificity"]),
+            str(int(s["support"])),
+        )
+    for avg in ("macro", "weighted", "micro"):
+        a = report["average"]
+        table.add_row(
+            f"[dim]{avg} avg[/]",
+            fmt(a["precision"][avg]),
+            fmt(a["recall"][avg]),
+            fmt(a["f1"][avg]),
+            "",
+            "",
+        )
+    show(table)
+    cm = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
+    cm.add_column("")
+    for cls in report["classes"]:
+        cm.add_column(escape(cls), justify="right")
+    for cls, row in zip(report["classes"], report["confusion_matrix"], strict=True):
+        cm.add_row(escape(cls), *(str(v) for v in row))
+    show(cm)
+    summary = {k: v for k, v in report.items() if isinstance(v, float)}
+    show(_kv_table("summary", summary))
+
+
+def _kv_table(title: str, values: dict[str, Any]) -> Table:
+    table = Table(title=title, title_justify="left", show_header=False)
+    for key, value in values.items():
+        if not isinstance(value, dict | list):
+            table.add_row(key, fmt(value))
+    return table
+
+
+def predict_cmd(
+    run_id: str,
+    index: Annotated[int | None, typer.Option(help="Row of --split to show.")] = None,
+    split: Annotated[str, typer.Option(help="train, val or test.")] = "test",
+    input_: Annotated[
+        Path | None, typer.Option("--input", help="A .npy, .csv or image file.")
+    ] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The model's output for one record as a bar chart (the textbook's "record 19" check)."""
+    from hone.api import load_run
+    from hone.evaluate.predict_input import load_inputs
+    from hone.evaluate.report import predict_outputs
+
+    if (index is None) == (input_ is None):
+        raise ConfigError("give exactly one of --index N (a stored record) or --input FILE")
+    run_id, built = load_run(run_id, store)
+    data = built.data
+    truth: list[Any] = []
+    if input_ is not None:
+        x = load_inputs(input_, data.input_shape, data.preprocess).to(data.train.x.device)
+    else:
+        part = getattr(data, split, None)
+        if part is None or not 0 <= index < len(part):  # type: ignore[operator]
+            size = 0 if part is None else len(part)
+            raise ConfigError(f"--index: {split} has {size} records; give 0..{size - 1}")
+        x = part.x[index : index + 1]  # type: ignore[operator]
+        truth = part.y[index : index + 1].tolist()  # type: ignore[operator]
+    outputs = predict_outputs(built.model, x, built.output_activation).cpu()
+    rows = []
+    for i, row in enumerate(outputs):
+        entry: dict[str, Any] = {"outputs": row.tolist()}
+        if data.classes:
+            entry["predicted"] = data.classes[int(row.argmax())]
+            if truth:
+                entry["true"] = data.classes[int(truth[i])]
+        rows.append(entry)
+    if json_out:
+        typer.echo(json.dumps({"run_id": run_id, "classes": data.classes, "records": rows}))
+        return
+    for i, (entry, row) in enumerate(zip(rows, outputs, strict=True)):
+        title = f"record {index if index is not None else i}"
+        if "true" in entry:
+            title += f" (true: {entry['true']})"
+        out.print(
+            f"[bold]{escape(title)}[/] -> predicted [bold]{escape(entry.get('predicted', ''))}[/]"
+        )
+        labels = data.classes or [f"output {j}" for j in range(len(row))]
+        width = max(len(label) for label in labels)
+        for label, p in zip(labels, row.tolist(), strict=True):
+            bar = "█" * round(40 * max(0.0, min(1.0, p)))
+            mark = " ◀ true" if entry.get("true") == label else ""
+            out.print(f"  {escape(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)

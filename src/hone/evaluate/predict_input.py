@@ -1,0 +1,62 @@
+"""Read new inputs for ``hone predict --input``: .npy, .csv or an image, transformed exactly as
+the training data was (shape, pixel scale, the scaler fitted on the training split)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hone.data.preprocess import apply_scaler
+from hone.errors import DataError
+
+__all__ = ["load_inputs"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
+
+
+def _image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    if len(shape) != 3:
+        raise DataError(f"{path}: this model takes {shape}-shaped rows, not images")
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        raise DataError("reading images needs Pillow: pip install pillow") from None
+    c, h, w = shape
+    try:
+        with Image.open(path) as opened:
+            img = opened.convert("L" if c == 1 else "RGB").resize((w, h))
+            arr = np.asarray(img, dtype=np.float32) / 255.0
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DataError(f"{path}: cannot read image: {exc}") from None
+    return arr[None, None] if c == 1 else arr.transpose(2, 0, 1)[None]
+
+
+def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) -> torch.Tensor:
+    if not path.is_file():
+        raise DataError(f"--input: {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        x = _image(path, shape)
+    elif suffix == ".npy":
+        try:
+            x = np.load(path, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read .npy: {exc}") from None
+    elif suffix == ".csv":
+        try:
+            x = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+        except ValueError as exc:
+            raise DataError(f"{path}: expected numeric CSV rows without a header: {exc}") from None
+    else:
+        raise DataError(
+            f"--input: {path}: use a .npy, .csv or image file ({', '.join(IMAGE_SUFFIXES)})"
+        )
+    per_sample = math.prod(shape)
+    if x.size % per_sample:
+        raise DataError(f"{path}: {x.shape} does not split into records of shape {shape}")
+    x = x.reshape(-1, *shape)
+    return torch.from_numpy(np.ascontiguousarray(apply_scaler(preprocess, x)))

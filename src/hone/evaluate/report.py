@@ -1,0 +1,40 @@
+"""Full evaluation of a trained model on each split: the metrics of ``metrics.py``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from hone.data.base import DataBundle, Split
+from hone.evaluate.metrics import classification_report, regression_report
+from hone.evaluate.predict import predict_logits
+from hone.train.losses import output_transform
+
+__all__ = ["evaluate_model", "predict_outputs"]
+
+
+def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -> torch.Tensor:
+    """Class probabilities (rows summing to 1) for classification, raw outputs for regression."""
+    out = output_transform(predict_logits(model, x), output_activation)
+    if output_activation == "sigmoid":  # independent sigmoids: normalise to a distribution
+        out = out / out.sum(1, keepdim=True).clamp_min(1e-12)
+    return out
+
+
+def evaluate_model(
+    model: nn.Module, data: DataBundle, output_activation: str, splits: tuple[str, ...]
+) -> dict[str, Any]:
+    """``{split: report}`` for the named splits that exist (``test`` only when asked)."""
+    reports: dict[str, Any] = {}
+    for name in splits:
+        split: Split | None = getattr(data, name)
+        if split is None or len(split) == 0:
+            continue
+        outputs = predict_outputs(model, split.x, output_activation)
+        if data.task == "classification":
+            reports[name] = classification_report(split.y, outputs, data.classes)
+        else:
+            reports[name] = regression_report(split.y, outputs)
+    return reports

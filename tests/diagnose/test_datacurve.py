@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hone.config import load_config
+from hone.diagnose.datacurve import data_curve, fit_power_law
+from hone.errors import ConfigError
+
+
+def test_power_law_fit_recovers_known_parameters() -> None:
+    n = [100, 200, 400, 800, 1600, 3200]
+    err = [2.0 * v**-0.5 + 0.05 for v in n]
+    fit = fit_power_law(n, err)
+    assert fit is not None
+    assert fit["a"] == pytest.approx(2.0, rel=1e-3) and fit["b"] == pytest.approx(0.5, rel=1e-3)
+    assert fit["c"] == pytest.approx(0.05, abs=1e-4)
+
+
+def test_underfitting_model_gets_told_more_data_will_not_help() -> None:
+    cfg = load_config(
+        {
+            "data": {"dataset": "spiral", "params": {"n_samples": 600}, "split": "6:2:2"},
+            "model": {"hidden": [1], "activation": "tanh"},
+            "train": {"epochs": 20, "optimizer": {"name": "adam", "lr": 0.01}},
+            "telemetry": False,
+        }
+    )
+    curve = data_curve(cfg, [0.25, 0.5, 1.0], seeds=1)
+    assert curve.verdict == "underfitting" and "will not help" in curve.answer
+    assert [p.n_train for p in curve.points] == [90, 180, 360]
+
+
+def test_capable_model_short_of_data_gets_told_to_collect_more() -> None:
+    cfg = load_config(
+        {
+            "data": {"dataset": "digits", "split": "6:2:2"},
+            "model": {"hidden": [64]},
+            "train": {"epochs": 30, "optimizer": {"name": "adam", "lr": 0.01}},
+            "telemetry": False,
+        }
+    )
+    curve = data_curve(cfg, [0.05, 0.1, 0.25, 0.5, 1.0], seeds=1)
+    errors = [p.mean_val for p in curve.points]
+    assert errors[0] > errors[-1]  # more data helped on the way
+    assert curve.verdict in ("more_data", "plateau")
+    assert curve.points[-1].mean_train < 0.05
+    assert curve.projected_gain_when_doubled is not None
+    assert curve.to_json()["points"][0]["fraction"] == 0.05
+    assert np.isfinite(curve.points[-1].mean_val)
+
+
+def test_needs_a_validation_split() -> None:
+    with pytest.raises(ConfigError, match="validation split"):
+        data_curve(load_config({"data": {"split": "8:2"}}), [0.5, 1.0])
+    with pytest.raises(ConfigError, match="fractions"):
+        data_curve(load_config({"data": {"split": "6:2:2"}}), [0.0, 1.0])
