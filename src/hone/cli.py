@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hone import cli_analysis
+from hone import cli_analysis, cli_experiments
 from hone.cli_common import ConfigArg, JsonOpt, QuietOpt, SetOpt, StoreOpt, err, fmt, out, show
 from hone.errors import HoneError
 
@@ -27,6 +27,11 @@ app.command("diagnose")(cli_analysis.diagnose_cmd)
 app.command("datacurve")(cli_analysis.datacurve_cmd)
 app.command("eval")(cli_analysis.eval_cmd)
 app.command("predict")(cli_analysis.predict_cmd)
+app.command("compare")(cli_experiments.compare_cmd)
+app.command("tune")(cli_experiments.tune_cmd)
+app.command("lr-find")(cli_experiments.lr_find_cmd)
+app.command("improve")(cli_experiments.improve_cmd)
+app.add_typer(cli_experiments.experiments_app, name="experiments")
 
 EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
 

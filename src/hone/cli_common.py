@@ -16,7 +16,9 @@ err = Console(stderr=True)
 
 def show(renderable: Any) -> None:
     """Print to stdout; piped output is not squeezed to 80 columns (no terminal to fit)."""
-    out.print(renderable, width=None if out.is_terminal else max(out.width, 140))
+    if not out.is_terminal:
+        out.width = max(out.width, 160)  # print(width=) cannot exceed the console's width
+    out.print(renderable)
 
 
 def fmt(value: Any) -> str:

@@ -24,7 +24,14 @@ import yaml
 
 from hone.errors import StoreError
 
-__all__ = ["STATUSES", "RunRecord", "RunStore", "clean_json", "resolve_store_root"]
+__all__ = [
+    "STATUSES",
+    "ExperimentRecord",
+    "RunRecord",
+    "RunStore",
+    "clean_json",
+    "resolve_store_root",
+]
 
 STATUSES = ("running", "completed", "interrupted", "diverged", "failed")
 
@@ -50,6 +57,23 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created);
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    finished REAL,
+    spec TEXT NOT NULL,
+    summary TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS experiment_runs (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    variant TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    run_id TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, variant, seed)
+);
 """
 
 
@@ -89,7 +113,102 @@ class RunRecord:
         return clean_json(self.__dict__)  # type: ignore[no-any-return]
 
 
-class RunStore:
+@dataclass
+class ExperimentRecord:
+    id: str
+    kind: str
+    name: str
+    status: str
+    created: float
+    finished: float | None
+    spec: dict[str, Any]
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]] = field(default_factory=list)  # {variant, seed, run_id}
+
+    def to_json(self) -> dict[str, Any]:
+        return clean_json(self.__dict__)  # type: ignore[no-any-return]
+
+
+class ExperimentsMixin:
+    """Experiments (compare, improve, tune re-runs): a spec and the runs that finished for it.
+
+    A run is linked only once it completed, so resuming re-runs exactly what is missing.
+    """
+
+    _db: sqlite3.Connection
+    _write: Any  # RunStore's write transaction
+
+    def create_experiment(self, kind: str, name: str, spec: dict[str, Any]) -> str:
+        exp_id = "exp-" + time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO experiments (id, kind, name, status, created, spec) "
+                "VALUES (?,?,?,?,?,?)",
+                (exp_id, kind, name, "running", time.time(), json.dumps(clean_json(spec))),
+            )
+        return exp_id
+
+    def link_run(self, exp_id: str, variant: str, seed: int, run_id: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO experiment_runs (experiment_id, variant, seed, run_id) "
+                "VALUES (?,?,?,?)",
+                (exp_id, variant, seed, run_id),
+            )
+
+    def finish_experiment(self, exp_id: str, status: str, summary: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE experiments SET status=?, finished=?, summary=? WHERE id=?",
+                (status, time.time(), json.dumps(clean_json(summary)), exp_id),
+            )
+
+    def update_spec(self, exp_id: str, spec: dict[str, Any]) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE experiments SET spec=? WHERE id=?", (json.dumps(clean_json(spec)), exp_id)
+            )
+
+    def resolve_experiment(self, prefix: str) -> str:
+        rows = self._db.execute(
+            "SELECT id FROM experiments WHERE id LIKE ? ESCAPE '!' OR id LIKE ? ESCAPE '!'",
+            (_like_escape(prefix) + "%", "%" + _like_escape(prefix)),
+        ).fetchall()
+        ids = sorted({r[0] for r in rows})
+        if prefix in ids:
+            return prefix
+        if len(ids) != 1:
+            what = "ambiguous" if ids else "not found"
+            raise StoreError(f"experiment '{prefix}' {what} (see `hone experiments list`)")
+        return str(ids[0])
+
+    def get_experiment(self, exp_id: str) -> ExperimentRecord:
+        exp_id = self.resolve_experiment(exp_id)
+        row = self._db.execute(
+            "SELECT id, kind, name, status, created, finished, spec, summary FROM experiments "
+            "WHERE id = ?",
+            (exp_id,),
+        ).fetchone()
+        runs = [
+            {"variant": v, "seed": s, "run_id": r}
+            for v, s, r in self._db.execute(
+                "SELECT variant, seed, run_id FROM experiment_runs WHERE experiment_id = ? "
+                "ORDER BY variant, seed",
+                (exp_id,),
+            )
+        ]
+        return _experiment(row, runs)
+
+    def list_experiments(self, limit: int = 50) -> list[ExperimentRecord]:
+        rows = self._db.execute(
+            "SELECT id, kind, name, status, created, finished, spec, summary FROM experiments "
+            "ORDER BY created DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [_experiment(r, []) for r in rows]
+
+
+class RunStore(ExperimentsMixin):
     """Open (creating if needed) the store at ``root``."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
@@ -270,6 +389,13 @@ _SELECT = (
     "SELECT id, name, status, created, finished, seed, config, metrics, epochs_run, "
     "wall_seconds, message, extra FROM runs"
 )
+
+
+def _experiment(row: tuple[Any, ...], runs: list[dict[str, Any]]) -> ExperimentRecord:
+    id_, kind, name, status, created, finished, spec, summary = row
+    return ExperimentRecord(
+        id_, kind, name, status, created, finished, json.loads(spec), json.loads(summary), runs
+    )
 
 
 def _like_escape(text: str) -> str:

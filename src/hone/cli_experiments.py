@@ -1,0 +1,436 @@
+"""``hone compare``, ``tune``, ``lr-find``, ``improve`` and ``experiments list``."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from hone.cli_common import ConfigArg, JsonOpt, QuietOpt, SetOpt, StoreOpt, err, fmt, out, show
+from hone.errors import ConfigError
+
+experiments_app = typer.Typer(
+    help="List experiments (compare, improve, tune re-runs).", no_args_is_help=True
+)
+
+VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (repeatable).")]
+SeedsOpt = Annotated[int, typer.Option("--seeds", help="Seeds per variant (paired).")]
+JobsOpt = Annotated[int, typer.Option("--jobs", help="Parallel processes.")]
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
+]
+
+
+class _Bar:
+    """A Rich progress bar over an experiment's runs (to stderr)."""
+
+    def __init__(self, title: str, quiet: bool) -> None:
+        self.progress = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"),
+                console=err,
+            )
+        )
+        self.title = title
+        self.task: TaskID | None = None
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task(self.title, total=total, last="")
+        self.progress.update(self.task, completed=done, total=total, last=escape(label))
+
+    def close(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.stop()
+
+
+def _base(config: Path | None, set_: list[str] | None) -> Any:
+    from hone.config import load_config, parse_set
+
+    return load_config(config, parse_set(set_ or []))
+
+
+def _variants_table(summary: dict[str, Any]) -> Table:
+    metric = summary["metric"]
+    table = Table(
+        title=f"{summary['experiment']}: {metric}, mean ± 95 % CI over n seeds "
+        f"({summary['runs_done']}/{summary['runs_planned']} runs)",
+        title_justify="left",
+    )
+    table.add_column("variant", max_width=48, overflow="ellipsis", no_wrap=True)
+    for col in (f"{metric} (n)", "vs", "paired diff [95 % CI]", "p", "verdict", "final test"):
+        table.add_column(col, no_wrap=True, justify="right" if col == "p" else "left")
+    for row in summary["variants"]:
+        s = row["summary"]
+        half = (s["ci_high"] - s["ci_low"]) / 2 if s["n"] else float("nan")
+        vs = row.get("vs")
+        diff = (
+            f"{vs['mean_diff']:+.4f} [{vs['t_ci_low']:+.4f}, {vs['t_ci_high']:+.4f}]" if vs else ""
+        )
+        test = row["final_test"]
+        table.add_row(
+            escape(row["name"]),
+            f"{s['mean']:.4f} ± {half:.4f} ({s['n']})",
+            escape(vs["variant"])[:20] if vs else "",
+            diff,
+            fmt(vs["p_value"]) if vs else "",
+            vs["verdict"] if vs else "",
+            f"{test['mean']:.4f}" if test["n"] else "-",
+        )
+    table.caption = (
+        f"final test = mean {summary['variants'][0]['final_test']['metric']} over the "
+        "same runs, shown for the record and never used to choose"
+    )
+    return table
+
+
+def compare_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    vary: VaryOpt = None,
+    ladder: Annotated[
+        bool, typer.Option("--ladder", help="Apply each --vary on top of the previous step.")
+    ] = False,
+    experiment: Annotated[
+        Path | None, typer.Option("--experiment", help="YAML with variants: [{name, patch}].")
+    ] = None,
+    seeds: SeedsOpt = 5,
+    jobs: JobsOpt = 1,
+    metric: MetricOpt = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Finish an interrupted experiment.")
+    ] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Compare variants over paired seeds: mean ± CI, paired differences and verdicts."""
+    from hone.experiments.compare import (
+        default_metric,
+        plan_experiment,
+        run_pending,
+        summarize_experiment,
+    )
+    from hone.experiments.variants import from_file, grid
+    from hone.experiments.variants import ladder as make_ladder
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        if resume:
+            exp_id = rs.resolve_experiment(resume)
+        else:
+            base = _base(config, set_)
+            if experiment is not None:
+                variants, is_ladder = from_file(base, experiment)
+            elif vary:
+                variants = make_ladder(base, vary) if ladder else grid(base, vary)
+                is_ladder = ladder
+            else:
+                raise ConfigError(
+                    "give --vary KEY=V1,V2 (repeatable), --experiment FILE or --resume ID"
+                )
+            chosen = metric or default_metric(base)
+            seed_list = list(range(base.seed, base.seed + seeds))
+            exp_id = plan_experiment(
+                rs, "ladder" if is_ladder else "compare", base, variants, seed_list, chosen
+            )
+        bar = _Bar(f"compare {exp_id[-6:]}", quiet or json_out)
+        try:
+            run_pending(rs, exp_id, jobs, bar)
+        finally:
+            bar.close()
+        summary = summarize_experiment(rs, exp_id)
+        rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
+    if json_out:
+        typer.echo(json.dumps(summary))
+    elif not quiet:
+        show(_variants_table(summary))
+        out.print(f"experiment {exp_id}; resume with: hone compare --resume {exp_id}")
+
+
+def tune_cmd(
+    config: ConfigArg = None,
+    space: Annotated[Path, typer.Option("--space", help="Search space YAML.")] = Path("space.yaml"),
+    trials: Annotated[int, typer.Option("--trials")] = 20,
+    sampler: Annotated[str, typer.Option(help="random | grid | qmc | tpe | cmaes")] = "tpe",
+    pruner: Annotated[str, typer.Option(help="none | median | hyperband | asha")] = "median",
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB URL (default: SQLite in the store).")
+    ] = None,
+    study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
+    jobs: JobsOpt = 1,
+    seeds_final: Annotated[
+        int, typer.Option("--seeds-final", help="Seeds for the best config's re-run.")
+    ] = 5,
+    metric: MetricOpt = None,
+    set_: SetOpt = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
+    from hone.experiments.compare import (
+        default_metric,
+        plan_experiment,
+        run_pending,
+        summarize_experiment,
+    )
+    from hone.experiments.tune import load_space, tune
+    from hone.experiments.variants import Variant
+    from hone.store import RunStore, resolve_store_root
+
+    base = _base(config, set_)
+    specs = load_space(space, base)
+    chosen = metric or default_metric(base)
+    root = resolve_store_root(store or base.store)
+    result = tune(
+        base,
+        specs,
+        trials=trials,
+        metric=chosen,
+        store=str(root),
+        storage=storage,
+        study_name=study,
+        sampler=sampler,
+        pruner=pruner,
+        jobs=jobs,
+    )
+    final: dict[str, Any] = {}
+    if result.best_params and seeds_final > 0:
+        with RunStore(root) as rs:
+            exp_id = plan_experiment(
+                rs,
+                "tune",
+                base,
+                [Variant("best", result.best_patch())],
+                list(range(base.seed, base.seed + seeds_final)),
+                chosen,
+                {"study": result.study_name, "storage": result.storage},
+            )
+            bar = _Bar("final re-run", quiet or json_out)
+            try:
+                run_pending(rs, exp_id, jobs, bar)
+            finally:
+                bar.close()
+            final = summarize_experiment(rs, exp_id)
+            rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
+    payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
+    if json_out:
+        typer.echo(json.dumps(payload, default=str))
+        return
+    if quiet:
+        return
+    c = result.counts
+    total = sum(v for k, v in c.items() if k != "diverged") or 1
+    out.print(
+        f"study [bold]{escape(result.study_name)}[/] ({escape(result.storage)}): "
+        f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
+        f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
+    )
+    out.print(
+        f"best trial {chosen} = {fmt(result.best_value)} with "
+        f"{escape(json.dumps(result.best_params))}"
+    )
+    for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
+        out.print(f"  importance {escape(key)}: {value:.3f}")
+    for w in result.edge_warnings:
+        out.print(f"[yellow]warning[/]: {escape(w)}")
+    if final:
+        row = final["variants"][0]
+        s = row["summary"]
+        out.print(
+            f"best config re-run over {s['n']} seeds: {chosen} {s['mean']:.4f} "
+            f"[95 % CI {s['ci_low']:.4f}, {s['ci_high']:.4f}]; final {row['final_test']['metric']} "
+            f"{row['final_test']['mean']:.4f} (experiment {final['experiment']})"
+        )
+
+
+def lr_find_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
+    steps: Annotated[int, typer.Option(help="Steps of the range test.")] = 200,
+    json_out: JsonOpt = False,
+) -> None:
+    """LR range test: loss against an exponentially growing learning rate, and a suggestion."""
+    from hone.experiments.lr_find import lr_find
+
+    if not 0 < start < end:
+        raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")
+    finding = lr_find(_base(config, set_), start, end, steps)
+    if json_out:
+        typer.echo(json.dumps(finding.to_json()))
+        return
+    show(_lr_plot(finding.lrs, finding.smoothed))
+
+    def lr(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3g}"
+
+    out.print(
+        f"suggested lr: {lr(finding.steepest)} (steepest descent), "
+        f"{lr(finding.min_over_10)} (minimum / 10)"
+        + ("; the loss exploded before the last lr" if finding.stopped_early else "")
+    )
+
+
+def _lr_plot(lrs: list[float], losses: list[float], rows: int = 12, width: int = 60) -> str:
+    """A small text plot of the smoothed loss against log10(lr)."""
+    import math
+
+    if len(lrs) < 2:
+        return "(too few steps to plot)"
+    lo, hi = min(losses), max(losses)
+    cols = [
+        round(
+            (math.log10(lr) - math.log10(lrs[0]))
+            / (math.log10(lrs[-1]) - math.log10(lrs[0]))
+            * (width - 1)
+        )
+        for lr in lrs
+    ]
+    grid = [[" "] * width for _ in range(rows)]
+    for c, loss in zip(cols, losses, strict=True):
+        r = rows - 1 - round((loss - lo) / (hi - lo or 1) * (rows - 1))
+        grid[r][c] = "•"
+    lines = ["".join(row) for row in grid]
+    return "\n".join(
+        [f"loss {hi:.3g}", *lines, f"loss {lo:.3g}   lr {lrs[0]:.1e} … {lrs[-1]:.1e} (log scale)"]
+    )
+
+
+def _parse_budget(budget: str | None) -> tuple[int | None, float | None]:
+    if budget is None:
+        return None, None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|h)", budget.strip())
+    if m:
+        return None, float(m.group(1)) * {"s": 1, "m": 60, "h": 3600}[m.group(2)]
+    if budget.strip().isdigit():
+        return int(budget), None
+    raise ConfigError(
+        f"--budget: expected a duration like 20m / 90s / 1h or a number of runs, got {budget!r}"
+    )
+
+
+def improve_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    budget: Annotated[str | None, typer.Option(help="20m, 1h, or a number of runs.")] = None,
+    seeds: SeedsOpt = 3,
+    metric: MetricOpt = None,
+    jobs: JobsOpt = 1,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted improve.")
+    ] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
+    from hone.config import load_config
+    from hone.experiments.compare import default_metric
+    from hone.experiments.improve import improve
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        if resume:
+            exp_id = rs.resolve_experiment(resume)
+            spec = rs.get_experiment(exp_id).spec
+            base = load_config(spec["config"])
+            runs, seconds = spec.get("budget_runs"), spec.get("budget_seconds")
+            chosen, n_seeds = spec["metric"], len(spec["seeds"])
+        else:
+            exp_id = None
+            base = _base(config, set_)
+            runs, seconds = _parse_budget(budget)
+            chosen, n_seeds = metric or default_metric(base), seeds
+        bar = _Bar("improve", quiet or json_out)
+        try:
+            result = improve(
+                rs,
+                base,
+                seeds=n_seeds,
+                metric=chosen,
+                budget_runs=runs,
+                budget_seconds=seconds,
+                exp_id=exp_id,
+                jobs=jobs,
+                progress=bar,
+            )
+        finally:
+            bar.close()
+    if json_out:
+        typer.echo(json.dumps(result))
+        return
+    if quiet:
+        return
+    b = result["baseline"]
+    out.print(
+        f"[bold]baseline[/]: {chosen} {b['mean']:.4f} "
+        f"[{b['ci_low']:.4f}, {b['ci_high']:.4f}] (n={b['n']})"
+    )
+    for step in result["adopted"]:
+        s = step["summary"]
+        out.print(
+            f"[green]adopted[/] {escape(step['name'])}: {s['mean']:.4f} "
+            f"(gain {step['mean_diff']:+.4f}, "
+            f"95 % CI [{step['t_ci_low']:+.4f}, {step['t_ci_high']:+.4f}], "
+            f"p={step['p_value']:.3g})"
+        )
+    for r in result["rejected"]:
+        diff = f" ({r['mean_diff']:+.4f}, p={r['p_value']:.3g})" if "mean_diff" in r else ""
+        out.print(f"[dim]rejected[/] {escape(r['name'])}: {escape(r['reason'])}{diff}")
+    t = result["final_test"]
+    out.print(
+        f"stopped: {result['stop_reason']}; {result['runs_used']} runs. Final "
+        f"{t['metric']} (evaluated once, at the end): {t['mean']:.4f}"
+    )
+    out.print("final config:")
+    out.print(result["final_config"], markup=False, highlight=False)
+
+
+@experiments_app.command("list")
+def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Experiments, newest first."""
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        records = rs.list_experiments()
+    if json_out:
+        typer.echo(json.dumps([r.to_json() for r in records]))
+        return
+    table = Table(title="experiments", title_justify="left")
+    for col in ("id", "kind", "name", "status", "variants", "seeds"):
+        table.add_column(col, no_wrap=col == "id")
+    for r in records:
+        table.add_row(
+            r.id,
+            r.kind,
+            escape(r.name),
+            r.status,
+            str(len(r.spec.get("variants", []))),
+            str(len(r.spec.get("seeds", []))),
+        )
+    show(table)

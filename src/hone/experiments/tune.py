@@ -1,0 +1,322 @@
+"""Hyper-parameter search with Optuna (``hone tune``).
+
+The search space is YAML, one entry per config key::
+
+    train.optimizer.lr: {type: float, low: 1.0e-4, high: 0.1, log: true}
+    model.hidden: {type: categorical, choices: [[64], [128], [64, 64]]}
+    train.batch_size: {type: int, low: 16, high: 256, log: true}
+
+Each trial is a recorded run that reports its validation metric every epoch, so pruners can
+stop it early. Studies live in an Optuna RDB storage (SQLite in the run store by default), so
+they resume after a crash and several processes or machines can share one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import os
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import optuna
+
+from hone.config import Config, load_config, read_yaml
+from hone.errors import ConfigError
+from hone.experiments.stats import higher_is_better
+from hone.train.callbacks import Callback
+from hone.train.state import TrainState
+
+__all__ = ["ParamSpec", "TuneResult", "load_space", "make_pruner", "make_sampler", "tune"]
+
+SAMPLERS = ("random", "grid", "qmc", "tpe", "cmaes")
+PRUNERS = ("none", "median", "hyperband", "asha")
+EDGE = 0.05  # best value within 5 % of a range's edge: widen the range
+
+
+@dataclass
+class ParamSpec:
+    key: str
+    type: str  # float | int | categorical
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] = field(default_factory=list)
+
+    def suggest(self, trial: optuna.Trial) -> Any:
+        if self.type == "categorical":
+            encoded = trial.suggest_categorical(self.key, [json.dumps(c) for c in self.choices])
+            return json.loads(str(encoded))
+        low, high = float(self.low or 0.0), float(self.high or 0.0)
+        if self.type == "float":
+            return trial.suggest_float(self.key, low, high, log=self.log, step=self.step)
+        step = int(self.step or 1)
+        return trial.suggest_int(self.key, int(low), int(high), step=step, log=self.log)
+
+    def grid_values(self) -> list[Any]:
+        if self.type == "categorical":
+            return [json.dumps(c) for c in self.choices]
+        if self.step is None and self.type == "float":
+            raise ConfigError(f"space.{self.key}: the grid sampler needs a step for floats")
+        step = self.step or 1
+        count = round((self.high - self.low) / step) + 1  # type: ignore[operator]
+        values = [round(self.low + i * step, 12) for i in range(count)]  # type: ignore[operator]
+        return [int(v) for v in values] if self.type == "int" else values
+
+    def decode(self, value: Any) -> Any:
+        return json.loads(value) if self.type == "categorical" else value
+
+
+def load_space(path: Path, base: Config) -> list[ParamSpec]:
+    raw = read_yaml(path)
+    if not raw:
+        raise ConfigError(f"{path}: the search space is empty; give one entry per config key")
+    specs = []
+    for key, entry in raw.items():
+        where = f"{path}: {key}"
+        if not isinstance(entry, dict) or entry.get("type") not in ("float", "int", "categorical"):
+            raise ConfigError(f"{where}: needs type: float | int | categorical")
+        spec = ParamSpec(
+            key,
+            entry["type"],
+            entry.get("low"),
+            entry.get("high"),
+            bool(entry.get("log", False)),
+            entry.get("step"),
+            list(entry.get("choices") or []),
+        )
+        if spec.type == "categorical" and not spec.choices:
+            raise ConfigError(f"{where}: categorical needs choices: [...]")
+        if spec.type != "categorical":
+            if spec.low is None or spec.high is None or not spec.low < spec.high:
+                raise ConfigError(f"{where}: needs low < high")
+            if spec.log and spec.low <= 0:
+                raise ConfigError(f"{where}: a log range needs low > 0")
+        probe = spec.choices[0] if spec.choices else spec.low
+        load_config(base, {key: probe})  # the key must exist in the config
+        specs.append(spec)
+    return specs
+
+
+def make_sampler(name: str, specs: list[ParamSpec], seed: int) -> optuna.samplers.BaseSampler:
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "grid":
+        return optuna.samplers.GridSampler({s.key: s.grid_values() for s in specs}, seed=seed)
+    if name == "qmc":
+        with warnings.catch_warnings():  # QMC is marked experimental; we pin Optuna's range
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.QMCSampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed)
+    raise ConfigError(f"--sampler: unknown '{name}'; valid: {', '.join(SAMPLERS)}")
+
+
+def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    pruners: dict[str, type[optuna.pruners.BasePruner]] = {
+        "none": optuna.pruners.NopPruner,
+        "median": optuna.pruners.MedianPruner,
+        "hyperband": optuna.pruners.HyperbandPruner,
+        "asha": optuna.pruners.SuccessiveHalvingPruner,
+    }
+    if name not in pruners:
+        raise ConfigError(f"--pruner: unknown '{name}'; valid: {', '.join(PRUNERS)}")
+    return pruners[name]()
+
+
+class _Report(Callback):
+    """Reports the metric to Optuna each epoch; stops the run when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+        self.trial, self.metric, self.pruned = trial, metric, False
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        value = state.logs.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return
+        self.trial.report(value, state.epoch)
+        if self.trial.should_prune():
+            self.pruned = True
+            state.stop_training = True
+            state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"
+
+
+class RunFailed(Exception):
+    """A trial whose run diverged or was interrupted (recorded by Optuna as FAIL)."""
+
+
+def _objective(
+    base: dict[str, Any], specs: list[ParamSpec], metric: str, store: str, threads: int | None
+) -> Any:
+    import hone
+
+    def objective(trial: optuna.Trial) -> float:
+        patch = {s.key: s.suggest(trial) for s in specs}
+        overrides: dict[str, Any] = {**patch, "name": f"{base['name']}/trial{trial.number}"}
+        if threads:
+            overrides["train.threads"] = threads
+        report = _Report(trial, metric)
+        result = hone.run(base, store=store, callbacks=[report], **overrides)
+        trial.set_user_attr("run_id", result.run_id)
+        trial.set_user_attr("status", result.status)
+        if report.pruned:
+            raise optuna.TrialPruned()
+        if result.status != "completed" or metric not in result.metrics:
+            raise RunFailed(f"run {result.run_id} {result.status}: {result.message}")
+        return float(result.metrics[metric])
+
+    return objective
+
+
+def _worker(args: tuple[Any, ...]) -> None:
+    base, space_json, metric, store, storage, study_name, sampler, pruner, n, seed, threads = args
+    specs = [ParamSpec(**s) for s in space_json]
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=make_sampler(sampler, specs, seed),
+        pruner=make_pruner(pruner),
+    )
+    study.optimize(_objective(base, specs, metric, store, threads), n_trials=n, catch=(RunFailed,))
+
+
+@dataclass
+class TuneResult:
+    study_name: str
+    storage: str
+    best_value: float | None
+    best_params: dict[str, Any]
+    best_run: str | None
+    importances: dict[str, float]
+    edge_warnings: list[str]
+    counts: dict[str, int]
+    trials: list[dict[str, Any]]
+
+    def best_patch(self) -> dict[str, Any]:
+        return dict(self.best_params)
+
+
+def tune(
+    base: Config,
+    specs: list[ParamSpec],
+    *,
+    trials: int,
+    metric: str,
+    store: str,
+    storage: str | None,
+    study_name: str | None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    jobs: int = 1,
+) -> TuneResult:
+    """Run (or resume) a study until it has ``trials`` more finished trials."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = storage or f"sqlite:///{Path(store).resolve() / 'studies.db'}"
+    Path(store).mkdir(parents=True, exist_ok=True)
+    name = study_name or f"{base.name}-tune"
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if higher_is_better(metric) else "minimize"
+    )
+    study = optuna.create_study(
+        study_name=name, storage=storage, direction=direction, load_if_exists=True
+    )
+    study.set_user_attr("metric", metric)
+    study.set_user_attr("space", [s.__dict__ for s in specs])
+    study.set_user_attr("config", base.to_dict())
+    cfg = base.to_dict()
+    if jobs <= 1:
+        study.sampler = make_sampler(sampler, specs, base.seed)
+        study.pruner = make_pruner(pruner)
+        study.optimize(
+            _objective(cfg, specs, metric, store, None), n_trials=trials, catch=(RunFailed,)
+        )
+    else:
+        threads = max(1, (os.cpu_count() or 1) // jobs)
+        shares = [trials // jobs + (1 if i < trials % jobs else 0) for i in range(jobs)]
+        args = [
+            (
+                cfg,
+                [s.__dict__ for s in specs],
+                metric,
+                store,
+                storage,
+                name,
+                sampler,
+                pruner,
+                n,
+                base.seed + i,
+                threads,
+            )
+            for i, n in enumerate(shares)
+            if n
+        ]
+        with ProcessPoolExecutor(
+            len(args), mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            list(pool.map(_worker, args))
+    return _summarize(study, specs, storage)
+
+
+def _summarize(study: optuna.Study, specs: list[ParamSpec], storage: str) -> TuneResult:
+    states = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    counts = {s.name.lower(): sum(t.state == s for t in trials) for s in states}
+    counts["diverged"] = sum(t.user_attrs.get("status") == "diverged" for t in trials)
+    complete = [t for t in trials if t.state == states.COMPLETE]
+    by_key = {s.key: s for s in specs}
+    best_params: dict[str, Any] = {}
+    best_value, best_run = None, None
+    importances: dict[str, float] = {}
+    warnings: list[str] = []
+    if complete:
+        best = study.best_trial
+        best_value, best_run = best.value, best.user_attrs.get("run_id")
+        best_params = {k: by_key[k].decode(v) if k in by_key else v for k, v in best.params.items()}
+        if len(complete) >= 2 and len(specs) >= 2:
+            try:
+                importances = dict(optuna.importance.get_param_importances(study))
+            except (RuntimeError, ValueError):
+                importances = {}
+        for s in specs:
+            if s.type == "categorical" or s.key not in best.params:
+                continue
+            value = float(best.params[s.key])
+            low, high = float(s.low), float(s.high)  # type: ignore[arg-type]
+            if s.log:
+                value, low, high = math.log(value), math.log(low), math.log(high)
+            if min(value - low, high - value) <= EDGE * (high - low):
+                edge = "low" if value - low < high - value else "high"
+                warnings.append(
+                    f"{s.key}: the best value sits at the {edge} edge of its range; widen it"
+                )
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name.lower(),
+            "value": t.value,
+            "params": {k: by_key[k].decode(v) if k in by_key else v for k, v in t.params.items()},
+            "run_id": t.user_attrs.get("run_id"),
+            "status": t.user_attrs.get("status"),
+            "intermediate": dict(t.intermediate_values),
+        }
+        for t in trials
+    ]
+    return TuneResult(
+        study.study_name,
+        storage,
+        best_value,
+        best_params,
+        best_run,
+        importances,
+        warnings,
+        counts,
+        rows,
+    )

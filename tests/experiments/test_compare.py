@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hone.config import load_config
+from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.variants import grid, ladder
+from hone.store import RunStore
+from tests.conftest import tiny
+from tests.test_cli import cli
+
+FAST = {"train.epochs": 3, "telemetry": False}
+
+
+def test_grid_runs_every_variant_on_the_same_seeds(store: Path) -> None:
+    base = load_config(tiny(**FAST))
+    with RunStore(store) as rs:
+        exp = plan_experiment(
+            rs, "compare", base, grid(base, ["model.hidden=[8],[32]"]), [0, 1, 2], "val_accuracy"
+        )
+        assert run_pending(rs, exp) == 9
+        assert run_pending(rs, exp) == 0  # nothing left
+        summary = summarize_experiment(rs, exp)
+        seeds = {
+            r["run_id"]: rs.get_run(r["run_id"], with_history=False).seed
+            for r in rs.get_experiment(exp).runs
+        }
+    assert summary["complete"] and summary["runs_done"] == 9
+    for row in summary["variants"]:
+        assert [seeds[r] for r in row["run_ids"]] == [0, 1, 2]  # paired by seed
+    assert all(row["vs"]["n"] == 3 for row in summary["variants"][1:])
+
+
+def test_ladder_compares_each_step_with_the_previous(store: Path) -> None:
+    base = load_config(tiny(**FAST))
+    steps = ladder(base, ["train.loss=bce", "model.activation=leaky_relu"])
+    with RunStore(store) as rs:
+        exp = plan_experiment(rs, "ladder", base, steps, [0, 1], "val_accuracy")
+        run_pending(rs, exp)
+        summary = summarize_experiment(rs, exp)
+    assert [r.get("vs", {}).get("variant") for r in summary["variants"]] == [
+        None,
+        "baseline",
+        steps[1].name,
+    ]
+
+
+def test_interrupted_experiment_resumes_without_duplicates(store: Path) -> None:
+    base = load_config(tiny(**FAST))
+    with RunStore(store) as rs:
+        exp = plan_experiment(
+            rs, "compare", base, grid(base, ["train.optimizer.lr=0.1,0.03"]), [0, 1], "val_accuracy"
+        )
+
+        def stop_after_two(label: str, done: int, total: int) -> None:
+            if done == 2:
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            run_pending(rs, exp, progress=stop_after_two)
+        assert len(rs.get_experiment(exp).runs) == 2
+        assert run_pending(rs, exp) == 4
+        runs = rs.get_experiment(exp).runs
+    assert len(runs) == 6 and len({(r["variant"], r["seed"]) for r in runs}) == 6
+
+
+def test_cli_compare_killed_then_resumed(tmp_path: Path, store: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 40, "telemetry": False})))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hone.cli",
+            "compare",
+            str(config),
+            "--vary",
+            "model.hidden=[8],[32]",
+            "--seeds",
+            "3",
+            "-q",
+            "--store",
+            str(store),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline, linked = time.monotonic() + 120, 0
+    while time.monotonic() < deadline and linked < 2:
+        time.sleep(0.3)
+        if (store / "runs.db").exists():
+            with sqlite3.connect(store / "runs.db") as db:
+                try:
+                    linked = db.execute("SELECT COUNT(*) FROM experiment_runs").fetchone()[0]
+                except sqlite3.OperationalError:
+                    linked = 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert 2 <= linked < 9
+    with sqlite3.connect(store / "runs.db") as db:
+        (exp_id,) = db.execute("SELECT id FROM experiments").fetchone()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hone.cli",
+            "compare",
+            "--resume",
+            exp_id,
+            "--json",
+            "--store",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["complete"] and summary["runs_done"] == 9
+    with sqlite3.connect(store / "runs.db") as db:
+        pairs = db.execute("SELECT variant, seed FROM experiment_runs").fetchall()
+    assert len(pairs) == len(set(pairs)) == 9
+
+
+def test_cli_compare_table_and_experiment_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**FAST)))
+    exp = tmp_path / "exp.yaml"
+    exp.write_text("variants:\n  - {name: wide, patch: {model.hidden: [64]}}\n")
+    code, out, _ = cli(
+        capsys,
+        "compare",
+        str(config),
+        "--experiment",
+        str(exp),
+        "--seeds",
+        "2",
+        "--store",
+        str(store),
+    )
+    assert code == 0 and "wide" in out and "verdict" in out and "final test" in out
+    code, out, _ = cli(capsys, "experiments", "list", "--store", str(store))
+    assert code == 0 and "exp-" in out
+    code, _, err = cli(capsys, "compare", str(config), "--store", str(store))
+    assert code == 2 and "--vary" in err
+    bad = tmp_path / "noval.yaml"
+    bad.write_text(yaml.safe_dump(tiny(**{"data.split": "8:2"})))
+    code, _, err = cli(
+        capsys, "compare", str(bad), "--vary", "model.hidden=[4]", "--store", str(store)
+    )
+    assert code == 2 and "validation split" in err
+
+
+@pytest.mark.slow
+def test_parallel_jobs_record_the_same_experiment(store: Path) -> None:
+    base = load_config(tiny(**FAST))
+    with RunStore(store) as rs:
+        exp = plan_experiment(
+            rs, "compare", base, grid(base, ["model.hidden=[8]"]), [0, 1], "val_accuracy"
+        )
+        assert run_pending(rs, exp, jobs=2) == 4
+        sequential = plan_experiment(
+            rs, "compare", base, grid(base, ["model.hidden=[8]"]), [0, 1], "val_accuracy"
+        )
+        run_pending(rs, sequential)
+        a, b = summarize_experiment(rs, exp), summarize_experiment(rs, sequential)
+    assert [r["values"] for r in a["variants"]] == [r["values"] for r in b["variants"]]

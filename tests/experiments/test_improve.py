@@ -1,0 +1,53 @@
+"""``hone improve`` on a deliberately underfitting and a deliberately overfitting config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hone.config import load_config
+from hone.experiments.improve import improve
+from hone.store import RunStore
+
+UNDERFIT = {
+    "name": "underfit",
+    "data": {"dataset": "spiral", "params": {"n_samples": 600}, "split": "6:2:2"},
+    "model": {"hidden": [2], "activation": "leaky_relu"},
+    "train": {"optimizer": {"name": "adam", "lr": 0.01}, "epochs": 40},
+}
+OVERFIT = {
+    "name": "overfit",
+    "data": {"dataset": "moons", "params": {"n_samples": 100, "noise": 0.4}, "split": "6:2:2"},
+    "model": {"hidden": [128, 128], "activation": "leaky_relu"},
+    "train": {"optimizer": {"name": "adam", "lr": 0.01}, "epochs": 120, "batch_size": 16},
+}
+
+
+def check(result: dict[str, Any], higher: bool) -> None:
+    assert result["adopted"], result["rejected"]
+    first = result["adopted"][0]
+    assert first["verdict"] == "better" and first["name"].startswith("round 1: ")
+    base, final = result["baseline"], result["final_summary"]
+    if higher:
+        assert final["ci_low"] > base["ci_high"] or first["t_ci_low"] > 0
+    else:
+        assert final["ci_high"] < base["ci_low"] or first["t_ci_high"] < 0
+    load_config(__import__("yaml").safe_load(result["final_config"]))  # ready for hone run
+
+
+def test_improve_fixes_underfitting(store: Path) -> None:
+    with RunStore(store) as rs:
+        result = improve(rs, load_config(UNDERFIT), seeds=3, metric="val_accuracy", budget_runs=9)
+    check(result, higher=True)
+    assert any(code in result["adopted"][0]["name"] for code in ("underfitting", "not_converged"))
+    assert result["runs_used"] <= 9
+
+
+@pytest.mark.slow
+def test_improve_fixes_overfitting(store: Path) -> None:
+    with RunStore(store) as rs:
+        result = improve(rs, load_config(OVERFIT), seeds=3, metric="val_loss", budget_runs=9)
+    check(result, higher=False)
+    assert "overfitting" in result["adopted"][0]["name"]
