@@ -12,9 +12,13 @@ from hone.config import load_config
 from tests.conftest import DATASETS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-EXAMPLES = sorted(EXAMPLES_DIR.rglob("*.yaml"))
-LADDER = sorted((EXAMPLES_DIR / "mnist_book_ladder").glob("*.yaml"))
-SMALL = [p for p in EXAMPLES if "mnist" not in str(p.relative_to(EXAMPLES_DIR))]
+EXAMPLES = sorted(p for p in EXAMPLES_DIR.rglob("*.yaml") if p.name != "ladder.yaml")
+LADDER = sorted((EXAMPLES_DIR / "mnist_book_ladder").glob("[0-9]_*.yaml"))
+SMALL = [
+    p
+    for p in EXAMPLES
+    if not str(p.relative_to(EXAMPLES_DIR)).startswith(("mnist", "image_folder"))
+]
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(EXAMPLES_DIR)))
@@ -63,3 +67,34 @@ def test_ladder_at_batch_128_climbs(tmp_path: Path, datasets: Path) -> None:
         accs.append(result.metrics["test_accuracy"])
     assert accs[1] >= 0.97 and accs[0] < accs[1]
     assert DATASETS.exists()
+
+
+def test_image_folder_walkthrough(tmp_path: Path) -> None:
+    """The README's image-folder walk-through, with images rendered by its own script."""
+    import subprocess
+    import sys
+
+    images = tmp_path / "images"
+    subprocess.run(
+        [sys.executable, str(EXAMPLES_DIR / "image_folder" / "make_images.py"), str(images)],
+        check=True,
+        capture_output=True,
+    )
+    result = hone.run(
+        EXAMPLES_DIR / "image_folder" / "config.yaml",
+        store=str(tmp_path / "store"),
+        **{"data.path": str(images), "train.epochs": 3},
+    )
+    assert result.status == "completed" and result.metrics["test_accuracy"] > 0.8
+    assert result.notes["data"]["skipped_images"] == 1  # the deliberately broken file
+
+
+def test_book_ladder_experiment_file() -> None:
+    from hone.experiments.variants import from_file
+
+    variants, is_ladder = from_file(
+        load_config(LADDER[0]), EXAMPLES_DIR / "mnist_book_ladder" / "ladder.yaml"
+    )
+    assert is_ladder and len(variants) == 5
+    final = load_config(LADDER[0], variants[-1].patch)
+    assert final.model_dump() == load_config(LADDER[-1]).model_dump() | {"name": final.name}

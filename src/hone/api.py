@@ -21,7 +21,7 @@ from hone.errors import ConfigError, suggest
 from hone.evaluate.predict import evaluate_split
 from hone.evaluate.report import evaluate_model
 from hone.nn.build import build_model
-from hone.store.runstore import RunStore, clean_json
+from hone.store.runstore import RunStore, clean_json, resolve_store_root
 from hone.train.callbacks import (
     Callback,
     EarlyStopping,
@@ -36,6 +36,7 @@ from hone.train.optim import make_optimizer
 from hone.train.regularize import Penalty, penalized_parameters
 from hone.train.schedules import Schedule
 from hone.train.state import TrainState
+from hone.train.transfer import Unfreeze, freeze, load_matching
 
 __all__ = ["RunResult", "build_run", "load_run", "resolve_device", "run", "seed_everything"]
 
@@ -55,6 +56,7 @@ class RunResult:
     store: Path = Path()
     model: nn.Module | None = field(default=None, repr=False)
     members: list[RunResult] = field(default_factory=list, repr=False)  # ensembles only
+    notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, data loading
 
     def to_json(self) -> dict[str, Any]:
         """The ``hone run --json`` object (strict JSON: NaN becomes null)."""
@@ -72,6 +74,11 @@ class RunResult:
                 {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members
             ]
         return clean_json(out)  # type: ignore[no-any-return]
+
+
+def load_run_data(cfg: Config) -> DataBundle:
+    """The config's data, with decoded image folders cached in ``<store>/cache``."""
+    return load_data(cfg.data, cache_dir=resolve_store_root(cfg.store) / "cache")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -119,6 +126,8 @@ class BuiltRun:
     penalty: Penalty | None = None
     grad_clip: GradClip | None = None
     augment: Augmenter | None = None
+    sample_weights: torch.Tensor | None = None
+    notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, sampler
 
     def fit(self, callbacks: Sequence[Callback] = ()) -> TrainState:
         train = self.config.train
@@ -136,6 +145,7 @@ class BuiltRun:
             penalty=self.penalty,
             grad_clip=self.grad_clip,
             augment=self.augment,
+            sample_weights=self.sample_weights,
         )
 
 
@@ -149,9 +159,10 @@ def build_run(
     """
     device = resolve_device(cfg.train.device)
     generator = seed_everything(cfg.seed)
-    data = (data or load_data(cfg.data)).to(device)
+    data = (data or load_run_data(cfg)).to(device)
     torch.manual_seed(cfg.seed if init_seed is None else init_seed)
     model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
+    notes = _transfer(cfg, model)
     if device.type == "cpu":
         torch.set_num_threads(choose_threads(cfg.train.threads, model, _batch_size(cfg, data)))
     train = cfg.train
@@ -170,9 +181,26 @@ def build_run(
     )
     opt = train.optimizer
     optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.extra_params())
-    built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act)
+    built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act, notes=notes)
+    if weights is not None:
+        built.notes["class_weights"] = dict(zip(data.classes, weights, strict=True))
     _add_remedies(built, device)
     return built
+
+
+def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
+    """``model.init_from`` and ``model.freeze``; returns what was done, for the run record."""
+    notes: dict[str, Any] = {}
+    if cfg.model.init_from:
+        with RunStore(cfg.store) as rs:
+            source = rs.resolve_id(cfg.model.init_from)
+            weights = rs.load_weights(source)
+        notes["init_from"] = {"run": source, **load_matching(model, weights)}
+    if cfg.model.freeze:
+        notes["frozen"] = freeze(model, cfg.model.freeze)
+    elif cfg.train.unfreeze_at_epoch:
+        raise ConfigError("train.unfreeze_at_epoch: nothing is frozen; set model.freeze too")
+    return notes
 
 
 def resolve_class_weights(
@@ -253,6 +281,15 @@ def _add_remedies(built: BuiltRun, device: torch.device) -> None:
         built.grad_clip = GradClip(train.grad_clip.norm, train.grad_clip.value)
     if train.augment is not None:
         built.augment = Augmenter(train.augment, built.data.input_shape, cfg.seed, device)
+    if cfg.data.sampler == "balanced":
+        if built.data.task != "classification":
+            raise ConfigError("data.sampler: balanced sampling needs classes")
+        y = built.data.train.y
+        counts = torch.bincount(y, minlength=built.data.n_classes).double()
+        built.sample_weights = (1.0 / counts[y]).cpu()
+        built.notes["sampler"] = "balanced"
+    if train.unfreeze_at_epoch:
+        built.callbacks.append(Unfreeze(train.unfreeze_at_epoch))
 
 
 def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRun]:
@@ -284,10 +321,12 @@ def run(
     or diverged (see ``RunResult.status``).
     """
     cfg = load_config(config, overrides)
+    if store is not None:  # one place decides where runs live: transfer sources, caches, records
+        cfg = cfg.model_copy(update={"store": str(store)})
     if cfg.train.ensemble is not None:
-        return run_ensemble(cfg, callbacks=callbacks, progress=progress, store=store)
+        return run_ensemble(cfg, callbacks=callbacks, progress=progress)
     built = build_run(cfg)
-    run_store = RunStore(store or cfg.store)
+    run_store = RunStore(cfg.store)
     try:
         return _train_and_record(built, run_store, callbacks, progress)
     finally:
@@ -295,11 +334,7 @@ def run(
 
 
 def run_ensemble(
-    cfg: Config,
-    *,
-    callbacks: Sequence[Callback] = (),
-    progress: bool = False,
-    store: str | Path | None = None,
+    cfg: Config, *, callbacks: Sequence[Callback] = (), progress: bool = False
 ) -> RunResult:
     """Train ``train.ensemble.members`` members (each recorded as its own run) and record the
     ensemble as one run with each member's and the combined metrics."""
@@ -309,8 +344,8 @@ def run_ensemble(
 
     ens = cfg.train.ensemble
     assert ens is not None
-    data = load_data(cfg.data)
-    run_store = RunStore(store or cfg.store)
+    data = load_run_data(cfg)
+    run_store = RunStore(cfg.store)
     started = time.perf_counter()
     try:
         ens_id = run_store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
@@ -389,6 +424,7 @@ def _train_and_record(
             "input_shape": list(data.input_shape),
             "preprocess": data.preprocess,
             "stats": data.stats(),
+            "report": data.report,
         },
     )
     cbs: list[Callback] = [StoreRecorder(store, run_id), *callbacks]
@@ -415,7 +451,7 @@ def _train_and_record(
     if state.status != "diverged":
         reports = evaluate_model(model, data, built.output_activation, ("train", "val", "test"))
         store.save_json(run_id, "evaluation.json", reports)
-    extra = {"diverged_at": state.diverged_at, **state.info, **(extra or {})}
+    extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
     store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     return RunResult(
         run_id=run_id,
@@ -428,6 +464,7 @@ def _train_and_record(
         message=state.stop_reason,
         store=store.root,
         model=model,
+        notes={**built.notes, **({"data": data.report} if data.report else {})},
     )
 
 

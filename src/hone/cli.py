@@ -91,10 +91,40 @@ def run_cmd(
                     fmt(m.metrics.get("test_accuracy")),
                 )
             show(members)
+        _print_notes(result.notes)
         out.print(f"recorded in {result.store / 'runs' / result.run_id}")
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {escape(result.message)}")
     raise typer.Exit(EXIT_CODES.get(result.status, 1))
+
+
+def _print_notes(notes: dict[str, Any]) -> None:
+    """What the run did beyond the obvious: transfer, class weighting, sampling, data loading."""
+    if "init_from" in notes:
+        t = notes["init_from"]
+        out.print(
+            f"started from run {t['run']}: {len(t['loaded'])} tensors loaded, "
+            f"{len(t['skipped_shape'])} skipped (shape), {len(t['reinitialised'])} new"
+        )
+        for line in t["skipped_shape"]:
+            out.print(f"  skipped {escape(line)}")
+    if "frozen" in notes:
+        out.print(f"frozen: {escape(', '.join(notes['frozen']))}")
+    if "class_weights" in notes:
+        shown = ", ".join(f"{k}: {v:.3g}" for k, v in notes["class_weights"].items())
+        out.print(f"class weights: {escape(shown)}")
+    if notes.get("sampler") == "balanced":
+        out.print("sampler: balanced (each class drawn equally often)")
+    data = notes.get("data") or {}
+    if data.get("cache"):
+        out.print(
+            f"images: decoded cache {data['cache']}; {data.get('skipped_images', 0)} unreadable "
+            f"skipped; {len(data.get('ignored_files', []))} non-image files ignored"
+        )
+    if data.get("filled_missing_cells"):
+        out.print(
+            f"missing values: {data['filled_missing_cells']} cells filled with training means"
+        )
 
 
 @app.command("model")

@@ -54,6 +54,7 @@ DATASETS = (
     "csv",
     "npz",
     "regression",
+    "image_folder",
 )
 
 
@@ -105,7 +106,10 @@ class SplitConfig(_Strict):
 
 
 class PreprocessConfig(_Strict):
-    scale: Literal["none", "standard", "minmax"] = "none"
+    scale: Literal["none", "standard", "minmax"] = "none"  # per channel for images
+    grayscale: bool = False  # image_folder: drop colour (1 channel instead of 3)
+    resize: tuple[PositiveInt, PositiveInt] | None = None  # image_folder: [H, W]
+    resize_mode: Literal["stretch", "pad", "crop"] = "stretch"
 
 
 class DataConfig(_Strict):
@@ -117,6 +121,10 @@ class DataConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     mirrors: list[str] | None = None  # override download mirrors (MNIST-style datasets)
+    on_bad_image: Literal["error", "skip"] = "error"  # image_folder: unreadable files
+    missing: Literal["error", "drop", "mean"] = "error"  # csv: empty/NA cells
+    sampler: Literal["none", "balanced"] = "none"  # balanced: classes drawn equally often
+    target_error: float | None = Field(None, ge=0, lt=1)  # best reachable error (human/Bayes)
 
 
 BlockStep = Literal["dense", "norm", "activation", "dropout"]
@@ -152,6 +160,8 @@ class ModelConfig(_Strict):
     init: str = "auto"
     bias_init: str = "zeros"
     init_value: float = 0.1  # for init/bias_init "constant"
+    init_from: str | None = None  # a run id: start from its weights where names and shapes match
+    freeze: list[str] | Literal["all_but_head"] | None = None  # layer names not to train
 
     @model_validator(mode="after")
     def _check_shape(self) -> ModelConfig:
@@ -304,6 +314,7 @@ class TrainConfig(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     early_stopping: EarlyStoppingConfig | None = None
     grad_clip: GradClipConfig | None = None
+    unfreeze_at_epoch: PositiveInt | None = None  # gradual unfreezing of model.freeze
     augment: AugmentConfig | None = None
     ensemble: EnsembleConfig | None = None
 

@@ -18,10 +18,18 @@ def test_csv_with_string_labels(tmp_path: Path) -> None:
     np.testing.assert_array_equal(raw.x, [[1, 2], [3, 4], [5, 6]])
 
 
+def test_csv_categorical_columns_are_one_hot(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("size,colour,label\n1,red,a\n2,blue,b\n3,red,a\n")
+    raw = load_csv(str(path), "label")
+    # size, then one column per colour (alphabetical: blue, red)
+    np.testing.assert_array_equal(raw.x, [[1, 0, 1], [2, 1, 0], [3, 0, 1]])
+
+
 def test_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
-    path.write_text("a,b,label\n1,2,0\n3,oops,1\n")
-    with pytest.raises(DataError, match=r"d\.csv:3: column 'b' is not numeric"):
+    path.write_text("a,b,label\n1,2,0\n3,,1\n")
+    with pytest.raises(DataError, match=r"d\.csv:3: column 'b' is empty or NA.*data\.missing"):
         load_csv(str(path), "label")
     with pytest.raises(DataError, match=r"set data\.target to one of: a, b, label"):
         load_csv(str(path), None)
@@ -31,6 +39,52 @@ def test_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
         load_csv(str(tmp_path / "nope.csv"), "label")
     with pytest.raises(DataError, match=r"needs data\.path"):
         load_csv(None, "label")
+    path.write_text("a,label\n1,0\n2\n")
+    with pytest.raises(DataError, match="1 fields, header has 2"):
+        load_csv(str(path), "label")
+
+
+def test_missing_policies(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,0\n3,NA,1\n5,6,0\n7,8,1\n")
+    assert len(load_csv(str(path), "label", missing="drop").y) == 3
+    raw = load_csv(str(path), "label", missing="mean")
+    assert np.isnan(raw.x[1, 1])  # filled later, from the training split only
+
+
+def test_mean_fill_uses_the_training_split_only(tmp_path: Path) -> None:
+    from hone.config import load_config
+    from hone.data import load_data
+
+    rows = ["a,label"] + [
+        f"{v},{i % 2}" for i, v in enumerate([1, 1, 1, 1, 1, 1, 100, 100, "", ""])
+    ]
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(rows) + "\n")
+    cfg = load_config(
+        {
+            "data": {
+                "dataset": "csv",
+                "path": str(path),
+                "target": "label",
+                "missing": "mean",
+                "split": {"train": 0.6, "val": 0.2, "test": 0.2, "shuffle": False},
+            }
+        }
+    )
+    data = load_data(cfg.data)
+    assert data.test.x[:, 0].tolist() == [1.0, 1.0]  # the two empty cells got the train mean
+    assert data.report["filled_missing_cells"] == 2
+
+
+def test_csv_regression_target(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("x,price\n1,10.5\n2,20.25\n")
+    raw = load_csv(str(path), "price", task="regression")
+    assert raw.classes == [] and raw.y.tolist() == [10.5, 20.25]
+    path.write_text("x,price\n1,cheap\n")
+    with pytest.raises(DataError, match="not numeric"):
+        load_csv(str(path), "price", task="regression")
 
 
 def test_npz(tmp_path: Path) -> None:

@@ -57,3 +57,19 @@ def test_scenario(tmp_path: Path, name: str) -> None:
             for p in f.prescriptions:
                 for key in p.patch:  # every patch names a real config key
                     hone.load_config(None, {key: p.patch[key]})
+
+
+def test_target_error_splits_bias_and_variance(tmp_path: Path) -> None:
+    cfg, _ = scenarios(tmp_path)["overfitting"]
+    cfg = {**cfg, "data": {**cfg["data"], "target_error": 0.05}}
+    result = hone.run(cfg, store=str(tmp_path / "store"))
+    with RunStore(str(tmp_path / "store")) as rs:
+        findings = {f.code: f for f in diagnose(load_evidence(rs, result.run_id))}
+    bv = findings["bias_variance"]
+    assert (
+        bv.evidence["attack_first"] == "variance"
+        and bv.evidence["variance"] > bv.evidence["avoidable_bias"]
+    )
+    assert bv.evidence["avoidable_bias"] == pytest.approx(
+        1 - result.metrics["train_accuracy"] - 0.05, abs=1e-9
+    )

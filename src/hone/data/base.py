@@ -54,6 +54,7 @@ class DataBundle:
     classes: list[str]
     input_shape: tuple[int, ...]  # per-sample shape, e.g. (2,) or (1, 28, 28)
     preprocess: dict[str, Any] = field(default_factory=dict)  # fitted scaler state
+    report: dict[str, Any] = field(default_factory=dict)  # what loading did (cache, skips)
 
     @property
     def n_classes(self) -> int:
@@ -99,4 +100,5 @@ class DataBundle:
             self.classes,
             self.input_shape,
             self.preprocess,
+            self.report,
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -10,6 +13,7 @@ from hone.data.base import DataBundle, RawData, Split
 from hone.data.generators import generate
 from hone.data.idx import DATASETS as IDX_DATASETS
 from hone.data.idx import load_idx_dataset
+from hone.data.images import load_image_folder
 from hone.data.preprocess import apply_scaler, fit_scaler
 from hone.data.split import resolve_ratios, split_indices
 from hone.data.tabular import load_csv, load_npz
@@ -24,45 +28,80 @@ def resolve_task(cfg: DataConfig) -> str:
     return "regression" if cfg.dataset == "regression" else "classification"
 
 
-def load_raw(cfg: DataConfig) -> RawData:
+def load_raw(cfg: DataConfig, cache_dir: Path | None = None) -> tuple[RawData, dict[str, Any]]:
     task = resolve_task(cfg)
+    report: dict[str, Any] = {}
     if cfg.dataset in IDX_DATASETS:
         raw = load_idx_dataset(cfg.dataset, cfg.path, cfg.mirrors)
+    elif cfg.dataset == "image_folder":
+        raw, report = load_image_folder(cfg.path, cfg.preprocess, cfg.on_bad_image, cache_dir)
     elif cfg.dataset == "csv":
-        raw = load_csv(cfg.path, cfg.target, task)
+        raw = load_csv(cfg.path, cfg.target, task, cfg.missing)
     elif cfg.dataset == "npz":
         raw = load_npz(cfg.path, task)
     else:
         raw = generate(cfg.dataset, cfg.params)
     if raw.task != task:
         raise DataError(f"data.task: '{cfg.dataset}' is a {raw.task} dataset, not {task}")
-    return raw
+    if cfg.dataset != "image_folder" and (cfg.preprocess.grayscale or cfg.preprocess.resize):
+        raise DataError("data.preprocess: grayscale and resize apply to dataset image_folder")
+    return raw, report
 
 
-def load_data(cfg: DataConfig, device: torch.device | str = "cpu") -> DataBundle:
-    raw = load_raw(cfg)
+def load_data(
+    cfg: DataConfig, device: torch.device | str = "cpu", cache_dir: Path | None = None
+) -> DataBundle:
+    raw, report = load_raw(cfg, cache_dir)
     if raw.task == "classification" and len(raw.classes) < 2:
         raise DataError(f"data: dataset '{cfg.dataset}' has only one class; need at least two")
+    fixed_val = report.pop("val", None)  # image_folder with a val/ folder
     ratios = resolve_ratios(cfg.split, raw.test is not None, cfg.dataset)
+    if fixed_val is not None:
+        ratios = (ratios[0] + ratios[1], 0.0, ratios[2])
     stratify = cfg.split.stratify and raw.task == "classification"
     strata = raw.y if raw.task == "classification" else np.zeros(len(raw.y), dtype=np.int64)
     tr, va, te = split_indices(strata, ratios, stratify, cfg.split.shuffle, cfg.split.seed)
     x_test, y_test = raw.test if raw.test is not None else (raw.x[te], raw.y[te])
-    state = fit_scaler(cfg.preprocess.scale, raw.x[tr])
+    x_val, y_val = fixed_val if fixed_val is not None else (raw.x[va], raw.y[va])
+    x_train, fill = raw.x[tr], None
+    if np.isnan(x_train).any() or np.isnan(x_val).any() or np.isnan(x_test).any():
+        # data.missing: mean — fill from the training split only, so nothing leaks.
+        fill = np.nan_to_num(np.nanmean(x_train, axis=0), nan=0.0)
+        report["filled_missing_cells"] = int(
+            sum(np.isnan(a).sum() for a in (x_train, x_val, x_test))
+        )
+    state = fit_scaler(cfg.preprocess.scale, _filled(x_train, fill))
+    if fill is not None:
+        state["fill"] = fill.tolist()
 
     def make(x: np.ndarray, y: np.ndarray) -> Split:
-        xs = torch.from_numpy(np.ascontiguousarray(apply_scaler(state, x), dtype=np.float32))
+        x = apply_scaler(state, _filled(x, fill))
+        xs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
         if raw.task == "classification":
             ys = torch.from_numpy(np.asarray(y, dtype=np.int64))
         else:  # regression targets as (N, k)
             ys = torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(len(y), -1))
         return Split(xs.to(device), ys.to(device))
 
+    if cfg.dataset == "image_folder":  # so predict can give new images the same treatment
+        p = cfg.preprocess
+        state["image"] = {
+            "grayscale": p.grayscale,
+            "resize": p.resize,
+            "resize_mode": p.resize_mode,
+        }
     return DataBundle(
-        train=make(raw.x[tr], raw.y[tr]),
-        val=make(raw.x[va], raw.y[va]) if len(va) else None,
+        train=make(x_train, raw.y[tr]),
+        val=make(x_val, y_val) if len(y_val) else None,
         test=make(x_test, y_test),
         classes=raw.classes,
         input_shape=tuple(raw.x.shape[1:]),
         preprocess=state,
+        report=report,
     )
+
+
+def _filled(x: np.ndarray, fill: np.ndarray | None) -> np.ndarray:
+    if fill is None:
+        return x
+    return np.where(np.isnan(x), fill.astype(x.dtype), x)

@@ -57,11 +57,38 @@ def _targets(
     return y, []
 
 
-def load_csv(path: str | None, target: str | None, task: str = "classification") -> RawData:
+MISSING = {"", "na", "nan", "null", "none", "?"}
+
+
+def _is_missing(cell: str) -> bool:
+    return cell.strip().lower() in MISSING
+
+
+def _column(values: list[str]) -> tuple[np.ndarray, list[str] | None]:
+    """Numeric column -> floats (NaN where missing); otherwise one-hot over its categories."""
+    try:
+        return np.asarray([np.nan if _is_missing(v) else float(v) for v in values]), None
+    except ValueError:
+        cats = sorted({v.strip() for v in values if not _is_missing(v)})
+        onehot = np.zeros((len(values), len(cats)))
+        for i, v in enumerate(values):
+            if _is_missing(v):
+                onehot[i] = np.nan
+            else:
+                onehot[i, cats.index(v.strip())] = 1.0
+        return onehot, cats
+
+
+def load_csv(
+    path: str | None, target: str | None, task: str = "classification", missing: str = "error"
+) -> RawData:
+    """Numeric columns as they are, other columns one-hot encoded; ``missing`` decides what
+    empty or NA cells do: ``error`` (name them), ``drop`` (the row) or ``mean`` (NaN here,
+    filled with the training split's column mean after splitting)."""
     p = _require_file(path, "csv")
     try:
         with p.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
+            rows = [r for r in csv.reader(fh) if r]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataError(f"{p}: cannot read CSV: {exc}") from None
     if len(rows) < 2:
@@ -70,30 +97,41 @@ def load_csv(path: str | None, target: str | None, task: str = "classification")
     if target is None or target not in header:
         what = "data.target is not set" if target is None else f"no column '{target}'"
         raise DataError(f"{p}: {what}; set data.target to one of: {', '.join(header)}")
-    t = header.index(target)
-    feats: list[list[float]] = []
-    labels: list[str] = []
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
+    body = rows[1:]
+    for lineno, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise DataError(f"{p}:{lineno}: {len(row)} fields, header has {len(header)}")
-        values = []
-        for i, cell in enumerate(row):
-            if i == t:
-                continue
-            try:
-                values.append(float(cell))
-            except ValueError:
-                raise DataError(
-                    f"{p}:{lineno}: column '{header[i]}' is not numeric ({cell!r})"
-                ) from None
-        feats.append(values)
-        labels.append(row[t].strip())
+    t = header.index(target)
+    if missing == "error":
+        for lineno, row in enumerate(body, start=2):
+            for i, cell in enumerate(row):
+                if _is_missing(cell):
+                    raise DataError(
+                        f"{p}:{lineno}: column '{header[i]}' is empty or NA; set data.missing to "
+                        "drop (skip such rows) or mean (fill from the training split)"
+                    )
+    blocks = []
+    for i in range(len(header)):
+        if i != t:
+            values, _cats = _column([row[i] for row in body])
+            blocks.append(values.reshape(len(body), -1))
+    x = np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((len(body), 0))
+    labels = [row[t].strip() for row in body]
+    keep = np.array([not _is_missing(v) for v in labels])
+    if missing == "drop":
+        keep &= ~np.isnan(x).any(axis=1)
+    elif not keep.all():
+        raise DataError(
+            f"{p}: the target '{target}' is missing in {int((~keep).sum())} row(s); "
+            "set data.missing: drop"
+        )
+    if not keep.any():
+        raise DataError(f"{p}: no rows left after dropping rows with missing values")
+    x = x[keep]
+    labels = [v for v, k in zip(labels, keep, strict=True) if k]
     y, classes = _targets(labels, str(p), task)
-    x = np.asarray(feats, dtype=np.float32)
-    if not np.all(np.isfinite(x)):
-        raise DataError(f"{p}: features contain NaN or inf; clean or drop those rows")
+    if np.isinf(x).any():
+        raise DataError(f"{p}: features contain inf; clean those rows")
     return RawData(x, y, classes)
 
 

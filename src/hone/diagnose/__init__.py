@@ -31,6 +31,7 @@ CODES = (
     "bad_init",
     "misleading_accuracy",
     "split_mismatch",
+    "bias_variance",
     "healthy",
 )
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from hone.config import Config
-from hone.data import DataBundle, Split, load_data
+from hone.data import DataBundle, Split
 from hone.data.split import split_indices
 from hone.errors import ConfigError
 
@@ -111,7 +111,9 @@ def data_curve(cfg: Config, fractions: list[float], seeds: int = 2) -> DataCurve
 
     if any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
-    base = load_data(cfg.data)
+    from hone.api import load_run_data
+
+    base = load_run_data(cfg)
     if base.val is None:
         raise ConfigError("datacurve needs a validation split: set data.split.val (e.g. 0.2)")
     classification = base.task == "classification"

@@ -18,21 +18,23 @@ __all__ = ["load_inputs"]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 
 
-def _image(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+def _image(path: Path, shape: tuple[int, ...], image: dict[str, Any] | None) -> np.ndarray:
+    """Decode like the training images: the run's grayscale/resize/mode, else fit ``shape``."""
     if len(shape) != 3:
         raise DataError(f"{path}: this model takes {shape}-shaped rows, not images")
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:  # pragma: no cover - pillow is a dependency
-        raise DataError("reading images needs Pillow: pip install pillow") from None
+    from PIL import Image, UnidentifiedImageError
+
+    from hone.data.images import to_array
+
     c, h, w = shape
+    gray = bool(image["grayscale"]) if image else c == 1
+    mode = str(image["resize_mode"]) if image else "stretch"
     try:
         with Image.open(path) as opened:
-            img = opened.convert("L" if c == 1 else "RGB").resize((w, h))
-            arr = np.asarray(img, dtype=np.float32) / 255.0
+            arr = to_array(opened, gray, (h, w), mode)
     except (OSError, UnidentifiedImageError) as exc:
         raise DataError(f"{path}: cannot read image: {exc}") from None
-    return arr[None, None] if c == 1 else arr.transpose(2, 0, 1)[None]
+    return (arr.astype(np.float32) / 255.0)[None]
 
 
 def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) -> torch.Tensor:
@@ -40,7 +42,7 @@ def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) 
         raise DataError(f"--input: {path} does not exist")
     suffix = path.suffix.lower()
     if suffix in IMAGE_SUFFIXES:
-        x = _image(path, shape)
+        x = _image(path, shape, preprocess.get("image") or None)
     elif suffix == ".npy":
         try:
             x = np.load(path, allow_pickle=False).astype(np.float32)

@@ -23,9 +23,9 @@ Progress = Callable[[str, int, int], None]  # (label of the run just done, done,
 
 def default_metric(cfg: Config) -> str:
     """``val_accuracy`` (or ``val_loss`` for regression) — test is never a selection metric."""
-    from hone.data import load_data
+    from hone.api import load_run_data
 
-    data = load_data(cfg.data)
+    data = load_run_data(cfg)
     if data.val is None:
         raise ConfigError(
             "comparisons are made on the validation split and this config has none; set "

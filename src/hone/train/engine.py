@@ -57,13 +57,15 @@ def fit(
     penalty: Callable[[], torch.Tensor] | None = None,
     grad_clip: GradClip | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    sample_weights: torch.Tensor | None = None,
 ) -> TrainState:
     """Train ``model`` in place; returns the final state (status, history, divergence point).
 
     ``penalty`` returns the [L1, L2] terms added to the loss that is optimised; ``train_loss``
     records the data loss alone, comparable with ``val_loss``, and ``train_l1``,
     ``train_l2`` and ``train_penalty`` (their sum) the penalty.
-    ``augment`` transforms training batches only.
+    ``augment`` transforms training batches only. ``sample_weights`` (one per training row)
+    draws each epoch's rows with replacement in proportion to them (a balanced sampler).
 
     There is deliberately no test split parameter: the test set cannot leak into training,
     early stopping or model selection through this function.
@@ -77,7 +79,6 @@ def fit(
     sizes = torch.full((steps,), float(batch_size), device=train.x.device)
     sizes[-1] = n - batch_size * (steps - 1)
     classification = not train.y.is_floating_point()
-    params = [p for p in model.parameters() if p.requires_grad]
     device = train.x.device
     losses = torch.zeros(steps, device=device)
     correct = torch.zeros(steps, dtype=torch.long, device=device)
@@ -92,7 +93,12 @@ def fit(
                 lr = optimizer.param_groups[0]["lr"]
                 started = time.perf_counter()
                 model.train()
-                order = torch.randperm(n, generator=generator).to(device)
+                if sample_weights is None:
+                    order = torch.randperm(n, generator=generator).to(device)
+                else:
+                    order = torch.multinomial(
+                        sample_weights, n, replacement=True, generator=generator
+                    ).to(device)
                 for b in range(steps):
                     state.batch = b
                     if batch_hooks:
@@ -111,7 +117,7 @@ def fit(
                     optimizer.zero_grad(set_to_none=True)
                     objective.backward()  # type: ignore[no-untyped-call]
                     if grad_clip is not None:
-                        grad_clip(params)
+                        grad_clip([p for p in model.parameters() if p.grad is not None])
                     optimizer.step()
                     state.step += 1
                     state.batch_loss = loss.detach()

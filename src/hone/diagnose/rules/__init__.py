@@ -2,6 +2,7 @@
 
 from hone.diagnose.rules.bad_init import BadInit
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.rules.bias_variance import BiasVariance
 from hone.diagnose.rules.gradients import ExplodingGradients, VanishingGradients
 from hone.diagnose.rules.lr_too_high import LrTooHigh
 from hone.diagnose.rules.misleading_accuracy import MisleadingAccuracy
@@ -14,6 +15,7 @@ from hone.diagnose.rules.units import DeadUnits, Saturation
 __all__ = [
     "RULES",
     "BadInit",
+    "BiasVariance",
     "DeadUnits",
     "ExplodingGradients",
     "LrTooHigh",
@@ -40,4 +42,5 @@ RULES: list[Rule] = [
     NotConverged(),
     MisleadingAccuracy(),
     SplitMismatch(),
+    BiasVariance(),
 ]

@@ -1,0 +1,198 @@
+"""Folders of images (the ImageFolder convention): ``path/class_name/*.png``, or ``train/``,
+``val/`` and ``test/`` subfolders each laid out that way when the user has fixed splits.
+
+Images are decoded once with Pillow, converted (grayscale or RGB), resized to one shape and
+cached as a uint8 array keyed by a hash of the files' bytes and the transform, so the second
+run skips decoding. Every unreadable image is listed in one error, or skipped and counted
+with ``on_bad_image: skip``; nothing fails halfway through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hone.data.base import RawData
+from hone.errors import DataError
+
+__all__ = ["IMAGE_SUFFIXES", "ImageFolder", "load_image_folder", "to_array"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+SPLIT_DIRS = ("train", "val", "test")
+
+
+def to_array(img: Any, grayscale: bool, size: tuple[int, int] | None, mode: str) -> np.ndarray:
+    """A PIL image -> uint8 (C, H, W): grayscale or RGB, then resized to ``size`` (H, W) by
+    ``stretch`` (ignore aspect), ``pad`` (fit inside, pad with black) or ``crop`` (fill,
+    cut the centre)."""
+    from PIL import Image
+
+    img = img.convert("L" if grayscale else "RGB")
+    if size is not None:
+        h, w = size
+        if mode == "stretch":
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        else:
+            scale = (min if mode == "pad" else max)(w / img.width, h / img.height)
+            new = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+            img = img.resize(new, Image.Resampling.BILINEAR)
+            canvas = Image.new(img.mode, (w, h))
+            canvas.paste(img, ((w - new[0]) // 2, (h - new[1]) // 2))
+            img = canvas
+    arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+@dataclass
+class ImageFolder:
+    """The files found under a folder, per split and class."""
+
+    root: Path
+    splits: dict[str, list[tuple[Path, str]]]  # split -> [(file, class name)]
+    classes: list[str]
+    ignored: list[Path] = field(default_factory=list)  # files that are not images
+
+    @classmethod
+    def scan(cls, root: Path) -> ImageFolder:
+        if not root.is_dir():
+            raise DataError(f"data.path: {root} is not a folder of class_name/*.png images")
+        fixed = [d for d in SPLIT_DIRS if (root / d).is_dir()]
+        if fixed and "train" not in fixed:
+            raise DataError(f"{root}: has {', '.join(fixed)}/ but no train/ folder")
+        tops = {d: root / d for d in fixed} if fixed else {"all": root}
+        splits: dict[str, list[tuple[Path, str]]] = {}
+        ignored: list[Path] = []
+        names: set[str] = set()
+        for split, top in tops.items():
+            files = []
+            for class_dir in sorted(p for p in top.iterdir() if p.is_dir()):
+                for f in sorted(class_dir.iterdir()):
+                    if not f.is_file():
+                        continue
+                    if f.suffix.lower() in IMAGE_SUFFIXES:
+                        files.append((f, class_dir.name))
+                        names.add(class_dir.name)
+                    else:
+                        ignored.append(f)
+            splits[split] = files
+        if not any(splits.values()):
+            raise DataError(
+                f"{root}: no images found; expected class_name/*.png|jpg|jpeg|bmp|webp "
+                "(one folder per class), optionally inside train/, val/ and test/"
+            )
+        classes = sorted(names)
+        if len(classes) < 2:
+            raise DataError(
+                f"{root}: only one class ({classes[0]}); a classifier needs at least two"
+            )
+        return cls(root, splits, classes, ignored)
+
+    def fingerprint(self, transform: str) -> str:
+        digest = hashlib.sha256(transform.encode())
+        for split, files in sorted(self.splits.items()):
+            for path, label in files:
+                digest.update(f"{split}/{label}/{path.name}".encode())
+                try:
+                    digest.update(path.read_bytes())
+                except OSError:
+                    digest.update(b"<unreadable>")
+        return digest.hexdigest()[:24]
+
+
+def _decode(
+    files: list[tuple[Path, str]],
+    classes: list[str],
+    grayscale: bool,
+    size: tuple[int, int] | None,
+    mode: str,
+) -> tuple[list[np.ndarray], list[int], list[str]]:
+    from PIL import Image, UnidentifiedImageError
+
+    arrays, labels, bad = [], [], []
+    for path, label in files:
+        try:
+            with Image.open(path) as img:
+                img.load()
+                arrays.append(to_array(img, grayscale, size, mode))
+            labels.append(classes.index(label))
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            bad.append(f"{path}: {type(exc).__name__}: {exc}")
+    return arrays, labels, bad
+
+
+def load_image_folder(
+    path: str | None, preprocess: Any, on_bad_image: str, cache_dir: Path | None
+) -> tuple[RawData, dict[str, Any]]:
+    """Returns the data (float pixels in [0, 1]) and a report: cache hit, skipped files."""
+    if not path:
+        raise DataError(
+            "data.path: dataset 'image_folder' needs data.path (a folder of class folders)"
+        )
+    folder = ImageFolder.scan(Path(path))
+    size = tuple(preprocess.resize) if preprocess.resize else None
+    transform = f"gray={preprocess.grayscale};size={size};mode={preprocess.resize_mode}"
+    key = folder.fingerprint(transform)
+    cache = cache_dir / f"images-{key}.npz" if cache_dir else None
+    report: dict[str, Any] = {"ignored_files": [str(p) for p in folder.ignored], "cache": None}
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        report["cache"] = "hit"
+        report["skipped_images"] = int(arrays.pop("skipped", np.array(0)))
+    else:
+        arrays, skipped = {}, 0
+        for split, files in folder.splits.items():
+            images, labels, bad = _decode(
+                files, folder.classes, preprocess.grayscale, size, preprocess.resize_mode
+            )
+            if bad and on_bad_image == "error":
+                listing = "\n  ".join(bad[:50]) + (
+                    f"\n  ... and {len(bad) - 50} more" if len(bad) > 50 else ""
+                )
+                raise DataError(
+                    f"{len(bad)} image(s) could not be read (set data.on_bad_image: skip "
+                    f"to leave them out):\n  {listing}"
+                )
+            skipped += len(bad)
+            shapes = {im.shape for im in images}
+            if len(shapes) > 1:
+                shown = ", ".join(f"{c}x{h}x{w}" for c, h, w in sorted(shapes)[:4])
+                raise DataError(
+                    f"{folder.root}: images have different sizes ({shown}); set "
+                    "data.preprocess.resize: [H, W] to bring them to one shape"
+                )
+            if not images:
+                raise DataError(f"{folder.root}: no readable images in the {split} split")
+            arrays[f"{split}_x"] = np.stack(images)
+            arrays[f"{split}_y"] = np.asarray(labels, dtype=np.int64)
+        if len({arrays[k].shape[1:] for k in arrays if k.endswith("_x")}) > 1:
+            raise DataError(
+                f"{folder.root}: train/val/test images differ in size; set data.preprocess.resize"
+            )
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
+            os.close(fd)
+            np.savez(tmp, skipped=np.array(skipped), **arrays)
+            os.replace(tmp, cache)
+        report["cache"] = "miss"
+        report["skipped_images"] = skipped
+    report["fixed_splits"] = [s for s in folder.splits if s != "all"]
+
+    def floats(k: str) -> np.ndarray:
+        pixels: np.ndarray = arrays[k].astype(np.float32) / 255.0
+        return pixels
+
+    prefix = "all" if "all_x" in arrays else "train"
+    raw = RawData(floats(f"{prefix}_x"), arrays[f"{prefix}_y"], folder.classes)
+    if "test_x" in arrays:
+        raw.test = (floats("test_x"), arrays["test_y"])
+    if "val_x" in arrays:
+        report["val"] = (floats("val_x"), arrays["val_y"])
+    return raw, report
