@@ -146,6 +146,7 @@ class BuiltRun:
             grad_clip=self.grad_clip,
             augment=self.augment,
             sample_weights=self.sample_weights,
+            precision=train.precision,
         )
 
 
@@ -163,6 +164,11 @@ def build_run(
     torch.manual_seed(cfg.seed if init_seed is None else init_seed)
     model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
     notes = _transfer(cfg, model)
+    if cfg.train.precision != "fp32" and device.type != "cuda":
+        raise ConfigError(
+            f"train.precision: {cfg.train.precision} autocast is for CUDA devices; this run is on "
+            f"{device.type}, use fp32"
+        )
     if device.type == "cpu":
         torch.set_num_threads(choose_threads(cfg.train.threads, model, _batch_size(cfg, data)))
     train = cfg.train
@@ -181,6 +187,8 @@ def build_run(
     )
     opt = train.optimizer
     optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.extra_params())
+    if cfg.train.compile:  # after the optimizer holds the parameters; the module is wrapped
+        model = torch.compile(model)  # type: ignore[assignment]
     built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act, notes=notes)
     if weights is not None:
         built.notes["class_weights"] = dict(zip(data.classes, weights, strict=True))

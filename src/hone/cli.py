@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -62,6 +63,9 @@ def run_cmd(
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     store: StoreOpt = None,
+    report: Annotated[
+        bool, typer.Option("--report", help="Write the HTML run report at the end.")
+    ] = False,
 ) -> None:
     """Train, evaluate and record a model from a config (default: the blobs baseline)."""
     from hone.api import run
@@ -93,9 +97,39 @@ def run_cmd(
             show(members)
         _print_notes(result.notes)
         out.print(f"recorded in {result.store / 'runs' / result.run_id}")
+    if report:
+        from hone.report import render_report
+        from hone.store import RunStore
+
+        with RunStore(result.store) as rs:
+            path = render_report(rs, result.run_id)
+        err.print(f"report: {path}")
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {escape(result.message)}")
     raise typer.Exit(EXIT_CODES.get(result.status, 1))
+
+
+@app.command("report")
+def report_cmd(
+    ident: Annotated[str, typer.Argument(help="A run id, an experiment id or a study name.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Where to write the HTML file.")
+    ] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False,
+    index: Annotated[int, typer.Option(help="Test record whose outputs the run page shows.")] = 0,
+    store: StoreOpt = None,
+) -> None:
+    """Write a self-contained HTML report for a run, an experiment or a study."""
+    from hone.report import render_report
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        path = render_report(rs, ident, out_path, index)
+    out.print(f"report: {path} ({path.stat().st_size / 1024:.0f} KB)")
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
 
 
 def _print_notes(notes: dict[str, Any]) -> None:

@@ -308,6 +308,8 @@ class TrainConfig(_Strict):
     epochs: PositiveInt = 100
     device: str = "auto"
     threads: PositiveInt | Literal["auto"] = "auto"  # CPU threads; auto: 1 for tiny models
+    compile: bool = False  # torch.compile the model (pays off on GPUs and long runs)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast on CUDA (fp16 with loss scaling)
     l1: float = Field(0.0, ge=0)  # adds l1 * sum|W| to the loss
     l2: float = Field(0.0, ge=0)  # adds (l2 / 2) * sum W^2 to the loss (not weight decay)
     regularize_bias: bool = False  # include biases and norm parameters in l1/l2

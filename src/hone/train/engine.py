@@ -9,6 +9,7 @@ heap (measured: +190 KB RSS per step on MNIST).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -58,6 +59,7 @@ def fit(
     grad_clip: GradClip | None = None,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     sample_weights: torch.Tensor | None = None,
+    precision: str = "fp32",
 ) -> TrainState:
     """Train ``model`` in place; returns the final state (status, history, divergence point).
 
@@ -81,8 +83,12 @@ def fit(
     classification = not train.y.is_floating_point()
     device = train.x.device
     losses = torch.zeros(steps, device=device)
-    correct = torch.zeros(steps, dtype=torch.long, device=device)
+    predicted = torch.zeros(n, dtype=torch.long, device=device)  # argmax per training row
     penalties = torch.zeros(steps, 2, device=device)  # [l1, l2] per batch
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    # Built once: entering a disabled torch.autocast costs ~9 us a step on CPU.
+    amp = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
     with _stop_on_ctrl_c(state):
         cbs.call("on_train_begin", state)
@@ -107,23 +113,31 @@ def fit(
                     xb, yb = train.x.index_select(0, idx), train.y.index_select(0, idx)
                     if augment is not None:
                         xb = augment(xb)
-                    logits = model(xb)
-                    loss = loss_fn(logits, yb)
+                    with amp:
+                        logits = model(xb)
+                        loss = loss_fn(logits, yb)
                     objective = loss
                     if penalty is not None:
                         reg = penalty()  # [l1 term, l2 term]
                         objective = loss + reg.sum()
                         penalties[b] = reg.detach()
                     optimizer.zero_grad(set_to_none=True)
-                    objective.backward()  # type: ignore[no-untyped-call]
+                    scaled = scaler.scale(objective)  # the loss itself unless fp16
+                    scaled.backward()  # type: ignore[no-untyped-call]
                     if grad_clip is not None:
+                        scaler.unscale_(optimizer)
                         grad_clip([p for p in model.parameters() if p.grad is not None])
-                    optimizer.step()
+                    scaler.step(optimizer)
+                    scaler.update()
                     state.step += 1
                     state.batch_loss = loss.detach()
                     losses[b] = state.batch_loss
-                    if classification:
-                        correct[b] = (logits.detach().argmax(dim=1) == yb).sum()
+                    if classification:  # compared with the labels once, at the epoch's end
+                        torch.argmax(
+                            logits.detach(),
+                            dim=1,
+                            out=predicted[b * batch_size : (b + 1) * batch_size],
+                        )
                     if batch_hooks:
                         cbs.call("on_batch_end", state)
                     window = b + 1 - CHECK_EVERY
@@ -142,7 +156,8 @@ def fit(
                     l1, l2 = ((penalties * sizes[:, None]).sum(0) / n).tolist()
                     state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
                 if classification:
-                    state.logs["train_accuracy"] = float(correct.sum() / n)
+                    hits = predicted == train.y.index_select(0, order)
+                    state.logs["train_accuracy"] = float(hits.sum() / n)
                 if val is not None:
                     for key, value in evaluate_split(model, val, loss_fn).items():
                         state.logs[f"val_{key}"] = value

@@ -1,0 +1,295 @@
+"""Gather what each report page shows: a run, an experiment (compare/ladder/improve, tune
+re-runs) or an Optuna study. Everything here is data for the templates; plots are data URIs."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import yaml
+
+from hone.report import plots
+from hone.store.runstore import RunStore
+
+__all__ = ["experiment_context", "run_context", "study_context"]
+
+
+def _best_epoch(history: dict[str, list[Any]]) -> int | None:
+    val = [(v, i) for i, v in enumerate(history.get("val_loss", [])) if v is not None]
+    return min(val)[1] + 1 if val else None
+
+
+def _learning_curves(record: Any) -> list[dict[str, str]]:
+    h = record.history
+    epochs = h.get("epoch", [])
+    if not epochs:
+        return []
+    marks: dict[str, int] = {}
+    best = _best_epoch(h)
+    if best:
+        marks[f"best val loss (epoch {best})"] = best
+    stopped = (record.extra.get("early_stopping") or {}).get("stopped_epoch")
+    if stopped:
+        marks[f"early stop (epoch {stopped})"] = stopped
+    figures = [
+        {
+            "title": "Loss",
+            "uri": plots.curves(
+                epochs, {k: h[k] for k in ("train_loss", "val_loss") if k in h}, "loss", marks
+            ),
+        }
+    ]
+    acc = {k: h[k] for k in ("train_accuracy", "val_accuracy") if k in h}
+    if acc:
+        figures.append({"title": "Accuracy", "uri": plots.curves(epochs, acc, "accuracy", marks)})
+    lrs = [v for v in h.get("lr", []) if v is not None]
+    if lrs and max(lrs) > min(lrs):  # a constant LR is stated in the headline, not plotted
+        figures.append(
+            {
+                "title": "Learning rate per epoch",
+                "uri": plots.curves(epochs, {"lr": h["lr"]}, "learning rate", log=True),
+            }
+        )
+    return figures
+
+
+def _constant_lr(history: dict[str, list[Any]]) -> float | None:
+    lrs = [v for v in history.get("lr", []) if v is not None]
+    return lrs[0] if lrs and max(lrs) == min(lrs) else None
+
+
+def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
+    if not tele or not tele.get("samples"):
+        return []
+    samples = tele["samples"]
+    steps = [s["step"] for s in samples]
+    figures = []
+    grads = {
+        layer: [s["layers"][layer]["grad_norm"] for s in samples if layer in s["layers"]]
+        for layer in tele.get("layers", [])
+    }
+    figures.append(
+        {
+            "title": "Gradient norm per layer",
+            "uri": plots.series_by_layer(steps, grads, "gradient norm", log=True),
+        }
+    )
+    for key, title in (
+        ("dead", "Dead ReLU units (share of units)"),
+        ("saturated", "Saturated outputs (share)"),
+    ):
+        by_layer = {
+            name: [s["activations"].get(name, {}).get(key, math.nan) for s in samples]
+            for name in tele.get("activation_kinds", {})
+        }
+        by_layer = {k: v for k, v in by_layer.items() if any(not math.isnan(x) for x in v)}
+        if by_layer:
+            figures.append({"title": title, "uri": plots.series_by_layer(steps, by_layer, "share")})
+    at_init = tele.get("at_init") or {}
+    if at_init:
+        names = list(at_init)
+        figures.append(
+            {
+                "title": "Activation std per layer at initialisation",
+                "uri": plots.bars(names, [at_init[n]["std"] for n in names], "std"),
+            }
+        )
+    return figures
+
+
+def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
+    """Test-split predictions: the most confident mistakes first, and one record's outputs."""
+    from hone.api import load_run
+    from hone.evaluate.report import predict_outputs
+
+    _, built = load_run(run_id, store.root)
+    data = built.data
+    if data.task != "classification":
+        return {}
+    probs = predict_outputs(built.model, data.test.x, built.output_activation).cpu().numpy()
+    y = data.test.y.cpu().numpy()
+    pred, conf = probs.argmax(1), probs.max(1)
+    wrong = np.flatnonzero(pred != y)
+    right = np.flatnonzero(pred == y)
+    order = list(wrong[np.argsort(-conf[wrong])]) + list(right[np.argsort(-conf[right])])
+    shown = order[:18]
+    cards = [
+        {
+            "index": int(i),
+            "true": data.classes[y[i]],
+            "predicted": data.classes[pred[i]],
+            "p": float(conf[i]),
+            "correct": bool(pred[i] == y[i]),
+        }
+        for i in shown
+    ]
+    out: dict[str, Any] = {"cards": cards, "mistakes": len(wrong), "n": len(y)}
+    if len(data.input_shape) == 3:
+        imgs = [data.test.x[i].cpu().numpy() for i in shown]
+        imgs = [(im - im.min()) / (im.max() - im.min() + 1e-12) for im in imgs]
+        titles = [
+            f"{'✓' if c['correct'] else '✗'} {c['predicted'][:10]} {c['p']:.2f}"
+            f"\ntrue {c['true'][:10]}"
+            for c in cards
+        ]
+        out["grid"] = plots.image_grid(imgs, titles)
+    index = min(max(index, 0), len(y) - 1)
+    out["record"] = {
+        "index": index,
+        "true": data.classes[y[index]],
+        "predicted": data.classes[pred[index]],
+        "uri": plots.bars(data.classes, probs[index].tolist(), "output", highlight=int(y[index])),
+    }
+    return out
+
+
+def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
+    from hone.diagnose import diagnose, load_evidence
+    from hone.errors import HoneError
+
+    record = store.get_run(run_id)
+    evidence = load_evidence(store, record.id)
+    evaluation = evidence.evaluation
+    split = "test" if "test" in evaluation else next(iter(evaluation), None)
+    report = evaluation.get(split) if split else None
+    ctx: dict[str, Any] = {
+        "kind": "run",
+        "record": record,
+        "config_yaml": yaml.safe_dump(record.config, sort_keys=False),
+        "metrics": record.metrics,
+        "curves": _learning_curves(record),
+        "constant_lr": _constant_lr(record.history),
+        "telemetry": _telemetry(evidence.telemetry),
+        "findings": diagnose(evidence),
+        "split": split,
+        "report": report,
+        "notes": {
+            k: v
+            for k, v in record.extra.items()
+            if k in ("init_from", "class_weights", "sampler", "early_stopping")
+        },
+    }
+    if report and "confusion_matrix" in report:
+        ctx["confusion"] = plots.confusion(report["confusion_matrix"], report["classes"])
+    try:
+        ctx["predictions"] = (
+            _predictions(record.id, store, index) if record.status != "diverged" else {}
+        )
+    except HoneError as exc:  # data moved or weights missing: the rest of the page still stands
+        ctx["predictions"] = {"error": str(exc)}
+    return ctx
+
+
+def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
+    from hone.experiments.compare import summarize_experiment
+
+    record = store.get_experiment(exp_id)
+    summary = summarize_experiment(store, record.id)
+    rows = summary["variants"]
+    metric = summary["metric"]
+    done = [r for r in rows if r["summary"]["n"]]
+    ctx: dict[str, Any] = {
+        "kind": "experiment",
+        "record": record,
+        "summary": summary,
+        "metric": metric,
+        "improve": record.summary if record.kind == "improve" else None,
+    }
+    if done:
+        ctx["ladder"] = plots.ladder(
+            [r["name"] for r in done],
+            [r["summary"]["mean"] for r in done],
+            [r["summary"]["ci_low"] for r in done],
+            [r["summary"]["ci_high"] for r in done],
+            metric,
+        )
+        key = metric if metric.startswith("val_") else "val_loss"
+        series = {
+            r["name"]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
+            for r in done
+        }
+        ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")
+    return ctx
+
+
+def study_context(store: RunStore, study_name: str, storage: str | None = None) -> dict[str, Any]:
+    import optuna
+
+    storage = storage or f"sqlite:///{store.root.resolve() / 'studies.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    trials = [
+        t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE
+    ]
+    metric = study.user_attrs.get("metric", "value")
+    ctx: dict[str, Any] = {
+        "kind": "study",
+        "name": study_name,
+        "metric": metric,
+        "storage": storage,
+        "n_trials": len(study.trials),
+        "n_complete": len(trials),
+    }
+    if not trials:
+        return ctx
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    numbers = [float(t.number) for t in trials]
+    values = [float(t.value or 0) for t in trials]
+    best = list(np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values))
+    ctx["history"] = plots.scatter(numbers, values, "trial", metric, best_line=best)
+    params = sorted({p for t in trials for p in t.params})
+    slices = []
+    for p in params:
+        xs = [t.params.get(p) for t in trials]
+        if all(isinstance(x, int | float) for x in xs):
+            log = min(xs) > 0 and max(xs) / max(min(xs), 1e-300) > 100  # type: ignore[type-var,operator]
+            slices.append({"param": p, "uri": plots.scatter(xs, values, p, metric, log_x=log)})  # type: ignore[arg-type]
+        else:
+            cats = sorted({str(x) for x in xs})
+            slices.append(
+                {
+                    "param": p,
+                    "uri": plots.scatter(
+                        [cats.index(str(x)) for x in xs],
+                        values,
+                        f"{p} ({' | '.join(c[:12] for c in cats)})",
+                        metric,
+                    ),
+                }
+            )
+    ctx["slices"] = slices
+    try:
+        importances = optuna.importance.get_param_importances(study) if len(trials) > 1 else {}
+    except (RuntimeError, ValueError):
+        importances = {}
+    if importances:
+        ctx["importances"] = plots.bars(
+            list(importances), list(importances.values()), "importance", horizontal=True
+        )
+    top = sorted(trials, key=lambda t: -float(t.value or 0) if maximize else float(t.value or 0))[
+        :15
+    ]
+    numeric = [p for p in params if all(isinstance(t.params.get(p), int | float) for t in top)]
+    if numeric and len(top) > 1:
+        ctx["parallel"] = plots.parallel(
+            numeric,
+            [[float(t.params[p]) for p in numeric] for t in top],
+            [float(t.value or 0) for t in top],
+        )
+    best_trial = study.best_trial
+    ctx["best"] = {
+        "number": best_trial.number,
+        "value": best_trial.value,
+        "params": best_trial.params,
+        "run_id": best_trial.user_attrs.get("run_id"),
+    }
+    reruns = [
+        e
+        for e in store.list_experiments(200)
+        if e.kind == "tune" and e.spec.get("study") == study_name
+    ]
+    if reruns:
+        final = reruns[0].summary.get("variants", [{}])[0] if reruns[0].summary else {}
+        ctx["final"] = {"experiment": reruns[0].id, **final}
+    return ctx

@@ -1,0 +1,237 @@
+"""Figures for reports, drawn with matplotlib (Agg) and returned as PNG data URIs, so a page
+needs no network and no file beside it. Every figure is closed after drawing (no leaks)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+__all__ = [
+    "bars",
+    "confusion",
+    "curves",
+    "image_grid",
+    "ladder",
+    "parallel",
+    "scatter",
+    "series_by_layer",
+]
+
+COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04"]
+
+
+@contextmanager
+def figure(width: float = 6.0, height: float = 3.2) -> Iterator[tuple[Figure, Any]]:
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    try:
+        yield fig, ax
+    finally:
+        plt.close(fig)
+
+
+def to_uri(fig: Figure) -> str:
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _finite(values: list[Any]) -> list[float]:
+    return [float(v) if v is not None and math.isfinite(v) else np.nan for v in values]
+
+
+def curves(
+    epochs: list[int],
+    series: dict[str, list[Any]],
+    ylabel: str,
+    marks: dict[str, int] | None = None,
+    log: bool = False,
+) -> str:
+    """Learning curves (train vs val), with vertical marks such as the best epoch."""
+    with figure() as (fig, ax):
+        for i, (name, values) in enumerate(series.items()):
+            ax.plot(epochs, _finite(values), label=name, color=COLORS[i % len(COLORS)], lw=1.6)
+        for j, (label, epoch) in enumerate((marks or {}).items()):
+            ax.axvline(epoch, ls="--", color=COLORS[(j + 3) % len(COLORS)], lw=1, label=label)
+        if log:
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        return to_uri(fig)
+
+
+def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
+    """Mean curve per variant with a min-max band over seeds."""
+    with figure(6.5, 3.4) as (fig, ax):
+        for i, (name, runs) in enumerate(series.items()):
+            length = min(len(r) for r in runs)
+            if length == 0:
+                continue
+            arr = np.array([_finite(r[:length]) for r in runs])
+            x = np.arange(1, length + 1)
+            color = COLORS[i % len(COLORS)]
+            ax.plot(x, np.nanmean(arr, 0), color=color, lw=1.6, label=name[:40])
+            ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.15)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        return to_uri(fig)
+
+
+def confusion(matrix: list[list[int]], classes: list[str]) -> str:
+    cm = np.asarray(matrix)
+    size = min(9.0, 2.5 + 0.45 * len(classes))
+    with figure(size, size * 0.85) as (fig, ax):
+        ax.imshow(cm, cmap="Blues")
+        ticks = range(len(classes))
+        ax.set_xticks(ticks, [c[:12] for c in classes], rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(ticks, [c[:12] for c in classes], fontsize=8)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        high = cm.max() or 1
+        for i in range(cm.shape[0]):
+            for j in range(cm.shape[1]):
+                ax.text(
+                    j,
+                    i,
+                    str(cm[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if cm[i, j] > high / 2 else "black",
+                )
+        return to_uri(fig)
+
+
+def series_by_layer(
+    steps: list[int], by_layer: dict[str, list[float]], ylabel: str, log: bool = False
+) -> str:
+    with figure() as (fig, ax):
+        for i, (layer, values) in enumerate(by_layer.items()):
+            ax.plot(
+                steps[: len(values)],
+                _finite(values),
+                label=layer,
+                color=COLORS[i % len(COLORS)],
+                lw=1.3,
+            )
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        return to_uri(fig)
+
+
+def bars(
+    labels: list[str],
+    values: list[float],
+    ylabel: str,
+    highlight: int | None = None,
+    errors: list[float] | None = None,
+    horizontal: bool = False,
+) -> str:
+    with figure(6.0, max(2.4, 0.35 * len(labels)) if horizontal else 3.0) as (fig, ax):
+        colors = [COLORS[1] if i == highlight else COLORS[0] for i in range(len(labels))]
+        short = [label[:28] for label in labels]
+        if horizontal:
+            ax.barh(short, values, xerr=errors, color=colors)
+            ax.invert_yaxis()
+            ax.set_xlabel(ylabel)
+        else:
+            ax.bar(short, values, yerr=errors, color=colors, capsize=3)
+            ax.set_ylabel(ylabel)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        ax.grid(alpha=0.3, axis="x" if horizontal else "y")
+        return to_uri(fig)
+
+
+def ladder(
+    names: list[str], means: list[float], lows: list[float], highs: list[float], ylabel: str
+) -> str:
+    """Each step's metric with its 95 % CI."""
+    with figure(6.5, 3.4) as (fig, ax):
+        x = np.arange(len(names))
+        err = [np.subtract(means, lows), np.subtract(highs, means)]
+        ax.errorbar(x, means, yerr=err, fmt="o-", color=COLORS[0], capsize=4)
+        ax.set_xticks(x, [n[:24] for n in names], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        return to_uri(fig)
+
+
+def scatter(
+    x: list[float],
+    y: list[float],
+    xlabel: str,
+    ylabel: str,
+    log_x: bool = False,
+    best_line: list[float] | None = None,
+) -> str:
+    with figure(4.2, 3.0) as (fig, ax):
+        ax.scatter(x, y, s=14, color=COLORS[0], alpha=0.8)
+        if best_line is not None:
+            ax.plot(x, best_line, color=COLORS[1], lw=1.2, label="best so far")
+            ax.legend(fontsize=7)
+        if log_x:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        return to_uri(fig)
+
+
+def parallel(params: list[str], rows: list[list[float]], values: list[float]) -> str:
+    """Parallel coordinates: each trial a line across its (normalised) parameters."""
+    with figure(6.5, 3.2) as (fig, ax):
+        arr = np.asarray(rows, dtype=float)
+        low, high = np.nanmin(arr, 0), np.nanmax(arr, 0)
+        norm = (arr - low) / np.where(high > low, high - low, 1)
+        order = np.argsort(values)
+        cmap = plt.get_cmap("viridis")
+        for rank, i in enumerate(order):
+            ax.plot(
+                range(len(params)),
+                norm[i],
+                color=cmap(rank / max(1, len(order) - 1)),
+                lw=1.2,
+                alpha=0.85,
+            )
+        ax.set_xticks(
+            range(len(params)), [p[-24:] for p in params], rotation=20, ha="right", fontsize=8
+        )
+        ax.set_ylabel("normalised value (colour: metric, yellow best)")
+        ax.grid(alpha=0.3)
+        return to_uri(fig)
+
+
+def image_grid(images: list[np.ndarray], titles: list[str], columns: int = 6) -> str:
+    rows = max(1, math.ceil(len(images) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), dpi=100)
+    try:
+        for ax in np.atleast_1d(axes).ravel():
+            ax.axis("off")
+        for ax, img, title in zip(np.atleast_1d(axes).ravel(), images, titles, strict=False):
+            pic = img.transpose(1, 2, 0) if img.shape[0] in (3,) else img[0]
+            ax.imshow(pic, cmap=None if img.shape[0] == 3 else "gray")
+            ax.set_title(title, fontsize=7)
+        return to_uri(fig)
+    finally:
+        plt.close(fig)

@@ -1,0 +1,68 @@
+"""Render a report page for a run, an experiment or a study, to one self-contained HTML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from hone.errors import StoreError
+from hone.report.pages import experiment_context, run_context, study_context
+from hone.store.runstore import RunStore
+
+__all__ = ["render_report"]
+
+
+def _environment() -> Environment:
+    # Autoescape everything: run names, class labels and config values may contain markup.
+    return Environment(
+        loader=PackageLoader("hone.report", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+
+
+def _study_exists(store: RunStore, name: str) -> bool:
+    db = store.root / "studies.db"
+    if not db.is_file():
+        return False
+    import optuna
+
+    storage = f"sqlite:///{db.resolve()}"
+    return name in {s.study_name for s in optuna.get_all_study_summaries(storage)}
+
+
+def render_report(store: RunStore, ident: str, out: Path | None = None, index: int = 0) -> Path:
+    """Find what ``ident`` names (run id, experiment id, or study name) and write its page."""
+    from hone import __version__
+
+    template, ctx, stem = _resolve(store, ident, index)
+    html = _environment().get_template(template).render(**ctx, version=__version__)
+    path = out or store.root / "reports" / f"{stem}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def _resolve(store: RunStore, ident: str, index: int) -> tuple[str, dict[str, Any], str]:
+    if ident.startswith("exp-") or not _is_run(store, ident):
+        try:
+            exp_id = store.resolve_experiment(ident)
+            return "experiment.html", experiment_context(store, exp_id), exp_id
+        except StoreError:
+            if _study_exists(store, ident):
+                return "study.html", study_context(store, ident), f"study-{ident}"
+            raise StoreError(
+                f"'{ident}' is not a run, an experiment or a study in {store.root} "
+                "(see `hone runs list`, `hone experiments list`)"
+            ) from None
+    run_id = store.resolve_id(ident)
+    return "run.html", run_context(store, run_id, index), run_id
+
+
+def _is_run(store: RunStore, ident: str) -> bool:
+    try:
+        store.resolve_id(ident)
+        return True
+    except StoreError:
+        return False

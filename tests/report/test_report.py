@@ -1,0 +1,185 @@
+"""Report pages rendered from real tiny runs: structure, numbers, escaping, and a browser."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.config import load_config
+from hone.experiments.compare import plan_experiment, run_pending
+from hone.experiments.improve import improve
+from hone.experiments.tune import load_space, tune
+from hone.experiments.variants import grid
+from hone.report import render_report
+from hone.store import RunStore
+from tests.conftest import tiny
+
+EVIL = "<script>alert(1)</script>"
+
+
+def evil_csv(folder: Path) -> str:
+    """Two classes, one of them labelled with markup."""
+    rows = ["a,b,label"] + [f"{i % 7},{(i * 3) % 5},{EVIL if i % 2 else 'ok'}" for i in range(80)]
+    path = folder / "evil.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One page of each type, from real runs in one store (built once for the module)."""
+    tmp_path = tmp_path_factory.mktemp("reports")
+    store = tmp_path / "store"
+    run = hone.run(
+        {
+            "name": f"run {EVIL}",
+            "data": {
+                "dataset": "csv",
+                "path": evil_csv(tmp_path),
+                "target": "label",
+                "split": "6:2:2",
+            },
+            "model": {"hidden": [8]},
+            "train": {"epochs": 4},
+        },
+        store=str(store),
+    )
+    image_run = hone.run(
+        {
+            "data": {"dataset": "digits", "split": "6:2:2"},
+            "model": {"hidden": [16]},
+            "train": {"epochs": 3, "schedule": "cosine"},
+        },
+        store=str(store),
+    )
+    base = load_config(tiny(**{"train.epochs": 3, "telemetry": False}))
+    with RunStore(store) as rs:
+        exp = plan_experiment(
+            rs, "compare", base, grid(base, ["model.hidden=[4]"]), [0, 1], "val_accuracy"
+        )
+        run_pending(rs, exp)
+        imp = improve(rs, base, seeds=2, metric="val_accuracy", budget_runs=4)["experiment"]
+        space = tmp_path / "space.yaml"
+        space.write_text(
+            "train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}\n"
+            "model.hidden: {type: categorical, choices: [[4], [16]]}\n"
+        )
+        tune(
+            base,
+            load_space(space, base),
+            trials=4,
+            metric="val_accuracy",
+            store=str(store),
+            storage=None,
+            study_name="study1",
+            sampler="random",
+            pruner="none",
+        )
+        out = {
+            "run": render_report(rs, run.run_id),
+            "image_run": render_report(rs, image_run.run_id, index=5),
+            "experiment": render_report(rs, exp),
+            "improve": render_report(rs, imp),
+            "study": render_report(rs, "study1", tmp_path / "study.html"),
+        }
+        out["store"] = store
+        out["run_id"] = run.run_id  # type: ignore[assignment]
+    return out
+
+
+def sections(text: str) -> set[str]:
+    return set(re.findall(r'<section id="([^"]+)"', text))
+
+
+def test_run_page_sections_numbers_and_escaping(pages: dict[str, Path]) -> None:
+    text = pages["run"].read_text()
+    assert {
+        "headline",
+        "diagnosis",
+        "learning-curves",
+        "evaluation",
+        "predictions",
+        "telemetry",
+        "config",
+    } <= sections(text)
+    assert EVIL not in text and html.escape(EVIL) in text  # label and run name escaped
+    assert "<script" not in text.lower()
+    with RunStore(pages["store"]) as rs:
+        record = rs.get_run(str(pages["run_id"]))
+    assert f"{record.metrics['test_accuracy']:.4f}" in text
+    assert record.id in text and "per-class" in text
+    assert len(text.encode()) < 5 * 2**20
+
+
+def test_image_run_page_has_the_prediction_grid_and_lr(pages: dict[str, Path]) -> None:
+    text = pages["image_run"].read_text()
+    assert "most confident mistakes first" in text and "Record 5:" in text
+    assert "Learning rate per epoch" in text  # a cosine schedule varies
+    assert text.count("data:image/png;base64,") >= 6
+
+
+def test_experiment_and_improve_pages(pages: dict[str, Path]) -> None:
+    text = pages["experiment"].read_text()
+    assert {"variants", "ladder", "curves"} <= sections(text)
+    assert "hidden=[4]" in html.unescape(text) and "95 % CI" in text
+    improve_text = pages["improve"].read_text()
+    assert "improve" in sections(improve_text) and "Rejected, and why" in improve_text
+
+
+def test_study_page(pages: dict[str, Path]) -> None:
+    text = pages["study"].read_text()
+    assert {"best", "history", "slices", "importances", "parallel"} <= sections(text)
+
+
+def test_unknown_id(tmp_path: Path) -> None:
+    with (
+        RunStore(tmp_path) as rs,
+        pytest.raises(hone.StoreError, match="not a run, an experiment or a study"),
+    ):
+        render_report(rs, "nothing-here")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian package: chromium)")
+def test_pages_in_a_real_browser(pages: dict[str, Path], tmp_path: Path) -> None:
+    playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            for name in ("run", "image_run", "experiment", "improve", "study"):
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                errors: list[str] = []
+                requests: list[str] = []
+                page.on(
+                    "console",
+                    lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None,
+                )
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                page.on("request", lambda r, requests=requests: requests.append(r.url))
+                url = pages[name].resolve().as_uri()
+                page.goto(url)
+                shot = tmp_path / f"{name}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                page.close()
+                assert errors == [], (name, errors)
+                assert requests == [url], (name, requests)  # nothing beyond the file itself
+                assert shot.stat().st_size > 10_000
+        finally:
+            browser.close()
