@@ -19,7 +19,7 @@ from hone.data import DataBundle, load_data
 from hone.data.augment import Augmenter
 from hone.errors import ConfigError, suggest
 from hone.evaluate.predict import evaluate_split
-from hone.evaluate.report import evaluate_model
+from hone.evaluate.report import evaluate_splits
 from hone.nn.build import build_model
 from hone.store.runstore import RunStore, clean_json, resolve_store_root
 from hone.train.callbacks import (
@@ -203,7 +203,8 @@ def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
         with RunStore(cfg.store) as rs:
             source = rs.resolve_id(cfg.model.init_from)
             weights = rs.load_weights(source)
-        notes["init_from"] = {"run": source, **load_matching(model, weights)}
+        notes["init_from"] = {"run": source,
+                              **load_matching(model, weights, cfg.model.init_from_skip)}  # fmt: skip
     if cfg.model.freeze:
         notes["frozen"] = freeze(model, cfg.model.freeze)
     elif cfg.train.unfreeze_at_epoch:
@@ -451,13 +452,15 @@ def _train_and_record(
             store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
         store.finish_run(run_id, "failed", {}, time.perf_counter() - started, repr(exc))
         raise
-    metrics = final_metrics(built)
+    # One forward pass per split gives the headline metrics and the full evaluation report;
+    # the test split is evaluated here, once, after training.
+    metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
+                                       ("train", "val", "test"))  # fmt: skip
     wall = time.perf_counter() - started
     store.save_weights(run_id, model.state_dict())
     if telemetry is not None:
         store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
     if state.status != "diverged":
-        reports = evaluate_model(model, data, built.output_activation, ("train", "val", "test"))
         store.save_json(run_id, "evaluation.json", reports)
     extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
     store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)

@@ -161,6 +161,7 @@ class ModelConfig(_Strict):
     bias_init: str = "zeros"
     init_value: float = 0.1  # for init/bias_init "constant"
     init_from: str | None = None  # a run id: start from its weights where names and shapes match
+    init_from_skip: list[str] = Field(default_factory=list)  # layers to keep fresh, e.g. [output]
     freeze: list[str] | Literal["all_but_head"] | None = None  # layer names not to train
 
     @model_validator(mode="after")

@@ -134,3 +134,13 @@ def test_partial_folder_downloads_only_what_is_missing(
             shutil.copy(datasets / "mnist" / name, folder / name)
     find_or_download("mnist", str(folder), [f"{http_server}/mnist/"])
     assert all((folder / f).is_file() for f in FILES.values())
+
+
+def test_split_train_is_honoured_with_a_fixed_test_set(datasets: Path) -> None:
+    """split.train: 1000/60000 trains on 1,000 images, not on all that val leaves over."""
+    cfg = load_config({"data": {"dataset": "mnist", "path": str(datasets / "mnist"),
+                                "split": {"train": 1000 / 60000, "val": 0.05}}})  # fmt: skip
+    data = load_data(cfg.data)
+    assert (len(data.train), len(data.val or []), len(data.test)) == (1000, 3000, 10000)
+    counts = np.bincount(data.train.y.numpy(), minlength=10)
+    assert counts.min() >= 80  # stratified: every digit is there

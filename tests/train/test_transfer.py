@@ -33,6 +33,16 @@ def test_init_from_loads_matching_layers_and_reports_the_rest(tmp_path: Path) ->
     )
 
 
+def test_init_from_skip_keeps_a_fresh_head(tmp_path: Path) -> None:
+    source = hone.run(tiny(), store=str(tmp_path))
+    result = hone.run(tiny(**{"model.init_from": source.run_id, "model.init_from_skip": ["output"],
+                              "train.epochs": 1}), store=str(tmp_path))  # fmt: skip
+    with RunStore(str(tmp_path)) as rs:
+        report = rs.get_run(result.run_id).extra["init_from"]
+    assert report["reinitialised"] == ["output.weight", "output.bias"]
+    assert report["loaded"] == ["hidden1.dense.weight", "hidden1.dense.bias"]
+
+
 def test_freeze_all_but_head_and_unfreeze_later(tmp_path: Path) -> None:
     source = hone.run(tiny(), store=str(tmp_path))
     assert source.model is not None
@@ -91,38 +101,28 @@ def test_balanced_sampler_draws_classes_equally(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_fashion_head_from_mnist_converges_faster(tmp_path: Path, datasets: Path) -> None:
-    """MNIST features help Fashion-MNIST when only 1,000 images are labelled."""
-    mnist = hone.run(
-        {
-            "data": {
-                "dataset": "mnist",
-                "path": str(datasets / "mnist"),
-                "split": {"train": 0.2, "val": 0.01},
-            },
-            "model": {"hidden": [256, 128], "activation": "leaky_relu"},
-            "train": {"epochs": 2, "batch_size": 64},
-            "telemetry": False,
-        },
-        store=str(tmp_path),
-    )
-    fashion = {
-        "data": {
-            "dataset": "fashion_mnist",
-            "path": str(datasets / "fashion-mnist"),
-            "split": {"train": 1000 / 60000, "val": 0.05},
-        },
-        "model": {"hidden": [256, 128], "activation": "leaky_relu"},
-        "train": {"epochs": 3, "batch_size": 32},
-        "telemetry": False,
-    }
-    scratch = hone.run(fashion, store=str(tmp_path))
-    transfer = hone.run(fashion, store=str(tmp_path), **{"model.init_from": mnist.run_id})
-    first_scratch, first_transfer = (
-        scratch.history["val_accuracy"][0],
-        transfer.history["val_accuracy"][0],
-    )
+    """MNIST weights with a fresh output layer help Fashion-MNIST when only 1,000 images are
+    labelled: higher validation accuracy in the first epochs (mean over 3 seeds)."""
+    mnist = hone.run({"data": {"dataset": "mnist", "path": str(datasets / "mnist")},
+                      "model": {"hidden": [256, 128], "activation": "leaky_relu"},
+                      "train": {"epochs": 2, "batch_size": 64}, "telemetry": False},
+                     store=str(tmp_path))  # fmt: skip
+    fashion = {"data": {"dataset": "fashion_mnist", "path": str(datasets / "fashion-mnist"),
+                        "split": {"train": 1000 / 60000, "val": 0.05}},
+               "model": {"hidden": [256, 128], "activation": "leaky_relu"},
+               "train": {"epochs": 2, "batch_size": 32, "optimizer": {"lr": 0.003}},
+               "telemetry": False}  # fmt: skip
+
+    def curve(**over: object) -> list[float]:
+        runs = [hone.run(fashion, store=str(tmp_path), seed=s, **over) for s in range(3)]
+        assert all(
+            len(r.history["epoch"]) == 2 and len(r.history["val_accuracy"]) == 2 for r in runs
+        )
+        return [sum(r.history["val_accuracy"][e] for r in runs) / 3 for e in range(2)]
+
+    scratch = curve()
+    transfer = curve(**{"model.init_from": mnist.run_id, "model.init_from_skip": ["output"]})
     print(
-        f"fashion val acc by epoch: scratch {scratch.history['val_accuracy']}, "
-        f"from MNIST {transfer.history['val_accuracy']}"
+        f"fashion val acc (1,000 images, mean of 3 seeds): scratch {scratch}, from MNIST {transfer}"
     )
-    assert first_transfer > first_scratch
+    assert transfer[0] > scratch[0] and sum(transfer) > sum(scratch)

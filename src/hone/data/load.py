@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,40 @@ def resolve_task(cfg: DataConfig) -> str:
     return "regression" if cfg.dataset == "regression" else "classification"
 
 
+# Decoded datasets kept in this process, so a sweep decodes MNIST once rather than per trial.
+# Keyed by every setting that shapes the raw data and by the files' size and mtime; holders of
+# a RawData never modify it (splitting copies rows).
+_RAW_CACHE: OrderedDict[str, tuple[RawData, dict[str, Any]]] = OrderedDict()
+_RAW_CACHE_SIZE = 2
+
+
+def _raw_key(cfg: DataConfig) -> str | None:
+    if cfg.dataset == "image_folder":
+        return None  # cached on disk by content hash instead
+    stamp: list[Any] = []
+    if cfg.path:
+        p = Path(cfg.path)
+        files = sorted(p.iterdir()) if p.is_dir() else [p]
+        stamp = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
+    fields = cfg.model_dump(include={"dataset", "task", "params", "path", "target", "mirrors", "missing"})
+    return json.dumps([fields, stamp], sort_keys=True, default=str)
+
+
 def load_raw(cfg: DataConfig, cache_dir: Path | None = None) -> tuple[RawData, dict[str, Any]]:
+    key = _raw_key(cfg)
+    if key is not None and key in _RAW_CACHE:
+        _RAW_CACHE.move_to_end(key)
+        raw, report = _RAW_CACHE[key]
+        return raw, dict(report)
+    raw, report = _load_raw(cfg, cache_dir)
+    if key is not None:
+        _RAW_CACHE[key] = (raw, dict(report))
+        while len(_RAW_CACHE) > _RAW_CACHE_SIZE:
+            _RAW_CACHE.popitem(last=False)
+    return raw, report
+
+
+def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[str, Any]]:
     task = resolve_task(cfg)
     report: dict[str, Any] = {}
     if cfg.dataset in IDX_DATASETS:

@@ -68,10 +68,18 @@ def _cut(
 def split_indices(
     y: np.ndarray, ratios: tuple[float, float, float], stratify: bool, shuffle: bool, seed: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices for (train, val, test); ``shuffle: false`` keeps order: train first, test last."""
-    _, val_frac, test_frac = ratios
-    idx = np.arange(len(y))
+    """Indices for (train, val, test); ``shuffle: false`` keeps order: train first, test last.
+
+    With a fixed test set (ratios summing to less than 1), rows beyond train + val are left
+    out, so ``split.train`` is honoured as asked (e.g. 1,000 of MNIST's 60,000 images).
+    """
+    train_frac, val_frac, test_frac = ratios
+    n = len(y)
+    idx = np.arange(n)
     rest, test = _cut(idx, y, test_frac, stratify, shuffle, seed)
     val_of_rest = val_frac / (1.0 - test_frac) if test_frac < 1 else 0.0
     train, val = _cut(rest, y, val_of_rest, stratify, shuffle, seed + 1)
+    n_train = round(train_frac * n)
+    if 0 < n_train < len(train):
+        _, train = _cut(train, y, n_train / len(train), stratify, shuffle, seed + 2)
     return train, val, test

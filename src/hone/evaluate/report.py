@@ -12,7 +12,7 @@ from hone.evaluate.metrics import classification_report, regression_report
 from hone.evaluate.predict import predict_logits
 from hone.train.losses import output_transform
 
-__all__ = ["evaluate_model", "predict_outputs"]
+__all__ = ["evaluate_model", "evaluate_splits", "predict_outputs"]
 
 
 def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -> torch.Tensor:
@@ -21,6 +21,31 @@ def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -
     if output_activation == "sigmoid":  # independent sigmoids: normalise to a distribution
         out = out / out.sum(1, keepdim=True).clamp_min(1e-12)
     return out
+
+
+def evaluate_splits(
+    model: nn.Module, data: DataBundle, loss_fn: Any, output_activation: str,
+    splits: tuple[str, ...],
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Headline metrics (``test_loss``, ...) and full reports from one forward pass per split."""
+    metrics: dict[str, float] = {}
+    reports: dict[str, Any] = {}
+    for name in splits:
+        split: Split | None = getattr(data, name)
+        if split is None or len(split) == 0:
+            continue
+        logits = predict_logits(model, split.x)
+        with torch.inference_mode():
+            metrics[f"{name}_loss"] = float(loss_fn(logits, split.y))
+            outputs = output_transform(logits, output_activation)
+        if output_activation == "sigmoid":
+            outputs = outputs / outputs.sum(1, keepdim=True).clamp_min(1e-12)
+        if data.task == "classification":
+            metrics[f"{name}_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
+            reports[name] = classification_report(split.y, outputs, data.classes)
+        else:
+            reports[name] = regression_report(split.y, outputs)
+    return metrics, reports
 
 
 def evaluate_model(

@@ -14,15 +14,18 @@ from hone.train.state import TrainState
 __all__ = ["Unfreeze", "freeze", "load_matching"]
 
 
-def load_matching(model: nn.Module, weights: dict[str, torch.Tensor]) -> dict[str, list[str]]:
+def load_matching(model: nn.Module, weights: dict[str, torch.Tensor],
+                  skip: list[str] | None = None) -> dict[str, list[str]]:  # fmt: skip
     """Copy every tensor whose name and shape match; report what was loaded, what was skipped
     (same name, other shape, e.g. an output layer for a different number of classes) and what
-    kept its fresh initialisation (no such tensor in the source)."""
+    kept its fresh initialisation (no such tensor in the source, or a layer in ``skip`` — a new
+    head for a new task with as many classes as the old one)."""
     own = model.state_dict()
     report: dict[str, list[str]] = {"loaded": [], "skipped_shape": [], "reinitialised": []}
+    fresh = tuple(f"{s}." for s in skip or [])
     with torch.no_grad():
         for name, tensor in own.items():
-            source = weights.get(name)
+            source = None if name.startswith(fresh) else weights.get(name)
             if source is None:
                 report["reinitialised"].append(name)
             elif source.shape != tensor.shape:
