@@ -203,8 +203,8 @@ def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
         with RunStore(cfg.store) as rs:
             source = rs.resolve_id(cfg.model.init_from)
             weights = rs.load_weights(source)
-        notes["init_from"] = {"run": source,
-                              **load_matching(model, weights, cfg.model.init_from_skip)}  # fmt: skip
+        loaded = load_matching(model, weights, cfg.model.init_from_skip)
+        notes["init_from"] = {"run": source, **loaded}
     if cfg.model.freeze:
         notes["frozen"] = freeze(model, cfg.model.freeze)
     elif cfg.train.unfreeze_at_epoch:

@@ -45,7 +45,8 @@ def _raw_key(cfg: DataConfig) -> str | None:
         p = Path(cfg.path)
         files = sorted(p.iterdir()) if p.is_dir() else [p]
         stamp = [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()]
-    fields = cfg.model_dump(include={"dataset", "task", "params", "path", "target", "mirrors", "missing"})
+    keys = {"dataset", "task", "params", "path", "target", "mirrors", "missing"}
+    fields = cfg.model_dump(include=keys)
     return json.dumps([fields, stamp], sort_keys=True, default=str)
 
 

@@ -24,7 +24,10 @@ def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -
 
 
 def evaluate_splits(
-    model: nn.Module, data: DataBundle, loss_fn: Any, output_activation: str,
+    model: nn.Module,
+    data: DataBundle,
+    loss_fn: Any,
+    output_activation: str,
     splits: tuple[str, ...],
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Headline metrics (``test_loss``, ...) and full reports from one forward pass per split."""
