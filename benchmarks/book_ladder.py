@@ -11,30 +11,15 @@ import argparse
 import time
 from pathlib import Path
 
-import torch
-
 from benchmarks.common import DATASETS, print_table, write_result
+from benchmarks.suite import bare_loop
 from hone.api import build_run, final_metrics
 from hone.config import load_config
 
 LADDER = sorted(
-    (Path(__file__).resolve().parent.parent / "examples/mnist_book_ladder").glob("*.yaml")
+    (Path(__file__).resolve().parent.parent / "examples/mnist_book_ladder").glob("[0-9]_*.yaml")
 )
 BOOK = {1: (0.867, 272.0), 5: (0.9724, 808.0)}
-
-
-def bare_loop(built: object, epochs: int, batch: int) -> None:
-    model, opt, loss_fn = built.model, built.optimizer, built.loss_fn  # type: ignore[attr-defined]
-    x, y = built.data.train.x, built.data.train.y  # type: ignore[attr-defined]
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(y), generator=built.generator)  # type: ignore[attr-defined]
-        for i in range(0, len(y), batch):
-            idx = perm[i : i + batch]
-            loss = loss_fn(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
 
 
 def main() -> None:

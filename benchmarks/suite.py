@@ -462,13 +462,13 @@ def main() -> None:
     print(f"machine: {machine_info()}")
     results: dict[str, Any] = {"quick": args.quick}
     started = time.perf_counter()
+    name_out = "suite" if set(chosen) == set(BENCHES) else "suite-" + "-".join(chosen)
+    name_out += "-quick" if args.quick else ""
     for name in chosen:
         results[name] = BENCHES[name](args.quick)
-    results["total_seconds"] = time.perf_counter() - started
-    print(
-        f"total {results['total_seconds']:.0f} s; "
-        f"wrote {write_result('suite-quick' if args.quick else 'suite', results)}"
-    )
+        results["total_seconds"] = time.perf_counter() - started
+        path = write_result(name_out, results)  # after each one: a crash keeps what was measured
+    print(f"total {results['total_seconds']:.0f} s; wrote {path}")
 
 
 if __name__ == "__main__":

@@ -52,14 +52,22 @@ class _Bar:
         )
         self.title = title
         self.task: TaskID | None = None
+        self.slots: list[TaskID] = []
 
-    def __call__(self, label: str, done: int, total: int) -> None:
+    def __call__(self, label: str, done: int, total: int, active: list[str] | None = None) -> None:
         if self.progress is None:
             return
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task(self.title, total=total, last="")
         self.progress.update(self.task, completed=done, total=total, last=escape(label))
+        # One line per job in flight (with --jobs), each showing what it is running.
+        active = active or []
+        while len(self.slots) < len(active):
+            slot = self.progress.add_task(f"  job {len(self.slots) + 1}", total=None, last="")
+            self.slots.append(slot)
+        for i, slot in enumerate(self.slots):
+            self.progress.update(slot, last=escape(active[i]) if i < len(active) else "idle")
 
     def close(self) -> None:
         if self.progress is not None and self.task is not None:
@@ -205,18 +213,23 @@ def tune_cmd(
     specs = load_space(space, base)
     chosen = metric or default_metric(base)
     root = resolve_store_root(store or base.store)
-    result = tune(
-        base,
-        specs,
-        trials=trials,
-        metric=chosen,
-        store=str(root),
-        storage=storage,
-        study_name=study,
-        sampler=sampler,
-        pruner=pruner,
-        jobs=jobs,
-    )
+    bar = _Bar("tune", quiet or json_out)
+    try:
+        result = tune(
+            base,
+            specs,
+            trials=trials,
+            metric=chosen,
+            store=str(root),
+            storage=storage,
+            study_name=study,
+            sampler=sampler,
+            pruner=pruner,
+            jobs=jobs,
+            progress=bar,
+        )
+    finally:
+        bar.close()
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs:

@@ -61,7 +61,7 @@ def test_interrupted_experiment_resumes_without_duplicates(store: Path) -> None:
             rs, "compare", base, grid(base, ["train.optimizer.lr=0.1,0.03"]), [0, 1], "val_accuracy"
         )
 
-        def stop_after_two(label: str, done: int, total: int) -> None:
+        def stop_after_two(label: str, done: int, total: int, active: list[str]) -> None:
             if done == 2:
                 raise KeyboardInterrupt
 

@@ -56,3 +56,14 @@ def test_update_ratio_is_the_step_size_relative_to_the_weights(tmp_path: Path) -
 def test_telemetry_false_records_none(tmp_path: Path) -> None:
     result = hone.run(tiny(telemetry=False), store=str(tmp_path))
     assert not (tmp_path / "runs" / result.run_id / "telemetry.json").exists()
+
+
+def test_long_runs_keep_telemetry_within_budget(tmp_path: Path) -> None:
+    from hone.train.callbacks import Telemetry
+
+    result = hone.run(tiny(**{"train.epochs": 100, "train.batch_size": 40}), store=str(tmp_path))
+    with RunStore(str(tmp_path)) as rs:
+        tele = rs.load_json(result.run_id, "telemetry.json")
+    epochs = sorted({s["epoch"] for s in tele["samples"]})
+    assert len(tele["samples"]) <= Telemetry().budget and epochs[-1] == 100  # the last is kept
+    assert epochs[:3] == [2, 4, 6]  # 100 epochs x 3 samples > 256: every 2nd epoch

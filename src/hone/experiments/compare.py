@@ -18,7 +18,8 @@ from hone.store.runstore import RunStore
 
 __all__ = ["default_metric", "plan_experiment", "run_pending", "summarize_experiment"]
 
-Progress = Callable[[str, int, int], None]  # (label of the run just done, done, total)
+# (label of the run just done, done, total, labels of the runs in progress)
+Progress = Callable[[str, int, int, list[str]], None]
 
 
 def default_metric(cfg: Config) -> str:
@@ -98,7 +99,7 @@ def run_pending(
             if status == "completed":
                 store.link_run(exp_id, name, seed, run_id)
             if progress:
-                progress(f"{name} seed {seed}: {status}", i, total)
+                progress(f"{name} seed {seed}: {status}", i, total, [])
         return total
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")
@@ -108,16 +109,19 @@ def run_pending(
             pool.submit(_train, cfg, root, threads): (name, seed) for name, seed, cfg in todo
         }
         pending = set(futures)
+        last = ""
         while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
                 name, seed = futures[fut]
                 run_id, status = fut.result()
                 if status == "completed":
                     store.link_run(exp_id, name, seed, run_id)
                 done += 1
-                if progress:
-                    progress(f"{name} seed {seed}: {status}", done, total)
+                last = f"{name} seed {seed}: {status}"
+            if progress:
+                active = [f"{futures[f][0]} seed {futures[f][1]}" for f in pending if f.running()]
+                progress(last, done, total, active)
     return total
 
 

@@ -18,7 +18,7 @@ import math
 import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -216,8 +216,12 @@ def tune(
     sampler: str = "tpe",
     pruner: str = "median",
     jobs: int = 1,
+    progress: Any = None,
 ) -> TuneResult:
-    """Run (or resume) a study until it has ``trials`` more finished trials."""
+    """Run (or resume) a study until it has ``trials`` more finished trials.
+
+    ``progress(label, done, total, running)`` is told after every trial (and, with ``jobs``,
+    every second from the shared study)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = storage or f"sqlite:///{Path(store).resolve() / 'studies.db'}"
     Path(store).mkdir(parents=True, exist_ok=True)
@@ -232,11 +236,25 @@ def tune(
     study.set_user_attr("space", [s.__dict__ for s in specs])
     study.set_user_attr("config", base.to_dict())
     cfg = base.to_dict()
+    before = len(study.trials)
+
+    def report(*_: Any) -> None:
+        if progress is None:
+            return
+        now = study.get_trials(deepcopy=False)
+        last = now[-1] if len(now) > before else None
+        label = f"trial {last.number}: {last.state.name.lower()}" if last else ""
+        running = [f"trial {t.number}" for t in now if t.state.name == "RUNNING"]
+        progress(label, len(now) - before - len(running), trials, running)
+
     if jobs <= 1:
         study.sampler = make_sampler(sampler, specs, base.seed)
         study.pruner = make_pruner(pruner)
         study.optimize(
-            _objective(cfg, specs, metric, store, None), n_trials=trials, catch=(RunFailed,)
+            _objective(cfg, specs, metric, store, None),
+            n_trials=trials,
+            catch=(RunFailed,),
+            callbacks=[report],
         )
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
@@ -261,7 +279,12 @@ def tune(
         with ProcessPoolExecutor(
             len(args), mp_context=multiprocessing.get_context("spawn")
         ) as pool:
-            list(pool.map(_worker, args))
+            futures = [pool.submit(_worker, a) for a in args]
+            while not all(f.done() for f in futures):  # workers share the study: poll it
+                wait(futures, timeout=1.0)
+                report()
+            for f in futures:
+                f.result()
     return _summarize(study, specs, storage)
 
 

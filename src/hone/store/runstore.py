@@ -170,11 +170,7 @@ class ExperimentsMixin:
             )
 
     def resolve_experiment(self, prefix: str) -> str:
-        rows = self._db.execute(
-            "SELECT id FROM experiments WHERE id LIKE ? ESCAPE '!' OR id LIKE ? ESCAPE '!'",
-            (_like_escape(prefix) + "%", "%" + _like_escape(prefix)),
-        ).fetchall()
-        ids = sorted({r[0] for r in rows})
+        ids = _matching_ids(self._db, "experiments", prefix)
         if prefix in ids:
             return prefix
         if len(ids) != 1:
@@ -343,11 +339,7 @@ class RunStore(ExperimentsMixin):
 
     def resolve_id(self, prefix: str) -> str:
         """Accept a full id or a unique prefix (or suffix, the random part) of one."""
-        rows = self._db.execute(
-            "SELECT id FROM runs WHERE id LIKE ? ESCAPE '!' OR id LIKE ? ESCAPE '!'",
-            (_like_escape(prefix) + "%", "%" + _like_escape(prefix)),
-        ).fetchall()
-        ids = sorted({r[0] for r in rows})
+        ids = _matching_ids(self._db, "runs", prefix)
         if prefix in ids:
             return prefix
         if not ids:
@@ -398,8 +390,14 @@ def _experiment(row: tuple[Any, ...], runs: list[dict[str, Any]]) -> ExperimentR
     )
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+def _matching_ids(db: sqlite3.Connection, table: str, text: str) -> list[str]:
+    """Ids in ``table`` that start or end with ``text`` (LIKE wildcards in it are literal)."""
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    rows = db.execute(
+        f"SELECT id FROM {table} WHERE id LIKE ? ESCAPE '!' OR id LIKE ? ESCAPE '!'",
+        (escaped + "%", "%" + escaped),
+    ).fetchall()
+    return sorted({r[0] for r in rows})
 
 
 def _record(row: tuple[Any, ...]) -> RunRecord:

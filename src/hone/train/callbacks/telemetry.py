@@ -58,10 +58,18 @@ def activation_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
 
 
 class Telemetry(Callback):
-    """Samples ``per_epoch`` evenly spaced steps each epoch; ``records`` holds the samples."""
+    """Samples ``per_epoch`` evenly spaced steps each epoch; ``records`` holds the samples.
 
-    def __init__(self, per_epoch: int = 4, init_batch: torch.Tensor | None = None) -> None:
+    Long runs stay cheap: at most ``budget`` samples in all, taken from every k-th epoch (and
+    always the last), so 1,000 tiny epochs cost what 64 do.
+    """
+
+    def __init__(self, per_epoch: int = 4, init_batch: torch.Tensor | None = None,
+                 budget: int = 256) -> None:  # fmt: skip
         self.per_epoch = per_epoch
+        self.budget = budget
+        self._epoch_stride = 1
+        self._epoch_on = True
         self.init_batch = init_batch
         self.records: list[dict[str, Any]] = []
         self.at_init: dict[str, dict[str, float]] = {}
@@ -74,6 +82,7 @@ class Telemetry(Callback):
     def on_train_begin(self, state: TrainState) -> None:
         steps, k = state.steps_per_epoch, min(self.per_epoch, state.steps_per_epoch)
         self._sample_at = frozenset(i * steps // k for i in range(k))  # evenly spaced batches
+        self._epoch_stride = max(1, -(-state.epochs * k // self.budget))  # ceil division
         if self.init_batch is not None:
             self.at_init = self._forward_stats(state.model, self.init_batch)
 
@@ -105,8 +114,11 @@ class Telemetry(Callback):
             h.remove()
         self._hooks = []
 
+    def on_epoch_begin(self, state: TrainState) -> None:
+        self._epoch_on = state.epoch % self._epoch_stride == 0 or state.epoch == state.epochs
+
     def _sampled(self, state: TrainState) -> bool:
-        return state.batch in self._sample_at
+        return self._epoch_on and state.batch in self._sample_at
 
     def on_batch_begin(self, state: TrainState) -> None:
         if not self._sampled(state):
