@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-import os
-import random
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from torch import nn
 
-from hone.config import Config, load_config
-from hone.data import DataBundle, load_data
-from hone.data.augment import Augmenter
-from hone.errors import ConfigError, suggest
-from hone.evaluate.predict import evaluate_split
-from hone.evaluate.report import evaluate_splits
-from hone.nn.build import build_model
-from hone.store.runstore import RunStore, clean_json, resolve_store_root
-from hone.train.callbacks import (
-    Callback,
-    EarlyStopping,
-    LRSchedule,
-    ProgressBar,
-    StoreRecorder,
-    Telemetry,
+from hone.assemble import (
+    BuiltRun,
+    build_run,
+    load_run_data,
+    resolve_class_weights,
+    resolve_device,
+    seed_everything,
 )
-from hone.train.engine import GradClip, fit
-from hone.train.losses import LossFn, LossSpec, make_loss, resolve_output_activation
-from hone.train.optim import make_optimizer
-from hone.train.regularize import Penalty, penalized_parameters
-from hone.train.schedules import Schedule
-from hone.train.state import TrainState
-from hone.train.transfer import Unfreeze, freeze, load_matching
+from hone.config import Config, load_config
+from hone.evaluate.report import evaluate_splits
+from hone.store.runstore import RunStore, clean_json
+from hone.train.callbacks import Callback, ProgressBar, StoreRecorder, Telemetry
 
-__all__ = ["RunResult", "build_run", "load_run", "resolve_device", "run", "seed_everything"]
+__all__ = [
+    "BuiltRun",
+    "RunResult",
+    "build_run",
+    "final_metrics",
+    "load_run",
+    "load_run_data",
+    "resolve_class_weights",
+    "resolve_device",
+    "run",
+    "run_ensemble",
+    "seed_everything",
+]
 
 
 @dataclass
@@ -74,231 +71,6 @@ class RunResult:
                 {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members
             ]
         return clean_json(out)  # type: ignore[no-any-return]
-
-
-def load_run_data(cfg: Config) -> DataBundle:
-    """The config's data, with decoded image folders cached in ``<store>/cache``."""
-    return load_data(cfg.data, cache_dir=resolve_store_root(cfg.store) / "cache")
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device: cuda requested but no CUDA device is available; use auto")
-    return device
-
-
-def choose_threads(setting: int | str, model: nn.Module, batch: int) -> int:
-    """CPU threads for training: ``auto`` uses one thread when a step's matmuls are tiny.
-
-    Below ~1M multiply-adds per step, a second thread costs more in synchronisation than
-    it saves (measured: blobs 2-25-4 at batch 32 runs no faster on 2 threads, at 2x the CPU).
-    """
-    if isinstance(setting, int):
-        return setting
-    work = batch * sum(p.numel() for p in model.parameters())
-    cores = os.cpu_count() or 1
-    return 1 if work < 1_000_000 else cores
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return the generator that orders training batches."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-@dataclass
-class BuiltRun:
-    """A model with its data, loss, optimizer and training remedies, ready for ``fit``."""
-
-    config: Config
-    data: DataBundle
-    model: nn.Module
-    loss_fn: LossFn
-    optimizer: torch.optim.Optimizer
-    generator: torch.Generator
-    output_activation: str
-    callbacks: list[Callback] = field(default_factory=list)  # schedule, early stopping
-    penalty: Penalty | None = None
-    grad_clip: GradClip | None = None
-    augment: Augmenter | None = None
-    sample_weights: torch.Tensor | None = None
-    notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, sampler
-
-    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainState:
-        train = self.config.train
-        batch = len(self.data.train) if train.batch_size == "full" else train.batch_size
-        return fit(
-            self.model,
-            self.optimizer,
-            self.loss_fn,
-            self.data.train,
-            self.data.val,
-            epochs=train.epochs,
-            batch_size=batch,
-            generator=self.generator,
-            callbacks=[*self.callbacks, *callbacks],
-            penalty=self.penalty,
-            grad_clip=self.grad_clip,
-            augment=self.augment,
-            sample_weights=self.sample_weights,
-            precision=train.precision,
-        )
-
-
-def build_run(
-    cfg: Config, data: DataBundle | None = None, init_seed: int | None = None
-) -> BuiltRun:
-    """Seed, load data (unless given), build the model, loss, optimizer and remedies.
-
-    ``init_seed`` (default: ``cfg.seed``) seeds the weights alone, so an ensemble can vary
-    the initialisation while keeping the batch order.
-    """
-    device = resolve_device(cfg.train.device)
-    generator = seed_everything(cfg.seed)
-    data = (data or load_run_data(cfg)).to(device)
-    torch.manual_seed(cfg.seed if init_seed is None else init_seed)
-    model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
-    notes = _transfer(cfg, model)
-    if cfg.train.precision != "fp32" and device.type != "cuda":
-        raise ConfigError(
-            f"train.precision: {cfg.train.precision} autocast is for CUDA devices; this run is on "
-            f"{device.type}, use fp32"
-        )
-    if device.type == "cpu":
-        torch.set_num_threads(choose_threads(cfg.train.threads, model, _batch_size(cfg, data)))
-    train = cfg.train
-    out_act = resolve_output_activation(cfg.model.output_activation, train.loss, data.task)
-    weights = resolve_class_weights(train.class_weight, data)
-    loss_fn = make_loss(
-        LossSpec(
-            train.loss,
-            out_act,
-            data.n_outputs,
-            data.task,
-            train.label_smoothing,
-            train.huber_delta,
-            weights,
-        )
-    )
-    opt = train.optimizer
-    optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.extra_params())
-    if cfg.train.compile:  # after the optimizer holds the parameters; the module is wrapped
-        model = torch.compile(model)  # type: ignore[assignment]
-    built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act, notes=notes)
-    if weights is not None:
-        built.notes["class_weights"] = dict(zip(data.classes, weights, strict=True))
-    _add_remedies(built, device)
-    return built
-
-
-def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
-    """``model.init_from`` and ``model.freeze``; returns what was done, for the run record."""
-    notes: dict[str, Any] = {}
-    if cfg.model.init_from:
-        with RunStore(cfg.store) as rs:
-            source = rs.resolve_id(cfg.model.init_from)
-            weights = rs.load_weights(source)
-        loaded = load_matching(model, weights, cfg.model.init_from_skip)
-        notes["init_from"] = {"run": source, **loaded}
-    if cfg.model.freeze:
-        notes["frozen"] = freeze(model, cfg.model.freeze)
-    elif cfg.train.unfreeze_at_epoch:
-        raise ConfigError("train.unfreeze_at_epoch: nothing is frozen; set model.freeze too")
-    return notes
-
-
-def resolve_class_weights(
-    setting: str | dict[str, float] | None, data: DataBundle
-) -> tuple[float, ...] | None:
-    """Per-class loss weights: ``balanced`` is n / (classes * count) on the training split."""
-    if setting is None:
-        return None
-    if data.task != "classification":
-        raise ConfigError("train.class_weight: only classification has classes to weight")
-    if setting == "balanced":
-        counts = torch.bincount(data.train.y.cpu(), minlength=data.n_classes).double()
-        n, k = float(counts.sum()), data.n_classes
-        return tuple(n / (k * c) if c else 0.0 for c in counts.tolist())
-    assert isinstance(setting, dict)
-    unknown = [str(label) for label in setting if str(label) not in data.classes]
-    if unknown:
-        raise ConfigError(
-            f"train.class_weight: unknown label(s) {', '.join(unknown)}; labels: "
-            + ", ".join(data.classes)
-        )
-    given = {str(k): float(v) for k, v in setting.items()}
-    return tuple(given.get(c, 1.0) for c in data.classes)
-
-
-def recorded_metrics(data: DataBundle, penalty: bool) -> list[str]:
-    """The per-epoch history keys a run on ``data`` will have (what can be monitored)."""
-    names = ["train_loss"] + (["train_accuracy"] if data.task == "classification" else [])
-    if penalty:
-        names += ["train_penalty", "train_l1", "train_l2"]
-    if data.val is not None:
-        names += [
-            n.replace("train_", "val_") for n in names if n in ("train_loss", "train_accuracy")
-        ]
-    return [*names, "lr"]
-
-
-def _check_monitor(field: str, monitor: str, available: list[str]) -> None:
-    if monitor in available:
-        return
-    if monitor.startswith("val_") and not any(a.startswith("val_") for a in available):
-        raise ConfigError(
-            f"{field}: '{monitor}' needs a validation split, and this run has none; set "
-            f"data.split.val (e.g. 0.2) or monitor a train metric"
-        )
-    raise ConfigError(
-        f"{field}: '{monitor}' is not recorded{suggest(monitor, available)}; "
-        f"recorded: {', '.join(available)}"
-    )
-
-
-def _add_remedies(built: BuiltRun, device: torch.device) -> None:
-    cfg, train = built.config, built.config.train
-    if train.l1 or train.l2:
-        weights = penalized_parameters(built.model, train.regularize_bias)
-        built.penalty = Penalty(weights, train.l1, train.l2)
-    available = recorded_metrics(built.data, built.penalty is not None)
-    sched = train.schedule
-    if sched.name != "constant" or sched.warmup_epochs:
-        params = sched.params()
-        if sched.name == "reduce_on_plateau":
-            _check_monitor(
-                "train.schedule.monitor", str(params.get("monitor", "val_loss")), available
-            )
-        built.callbacks.append(LRSchedule(sched.name, params, sched.warmup_epochs))
-        # Validate settings now (a bad key is a config error before training, not after).
-        probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=train.optimizer.lr)
-        Schedule(probe, sched.name, params, sched.warmup_epochs, train.epochs, 1)
-    if train.early_stopping is not None:
-        es = train.early_stopping
-        _check_monitor("train.early_stopping.monitor", es.monitor, available)
-        built.callbacks.append(
-            EarlyStopping(
-                es.monitor, es.mode, es.min_delta, es.patience, es.start_from_epoch, es.restore_best
-            )
-        )
-    if train.grad_clip is not None:
-        built.grad_clip = GradClip(train.grad_clip.norm, train.grad_clip.value)
-    if train.augment is not None:
-        built.augment = Augmenter(train.augment, built.data.input_shape, cfg.seed, device)
-    if cfg.data.sampler == "balanced":
-        if built.data.task != "classification":
-            raise ConfigError("data.sampler: balanced sampling needs classes")
-        y = built.data.train.y
-        counts = torch.bincount(y, minlength=built.data.n_classes).double()
-        built.sample_weights = (1.0 / counts[y]).cpu()
-        built.notes["sampler"] = "balanced"
-    if train.unfreeze_at_epoch:
-        built.callbacks.append(Unfreeze(train.unfreeze_at_epoch))
 
 
 def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRun]:
@@ -479,18 +251,9 @@ def _train_and_record(
     )
 
 
-def _batch_size(cfg: Config, data: DataBundle) -> int:
-    return len(data.train) if cfg.train.batch_size == "full" else cfg.train.batch_size
-
-
 def final_metrics(built: BuiltRun) -> dict[str, float]:
-    """Loss and accuracy on each split in eval mode; the test split is touched only here."""
-    data = built.data
-    splits = {"train": data.train, "val": data.val, "test": data.test}
-    metrics: dict[str, float] = {}
-    for name, split in splits.items():
-        if split is None or len(split) == 0:
-            continue
-        for key, value in evaluate_split(built.model, split, built.loss_fn).items():
-            metrics[f"{name}_{key}"] = value
-    return metrics
+    """Loss and accuracy on each split in eval mode (what a run records at its end)."""
+    splits = ("train", "val", "test")
+    return evaluate_splits(built.model, built.data, built.loss_fn, built.output_activation, splits)[
+        0
+    ]

@@ -15,12 +15,16 @@ from hone.train.losses import output_transform
 __all__ = ["evaluate_model", "evaluate_splits", "predict_outputs"]
 
 
-def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -> torch.Tensor:
+def _as_outputs(logits: torch.Tensor, output_activation: str) -> torch.Tensor:
     """Class probabilities (rows summing to 1) for classification, raw outputs for regression."""
-    out = output_transform(predict_logits(model, x), output_activation)
+    out = output_transform(logits, output_activation)
     if output_activation == "sigmoid":  # independent sigmoids: normalise to a distribution
         out = out / out.sum(1, keepdim=True).clamp_min(1e-12)
     return out
+
+
+def predict_outputs(model: nn.Module, x: torch.Tensor, output_activation: str) -> torch.Tensor:
+    return _as_outputs(predict_logits(model, x), output_activation)
 
 
 def evaluate_splits(
@@ -30,7 +34,8 @@ def evaluate_splits(
     output_activation: str,
     splits: tuple[str, ...],
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Headline metrics (``test_loss``, ...) and full reports from one forward pass per split."""
+    """Headline metrics (``test_loss``, ``test_accuracy``, ...; no loss without ``loss_fn``)
+    and full reports, from one forward pass per split."""
     metrics: dict[str, float] = {}
     reports: dict[str, Any] = {}
     for name in splits:
@@ -39,10 +44,9 @@ def evaluate_splits(
             continue
         logits = predict_logits(model, split.x)
         with torch.inference_mode():
-            metrics[f"{name}_loss"] = float(loss_fn(logits, split.y))
-            outputs = output_transform(logits, output_activation)
-        if output_activation == "sigmoid":
-            outputs = outputs / outputs.sum(1, keepdim=True).clamp_min(1e-12)
+            if loss_fn is not None:
+                metrics[f"{name}_loss"] = float(loss_fn(logits, split.y))
+            outputs = _as_outputs(logits, output_activation)
         if data.task == "classification":
             metrics[f"{name}_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
             reports[name] = classification_report(split.y, outputs, data.classes)
@@ -55,14 +59,4 @@ def evaluate_model(
     model: nn.Module, data: DataBundle, output_activation: str, splits: tuple[str, ...]
 ) -> dict[str, Any]:
     """``{split: report}`` for the named splits that exist (``test`` only when asked)."""
-    reports: dict[str, Any] = {}
-    for name in splits:
-        split: Split | None = getattr(data, name)
-        if split is None or len(split) == 0:
-            continue
-        outputs = predict_outputs(model, split.x, output_activation)
-        if data.task == "classification":
-            reports[name] = classification_report(split.y, outputs, data.classes)
-        else:
-            reports[name] = regression_report(split.y, outputs)
-    return reports
+    return evaluate_splits(model, data, None, output_activation, splits)[1]
