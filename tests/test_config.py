@@ -74,7 +74,7 @@ def test_set_overrides_and_lr_shortcut() -> None:
     cfg = load_config({"train": {"optimizer": "sgd"}}, overrides)
     assert cfg.train.optimizer.name == "sgd" and cfg.train.optimizer.lr == 0.01
     assert cfg.model.hidden == [64, 64]
-    assert cfg.train.optimizer.extra_params() == {"momentum": 0.9}
+    assert cfg.train.optimizer.options() == {"momentum": 0.9}
     assert load_config(None, {"train__epochs": 7}).train.epochs == 7
 
 

@@ -153,7 +153,7 @@ def build_run(
         )
     )
     opt = train.optimizer
-    optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.extra_params())
+    optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.options())
     if cfg.train.compile:  # after the optimizer holds the parameters; the module is wrapped
         model = torch.compile(model)  # type: ignore[assignment]
     built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act, notes=notes)
@@ -236,7 +236,7 @@ def _add_remedies(built: BuiltRun, device: torch.device) -> None:
     available = recorded_metrics(built.data, built.penalty is not None)
     sched = train.schedule
     if sched.name != "constant" or sched.warmup_epochs:
-        params = sched.params()
+        params = sched.options()
         if sched.name == "reduce_on_plateau":
             _check_monitor(
                 "train.schedule.monitor", str(params.get("monitor", "val_loss")), available

@@ -69,6 +69,12 @@ class _Bar:
         for i, slot in enumerate(self.slots):
             self.progress.update(slot, last=escape(active[i]) if i < len(active) else "idle")
 
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.progress is not None and self.task is not None:
             self.progress.stop()
@@ -164,11 +170,8 @@ def compare_cmd(
             exp_id = plan_experiment(
                 rs, "ladder" if is_ladder else "compare", base, variants, seed_list, chosen
             )
-        bar = _Bar(f"compare {exp_id[-6:]}", quiet or json_out)
-        try:
+        with _Bar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
             run_pending(rs, exp_id, jobs, bar)
-        finally:
-            bar.close()
         summary = summarize_experiment(rs, exp_id)
         rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
     if json_out:
@@ -213,8 +216,7 @@ def tune_cmd(
     specs = load_space(space, base)
     chosen = metric or default_metric(base)
     root = resolve_store_root(store or base.store)
-    bar = _Bar("tune", quiet or json_out)
-    try:
+    with _Bar("tune", quiet or json_out) as bar:
         result = tune(
             base,
             specs,
@@ -228,8 +230,6 @@ def tune_cmd(
             jobs=jobs,
             progress=bar,
         )
-    finally:
-        bar.close()
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs:
@@ -242,11 +242,8 @@ def tune_cmd(
                 chosen,
                 {"study": result.study_name, "storage": result.storage},
             )
-            bar = _Bar("final re-run", quiet or json_out)
-            try:
+            with _Bar("final re-run", quiet or json_out) as bar:
                 run_pending(rs, exp_id, jobs, bar)
-            finally:
-                bar.close()
             final = summarize_experiment(rs, exp_id)
             rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
@@ -379,8 +376,7 @@ def improve_cmd(
             base = _base(config, set_)
             runs, seconds = _parse_budget(budget)
             chosen, n_seeds = metric or default_metric(base), seeds
-        bar = _Bar("improve", quiet or json_out)
-        try:
+        with _Bar("improve", quiet or json_out) as bar:
             result = improve(
                 rs,
                 base,
@@ -392,8 +388,6 @@ def improve_cmd(
                 jobs=jobs,
                 progress=bar,
             )
-        finally:
-            bar.close()
     if json_out:
         typer.echo(json.dumps(result))
         return

@@ -192,70 +192,57 @@ class ModelConfig(_Strict):
     def _known_init(cls, name: str) -> str:
         from hone.nn.init import INITIALIZERS
 
-        if name not in INITIALIZERS:
-            raise ValueError(INITIALIZERS.unknown_message(name).split(": ", 1)[1])
-        return name
+        return INITIALIZERS.check(name)
 
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, name: str) -> str:
         from hone.nn.activations import ACTIVATIONS
 
-        if name not in ACTIVATIONS:
-            raise ValueError(ACTIVATIONS.unknown_message(name).split(": ", 1)[1])
-        return name
+        return ACTIVATIONS.check(name)
 
 
-class OptimizerConfig(BaseModel):
-    """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
+class _NamedWithOptions(BaseModel):
+    """A registry ``name`` (``optimizer: adam`` is short for ``{name: adam}``) plus options
+    that pass through to the named implementation, which validates them when a run is built."""
 
     model_config = ConfigDict(extra="allow")
-
-    name: str = "adam"
-    lr: float = Field(0.001, gt=0)
 
     @model_validator(mode="before")
     @classmethod
     def _from_name(cls, value: Any) -> Any:
         return {"name": value} if isinstance(value, str) else value
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class OptimizerConfig(_NamedWithOptions):
+    """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
+
+    name: str = "adam"
+    lr: float = Field(0.001, gt=0)
 
     @field_validator("name")
     @classmethod
     def _known_optimizer(cls, name: str) -> str:
         from hone.train.optim import OPTIMIZERS
 
-        if name not in OPTIMIZERS:
-            raise ValueError(OPTIMIZERS.unknown_message(name).split(": ", 1)[1])
-        return name
-
-    def extra_params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        return OPTIMIZERS.check(name)
 
 
-class ScheduleConfig(BaseModel):
+class ScheduleConfig(_NamedWithOptions):
     """``name`` plus that schedule's settings (validated when the run is built)."""
-
-    model_config = ConfigDict(extra="allow")
 
     name: str = "constant"
     warmup_epochs: NonNegativeInt = 0  # linear warm-up in front of any schedule
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, value: Any) -> Any:
-        return {"name": value} if isinstance(value, str) else value
 
     @field_validator("name")
     @classmethod
     def _known_schedule(cls, name: str) -> str:
         from hone.train.schedules import SCHEDULES
 
-        if name not in SCHEDULES:
-            raise ValueError(SCHEDULES.unknown_message(name).split(": ", 1)[1])
-        return name
-
-    def params(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
+        return SCHEDULES.check(name)
 
 
 class EarlyStoppingConfig(_Strict):
@@ -339,9 +326,7 @@ class TrainConfig(_Strict):
     def _known_loss(cls, name: str) -> str:
         from hone.train.losses import LOSSES
 
-        if name not in LOSSES:
-            raise ValueError(LOSSES.unknown_message(name).split(": ", 1)[1])
-        return name
+        return LOSSES.check(name)
 
     @field_validator("device")
     @classmethod

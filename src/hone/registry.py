@@ -39,11 +39,18 @@ class Registry(Generic[T]):
             raise ConfigError(self.unknown_message(name)) from None
 
     def unknown_message(self, name: str) -> str:
+        return f"{self.field}: {self._unknown(name)}"
+
+    def check(self, name: str) -> str:
+        """Return ``name`` if registered; else raise ``ValueError`` (for pydantic validators,
+        which add the field path themselves)."""
+        if name not in self._entries:
+            raise ValueError(self._unknown(name))
+        return name
+
+    def _unknown(self, name: str) -> str:
         valid = ", ".join(self.names())
-        return (
-            f"{self.field}: unknown {self.kind} '{name}'{suggest(name, self.names())}; "
-            f"valid names: {valid}"
-        )
+        return f"unknown {self.kind} '{name}'{suggest(name, self.names())}; valid names: {valid}"
 
     def names(self) -> list[str]:
         return list(self._entries)

@@ -18,7 +18,7 @@ from torch.optim import lr_scheduler as lrs
 from hone.errors import ConfigError, suggest
 from hone.registry import Registry
 
-__all__ = ["SCHEDULES", "Schedule", "ScheduleSpec", "make_schedule"]
+__all__ = ["SCHEDULES", "Schedule", "ScheduleSpec"]
 
 
 @dataclass(frozen=True)
@@ -133,21 +133,21 @@ class Schedule:
             "verbose",
             "lr_lambda",
         }
-        valid = sorted({renames.get(a, a) for a in accepted} | set(renames))
-        valid = [v for v in valid if v not in renames.values()]
+        # Config names: torch's argument names, with the renamed ones under their config name.
+        config_names = (accepted - set(renames.values())) | set(renames)
+        valid = sorted(config_names)
         kwargs = spec.defaults(epochs, steps, lr)
         for key, value in params.items():
             if name == "reduce_on_plateau" and key in _PLATEAU_ONLY:
                 self.monitor = str(value)
                 continue
-            torch_key = renames.get(key, key)
-            if torch_key not in accepted or (torch_key in renames.values() and key not in renames):
+            if key not in config_names:
                 options = valid + (sorted(_PLATEAU_ONLY) if name == "reduce_on_plateau" else [])
                 raise ConfigError(
                     f"train.schedule.{key}: '{name}' has no setting '{key}'"
                     f"{suggest(key, options)}; valid: {', '.join(options)}"
                 )
-            kwargs[torch_key] = value
+            kwargs[renames.get(key, key)] = value
         if name == "reduce_on_plateau":
             self.monitor = self.monitor or "val_loss"
             from hone.train.callbacks.monitor import resolve_mode
@@ -170,14 +170,3 @@ class Schedule:
             self.main.step(logs[str(self.monitor)])
         else:
             self.main.step()
-
-
-def make_schedule(
-    optimizer: torch.optim.Optimizer,
-    name: str,
-    params: dict[str, Any],
-    warmup_epochs: int,
-    epochs: int,
-    steps_per_epoch: int,
-) -> Schedule:
-    return Schedule(optimizer, name, params, warmup_epochs, epochs, steps_per_epoch)
