@@ -86,7 +86,9 @@ def test_runs_list_show_delete(
     assert code == 0 and run_id in out and "listed" in out
     code, out, _ = cli(capsys, "runs", "show", run_id[-6:], "--store", str(store))
     assert code == 0 and run_id in out and "accuracy" in out
-    code, out, _ = cli(capsys, "runs", "delete", run_id, "--store", str(store))
+    code, _, err = cli(capsys, "runs", "delete", run_id, "--store", str(store))
+    assert code == 2 and "--yes" in err  # no terminal to confirm on: scripts say --yes
+    code, out, _ = cli(capsys, "runs", "delete", run_id, "--store", str(store), "--yes")
     assert code == 0
     _, out, _ = cli(capsys, "runs", "list", "--json", "--store", str(store))
     assert json.loads(out) == []

@@ -21,6 +21,7 @@ from hone.data import DataBundle, load_data
 from hone.data.augment import Augmenter
 from hone.errors import ConfigError, suggest
 from hone.nn.build import build_model
+from hone.nn.size import check_memory
 from hone.store.runstore import RunStore, resolve_store_root
 from hone.train.callbacks import Callback, EarlyStopping, LRSchedule
 from hone.train.engine import GradClip, fit
@@ -51,9 +52,26 @@ def load_run_data(cfg: Config) -> DataBundle:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("train.device: cuda requested but no CUDA device is available; use auto")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(
+            f"train.device: '{name}' is not a device; use auto, cpu or cuda:N"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                "train.device: cuda requested but no CUDA device is available; use auto"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ConfigError(
+                f"train.device: {name}: this machine has {torch.cuda.device_count()} CUDA "
+                "device(s), numbered from 0"
+            )
+    if device.type == "mps" and not (
+        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+    ):
+        raise ConfigError("train.device: mps (Apple GPU) is not available here; use auto or cpu")
     return device
 
 
@@ -128,6 +146,7 @@ def build_run(
     device = resolve_device(cfg.train.device)
     generator = seed_everything(cfg.seed)
     data = (data or load_run_data(cfg)).to(device)
+    check_memory(cfg, data.input_shape, data.n_outputs, _batch_size(cfg, data), device)
     torch.manual_seed(cfg.seed if init_seed is None else init_seed)
     model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
     notes = _transfer(cfg, model)

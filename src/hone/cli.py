@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from hone import cli_analysis, cli_experiments
-from hone.cli_common import ConfigArg, JsonOpt, QuietOpt, SetOpt, StoreOpt, err, fmt, out, show
+from hone import cli_analysis, cli_experiments, cli_runs
+from hone.cli_common import (
+    ConfigArg,
+    JsonOpt,
+    QuietOpt,
+    SetOpt,
+    StoreOpt,
+    err,
+    fmt,
+    out,
+    plain,
+    safe,
+    show,
+)
 from hone.errors import HoneError
 
 app = typer.Typer(
@@ -22,8 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-runs_app = typer.Typer(help="List, show and delete recorded runs.", no_args_is_help=True)
-app.add_typer(runs_app, name="runs")
+app.add_typer(cli_runs.runs_app, name="runs")
 app.command("diagnose")(cli_analysis.diagnose_cmd)
 app.command("datacurve")(cli_analysis.datacurve_cmd)
 app.command("eval")(cli_analysis.eval_cmd)
@@ -37,8 +46,8 @@ app.add_typer(cli_experiments.experiments_app, name="experiments")
 EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
 
 
-def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+def metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    table = Table(title=safe(title), title_justify="left")
     table.add_column("metric")
     splits = [s for s in ("train", "val", "test") if any(k.startswith(s + "_") for k in metrics)]
     for split in splits:
@@ -49,7 +58,7 @@ def _metrics_table(metrics: dict[str, Any], title: str) -> Table:
         if name not in names:
             names.append(name)
     for name in names:
-        table.add_row(name, *(fmt(metrics.get(f"{s}_{name}")) for s in splits))
+        table.add_row(plain(name), *(fmt(metrics.get(f"{s}_{name}")) for s in splits))
     return table
 
 
@@ -74,15 +83,21 @@ def run_cmd(
     overrides = parse_set(set_ or [])
     if seed is not None:
         overrides["seed"] = seed
+    if "store" in overrides:  # --set store=DIR is --store DIR (which wins when both are given)
+        from hone.config import load_config
+
+        load_config(None, {"store": overrides["store"]})  # the same checks as in a config file
+        store = store or Path(str(overrides.pop("store")))
     result = run(config, progress=not (quiet or json_out), store=store, **overrides)
     if json_out:
         typer.echo(json.dumps(result.to_json()))
     elif not quiet:
         title = (
-            f"run {result.run_id} ({result.config.name}): {result.status}, "
-            f"{result.epochs_run} epochs in {result.wall_seconds:.1f} s"
+            f"run {result.run_id}: {result.status}, {result.epochs_run} epochs in "
+            f"{result.wall_seconds:.1f} s"
         )
-        show(_metrics_table(result.metrics, title))
+        out.print(f"[bold]{safe(result.config.name, keep_newlines=False)}[/]", highlight=False)
+        show(metrics_table(result.metrics, title))
         if result.members:
             members = Table(title="ensemble members", title_justify="left")
             for col in ("member run", "status", "val_acc", "test_acc"):
@@ -96,16 +111,16 @@ def run_cmd(
                 )
             show(members)
         _print_notes(result.notes)
-        out.print(f"recorded in {result.store / 'runs' / result.run_id}")
+        out.print(f"recorded in {safe(result.store / 'runs' / result.run_id)}", highlight=False)
     if report:
         from hone.report import render_report
         from hone.store import RunStore
 
         with RunStore(result.store) as rs:
             path = render_report(rs, result.run_id)
-        err.print(f"report: {path}")
+        err.print(f"report: {safe(path)}", highlight=False)
     if result.status != "completed":
-        err.print(f"[bold red]{result.status}[/]: {escape(result.message)}")
+        err.print(f"[bold red]{result.status}[/]: {safe(result.message)}", highlight=False)
     raise typer.Exit(EXIT_CODES.get(result.status, 1))
 
 
@@ -125,7 +140,7 @@ def report_cmd(
 
     with RunStore(store) as rs:
         path = render_report(rs, ident, out_path, index)
-    out.print(f"report: {path} ({path.stat().st_size / 1024:.0f} KB)")
+    out.print(f"report: {safe(path)} ({path.stat().st_size / 1024:.0f} KB)", highlight=False)
     if open_:
         import webbrowser
 
@@ -141,12 +156,12 @@ def _print_notes(notes: dict[str, Any]) -> None:
             f"{len(t['skipped_shape'])} skipped (shape), {len(t['reinitialised'])} new"
         )
         for line in t["skipped_shape"]:
-            out.print(f"  skipped {escape(line)}")
+            out.print(f"  skipped {safe(line)}")
     if "frozen" in notes:
-        out.print(f"frozen: {escape(', '.join(notes['frozen']))}")
+        out.print(f"frozen: {safe(', '.join(notes['frozen']))}")
     if "class_weights" in notes:
         shown = ", ".join(f"{k}: {v:.3g}" for k, v in notes["class_weights"].items())
-        out.print(f"class weights: {escape(shown)}")
+        out.print(f"class weights: {safe(shown)}")
     if notes.get("sampler") == "balanced":
         out.print("sampler: balanced (each class drawn equally often)")
     data = notes.get("data") or {}
@@ -172,7 +187,7 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
     built = build_run(cfg)
     rows = describe_model(built.model, built.data.input_shape)
     title = f"{cfg.name}: {cfg.model.kind} on input {built.data.input_shape}"
-    table = Table(title=title, title_justify="left")
+    table = Table(title=safe(title), title_justify="left")
     for col in ("layer", "type", "output shape"):
         table.add_column(col)
     table.add_column("params", justify="right")
@@ -186,83 +201,6 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
     out.print(f"total params: {total:,}  trainable: {n_trainable:,}")
 
 
-@runs_app.command("list")
-def runs_list(
-    store: StoreOpt = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many runs.")] = 50,
-    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """List recorded runs, newest first."""
-    from hone.store import RunStore
-
-    with RunStore(store) as rs:
-        records = rs.list_runs(limit=limit, status=status)
-    if json_out:
-        typer.echo(json.dumps([r.to_json() for r in records]))
-        return
-    table = Table(title=f"runs in {rs.root}", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", no_wrap=True)
-    for col in ("status", "created", "epochs", "val_acc", "test_acc", "seconds"):
-        table.add_column(col)
-    for r in records:
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
-        table.add_row(
-            r.id,
-            r.name,
-            r.status,
-            created,
-            str(r.epochs_run),
-            fmt(r.metrics.get("val_accuracy")),
-            fmt(r.metrics.get("test_accuracy")),
-            fmt(r.wall_seconds),
-        )
-    show(table)
-
-
-@runs_app.command("show")
-def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
-    """Show one run: status, config, final metrics and the last epochs."""
-    import yaml
-
-    from hone.store import RunStore
-
-    with RunStore(store) as rs:
-        record = rs.get_run(run_id)
-    if json_out:
-        typer.echo(json.dumps(record.to_json()))
-        return
-    wall = fmt(record.wall_seconds)
-    out.print(
-        f"[bold]{record.id}[/] {record.name}: {record.status}, {record.epochs_run} epochs, {wall} s"
-    )
-    if record.message:
-        out.print(f"message: {record.message}")
-    show(_metrics_table(record.metrics, "final metrics"))
-    epochs = record.history.get("epoch", [])
-    if epochs:
-        table = Table(title="last epochs", title_justify="left")
-        keys = [k for k in record.history if k not in ("epoch_seconds",)]
-        for key in keys:
-            table.add_column(key, justify="right")
-        for i in range(max(0, len(epochs) - 5), len(epochs)):
-            table.add_row(*(fmt(record.history[k][i]) for k in keys))
-        show(table)
-    out.print("config:")
-    out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
-
-
-@runs_app.command("delete")
-def runs_delete(run_id: str, store: StoreOpt = None) -> None:
-    """Delete a run's record and its files."""
-    from hone.store import RunStore
-
-    with RunStore(store) as rs:
-        deleted = rs.delete_run(run_id)
-    out.print(f"deleted run {deleted}")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one message and exit code 2, never a traceback.
 
@@ -272,8 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="hone")
     except HoneError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/] {safe(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
+    except KeyboardInterrupt:  # Ctrl-C outside training (loading data, writing a report)
+        err.print("[bold red]interrupted[/]")
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
-from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, show
+from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, safe, show
 from hone.errors import ConfigError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -32,15 +31,15 @@ def diagnose_cmd(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False)
     out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({evidence.status})")
     for f in findings:
         style = SEVERITY_STYLE[f.severity]
-        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {escape(f.title)}")
-        out.print(escape(f.explanation))
+        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {safe(f.title)}")
+        out.print(safe(f.explanation))
         ev = Table(show_header=False, box=None, padding=(0, 2))
         for key, value in f.evidence.items():
-            ev.add_row(f"  {key}", escape(_short(value)))
+            ev.add_row(f"  {key}", safe(_short(value)))
         show(ev)
         for i, p in enumerate(f.prescriptions, start=1):
             patch = "  ".join(f"--set {k}={json.dumps(v)}" for k, v in p.patch.items())
-            out.print(f"  {i}. {escape(p.why)}" + (f"  [dim]{escape(patch)}[/]" if patch else ""))
+            out.print(f"  {i}. {safe(p.why)}" + (f"  [dim]{safe(patch)}[/]" if patch else ""))
 
 
 def _short(value: Any) -> str:
@@ -83,7 +82,7 @@ def datacurve_cmd(
     if curve.fit:
         f = curve.fit
         out.print(f"fit: val error ≈ {f['a']:.3g}·n^-{f['b']:.3g} + {f['c']:.3g}")
-    out.print(f"[bold]{curve.verdict}[/]: {escape(curve.answer)}")
+    out.print(f"[bold]{curve.verdict}[/]: {safe(curve.answer)}")
 
 
 def eval_cmd(
@@ -114,7 +113,7 @@ def eval_cmd(
         table.add_column(col, justify="right")
     for cls, s in report["per_class"].items():
         table.add_row(
-            escape(cls),
+            safe(cls),
             fmt(s["precision"]),
             fmt(s["recall"]),
             fmt(s["f1"]),
@@ -135,9 +134,9 @@ def eval_cmd(
     cm = Table(title="confusion matrix (rows: true, columns: predicted)", title_justify="left")
     cm.add_column("")
     for cls in report["classes"]:
-        cm.add_column(escape(cls), justify="right")
+        cm.add_column(safe(cls), justify="right")
     for cls, row in zip(report["classes"], report["confusion_matrix"], strict=True):
-        cm.add_row(escape(cls), *(str(v) for v in row))
+        cm.add_row(safe(cls), *(str(v) for v in row))
     show(cm)
     summary = {k: v for k, v in report.items() if isinstance(v, float)}
     show(_kv_table("summary", summary))
@@ -197,11 +196,11 @@ def predict_cmd(
         if "true" in entry:
             title += f" (true: {entry['true']})"
         out.print(
-            f"[bold]{escape(title)}[/] -> predicted [bold]{escape(entry.get('predicted', ''))}[/]"
+            f"[bold]{safe(title)}[/] -> predicted [bold]{safe(entry.get('predicted', ''))}[/]"
         )
         labels = data.classes or [f"output {j}" for j in range(len(row))]
         width = max(len(label) for label in labels)
         for label, p in zip(labels, row.tolist(), strict=True):
             bar = "█" * round(40 * max(0.0, min(1.0, p)))
             mark = " ◀ true" if entry.get("true") == label else ""
-            out.print(f"  {escape(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)
+            out.print(f"  {safe(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)

@@ -1,4 +1,10 @@
-"""What every command shares: consoles, option types and number formatting."""
+"""What every command shares: consoles, option types, number formatting and plain text.
+
+Every user-supplied string (run names, variant labels, class names, messages that quote a
+file) reaches the terminal through ``safe`` or ``plain``: Rich markup is escaped, so ``a[/]b``
+prints as itself, and control characters (ANSI escapes, NUL) are removed, so a name cannot
+recolour or clear the terminal. Emoji codes such as ``:x:`` are not substituted anywhere.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,25 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-__all__ = ["ConfigArg", "JsonOpt", "QuietOpt", "SetOpt", "StoreOpt", "err", "fmt", "out", "show"]
+from hone.text import plain, safe, strip_control
 
-out = Console()
-err = Console(stderr=True)
+__all__ = [
+    "ConfigArg",
+    "JsonOpt",
+    "QuietOpt",
+    "SetOpt",
+    "StoreOpt",
+    "err",
+    "fmt",
+    "out",
+    "plain",
+    "safe",
+    "show",
+    "strip_control",
+]
+
+out = Console(emoji=False, soft_wrap=True)
+err = Console(stderr=True, emoji=False, soft_wrap=True)
 
 
 def show(renderable: Any) -> None:
@@ -24,9 +45,15 @@ def show(renderable: Any) -> None:
 def fmt(value: Any) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.3g}"
         return f"{value:.4f}"
-    return str(value)
+    return strip_control(value, keep_newlines=False)
 
 
 ConfigArg = Annotated[

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -19,7 +18,19 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from hone.cli_common import ConfigArg, JsonOpt, QuietOpt, SetOpt, StoreOpt, err, fmt, out, show
+from hone.cli_common import (
+    ConfigArg,
+    JsonOpt,
+    QuietOpt,
+    SetOpt,
+    StoreOpt,
+    err,
+    fmt,
+    out,
+    plain,
+    safe,
+    show,
+)
 from hone.errors import ConfigError
 
 experiments_app = typer.Typer(
@@ -60,14 +71,14 @@ class _Bar:
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task(self.title, total=total, last="")
-        self.progress.update(self.task, completed=done, total=total, last=escape(label))
+        self.progress.update(self.task, completed=done, total=total, last=safe(label))
         # One line per job in flight (with --jobs), each showing what it is running.
         active = active or []
         while len(self.slots) < len(active):
             slot = self.progress.add_task(f"  job {len(self.slots) + 1}", total=None, last="")
             self.slots.append(slot)
         for i, slot in enumerate(self.slots):
-            self.progress.update(slot, last=escape(active[i]) if i < len(active) else "idle")
+            self.progress.update(slot, last=safe(active[i]) if i < len(active) else "idle")
 
     def __enter__(self) -> _Bar:
         return self
@@ -89,7 +100,7 @@ def _base(config: Path | None, set_: list[str] | None) -> Any:
 def _variants_table(summary: dict[str, Any]) -> Table:
     metric = summary["metric"]
     table = Table(
-        title=f"{summary['experiment']}: {metric}, mean ± 95 % CI over n seeds "
+        title=f"{summary['experiment']}: {safe(metric)}, mean ± 95 % CI over n seeds "
         f"({summary['runs_done']}/{summary['runs_planned']} runs)",
         title_justify="left",
     )
@@ -105,9 +116,9 @@ def _variants_table(summary: dict[str, Any]) -> Table:
         )
         test = row["final_test"]
         table.add_row(
-            escape(row["name"]),
+            plain(row["name"]),
             f"{s['mean']:.4f} ± {half:.4f} ({s['n']})",
-            escape(vs["variant"])[:20] if vs else "",
+            plain(vs["variant"], 20) if vs else "",
             diff,
             fmt(vs["p_value"]) if vs else "",
             vs["verdict"] if vs else "",
@@ -255,18 +266,18 @@ def tune_cmd(
     c = result.counts
     total = sum(v for k, v in c.items() if k != "diverged") or 1
     out.print(
-        f"study [bold]{escape(result.study_name)}[/] ({escape(result.storage)}): "
+        f"study [bold]{safe(result.study_name)}[/] ({safe(result.storage)}): "
         f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
         f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
     )
     out.print(
         f"best trial {chosen} = {fmt(result.best_value)} with "
-        f"{escape(json.dumps(result.best_params))}"
+        f"{safe(json.dumps(result.best_params))}"
     )
     for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
-        out.print(f"  importance {escape(key)}: {value:.3f}")
+        out.print(f"  importance {safe(key)}: {value:.3f}")
     for w in result.edge_warnings:
-        out.print(f"[yellow]warning[/]: {escape(w)}")
+        out.print(f"[yellow]warning[/]: {safe(w)}")
     if final:
         row = final["variants"][0]
         s = row["summary"]
@@ -401,14 +412,14 @@ def improve_cmd(
     for step in result["adopted"]:
         s = step["summary"]
         out.print(
-            f"[green]adopted[/] {escape(step['name'])}: {s['mean']:.4f} "
+            f"[green]adopted[/] {safe(step['name'])}: {s['mean']:.4f} "
             f"(gain {step['mean_diff']:+.4f}, "
             f"95 % CI [{step['t_ci_low']:+.4f}, {step['t_ci_high']:+.4f}], "
             f"p={step['p_value']:.3g})"
         )
     for r in result["rejected"]:
         diff = f" ({r['mean_diff']:+.4f}, p={r['p_value']:.3g})" if "mean_diff" in r else ""
-        out.print(f"[dim]rejected[/] {escape(r['name'])}: {escape(r['reason'])}{diff}")
+        out.print(f"[dim]rejected[/] {safe(r['name'])}: {safe(r['reason'])}{diff}")
     t = result["final_test"]
     out.print(
         f"stopped: {result['stop_reason']}; {result['runs_used']} runs. Final "
@@ -435,7 +446,7 @@ def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         table.add_row(
             r.id,
             r.kind,
-            escape(r.name),
+            safe(r.name),
             r.status,
             str(len(r.spec.get("variants", []))),
             str(len(r.spec.get("seeds", []))),

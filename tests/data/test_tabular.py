@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hone.config import load_config
+from hone.data.load import load_data
 from hone.data.tabular import load_csv, load_npz
 from hone.errors import DataError
 
@@ -98,3 +100,34 @@ def test_npz(tmp_path: Path) -> None:
     path.write_bytes(b"not a zip")
     with pytest.raises(DataError, match="cannot read NPZ"):
         load_npz(str(path))
+
+
+def test_errors_never_echo_a_file_that_is_not_a_table(tmp_path: Path) -> None:
+    """A secret or /etc/passwd given as a CSV must not be printed back in the error."""
+    from hone.errors import DataError
+
+    secret = tmp_path / "secret.csv"
+    secret.write_text("API_KEY=sk-verysecret123\nOTHER=1\n")
+    passwd = tmp_path / "passwd"
+    passwd.write_text("root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/bin/sh\n")
+    for path in (secret, passwd):
+        for target in (None, "label"):
+            cfg = load_config(
+                {"data": {"dataset": "csv", "path": str(path), "target": target}}
+            ).data
+            with pytest.raises(DataError) as info:
+                load_data(cfg)
+            message = str(info.value)
+            assert "sk-verysecret" not in message and "/bin/bash" not in message
+            assert "does not look like a table" in message
+    table = tmp_path / "t.csv"
+    table.write_text("width,height,kind\n1,2,a\n3,4,b\n")
+    with pytest.raises(DataError, match="one of: width, height, kind"):
+        load_data(load_config({"data": {"dataset": "csv", "path": str(table)}}).data)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(100)) + "\n" + ",".join("1" * 100) + "\n")
+    with pytest.raises(DataError) as info:
+        load_data(load_config({"data": {"dataset": "csv", "path": str(wide)}}).data)
+    assert (
+        "c19" in str(info.value) and "c20," not in str(info.value) and "80 more" in str(info.value)
+    )

@@ -183,3 +183,19 @@ def test_pages_in_a_real_browser(pages: dict[str, Path], tmp_path: Path) -> None
                 assert shot.stat().st_size > 10_000
         finally:
             browser.close()
+
+
+def test_report_replaces_a_planted_link_instead_of_following_it(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    run_id = hone.run(tiny(**{"train.epochs": 2}), store=str(store)).run_id
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (store / "reports").mkdir()
+    link = store / "reports" / f"{run_id}.html"
+    link.symlink_to(victim)
+    with RunStore(store) as rs:
+        path = render_report(rs, run_id)
+    assert path == link and not link.is_symlink() and "<html" in link.read_text()
+    assert victim.read_text() == "precious"
+    with RunStore(store) as rs, pytest.raises(hone.StoreError, match="is a folder"):
+        render_report(rs, run_id, tmp_path)

@@ -104,10 +104,18 @@ def generate(name: str, params: dict[str, Any]) -> RawData:
                 f"data.params.{key}: '{name}' has no parameter '{key}'{suggest(key, accepted)}; "
                 f"valid: {', '.join(accepted)}"
             )
+    signature = inspect.signature(fn).parameters
+    # YAML has lists, not tuples: give tuple-valued arguments (center_box) what they expect.
+    args = {
+        k: tuple(v) if isinstance(v, list) and isinstance(signature[k].default, tuple) else v
+        for k, v in {**defaults, **params}.items()
+    }
     try:
-        x, y = fn(**{**defaults, **params})
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"data.params: {name}: {exc}") from None
+        x, y = fn(**args)
+    except (TypeError, ValueError, OverflowError, MemoryError, IndexError) as exc:
+        raise ConfigError(f"data.params: {name}: {str(exc)[:200]}") from None
+    if len(x) == 0:
+        raise ConfigError(f"data.params: {name} produced no rows; set n_samples > 0")
     if name == "regression":
         return RawData(np.asarray(x, dtype=np.float32), np.asarray(y, dtype=np.float32), [])
     y = np.asarray(y, dtype=np.int64)

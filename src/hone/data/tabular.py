@@ -57,6 +57,8 @@ def _targets(
     return y, []
 
 
+MAX_SHOWN = 20  # column names echoed in an error
+
 MISSING = {"", "na", "nan", "null", "none", "?"}
 
 
@@ -79,6 +81,28 @@ def _column(values: list[str]) -> tuple[np.ndarray, list[str] | None]:
         return onehot, cats
 
 
+def _plausible_header(header: list[str], body: list[list[str]]) -> bool:
+    """A header worth echoing: several short, printable, distinct names, and data rows of the
+    same width. A file that is not a table (a key file, /etc/passwd) never is."""
+    if len(header) < 2 or len(set(header)) != len(header):
+        return False
+    if any(not h or len(h) > 64 or not h.isprintable() or "=" in h for h in header):
+        return False
+    return bool(body) and all(len(r) == len(header) for r in body)
+
+
+def _columns_hint(header: list[str], body: list[list[str]]) -> str:
+    if not _plausible_header(header, body):
+        return (
+            "the file does not look like a table with a header row (comma-separated, at least "
+            "two named columns, rows as wide as the header); set data.target to its label column"
+        )
+    shown = ", ".join(header[:MAX_SHOWN]) + (
+        f", ... ({len(header) - MAX_SHOWN} more)" if len(header) > MAX_SHOWN else ""
+    )
+    return f"set data.target to one of: {shown}"
+
+
 def load_csv(
     path: str | None, target: str | None, task: str = "classification", missing: str = "error"
 ) -> RawData:
@@ -95,8 +119,8 @@ def load_csv(
         raise DataError(f"{p}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
     if target is None or target not in header:
-        what = "data.target is not set" if target is None else f"no column '{target}'"
-        raise DataError(f"{p}: {what}; set data.target to one of: {', '.join(header)}")
+        what = "data.target is not set" if target is None else f"no column '{target[:40]}'"
+        raise DataError(f"{p}: {what}; {_columns_hint(header, rows[1:6])}")
     body = rows[1:]
     for lineno, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -107,8 +131,9 @@ def load_csv(
             for i, cell in enumerate(row):
                 if _is_missing(cell):
                     raise DataError(
-                        f"{p}:{lineno}: column '{header[i]}' is empty or NA; set data.missing to "
-                        "drop (skip such rows) or mean (fill from the training split)"
+                        f"{p}:{lineno}: column '{header[i][:40]}' is empty or NA; set "
+                        "data.missing to drop (skip such rows) or mean (fill from the training "
+                        "split)"
                     )
     blocks = []
     for i in range(len(header)):
@@ -141,7 +166,10 @@ def load_npz(path: str | None, task: str = "classification") -> RawData:
         with np.load(p, allow_pickle=False) as npz:
             keys = list(npz.keys())
             if "x" not in keys or "y" not in keys:
-                raise DataError(f"{p}: needs arrays named 'x' and 'y', found {keys}")
+                raise DataError(
+                    f"{p}: needs arrays named 'x' and 'y', found "
+                    + ", ".join(k[:40] for k in keys[:10])
+                )
             x, y_raw = npz["x"], npz["y"]
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"{p}: cannot read NPZ: {exc}") from None

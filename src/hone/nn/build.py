@@ -58,6 +58,9 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_outputs: int) 
                 f"model.kind: cnn needs image data (C, H, W); this dataset's samples have shape "
                 f"{input_shape}. Use kind: mlp, or an image dataset (digits, mnist, ...)"
             )
+        from hone.nn.size import check_conv_shapes
+
+        check_conv_shapes(cfg, input_shape)  # names the layer that leaves no pixels
         channels = input_shape[0]
         for i, conv in enumerate(cfg.conv, start=1):
             pad = (

@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import StoreError
 from hone.report.pages import experiment_context, run_context, study_context
+from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
 
 __all__ = ["render_report"]
@@ -39,9 +40,17 @@ def render_report(store: RunStore, ident: str, out: Path | None = None, index: i
     template, ctx, stem = _resolve(store, ident, index)
     html = _environment().get_template(template).render(**ctx, version=__version__)
     path = out or store.root / "reports" / f"{stem}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
+    if path.is_dir():
+        raise StoreError(
+            f"--out: {path} is a folder; give a file name such as {path / 'report.html'}"
+        )
+    if out is None:
+        path.parent.mkdir(exist_ok=True)
+    elif not path.parent.is_dir():
+        raise StoreError(f"--out: the folder {path.parent} does not exist")
+    # A new file renamed into place: a link planted at the destination is replaced, never
+    # followed, so a report cannot overwrite a file elsewhere.
+    return atomic_write_text(path, html)
 
 
 def _resolve(store: RunStore, ident: str, index: int) -> tuple[str, dict[str, Any], str]:

@@ -15,6 +15,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from hone.text import safe
 from hone.train.callbacks.base import Callback
 from hone.train.state import TrainState
 
@@ -27,8 +28,8 @@ class ProgressBar(Callback):
     """Shows epochs done, time left and the last epoch's metrics; redraws at most 10×/s."""
 
     def __init__(self, description: str = "training", console: Console | None = None) -> None:
-        self.description = description
-        self.console = console or Console(stderr=True)
+        self.description = safe(description, keep_newlines=False)
+        self.console = console or Console(stderr=True, emoji=False)
         self._progress: Progress | None = None
         self._task = TaskID(0)
         self._last = 0.0

@@ -1,0 +1,219 @@
+"""``hone runs list | show | delete | check | repair | cleanup``: the recorded runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hone.cli_common import JsonOpt, StoreOpt, err, fmt, out, plain, safe, show
+from hone.errors import ConfigError, StoreError
+
+runs_app = typer.Typer(
+    help="List, show, delete, check and repair recorded runs.", no_args_is_help=True
+)
+
+_STATUS_STYLE = {"completed": "green", "diverged": "red", "failed": "red", "killed": "red",
+                 "interrupted": "yellow", "stopped": "yellow", "running": "cyan"}  # fmt: skip
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@runs_app.command("list")
+def runs_list(
+    store: StoreOpt = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many runs.", min=1)] = 50,
+    status: Annotated[
+        str | None,
+        typer.Option(help="Only runs with this status (running, killed, completed, ...)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List recorded runs, newest first."""
+    from hone.store import STATUSES, RunStore
+
+    if status is not None and status not in STATUSES:
+        raise ConfigError(f"--status: unknown status '{status}'; valid: {', '.join(STATUSES)}")
+    with RunStore(store) as rs:
+        records = rs.list_runs(limit=limit, status=status)
+        shown = {r.id: rs.shown_status(r) for r in records}
+        root = rs.root
+        missing = _unindexed(rs)
+    if json_out:
+        typer.echo(json.dumps([{**r.to_json(), "status": shown[r.id]} for r in records]))
+        return
+    table = Table(title=f"runs in {safe(root)}", title_justify="left")
+    table.add_column("id", no_wrap=True)
+    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40, ratio=1)
+    table.add_column("status", no_wrap=True)
+    table.add_column("created", no_wrap=True)
+    for col in ("epochs", "val_acc", "test_acc", "s"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in records:
+        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+        state = shown[r.id] + (" (damaged)" if r.damaged else "")
+        table.add_row(
+            r.id,
+            plain(r.name),
+            f"[{_STATUS_STYLE.get(shown[r.id], '')}]{state}[/]",
+            created,
+            str(r.epochs_run),
+            fmt(r.metrics.get("val_accuracy")),
+            fmt(r.metrics.get("test_accuracy")),
+            _seconds(r.wall_seconds),
+        )
+    show(table)
+    if missing:
+        err.print(
+            f"[yellow]warning[/]: {missing} run folder(s) are not in the index; see "
+            "`hone runs check`",
+            highlight=False,
+        )
+
+
+def _unindexed(rs: object) -> int:
+    from hone.store import RunStore
+
+    assert isinstance(rs, RunStore)
+    folder = rs.root / "runs"
+    if not folder.is_dir():
+        return 0
+    names = {p.name for p in folder.iterdir() if p.is_dir()}
+    known = {r[0] for r in rs._db.execute("SELECT id FROM runs")}
+    return len(names - known)
+
+
+@runs_app.command("show")
+def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Show one run: status, config, final metrics and the last epochs."""
+    import yaml
+
+    from hone.cli import metrics_table
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        record = rs.get_run(run_id)
+        status = rs.shown_status(record)
+    if json_out:
+        typer.echo(json.dumps({**record.to_json(), "status": status}))
+        return
+    out.print(
+        f"[bold]{record.id}[/] {safe(record.name, keep_newlines=False)}: {status}, "
+        f"{record.epochs_run} epochs, {_seconds(record.wall_seconds)} s",
+        highlight=False,
+    )
+    if record.message:
+        out.print(f"message: {safe(record.message)}", highlight=False)
+    show(metrics_table(record.metrics, "final metrics"))
+    epochs = record.history.get("epoch", [])
+    if epochs:
+        table = Table(title="last epochs", title_justify="left")
+        keys = [k for k in record.history if k not in ("epoch_seconds",)]
+        for key in keys:
+            table.add_column(plain(key), justify="right")
+        for i in range(max(0, len(epochs) - 5), len(epochs)):
+            table.add_row(*(fmt(record.history[k][i]) for k in keys))
+        show(table)
+    out.print("config:")
+    out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
+
+
+@runs_app.command("delete")
+def runs_delete(
+    run_id: str,
+    store: StoreOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Delete a run's record and its files (asks first on a terminal; --yes in scripts)."""
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        if not run_id.strip():
+            rs.resolve_id(run_id)  # the empty-id error, with what to do
+        record = rs.get_run(run_id, with_history=False)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise StoreError(
+                    f"not deleting run {record.id} without confirmation: standard input is not a "
+                    "terminal; pass --yes to delete from a script"
+                )
+            answer = typer.prompt(
+                f"delete run {record.id} ({strip(record.name)}, {record.status})? [y/N]",
+                default="n",
+                show_default=False,
+            )
+            if answer.strip().lower() not in ("y", "yes"):
+                out.print("kept")
+                raise typer.Exit(1)
+        deleted = rs.delete_run(run_id)
+    out.print(f"deleted run {deleted}")
+
+
+def strip(text: str) -> str:
+    from hone.cli_common import strip_control
+
+    return strip_control(text, keep_newlines=False)[:60]
+
+
+@runs_app.command("check")
+def runs_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Compare the index with the run folders and report where they disagree."""
+    from hone.store.repair import check_store
+
+    result = check_store(store)
+    if json_out:
+        typer.echo(json.dumps(result.to_json()))
+    else:
+        out.print(
+            f"{safe(result.root)}: {result.indexed} runs in the index, "
+            f"{result.folders} run folders",
+            highlight=False,
+        )
+        if result.problem:
+            out.print(f"[red]index[/]: {safe(result.problem)}", highlight=False)
+        for label, ids in (
+            ("folders not in the index", result.not_indexed),
+            ("index rows without a folder", result.no_folder),
+            ("damaged index rows", result.damaged),
+            ("runs whose process died (shown as killed)", result.killed),
+        ):
+            if ids:
+                out.print(f"{label} ({len(ids)}): {', '.join(ids[:10])}", highlight=False)
+        out.print(
+            "ok" if result.ok else "run `hone runs repair` to rebuild the index from the folders"
+        )
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@runs_app.command("repair")
+def runs_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Rebuild the index from the run folders (a damaged index is kept beside as a copy)."""
+    from hone.store.repair import repair_store
+
+    result = repair_store(store)
+    if json_out:
+        typer.echo(json.dumps(result))
+        return
+    if result["moved_index"]:
+        out.print(f"the damaged index was moved to {safe(result['moved_index'])}", highlight=False)
+    out.print(
+        f"restored {len(result['restored'])} run(s) and {result['experiments']} experiment(s)"
+    )
+
+
+@runs_app.command("cleanup")
+def runs_cleanup(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+    """Record `killed` for runs left `running` by a process that died (kill -9, a crash)."""
+    from hone.store.repair import cleanup_killed
+
+    dead = cleanup_killed(store)
+    if json_out:
+        typer.echo(json.dumps({"killed": dead}))
+        return
+    out.print(f"marked {len(dead)} run(s) killed" + (f": {', '.join(dead)}" if dead else ""))

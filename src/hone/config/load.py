@@ -1,0 +1,208 @@
+"""Loading a config: YAML files, mappings, ``--set`` overrides and error messages.
+
+``load_config`` accepts a YAML path, a mapping or a ``Config`` plus dotted overrides
+(``{"train.optimizer.lr": 0.01}``) and returns a validated ``Config`` or raises ``ConfigError``
+naming the offending path.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from hone.config.options import KEY_MARK
+from hone.config.root import Config
+from hone.config.yaml_safe import YamlLimitError, yaml_load
+from hone.errors import ConfigError, suggest
+
+__all__ = [
+    "apply_overrides",
+    "default_config",
+    "format_validation_error",
+    "load_config",
+    "parse_set",
+    "read_yaml",
+]
+
+
+def default_config() -> dict[str, Any]:
+    """The embedded default: the textbook's Keras baseline on make_blobs."""
+    text = resources.files("hone").joinpath("defaults/blobs.yaml").read_text(encoding="utf-8")
+    data: dict[str, Any] = yaml_load(text)
+    return data
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p} (give the path of a YAML file)")
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(2_000_001)
+        data = yaml_load(raw.decode("utf-8"))
+    except YamlLimitError as exc:
+        raise ConfigError(f"{p}: refused: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {_short(str(exc))}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config file: {_short(str(exc))}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{p}: the top level must be a mapping of keys, got {type(data).__name__}"
+        )
+    return data
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def parse_set(items: list[str]) -> dict[str, Any]:
+    """Parse CLI ``--set key.path=value`` items; values are YAML (``[64,64]``, ``0.01``)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        shown = _short(repr(item), 80)
+        if not sep or not key.strip():
+            raise ConfigError(
+                f"--set {shown}: expected KEY=VALUE, e.g. --set train.optimizer.lr=0.01"
+            )
+        try:
+            out[key.strip()] = yaml_load(raw)
+        except YamlLimitError as exc:
+            raise ConfigError(f"--set {shown}: refused: {exc}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                f"--set {shown}: value is not valid YAML: {_short(str(exc))}"
+            ) from None
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with dotted-key overrides applied (``a.b.c`` or ``a__b__c``)."""
+    out = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        keys = dotted.replace("__", ".").split(".")
+        if any(not k.strip() for k in keys):
+            raise ConfigError(f"cannot set {dotted!r}: empty key in the dotted path")
+        node = out
+        for i, key in enumerate(keys[:-1]):
+            child = node.get(key)
+            if isinstance(child, str):  # shorthand like ``optimizer: adam``
+                child = {"name": child}
+            elif child is None:
+                child = {}
+            elif not isinstance(child, dict):
+                where = ".".join(keys[: i + 1])
+                raise ConfigError(
+                    f"cannot set {dotted}: {where} is {_short(repr(child), 60)}, not a mapping"
+                )
+            node[key] = child
+            node = child
+        node[keys[-1]] = value
+    return out
+
+
+def load_config(
+    source: str | Path | Mapping[str, Any] | Config | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Config:
+    """Build a validated ``Config`` from a YAML path, mapping, Config or ``None`` (the default).
+
+    A relative ``store:`` written in a config file is taken relative to that file's folder;
+    from ``--set`` or a mapping it is relative to the current directory.
+    """
+    origin = "config"
+    base_dir: Path | None = None
+    if source is None:
+        raw = default_config()
+        origin = "config (the built-in blobs baseline)"
+    elif isinstance(source, Config):
+        raw = source.to_dict()
+    elif isinstance(source, Mapping):
+        raw = copy.deepcopy(dict(source))
+    else:
+        raw = read_yaml(source)
+        origin = str(source)
+        base_dir = Path(source).resolve().parent
+    store = raw.get("store")
+    relative = isinstance(store, str) and "\x00" not in store and not Path(store).is_absolute()
+    if base_dir is not None and relative:
+        raw["store"] = str(base_dir / str(store))
+    if overrides:
+        raw = apply_overrides(raw, overrides)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, origin)) from None
+    except RecursionError:
+        raise ConfigError(f"invalid {origin}: nested too deeply") from None
+
+
+def format_validation_error(exc: ValidationError, origin: str) -> str:
+    lines: list[str] = []
+    errors = exc.errors()
+    paths = [_clean_loc(err["loc"]) for err in errors]
+    for err, loc in zip(errors, paths, strict=True):
+        path = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden" and loc:
+            options = _field_names(loc[:-1])
+            line = f"  {path}: unknown key '{_short(loc[-1], 60)}'{suggest(loc[-1], options)}"
+        else:
+            longer = any(len(p) > len(loc) and p[: len(loc)] == loc for p in paths)
+            if err["type"] == "literal_error" and longer:
+                continue  # a union's other branch explains the problem better
+            msg = err["msg"].removeprefix("Value error, ")
+            if msg.startswith(KEY_MARK):  # an option's own key: name it in the path
+                key, msg = msg[1:].split(KEY_MARK, 1)
+                path = f"{path}.{key}"
+            got = err.get("input")
+            text = _safe_repr(got)
+            plain = isinstance(got, dict | list | bool) or got is None
+            shown = "" if plain or text in msg else f" (got {_short(text, 60)})"
+            line = f"  {path}: {_short(msg)}{shown}"
+        if line not in lines:
+            lines.append(line)
+    if len(lines) > 20:
+        lines = [*lines[:20], f"  ... and {len(lines) - 20} more"]
+    return "\n".join([f"invalid {origin}:", *lines])
+
+
+_UNION_TAG = re.compile(r"^[a-z][a-z-]*\[.*\]$")
+_TYPE_TAGS = {"int", "float", "str", "bool", "none"}
+
+
+def _clean_loc(loc: tuple[Any, ...]) -> tuple[str, ...]:
+    """The config path of an error, without pydantic's union-branch labels."""
+    parts = [str(p) for p in loc]
+    return tuple(
+        p for i, p in enumerate(parts) if not (_UNION_TAG.match(p) or (i and p in _TYPE_TAGS))
+    )
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        return repr(value)
+    except ValueError:  # an int too long to print
+        return f"<{type(value).__name__}>"
+
+
+def _field_names(loc: tuple[str, ...]) -> list[str]:
+    """The valid keys of the model found by following ``loc`` from ``Config``."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)

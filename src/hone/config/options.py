@@ -1,0 +1,228 @@
+"""Named choices with options: ``optimizer: {name: adam, lr: 0.001, betas: [0.9, 0.99]}`` and
+``schedule: {name: step, step_size: 10}``. Each name's options are checked here, when the config
+is validated, so a typo or a NaN is a config error before anything trains."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hone.config.types import NonNegFinite, NonNegInt, PosFinite, PosInt, Text, Unit
+from hone.errors import suggest
+
+__all__ = ["KEY_MARK", "OptimizerConfig", "ScheduleConfig", "at_key", "schedule_options_model"]
+
+
+class _NamedWithOptions(BaseModel):
+    """A registry ``name`` (``optimizer: adam`` is short for ``{name: adam}``) plus options."""
+
+    model_config = ConfigDict(extra="allow", validate_default=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+def at_key(key: str, message: str) -> ValueError:
+    """An error about option ``key`` of this section: the message names ``section.key``."""
+    return ValueError(f"{KEY_MARK}{key}{KEY_MARK}{message}")
+
+
+KEY_MARK = "\x1f"  # format_validation_error moves the key into the path
+
+
+def _explain(exc: ValidationError) -> ValueError:
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"])
+    return at_key(key, err["msg"].removeprefix("Value error, "))
+
+
+# ---- optimizers -------------------------------------------------------------------------------
+
+_BOOL_OPTIONS = {"nesterov", "amsgrad", "maximize", "foreach", "capturable", "differentiable",
+                 "fused", "centered", "decoupled_weight_decay"}  # fmt: skip
+_UNIT_OPTIONS = {"momentum", "dampening", "alpha"}  # in [0, 1]
+
+
+def _check_optimizer_option(name: str, key: str, value: Any, accepted: set[str]) -> None:
+    if key not in accepted:
+        raise at_key(
+            key,
+            f"'{name}' has no hyper-parameter '{key}'{suggest(key, accepted)}; "
+            f"valid: {', '.join(sorted(accepted))}",
+        )
+    if key in _BOOL_OPTIONS or isinstance(value, bool):
+        if not isinstance(value, bool) or key not in _BOOL_OPTIONS:
+            wanted = "true or false" if key in _BOOL_OPTIONS else "a number"
+            raise at_key(key, f"expected {wanted}, got {value!r}")
+        return
+    if key == "betas":
+        ok = (
+            isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(_number(b) and 0 <= b < 1 for b in value)
+        )
+        if not ok:
+            raise at_key(key, f"expected two numbers in [0, 1), got {value!r}")
+        return
+    if not _number(value):
+        raise at_key(key, f"expected a finite number, got {value!r}")
+    if value < 0:
+        raise at_key(key, f"must be >= 0, got {value}")
+    if key in _UNIT_OPTIONS and value > 1:
+        raise at_key(key, f"must be in [0, 1], got {value}")
+    if key == "eps" and value == 0:
+        raise at_key(key, "must be > 0")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class OptimizerConfig(_NamedWithOptions):
+    """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
+
+    name: Text = "adam"
+    lr: PosFinite = 0.001
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, name: str) -> str:
+        from hone.train.optim import OPTIMIZERS
+
+        return OPTIMIZERS.check(name)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> OptimizerConfig:
+        from hone.train.optim import OPTIMIZERS
+
+        cls, _fixed = OPTIMIZERS.get(self.name)
+        accepted = set(inspect.signature(cls).parameters) - {"params", "lr"}
+        for key, value in self.options().items():
+            _check_optimizer_option(self.name, key, value, accepted)
+        return self
+
+
+# ---- schedules --------------------------------------------------------------------------------
+
+
+class _Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class _Constant(_Options):
+    pass
+
+
+class _Step(_Options):
+    step_size: PosInt = 10
+    gamma: PosFinite = 0.1
+
+
+class _MultiStep(_Options):
+    milestones: list[PosInt] = Field(default_factory=list, max_length=1000)
+    gamma: PosFinite = 0.1
+
+    @field_validator("milestones")
+    @classmethod
+    def _increasing(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"must be increasing epochs, got {value}")
+        return value
+
+
+class _Exponential(_Options):
+    gamma: PosFinite = 0.95
+
+
+class _Cosine(_Options):
+    t_max: PosInt | None = None
+    eta_min: NonNegFinite = 0.0
+
+
+class _CosineRestarts(_Options):
+    t_0: PosInt = 10
+    t_mult: PosInt = 1
+    eta_min: NonNegFinite = 0.0
+
+
+class _OneCycle(_Options):
+    max_lr: PosFinite | None = None
+    pct_start: Unit = Field(0.3, gt=0, lt=1)
+    anneal_strategy: Literal["cos", "linear"] = "cos"
+    div_factor: PosFinite = 25.0
+    final_div_factor: PosFinite = 1e4
+    three_phase: bool = False
+    cycle_momentum: bool = True
+    base_momentum: Unit = 0.85
+    max_momentum: Unit = 0.95
+
+
+class _Plateau(_Options):
+    monitor: Text = "val_loss"
+    mode: Literal["min", "max"] | None = None
+    factor: Unit = Field(0.1, gt=0, lt=1)
+    patience: NonNegInt = 10
+    threshold: NonNegFinite = 1e-4
+    threshold_mode: Literal["rel", "abs"] = "rel"
+    cooldown: NonNegInt = 0
+    min_lr: NonNegFinite = 0.0
+    eps: NonNegFinite = 1e-8
+
+
+_SCHEDULE_OPTIONS: dict[str, type[_Options]] = {
+    "constant": _Constant,
+    "step": _Step,
+    "multistep": _MultiStep,
+    "exponential": _Exponential,
+    "cosine": _Cosine,
+    "cosine_restarts": _CosineRestarts,
+    "one_cycle": _OneCycle,
+    "reduce_on_plateau": _Plateau,
+}
+
+
+def schedule_options_model(name: str) -> type[BaseModel]:
+    return _SCHEDULE_OPTIONS[name]
+
+
+class ScheduleConfig(_NamedWithOptions):
+    """``name`` plus that schedule's settings, each checked for type and range."""
+
+    name: Text = "constant"
+    warmup_epochs: NonNegInt = 0  # linear warm-up in front of any schedule
+
+    @field_validator("name")
+    @classmethod
+    def _known_schedule(cls, name: str) -> str:
+        from hone.train.schedules import SCHEDULES
+
+        return SCHEDULES.check(name)
+
+    @model_validator(mode="after")
+    def _check_options(self) -> ScheduleConfig:
+        model = _SCHEDULE_OPTIONS.get(self.name)
+        if model is None:
+            return self
+        given = self.options()
+        for key in given:
+            if key not in model.model_fields:
+                valid = sorted(model.model_fields)
+                raise at_key(
+                    key,
+                    f"'{self.name}' has no setting '{key}'{suggest(key, valid)}; valid: "
+                    + (", ".join(valid) if valid else "none (only warmup_epochs)"),
+                )
+        try:
+            model.model_validate(given)
+        except ValidationError as exc:
+            raise _explain(exc) from None
+        return self

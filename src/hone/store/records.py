@@ -1,0 +1,133 @@
+"""The records the store returns, and how index rows become records (damaged rows included)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["STATUSES", "ExperimentRecord", "RunRecord", "clean_json", "experiment_from_row",
+           "record_from_row"]  # fmt: skip
+
+# running: in progress (or killed: see ``RunRecord.alive``); stopped: ended early on purpose
+# (a watch rule or a pruner); killed: the owning process died without recording an end.
+STATUSES = ("running", "completed", "interrupted", "diverged", "failed", "stopped", "killed")
+
+RUN_COLUMNS = (
+    "id, name, status, created, finished, seed, config, metrics, epochs_run, wall_seconds, "
+    "message, extra, pid, host, proc_start, heartbeat"
+)
+
+
+def clean_json(value: Any) -> Any:
+    """Replace NaN/inf by ``None`` recursively so the result is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    return value
+
+
+@dataclass
+class RunRecord:
+    id: str
+    name: str
+    status: str
+    created: float
+    finished: float | None
+    seed: int | None
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    epochs_run: int
+    wall_seconds: float | None
+    message: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    history: dict[str, list[Any]] = field(default_factory=dict)
+    owner: dict[str, Any] = field(default_factory=dict)  # pid, host, proc_start, heartbeat
+    damaged: list[str] = field(default_factory=list)  # index fields that could not be read
+
+    def to_json(self) -> dict[str, Any]:
+        out = clean_json(self.__dict__)
+        if not self.damaged:
+            out.pop("damaged")
+        return out  # type: ignore[no-any-return]
+
+
+@dataclass
+class ExperimentRecord:
+    id: str
+    kind: str
+    name: str
+    status: str
+    created: float
+    finished: float | None
+    spec: dict[str, Any]
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]] = field(default_factory=list)  # {variant, seed, run_id}
+
+    def to_json(self) -> dict[str, Any]:
+        return clean_json(self.__dict__)  # type: ignore[no-any-return]
+
+
+def _loads(text: Any, name: str, damaged: list[str]) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        damaged.append(name)
+        return {}
+    if not isinstance(value, dict):
+        damaged.append(name)
+        return {}
+    return value
+
+
+def _number(value: Any, name: str, damaged: list[str]) -> float | None:
+    if value is None or isinstance(value, int | float):
+        return value
+    damaged.append(name)
+    return None
+
+
+def record_from_row(row: tuple[Any, ...]) -> RunRecord:
+    """A row of ``RUN_COLUMNS``; fields that do not parse are listed in ``damaged``."""
+    (id_, name, status, created, finished, seed, config, metrics, epochs_run, wall, message,
+     extra, pid, host, proc_start, heartbeat) = row  # fmt: skip
+    damaged: list[str] = []
+    if status not in STATUSES:
+        damaged.append("status")
+        status = "failed"
+    return RunRecord(
+        id=str(id_),
+        name=str(name) if name is not None else "",
+        status=str(status),
+        created=_number(created, "created", damaged) or 0.0,
+        finished=_number(finished, "finished", damaged),
+        seed=seed if isinstance(seed, int) else None,
+        config=_loads(config, "config", damaged),
+        metrics=_loads(metrics, "metrics", damaged),
+        epochs_run=epochs_run if isinstance(epochs_run, int) else 0,
+        wall_seconds=_number(wall, "wall_seconds", damaged),
+        message=str(message or ""),
+        extra=_loads(extra, "extra", damaged),
+        owner={"pid": pid, "host": host, "proc_start": proc_start, "heartbeat": heartbeat},
+        damaged=damaged,
+    )
+
+
+def experiment_from_row(row: tuple[Any, ...], runs: list[dict[str, Any]]) -> ExperimentRecord:
+    id_, kind, name, status, created, finished, spec, summary = row
+    damaged: list[str] = []
+    return ExperimentRecord(
+        str(id_),
+        str(kind),
+        str(name),
+        str(status),
+        _number(created, "created", damaged) or 0.0,
+        _number(finished, "finished", damaged),
+        _loads(spec, "spec", damaged),
+        _loads(summary, "summary", damaged),
+        runs,
+    )

@@ -1,0 +1,38 @@
+"""Printing user-supplied text safely: Rich markup escaped, terminal control characters removed.
+
+Every user-supplied string (run names, variant labels, class names, messages that quote a
+file) reaches the terminal through ``safe`` or ``plain``: ``a[/]b`` prints as itself, and a
+name cannot recolour or clear the terminal with ANSI escapes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+
+__all__ = ["plain", "safe", "strip_control"]
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def strip_control(text: Any, keep_newlines: bool = True) -> str:
+    """``text`` as a string without terminal escape sequences or control characters."""
+    s = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    return s if keep_newlines else s.replace("\n", " ").replace("\t", " ")
+
+
+def safe(text: Any, keep_newlines: bool = True) -> str:
+    """User text for a message that also holds markup: controls removed, markup escaped."""
+    return escape(strip_control(text, keep_newlines))
+
+
+def plain(text: Any, limit: int | None = None) -> Text:
+    """User text for a table cell: never parsed as markup, one line, optionally shortened."""
+    s = strip_control(text, keep_newlines=False)
+    if limit is not None and len(s) > limit:
+        s = s[: max(1, limit - 1)] + "…"
+    return Text(s)

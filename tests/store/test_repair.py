@@ -1,0 +1,122 @@
+"""The index and the run folders never disagree silently: check, repair, damaged rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.errors import StoreError
+from hone.store import RunStore
+from hone.store.repair import check_store, repair_store
+from tests.conftest import tiny
+
+
+def two_runs(store: Path) -> list[str]:
+    return [
+        hone.run(tiny(**{"train.epochs": 3, "name": f"r{i}"}), store=str(store)).run_id
+        for i in range(2)
+    ]
+
+
+@pytest.mark.parametrize("how", ["emptied", "deleted", "dropped", "garbage", "dropped-column"])
+def test_a_reset_index_is_reported_and_repaired(store: Path, how: str) -> None:
+    ids = two_runs(store)
+    with RunStore(store) as rs:
+        before = {r.id: (r.status, r.metrics, r.history) for r in (rs.get_run(i) for i in ids)}
+    db_path = store / "runs.db"
+    for side in ("runs.db-wal", "runs.db-shm"):
+        (store / side).unlink(missing_ok=True)
+    if how == "emptied":
+        db_path.write_bytes(b"")
+    elif how == "deleted":
+        db_path.unlink()
+    elif how == "garbage":
+        db_path.write_bytes(b"this is not a database" * 100)
+    else:
+        db = sqlite3.connect(db_path)
+        if how == "dropped":
+            db.execute("DROP TABLE runs")
+        else:
+            db.execute("ALTER TABLE runs DROP COLUMN metrics")
+        db.commit()
+        db.close()
+    with pytest.raises(StoreError, match="hone runs repair"):
+        RunStore(store)
+    check = check_store(store)
+    assert not check.ok and check.problem and sorted(check.not_indexed) == sorted(ids)
+    result = repair_store(store)
+    assert sorted(result["restored"]) == sorted(ids)
+    with RunStore(store) as rs:
+        after = {r.id: (r.status, r.metrics, r.history) for r in (rs.get_run(i) for i in ids)}
+    assert after == before
+    assert check_store(store).ok
+
+
+def test_folders_missing_from_the_index_are_listed(store: Path) -> None:
+    ids = two_runs(store)
+    db = sqlite3.connect(store / "runs.db")
+    db.execute("DELETE FROM runs WHERE id = ?", (ids[0],))
+    db.commit()
+    db.close()
+    check = check_store(store)
+    assert check.not_indexed == [ids[0]] and not check.ok
+    repair_store(store)
+    with RunStore(store) as rs:
+        assert rs.get_run(ids[0]).status == "completed"
+
+
+def test_a_damaged_row_does_not_hide_the_others(store: Path) -> None:
+    ids = two_runs(store)
+    db = sqlite3.connect(store / "runs.db")
+    db.execute("UPDATE runs SET config = '{broken' WHERE id = ?", (ids[0],))
+    db.commit()
+    db.close()
+    with RunStore(store) as rs:
+        listed = {r.id: r for r in rs.list_runs()}
+        assert set(listed) == set(ids) and listed[ids[0]].damaged == ["config"]
+        assert rs.get_run(ids[1]).status == "completed"
+        with pytest.raises(StoreError, match=f"{ids[0]}.*damaged.*repair"):
+            rs.get_run(ids[0])
+    repair_store(store)
+    with RunStore(store) as rs:
+        assert rs.get_run(ids[0]).config["name"] == "r0"
+
+
+def test_old_stores_are_migrated(store: Path) -> None:
+    """A wave-1 store (no owner columns, schema version 0) opens and keeps its runs."""
+    store.mkdir()
+    db = sqlite3.connect(store / "runs.db")
+    db.executescript(
+        """
+        CREATE TABLE runs (id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL,
+          created REAL NOT NULL, finished REAL, seed INTEGER, config TEXT NOT NULL,
+          metrics TEXT NOT NULL DEFAULT '{}', epochs_run INTEGER NOT NULL DEFAULT 0,
+          wall_seconds REAL, message TEXT NOT NULL DEFAULT '', extra TEXT NOT NULL DEFAULT '{}');
+        CREATE TABLE epochs (run_id TEXT, epoch INTEGER, logs TEXT, PRIMARY KEY (run_id, epoch));
+        CREATE TABLE experiments (id TEXT PRIMARY KEY, kind TEXT, name TEXT, status TEXT,
+          created REAL, finished REAL, spec TEXT, summary TEXT DEFAULT '{}');
+        CREATE TABLE experiment_runs (experiment_id TEXT, variant TEXT, seed INTEGER,
+          run_id TEXT, PRIMARY KEY (experiment_id, variant, seed));
+        INSERT INTO runs (id, name, status, created, config) VALUES
+          ('20260101-000000-abcdef', 'old', 'running', 1.0, '{}');
+        """
+    )
+    db.commit()
+    db.close()
+    with RunStore(store) as rs:
+        record = rs.get_run("abcdef")
+        assert record.name == "old" and rs.shown_status(record) == "running"  # owner unknown
+    assert sqlite3.connect(store / "runs.db").execute("PRAGMA user_version").fetchone() == (2,)
+
+
+def test_an_index_from_a_newer_hone_is_refused(store: Path) -> None:
+    two_runs(store)
+    db = sqlite3.connect(store / "runs.db")
+    db.execute("PRAGMA user_version=99")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="newer hone"):
+        RunStore(store)
