@@ -38,7 +38,7 @@ def test_diagnose_json_and_table(capsys: pytest.CaptureFixture[str], store: Path
         and "train.optimizer.lr" in top["prescriptions"][0]["patch"]
     )
     code, out, _ = cli(capsys, "diagnose", run_id, "--store", str(store))
-    assert code == 0 and "lr_too_high" in out and "--set train.optimizer.lr=1.0" in out
+    assert code == 0 and "lr_too_high" in out and "--set train.optimizer.lr=0.1" in out
 
 
 def test_eval_prints_per_class_table_and_matches_json(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -121,7 +122,10 @@ def run_cmd(
         err.print(f"report: {safe(path)}", highlight=False)
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {safe(result.message)}", highlight=False)
-    raise typer.Exit(EXIT_CODES.get(result.status, 1))
+    code = EXIT_CODES.get(result.status, 1)
+    if result.status == "interrupted" and "SIGTERM" in result.message:
+        code = 143  # 128 + SIGTERM, as a shell reports a process ended by it
+    raise typer.Exit(code)
 
 
 @app.command("report")
@@ -207,11 +211,21 @@ def main(argv: list[str] | None = None) -> None:
     Typer's standalone mode handles usage errors, ``--help`` and exit codes; hone's own
     ``HoneError`` passes through it and is reported here.
     """
+    import signal
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
+
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        signal.signal(signal.SIGTERM, terminate)
     try:
         app(args=argv, prog_name="hone")
     except HoneError as exc:
-        err.print(f"[bold red]error:[/] {safe(str(exc))}", highlight=False)
+        label = "[bold yellow]interrupted:[/]" if exc.exit_code == 130 else "[bold red]error:[/]"
+        err.print(f"{label} {safe(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # output piped into head: not an error
+        sys.exit(0)
     except KeyboardInterrupt:  # Ctrl-C outside training (loading data, writing a report)
         err.print("[bold red]interrupted[/]")
         sys.exit(130)

@@ -3,43 +3,84 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, safe, show
+from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, plain, safe, show
 from hone.errors import ConfigError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
-def diagnose_cmd(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) -> None:
+def set_args(patch: dict[str, Any]) -> str:
+    """``--set`` arguments that paste into a shell as they are (values as JSON, quoted)."""
+    from hone.config import yaml_load
+
+    parts = []
+    for key, value in patch.items():
+        text = json.dumps(value, separators=(", ", ": "))
+        if isinstance(value, str) and yaml_load(value) == value:
+            text = value  # a plain word reads back as itself: no JSON quotes needed
+        parts.append("--set " + shlex.quote(f"{key}={text}"))
+    return " ".join(parts)
+
+
+def diagnose_cmd(
+    run_id: str,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    patch_out: Annotated[
+        Path | None,
+        typer.Option("--patch", help="Write the config with the top prescription applied."),
+    ] = None,
+) -> None:
     """What holds this run back: findings with evidence and ranked prescriptions."""
-    from hone.diagnose import diagnose, load_evidence
+    from hone.diagnose import diagnose_run, load_evidence
     from hone.store import RunStore
 
     with RunStore(store) as rs:
         evidence = load_evidence(rs, run_id)
-    findings = diagnose(evidence)
+    result = diagnose_run(evidence)
+    findings = result.findings
+    if patch_out is not None:
+        _write_patch(evidence.config, findings, patch_out)
     if json_out:
-        typer.echo(
-            json.dumps({"run_id": evidence.run_id, "findings": [f.to_json() for f in findings]})
-        )
+        typer.echo(json.dumps(result.to_json()))
         return
-    out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({evidence.status})")
+    out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({safe(evidence.status)})")
     for f in findings:
         style = SEVERITY_STYLE[f.severity]
-        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {safe(f.title)}")
+        cause = f" [dim](follows from {f.explained_by})[/]" if f.explained_by else ""
+        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {safe(f.title)}{cause}")
         out.print(safe(f.explanation))
         ev = Table(show_header=False, box=None, padding=(0, 2))
         for key, value in f.evidence.items():
-            ev.add_row(f"  {key}", safe(_short(value)))
+            ev.add_row(f"  {key}", plain(_short(value)))
         show(ev)
         for i, p in enumerate(f.prescriptions, start=1):
-            patch = "  ".join(f"--set {k}={json.dumps(v)}" for k, v in p.patch.items())
-            out.print(f"  {i}. {safe(p.why)}" + (f"  [dim]{safe(patch)}[/]" if patch else ""))
+            patch = set_args(p.patch)
+            out.print(f"  {i}. {safe(p.why)}" + (f"\n     [dim]{safe(patch)}[/]" if patch else ""))
+    for code, why in result.unjudged.items():
+        out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
+    if patch_out is not None:
+        out.print(f"\nwrote {safe(patch_out)} (the config with the top prescription applied)")
+
+
+def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:
+    from hone.config import load_config
+    from hone.store.files import atomic_write_text
+
+    top = next((p for f in findings for p in f.prescriptions if p.patch), None)
+    if top is None:
+        raise ConfigError("--patch: no finding prescribes a config change for this run")
+    patched = load_config(config, top.patch)
+    if path.is_dir():
+        raise ConfigError(f"--patch: {path} is a folder; give a file name such as patched.yaml")
+    atomic_write_text(path, f"# {top.why}\n" + patched.to_yaml())
 
 
 def _short(value: Any) -> str:
@@ -56,7 +97,7 @@ def datacurve_cmd(
     fractions: Annotated[
         str, typer.Option(help="Training-set fractions, comma-separated.")
     ] = "0.1,0.25,0.5,1.0",
-    seeds: Annotated[int, typer.Option(help="Seeds per fraction.")] = 2,
+    seeds: Annotated[int, typer.Option(help="Seeds per fraction.", min=1)] = 2,
     json_out: JsonOpt = False,
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""

@@ -27,19 +27,21 @@ from hone.cli_common import (
     err,
     fmt,
     out,
-    plain,
     safe,
     show,
 )
 from hone.errors import ConfigError
+from hone.experiments.stats import format_p
 
 experiments_app = typer.Typer(
     help="List experiments (compare, improve, tune re-runs).", no_args_is_help=True
 )
 
 VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (repeatable).")]
-SeedsOpt = Annotated[int, typer.Option("--seeds", help="Seeds per variant (paired).")]
-JobsOpt = Annotated[int, typer.Option("--jobs", help="Parallel processes.")]
+SeedsOpt = Annotated[
+    int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", help="Parallel processes.", min=1)]
 MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
 ]
@@ -98,37 +100,59 @@ def _base(config: Path | None, set_: list[str] | None) -> Any:
 
 
 def _variants_table(summary: dict[str, Any]) -> Table:
+    """Short labels (v1, v2, ...) keep every column, the p column included, readable at 80-120
+    columns; the key below the table says what each label is."""
+    from hone.experiments.stats import format_p
+
     metric = summary["metric"]
     table = Table(
-        title=f"{summary['experiment']}: {safe(metric)}, mean ± 95 % CI over n seeds "
+        title=f"{summary['experiment']}: {safe(metric)}, mean [95 % CI] over n seeds "
         f"({summary['runs_done']}/{summary['runs_planned']} runs)",
         title_justify="left",
     )
-    table.add_column("variant", max_width=48, overflow="ellipsis", no_wrap=True)
-    for col in (f"{metric} (n)", "vs", "paired diff [95 % CI]", "p", "verdict", "final test"):
-        table.add_column(col, no_wrap=True, justify="right" if col == "p" else "left")
+    for col in ("", f"{safe(metric)} (n)", "vs", "paired diff [95 % CI]", "p", "verdict", "test"):
+        table.add_column(col, no_wrap=col in ("", "p"), justify="right" if col == "p" else "left")
+    labels = {row["name"]: f"v{i}" if i else "base" for i, row in enumerate(summary["variants"])}
     for row in summary["variants"]:
         s = row["summary"]
-        half = (s["ci_high"] - s["ci_low"]) / 2 if s["n"] else float("nan")
         vs = row.get("vs")
-        diff = (
-            f"{vs['mean_diff']:+.4f} [{vs['t_ci_low']:+.4f}, {vs['t_ci_high']:+.4f}]" if vs else ""
+        diff = ""
+        if vs and vs["t_ci_low"] == vs["t_ci_low"]:  # not NaN
+            diff = f"{vs['mean_diff']:+.4f} [{vs['t_ci_low']:+.4f}, {vs['t_ci_high']:+.4f}]"
+        elif vs:
+            diff = f"{vs['mean_diff']:+.4f}"
+        ci = (
+            f" [{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
+            if s["n"] > 1 and s["ci_low"] == s["ci_low"]
+            else ""
         )
         test = row["final_test"]
         table.add_row(
-            plain(row["name"]),
-            f"{s['mean']:.4f} ± {half:.4f} ({s['n']})",
-            plain(vs["variant"], 20) if vs else "",
+            labels[row["name"]],
+            f"{s['mean']:.4f}{ci} ({s['n']})" if s["n"] else "- (0)",
+            labels.get(vs["variant"], "") if vs else "",
             diff,
-            fmt(vs["p_value"]) if vs else "",
+            format_p(vs["p_value"]) if vs else "",
             vs["verdict"] if vs else "",
             f"{test['mean']:.4f}" if test["n"] else "-",
         )
-    table.caption = (
-        f"final test = mean {summary['variants'][0]['final_test']['metric']} over the "
-        "same runs, shown for the record and never used to choose"
-    )
     return table
+
+
+def _variants_key(summary: dict[str, Any]) -> None:
+    for i, row in enumerate(summary["variants"]):
+        label = f"v{i}" if i else "base"
+        out.print(f"  {label:>4}  {safe(row['name'], keep_newlines=False)}", highlight=False)
+    notes = sorted(
+        {row["vs"]["note"] for row in summary["variants"] if row.get("vs", {}).get("note")}
+    )
+    for note in notes:
+        out.print(f"  note: {safe(note)}", highlight=False)
+    out.print(
+        f"  test = mean {summary['variants'][0]['final_test']['metric']} over the same runs, "
+        "shown for the record and never used to choose",
+        highlight=False,
+    )
 
 
 def compare_cmd(
@@ -153,7 +177,7 @@ def compare_cmd(
 ) -> None:
     """Compare variants over paired seeds: mean ± CI, paired differences and verdicts."""
     from hone.experiments.compare import (
-        default_metric,
+        check_metric,
         plan_experiment,
         run_pending,
         summarize_experiment,
@@ -176,11 +200,13 @@ def compare_cmd(
                 raise ConfigError(
                     "give --vary KEY=V1,V2 (repeatable), --experiment FILE or --resume ID"
                 )
-            chosen = metric or default_metric(base)
+            chosen = check_metric(base, metric)
             seed_list = list(range(base.seed, base.seed + seeds))
             exp_id = plan_experiment(
                 rs, "ladder" if is_ladder else "compare", base, variants, seed_list, chosen
             )
+        if not (quiet or json_out):
+            err.print(f"experiment {exp_id}", highlight=False)
         with _Bar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
             run_pending(rs, exp_id, jobs, bar)
         summary = summarize_experiment(rs, exp_id)
@@ -189,13 +215,16 @@ def compare_cmd(
         typer.echo(json.dumps(summary))
     elif not quiet:
         show(_variants_table(summary))
-        out.print(f"experiment {exp_id}; resume with: hone compare --resume {exp_id}")
+        _variants_key(summary)
+        out.print(f"experiment {exp_id}; report: hone report {exp_id}")
 
 
 def tune_cmd(
     config: ConfigArg = None,
     space: Annotated[Path, typer.Option("--space", help="Search space YAML.")] = Path("space.yaml"),
-    trials: Annotated[int, typer.Option("--trials")] = 20,
+    trials: Annotated[
+        int, typer.Option("--trials", help="Trials to add to the study.", min=1)
+    ] = 20,
     sampler: Annotated[str, typer.Option(help="random | grid | qmc | tpe | cmaes")] = "tpe",
     pruner: Annotated[str, typer.Option(help="none | median | hyperband | asha")] = "median",
     storage: Annotated[
@@ -204,7 +233,10 @@ def tune_cmd(
     study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
     jobs: JobsOpt = 1,
     seeds_final: Annotated[
-        int, typer.Option("--seeds-final", help="Seeds for the best config's re-run.")
+        int,
+        typer.Option(
+            "--seeds-final", help="Fresh seeds for the best config's re-run (0: none).", min=0
+        ),
     ] = 5,
     metric: MetricOpt = None,
     set_: SetOpt = None,
@@ -214,7 +246,7 @@ def tune_cmd(
 ) -> None:
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
     from hone.experiments.compare import (
-        default_metric,
+        check_metric,
         plan_experiment,
         run_pending,
         summarize_experiment,
@@ -225,7 +257,7 @@ def tune_cmd(
 
     base = _base(config, set_)
     specs = load_space(space, base)
-    chosen = metric or default_metric(base)
+    chosen = check_metric(base, metric)
     root = resolve_store_root(store or base.store)
     with _Bar("tune", quiet or json_out) as bar:
         result = tune(
@@ -249,12 +281,14 @@ def tune_cmd(
                 "tune",
                 base,
                 [Variant("best", result.best_patch())],
-                list(range(base.seed, base.seed + seeds_final)),
+                # Fresh seeds: the trials were selected on base.seed, so re-running on it would
+                # give the winner's lucky draw again and an optimistic interval.
+                list(range(base.seed + 1, base.seed + 1 + seeds_final)),
                 chosen,
-                {"study": result.study_name, "storage": result.storage},
+                {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
             )
             with _Bar("final re-run", quiet or json_out) as bar:
-                run_pending(rs, exp_id, jobs, bar)
+                run_pending(rs, exp_id, jobs, bar, command="compare")
             final = summarize_experiment(rs, exp_id)
             rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
@@ -270,10 +304,11 @@ def tune_cmd(
         f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
         f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
     )
-    out.print(
-        f"best trial {chosen} = {fmt(result.best_value)} with "
-        f"{safe(json.dumps(result.best_params))}"
-    )
+    from hone.cli_analysis import set_args
+
+    out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
+    if result.best_params:
+        out.print(f"  {safe(set_args(result.best_params))}", highlight=False)
     for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
         out.print(f"  importance {safe(key)}: {value:.3f}")
     for w in result.edge_warnings:
@@ -282,7 +317,8 @@ def tune_cmd(
         row = final["variants"][0]
         s = row["summary"]
         out.print(
-            f"best config re-run over {s['n']} seeds: {chosen} {s['mean']:.4f} "
+            f"best config re-run on {s['n']} fresh seeds (not the one it was chosen on): "
+            f"{chosen} {s['mean']:.4f} "
             f"[95 % CI {s['ci_low']:.4f}, {s['ci_high']:.4f}]; final {row['final_test']['metric']} "
             f"{row['final_test']['mean']:.4f} (experiment {final['experiment']})"
         )
@@ -293,7 +329,7 @@ def lr_find_cmd(
     set_: SetOpt = None,
     start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
-    steps: Annotated[int, typer.Option(help="Steps of the range test.")] = 200,
+    steps: Annotated[int, typer.Option(help="Steps of the range test.", min=10, max=100_000)] = 200,
     json_out: JsonOpt = False,
 ) -> None:
     """LR range test: loss against an exponentially growing learning rate, and a suggestion."""
@@ -355,6 +391,12 @@ def _parse_budget(budget: str | None) -> tuple[int | None, float | None]:
     )
 
 
+def _budget_ok(budget: str | None) -> None:
+    runs, seconds = _parse_budget(budget)
+    if (runs is not None and runs < 1) or (seconds is not None and seconds <= 0):
+        raise ConfigError(f"--budget: {budget!r} leaves nothing to run; give e.g. 30 or 20m")
+
+
 def improve_cmd(
     config: ConfigArg = None,
     set_: SetOpt = None,
@@ -371,7 +413,7 @@ def improve_cmd(
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
     from hone.config import load_config
-    from hone.experiments.compare import default_metric
+    from hone.experiments.compare import check_metric
     from hone.experiments.improve import improve
     from hone.store import RunStore
 
@@ -385,8 +427,9 @@ def improve_cmd(
         else:
             exp_id = None
             base = _base(config, set_)
+            _budget_ok(budget)
             runs, seconds = _parse_budget(budget)
-            chosen, n_seeds = metric or default_metric(base), seeds
+            chosen, n_seeds = check_metric(base, metric), seeds
         with _Bar("improve", quiet or json_out) as bar:
             result = improve(
                 rs,
@@ -398,6 +441,11 @@ def improve_cmd(
                 exp_id=exp_id,
                 jobs=jobs,
                 progress=bar,
+                announce=None
+                if quiet or json_out
+                else lambda e: err.print(
+                    f"experiment {e} (resume with: hone improve --resume {e})", highlight=False
+                ),
             )
     if json_out:
         typer.echo(json.dumps(result))
@@ -415,11 +463,13 @@ def improve_cmd(
             f"[green]adopted[/] {safe(step['name'])}: {s['mean']:.4f} "
             f"(gain {step['mean_diff']:+.4f}, "
             f"95 % CI [{step['t_ci_low']:+.4f}, {step['t_ci_high']:+.4f}], "
-            f"p={step['p_value']:.3g})"
+            f"p {format_p(step['p_value'])})"
         )
     for r in result["rejected"]:
-        diff = f" ({r['mean_diff']:+.4f}, p={r['p_value']:.3g})" if "mean_diff" in r else ""
+        diff = f" ({r['mean_diff']:+.4f}, p {format_p(r['p_value'])})" if "mean_diff" in r else ""
         out.print(f"[dim]rejected[/] {safe(r['name'])}: {safe(r['reason'])}{diff}")
+    for c in result.get("considered", []):
+        out.print(f"[dim]not tried[/] {safe(c['name'])}: {safe(c['fate'])}", highlight=False)
     t = result["final_test"]
     out.print(
         f"stopped: {result['stop_reason']}; {result['runs_used']} runs. Final "
@@ -442,12 +492,19 @@ def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     table = Table(title="experiments", title_justify="left")
     for col in ("id", "kind", "name", "status", "variants", "seeds"):
         table.add_column(col, no_wrap=col == "id")
+    from hone.store.owner import is_alive
+
     for r in records:
+        owner = r.spec.get("owner") or {}
+        status = r.status
+        if status == "running" and not is_alive(owner.get("pid"), owner.get("host"),
+                                                 owner.get("started"), None):  # fmt: skip
+            status = "killed"
         table.add_row(
             r.id,
             r.kind,
             safe(r.name),
-            r.status,
+            status,
             str(len(r.spec.get("variants", []))),
             str(len(r.spec.get("seeds", []))),
         )

@@ -12,7 +12,12 @@ import pytest
 import yaml
 
 from hone.config import load_config
-from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.compare import (
+    ExperimentInterrupted,
+    plan_experiment,
+    run_pending,
+    summarize_experiment,
+)
 from hone.experiments.variants import grid, ladder
 from hone.store import RunStore
 from tests.conftest import tiny
@@ -65,9 +70,10 @@ def test_interrupted_experiment_resumes_without_duplicates(store: Path) -> None:
             if done == 2:
                 raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(ExperimentInterrupted, match="--resume"):
             run_pending(rs, exp, progress=stop_after_two)
         assert len(rs.get_experiment(exp).runs) == 2
+        assert rs.get_experiment(exp).status == "interrupted"
         assert run_pending(rs, exp) == 4
         runs = rs.get_experiment(exp).runs
     assert len(runs) == 6 and len({(r["variant"], r["seed"]) for r in runs}) == 6
@@ -150,7 +156,7 @@ def test_cli_compare_table_and_experiment_file(
         "--store",
         str(store),
     )
-    assert code == 0 and "wide" in out and "verdict" in out and "final test" in out
+    assert code == 0 and "wide" in out and "verdict" in out and "never used to choose" in out
     code, out, _ = cli(capsys, "experiments", "list", "--store", str(store))
     assert code == 0 and "exp-" in out
     code, _, err = cli(capsys, "compare", str(config), "--store", str(store))

@@ -14,7 +14,9 @@ def test_summary_matches_the_t_interval() -> None:
     s = summarize(values)
     low, high = sps.t.interval(0.95, 4, loc=np.mean(values), scale=sps.sem(values))
     assert (s.ci_low, s.ci_high) == pytest.approx((low, high))
-    assert summarize([0.5]).ci_low == 0.5 and summarize([]).n == 0
+    assert summarize([]).n == 0
+    one = summarize([0.5])  # one seed has no interval, not a zero-width one
+    assert one.mean == 0.5 and np.isnan(one.ci_low) and np.isnan(one.ci_high)
 
 
 def test_identical_distributions_rarely_differ() -> None:
@@ -55,7 +57,45 @@ def test_pairing_beats_unpaired_noise() -> None:
 
 def test_direction_and_edge_cases() -> None:
     assert higher_is_better("val_accuracy") and not higher_is_better("val_loss")
-    assert compare_paired([0.5], [0.4], "val_accuracy").verdict == "no detectable difference"
-    assert compare_paired([0.6, 0.7], [0.5, 0.6], "val_accuracy").verdict == "better"
+    assert compare_paired([0.5], [0.4], "val_accuracy").verdict == "too few seeds"
+    assert compare_paired([0.6, 0.7], [0.5, 0.6], "val_accuracy").verdict == "too few seeds"
+    assert compare_paired([0.6, 0.7, 0.8], [0.5, 0.55, 0.7], "val_accuracy").verdict in (
+        "better",
+        "no detectable difference",
+    )
     with pytest.raises(ValueError, match="equal lengths"):
         compare_paired([1.0, 2.0], [1.0], "val_accuracy")
+
+
+def test_zero_spread_is_never_made_up_certainty() -> None:
+    """Exact ties are no evidence; float-level differences are ties; a constant shift is
+    judged by the sign test, whose p is never 0."""
+    same = compare_paired([0.9, 0.8, 0.7], [0.9, 0.8, 0.7], "val_accuracy")
+    assert same.verdict == "no detectable difference" and same.p_value == 1.0
+    tiny = compare_paired([3e-14, 3e-14, 3e-14], [4e-14, 4e-14, 4e-14], "train_l2")
+    assert tiny.verdict == "no detectable difference"
+    shift3 = compare_paired([0.91, 0.81, 0.71], [0.9, 0.8, 0.7], "val_accuracy")
+    assert shift3.p_value == pytest.approx(0.25) and shift3.verdict == "no detectable difference"
+    shift6 = compare_paired([x + 0.01 for x in range(6)], list(range(6)), "val_accuracy")
+    assert 0 < shift6.p_value < 0.05 and shift6.verdict == "better"
+
+
+def test_bounded_metric_intervals_stay_in_bounds() -> None:
+    s = summarize([0.99, 1.0, 0.72], metric="val_accuracy")
+    assert s.ci_low >= 0.0 and s.ci_high <= 1.0 and "clipped" in s.ci_method
+
+
+def test_the_detectable_effect_shrinks_with_seeds() -> None:
+    from hone.experiments.stats import min_detectable_effect
+
+    three, ten = min_detectable_effect(0.01, 3), min_detectable_effect(0.01, 10)
+    assert three > ten > 0
+    cmp = compare_paired([0.9, 0.91, 0.89], [0.905, 0.9, 0.9], "val_accuracy")
+    assert cmp.verdict == "no detectable difference" and "could be detected" in cmp.note
+
+
+def test_holm_correction() -> None:
+    from hone.experiments.stats import holm
+
+    assert holm([0.01, 0.04, 0.03]) == [True, False, False]
+    assert holm([0.001, 0.01, 0.02]) == [True, True, True]

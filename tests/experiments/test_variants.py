@@ -25,8 +25,9 @@ def test_grid_is_every_combination_plus_the_baseline() -> None:
     variants = grid(base, ["train.optimizer.lr=0.1,0.01", "model.hidden=[8],[16],[32]"])
     assert len(variants) == 1 + 2 * 3 and variants[0].name == "baseline"
     assert all(v.compare_to == "baseline" for v in variants[1:])
-    # A combination equal to the baseline is not run twice.
-    assert len(grid(base, ["train.optimizer.lr=0.001,0.01"])) == 2
+    # A combination equal to the baseline is an A/A check: kept, and labelled as such.
+    aa = grid(base, ["train.optimizer.lr=0.001,0.01"])
+    assert len(aa) == 3 and aa[1].name.endswith("(same as baseline)")
 
 
 def test_ladder_accumulates_and_compares_with_the_previous_step() -> None:

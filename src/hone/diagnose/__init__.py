@@ -1,20 +1,25 @@
 """Diagnosis: rules over a run's history, telemetry and evaluation produce findings with
-evidence and ranked prescriptions."""
+evidence and ranked prescriptions, root cause first."""
 
 from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence, load_evidence
-from hone.diagnose.finding import SEVERITIES, Finding, Prescription
+from hone.diagnose.finding import SEVERITIES, TIERS, Diagnosis, Finding, Prescription
+from hone.diagnose.prescribe import finalize
 from hone.diagnose.rules import RULES, Rule
 
 __all__ = [
     "CODES",
     "RULES",
+    "SEVERITIES",
+    "TIERS",
+    "Diagnosis",
     "Evidence",
     "Finding",
     "Prescription",
     "Rule",
     "diagnose",
+    "diagnose_run",
     "load_evidence",
 ]
 
@@ -36,11 +41,21 @@ CODES = (
 )
 
 
-def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:
-    """Findings, most severe first; ``healthy`` (and nothing else) when no rule fires."""
-    findings = [f for rule in (rules or RULES) if (f := rule.check(ev)) is not None]
+def diagnose_run(ev: Evidence, rules: list[Rule] | None = None) -> Diagnosis:
+    """Every rule judges the evidence on its own: one that fails (odd evidence, a bug) is
+    reported as unable to judge, and the others still run."""
+    findings: list[Finding] = []
+    unjudged: dict[str, str] = {}
+    for rule in rules or RULES:
+        try:
+            found = rule.check(ev)
+        except Exception as exc:  # one rule must never abort the whole diagnosis
+            unjudged[rule.code] = f"{type(exc).__name__}: {str(exc)[:200]}"
+            continue
+        if found is not None:
+            findings.append(found)
     if not findings:
-        return [
+        findings = [
             Finding(
                 "healthy",
                 "info",
@@ -53,5 +68,9 @@ def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:
                 },
             )
         ]
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    return sorted(findings, key=lambda f: -rank[f.severity])
+    return Diagnosis(ev.run_id, finalize(findings, ev.config), unjudged)
+
+
+def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:
+    """Findings, root cause first; ``healthy`` (and nothing else) when no rule fires."""
+    return diagnose_run(ev, rules).findings

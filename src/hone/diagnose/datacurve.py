@@ -109,8 +109,10 @@ def data_curve(cfg: Config, fractions: list[float], seeds: int = 2) -> DataCurve
     """Train ``cfg`` on each fraction of its training split with ``seeds`` seeds each."""
     from hone.api import build_run
 
-    if any(not 0 < f <= 1 for f in fractions):
+    if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
+    if seeds < 1:
+        raise ConfigError("--seeds: give at least 1 seed per fraction")
     from hone.api import load_run_data
 
     base = load_run_data(cfg)
@@ -129,7 +131,9 @@ def data_curve(cfg: Config, fractions: list[float], seeds: int = 2) -> DataCurve
                 sub, base.val, base.test, base.classes, base.input_shape, base.preprocess
             )
             built = build_run(member, data)
-            built.fit()
+            state = built.fit()
+            if state.status == "interrupted":
+                raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
             from hone.evaluate.predict import evaluate_split
 
             tr = evaluate_split(built.model, built.data.train, built.loss_fn)

@@ -5,9 +5,29 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["SEVERITIES", "Finding", "Prescription"]
+__all__ = ["SEVERITIES", "TIERS", "Diagnosis", "Finding", "Prescription"]
 
 SEVERITIES = ("info", "warning", "critical")
+
+# Causal order: a finding in an earlier tier can explain one in a later tier, never the other
+# way round. Data and split problems first, then initialisation, divergence and the units it
+# breaks, then optimisation, then capacity and regularisation.
+TIERS: dict[str, int] = {
+    "split_mismatch": 0,
+    "misleading_accuracy": 0,
+    "bad_init": 1,
+    "lr_too_high": 2,
+    "exploding_gradients": 2,
+    "saturation": 3,
+    "dead_units": 3,
+    "vanishing_gradients": 3,
+    "lr_too_low": 4,
+    "not_converged": 4,
+    "underfitting": 5,
+    "overfitting": 5,
+    "bias_variance": 5,
+    "healthy": 6,
+}
 
 
 @dataclass
@@ -26,10 +46,35 @@ class Finding:
     explanation: str
     evidence: dict[str, Any]
     prescriptions: list[Prescription] = field(default_factory=list)  # best first
+    # Directions this finding shows to be harmful, e.g. {"lr": +1}: raising the learning rate
+    # would make it worse. No prescription of any finding may move a quantity that way.
+    harmful: dict[str, int] = field(default_factory=dict)
+    explained_by: str | None = None  # the root-cause finding this one follows from
+
+    @property
+    def tier(self) -> int:
+        return TIERS.get(self.code, 5)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
+        out.pop("harmful")
         out["prescriptions"] = [
             {"rank": i + 1, **asdict(p)} for i, p in enumerate(self.prescriptions)
         ]
         return out
+
+
+@dataclass
+class Diagnosis:
+    """Findings in causal order (root cause first) and the rules that could not judge."""
+
+    run_id: str
+    findings: list[Finding]
+    unjudged: dict[str, str] = field(default_factory=dict)  # rule code -> why it could not
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "findings": [f.to_json() for f in self.findings],
+            "unjudged": self.unjudged,
+        }

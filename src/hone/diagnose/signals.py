@@ -1,4 +1,6 @@
-"""Numbers the rules share: curve trends, chance level, telemetry summaries."""
+"""Numbers the rules share: curve trends judged against the curve's own noise, chance level,
+telemetry summaries. Every helper accepts what a real run stores: NaN, ``None`` (JSON's null
+for a non-finite value), empty and single-epoch series."""
 
 from __future__ import annotations
 
@@ -10,14 +12,43 @@ from typing import Any
 from hone.diagnose.evidence import Evidence
 
 __all__ = [
+    "SAFE_LR",
     "chance_accuracy",
+    "chance_loss",
+    "finite",
+    "fits_training_set",
     "fraction_rising",
+    "global_grad_norms",
     "grad_rms_by_layer",
     "last_epoch_activation",
     "median_update_ratio",
+    "nice",
+    "noise_level",
     "relative_drop",
+    "smooth",
     "tail",
+    "unscaled_inputs",
 ]
+
+# A learning rate that is safe to step down to (or up to) for each optimizer family.
+SAFE_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.003,
+           "adam": 0.003, "adamw": 0.003}  # fmt: skip
+
+
+def nice(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant digits (0.0133, not 0.013333333333333334)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{digits}g}")
+
+
+def finite(values: Any) -> list[float]:
+    """The finite numbers in ``values`` (``None``, NaN, inf and non-numbers dropped)."""
+    out = []
+    for v in values or []:
+        if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+            out.append(float(v))
+    return out
 
 
 def tail(values: list[float], share: float = 0.2, minimum: int = 3) -> list[float]:
@@ -33,44 +64,78 @@ def relative_drop(values: list[float]) -> float:
     return (values[0] - values[-1]) / abs(values[0])
 
 
-def fraction_rising(values: list[float], tolerance: float = 0.05) -> float:
-    """Share of steps where the value rose by more than ``tolerance`` relative to itself and
-    to the curve's range (so wiggles near a loss of zero do not count)."""
-    if len(values) < 2:
+def smooth(values: list[float], window: int) -> list[float]:
+    """Centred moving median: robust to single-epoch spikes."""
+    half = max(0, window // 2)
+    return [statistics.median(values[max(0, i - half) : i + half + 1]) for i in range(len(values))]
+
+
+def noise_level(values: list[float], window: int = 5) -> float:
+    """Epoch-to-epoch noise: a robust std (1.4826 MAD) of the curve around its smoothed self."""
+    if len(values) < 3:
         return 0.0
-    floor = tolerance * (max(values) - min(values))
-    rises = sum(1 for a, b in pairwise(values) if b - a > tolerance * abs(a) and b - a > floor)
-    return rises / (len(values) - 1)
+    residuals = [v - s for v, s in zip(values, smooth(values, window), strict=True)]
+    med = statistics.median(residuals)
+    return 1.4826 * statistics.median([abs(r - med) for r in residuals])
+
+
+def fraction_rising(values: list[float], tolerance: float = 0.05, skip_first: bool = True) -> float:
+    """Share of steps where the value rose by more than ``tolerance`` relative to itself and to
+    the curve's range. The first epoch is left out of the range, so one early spike (a loss of
+    1e11 in epoch 1) cannot hide the bouncing that follows."""
+    body = values[1:] if skip_first and len(values) > 3 else values
+    if len(body) < 2:
+        return 0.0
+    floor = tolerance * (max(body) - min(body))
+    rises = sum(1 for a, b in pairwise(body) if b - a > tolerance * abs(a) and b - a > floor)
+    return rises / (len(body) - 1)
 
 
 def median_update_ratio(telemetry: dict[str, Any]) -> float | None:
     """Median over samples and layers of |weight update| / |weight| for one step."""
-    ratios = [
-        s["update_ratio"]
-        for sample in telemetry.get("samples", [])
-        for s in sample["layers"].values()
-        if isinstance(s["update_ratio"], int | float) and math.isfinite(s["update_ratio"])
-    ]
+    ratios = finite(
+        s.get("update_ratio")
+        for sample in telemetry.get("samples") or []
+        for s in (sample.get("layers") or {}).values()
+    )
     return float(statistics.median(ratios)) if ratios else None
 
 
 def chance_accuracy(ev: Evidence) -> float:
     """Accuracy of always predicting the training set's majority class."""
-    counts = ev.data.get("stats", {}).get("train", {}).get("class_counts")
+    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
     if counts and sum(counts):
         return float(max(counts) / sum(counts))
-    n = len(ev.data.get("classes", [])) or 2
+    n = len(ev.data.get("classes") or []) or 2
     return 1.0 / n
+
+
+def chance_loss(ev: Evidence) -> float | None:
+    """The cross-entropy of predicting the class frequencies (what a model that learned
+    nothing scores), or None when the loss is not cross-entropy."""
+    if ev.task != "classification" or ev.cfg("train.loss") != "cross_entropy":
+        return None
+    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
+    total = sum(counts)
+    if not total:
+        return None
+    return -sum(c / total * math.log(c / total) for c in counts if c)
+
+
+def global_grad_norms(telemetry: dict[str, Any] | None) -> list[float]:
+    return finite(s.get("grad_norm") for s in (telemetry or {}).get("samples") or [])
 
 
 def grad_rms_by_layer(telemetry: dict[str, Any]) -> dict[str, float]:
     """Median over samples of each layer's gradient RMS (norm / sqrt(parameters))."""
     per_layer: dict[str, list[float]] = {}
-    for sample in telemetry.get("samples", []):
-        for name, stats in sample["layers"].items():
-            rms = stats["grad_norm"] / math.sqrt(max(stats.get("numel", 1), 1))
-            per_layer.setdefault(name, []).append(rms)
-    order = telemetry.get("layers", list(per_layer))
+    for sample in telemetry.get("samples") or []:
+        for name, stats in (sample.get("layers") or {}).items():
+            norm = finite([stats.get("grad_norm")])
+            numel = stats.get("numel") or 1
+            if norm and isinstance(numel, int | float) and numel > 0:
+                per_layer.setdefault(name, []).append(norm[0] / math.sqrt(numel))
+    order = telemetry.get("layers") or list(per_layer)
     return {name: float(statistics.median(per_layer[name])) for name in order if name in per_layer}
 
 
@@ -79,16 +144,39 @@ def last_epoch_activation(telemetry: dict[str, Any], key: str) -> dict[str, floa
     of fixed training rows when recorded, else the mean over the last epoch's samples."""
     at_end = telemetry.get("at_end") or {}
     if at_end:
-        return {name: stats[key] for name, stats in at_end.items() if key in stats}
-    samples = telemetry.get("samples", [])
+        out = {}
+        for name, stats in at_end.items():
+            value = finite([(stats or {}).get(key)])
+            if value:
+                out[name] = value[0]
+        return out
+    samples = [s for s in telemetry.get("samples") or [] if s.get("finite", True)]
     if not samples:
         return {}
-    last = samples[-1]["epoch"]
+    last = samples[-1].get("epoch")
     values: dict[str, list[float]] = {}
     for sample in samples:
-        if sample["epoch"] != last:
+        if sample.get("epoch") != last:
             continue
-        for name, stats in sample["activations"].items():
-            if key in stats:
-                values.setdefault(name, []).append(stats[key])
-    return {name: statistics.fmean(v) for name, v in values.items()}
+        for name, stats in (sample.get("activations") or {}).items():
+            values.setdefault(name, []).extend(finite([(stats or {}).get(key)]))
+    return {name: statistics.fmean(v) for name, v in values.items() if v}
+
+
+def fits_training_set(ev: Evidence, level: float = 0.95) -> bool:
+    """Train accuracy (or R²) of at least ``level``: whatever dead, saturated or slow units
+    the network has, they are not what holds it back."""
+    if ev.task == "regression":
+        r2 = (ev.evaluation.get("train") or {}).get("r2")
+        return isinstance(r2, int | float) and r2 >= level
+    acc = ev.metrics.get("train_accuracy")
+    return isinstance(acc, int | float) and acc >= level
+
+
+def unscaled_inputs(ev: Evidence) -> bool:
+    """Raw features far from unit scale while ``data.preprocess.scale`` is off."""
+    if ev.cfg("data.preprocess.scale", "none") != "none":
+        return False
+    train = (ev.data.get("stats") or {}).get("train") or {}
+    means, stds = finite(train.get("mean") or []), finite(train.get("std") or [])
+    return bool(means and stds) and (max(map(abs, means)) > 5 or max(stds) > 5)

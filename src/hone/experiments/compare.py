@@ -1,38 +1,125 @@
 """Run variants over paired seeds as one experiment in the run store, resumably, and compare
-them with confidence intervals (``hone compare``)."""
+them with confidence intervals (``hone compare``).
+
+Ctrl-C (or SIGTERM) stops the whole experiment, not one run: the run in progress is recorded
+``interrupted`` (never linked, so never counted as evidence), the experiment is marked
+``interrupted`` and ``ExperimentInterrupted`` tells the caller how to resume.
+"""
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from typing import Any
 
 from hone.config import Config, load_config
-from hone.errors import ConfigError
-from hone.experiments.stats import compare_paired, summarize
+from hone.errors import ConfigError, HoneError, suggest
+from hone.experiments.stats import MIN_SEEDS, compare_paired, holm, summarize
 from hone.experiments.variants import Variant
+from hone.store.owner import current_owner
 from hone.store.runstore import RunStore
 
-__all__ = ["default_metric", "plan_experiment", "run_pending", "summarize_experiment"]
+__all__ = [
+    "ExperimentInterrupted",
+    "check_metric",
+    "check_variants",
+    "default_metric",
+    "plan_experiment",
+    "run_pending",
+    "summarize_experiment",
+]
 
 # (label of the run just done, done, total, labels of the runs in progress)
 Progress = Callable[[str, int, int, list[str]], None]
 
+RESERVED = ("baseline",)
 
-def default_metric(cfg: Config) -> str:
-    """``val_accuracy`` (or ``val_loss`` for regression) — test is never a selection metric."""
+
+class ExperimentInterrupted(HoneError):
+    """Ctrl-C or SIGTERM stopped an experiment; what finished is recorded."""
+
+    exit_code = 130
+
+    def __init__(self, exp_id: str, command: str = "compare") -> None:
+        self.exp_id = exp_id
+        super().__init__(
+            f"experiment {exp_id} interrupted; finished runs are kept. Resume with: "
+            f"hone {command} --resume {exp_id}"
+        )
+
+
+def recordable_metrics(cfg: Config, task: str, has_val: bool) -> list[str]:
+    names = ["train_loss"] + (["train_accuracy"] if task == "classification" else [])
+    if has_val:
+        names += [n.replace("train_", "val_") for n in names]
+    return names
+
+
+def check_metric(cfg: Config, metric: str | None) -> str:
+    """The metric to compare on, checked against the task before anything trains: the default
+    is ``val_accuracy`` (``val_loss`` for regression); test metrics are never for choosing."""
     from hone.api import load_run_data
 
     data = load_run_data(cfg)
-    if data.val is None:
+    has_val = data.val is not None
+    if metric is None:
+        if not has_val:
+            raise ConfigError(
+                "comparisons are made on the validation split and this config has none; set "
+                "data.split.val (e.g. 0.2), or name another metric with --metric"
+            )
+        return "val_accuracy" if data.task == "classification" else "val_loss"
+    valid = recordable_metrics(cfg, data.task, has_val)
+    if metric.startswith("test_"):
         raise ConfigError(
-            "comparisons are made on the validation split and this config has none; set "
-            "data.split.val (e.g. 0.2), or name another metric with --metric"
+            f"--metric: {metric} is the test split, which hone never uses to choose; use "
+            + " or ".join(v for v in valid if v.startswith("val_"))
         )
-    return "val_accuracy" if data.task == "classification" else "val_loss"
+    if metric not in valid:
+        why = (
+            "needs a validation split (set data.split.val)"
+            if metric.startswith("val_") and not has_val
+            else f"is not recorded for this {data.task} task"
+        )
+        raise ConfigError(f"--metric: '{metric}' {why}{suggest(metric, valid)}; valid: "
+                          + ", ".join(valid))  # fmt: skip
+    return metric
+
+
+def default_metric(cfg: Config) -> str:
+    return check_metric(cfg, None)
+
+
+def check_variants(base: Config, variants: list[Variant]) -> None:
+    """Names unique, ``baseline`` reserved for the base config, every config buildable (a loss
+    that does not fit the task fails now, not after the baseline has trained)."""
+    from hone.train.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+
+    seen: set[str] = set()
+    for i, v in enumerate(variants):
+        if not v.name.strip():
+            raise ConfigError(f"variant {i}: the name is empty")
+        if v.name in seen:
+            raise ConfigError(f"variant name '{v.name}' is used twice; names must be unique")
+        if v.name in RESERVED and (i != 0 or v.patch):
+            raise ConfigError(f"variant name '{v.name}' is reserved for the base config")
+        seen.add(v.name)
+    from hone.api import load_run_data
+
+    task = load_run_data(base).task
+    allowed = CLASSIFICATION_LOSSES if task == "classification" else REGRESSION_LOSSES
+    for v in variants:
+        cfg = v.config(base)
+        if cfg.train.loss not in allowed:
+            raise ConfigError(
+                f"variant '{v.name}': train.loss '{cfg.train.loss}' does not fit a {task} task; "
+                "use one of: " + ", ".join(allowed)
+            )
 
 
 def plan_experiment(
@@ -44,11 +131,16 @@ def plan_experiment(
     metric: str,
     extra: dict[str, Any] | None = None,
 ) -> str:
+    if not seeds:
+        raise ConfigError("--seeds: give at least 1 seed (3 or more for a verdict)")
+    check_variants(base, variants)
+    owner = current_owner()
     spec = {
         "config": base.to_dict(),
         "variants": [asdict(v) for v in variants],
         "seeds": seeds,
         "metric": metric,
+        "owner": {"pid": owner.pid, "host": owner.host, "started": owner.started},
         **(extra or {}),
     }
     return store.create_experiment(kind, base.name, spec)
@@ -61,6 +153,12 @@ def _train(cfg: dict[str, Any], store_root: str, threads: int | None) -> tuple[s
     overrides: dict[str, Any] = {"train.threads": threads} if threads else {}
     result = hone.run(cfg, store=store_root, **overrides)
     return result.run_id, result.status
+
+
+def _ignore_sigint() -> None:
+    # Between runs a worker ignores Ctrl-C and the parent stops it in order (cancel, then
+    # wait); inside a run the engine's own handler records the run as interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _jobs_plan(store: RunStore, exp_id: str) -> list[tuple[str, int, dict[str, Any]]]:
@@ -82,34 +180,56 @@ def _jobs_plan(store: RunStore, exp_id: str) -> list[tuple[str, int, dict[str, A
 
 
 def run_pending(
-    store: RunStore, exp_id: str, jobs: int = 1, progress: Progress | None = None
+    store: RunStore,
+    exp_id: str,
+    jobs: int = 1,
+    progress: Progress | None = None,
+    command: str = "compare",
 ) -> int:
     """Run every (variant, seed) of the experiment not yet linked to a completed run.
 
     With ``jobs > 1`` runs go to that many processes, each with ``cores // jobs`` threads so
-    the machine is not oversubscribed. Returns the number of runs done now.
+    the machine is not oversubscribed. Returns the number of runs done now. Raises
+    ``ExperimentInterrupted`` on Ctrl-C, after recording what finished.
     """
     todo = _jobs_plan(store, exp_id)
     total, root = len(todo), str(store.root)
     if not todo:
         return 0
-    if jobs <= 1:
-        for i, (name, seed, cfg) in enumerate(todo, start=1):
-            run_id, status = _train(cfg, root, None)
-            if status == "completed":
-                store.link_run(exp_id, name, seed, run_id)
-            if progress:
-                progress(f"{name} seed {seed}: {status}", i, total, [])
-        return total
+    try:
+        if jobs <= 1:
+            for i, (name, seed, cfg) in enumerate(todo, start=1):
+                run_id, status = _train(cfg, root, None)
+                if status == "completed":
+                    store.link_run(exp_id, name, seed, run_id)
+                if progress:
+                    progress(f"{name} seed {seed}: {status}", i, total, [])
+                if status == "interrupted":
+                    raise KeyboardInterrupt
+            return total
+        _run_parallel(store, exp_id, todo, jobs, progress)
+    except KeyboardInterrupt:
+        store.set_experiment_status(exp_id, "interrupted")
+        raise ExperimentInterrupted(exp_id, command) from None
+    return total
+
+
+def _run_parallel(
+    store: RunStore,
+    exp_id: str,
+    todo: list[tuple[str, int, dict[str, Any]]],
+    jobs: int,
+    progress: Progress | None,
+) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")
-    done = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures: dict[Future[tuple[str, str]], tuple[str, int]] = {
-            pool.submit(_train, cfg, root, threads): (name, seed) for name, seed, cfg in todo
-        }
-        pending = set(futures)
-        last = ""
+    root, total, done, last = str(store.root), len(todo), 0, ""
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+    futures: dict[Future[tuple[str, str]], tuple[str, int]] = {
+        pool.submit(_train, cfg, root, threads): (name, seed) for name, seed, cfg in todo
+    }
+    pending = set(futures)
+    try:
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -122,21 +242,36 @@ def run_pending(
             if progress:
                 active = [f"{futures[f][0]} seed {futures[f][1]}" for f in pending if f.running()]
                 progress(last, done, total, active)
-    return total
+    except KeyboardInterrupt:
+        for fut in pending:
+            fut.cancel()
+        # Runs in flight finish their current step and record themselves interrupted (a
+        # terminal's Ctrl-C reaches them already; a signal sent to this process alone not).
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            if proc.pid and proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 def _metric_values(store: RunStore, runs: list[dict[str, Any]], metric: str) -> dict[int, float]:
     values = {}
     for r in runs:
-        m = store.get_run(r["run_id"], with_history=False).metrics
-        if metric in m and m[metric] is not None:
-            values[r["seed"]] = float(m[metric])
+        try:
+            m = store.get_run(r["run_id"], with_history=False).metrics
+        except HoneError:
+            continue  # a deleted or damaged run: that seed is missing, not a crash
+        value = m.get(metric)
+        if isinstance(value, int | float) and math.isfinite(value):
+            values[r["seed"]] = float(value)
     return values
 
 
 def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
     """Per variant: mean ± 95 % CI of the metric over seeds, the paired difference against the
-    variant it is judged against, and — labelled as final, never used to choose — test accuracy."""
+    variant it is judged against, and — labelled as final, never used to choose — test accuracy.
+    Grids of several variants against one baseline also get Holm's correction."""
     record = store.get_experiment(exp_id)
     spec = record.spec
     metric = spec["metric"]
@@ -158,10 +293,10 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
             "compare_to": v.get("compare_to"),
             "n": len(mine),
             "values": [mine[s] for s in sorted(mine)],
-            "summary": summarize([mine[s] for s in sorted(mine)]).to_json(),
+            "summary": summarize([mine[s] for s in sorted(mine)], metric=metric).to_json(),
             "final_test": {
                 "metric": test_metric,
-                **summarize([test[s] for s in sorted(test)]).to_json(),
+                **summarize([test[s] for s in sorted(test)], metric=test_metric).to_json(),
             },
             "run_ids": [
                 r["run_id"] for r in sorted(by_variant.get(name, []), key=lambda r: r["seed"])
@@ -170,20 +305,40 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
         ref = v.get("compare_to")
         if ref and ref in values:
             seeds = sorted(set(mine) & set(values[ref]))
-            if len(seeds) >= 2:
+            if seeds:
                 cmp = compare_paired(
                     [mine[s] for s in seeds], [values[ref][s] for s in seeds], metric
                 )
                 row["vs"] = {"variant": ref, **cmp.to_json()}
         rows.append(row)
+    _holm(rows, record.kind)
     planned = len(spec["variants"]) * len(spec["seeds"])
     return {
         "experiment": record.id,
         "kind": record.kind,
+        "status": record.status,
         "metric": metric,
         "seeds": spec["seeds"],
         "complete": len(record.runs) == planned,
         "runs_done": len(record.runs),
         "runs_planned": planned,
+        "min_seeds_for_verdict": MIN_SEEDS,
         "variants": rows,
     }
+
+
+def _holm(rows: list[dict[str, Any]], kind: str) -> None:
+    """Several variants judged against one baseline: a verdict must survive Holm's correction
+    for the number of comparisons (a ladder compares each step once, so it needs none)."""
+    judged = [r for r in rows if "vs" in r and r["vs"]["variant"] == "baseline"]
+    if kind == "ladder" or len(judged) < 2:
+        return
+    keep = holm([float(r["vs"]["p_value"]) for r in judged])
+    for r, ok in zip(judged, keep, strict=True):
+        r["vs"]["holm"] = ok
+        if not ok and r["vs"]["verdict"] in ("better", "worse"):
+            r["vs"]["verdict"] = "no detectable difference"
+            r["vs"]["note"] = (
+                f"p = {r['vs']['p_value']:.3g} does not survive Holm's correction for "
+                f"{len(judged)} comparisons"
+            )

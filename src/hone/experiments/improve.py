@@ -1,34 +1,46 @@
 """``hone improve``: diagnose, prescribe, verify with paired seeds, adopt only what the CI says
-helps, repeat. Deterministic given the seeds, so resuming replays finished runs from the store
-and continues where it stopped."""
+helps, repeat.
+
+Deterministic given the seeds, so a resumed improve replays the finished rounds from the store
+and ends with the same ladder as an uninterrupted one: the run budget counts the runs the
+rounds *plan* (replayed or new), never the runs the store happens to hold, and the time budget
+adds up the seconds of every session.
+"""
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import asdict
 from typing import Any
 
 from hone.config import Config, load_config
 from hone.diagnose import diagnose, load_evidence
+from hone.errors import HoneError
 from hone.experiments.compare import Progress, run_pending, summarize_experiment
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
 from hone.store.runstore import RunStore
 
-__all__ = ["candidates", "improve"]
+__all__ = ["Candidate", "candidates", "improve"]
 
 MAX_CANDIDATES = 4  # per round
 PER_FINDING = 2  # prescriptions taken from each finding
 
+Candidate = tuple[str, dict[str, Any]]  # (why, patch)
+
 
 def _applied(cfg: Config, patch: dict[str, Any]) -> bool:
     """True when ``patch`` changes nothing in ``cfg`` (already in place)."""
-    return load_config(cfg, patch).model_dump_json() == cfg.model_dump_json()
+    try:
+        return load_config(cfg, patch).model_dump_json() == cfg.model_dump_json()
+    except HoneError:
+        return True  # a patch that no longer applies is nothing to try
 
 
-def _standard_next_steps(cfg: Config) -> list[tuple[str, dict[str, Any]]]:
+def _standard_next_steps(cfg: Config) -> list[Candidate]:
     """The textbook's next steps when nothing is wrong: schedule, wider, deeper, ensemble."""
-    steps: list[tuple[str, dict[str, Any]]] = []
+    steps: list[Candidate] = []
     if cfg.train.schedule.name == "constant":
         steps.append(("cosine LR schedule", {"train.schedule": {"name": "cosine"}}))
     hidden = cfg.model.hidden or [32]
@@ -39,28 +51,57 @@ def _standard_next_steps(cfg: Config) -> list[tuple[str, dict[str, Any]]]:
     return steps
 
 
+def _merge(values: list[Any]) -> Any:
+    """One value for a prescription the seeds gave with different numbers: the median for
+    numbers, key by key for mappings, the most common otherwise."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        merged = statistics.median(values)
+        return int(merged) if all(isinstance(v, int) for v in values) else float(merged)
+    if all(isinstance(v, dict) for v in values):
+        keys = {k for v in values for k in v}
+        return {k: _merge([v[k] for v in values if k in v]) for k in sorted(keys)}
+    texts = [repr(v) for v in values]
+    return values[texts.index(max(set(texts), key=texts.count))]
+
+
 def candidates(
     store: RunStore, run_ids: list[str], cfg: Config
-) -> list[tuple[str, dict[str, Any]]]:
-    """Prescriptions that most of the baseline's seeds agree on, most severe finding first."""
-    votes: dict[str, int] = {}
-    first: dict[str, tuple[int, str, dict[str, Any]]] = {}
+) -> tuple[list[Candidate], list[dict[str, Any]]]:
+    """Prescriptions most of the baseline's seeds agree on, grouped by what they do (finding
+    code and the keys they set, so early stopping with a patience that differs per seed is
+    one candidate), most important finding first. Also every group considered, with its fate."""
+    groups: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     for run_id in run_ids:
         findings = diagnose(load_evidence(store, run_id))
+        seen_here: set[tuple[str, tuple[str, ...]]] = set()
         for rank, f in enumerate(findings):
             for p in [p for p in f.prescriptions if p.patch][:PER_FINDING]:
-                key = repr(sorted(p.patch.items()))
-                votes[key] = votes.get(key, 0) + 1
-                first.setdefault(key, (rank, f"{f.code}: {p.why}", p.patch))
-    agreed = [first[k] for k, v in votes.items() if v * 2 >= len(run_ids)]
-    out = [
-        (why, patch)
-        for _, why, patch in sorted(agreed, key=lambda t: t[0])
-        if not _applied(cfg, patch)
-    ]
+                key = (f.code, tuple(sorted(p.patch)))
+                if key in seen_here:
+                    continue
+                seen_here.add(key)
+                group = groups.setdefault(key, {"rank": rank, "why": f"{f.code}: {p.why}",
+                                                "patches": []})  # fmt: skip
+                group["rank"] = min(group["rank"], rank)
+                group["patches"].append(p.patch)
+    considered: list[dict[str, Any]] = []
+    agreed: list[tuple[int, Candidate]] = []
+    for (_code, keys), group in groups.items():
+        patch = {k: _merge([p[k] for p in group["patches"]]) for k in keys}
+        votes = len(group["patches"])
+        entry = {"name": group["why"], "patch": patch, "votes": f"{votes}/{len(run_ids)}"}
+        if votes * 2 < len(run_ids):
+            considered.append({**entry, "fate": "fewer than half of the seeds prescribed it"})
+        elif _applied(cfg, patch):
+            considered.append({**entry, "fate": "already in place"})
+        else:
+            agreed.append((group["rank"], (group["why"], patch)))
+    out = [c for _, c in sorted(agreed, key=lambda t: t[0])]
     if not out:
-        out = [(why, patch) for why, patch in _standard_next_steps(cfg) if not _applied(cfg, patch)]
-    return out[:MAX_CANDIDATES]
+        out = [c for c in _standard_next_steps(cfg) if not _applied(cfg, c[1])]
+    for why, patch in out[MAX_CANDIDATES:]:
+        considered.append({"name": why, "patch": patch, "fate": f"beyond {MAX_CANDIDATES} a round"})
+    return out[:MAX_CANDIDATES], considered
 
 
 def improve(
@@ -74,90 +115,96 @@ def improve(
     exp_id: str | None = None,
     jobs: int = 1,
     progress: Progress | None = None,
+    announce: Any = None,
 ) -> dict[str, Any]:
-    """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored)."""
+    """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored).
+    ``announce(exp_id)`` is called once the experiment exists (to print how to resume)."""
+    from hone.experiments.compare import plan_experiment
+
     seed_list = list(range(base.seed, base.seed + seeds))
     if exp_id is None:
-        spec = {
-            "config": base.to_dict(),
-            "variants": [asdict(Variant("baseline", {}))],
-            "seeds": seed_list,
-            "metric": metric,
-            "budget_runs": budget_runs,
-            "budget_seconds": budget_seconds,
-        }
-        exp_id = store.create_experiment("improve", base.name, spec)
+        extra = {"budget_runs": budget_runs, "budget_seconds": budget_seconds, "seconds_used": 0.0}
+        exp_id = plan_experiment(store, "improve", base, [Variant("baseline", {})], seed_list,
+                                 metric, extra)  # fmt: skip
+    if announce is not None:
+        announce(exp_id)
+    spec = store.get_experiment(exp_id).spec
+    seed_list = list(spec["seeds"])
+    earlier = float(spec.get("seconds_used") or 0.0)
     started = time.monotonic()
     adopted: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
+    considered: list[dict[str, Any]] = []
     current_name: str = "baseline"
     current_patch: dict[str, Any] = {}
+    planned = len(seed_list)  # the baseline's runs
     stop_reason = "no candidate helped"
 
-    def runs_used() -> int:
-        return len(store.get_experiment(exp_id).runs)
+    def seconds() -> float:
+        return earlier + time.monotonic() - started
 
-    def has_budget(n_new: int) -> bool:
-        if budget_runs is not None and runs_used() + n_new > budget_runs:
-            return False
-        return budget_seconds is None or time.monotonic() - started < budget_seconds
+    def out_of_time() -> bool:
+        return budget_seconds is not None and seconds() >= budget_seconds
 
     def add_variants(variants: list[Variant]) -> None:
         record = store.get_experiment(exp_id)
         names = {v["name"] for v in record.spec["variants"]}
         record.spec["variants"] += [asdict(v) for v in variants if v.name not in names]
+        record.spec["seconds_used"] = seconds()
         store.update_spec(exp_id, record.spec)
 
-    run_pending(store, exp_id, jobs, progress)
+    run_pending(store, exp_id, jobs, progress, command="improve")
     for round_no in range(1, 100):
-        summary = summarize_experiment(store, exp_id)
-        rows = {r["name"]: r for r in summary["variants"]}
+        rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         current_cfg = load_config(base, current_patch)
-        proposals = candidates(store, rows[current_name]["run_ids"], current_cfg)
+        proposals, skipped = candidates(store, rows[current_name]["run_ids"], current_cfg)
+        considered += [{**c, "round": round_no} for c in skipped]
         if not proposals:
             stop_reason = "nothing left to try"
             break
-        if not has_budget(len(seed_list) * len(proposals)):
-            proposals = proposals[: max(0, (budget_runs or 10**9) - runs_used()) // len(seed_list)]
-            if not proposals or not has_budget(len(seed_list)):
-                stop_reason = "budget spent"
-                break
+        if budget_runs is not None:
+            affordable = max(0, budget_runs - planned) // len(seed_list)
+            for why, patch in proposals[affordable:]:
+                considered.append({"name": why, "patch": patch, "round": round_no,
+                                   "fate": "not tried: run budget spent"})  # fmt: skip
+            proposals = proposals[:affordable]
+        if not proposals or out_of_time():
+            stop_reason = "budget spent"
+            break
         variants = [
             Variant(f"round {round_no}: {why}", {**current_patch, **patch}, current_name)
             for why, patch in proposals
         ]
+        planned += len(variants) * len(seed_list)
         add_variants(variants)
-        run_pending(store, exp_id, jobs, progress)
+        run_pending(store, exp_id, jobs, progress, command="improve")
         rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         base_values = rows[current_name]["values"]
         best: tuple[float, Variant, dict[str, Any]] | None = None
         for v in variants:
             values = rows[v.name]["values"]
             if len(values) != len(base_values) or len(values) < 2:
-                rejected.append({"name": v.name, "reason": "runs failed or diverged"})
+                rejected.append({"name": v.name, "patch": v.patch,
+                                 "reason": "runs failed or diverged"})  # fmt: skip
                 continue
             cmp = compare_paired(values, base_values, metric)
             entry = {"name": v.name, "patch": v.patch, "vs": current_name, **cmp.to_json()}
             if cmp.verdict == "better" and (best is None or abs(cmp.mean_diff) > best[0]):
+                if best is not None:
+                    rejected.append({**best[2], "reason": "helped less than the adopted change"})
                 best = (abs(cmp.mean_diff), v, entry)
+            elif cmp.verdict == "better":
+                rejected.append({**entry, "reason": "helped less than the adopted change"})
             else:
                 rejected.append({**entry, "reason": cmp.verdict})
         if best is None:
             stop_reason = "no candidate helped"
             break
         _, winner, entry = best
-        for v in variants:  # candidates that helped but less than the winner
-            if (
-                v is not winner
-                and rows[v.name]["values"]
-                and not any(r["name"] == v.name for r in rejected)
-            ):
-                rejected.append({"name": v.name, "reason": "helped less than the adopted change"})
         adopted.append({**entry, "summary": rows[winner.name]["summary"]})
         current_name, current_patch = winner.name, winner.patch
     final = summarize_experiment(store, exp_id)
     rows = {r["name"]: r for r in final["variants"]}
-    final_cfg = load_config(base, current_patch)
     result = {
         "experiment": exp_id,
         "metric": metric,
@@ -165,13 +212,14 @@ def improve(
         "baseline": rows["baseline"]["summary"],
         "adopted": adopted,
         "rejected": rejected,
+        "considered": considered,
         "stop_reason": stop_reason,
         "final_variant": current_name,
         "final_summary": rows[current_name]["summary"],
         "final_test": rows[current_name]["final_test"],
-        "final_config": final_cfg.to_yaml(),
-        "runs_used": runs_used(),
-        "seconds": time.monotonic() - started,
+        "final_config": load_config(base, current_patch).to_yaml(),
+        "runs_used": planned,
+        "seconds": seconds(),
     }
     store.finish_experiment(exp_id, "completed", result)
     return result

@@ -13,6 +13,7 @@ they resume after a crash and several processes or machines can share one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
@@ -26,7 +27,7 @@ from typing import Any, Literal
 import optuna
 
 from hone.config import Config, load_config, read_yaml
-from hone.errors import ConfigError
+from hone.errors import ConfigError, HoneError
 from hone.experiments.stats import higher_is_better
 from hone.train.callbacks import Callback
 from hone.train.state import TrainState
@@ -148,6 +149,26 @@ class _Report(Callback):
             state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"
 
 
+def _mark_pruned(store: str, run_id: str, message: str) -> None:
+    """A pruned trial's run ended early on purpose: ``stopped``, not ``completed``."""
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        rs.set_status(run_id, "stopped", message or "pruned by Optuna")
+
+
+class StudyInterrupted(HoneError):
+    """Ctrl-C stopped a study; its finished trials are stored and it resumes by name."""
+
+    exit_code = 130
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"study '{name}' interrupted; finished trials are kept. Resume with the same "
+            f"command and --study {name}"
+        )
+
+
 class RunFailed(Exception):
     """A trial whose run diverged or was interrupted (recorded by Optuna as FAIL)."""
 
@@ -165,8 +186,11 @@ def _objective(
         report = _Report(trial, metric)
         result = hone.run(base, store=store, callbacks=[report], **overrides)
         trial.set_user_attr("run_id", result.run_id)
-        trial.set_user_attr("status", result.status)
+        trial.set_user_attr("status", "pruned" if report.pruned else result.status)
+        if result.status == "interrupted":
+            raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
         if report.pruned:
+            _mark_pruned(store, result.run_id, result.message)
             raise optuna.TrialPruned()
         if result.status != "completed" or metric not in result.metrics:
             raise RunFailed(f"run {result.run_id} {result.status}: {result.message}")
@@ -178,7 +202,7 @@ def _objective(
 def _worker(args: tuple[Any, ...]) -> None:
     base, space_json, metric, store, storage, study_name, sampler, pruner, n, seed, threads = args
     specs = [ParamSpec(**s) for s in space_json]
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(
         study_name=study_name,
         storage=storage,
@@ -222,19 +246,26 @@ def tune(
 
     ``progress(label, done, total, running)`` is told after every trial (and, with ``jobs``,
     every second from the shared study)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Optuna logs a full traceback per failed (diverged) trial at WARNING; hone reports the
+    # failed share itself.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", module="optuna.samplers._cmaes")
     storage = storage or f"sqlite:///{Path(store).resolve() / 'studies.db'}"
     Path(store).mkdir(parents=True, exist_ok=True)
     name = study_name or f"{base.name}-tune"
     direction: Literal["maximize", "minimize"] = (
         "maximize" if higher_is_better(metric) else "minimize"
     )
-    study = optuna.create_study(
-        study_name=name, storage=storage, direction=direction, load_if_exists=True
-    )
-    study.set_user_attr("metric", metric)
-    study.set_user_attr("space", [s.__dict__ for s in specs])
-    study.set_user_attr("config", base.to_dict())
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=storage, direction=direction, load_if_exists=True
+        )
+    except (ValueError, ImportError, RuntimeError) as exc:  # a bad URL or a missing driver
+        raise ConfigError(f"--storage: cannot open {storage!r}: {str(exc)[:200]}") from None
+    except Exception as exc:  # SQLAlchemy's own errors (a URL that parses but cannot connect)
+        raise ConfigError(f"--storage: cannot open {storage!r}: {str(exc)[:200]}") from None
+    _claim_study(study, specs, base, metric, direction, explicit=study_name is not None)
     cfg = base.to_dict()
     before = len(study.trials)
 
@@ -250,12 +281,15 @@ def tune(
     if jobs <= 1:
         study.sampler = make_sampler(sampler, specs, base.seed)
         study.pruner = make_pruner(pruner)
-        study.optimize(
-            _objective(cfg, specs, metric, store, None),
-            n_trials=trials,
-            catch=(RunFailed,),
-            callbacks=[report],
-        )
+        try:
+            study.optimize(
+                _objective(cfg, specs, metric, store, None),
+                n_trials=trials,
+                catch=(RunFailed,),
+                callbacks=[report],
+            )
+        except KeyboardInterrupt:
+            raise StudyInterrupted(name) from None
     else:
         threads = max(1, (os.cpu_count() or 1) // jobs)
         shares = [trials // jobs + (1 if i < trials % jobs else 0) for i in range(jobs)]
@@ -276,19 +310,68 @@ def tune(
             for i, n in enumerate(shares)
             if n
         ]
-        with ProcessPoolExecutor(
-            len(args), mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            futures = [pool.submit(_worker, a) for a in args]
-            while not all(f.done() for f in futures):  # workers share the study: poll it
-                wait(futures, timeout=1.0)
-                report()
-            for f in futures:
-                f.result()
-    return _summarize(study, specs, storage)
+        try:
+            with ProcessPoolExecutor(
+                len(args), mp_context=multiprocessing.get_context("spawn")
+            ) as pool:
+                futures = [pool.submit(_worker, a) for a in args]
+                while not all(f.done() for f in futures):  # workers share the study: poll it
+                    wait(futures, timeout=1.0)
+                    report()
+                for f in futures:
+                    f.result()
+        except KeyboardInterrupt:
+            raise StudyInterrupted(name) from None
+    return _summarize(study, specs, storage, sampler)
 
 
-def _summarize(study: optuna.Study, specs: list[ParamSpec], storage: str) -> TuneResult:
+def _identity(specs: list[ParamSpec], base: Config, metric: str, direction: str) -> dict[str, Any]:
+    config = base.to_dict()
+    config.pop("store", None)
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        "space": [s.__dict__ for s in specs],
+        "config_hash": digest,
+        "metric": metric,
+        "direction": direction,
+    }
+
+
+def _claim_study(
+    study: optuna.Study,
+    specs: list[ParamSpec],
+    base: Config,
+    metric: str,
+    direction: str,
+    explicit: bool,
+) -> None:
+    """A study resumes only with the same search space, base config, metric and direction;
+    otherwise its trials would mix two questions. Refuse, and say how to start a new one."""
+    mine = _identity(specs, base, metric, direction)
+    attrs = study.user_attrs
+    if "config_hash" not in attrs and not study.trials:
+        for key, value in mine.items():
+            study.set_user_attr(key, value)
+        study.set_user_attr("config", base.to_dict())
+        return
+    differs = [k for k, v in mine.items() if attrs.get(k) != v]
+    if "direction" in differs and "metric" not in differs:
+        differs.remove("direction")  # older studies did not record it
+    if differs:
+        what = {"space": "search space", "config_hash": "base config", "metric": "metric",
+                "direction": "direction"}  # fmt: skip
+        listed = ", ".join(what[k] for k in differs)
+        hint = "" if explicit else " (the default study name is <config name>-tune)"
+        raise ConfigError(
+            f"study '{study.study_name}' already exists with a different {listed}{hint}; "
+            "resuming it would mix trials of two different searches. Give a new name with "
+            "--study NAME, or run with the same config, space and metric to resume it"
+        )
+
+
+def _summarize(
+    study: optuna.Study, specs: list[ParamSpec], storage: str, sampler: str = "tpe"
+) -> TuneResult:
     states = optuna.trial.TrialState
     trials = study.get_trials(deepcopy=False)
     counts = {s.name.lower(): sum(t.state == s for t in trials) for s in states}
@@ -303,14 +386,18 @@ def _summarize(study: optuna.Study, specs: list[ParamSpec], storage: str) -> Tun
         best = study.best_trial
         best_value, best_run = best.value, best.user_attrs.get("run_id")
         best_params = {k: by_key[k].decode(v) if k in by_key else v for k, v in best.params.items()}
-        if len(complete) >= 2 and len(specs) >= 2:
+        spread = len({t.value for t in complete}) > 1
+        if len(complete) >= 4 and len(specs) >= 2 and spread:  # fewer: nothing to rank
             try:
                 importances = dict(optuna.importance.get_param_importances(study))
-            except (RuntimeError, ValueError):
+            except (RuntimeError, ValueError, ZeroDivisionError):
+                importances = {}
+            if importances and not all(math.isfinite(v) for v in importances.values()):
                 importances = {}
         for s in specs:
-            if s.type == "categorical" or s.key not in best.params:
-                continue
+            tried = {t.params.get(s.key) for t in complete}
+            if s.type == "categorical" or s.key not in best.params or len(tried) < 3:
+                continue  # with two values tried, every best sits at an edge: no hint
             value = float(best.params[s.key])
             low, high = float(s.low), float(s.high)  # type: ignore[arg-type]
             if s.log:

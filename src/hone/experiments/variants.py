@@ -42,6 +42,8 @@ def split_top_level(text: str, sep: str) -> list[str]:
 def parse_vary(item: str) -> list[tuple[str, list[Any]]]:
     """``KEY=V1,V2`` -> [(KEY, [v1, v2])]; ``K1=V;K2=W`` (one ladder step) -> two pairs."""
     pairs = []
+    if not item.strip():
+        raise ConfigError("--vary '': expected KEY=V1,V2 (e.g. train.optimizer.lr=0.1,0.01)")
     for part in split_top_level(item, ";"):
         key, sep, raw = part.partition("=")
         if not sep or not key.strip() or not raw.strip():
@@ -58,17 +60,23 @@ def _label(patch: dict[str, Any]) -> str:
 
 
 def grid(base: Config, varies: list[str]) -> list[Variant]:
-    """The baseline plus every combination of the ``--vary`` values (duplicates of it dropped)."""
+    """The baseline plus every combination of the ``--vary`` values. A combination equal to
+    the baseline is kept (an A/A check is a fair question); repeats of a combination are not."""
+    if not varies:
+        raise ConfigError("--vary: give at least one KEY=V1,V2")
     axes = [pair for item in varies for pair in parse_vary(item)]
     variants = [Variant("baseline", {})]
-    seen = {base.model_dump_json()}
+    seen: set[str] = set()
     for combo in itertools.product(*[[(k, v) for v in values] for k, values in axes]):
         patch = dict(combo)
         key = load_config(base, patch).model_dump_json()
         if key in seen:
             continue
         seen.add(key)
-        variants.append(Variant(_label(patch), patch, compare_to="baseline"))
+        name = _label(patch)
+        if key == base.model_dump_json():
+            name += " (same as baseline)"
+        variants.append(Variant(name, patch, compare_to="baseline"))
     return variants
 
 

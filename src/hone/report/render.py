@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import StoreError
+from hone.experiments.stats import format_p
 from hone.report.pages import experiment_context, run_context, study_context
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
@@ -15,12 +17,22 @@ from hone.store.runstore import RunStore
 __all__ = ["render_report"]
 
 
+def _num(value: Any, spec: str = "%.4f") -> str:
+    """A number for a page: "-" for missing or non-finite values (stored JSON has null)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return spec % value
+
+
 def _environment() -> Environment:
     # Autoescape everything: run names, class labels and config values may contain markup.
-    return Environment(
+    env = Environment(
         loader=PackageLoader("hone.report", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.filters["num"] = _num
+    env.filters["pval"] = format_p
+    return env
 
 
 def _study_exists(store: RunStore, name: str) -> bool:

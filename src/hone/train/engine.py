@@ -30,6 +30,9 @@ from hone.train.state import TrainState
 __all__ = ["GradClip", "fit"]
 
 CHECK_EVERY = 256  # steps between divergence checks inside an epoch
+EXPLODED = 1e4  # an epoch's loss this many times the first step's (and above 1e3): diverged
+HUGE_WEIGHT = 1e4  # |w| beyond this with accuracy at chance: the run never trained
+GREW = 50.0  # or the largest weight grew this many times its initial size
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,8 @@ def fit(
     amp = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
+    first_loss: float | None = None
+    init_weight = _biggest_weight(model)
     with _stop_on_ctrl_c(state):
         cbs.call("on_train_begin", state)
         try:
@@ -147,11 +152,16 @@ def fit(
                     if state.interrupt_requested:
                         break
                 if state.interrupt_requested:
-                    state.status, state.stop_reason = "interrupted", "interrupted by Ctrl-C"
+                    how = "SIGTERM" if state.info.get("signal") == "SIGTERM" else "Ctrl-C"
+                    state.status, state.stop_reason = "interrupted", f"interrupted by {how}"
                     break
                 if state.status == "diverged" or _diverged(state, losses[: b + 1], 0):
                     break
+                if first_loss is None:
+                    first_loss = float(losses[0])
                 state.logs = {"train_loss": float((losses * sizes).sum() / n)}
+                if _exploded(state, first_loss):
+                    break
                 if penalty is not None:
                     l1, l2 = ((penalties * sizes[:, None]).sum(0) / n).tolist()
                     state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
@@ -169,6 +179,8 @@ def fit(
                     break
             if state.status == "running":
                 state.status = "completed"
+                if classification:
+                    _never_trained(state, train.y, init_weight)
         except KeyboardInterrupt:  # a second Ctrl-C, or Ctrl-C outside the main thread
             state.status, state.stop_reason = "interrupted", "interrupted by Ctrl-C"
         finally:
@@ -194,11 +206,52 @@ def _diverged(state: TrainState, window: torch.Tensor, start: int) -> bool:
     return True
 
 
+def _exploded(state: TrainState, first_loss: float) -> bool:
+    """A loss that grew by orders of magnitude without reaching inf: diverged all the same."""
+    loss = state.logs["train_loss"]
+    if loss > 1e3 and loss > EXPLODED * max(first_loss, 1e-8):
+        state.status = "diverged"
+        state.diverged_at = (state.epoch, state.steps_per_epoch)
+        state.stop_reason = (
+            f"loss exploded from {first_loss:.3g} at the first step to {loss:.3g} in epoch "
+            f"{state.epoch}"
+        )
+        return True
+    return False
+
+
+def _biggest_weight(model: nn.Module) -> float:
+    with torch.no_grad():
+        sizes = [float(p.detach().abs().max()) for p in model.parameters() if p.numel()]
+    return max(sizes, default=0.0)
+
+
+def _never_trained(state: TrainState, y: torch.Tensor, init_weight: float) -> None:
+    """Accuracy at the majority-class share with weights that blew up (huge, or 50x their
+    initial size): a far too high LR, or a huge init, left a model that predicts one class.
+    Recorded as diverged."""
+    acc = state.history.get("train_accuracy", [])
+    if not acc:
+        return
+    majority = float(torch.bincount(y).max()) / len(y)
+    biggest = _biggest_weight(state.model)
+    blew_up = biggest > HUGE_WEIGHT or (init_weight > 0 and biggest > GREW * init_weight)
+    if acc[-1] <= majority + 0.02 and blew_up:
+        state.status = "diverged"
+        state.diverged_at = (state.epoch, state.steps_per_epoch)
+        state.stop_reason = (
+            f"training failed: accuracy {acc[-1]:.3f} is the majority-class share and weights "
+            f"reach {biggest:.3g}; the updates blew the weights up (too high a learning rate or "
+            "too large an initialisation)"
+        )
+
+
 @contextmanager
 def _stop_on_ctrl_c(state: TrainState) -> Iterator[None]:
-    """First Ctrl-C: finish the current step, then stop cleanly. Second: raise at once."""
+    """First Ctrl-C (or SIGTERM): finish the current step, then stop cleanly and record the
+    run as interrupted. Second: raise at once."""
     try:
-        previous = signal.getsignal(signal.SIGINT)
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread; KeyboardInterrupt is caught by fit instead
         yield
         return
@@ -207,13 +260,16 @@ def _stop_on_ctrl_c(state: TrainState) -> Iterator[None]:
         if state.interrupt_requested:
             raise KeyboardInterrupt
         state.interrupt_requested = True
+        state.info["signal"] = signal.Signals(signum).name
 
     try:
-        signal.signal(signal.SIGINT, handler)
+        for sig in previous:
+            signal.signal(sig, handler)
     except ValueError:
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,14 +1,16 @@
-"""``bad_init``: at initialisation, before any step, hidden activations are identical across
-units (a symmetric init such as zeros), or their scale collapses or explodes with depth."""
+"""``bad_init``: at initialisation, before any step, every unit of a layer computes the same
+thing (a symmetric init such as zeros or a constant), or the activations' scale collapses or
+explodes with depth, or most units start saturated."""
 
 from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.signals import finite, unscaled_inputs
 
 GROWTH = 10.0  # activation std grows (or shrinks) more than 10x from first to last layer
-SYMMETRIC = 1e-7  # std below this: every unit computes the same thing
+SYMMETRIC = 1e-6  # spread across units below this (relative): every unit is the same
 
 
 class BadInit(Rule):
@@ -16,26 +18,32 @@ class BadInit(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         at_init = (ev.telemetry or {}).get("at_init") or {}
-        hidden = {k: v for k, v in at_init.items() if not k.startswith("output")}
-        stds = {k: v["std"] for k, v in hidden.items()}
+        hidden = {k: v or {} for k, v in at_init.items() if not k.startswith("output")}
+        stds = {k: finite([v.get("std")])[0] for k, v in hidden.items() if finite([v.get("std")])}
         if not stds:
             return None
+        symmetric = []
+        for k, v in hidden.items():
+            spread = finite([v.get("unit_std")])
+            mean = finite([v.get("mean")])
+            scale = abs(mean[0]) if mean else 0.0
+            same = spread[0] <= SYMMETRIC * max(1.0, scale) if spread else stds.get(k, 1) < 1e-7
+            if same:
+                symmetric.append(k)
         values = list(stds.values())
-        symmetric = [k for k, s in stds.items() if s < SYMMETRIC]
-        ratio = values[-1] / values[0] if values[0] > SYMMETRIC else float("inf")
-        saturated = {k: v.get("saturated", 0.0) for k, v in hidden.items()}
+        ratio = values[-1] / values[0] if values[0] > 1e-7 else float("inf")
+        saturated = {k: finite([v.get("saturated", 0.0)])[0] for k, v in hidden.items()
+                     if finite([v.get("saturated", 0.0)])}  # fmt: skip
         mostly_saturated = [k for k, s in saturated.items() if s >= 0.5]
-        exploding = (
-            len(values) >= 2 and values[0] > SYMMETRIC and (ratio > GROWTH or ratio < 1 / GROWTH)
-        )
+        exploding = len(values) >= 2 and values[0] > 1e-7 and (ratio > GROWTH or ratio < 1 / GROWTH)
         if not (symmetric or exploding or mostly_saturated):
             return None
         init = ev.cfg("model.init", "auto")
         if symmetric:
             why = (
                 f"at initialisation every unit of {', '.join(symmetric)} outputs the same value "
-                f"(std {stds[symmetric[0]]:.2g}): with init '{init}' all units get identical "
-                "gradients and stay identical"
+                f"for a given input: with init '{init}' all units get identical gradients and "
+                "stay identical"
             )
         elif exploding:
             why = (
@@ -44,11 +52,30 @@ class BadInit(Rule):
             )
         else:
             why = f"at initialisation {', '.join(mostly_saturated)} are mostly saturated"
+        out = []
+        if unscaled_inputs(ev):
+            out.append(
+                Prescription(
+                    "standardise the inputs: raw features far from unit scale blow up the first "
+                    "layer's activations whatever the initialisation",
+                    {"data.preprocess.scale": "standard"},
+                )
+            )
+        out += [
+            Prescription(
+                "He for ReLU-family, Xavier for sigmoid/tanh, with zero biases",
+                {"model.init": "auto", "model.bias_init": "zeros"},
+            ),
+            Prescription(
+                "normalisation layers repair the scale as training goes", {"model.norm": "batch"}
+            ),
+        ]
         return Finding(
             self.code,
             "critical" if symmetric else "warning",
             "The initial weights are badly scaled",
-            why + ". He (ReLU) and Xavier (sigmoid/tanh) initialisation keep the scale constant.",
+            why + ". He (ReLU) and Xavier (sigmoid/tanh) initialisation keep the scale constant "
+            "and break the symmetry between units.",
             {
                 "init": init,
                 "activation_std_at_init": stds,
@@ -56,14 +83,5 @@ class BadInit(Rule):
                 "symmetric_layers": symmetric,
                 "saturated_at_init": saturated,
             },
-            [
-                Prescription(
-                    "He for ReLU-family, Xavier for sigmoid/tanh",
-                    {"model.init": "auto", "model.bias_init": "zeros"},
-                ),
-                Prescription(
-                    "normalisation layers repair the scale as training goes",
-                    {"model.norm": "batch"},
-                ),
-            ],
+            out,
         )

@@ -17,7 +17,11 @@ class BiasVariance(Rule):
     def check(self, ev: Evidence) -> Finding | None:
         target = ev.cfg("data.target_error")
         train_acc, val_acc = ev.metrics.get("train_accuracy"), ev.metrics.get("val_accuracy")
-        if target is None or train_acc is None or val_acc is None:
+        if not (
+            isinstance(target, int | float)
+            and isinstance(train_acc, int | float)
+            and isinstance(val_acc, int | float)
+        ):
             return None
         train_err, val_err = 1 - train_acc, 1 - val_acc
         bias, variance = train_err - target, val_err - train_err
@@ -36,13 +40,14 @@ class BiasVariance(Rule):
             remedies = [
                 Prescription(
                     "a bigger model",
-                    {"model.hidden": [2 * h for h in ev.cfg("model.hidden") or [32]]},
+                    {"model.hidden": [max(64, 4 * h) for h in ev.cfg("model.hidden") or [32]]},
                 ),
                 Prescription(
                     "train longer", {"train.epochs": 2 * max(1, len(ev.series("train_loss")))}
                 ),
                 Prescription(
-                    "a better optimizer", {"train.optimizer": {"name": "adam", "lr": 0.001}}
+                    "Adam at its usual learning rate (0.001)",
+                    {"train.optimizer": {"name": "adam", "lr": 0.001}},
                 ),
             ]
         else:

@@ -1,20 +1,29 @@
-"""``vanishing_gradients`` and ``exploding_gradients``: the gradient per weight (RMS) in the
-first layer against the last, from telemetry; exploding also on non-finite gradient norms."""
+"""``vanishing_gradients`` and ``exploding_gradients``, from telemetry: the gradient per weight
+(RMS) of each layer, compared across the network, and the absolute size of the gradient."""
 
 from __future__ import annotations
 
 import math
+import statistics
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import grad_rms_by_layer
+from hone.diagnose.rules.lr_too_high import lower_lr
+from hone.diagnose.signals import (
+    fits_training_set,
+    global_grad_norms,
+    grad_rms_by_layer,
+    unscaled_inputs,
+)
 
 VANISH = 1e-2  # first-layer gradient RMS < 1 % of the last layer's
-EXPLODE = 1e2  # or > 100x
+EXPLODE = 1e2  # some layer's gradient RMS > 100x the output layer's
+HUGE_NORM = 1e3  # or the global gradient norm is typically above this
 
 
-def _ratio(ev: Evidence) -> tuple[float, dict[str, float]] | None:
+def _ratios(ev: Evidence) -> tuple[float, float, dict[str, float]] | None:
+    """(first / last, largest / last) gradient RMS, and the RMS per layer."""
     if not ev.telemetry:
         return None
     rms = grad_rms_by_layer(ev.telemetry)
@@ -23,42 +32,47 @@ def _ratio(ev: Evidence) -> tuple[float, dict[str, float]] | None:
     values = list(rms.values())
     if not (values[0] > 1e-12 and values[-1] > 1e-12):
         return None  # a layer with no gradient at all: dead or symmetric, not a ratio problem
-    return values[0] / values[-1], rms
+    return values[0] / values[-1], max(values[:-1]) / values[-1], rms
 
 
 class VanishingGradients(Rule):
     code = "vanishing_gradients"
 
     def check(self, ev: Evidence) -> Finding | None:
-        found = _ratio(ev)
-        if found is None or not (found[0] < VANISH):
+        found = _ratios(ev)
+        if found is None or not found[0] < VANISH or fits_training_set(ev):
             return None
-        ratio, rms = found
+        ratio, _, rms = found
+        hidden = ev.cfg("model.hidden") or [64]
+        out = [
+            Prescription(
+                "normalise each layer's inputs: gradients keep their scale through the stack",
+                {"model.norm": "batch"},
+            ),
+            Prescription(
+                "ReLU-family activations pass gradients through unchanged",
+                {"model.activation": "leaky_relu", "model.init": "auto"},
+            ),
+            Prescription(
+                "He/Xavier initialisation keeps the signal's scale", {"model.init": "auto"}
+            ),
+        ]
+        if len(hidden) > 2:
+            out.append(Prescription("fewer layers", {"model.hidden": hidden[:2]}))
         return Finding(
             self.code,
             "warning",
             "Gradients vanish before they reach the first layers",
             f"Per weight, the first layer's gradient is {ratio:.2g}x the last layer's: early "
-            f"layers barely learn. Saturating activations multiply the gradient by at most "
-            f"0.25 (sigmoid) per layer.",
+            "layers barely learn. Saturating activations multiply the gradient by at most "
+            "0.25 (sigmoid) per layer.",
             {
                 "first_to_last_grad_rms": ratio,
                 "grad_rms_by_layer": rms,
                 "activation": ev.cfg("model.activation"),
+                "layers": len(hidden),
             },
-            [
-                Prescription(
-                    "ReLU-family activations pass gradients through unchanged",
-                    {"model.activation": "leaky_relu", "model.init": "auto"},
-                ),
-                Prescription("normalise each layer's inputs", {"model.norm": "batch"}),
-                Prescription(
-                    "He/Xavier initialisation keeps the signal's scale", {"model.init": "auto"}
-                ),
-                Prescription(
-                    "fewer layers", {"model.hidden": (ev.cfg("model.hidden") or [64])[:2]}
-                ),
-            ],
+            out,
         )
 
 
@@ -66,30 +80,59 @@ class ExplodingGradients(Rule):
     code = "exploding_gradients"
 
     def check(self, ev: Evidence) -> Finding | None:
-        found = _ratio(ev)
-        norms = [s["grad_norm"] for s in (ev.telemetry or {}).get("samples", [])]
-        non_finite = any(not math.isfinite(n) for n in norms)
-        if not non_finite and (found is None or not (found[0] > EXPLODE)):
+        found = _ratios(ev)
+        tele = ev.telemetry or {}
+        samples = tele.get("samples") or []
+        non_finite = bool(tele.get("non_finite_at")) or any(
+            s.get("finite") is False or s.get("grad_norm") is None for s in samples
+        )
+        norms = global_grad_norms(tele)
+        typical = statistics.median(norms) if norms else 0.0
+        growth = found[1] if found else math.nan
+        grows = found is not None and growth > EXPLODE and not fits_training_set(ev)
+        huge = typical > HUGE_NORM
+        if not (non_finite or grows or huge):
             return None
-        ratio = found[0] if found else math.nan
+        if non_finite:
+            why = "The gradient became non-finite (inf/NaN) during training. "
+        elif huge:
+            why = f"The global gradient norm is typically {typical:.3g}, where 0.1-10 is usual. "
+        else:
+            why = ""
+        out = [
+            Prescription("clip the gradient norm", {"train.grad_clip": {"norm": 1.0}}),
+        ]
+        if unscaled_inputs(ev):
+            out.insert(
+                0,
+                Prescription(
+                    "standardise the inputs: large raw features make large gradients",
+                    {"data.preprocess.scale": "standard"},
+                ),
+            )
+        target = lower_lr(ev)
+        out += [
+            Prescription(f"a smaller learning rate ({target:g})", {"train.optimizer.lr": target}),
+            Prescription("normalise each layer's inputs", {"model.norm": "batch"}),
+            Prescription("He/Xavier initialisation", {"model.init": "auto"}),
+        ]
         return Finding(
             self.code,
-            "critical" if non_finite else "warning",
+            "critical" if non_finite or huge else "warning",
             "Gradients explode on the way back",
-            ("The global gradient norm became non-finite. " if non_finite else "")
-            + f"Per weight, the first layer's gradient is {ratio:.3g}x the last layer's.",
+            why
+            + (
+                f"Per weight, an early layer's gradient is {growth:.3g}x the output layer's."
+                if found
+                else ""
+            ),
             {
-                "first_to_last_grad_rms": ratio,
+                "largest_to_last_grad_rms": growth,
+                "first_to_last_grad_rms": found[0] if found else None,
                 "non_finite_grad_norm": non_finite,
+                "median_grad_norm": typical,
                 "max_grad_norm": max(norms) if norms else None,
             },
-            [
-                Prescription("clip the gradient norm", {"train.grad_clip": {"norm": 1.0}}),
-                Prescription("normalise each layer's inputs", {"model.norm": "batch"}),
-                Prescription("He/Xavier initialisation", {"model.init": "auto"}),
-                Prescription(
-                    "a 10x smaller learning rate",
-                    {"train.optimizer.lr": float(ev.cfg("train.optimizer.lr", 0.01)) / 10},
-                ),
-            ],
+            out,
+            harmful={"lr": 1},
         )

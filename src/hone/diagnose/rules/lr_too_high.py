@@ -1,14 +1,33 @@
-"""``lr_too_high``: divergence (NaN/inf), or a training loss that bounces up and down or ends
-above where it started."""
+"""``lr_too_high``: divergence (NaN/inf or a loss that exploded by orders of magnitude), a
+training loss that bounces up and down instead of settling, or a loss stuck at the level of a
+model that learned nothing after the first steps of a far too large learning rate."""
 
 from __future__ import annotations
+
+import statistics
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import fraction_rising
+from hone.diagnose.signals import (
+    SAFE_LR,
+    chance_accuracy,
+    chance_loss,
+    fraction_rising,
+    nice,
+    unscaled_inputs,
+)
 
 OSCILLATING = 0.25  # a quarter of epochs raise the training loss by more than 5 %
+BOUNCING = 0.2  # or a fifth do, and the late curve sits well above the lowest point reached
+LATE_ABOVE_MIN = 1.5
+
+
+def lower_lr(ev: Evidence) -> float:
+    """A learning rate 10x lower, and no higher than what is safe for the optimizer."""
+    lr = float(ev.cfg("train.optimizer.lr", 0.01))
+    ceiling = SAFE_LR.get(str(ev.cfg("train.optimizer.name", "adam")), 0.01)
+    return nice(min(lr / 10, ceiling))
 
 
 class LrTooHigh(Rule):
@@ -17,41 +36,88 @@ class LrTooHigh(Rule):
     def check(self, ev: Evidence) -> Finding | None:
         train = ev.series("train_loss")
         lr = float(ev.cfg("train.optimizer.lr", 0.0))
+        name = str(ev.cfg("train.optimizer.name", "adam"))
         diverged = ev.status == "diverged"
+        body = train[1:] if len(train) > 3 else train
         rising = fraction_rising(train)
-        ended_higher = len(train) >= 3 and train[-1] > train[0] * 1.05
-        if not (diverged or (len(train) >= 4 and rising >= OSCILLATING) or ended_higher):
+        late = statistics.fmean(body[-max(1, len(body) // 3) :]) if body else 0.0
+        floor = min(body) if body else 0.0
+        bouncing = (
+            len(body) >= 4 and rising >= BOUNCING and late > LATE_ABOVE_MIN * max(floor, 1e-8)
+        )
+        oscillating = len(train) >= 4 and rising >= OSCILLATING
+        chance = chance_loss(ev)
+        exploded = chance is not None and bool(train) and max(train) > 20 * max(chance, 0.1)
+        acc = ev.metrics.get("train_accuracy")
+        stuck = (
+            chance is not None
+            and len(train) >= 3
+            and train[-1] >= 0.95 * chance
+            and isinstance(acc, int | float)
+            and acc <= chance_accuracy(ev) + 0.05
+            and lr >= 10 * SAFE_LR.get(name, 0.01)
+        )
+        if not (diverged or oscillating or bouncing or exploded or stuck):
             return None
         if diverged:
             why = f"training diverged: {ev.message}"
-        elif ended_higher:
-            why = f"train loss ended higher than it started ({train[0]:.4g} -> {train[-1]:.4g})"
+        elif exploded:
+            why = (
+                f"the training loss reached {max(train):.3g}, far above the {chance:.3g} of "
+                "predicting class frequencies"
+            )
+        elif stuck:
+            why = (
+                f"the training loss stays at {train[-1]:.3g}, the level of predicting class "
+                f"frequencies ({chance:.3g}): the first large steps knocked the network out, "
+                f"and {lr:g} is far above {name}'s usual range"
+            )
         else:
-            why = f"train loss rose by more than 5 % in {rising:.0%} of epochs"
+            why = f"the training loss rose by more than 5 % in {rising:.0%} of epochs"
         evidence = {
             "lr": lr,
             "diverged": diverged,
             "diverged_at": ev.extra.get("diverged_at"),
             "share_of_epochs_rising": rising,
             "first_train_loss": train[0] if train else None,
+            "lowest_train_loss": floor if body else None,
             "final_train_loss": train[-1] if train else None,
         }
         return Finding(
             self.code,
-            "critical" if diverged else "warning",
+            "critical" if diverged or exploded or stuck else "warning",
             "The learning rate is too high",
             f"With lr {lr:g}, {why}. Each step overshoots the minimum it aims at.",
             evidence,
-            [
-                Prescription("a 10x smaller learning rate", {"train.optimizer.lr": lr / 10}),
-                Prescription(
-                    "clip the gradient norm so one bad batch cannot throw the weights",
-                    {"train.grad_clip": {"norm": 1.0}},
-                ),
-                Prescription(
-                    "warm up, then anneal the learning rate",
-                    {"train.schedule": {"name": "cosine", "warmup_epochs": 3}},
-                ),
-                Prescription("measure a good learning rate with an LR range test (hone lr-find)"),
-            ],
+            _prescriptions(ev),
+            harmful={"lr": 1},
         )
+
+
+def _prescriptions(ev: Evidence) -> list[Prescription]:
+    target = lower_lr(ev)
+    out = [
+        Prescription(f"a smaller learning rate ({target:g})", {"train.optimizer.lr": target}),
+        Prescription(
+            "clip the gradient norm so one bad batch cannot throw the weights",
+            {"train.grad_clip": {"norm": 1.0}},
+        ),
+        Prescription(
+            "warm up, then anneal the learning rate",
+            {
+                "train.optimizer.lr": target,
+                "train.schedule": {"name": "cosine", "warmup_epochs": 3},
+            },
+        ),
+        Prescription("measure a good learning rate with an LR range test (hone lr-find)"),
+    ]
+    if unscaled_inputs(ev):
+        out.insert(
+            0,
+            Prescription(
+                "standardise the inputs: raw features far from unit scale make every step too "
+                "large",
+                {"data.preprocess.scale": "standard"},
+            ),
+        )
+    return out

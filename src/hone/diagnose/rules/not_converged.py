@@ -9,7 +9,7 @@ from itertools import pairwise
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import median_update_ratio, relative_drop, tail
+from hone.diagnose.signals import SAFE_LR, median_update_ratio, nice, relative_drop, tail
 
 STILL_FALLING = 0.02  # the last fifth improved the monitored loss by >= 2 %
 STEADY = 0.7  # and >= 70 % of its steps went down
@@ -40,6 +40,7 @@ class NotConverged(Rule):
         small_steps = update is None or update < SMALL_UPDATE
         slow = tiny_steps or (early > 0 and late >= LINEAR * early and small_steps)
         lr = float(ev.cfg("train.optimizer.lr", 0.0))
+        name = str(ev.cfg("train.optimizer.name", "adam"))
         epochs = len(curve)
         evidence = {
             "monitored": key,
@@ -51,6 +52,21 @@ class NotConverged(Rule):
             "median_update_to_weight_ratio": update,
         }
         if slow:
+            # A tenth of the optimizer's safe rate at least: a curve this straight is far
+            # from the right step size, and x10 alone often leaves it slow.
+            safe = SAFE_LR.get(name, 0.01)
+            higher = nice(max(lr * 3, min(max(lr * 10, safe / 10), safe)))
+            remedies = [
+                Prescription(f"a larger learning rate ({higher:g})", {"train.optimizer.lr": higher})
+            ]
+            if name in ("sgd", "momentum", "nesterov", "adagrad"):
+                remedies.append(
+                    Prescription(
+                        "Adam at its usual learning rate (0.001) adapts the step per weight",
+                        {"train.optimizer": {"name": "adam", "lr": max(lr, 0.001)}},
+                    )
+                )
+            remedies.append(Prescription("train longer", {"train.epochs": 2 * epochs}))
             return Finding(
                 "lr_too_low",
                 "warning",
@@ -58,14 +74,8 @@ class NotConverged(Rule):
                 f"{key} fell {late:.1%} over the last {len(end)} epochs, as fast as at the "
                 f"start ({early:.1%}): with lr {lr:g} the curve has not begun to flatten.",
                 evidence,
-                [
-                    Prescription("a 10x larger learning rate", {"train.optimizer.lr": lr * 10}),
-                    Prescription(
-                        "Adam adapts the step size per weight",
-                        {"train.optimizer": {"name": "adam", "lr": max(lr, 0.001)}},
-                    ),
-                    Prescription("train longer", {"train.epochs": 2 * epochs}),
-                ],
+                remedies,
+                harmful={"lr": -1, "epochs": -1},
             )
         return Finding(
             self.code,
@@ -77,11 +87,19 @@ class NotConverged(Rule):
             [
                 Prescription(
                     "train twice as long, with early stopping as a guard",
-                    {"train.epochs": 2 * epochs},
+                    {
+                        "train.epochs": 2 * epochs,
+                        **(
+                            {}
+                            if ev.cfg("train.early_stopping") or not ev.has_val
+                            else {"train.early_stopping": {"patience": max(5, epochs // 10)}}
+                        ),
+                    },
                 ),
                 Prescription(
                     "a larger learning rate reaches the minimum sooner",
-                    {"train.optimizer.lr": lr * 3},
+                    {"train.optimizer.lr": nice(lr * 3)},
                 ),
             ],
+            harmful={"epochs": -1},
         )

@@ -1,14 +1,23 @@
 """``overfitting``: validation loss turns up while training loss keeps improving, or a wide
-gap opens between train and validation accuracy (high variance)."""
+gap opens between train and validation accuracy (high variance).
+
+The turn is judged against the curve's own noise: the smoothed validation loss at the end must
+sit above its smoothed minimum by more than the epoch-to-epoch spread, not merely above the
+single lowest point of a noisy curve."""
 
 from __future__ import annotations
+
+import math
+import statistics
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.signals import noise_level, smooth
 
-RISE = 0.2  # val loss at the end at least 20 % above its minimum
-GIVEN_BACK = 0.1  # and the rise undoes at least 10 % of the improvement made before it
+RISE = 0.2  # smoothed val loss at the end at least 20 % above its smoothed minimum
+GIVEN_BACK = 0.04  # and the rise undoes at least 4 % of the improvement made before it
+NOISE = 3.0  # and exceeds 3x the noise of the mean of the last epochs
 GAP = 0.1  # train accuracy at least 10 points above val accuracy
 
 
@@ -17,18 +26,26 @@ class Overfitting(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         val, train = ev.series("val_loss"), ev.series("train_loss")
-        if len(val) < 5 or len(train) != len(val):
+        if len(val) < 5 or len(train) != len(val) or ev.status == "diverged":
             return None
-        best = min(range(len(val)), key=val.__getitem__)
-        rise = (val[-1] - val[best]) / max(abs(val[best]), 1e-12)
-        given_back = (val[-1] - val[best]) / max(val[0] - val[best], 1e-12)
+        window = max(3, len(val) // 10) | 1
+        sval, strain = smooth(val, window), smooth(train, window)
+        best = min(range(len(sval)), key=sval.__getitem__)
+        k = max(3, window)
+        end = statistics.fmean(val[-k:])
+        noise = noise_level(val, window) / math.sqrt(k)
+        rise = (end - sval[best]) / max(abs(sval[best]), 1e-12)
+        given_back = (end - sval[best]) / max(sval[0] - sval[best], 1e-12)
+        train_improved = strain[-1] < strain[best]
         turned_up = (
             rise >= RISE
             and given_back >= GIVEN_BACK
+            and end - sval[best] > NOISE * noise
             and best < len(val) - 2
-            and train[-1] < train[best]
+            and train_improved
         )
         gap = ev.metrics.get("train_accuracy", 0.0) - ev.metrics.get("val_accuracy", 1.0)
+        gap = gap if isinstance(gap, float) and math.isfinite(gap) else 0.0
         restored = (ev.extra.get("early_stopping") or {}).get("restored", False)
         if restored:
             turned_up = False  # the remedy is in place: only a remaining gap is news
@@ -36,24 +53,31 @@ class Overfitting(Rule):
             return None
         evidence = {
             "best_val_epoch": best + 1,
-            "best_val_loss": val[best],
-            "final_val_loss": val[-1],
+            "best_val_loss_smoothed": sval[best],
+            "final_val_loss_mean": end,
             "val_loss_rise": rise,
-            "train_loss_at_best": train[best],
+            "val_loss_noise": noise,
+            "train_loss_at_best": strain[best],
             "final_train_loss": train[-1],
             "train_val_accuracy_gap": gap,
         }
+        what = (
+            f"Validation loss was lowest around epoch {best + 1} ({sval[best]:.4g}, smoothed) and "
+            f"ended {rise:.0%} higher ({end:.4g}) — beyond its epoch-to-epoch noise — while "
+            f"training loss kept falling ({strain[best]:.4g} -> {train[-1]:.4g}). "
+            if turned_up
+            else ""
+        )
         return Finding(
             self.code,
-            "info" if restored else ("critical" if rise > 1.0 else "warning"),
+            "info" if restored else ("critical" if rise > 1.0 and turned_up else "warning"),
             "The model memorises the training set (high variance)",
-            f"Validation loss was lowest at epoch {best + 1} ({val[best]:.4g}) and ended "
-            f"{rise:.0%} higher ({val[-1]:.4g}) while training loss kept falling "
-            f"({train[best]:.4g} -> {train[-1]:.4g}); train accuracy exceeds validation by "
-            f"{gap:.3f}. Every epoch after {best + 1} fitted noise, not signal."
+            what
+            + f"Train accuracy exceeds validation accuracy by {gap:.3f}."
             + (" Early stopping already restored the best weights." if restored else ""),
             evidence,
             _prescriptions(ev, best + 1),
+            harmful={"capacity": 1, "regularization": -1},
         )
 
 
@@ -73,13 +97,16 @@ def _prescriptions(ev: Evidence, best_epoch: int) -> list[Prescription]:
                 },
             )
         )
-    if not ev.cfg("model.dropout"):
-        out.append(
-            Prescription("drop 30 % of hidden activations while training", {"model.dropout": 0.3})
+    dropout = float(ev.cfg("model.dropout") or 0.0)
+    out.append(
+        Prescription(
+            "drop hidden activations while training",
+            {"model.dropout": 0.3 if dropout < 0.3 else min(0.6, dropout + 0.2)},
         )
-    if not ev.cfg("train.l2"):
-        out.append(Prescription("penalise large weights (L2)", {"train.l2": 1e-4}))
-    if len(ev.data.get("input_shape", [])) == 3 and ev.cfg("train.augment") is None:
+    )
+    l2 = float(ev.cfg("train.l2") or 0.0)
+    out.append(Prescription("penalise large weights (L2)", {"train.l2": l2 * 10 if l2 else 1e-4}))
+    if len(ev.data.get("input_shape") or []) == 3 and ev.cfg("train.augment") is None:
         out.append(
             Prescription(
                 "show label-preserving variations of the training images",
@@ -87,7 +114,7 @@ def _prescriptions(ev: Evidence, best_epoch: int) -> list[Prescription]:
             )
         )
     hidden = ev.cfg("model.hidden") or []
-    if hidden:
+    if hidden and max(hidden) > 1:
         smaller = [max(1, h // 2) for h in hidden]
         out.append(
             Prescription(

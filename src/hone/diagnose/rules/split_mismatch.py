@@ -8,37 +8,41 @@ from typing import Any
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.signals import finite
 
 LABEL_TVD = 0.1  # total variation distance between label distributions
 SHIFT = 0.5  # |mean difference| in training standard deviations
 
 
-def _tvd(a: list[int], b: list[int]) -> float:
+def _tvd(a: list[float], b: list[float]) -> float:
     sa, sb = sum(a) or 1, sum(b) or 1
-    return 0.5 * sum(abs(x / sa - y / sb) for x, y in zip(a, b, strict=True))
+    return 0.5 * sum(abs(x / sa - y / sb) for x, y in zip(a, b, strict=False))
 
 
 class SplitMismatch(Rule):
     code = "split_mismatch"
 
     def check(self, ev: Evidence) -> Finding | None:
-        stats: dict[str, Any] = ev.data.get("stats", {})
+        stats: dict[str, Any] = ev.data.get("stats") or {}
         train = stats.get("train")
-        if not train:
+        if not isinstance(train, dict) or not train:
             return None
         label_gaps: dict[str, float] = {}
         shifts: dict[str, float] = {}
         for name in ("val", "test"):
             other = stats.get(name)
-            if not other:
+            if not isinstance(other, dict) or not other:
                 continue
-            if "class_counts" in train and "class_counts" in other:
-                label_gaps[name] = _tvd(train["class_counts"], other["class_counts"])
-            diffs = [
-                abs(m2 - m1) / s
-                for m1, m2, s in zip(train["mean"], other["mean"], train["std"], strict=False)
-                if s > 1e-12
-            ]
+            mine, theirs = finite(train.get("class_counts")), finite(other.get("class_counts"))
+            if mine and theirs and len(mine) == len(theirs):
+                label_gaps[name] = _tvd(mine, theirs)
+            means = zip(
+                finite(train.get("mean")),
+                finite(other.get("mean")),
+                finite(train.get("std")),
+                strict=False,
+            )
+            diffs = [abs(m2 - m1) / s for m1, m2, s in means if s > 1e-12]
             if diffs:
                 shifts[name] = max(diffs)
         bad_labels = {k: v for k, v in label_gaps.items() if v >= LABEL_TVD}

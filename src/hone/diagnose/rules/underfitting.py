@@ -23,18 +23,18 @@ class Underfitting(Rule):
         flat = late_drop < FLAT
         if ev.task == "regression":
             r2 = (ev.evaluation.get("train") or {}).get("r2")
-            if r2 is None or r2 >= R2_FLOOR:
+            if not isinstance(r2, int | float) or r2 >= R2_FLOOR:
                 return None
-            score, floor, label = r2, R2_FLOOR, "train R²"
+            score, floor, label = float(r2), R2_FLOOR, "train R²"
         else:
             acc = ev.metrics.get("train_accuracy")
-            if acc is None:
+            if not isinstance(acc, int | float):
                 return None
             chance = chance_accuracy(ev)
             floor = chance + RECOVERED * (1 - chance)
             if acc >= floor:
                 return None
-            score, label = acc, "train accuracy"
+            score, label = float(acc), "train accuracy"
         evidence = {
             label.replace(" ", "_").replace("²", "2"): score,
             "threshold": floor,
@@ -57,42 +57,45 @@ class Underfitting(Rule):
             ),
             evidence,
             _prescriptions(ev, flat),
+            harmful={"capacity": -1, "regularization": 1},
         )
 
 
 def _prescriptions(ev: Evidence, flat: bool) -> list[Prescription]:
     out = []
-    hidden = ev.cfg("model.hidden") or [16]
-    out.append(
-        Prescription(
-            "a wider and deeper model (more capacity)",
-            {"model.hidden": [max(64, 4 * h) for h in hidden] + [max(64, 4 * hidden[-1])]},
-        )
-    )
-    if ev.cfg("model.activation") in ("sigmoid", "tanh"):
-        out.append(
-            Prescription(
-                "LeakyReLU does not saturate, so gradients keep flowing",
-                {"model.activation": "leaky_relu"},
-            )
-        )
-    if ev.cfg("train.optimizer.name") in ("sgd", "momentum", "nesterov", "adagrad"):
-        out.append(
-            Prescription(
-                "Adam adapts the step size per weight",
-                {"train.optimizer": {"name": "adam", "lr": 0.001}},
-            )
-        )
-    lr = float(ev.cfg("train.optimizer.lr", 0.001))
-    if flat:
-        out.append(Prescription("a 3x higher learning rate", {"train.optimizer.lr": lr * 3}))
-    else:
-        out.append(
-            Prescription("train twice as long", {"train.epochs": 2 * len(ev.series("train_loss"))})
-        )
+    hidden = list(ev.cfg("model.hidden") or [16])
+    epochs = len(ev.series("train_loss"))
     for key in ("model.dropout", "train.l2", "train.l1"):
         if ev.cfg(key):
             out.append(
                 Prescription(f"remove regularisation that limits fitting ({key})", {key: 0.0})
             )
+    if ev.cfg("model.activation") in ("sigmoid", "tanh") and len(hidden) >= 3:
+        out.append(
+            Prescription(
+                "LeakyReLU does not saturate, so gradients reach the early layers",
+                {"model.activation": "leaky_relu", "model.init": "auto"},
+            )
+        )
+    if len(hidden) >= 3:
+        wider = [max(64, 2 * h) for h in hidden]
+        out.append(Prescription("wider layers (more capacity per layer)", {"model.hidden": wider}))
+    else:
+        wider = [max(64, 4 * h) for h in hidden]
+        out.append(
+            Prescription(
+                "a wider and deeper model (more capacity)", {"model.hidden": [*wider, wider[-1]]}
+            )
+        )
+    if ev.cfg("train.optimizer.name") in ("sgd", "momentum", "nesterov", "adagrad"):
+        out.append(
+            Prescription(
+                "Adam at its usual learning rate (0.001) adapts the step per weight",
+                {"train.optimizer": {"name": "adam", "lr": 0.001}},
+            )
+        )
+    why = "train longer: the loss is still falling" if not flat else "train longer"
+    out.insert(
+        len(out) if flat else min(len(out), 2), Prescription(why, {"train.epochs": 2 * epochs})
+    )
     return out

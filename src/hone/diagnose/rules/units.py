@@ -1,15 +1,25 @@
 """``dead_units`` (ReLU units that output zero for every sample) and ``saturation``
-(sigmoid/tanh outputs pinned at their bounds), from the last epoch's telemetry."""
+(sigmoid/tanh outputs pinned at their bounds), measured at the end of training."""
 
 from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import last_epoch_activation
+from hone.diagnose.rules.lr_too_high import lower_lr
+from hone.diagnose.signals import fits_training_set, last_epoch_activation, unscaled_inputs
 
 DEAD = 0.4  # a layer with >= 40 % dead units
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
+MIN_UNITS = 4  # a share of fewer units says more about the model's size than about its units
+
+
+def _judged(ev: Evidence, shares: dict[str, float]) -> dict[str, float]:
+    """Layers wide enough to judge, in a network that does not already fit its data."""
+    if fits_training_set(ev):
+        return {}
+    widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
+    return {k: v for k, v in shares.items() if widths.get(k, MIN_UNITS) >= MIN_UNITS}
 
 
 class DeadUnits(Rule):
@@ -17,32 +27,43 @@ class DeadUnits(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         dead = last_epoch_activation(ev.telemetry or {}, "dead")
-        worst = {k: v for k, v in dead.items() if v >= DEAD}
-        if not worst:
+        worst = {k: v for k, v in _judged(ev, dead).items() if v >= DEAD}
+        if not worst or ev.status == "diverged":
             return None
-        lr = float(ev.cfg("train.optimizer.lr", 0.01))
         layer, share = max(worst.items(), key=lambda kv: kv[1])
+        out = []
+        bias = ev.cfg("model.bias_init")
+        if bias == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0:
+            out.append(
+                Prescription(
+                    "zero biases: a negative bias switches ReLU units off from the start",
+                    {"model.bias_init": "zeros"},
+                )
+            )
+        out += [
+            Prescription(
+                "LeakyReLU keeps a small gradient for negative inputs",
+                {"model.activation": "leaky_relu"},
+            ),
+            Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
+            Prescription(
+                "a smaller learning rate knocks fewer units out",
+                {"train.optimizer.lr": lower_lr(ev)},
+            ),
+            Prescription(
+                "He initialisation with zero biases",
+                {"model.init": "he_normal", "model.bias_init": "zeros"},
+            ),
+        ]
         return Finding(
             self.code,
             "critical" if share >= 0.8 else "warning",
             "Many ReLU units are dead",
-            f"In {layer}, {share:.0%} of the units output zero for every sample of a batch, so "
-            "they pass no gradient and never recover.",
-            {"dead_fraction_by_layer": dead, "threshold": DEAD},
-            [
-                Prescription(
-                    "LeakyReLU keeps a small gradient for negative inputs",
-                    {"model.activation": "leaky_relu"},
-                ),
-                Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
-                Prescription(
-                    "a smaller learning rate knocks fewer units out", {"train.optimizer.lr": lr / 3}
-                ),
-                Prescription(
-                    "He initialisation with zero biases",
-                    {"model.init": "he_normal", "model.bias_init": "zeros"},
-                ),
-            ],
+            f"In {layer}, {share:.0%} of the units output zero for every sample, so they pass "
+            "no gradient and never recover.",
+            {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias},
+            out,
+            harmful={"lr": 1},
         )
 
 
@@ -51,29 +72,55 @@ class Saturation(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         sat = last_epoch_activation(ev.telemetry or {}, "saturated")
-        worst = {k: v for k, v in sat.items() if v >= SATURATED}
+        worst = {k: v for k, v in _judged(ev, sat).items() if v >= SATURATED}
         if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
+        out = []
+        if unscaled_inputs(ev):
+            out.append(
+                Prescription(
+                    "standardise the inputs: raw features far from unit scale push sigmoid/tanh "
+                    "units to their bounds",
+                    {"data.preprocess.scale": "standard"},
+                )
+            )
+        deep = len(ev.cfg("model.hidden") or []) >= 4
+        if deep and ev.cfg("model.norm", "none") == "none":
+            out.append(
+                Prescription(
+                    "normalise pre-activations: in a deep stack only normalisation keeps every "
+                    "layer in the linear range",
+                    {"model.norm": "batch", "model.norm_position": "before_activation"},
+                )
+            )
+        if ev.cfg("model.init") in ("normal", "uniform", "constant"):
+            out.append(
+                Prescription(
+                    "Xavier initialisation keeps sigmoid/tanh inputs in their linear range",
+                    {"model.init": "auto"},
+                )
+            )
+        out += [
+            Prescription(
+                "ReLU-family activations do not saturate for positive inputs",
+                {"model.activation": "leaky_relu", "model.init": "auto"},
+            ),
+            Prescription(
+                "normalise pre-activations to keep them in the linear range",
+                {"model.norm": "batch", "model.norm_position": "before_activation"},
+            ),
+        ]
         return Finding(
             self.code,
             "warning",
             "Sigmoid/tanh units are saturated",
             f"In {layer}, {share:.0%} of the outputs sit within 0.02 of the activation's bounds, "
             "where its slope is almost zero and learning stalls.",
-            {"saturated_fraction_by_layer": sat, "threshold": SATURATED},
-            [
-                Prescription(
-                    "ReLU-family activations do not saturate for positive inputs",
-                    {"model.activation": "leaky_relu", "model.init": "auto"},
-                ),
-                Prescription(
-                    "normalise pre-activations to keep them in the linear range",
-                    {"model.norm": "batch", "model.norm_position": "before_activation"},
-                ),
-                Prescription(
-                    "Xavier initialisation keeps sigmoid/tanh inputs small",
-                    {"model.init": "xavier_uniform"},
-                ),
-            ],
+            {
+                "saturated_fraction_by_layer": sat,
+                "threshold": SATURATED,
+                "inputs_unscaled": unscaled_inputs(ev),
+            },
+            out,
         )

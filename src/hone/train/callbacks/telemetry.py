@@ -47,6 +47,11 @@ def activation_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
     out = out.detach().float()
     flat = out.transpose(0, 1).reshape(out.shape[1], -1)  # (units or channels, samples...)
     stats = {"mean": float(out.mean()), "std": float(out.std()) if out.numel() > 1 else 0.0}
+    # Spread across units for the same sample: zero when every unit computes the same thing
+    # (a symmetric init such as zeros or a constant), whatever the spread across samples.
+    per_unit = out.reshape(out.shape[0], out.shape[1], -1).mean(2)  # (samples, units)
+    if per_unit.shape[1] > 1:  # a single unit cannot be symmetric with anything
+        stats["unit_std"] = float(per_unit.std(1).mean())
     kind = type(module).__name__
     if kind == "ReLU":
         stats["dead"] = float((flat <= 0).all(dim=1).float().mean())
@@ -78,6 +83,7 @@ class Telemetry(Callback):
         self._hooks: list[Any] = []
         self._acts: dict[str, dict[str, float]] = {}
         self._before: dict[str, torch.Tensor] = {}
+        self.non_finite_at: tuple[int, int] | None = None  # (epoch, step) of the first bad sample
 
     def on_train_begin(self, state: TrainState) -> None:
         steps, k = state.steps_per_epoch, min(self.per_epoch, state.steps_per_epoch)
@@ -118,7 +124,8 @@ class Telemetry(Callback):
         self._epoch_on = state.epoch % self._epoch_stride == 0 or state.epoch == state.epochs
 
     def _sampled(self, state: TrainState) -> bool:
-        return self._epoch_on and state.batch in self._sample_at
+        # After a non-finite gradient the run is diverging: later samples would be NaN noise.
+        return self._epoch_on and state.batch in self._sample_at and self.non_finite_at is None
 
     def on_batch_begin(self, state: TrainState) -> None:
         if not self._sampled(state):
@@ -147,16 +154,23 @@ class Telemetry(Callback):
         for p in state.model.parameters():
             if p.grad is not None:
                 squares += float(p.grad.detach().pow(2).sum())
+        grad_norm = math.sqrt(squares) if math.isfinite(squares) else math.inf
+        loss = float(state.batch_loss) if state.batch_loss is not None else math.nan
+        finite = math.isfinite(grad_norm) and math.isfinite(loss)
         self.records.append(
             {
                 "epoch": state.epoch,
                 "step": state.step,
                 "lr": state.optimizer.param_groups[0]["lr"],
-                "grad_norm": math.sqrt(squares),
+                "loss": loss,
+                "grad_norm": grad_norm,
+                "finite": finite,
                 "layers": layers,
                 "activations": self._acts,
             }
         )
+        if not finite:
+            self.non_finite_at = (state.epoch, state.step)
         self._acts, self._before = {}, {}
 
     def on_train_end(self, state: TrainState) -> None:
@@ -166,12 +180,15 @@ class Telemetry(Callback):
         if self.init_batch is not None and state.status != "diverged":
             self.at_end = self._forward_stats(state.model, self.init_batch)
         state.info["telemetry_samples"] = len(self.records)
+        if self.non_finite_at is not None:
+            state.info["telemetry_non_finite_at"] = list(self.non_finite_at)
 
     def to_json(self, model: nn.Module) -> dict[str, Any]:
         kinds = {n: type(m).__name__ for n, m in _activations(model).items()}
         return {
             "at_init": self.at_init,
             "at_end": self.at_end,
+            "non_finite_at": list(self.non_finite_at) if self.non_finite_at else None,
             "samples": self.records,
             "activation_kinds": kinds,
             "layers": list(_layers(model)),

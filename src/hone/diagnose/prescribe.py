@@ -1,0 +1,101 @@
+"""Turning rules' findings into a diagnosis a person can act on.
+
+- Root cause first: findings are ordered by causal tier (``TIERS``), then severity, and a
+  capacity finding that follows from an earlier one says so (``explained_by``).
+- No prescription is a no-op (a patch that leaves the config as it is) or moves a quantity in
+  a direction another finding on the same run shows to be harmful (raising the LR of a run
+  that oscillates, adding capacity to one that memorises).
+- Numbers are rounded to three significant digits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hone.diagnose.finding import SEVERITIES, Finding, Prescription
+from hone.diagnose.signals import nice
+from hone.errors import HoneError
+
+__all__ = ["effects", "finalize"]
+
+# Capacity findings that an earlier root cause explains, and the root causes that can.
+_CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance")
+# Symptoms not reported beside their cause: tiny steps in a network of dead or saturated
+# units, or vanishing gradients, are not a learning rate that is too low.
+_HIDDEN_BY = {"lr_too_low": {"saturation", "vanishing_gradients", "dead_units", "bad_init"}}
+
+
+def _round(value: Any) -> Any:
+    if isinstance(value, float):
+        return nice(value)
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
+def _summary(cfg: Any) -> dict[str, float]:
+    """The quantities prescriptions move: learning rate, capacity, regularisation, epochs."""
+    hidden = list(cfg.model.hidden)
+    filters = [c.filters for c in cfg.model.conv]
+    return {
+        "lr": float(cfg.train.optimizer.lr),
+        "capacity": float(sum(hidden) + sum(filters) + 10 * len(hidden) + 10 * len(filters)),
+        "regularization": float(cfg.model.dropout + 1e3 * (cfg.train.l2 + cfg.train.l1)),
+        "epochs": float(cfg.train.epochs),
+    }
+
+
+def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | None:
+    """+1/-1 per quantity the patch raises/lowers; {} for a no-op; None when it is invalid."""
+    from hone.config import load_config
+
+    try:
+        before = load_config(config)
+        after = load_config(before, patch)
+    except HoneError:
+        return None
+    if after.model_dump_json() == before.model_dump_json():
+        return {}
+    a, b = _summary(before), _summary(after)
+    moved = {k: (1 if b[k] > a[k] else -1) for k in a if b[k] != a[k]}
+    return moved or {"other": 1}
+
+
+def finalize(findings: list[Finding], config: dict[str, Any]) -> list[Finding]:
+    """Order by cause, link consequences to their cause, clean the prescriptions."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    codes = {f.code for f in findings}
+    findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
+    ordered = sorted(findings, key=lambda f: (f.tier, -rank[f.severity]))
+    roots = [f for f in ordered if f.code not in _CONSEQUENCES and f.tier < 5]
+    for f in ordered:
+        if f.code in _CONSEQUENCES and roots and f.explained_by is None:
+            root = roots[0]
+            if root.tier < f.tier:
+                f.explained_by = root.code
+                f.explanation += f" Here {f.code} is a consequence of {root.code}: fix that first."
+    for f in ordered:
+        harmful: dict[str, int] = {}
+        for other in ordered:
+            if other is not f:
+                harmful.update(other.harmful)
+        harmful.update(f.harmful)
+        kept: list[Prescription] = []
+        seen: set[str] = set()
+        for p in f.prescriptions:
+            patch = _round(p.patch)
+            if patch:
+                moved = effects(config, patch) if config else {"other": 1}
+                if not moved:  # invalid or already in place
+                    continue
+                if any(harmful.get(k) == d for k, d in moved.items()):
+                    continue  # moves something the way another finding shows is harmful
+                key = repr(sorted(patch.items()))
+                if key in seen:
+                    continue
+                seen.add(key)
+            kept.append(Prescription(p.why, patch))
+        f.prescriptions = kept
+    return ordered
