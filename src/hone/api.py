@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,10 @@ from hone.assemble import (
     seed_everything,
 )
 from hone.config import Config, load_config
+from hone.errors import HoneError, StoreError
 from hone.evaluate.report import evaluate_splits
 from hone.store.runstore import RunStore, clean_json
-from hone.train.callbacks import Callback, ProgressBar, StoreRecorder, Telemetry
+from hone.train.callbacks import Callback, Checkpoint, ProgressBar, StoreRecorder, Telemetry
 
 __all__ = [
     "BuiltRun",
@@ -82,9 +84,22 @@ def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRu
     cfg = load_config(record.config)
     built = build_run(cfg)
     device = next(built.model.parameters()).device
-    built.model.load_state_dict({k: v.to(device) for k, v in weights.items()})
+    try:
+        built.model.load_state_dict({k: v.to(device) for k, v in weights.items()})
+    except RuntimeError:
+        path = rs_path(store, run_id)
+        raise StoreError(
+            f"run {run_id}: {path} does not hold this run's model (layer names or shapes differ); "
+            "it was replaced or damaged: re-train the run"
+        ) from None
     built.model.eval()
     return run_id, built
+
+
+def rs_path(store: str | Path | None, run_id: str) -> Path:
+    from hone.store.runstore import resolve_store_root
+
+    return resolve_store_root(store) / "runs" / run_id / "weights.safetensors"
 
 
 def run(
@@ -208,7 +223,11 @@ def _train_and_record(
             "report": data.report,
         },
     )
-    cbs: list[Callback] = [StoreRecorder(store, run_id), *callbacks]
+    cbs: list[Callback] = [
+        StoreRecorder(store, run_id),
+        Checkpoint(store, run_id, cfg.train.checkpoint_every),
+        *callbacks,
+    ]
     telemetry = None
     if cfg.telemetry.enabled:
         telemetry = Telemetry(cfg.telemetry.per_epoch, init_batch=data.train.x[:512])
@@ -218,24 +237,21 @@ def _train_and_record(
     started = time.perf_counter()
     try:
         state = built.fit(cbs)
-    except BaseException as exc:
+        # One forward pass per split gives the headline metrics and the full evaluation
+        # report; the test split is evaluated here, once, after training.
+        metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
+                                           ("train", "val", "test"))  # fmt: skip
+        wall = time.perf_counter() - started
         store.save_weights(run_id, model.state_dict())
         if telemetry is not None:
             store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
-        store.finish_run(run_id, "failed", {}, time.perf_counter() - started, repr(exc))
+        if state.status != "diverged":
+            store.save_json(run_id, "evaluation.json", reports)
+        extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
+        store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
+    except BaseException as exc:
+        _record_failure(store, run_id, model, telemetry, time.perf_counter() - started, exc)
         raise
-    # One forward pass per split gives the headline metrics and the full evaluation report;
-    # the test split is evaluated here, once, after training.
-    metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
-                                       ("train", "val", "test"))  # fmt: skip
-    wall = time.perf_counter() - started
-    store.save_weights(run_id, model.state_dict())
-    if telemetry is not None:
-        store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
-    if state.status != "diverged":
-        store.save_json(run_id, "evaluation.json", reports)
-    extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
-    store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     return RunResult(
         run_id=run_id,
         status=state.status,
@@ -249,6 +265,28 @@ def _train_and_record(
         model=model,
         notes={**built.notes, **({"data": data.report} if data.report else {})},
     )
+
+
+def _record_failure(
+    store: RunStore,
+    run_id: str,
+    model: nn.Module,
+    telemetry: Telemetry | None,
+    seconds: float,
+    exc: BaseException,
+) -> None:
+    """Keep what can be kept of a run that failed (a bug, a full disk, a read-only store):
+    each step on its own, so one that fails again does not stop the others."""
+    import sqlite3
+
+    message = str(exc) if isinstance(exc, HoneError) else repr(exc)
+    steps: list[Callable[[], object]] = [lambda: store.save_weights(run_id, model.state_dict())]
+    if telemetry is not None:
+        steps.append(lambda: store.save_json(run_id, "telemetry.json", telemetry.to_json(model)))
+    steps.append(lambda: store.finish_run(run_id, "failed", {}, seconds, message[:500]))
+    for step in steps:
+        with contextlib.suppress(HoneError, OSError, sqlite3.Error):
+            step()
 
 
 def final_metrics(built: BuiltRun) -> dict[str, float]:

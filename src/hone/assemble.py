@@ -85,7 +85,15 @@ def choose_threads(setting: int | str, model: nn.Module, batch: int) -> int:
         return setting
     work = batch * sum(p.numel() for p in model.parameters())
     cores = os.cpu_count() or 1
-    return 1 if work < 1_000_000 else cores
+    if work < 1_000_000:
+        return 1
+    # Leave the cores other processes are using: OpenMP threads that share a core spin at
+    # every barrier, and a run on a loaded machine becomes an order of magnitude slower.
+    try:
+        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the 1-minute load, less this process
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, cores - int(busy + 0.5)))
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -190,6 +198,11 @@ def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
             source = rs.resolve_id(cfg.model.init_from)
             weights = rs.load_weights(source)
         loaded = load_matching(model, weights, cfg.model.init_from_skip)
+        if not loaded["loaded"]:
+            raise ConfigError(
+                f"model.init_from: run {source}'s weights share no layer (name and shape) with "
+                "this model, so nothing would be loaded; check the run id"
+            )
         notes["init_from"] = {"run": source, **loaded}
     if cfg.model.freeze:
         notes["frozen"] = freeze(model, cfg.model.freeze)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +17,7 @@ from hone.cli_common import (
     QuietOpt,
     SetOpt,
     StoreOpt,
+    echo_json,
     err,
     fmt,
     out,
@@ -91,7 +91,7 @@ def run_cmd(
         store = store or Path(str(overrides.pop("store")))
     result = run(config, progress=not (quiet or json_out), store=store, **overrides)
     if json_out:
-        typer.echo(json.dumps(result.to_json()))
+        echo_json(result.to_json())
     elif not quiet:
         title = (
             f"run {result.run_id}: {result.status}, {result.epochs_run} epochs in "

@@ -10,7 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone.cli_common import ConfigArg, JsonOpt, SetOpt, StoreOpt, fmt, out, plain, safe, show
+from hone.cli_common import (
+    ConfigArg,
+    JsonOpt,
+    SetOpt,
+    StoreOpt,
+    echo_json,
+    fmt,
+    out,
+    plain,
+    safe,
+    show,
+)
 from hone.errors import ConfigError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -49,7 +60,7 @@ def diagnose_cmd(
     if patch_out is not None:
         _write_patch(evidence.config, findings, patch_out)
     if json_out:
-        typer.echo(json.dumps(result.to_json()))
+        echo_json(result.to_json())
         return
     out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({safe(evidence.status)})")
     for f in findings:
@@ -112,7 +123,7 @@ def datacurve_cmd(
         ) from None
     curve = data_curve(load_config(config, parse_set(set_ or [])), values, seeds)
     if json_out:
-        typer.echo(json.dumps(curve.to_json()))
+        echo_json(curve.to_json())
         return
     table = Table(title="data curve (mean over seeds)", title_justify="left")
     for col in ("fraction", "n train", "train error", "val error"):
@@ -144,7 +155,7 @@ def eval_cmd(
         raise ConfigError(f"--split: run {run_id} has no {split} split")
     report = reports[split]
     if json_out:
-        typer.echo(json.dumps({"run_id": run_id, "split": split, **report}))
+        echo_json({"run_id": run_id, "split": split, **report})
         return
     if "per_class" not in report:
         show(_kv_table(f"{run_id} on {split}", report))
@@ -230,7 +241,7 @@ def predict_cmd(
                 entry["true"] = data.classes[int(truth[i])]
         rows.append(entry)
     if json_out:
-        typer.echo(json.dumps({"run_id": run_id, "classes": data.classes, "records": rows}))
+        echo_json({"run_id": run_id, "classes": data.classes, "records": rows})
         return
     for i, (entry, row) in enumerate(zip(rows, outputs, strict=True)):
         title = f"record {index if index is not None else i}"

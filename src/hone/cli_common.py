@@ -8,6 +8,7 @@ recolour or clear the terminal. Emoji codes such as ``:x:`` are not substituted 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "QuietOpt",
     "SetOpt",
     "StoreOpt",
+    "echo_json",
     "err",
     "fmt",
     "out",
@@ -40,6 +42,13 @@ def show(renderable: Any) -> None:
     if not out.is_terminal:
         out.width = max(out.width, 160)  # print(width=) cannot exceed the console's width
     out.print(renderable)
+
+
+def echo_json(value: Any) -> None:
+    """One strict JSON object on stdout: NaN and inf become null, never the invalid NaN."""
+    from hone.store.records import clean_json
+
+    typer.echo(json.dumps(clean_json(value), allow_nan=False, default=str))
 
 
 def fmt(value: Any) -> str:

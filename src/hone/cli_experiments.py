@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from hone.cli_common import (
     QuietOpt,
     SetOpt,
     StoreOpt,
+    echo_json,
     err,
     fmt,
     out,
@@ -212,7 +212,7 @@ def compare_cmd(
         summary = summarize_experiment(rs, exp_id)
         rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
     if json_out:
-        typer.echo(json.dumps(summary))
+        echo_json(summary)
     elif not quiet:
         show(_variants_table(summary))
         _variants_key(summary)
@@ -293,7 +293,7 @@ def tune_cmd(
             rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
     if json_out:
-        typer.echo(json.dumps(payload, default=str))
+        echo_json(payload)
         return
     if quiet:
         return
@@ -339,7 +339,7 @@ def lr_find_cmd(
         raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")
     finding = lr_find(_base(config, set_), start, end, steps)
     if json_out:
-        typer.echo(json.dumps(finding.to_json()))
+        echo_json(finding.to_json())
         return
     show(_lr_plot(finding.lrs, finding.smoothed))
 
@@ -448,7 +448,7 @@ def improve_cmd(
                 ),
             )
     if json_out:
-        typer.echo(json.dumps(result))
+        echo_json(result)
         return
     if quiet:
         return
@@ -487,7 +487,7 @@ def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     with RunStore(store) as rs:
         records = rs.list_experiments()
     if json_out:
-        typer.echo(json.dumps([r.to_json() for r in records]))
+        echo_json([r.to_json() for r in records])
         return
     table = Table(title="experiments", title_justify="left")
     for col in ("id", "kind", "name", "status", "variants", "seeds"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hone.cli_common import JsonOpt, StoreOpt, err, fmt, out, plain, safe, show
+from hone.cli_common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, safe, show
 from hone.errors import ConfigError, StoreError
 
 runs_app = typer.Typer(
@@ -46,7 +45,7 @@ def runs_list(
         root = rs.root
         missing = _unindexed(rs)
     if json_out:
-        typer.echo(json.dumps([{**r.to_json(), "status": shown[r.id]} for r in records]))
+        echo_json([{**r.to_json(), "status": shown[r.id]} for r in records])
         return
     table = Table(title=f"runs in {safe(root)}", title_justify="left")
     table.add_column("id", no_wrap=True)
@@ -101,7 +100,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
         record = rs.get_run(run_id)
         status = rs.shown_status(record)
     if json_out:
-        typer.echo(json.dumps({**record.to_json(), "status": status}))
+        echo_json({**record.to_json(), "status": status})
         return
     out.print(
         f"[bold]{record.id}[/] {safe(record.name, keep_newlines=False)}: {status}, "
@@ -168,7 +167,7 @@ def runs_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 
     result = check_store(store)
     if json_out:
-        typer.echo(json.dumps(result.to_json()))
+        echo_json(result.to_json())
     else:
         out.print(
             f"{safe(result.root)}: {result.indexed} runs in the index, "
@@ -198,7 +197,7 @@ def runs_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 
     result = repair_store(store)
     if json_out:
-        typer.echo(json.dumps(result))
+        echo_json(result)
         return
     if result["moved_index"]:
         out.print(f"the damaged index was moved to {safe(result['moved_index'])}", highlight=False)
@@ -214,6 +213,6 @@ def runs_cleanup(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 
     dead = cleanup_killed(store)
     if json_out:
-        typer.echo(json.dumps({"killed": dead}))
+        echo_json({"killed": dead})
         return
     out.print(f"marked {len(dead)} run(s) killed" + (f": {', '.join(dead)}" if dead else ""))

@@ -98,7 +98,7 @@ def test_npz(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="'x' and 'y'"):
         load_npz(str(path))
     path.write_bytes(b"not a zip")
-    with pytest.raises(DataError, match="cannot read NPZ"):
+    with pytest.raises(DataError, match="not a readable NPZ"):
         load_npz(str(path))
 
 

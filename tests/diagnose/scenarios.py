@@ -253,8 +253,9 @@ def scenarios(folder: Path) -> list[Scenario]:
           roots={"exploding_gradients", "lr_too_high"}),
         # dead ReLU units
         S("dead-bias-blobs", _cfg(BLOBS, {"hidden": [64, 64], "bias_init": "constant",
-                                          "init_value": -3.0}, adam(0.01, 10)),
-          {"dead_units"}, {"not_converged", "underfitting"}, truth=dead_fraction(0.4)),
+                                          "init_value": -4.0}, adam(0.01, 10)),
+          {"dead_units"}, {"not_converged", "underfitting", "bad_init"},
+          roots={"dead_units", "bad_init"}, truth=dead_fraction(0.4)),
         S("dead-bias-moons", _cfg(MOONS, {"hidden": [64, 64], "bias_init": "constant",
                                           "init_value": -4.0}, adam(0.005, 10)),
           {"dead_units"}, {"not_converged", "underfitting", "bad_init"},

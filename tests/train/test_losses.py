@@ -24,9 +24,11 @@ def test_cross_entropy_and_label_smoothing_match_torch() -> None:
 def test_bce_is_stable_for_extreme_logits_on_sigmoid_and_softmax_outputs() -> None:
     logits = torch.tensor([[80.0, -80.0, 0.0], [-100.0, 100.0, 3.0]])
     y = torch.tensor([1, 0])  # confidently wrong
-    for act in ("sigmoid", "softmax", "none"):
+    for act in ("sigmoid", "softmax"):
         loss = make_loss(spec("bce", act))(logits, y)
         assert torch.isfinite(loss), act
+    with pytest.raises(ConfigError, match="needs probabilities"):
+        make_loss(spec("bce", "none"))  # raw outputs are not probabilities
     onehot = F.one_hot(y, 3).float()
     assert torch.allclose(
         make_loss(spec("bce", "sigmoid"))(logits, y),
@@ -60,3 +62,23 @@ def test_regression_losses() -> None:
     assert torch.allclose(huber, F.huber_loss(out, target, delta=0.5))
     with pytest.raises(ConfigError, match="does not fit a classification task"):
         make_loss(spec("mae", "none"))
+
+
+@pytest.mark.parametrize(("name", "act"), [("cross_entropy", "sigmoid"), ("bce", "sigmoid"),
+                                           ("bce", "softmax"), ("mse", "sigmoid"),
+                                           ("cross_entropy", "softmax")])  # fmt: skip
+def test_label_smoothing_applies_to_every_classification_loss(name: str, act: str) -> None:
+    """Smoothing moves the one-hot target to (1 - e) + e/K on the class and e/K elsewhere."""
+    logits, y = torch.randn(16, 3), torch.randint(0, 3, (16,))
+    losses = [
+        float(make_loss(spec(name, act, label_smoothing=e))(logits, y)) for e in (0, 0.1, 0.3)
+    ]
+    assert len(set(losses)) == 3, losses
+    eps, k = 0.2, 3
+    target = F.one_hot(y, k).float() * (1 - eps) + eps / k
+    if name == "bce" and act == "sigmoid":
+        expected = F.binary_cross_entropy_with_logits(logits, target)
+        assert torch.allclose(make_loss(spec(name, act, label_smoothing=eps))(logits, y), expected)
+    if name == "mse":
+        expected = F.mse_loss(torch.sigmoid(logits), target)
+        assert torch.allclose(make_loss(spec(name, act, label_smoothing=eps))(logits, y), expected)

@@ -79,11 +79,34 @@ _DTYPES: dict[int, str] = {
 }
 
 
+MAX_IDX_BYTES = 2 * 2**30  # beyond any real IDX dataset: a header asking for more is a bomb
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The decompressed bytes, reading no more than the header says the file holds (so a
+    small gzip that expands to gigabytes is refused before it is expanded)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        head = fh.read(4)
+        if len(head) < 4 or head[0] or head[1] or head[2] not in _DTYPES:
+            return head
+        dims_raw = fh.read(4 * head[3])
+        dims = [
+            int.from_bytes(dims_raw[4 * i : 4 * i + 4], "big") for i in range(len(dims_raw) // 4)
+        ]
+        expected = int(np.prod(dims, dtype=np.float64)) * np.dtype(_DTYPES[head[2]]).itemsize
+        if expected > MAX_IDX_BYTES:
+            raise DataError(
+                f"{path}: the header declares {dims} ({expected / 2**30:.0f} GB), more than an "
+                "IDX dataset hone reads; the file is corrupt or hostile"
+            )
+        return head + dims_raw + fh.read(expected + 1)
+
+
 def read_idx(path: Path) -> np.ndarray:
     """Parse a (gzipped) IDX file; any truncation or corruption raises ``DataError`` naming it."""
     try:
-        raw = path.read_bytes()
-        data = gzip.decompress(raw) if path.suffix == ".gz" else raw
+        data = _read_bounded(path)
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(
             f"{path}: cannot read or decompress ({exc}); delete it to re-download"
@@ -170,8 +193,32 @@ def find_or_download(name: str, path: str | None, mirrors: list[str] | None) -> 
     return folder
 
 
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _verify(path: Path, md5: str) -> None:
+    """The official content, not merely a file of the right name (checked once per process)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _VERIFIED:
+        return
+    try:
+        got = _md5_of_decompressed(path)
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise DataError(f"{path}: cannot read ({exc}); delete it to re-download") from None
+    if got != md5:
+        raise DataError(
+            f"{path}: the content differs from the official file (md5 {got}, expected {md5}); "
+            "delete it to re-download, or use dataset: npz for data of your own"
+        )
+    _VERIFIED.add(key)
+
+
 def load_idx_dataset(name: str, path: str | None, mirrors: list[str] | None) -> RawData:
     folder = find_or_download(name, path, mirrors)
+    md5s: dict[str, str] = DATASETS[name]["md5"]  # type: ignore[assignment]
+    for filename in FILES.values():
+        _verify(folder / filename, md5s[filename])
     arrays = {key: read_idx(folder / filename) for key, filename in FILES.items()}
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]

@@ -24,6 +24,7 @@ from hone.errors import DataError
 __all__ = ["IMAGE_SUFFIXES", "ImageFolder", "load_image_folder", "to_array"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+MAX_PIXELS = 40_000_000  # per image; a bigger one is a decompression bomb, not a photo
 SPLIT_DIRS = ("train", "val", "test")
 
 
@@ -114,6 +115,7 @@ def _decode(
 ) -> tuple[list[np.ndarray], list[int], list[str]]:
     from PIL import Image, UnidentifiedImageError
 
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # larger images raise DecompressionBombError
     arrays, labels, bad = [], [], []
     for path, label in files:
         try:
@@ -121,7 +123,7 @@ def _decode(
                 img.load()
                 arrays.append(to_array(img, grayscale, size, mode))
             labels.append(classes.index(label))
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
+        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
             bad.append(f"{path}: {type(exc).__name__}: {exc}")
     return arrays, labels, bad
 

@@ -19,6 +19,7 @@ from hone.data.images import load_image_folder
 from hone.data.preprocess import apply_scaler, fit_scaler
 from hone.data.split import resolve_ratios, split_indices
 from hone.data.tabular import load_csv, load_npz
+from hone.data.validate import check_raw, check_splits
 from hone.errors import DataError
 
 __all__ = ["load_data", "load_raw"]
@@ -79,6 +80,8 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
         raw = generate(cfg.dataset, cfg.params)
     if raw.task != task:
         raise DataError(f"data.task: '{cfg.dataset}' is a {raw.task} dataset, not {task}")
+    source = cfg.path or cfg.dataset
+    check_raw(raw, str(source), allow_nan=cfg.dataset == "csv" and cfg.missing == "mean")
     if cfg.dataset != "image_folder" and (cfg.preprocess.grayscale or cfg.preprocess.resize):
         raise DataError("data.preprocess: grayscale and resize apply to dataset image_folder")
     return raw, report
@@ -99,10 +102,23 @@ def load_data(
     tr, va, te = split_indices(strata, ratios, stratify, cfg.split.shuffle, cfg.split.seed)
     x_test, y_test = raw.test if raw.test is not None else (raw.x[te], raw.y[te])
     x_val, y_val = fixed_val if fixed_val is not None else (raw.x[va], raw.y[va])
+    check_splits(
+        {"train": len(tr), "val": len(y_val), "test": len(y_test)},
+        {"val": ratios[1], "test": ratios[2]} if raw.test is None else {"val": ratios[1]},
+        str(cfg.path or cfg.dataset),
+    )
+    if raw.test is None and fixed_val is None and len(y_test) == 0:
+        raise DataError(f"{cfg.path or cfg.dataset}: no rows left for the test split")
     x_train, fill = raw.x[tr], None
     if np.isnan(x_train).any() or np.isnan(x_val).any() or np.isnan(x_test).any():
         # data.missing: mean — fill from the training split only, so nothing leaks.
-        fill = np.nan_to_num(np.nanmean(x_train, axis=0), nan=0.0)
+        empty = np.isnan(x_train).all(axis=0)
+        if empty.any():
+            raise DataError(
+                f"{cfg.path}: {int(empty.sum())} feature column(s) are empty in every training "
+                "row, so they have no mean to fill with; remove those columns"
+            )
+        fill = np.nanmean(x_train, axis=0)
         report["filled_missing_cells"] = int(
             sum(np.isnan(a).sum() for a in (x_train, x_val, x_test))
         )

@@ -58,6 +58,7 @@ def _targets(
 
 
 MAX_SHOWN = 20  # column names echoed in an error
+MAX_CSV_BYTES = 2 * 2**30
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
 
@@ -110,11 +111,16 @@ def load_csv(
     empty or NA cells do: ``error`` (name them), ``drop`` (the row) or ``mean`` (NaN here,
     filled with the training split's column mean after splitting)."""
     p = _require_file(path, "csv")
+    if p.stat().st_size > MAX_CSV_BYTES:
+        raise DataError(f"{p}: {p.stat().st_size / 2**30:.1f} GB is more than a CSV hone reads "
+                        f"({MAX_CSV_BYTES // 2**30} GB); convert it to NPZ")  # fmt: skip
     try:
         with p.open(newline="", encoding="utf-8") as fh:
             rows = [r for r in csv.reader(fh) if r]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{p}: cannot read CSV: {exc}") from None
+        raise DataError(f"{p}: cannot read CSV: {str(exc)[:200]}") from None
+    except ValueError:  # a NUL byte in the file (csv: "line contains NUL")
+        raise DataError(f"{p}: the file contains NUL bytes; it is not a text CSV") from None
     if len(rows) < 2:
         raise DataError(f"{p}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -161,7 +167,10 @@ def load_csv(
 
 
 def load_npz(path: str | None, task: str = "classification") -> RawData:
+    from hone.data.validate import check_npz_sizes
+
     p = _require_file(path, "npz")
+    check_npz_sizes(p)
     try:
         with np.load(p, allow_pickle=False) as npz:
             keys = list(npz.keys())
@@ -173,7 +182,10 @@ def load_npz(path: str | None, task: str = "classification") -> RawData:
             x, y_raw = npz["x"], npz["y"]
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(f"{p}: cannot read NPZ: {exc}") from None
-    if len(x) != len(y_raw):
-        raise DataError(f"{p}: x has {len(x)} rows but y has {len(y_raw)}")
+    if x.ndim == 0 or y_raw.ndim == 0 or len(x) != len(y_raw):
+        raise DataError(f"{p}: x has shape {x.shape} but y has shape {y_raw.shape}; give one "
+                        "label per row of x")  # fmt: skip
+    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(f"{p}: x must hold numbers, got {x.dtype}")
     y, classes = _targets(y_raw, str(p), task)
     return RawData(np.asarray(x, dtype=np.float32), y, classes)

@@ -57,10 +57,13 @@ class Evidence:
 
 
 def _optional_json(store: RunStore, run_id: str, name: str) -> Any:
+    """The file's object, or None when it is missing, damaged or not an object: diagnosis
+    then judges from what is left (the history, the index)."""
     try:
-        return store.load_json(run_id, name)
+        value = store.load_json(run_id, name)
     except StoreError:
         return None
+    return value if isinstance(value, dict) else None
 
 
 def load_evidence(store: RunStore, run_id: str) -> Evidence:

@@ -4,6 +4,7 @@ the training data was (shape, pixel scale, the scaler fitted on the training spl
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +51,22 @@ def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) 
             raise DataError(f"{path}: cannot read .npy: {exc}") from None
     elif suffix == ".csv":
         try:
-            x = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+            with warnings.catch_warnings():  # an empty file warns, then is reported below
+                warnings.simplefilter("ignore")
+                x = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
         except ValueError as exc:
-            raise DataError(f"{path}: expected numeric CSV rows without a header: {exc}") from None
+            raise DataError(
+                f"{path}: expected numeric CSV rows without a header: {str(exc)[:160]}"
+            ) from None
     else:
         raise DataError(
             f"--input: {path}: use a .npy, .csv or image file ({', '.join(IMAGE_SUFFIXES)})"
         )
     per_sample = math.prod(shape)
+    if x.size == 0:
+        raise DataError(f"{path}: no values to predict on (the file is empty)")
+    if not np.all(np.isfinite(x)):
+        raise DataError(f"{path}: the input contains NaN or inf; give finite numbers")
     if x.size % per_sample:
         raise DataError(f"{path}: {x.shape} does not split into records of shape {shape}")
     x = x.reshape(-1, *shape)

@@ -104,10 +104,10 @@ def check_variants(base: Config, variants: list[Variant]) -> None:
     for i, v in enumerate(variants):
         if not v.name.strip():
             raise ConfigError(f"variant {i}: the name is empty")
-        if v.name in seen:
-            raise ConfigError(f"variant name '{v.name}' is used twice; names must be unique")
         if v.name in RESERVED and (i != 0 or v.patch):
             raise ConfigError(f"variant name '{v.name}' is reserved for the base config")
+        if v.name in seen:
+            raise ConfigError(f"variant name '{v.name}' is used twice; names must be unique")
         seen.add(v.name)
     from hone.api import load_run_data
 

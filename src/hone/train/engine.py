@@ -78,11 +78,20 @@ def fit(
     n = len(train)
     batch_size = min(batch_size, n)
     steps = math.ceil(n / batch_size)
+    if steps > 1 and n % batch_size == 1:
+        # A one-row last batch gives BatchNorm no batch statistics (and a one-sample gradient
+        # step); fold that row into the batch before it instead.
+        steps -= 1
     state = TrainState(model, optimizer, epochs, steps)
     cbs = CallbackList(callbacks)
     batch_hooks = cbs.has("on_batch_begin") or cbs.has("on_batch_end")
     sizes = torch.full((steps,), float(batch_size), device=train.x.device)
     sizes[-1] = n - batch_size * (steps - 1)
+    # Batch size 1 with BatchNorm: a single row has no batch statistics, so those steps
+    # normalise with the running statistics (BatchNorm in eval mode for that forward pass).
+    single_row_bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if batch_size > 1 and n % batch_size != 1:
+        single_row_bn = []
     classification = not train.y.is_floating_point()
     device = train.x.device
     losses = torch.zeros(steps, device=device)
@@ -114,13 +123,20 @@ def fit(
                     state.batch = b
                     if batch_hooks:
                         cbs.call("on_batch_begin", state)
-                    idx = order[b * batch_size : (b + 1) * batch_size]
+                    end = n if b == steps - 1 else (b + 1) * batch_size
+                    idx = order[b * batch_size : end]
                     xb, yb = train.x.index_select(0, idx), train.y.index_select(0, idx)
                     if augment is not None:
                         xb = augment(xb)
+                    if single_row_bn and len(idx) == 1:
+                        for bn in single_row_bn:
+                            bn.eval()
                     with amp:
                         logits = model(xb)
                         loss = loss_fn(logits, yb)
+                    if single_row_bn and len(idx) == 1:
+                        for bn in single_row_bn:
+                            bn.train()
                     objective = loss
                     if penalty is not None:
                         reg = penalty()  # [l1 term, l2 term]
@@ -141,7 +157,7 @@ def fit(
                         torch.argmax(
                             logits.detach(),
                             dim=1,
-                            out=predicted[b * batch_size : (b + 1) * batch_size],
+                            out=predicted[b * batch_size : end],
                         )
                     if batch_hooks:
                         cbs.call("on_batch_end", state)

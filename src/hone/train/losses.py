@@ -90,11 +90,22 @@ def make_loss(spec: LossSpec) -> LossFn:
             f"train.loss: '{spec.name}' does not fit a {spec.task} task; use one of: "
             + ", ".join(allowed)
         )
+    if spec.name == "bce" and spec.output_activation == "none":
+        raise ConfigError(
+            "model.output_activation: none gives raw outputs, but train.loss: bce needs "
+            "probabilities; use output_activation sigmoid (or auto), or loss cross_entropy"
+        )
+    if spec.label_smoothing and spec.task != "classification":
+        raise ConfigError("train.label_smoothing: smoothing needs class labels (classification)")
     return factory(spec)
 
 
-def _one_hot(target: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tensor:
-    return F.one_hot(target, n).to(dtype)
+def _targets(spec: LossSpec, target: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """One-hot targets, smoothed as in label smoothing: (1 - e) on the class, e / K spread
+    over all K classes (torch's and Keras' definition)."""
+    onehot = F.one_hot(target, spec.n_outputs).to(dtype)
+    eps = spec.label_smoothing
+    return onehot * (1 - eps) + eps / spec.n_outputs if eps else onehot
 
 
 @LOSSES.register("cross_entropy")
@@ -105,7 +116,10 @@ def _cross_entropy(spec: LossSpec) -> LossFn:
         def sigmoid_ce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             logp = F.logsigmoid(logits)
             logq = logp - torch.logsumexp(logp, dim=-1, keepdim=True)
-            return F.nll_loss(logq, target, weight=class_weights(spec, logits))
+            if not smoothing:
+                return F.nll_loss(logq, target, weight=class_weights(spec, logits))
+            per_sample = -(_targets(spec, target, logits.dtype) * logq).sum(1)
+            return _weighted_mean(per_sample, target, class_weights(spec, logits))
 
         return sigmoid_ce
 
@@ -118,11 +132,10 @@ def _cross_entropy(spec: LossSpec) -> LossFn:
 
 @LOSSES.register("bce")
 def _bce(spec: LossSpec) -> LossFn:
-    n = spec.n_outputs
     if spec.output_activation == "softmax":
 
         def bce_softmax(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-            onehot = _one_hot(target, n, logits.dtype)
+            onehot = _targets(spec, target, logits.dtype)
             logp = F.log_softmax(logits, dim=-1)
             log1mp = torch.log1p(-logp.exp().clamp(max=1 - 1e-7))
             per_sample = -(onehot * logp + (1 - onehot) * log1mp).mean(1)
@@ -131,7 +144,7 @@ def _bce(spec: LossSpec) -> LossFn:
         return bce_softmax
 
     def bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        onehot = _one_hot(target, n, logits.dtype)
+        onehot = _targets(spec, target, logits.dtype)
         weight = class_weights(spec, logits)
         if weight is None:
             return F.binary_cross_entropy_with_logits(logits, onehot)
@@ -146,10 +159,10 @@ def _mse(spec: LossSpec) -> LossFn:
     """One-hot targets for classification (the book's first classifier); raw for regression."""
     if spec.task == "regression":
         return _regression(spec)
-    n, act = spec.n_outputs, spec.output_activation
+    act = spec.output_activation
 
     def mse(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out, onehot = output_transform(logits, act), _one_hot(target, n, logits.dtype)
+        out, onehot = output_transform(logits, act), _targets(spec, target, logits.dtype)
         weight = class_weights(spec, logits)
         if weight is None:
             return F.mse_loss(out, onehot)

@@ -1,6 +1,7 @@
 """Training callbacks, one per file; each hooks into the engine through ``Callback``."""
 
 from hone.train.callbacks.base import Callback, CallbackList
+from hone.train.callbacks.checkpoint import Checkpoint
 from hone.train.callbacks.early_stopping import EarlyStopping
 from hone.train.callbacks.lr_schedule import LRSchedule
 from hone.train.callbacks.monitor import MonitorCallback, resolve_mode
@@ -11,6 +12,7 @@ from hone.train.callbacks.telemetry import Telemetry
 __all__ = [
     "Callback",
     "CallbackList",
+    "Checkpoint",
     "EarlyStopping",
     "LRSchedule",
     "MonitorCallback",
