@@ -1,10 +1,21 @@
-"""hone: a workbench that diagnoses what holds a neural network back and proves what helps."""
+"""hone: a workbench that diagnoses what holds a neural network back and proves what helps.
 
-from hone.api import RunResult, run
-from hone.config import Config, load_config
+The public names load on first use, so ``hone --help`` and commands that only read the store
+start without importing PyTorch.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from hone.errors import ConfigError, DataError, HoneError, StoreError
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from hone.api import RunResult, run
+    from hone.config import Config, load_config
+
+__version__ = "0.2.0"
 
 __all__ = [
     "Config",
@@ -17,3 +28,14 @@ __all__ = [
     "load_config",
     "run",
 ]
+
+_LAZY = {"run": "hone.api", "RunResult": "hone.api", "Config": "hone.config",
+         "load_config": "hone.config"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hone' has no attribute {name!r}")

@@ -34,6 +34,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_runs.runs_app, name="runs")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hone import __version__
+
+        typer.echo(f"hone {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """hone: diagnose what holds a neural network back, and prove what helps."""
+
+
 app.command("diagnose")(cli_analysis.diagnose_cmd)
 app.command("datacurve")(cli_analysis.datacurve_cmd)
 app.command("eval")(cli_analysis.eval_cmd)

@@ -31,7 +31,6 @@ from hone.cli_common import (
     show,
 )
 from hone.errors import ConfigError
-from hone.experiments.stats import format_p
 
 experiments_app = typer.Typer(
     help="List experiments (compare, improve, tune re-runs).", no_args_is_help=True
@@ -102,7 +101,6 @@ def _base(config: Path | None, set_: list[str] | None) -> Any:
 def _variants_table(summary: dict[str, Any]) -> Table:
     """Short labels (v1, v2, ...) keep every column, the p column included, readable at 80-120
     columns; the key below the table says what each label is."""
-    from hone.experiments.stats import format_p
 
     metric = summary["metric"]
     table = Table(
@@ -376,6 +374,12 @@ def _lr_plot(lrs: list[float], losses: list[float], rows: int = 12, width: int =
     return "\n".join(
         [f"loss {hi:.3g}", *lines, f"loss {lo:.3g}   lr {lrs[0]:.1e} … {lrs[-1]:.1e} (log scale)"]
     )
+
+
+def format_p(p: float | None) -> str:
+    from hone.experiments.stats import format_p as fmt_p
+
+    return fmt_p(p)
 
 
 def _parse_budget(budget: str | None) -> tuple[int | None, float | None]:

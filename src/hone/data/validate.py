@@ -15,9 +15,10 @@ __all__ = ["MAX_BYTES", "check_npz_sizes", "check_raw", "check_splits"]
 
 MAX_BYTES = 8 * 2**30  # no dataset array above 8 GB is read (decompression and shape bombs)
 MIN_TRAIN = 2
+MIN_ROWS = 10
 
 
-def check_raw(raw: RawData, source: str, allow_nan: bool = False) -> None:
+def check_raw(raw: RawData, source: str, allow_nan: bool = False, min_rows: int = 0) -> None:
     """Features: at least 2-D (rows x features), numeric, finite; labels: one per row."""
     x, y = raw.x, raw.y
     if x.ndim < 2:
@@ -34,8 +35,12 @@ def check_raw(raw: RawData, source: str, allow_nan: bool = False) -> None:
         )
     if len(x) != len(y):
         raise DataError(f"{source}: {len(x)} feature rows but {len(y)} labels")
-    if len(x) == 0:
-        raise DataError(f"{source}: no rows")
+    needed = min_rows or MIN_ROWS
+    if len(x) < needed:
+        raise DataError(
+            f"{source}: {len(x)} row(s); hone needs at least {needed} to split into training "
+            "and test data and learn anything"
+        )
     bad = ~np.isfinite(x) if allow_nan is False else np.isinf(x)
     if bad.any():
         rows = np.flatnonzero(bad.reshape(len(x), -1).any(1))
@@ -45,7 +50,8 @@ def check_raw(raw: RawData, source: str, allow_nan: bool = False) -> None:
             "clean them, or for CSV set data.missing: drop | mean"
         )
     if raw.test is not None:
-        check_raw(RawData(raw.test[0], raw.test[1], raw.classes), f"{source} (test)")
+        test = RawData(raw.test[0], raw.test[1], raw.classes)
+        check_raw(test, f"{source} (test)", allow_nan, min_rows=1)
     if raw.classes:
         labels = np.asarray(y)
         if labels.size and (labels.min() < 0 or labels.max() >= len(raw.classes)):

@@ -22,7 +22,11 @@ __all__ = ["effects", "finalize"]
 _CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance")
 # Symptoms not reported beside their cause: tiny steps in a network of dead or saturated
 # units, or vanishing gradients, are not a learning rate that is too low.
-_HIDDEN_BY = {"lr_too_low": {"saturation", "vanishing_gradients", "dead_units", "bad_init"}}
+# A loss that bounces or explodes is never also "too slow": the learning rate cannot be both.
+_HIDDEN_BY = {
+    "lr_too_low": {"saturation", "vanishing_gradients", "dead_units", "bad_init", "lr_too_high",
+                   "exploding_gradients"},
+}  # fmt: skip
 
 
 def _round(value: Any) -> Any:
