@@ -10,6 +10,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -89,11 +90,21 @@ def choose_threads(setting: int | str, model: nn.Module, batch: int) -> int:
         return 1
     # Leave the cores other processes are using: OpenMP threads that share a core spin at
     # every barrier, and a run on a loaded machine becomes an order of magnitude slower.
+    return max(1, min(cores, cores - _busy_cores()))
+
+
+def _busy_cores() -> int:
+    """Processes running right now besides this one (/proc/loadavg's runnable count, which,
+    unlike the load averages, does not lag by a minute), else the 1-minute load."""
     try:
-        busy = max(0.0, os.getloadavg()[0] - 1.0)  # the 1-minute load, less this process
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+        return max(0, running - 1)
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        return max(0, int(os.getloadavg()[0] - 1.0 + 0.5))
     except OSError:
-        busy = 0.0
-    return max(1, min(cores, cores - int(busy + 0.5)))
+        return 0
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -107,7 +107,7 @@ def test_full_batch_and_batch_one(tmp_path: object) -> None:
 
 def test_nan_loss_stops_as_diverged(tmp_path: object) -> None:
     result = hone.run(
-        tiny(**{"train.optimizer": {"name": "sgd", "lr": 1e30}, "train.epochs": 50}),
+        tiny(**{"train.optimizer": {"name": "sgd", "lr": 1e6}, "train.epochs": 50}),
         store=str(tmp_path),
     )
     assert result.status == "diverged"

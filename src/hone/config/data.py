@@ -128,3 +128,20 @@ class DataConfig(Strict):
     def _flat_params(cls, value: dict[str, Any]) -> dict[str, Any]:
         _check_params(value)
         return value
+
+    @model_validator(mode="after")
+    def _used_keys(self) -> DataConfig:
+        """Keys that only some datasets read are errors elsewhere, not silently ignored."""
+        files = ("csv", "npz", "mnist", "fashion_mnist", "image_folder")
+        if self.path is not None and self.dataset not in files:
+            raise ValueError(
+                f"path is only read by the file datasets ({', '.join(files)}); "
+                f"'{self.dataset}' is generated: remove data.path"
+            )
+        if self.target is not None and self.dataset != "csv":
+            raise ValueError("target names a CSV column; remove it for dataset " + self.dataset)
+        if self.params and self.dataset in files:
+            raise ValueError(
+                f"params are generator arguments; '{self.dataset}' reads a file: remove them"
+            )
+        return self

@@ -91,7 +91,7 @@ class OptimizerConfig(_NamedWithOptions):
     """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
 
     name: Text = "adam"
-    lr: PosFinite = 0.001
+    lr: PosFinite = Field(0.001, le=1e6)  # far beyond any useful rate; a typo, not a choice
 
     @field_validator("name")
     @classmethod

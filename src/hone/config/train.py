@@ -76,8 +76,8 @@ class TrainConfig(Strict):
     threads: Int | Literal["auto"] = "auto"  # CPU threads; auto: 1 for tiny models
     compile: bool = False  # torch.compile the model (pays off on GPUs and long runs)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"  # autocast on CUDA (fp16 with scaling)
-    l1: NonNegFinite = 0.0  # adds l1 * sum|W| to the loss
-    l2: NonNegFinite = 0.0  # adds (l2 / 2) * sum W^2 to the loss (see l2 in the README)
+    l1: NonNegFinite = Field(0.0, le=1e4)  # adds l1 * sum|W| to the loss
+    l2: NonNegFinite = Field(0.0, le=1e4)  # adds (l2 / 2) * sum W^2 (see the L2 table)
     regularize_bias: bool = False  # include biases and norm parameters in l1/l2
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     early_stopping: EarlyStoppingConfig | None = None
