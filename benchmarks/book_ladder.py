@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import DATASETS, print_table, write_result
-from benchmarks.suite import bare_loop
+from benchmarks.loops import bare_loop
 from hone.api import build_run, final_metrics
 from hone.config import load_config
 

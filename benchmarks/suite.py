@@ -1,6 +1,6 @@
 """hone's benchmark suite: every figure is a ratio against plain PyTorch measured in the same run.
 
-    python -m benchmarks.suite            # all five, under 10 minutes on a laptop CPU
+    python -m benchmarks.suite            # all six, under 10 minutes on a laptop CPU
     python -m benchmarks.suite --quick    # a one-minute smoke run (CI may run it)
     python -m benchmarks.suite --only engine,flops
 
@@ -12,6 +12,7 @@
 4. sweep    32 random-search trials, 1 epoch each: hone tune vs a plain Optuna study driving
             the DataLoader loop; hone's own per-trial overhead
 5. memory   peak RSS of a MNIST run and of the sweep; RSS after each trial (growth = leaks)
+6. threads  train.threads: auto vs every core while another process keeps one core busy
 
 Timed variants alternate within each repeat and report medians, so drift in machine load hits
 all of them alike. Results go to benchmarks/results/suite.json with the machine's description.
@@ -32,6 +33,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from benchmarks.common import DATASETS, machine_info, print_table, write_result
+from benchmarks.loops import bare_loop, dataloader_loop
+from benchmarks.threads_under_load import bench_threads
 from hone.api import BuiltRun, build_run, final_metrics
 from hone.config import Config, load_config
 from hone.data import DataBundle, Split
@@ -62,51 +65,6 @@ def peak_rss_mb() -> float:
 def subset(data: DataBundle, n: int) -> DataBundle:
     train = Split(data.train.x[:n], data.train.y[:n])
     return DataBundle(train, data.val, data.test, data.classes, data.input_shape, data.preprocess)
-
-
-# ---- the loops a user would otherwise write -------------------------------------------------
-
-
-def bare_loop(built: BuiltRun, epochs: int, batch: int) -> None:
-    """Tensors in memory, a permutation, index slices; the same model, loss and optimizer."""
-    model, opt, loss_fn = built.model, built.optimizer, built.loss_fn
-    x, y = built.data.train.x, built.data.train.y
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(y), generator=built.generator)
-        for i in range(0, len(y), batch):
-            idx = perm[i : i + batch]
-            loss = loss_fn(model(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        _validate(built)
-
-
-def dataloader_loop(built: BuiltRun, epochs: int, batch: int) -> None:
-    """The idiomatic tutorial loop."""
-    model, opt, loss_fn = built.model, built.optimizer, built.loss_fn
-    loader = DataLoader(
-        TensorDataset(built.data.train.x, built.data.train.y),
-        batch_size=batch,
-        shuffle=True,
-        generator=built.generator,
-    )
-    for _ in range(epochs):
-        model.train()
-        for xb, yb in loader:
-            loss = loss_fn(model(xb), yb)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-        _validate(built)
-
-
-def _validate(built: BuiltRun) -> None:
-    if built.data.val is not None:  # hone validates every epoch; so do the references
-        built.model.eval()
-        with torch.inference_mode():
-            built.loss_fn(built.model(built.data.val.x), built.data.val.y)
 
 
 def hone_loop(telemetry: bool) -> Callable[[BuiltRun, int, int], None]:
@@ -445,6 +403,7 @@ BENCHES: dict[str, Callable[[bool], dict[str, Any]]] = {
     "ladder": bench_ladder,
     "sweep": bench_sweep,
     "memory": bench_memory,
+    "threads": bench_threads,
 }
 
 

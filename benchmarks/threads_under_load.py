@@ -2,7 +2,7 @@
 MNIST-sized model trains, with every core's threads (what ``auto`` chose before) and with
 ``auto`` (which now leaves the busy cores alone). Contenders alternate in each repeat.
 
-    python -m benchmarks.threads_under_load [--repeats 3]
+    python -m benchmarks.threads_under_load [--repeats 3]   (also: benchmarks.suite --only threads)
 
 Writes benchmarks/results/threads_under_load.json.
 """
@@ -44,10 +44,9 @@ def _time(threads: int | str) -> tuple[float, int]:
     return time.perf_counter() - started, used
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+def bench_threads(quick: bool, repeats: int = 3) -> dict[str, Any]:
+    """Alternate all-cores and auto while another process keeps one core busy."""
+    repeats = 1 if quick else repeats
     cores = os.cpu_count() or 1
     stop = multiprocessing.Event()
     busy = multiprocessing.Process(target=_spin, args=(stop,), daemon=True)
@@ -56,22 +55,29 @@ def main() -> None:
     samples: dict[str, list[float]] = {"all cores": [], "auto": []}
     used: dict[str, int] = {}
     try:
-        for r in range(args.repeats):
+        for r in range(repeats):
             order = ["all cores", "auto"] if r % 2 == 0 else ["auto", "all cores"]
             for name in order:
                 seconds, threads = _time(cores if name == "all cores" else "auto")
                 samples[name].append(seconds)
                 used[name] = threads
+        load = os.getloadavg()[0]
     finally:
         stop.set()
         busy.join(5)
     rows = [[k, used[k], statistics.median(v), min(v), len(v)] for k, v in samples.items()]
-    print_table("1 epoch on 12,000 MNIST rows beside a busy process",
+    print_table("6. 1 epoch on 12,000 MNIST rows beside a busy process",
                 ["threads", "used", "median s", "min s", "n"], rows)  # fmt: skip
     ratio = statistics.median(samples["all cores"]) / statistics.median(samples["auto"])
-    print(f"all cores / auto: {ratio:.2f}x (load average {os.getloadavg()[0]:.2f})")
-    print("wrote", write_result("threads_under_load", {"samples": samples, "threads": used,
-                                                       "ratio": ratio}))  # fmt: skip
+    print(f"all cores / auto: {ratio:.2f}x (load average {load:.2f})")
+    return {"samples": samples, "threads": used, "ratio": ratio, "load_average": load}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    print("wrote", write_result("threads_under_load", bench_threads(False, args.repeats)))
 
 
 if __name__ == "__main__":
