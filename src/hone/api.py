@@ -263,7 +263,12 @@ def _train_and_record(
         message=state.stop_reason,
         store=store.root,
         model=model,
-        notes={**built.notes, **({"data": data.report} if data.report else {})},
+        notes={
+            **built.notes,
+            **state.info,
+            **({"diverged_at": state.diverged_at} if state.diverged_at else {}),
+            **({"data": data.report} if data.report else {}),
+        },
     )
 
 

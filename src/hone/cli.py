@@ -23,6 +23,7 @@ from hone.cli_common import (
     out,
     plain,
     safe,
+    set_args,
     show,
 )
 from hone.errors import HoneError
@@ -132,16 +133,22 @@ def run_cmd(
                 )
             show(members)
         _print_notes(result.notes)
-        out.print(f"recorded in {safe(result.store / 'runs' / result.run_id)}", highlight=False)
+        out.print(
+            f"recorded in {safe(result.store / 'runs' / result.run_id)}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if report:
         from hone.report import render_report
         from hone.store import RunStore
 
         with RunStore(result.store) as rs:
             path = render_report(rs, result.run_id)
-        err.print(f"report: {safe(path)}", highlight=False)
+        err.print(f"report: {safe(path)}", highlight=False, soft_wrap=True)
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {safe(result.message)}", highlight=False)
+    if result.status == "diverged" and not json_out:
+        _what_to_try(result.store, result.run_id)
     code = EXIT_CODES.get(result.status, 1)
     if result.status == "interrupted" and "SIGTERM" in result.message:
         code = 143  # 128 + SIGTERM, as a shell reports a process ended by it
@@ -164,15 +171,45 @@ def report_cmd(
 
     with RunStore(store) as rs:
         path = render_report(rs, ident, out_path, index)
-    out.print(f"report: {safe(path)} ({path.stat().st_size / 1024:.0f} KB)", highlight=False)
+    size = f"{path.stat().st_size / 1024:.0f} KB"
+    out.print(f"report: {safe(path)} ({size})", highlight=False, soft_wrap=True)
     if open_:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
 
 
+def _what_to_try(store: Path, run_id: str) -> None:
+    """After a divergence: the diagnosis's first finding and its top prescription."""
+    from hone.diagnose import diagnose_run, load_evidence
+    from hone.store import RunStore
+
+    try:
+        with RunStore(store) as rs:
+            findings = diagnose_run(load_evidence(rs, run_id)).findings
+    except HoneError:
+        return  # the run is recorded; `hone diagnose` will say what it cannot read
+    top = next(((f, p) for f in findings for p in f.prescriptions if p.patch), None)
+    if top is not None:
+        finding, fix = top
+        err.print(f"likely cause: {finding.code}; try: {safe(fix.why)}", highlight=False)
+        err.print(f"  hone run ... {safe(set_args(fix.patch))}", highlight=False, soft_wrap=True)
+    err.print(f"full diagnosis: hone diagnose {run_id}", highlight=False, soft_wrap=True)
+
+
 def _print_notes(notes: dict[str, Any]) -> None:
-    """What the run did beyond the obvious: transfer, class weighting, sampling, data loading."""
+    """What the run did beyond the obvious: early stopping, transfer, class weighting, sampling,
+    data loading."""
+    stopping = notes.get("early_stopping") or {}
+    if stopping.get("stopped_epoch"):
+        best = stopping.get("best_value")
+        kept = (
+            f"restored the weights of epoch {stopping['best_epoch']}"
+            f" ({stopping['monitor']} {fmt(best)})"
+            if stopping.get("restored")
+            else "kept the last epoch's weights (restore_best is off)"
+        )
+        out.print(f"early stopping: stopped after epoch {stopping['stopped_epoch']}; {kept}")
     if "init_from" in notes:
         t = notes["init_from"]
         out.print(

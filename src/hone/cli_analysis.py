@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,24 +18,12 @@ from hone.cli_common import (
     out,
     plain,
     safe,
+    set_args,
     show,
 )
 from hone.errors import ConfigError
 
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
-
-
-def set_args(patch: dict[str, Any]) -> str:
-    """``--set`` arguments that paste into a shell as they are (values as JSON, quoted)."""
-    from hone.config import yaml_load
-
-    parts = []
-    for key, value in patch.items():
-        text = json.dumps(value, separators=(", ", ": "))
-        if isinstance(value, str) and yaml_load(value) == value:
-            text = value  # a plain word reads back as itself: no JSON quotes needed
-        parts.append("--set " + shlex.quote(f"{key}={text}"))
-    return " ".join(parts)
 
 
 def diagnose_cmd(
@@ -74,11 +60,16 @@ def diagnose_cmd(
         show(ev)
         for i, p in enumerate(f.prescriptions, start=1):
             patch = set_args(p.patch)
-            out.print(f"  {i}. {safe(p.why)}" + (f"\n     [dim]{safe(patch)}[/]" if patch else ""))
+            out.print(f"  {i}. {safe(p.why)}")
+            if patch:  # a line to paste: never wrapped
+                out.print(f"     [dim]{safe(patch)}[/]", soft_wrap=True)
     for code, why in result.unjudged.items():
         out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
     if patch_out is not None:
-        out.print(f"\nwrote {safe(patch_out)} (the config with the top prescription applied)")
+        out.print(
+            f"\nwrote {safe(patch_out)} (the config with the top prescription applied)",
+            soft_wrap=True,
+        )
 
 
 def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:

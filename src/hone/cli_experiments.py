@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from rich.console import Group
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from hone.cli_common import (
     ConfigArg,
@@ -29,11 +25,13 @@ from hone.cli_common import (
     out,
     safe,
     show,
+    strip_control,
 )
 from hone.errors import ConfigError
+from hone.progress import ProgressLine
 
 experiments_app = typer.Typer(
-    help="List experiments (compare, improve, tune re-runs).", no_args_is_help=True
+    help="List and show experiments (compare, improve, tune re-runs).", no_args_is_help=True
 )
 
 VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (repeatable).")]
@@ -47,39 +45,40 @@ MetricOpt = Annotated[
 
 
 class _Bar:
-    """A Rich progress bar over an experiment's runs (to stderr)."""
+    """Progress over an experiment's runs on stderr: a live line (and one line per job in
+    flight with ``--jobs``) on a terminal; one plain line per finished run in a log."""
 
     def __init__(self, title: str, quiet: bool) -> None:
-        self.progress = (
-            None
-            if quiet
-            else Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[last]}"),
-                console=err,
-            )
-        )
+        self.quiet = quiet
         self.title = title
-        self.task: TaskID | None = None
-        self.slots: list[TaskID] = []
+        self.line: ProgressLine | None = None
+        self.live: Live | None = None
+        self.jobs: list[str] = []
 
     def __call__(self, label: str, done: int, total: int, active: list[str] | None = None) -> None:
-        if self.progress is None:
+        if self.quiet:
             return
-        if self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task(self.title, total=total, last="")
-        self.progress.update(self.task, completed=done, total=total, last=safe(label))
-        # One line per job in flight (with --jobs), each showing what it is running.
-        active = active or []
-        while len(self.slots) < len(active):
-            slot = self.progress.add_task(f"  job {len(self.slots) + 1}", total=None, last="")
-            self.slots.append(slot)
-        for i, slot in enumerate(self.slots):
-            self.progress.update(slot, last=safe(active[i]) if i < len(active) else "idle")
+        if self.line is None:
+            self.line = ProgressLine(self.title, total, "runs")
+            if err.is_terminal:
+                self.live = Live(self._render(), console=err, refresh_per_second=4)
+                self.live.start()
+        finished = done > self.line.done
+        label = strip_control(label, keep_newlines=False)  # drawn as plain text, never markup
+        self.line.done, self.line.total, self.line.tail = done, total, label
+        self.jobs = [strip_control(a, keep_newlines=False) for a in active or []]
+        if self.live is not None:
+            self.live.update(self._render())
+        elif finished:
+            err.print(self.line.log_line(label), highlight=False, soft_wrap=True, markup=False)
+
+    def _render(self) -> Group:
+        assert self.line is not None
+        jobs = [
+            Text(f"  job {i}: {label}", no_wrap=True, overflow="ellipsis")
+            for i, label in enumerate(self.jobs, start=1)
+        ]
+        return Group(self.line, *jobs)
 
     def __enter__(self) -> _Bar:
         return self
@@ -88,8 +87,13 @@ class _Bar:
         self.close()
 
     def close(self) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.stop()
+        if self.line is not None:
+            self.line.ended = time.monotonic()
+        if self.live is not None:
+            self.jobs = []
+            self.live.update(self._render())
+            self.live.stop()
+            self.live = None
 
 
 def _base(config: Path | None, set_: list[str] | None) -> Any:
@@ -100,40 +104,50 @@ def _base(config: Path | None, set_: list[str] | None) -> Any:
 
 def _variants_table(summary: dict[str, Any]) -> Table:
     """Short labels (v1, v2, ...) keep every column, the p column included, readable at 80-120
-    columns; the key below the table says what each label is."""
+    columns; the key below the table says what each label is. Below 110 columns numbers get
+    three decimals, and a grid's "vs" column (always the baseline) moves into the header."""
 
-    metric = summary["metric"]
+    metric = safe(summary["metric"])
+    d = 4 if out.width >= 110 or not out.is_terminal else 3
+    rows = summary["variants"]
+    labels = {row["name"]: f"v{i}" if i else "base" for i, row in enumerate(rows)}
+    against = {row["vs"]["variant"] for row in rows if row.get("vs")}
+    one_reference = len(against) <= 1
     table = Table(
-        title=f"{summary['experiment']}: {safe(metric)}, mean [95 % CI] over n seeds "
-        f"({summary['runs_done']}/{summary['runs_planned']} runs)",
+        title=f"{metric}: mean [95 % CI] (n seeds); "
+        f"{summary['runs_done']}/{summary['runs_planned']} runs",
         title_justify="left",
     )
-    for col in ("", f"{safe(metric)} (n)", "vs", "paired diff [95 % CI]", "p", "verdict", "test"):
+    diff_head = "paired diff [95 % CI]"
+    if one_reference and against:
+        diff_head = f"diff vs {labels.get(next(iter(against)), '?')} [95 % CI]"
+    columns = ["", f"{metric} (n)", *([] if one_reference else ["vs"])]
+    for col in (*columns, diff_head, "p", "verdict", "test"):
         table.add_column(col, no_wrap=col in ("", "p"), justify="right" if col == "p" else "left")
-    labels = {row["name"]: f"v{i}" if i else "base" for i, row in enumerate(summary["variants"])}
-    for row in summary["variants"]:
+    for row in rows:
         s = row["summary"]
         vs = row.get("vs")
         diff = ""
         if vs and vs["t_ci_low"] == vs["t_ci_low"]:  # not NaN
-            diff = f"{vs['mean_diff']:+.4f} [{vs['t_ci_low']:+.4f}, {vs['t_ci_high']:+.4f}]"
+            diff = f"{vs['mean_diff']:+.{d}f} [{vs['t_ci_low']:+.{d}f}, {vs['t_ci_high']:+.{d}f}]"
         elif vs:
-            diff = f"{vs['mean_diff']:+.4f}"
+            diff = f"{vs['mean_diff']:+.{d}f}"
         ci = (
-            f" [{s['ci_low']:.4f}, {s['ci_high']:.4f}]"
+            f" [{s['ci_low']:.{d}f}, {s['ci_high']:.{d}f}]"
             if s["n"] > 1 and s["ci_low"] == s["ci_low"]
             else ""
         )
         test = row["final_test"]
-        table.add_row(
+        cells = [
             labels[row["name"]],
-            f"{s['mean']:.4f}{ci} ({s['n']})" if s["n"] else "- (0)",
-            labels.get(vs["variant"], "") if vs else "",
+            f"{s['mean']:.{d}f}{ci} ({s['n']})" if s["n"] else "- (0)",
+            *([] if one_reference else [labels.get(vs["variant"], "") if vs else ""]),
             diff,
             format_p(vs["p_value"]) if vs else "",
             vs["verdict"] if vs else "",
-            f"{test['mean']:.4f}" if test["n"] else "-",
-        )
+            f"{test['mean']:.{d}f}" if test["n"] else "-",
+        ]
+        table.add_row(*cells)
     return table
 
 
@@ -141,11 +155,13 @@ def _variants_key(summary: dict[str, Any]) -> None:
     for i, row in enumerate(summary["variants"]):
         label = f"v{i}" if i else "base"
         out.print(f"  {label:>4}  {safe(row['name'], keep_newlines=False)}", highlight=False)
-    notes = sorted(
-        {row["vs"]["note"] for row in summary["variants"] if row.get("vs", {}).get("note")}
-    )
-    for note in notes:
-        out.print(f"  note: {safe(note)}", highlight=False)
+    by_note: dict[str, list[str]] = {}  # one line per note, naming the variants it is about
+    for i, row in enumerate(summary["variants"]):
+        note = (row.get("vs") or {}).get("note")
+        if note:
+            by_note.setdefault(note, []).append(f"v{i}" if i else "base")
+    for note, labels in by_note.items():
+        out.print(f"  note ({', '.join(labels)}): {safe(note)}", highlight=False)
     out.print(
         f"  test = mean {summary['variants'][0]['final_test']['metric']} over the same runs, "
         "shown for the record and never used to choose",
@@ -212,9 +228,13 @@ def compare_cmd(
     if json_out:
         echo_json(summary)
     elif not quiet:
-        show(_variants_table(summary))
-        _variants_key(summary)
-        out.print(f"experiment {exp_id}; report: hone report {exp_id}")
+        _print_compare(summary)
+        out.print(f"experiment {exp_id}; report: hone report {exp_id}", soft_wrap=True)
+
+
+def _print_compare(summary: dict[str, Any]) -> None:
+    show(_variants_table(summary))
+    _variants_key(summary)
 
 
 def tune_cmd(
@@ -302,11 +322,11 @@ def tune_cmd(
         f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
         f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
     )
-    from hone.cli_analysis import set_args
+    from hone.cli_common import set_args
 
     out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
     if result.best_params:
-        out.print(f"  {safe(set_args(result.best_params))}", highlight=False)
+        out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
     for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
         out.print(f"  importance {safe(key)}: {value:.3f}")
     for w in result.edge_warnings:
@@ -448,14 +468,18 @@ def improve_cmd(
                 announce=None
                 if quiet or json_out
                 else lambda e: err.print(
-                    f"experiment {e} (resume with: hone improve --resume {e})", highlight=False
+                    f"experiment {e} (resume with: hone improve --resume {e})",
+                    highlight=False,
+                    soft_wrap=True,
                 ),
             )
     if json_out:
         echo_json(result)
-        return
-    if quiet:
-        return
+    elif not quiet:
+        _print_improve(result, chosen)
+
+
+def _print_improve(result: dict[str, Any], chosen: str) -> None:
     b = result["baseline"]
     out.print(
         f"[bold]baseline[/]: {chosen} {b['mean']:.4f} "
@@ -513,3 +537,36 @@ def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
             str(len(r.spec.get("seeds", []))),
         )
     show(table)
+
+
+@experiments_app.command("show")
+def experiments_show(
+    exp_id: Annotated[str, typer.Argument(help="Experiment id (or a unique prefix).")],
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One experiment's results: the variants table (compare, ladder, tune re-run) or the
+    improve ladder, recomputed from its recorded runs."""
+    from hone.experiments.compare import summarize_experiment
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        record = rs.get_experiment(exp_id)
+        done = record.kind == "improve" and "baseline" in record.summary
+        improve_result = record.summary if done else None
+        summary = None if improve_result else summarize_experiment(rs, record.id)
+    if json_out:
+        echo_json({**record.to_json(), "summary": improve_result or summary})
+        return
+    out.print(
+        f"[bold]{record.id}[/] ({record.kind}, {safe(record.name)}): {record.status}, "
+        f"created {time.strftime('%Y-%m-%d %H:%M', time.localtime(record.created))}",
+        highlight=False,
+    )
+    if improve_result:
+        _print_improve(improve_result, record.spec.get("metric", "metric"))
+    elif summary is not None:
+        if record.kind == "improve":
+            out.print("this improve did not finish; its runs so far:")
+        _print_compare(summary)
+    out.print(f"report: hone report {record.id}", highlight=False, soft_wrap=True)

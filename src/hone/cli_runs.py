@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from hone.cli_common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, safe, show
 from hone.errors import ConfigError, StoreError
+from hone.progress import shorten
 
 runs_app = typer.Typer(
     help="List, show, delete, check and repair recorded runs.", no_args_is_help=True
 )
 
 _STATUS_STYLE = {"completed": "green", "diverged": "red", "failed": "red", "killed": "red",
-                 "interrupted": "yellow", "stopped": "yellow", "running": "cyan"}  # fmt: skip
+                 "interrupted": "yellow", "stopped": "yellow", "pruned": "yellow",
+                 "running": "cyan"}  # fmt: skip
 
 
 def _seconds(value: float | None) -> str:
@@ -47,33 +50,58 @@ def runs_list(
     if json_out:
         echo_json([{**r.to_json(), "status": shown[r.id]} for r in records])
         return
-    table = Table(title=f"runs in {safe(root)}", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", no_wrap=True, overflow="ellipsis", max_width=40, ratio=1)
-    table.add_column("status", no_wrap=True)
-    table.add_column("created", no_wrap=True)
-    for col in ("epochs", "val_acc", "test_acc", "s"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for r in records:
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
-        state = shown[r.id] + (" (damaged)" if r.damaged else "")
-        table.add_row(
-            r.id,
-            plain(r.name),
-            f"[{_STATUS_STYLE.get(shown[r.id], '')}]{state}[/]",
-            created,
-            str(r.epochs_run),
-            fmt(r.metrics.get("val_accuracy")),
-            fmt(r.metrics.get("test_accuracy")),
-            _seconds(r.wall_seconds),
-        )
-    show(table)
+    show(_runs_table(records, shown, root))
     if missing:
         err.print(
             f"[yellow]warning[/]: {missing} run folder(s) are not in the index; see "
             "`hone runs check`",
             highlight=False,
         )
+
+
+def _short_name(name: str, width: int) -> str:
+    """``experiment/variant`` names keep the variant (what tells runs apart) whole if they can."""
+    head, _, variant = name.rpartition("/")
+    if len(name) <= width or not head or len(variant) > width - 5:
+        return shorten(name, width)
+    return shorten(head, width - len(variant) - 1) + "/" + variant
+
+
+def _runs_table(records: list[Any], shown: dict[str, str], root: Path) -> Table:
+    """Ids, status and numbers always whole; the name gets the width left (cut in the middle,
+    so a variant's tail stays readable); "created" only where there is room (the id already
+    starts with the date and time)."""
+    width = out.width if out.is_terminal else 160
+    created = width >= 120
+    rows = []
+    for r in records:
+        rows.append(
+            [
+                r.id,
+                r.name,
+                shown[r.id] + (" (damaged)" if r.damaged else ""),
+                *([time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))] if created else []),
+                str(r.epochs_run),
+                fmt(r.metrics.get("val_accuracy")),
+                fmt(r.metrics.get("test_accuracy")),
+                _seconds(r.wall_seconds),
+            ]
+        )
+    heads = ["id", "name", "status", *(["created"] if created else []), "epochs", "val_acc",
+             "test_acc", "s"]  # fmt: skip
+    widths = [max([len(h)] + [len(str(row[i])) for row in rows]) for i, h in enumerate(heads)]
+    fixed = sum(w for i, w in enumerate(widths) if i != 1) + 2 * (len(heads) - 1)
+    name_width = max(8, min(widths[1], width - fixed))
+    table = Table(title=f"runs in {safe(root)}", title_justify="left", box=None, pad_edge=False)
+    for i, head in enumerate(heads):
+        right = i >= len(heads) - 4
+        table.add_column(head, no_wrap=True, justify="right" if right else "left")
+    for row in rows:
+        status = row[2]
+        row[1] = plain(_short_name(row[1], name_width))
+        row[2] = f"[{_STATUS_STYLE.get(status.split()[0], '')}]{status}[/]"
+        table.add_row(*row)
+    return table
 
 
 def _unindexed(rs: object) -> int:

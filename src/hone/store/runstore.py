@@ -297,6 +297,8 @@ class RunStore(ExperimentsMixin):
         """``killed`` for a run left ``running`` by a dead process; else its status."""
         if record.status == "running" and not self.alive(record):
             return "killed"
+        if record.status == "stopped" and record.message.startswith("pruned"):
+            return "pruned"  # an Optuna trial ended early on purpose
         return record.status
 
     def history(self, run_id: str) -> dict[str, list[Any]]:
