@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone import cli_analysis, cli_experiments, cli_runs
+from hone import cli_analysis, cli_experiments, cli_runs, cli_studies
 from hone.cli_common import (
     ConfigArg,
     JsonOpt,
@@ -31,7 +31,7 @@ from hone.errors import HoneError
 app = typer.Typer(
     help="hone: diagnose what holds a neural network back, and prove what helps.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 app.add_typer(cli_runs.runs_app, name="runs")
@@ -49,7 +49,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version.", metavar=""
+        ),
     ] = False,
 ) -> None:
     """hone: diagnose what holds a neural network back, and prove what helps."""
@@ -64,6 +66,7 @@ app.command("tune")(cli_experiments.tune_cmd)
 app.command("lr-find")(cli_experiments.lr_find_cmd)
 app.command("improve")(cli_experiments.improve_cmd)
 app.add_typer(cli_experiments.experiments_app, name="experiments")
+app.add_typer(cli_studies.studies_app, name="studies")
 
 EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
 
@@ -95,7 +98,7 @@ def run_cmd(
     quiet: QuietOpt = False,
     store: StoreOpt = None,
     report: Annotated[
-        bool, typer.Option("--report", help="Write the HTML run report at the end.")
+        bool, typer.Option("--report", help="Write the HTML run report at the end.", metavar="")
     ] = False,
 ) -> None:
     """Train, evaluate and record a model from a config (default: the blobs baseline)."""
@@ -161,7 +164,9 @@ def report_cmd(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="Where to write the HTML file.")
     ] = None,
-    open_: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Open it in the default browser.", metavar="")
+    ] = False,
     index: Annotated[int, typer.Option(help="Test record whose outputs the run page shows.")] = 0,
     store: StoreOpt = None,
 ) -> None:
@@ -238,7 +243,7 @@ def _print_notes(notes: dict[str, Any]) -> None:
 
 
 @app.command("model")
-def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
+def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt = False) -> None:
     """Print the model's layer table with output shapes and parameter counts."""
     from hone.api import build_run
     from hone.config import load_config, parse_set
@@ -258,6 +263,15 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None) -> None:
         table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", trainable)
     total = sum(p.numel() for p in built.model.parameters())
     n_trainable = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+    if json_out:
+        layers = [
+            {"layer": r.name, "type": r.kind, "output_shape": list(r.output_shape),
+             "params": r.params, "trainable": r.trainable}
+            for r in rows
+        ]  # fmt: skip
+        echo_json({"name": cfg.name, "input_shape": list(built.data.input_shape),
+                   "layers": layers, "params": total, "trainable": n_trainable})  # fmt: skip
+        return
     show(table)
     out.print(f"total params: {total:,}  trainable: {n_trainable:,}")
 

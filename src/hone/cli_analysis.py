@@ -11,6 +11,7 @@ from rich.table import Table
 from hone.cli_common import (
     ConfigArg,
     JsonOpt,
+    QuietOpt,
     SetOpt,
     StoreOpt,
     echo_json,
@@ -100,7 +101,9 @@ def datacurve_cmd(
         str, typer.Option(help="Training-set fractions, comma-separated.")
     ] = "0.1,0.25,0.5,1.0",
     seeds: Annotated[int, typer.Option(help="Seeds per fraction.", min=1)] = 2,
+    store: StoreOpt = None,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""
     from hone.config import load_config, parse_set
@@ -112,9 +115,15 @@ def datacurve_cmd(
         raise ConfigError(
             f"--fractions: expected numbers like 0.1,0.5,1.0, got {fractions!r}"
         ) from None
-    curve = data_curve(load_config(config, parse_set(set_ or [])), values, seeds)
+    cfg = load_config(config, parse_set(set_ or []))
+    if store is not None:  # where cached data (decoded images) lives
+        cfg = cfg.model_copy(update={"store": str(store)})
+    curve = data_curve(cfg, values, seeds)
     if json_out:
         echo_json(curve.to_json())
+        return
+    if quiet:
+        out.print(f"{curve.verdict}: {safe(curve.answer)}", highlight=False)
         return
     table = Table(title="data curve (mean over seeds)", title_justify="left")
     for col in ("fraction", "n train", "train error", "val error"):

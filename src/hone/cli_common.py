@@ -110,5 +110,9 @@ StoreOpt = Annotated[
     Path | None,
     typer.Option("--store", help="Run store folder (default: $HONE_HOME or ./hone-runs)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or tables.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON object on stdout.", metavar="")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar or tables.", metavar="")
+]

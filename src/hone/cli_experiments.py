@@ -24,6 +24,7 @@ from hone.cli_common import (
     fmt,
     out,
     safe,
+    set_args,
     show,
     strip_control,
 )
@@ -174,7 +175,8 @@ def compare_cmd(
     set_: SetOpt = None,
     vary: VaryOpt = None,
     ladder: Annotated[
-        bool, typer.Option("--ladder", help="Apply each --vary on top of the previous step.")
+        bool,
+        typer.Option("--ladder", help="Apply each --vary on top of the previous step.", metavar=""),
     ] = False,
     experiment: Annotated[
         Path | None, typer.Option("--experiment", help="YAML with variants: [{name, patch}].")
@@ -322,8 +324,6 @@ def tune_cmd(
         f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
         f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
     )
-    from hone.cli_common import set_args
-
     out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
     if result.best_params:
         out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
@@ -348,16 +348,41 @@ def lr_find_cmd(
     start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
     steps: Annotated[int, typer.Option(help="Steps of the range test.", min=10, max=100_000)] = 200,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="PNG to write (default: <store>/lr-find/<name>-<time>.png)."),
+    ] = None,
+    store: StoreOpt = None,
     json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
-    """LR range test: loss against an exponentially growing learning rate, and a suggestion."""
+    """LR range test: loss against an exponentially growing learning rate, two suggestions
+    and the one to use."""
     from hone.experiments.lr_find import lr_find
+    from hone.report.plots import lr_find_png
+    from hone.store.files import atomic_write_bytes
+    from hone.store.runstore import resolve_store_root
 
     if not 0 < start < end:
         raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")
-    finding = lr_find(_base(config, set_), start, end, steps)
+    base = _base(config, set_)
+    if store is not None:
+        base = base.model_copy(update={"store": str(store)})
+    finding = lr_find(base, start, end, steps)
+    value, reason = finding.recommended()
+    if plot is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        plot = resolve_store_root(base.store) / "lr-find" / f"{_file_name(base.name)}-{stamp}.png"
+    if plot.is_dir():
+        raise ConfigError(f"--plot: {plot} is a folder; give a file name such as lr.png")
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    marks = {"steepest": finding.steepest, "min/10": finding.min_over_10}
+    png = lr_find_png(finding.lrs, finding.losses, finding.smoothed, marks, value)
+    atomic_write_bytes(plot, png)
     if json_out:
-        echo_json(finding.to_json())
+        echo_json({**finding.to_json(), "plot": str(plot)})
+        return
+    if quiet:
         return
     show(_lr_plot(finding.lrs, finding.smoothed))
 
@@ -365,10 +390,19 @@ def lr_find_cmd(
         return "-" if value is None else f"{value:.3g}"
 
     out.print(
-        f"suggested lr: {lr(finding.steepest)} (steepest descent), "
+        f"suggestions: {lr(finding.steepest)} (steepest descent), "
         f"{lr(finding.min_over_10)} (minimum / 10)"
         + ("; the loss exploded before the last lr" if finding.stopped_early else "")
     )
+    out.print(f"[bold]recommended: {lr(value)}[/] — {safe(reason)}")
+    if value is not None:
+        out.print(f"  {set_args({'train.optimizer.lr': value})}", soft_wrap=True, highlight=False)
+    out.print(f"plot: {safe(plot)}", soft_wrap=True, highlight=False)
+
+
+def _file_name(name: str) -> str:
+    """A run name as a safe file name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60].strip("._") or "run"
 
 
 def _lr_plot(lrs: list[float], losses: list[float], rows: int = 12, width: int = 60) -> str:

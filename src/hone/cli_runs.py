@@ -155,7 +155,9 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
 def runs_delete(
     run_id: str,
     store: StoreOpt = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Delete without asking.", metavar="")
+    ] = False,
 ) -> None:
     """Delete a run's record and its files (asks first on a terminal; --yes in scripts)."""
     from hone.store import RunStore

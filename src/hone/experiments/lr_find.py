@@ -24,8 +24,27 @@ class LRFinding:
     min_over_10: float | None  # the lr at the smoothed minimum, divided by 10
     stopped_early: bool  # the loss exploded before end_lr
 
+    def recommended(self) -> tuple[float | None, str]:
+        """The suggestion to use, and why in one line.
+
+        The lower of the two: both mark where the loss still falls, and past the larger one a
+        real run (longer than the test, with the LR held there) is closer to the divergence the
+        test ends in. With one suggestion, that one.
+        """
+        s, m = self.steepest, self.min_over_10
+        if s is None and m is None:
+            return None, "the loss never fell; widen --start/--end or check the data and model"
+        if s is None or m is None:
+            only = s if s is not None else m
+            what = "steepest descent" if s is not None else "the minimum / 10"
+            return only, f"{what}; the curve was too short or flat for the other suggestion"
+        if s <= m:
+            return s, "steepest descent: the loss falls fastest there, well before its minimum"
+        return m, "minimum / 10: the steepest fall lies too close to where the loss turns up"
+
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        value, reason = self.recommended()
+        return {**asdict(self), "recommended": value, "reason": reason}
 
 
 def suggest(

@@ -235,3 +235,37 @@ def image_grid(images: list[np.ndarray], titles: list[str], columns: int = 6) ->
         return to_uri(fig)
     finally:
         plt.close(fig)
+
+
+def lr_find_png(
+    lrs: list[float],
+    losses: list[float],
+    smoothed: list[float],
+    marks: dict[str, float | None],
+    recommended: float | None,
+) -> bytes:
+    """Loss against a log-scaled LR, the raw points faint, each suggestion marked and the
+    recommended one drawn solid."""
+    with figure(7.0, 3.8) as (fig, ax):
+        ax.plot(lrs, losses, color="#94a3b8", lw=0.8, label="loss")
+        ax.plot(lrs, smoothed, color=COLORS[0], lw=1.8, label="smoothed loss")
+        ax.set_xscale("log")
+        finite = _finite(smoothed)
+        if finite:  # the exploded tail would squash the curve: clip to a sensible range
+            best = smoothed.index(min(finite))
+            lo, hi = min([*_finite(losses[: best + 1]), min(finite)]), finite[0]
+            ax.set_ylim(lo - 0.1 * abs(hi - lo), hi + 0.5 * abs(hi - lo) + 1e-12)
+        for (label, lr), color in zip(marks.items(), (COLORS[1], COLORS[2]), strict=False):
+            if lr is None:
+                continue
+            chosen = lr == recommended
+            text = f"{label} {lr:.2g}" + (" (recommended)" if chosen else "")
+            style = {"ls": "-", "lw": 1.6} if chosen else {"ls": "--", "lw": 1.0}
+            ax.axvline(lr, color=color, label=text, **style)
+        ax.set_xlabel("learning rate (log scale)")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=8, loc="upper left")
+        buf = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=120)
+        return buf.getvalue()

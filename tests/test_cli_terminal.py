@@ -1,0 +1,221 @@
+"""What a user sees: progress lines at any width, plain lines in a log, tables that keep ids and
+numbers whole, and commands that say what happened."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from rich.console import Console
+
+from hone.cli_common import set_args
+from hone.progress import ProgressLine, clock, shorten
+from hone.train.callbacks.progress import ProgressBar, metrics_text
+from hone.train.state import TrainState
+from tests.conftest import tiny
+from tests.test_cli_safety import cli, one_run
+
+LOGS = {"train_loss": 0.36, "train_accuracy": 0.8417, "val_loss": 0.4358, "val_accuracy": 0.875}
+
+
+def render(line: ProgressLine, width: int) -> str:
+    console = Console(width=width, file=io.StringIO(), force_terminal=True, color_system=None)
+    console.print(line)
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return str(text).rstrip("\n")
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120, 200])
+def test_bar_count_and_eta_always_fit(width: int) -> None:
+    line = ProgressLine("a-very-long-experiment-name-for-a-run 0ae507", 300, "epochs")
+    line.done = 300
+    line.tail = lambda room: metrics_text(LOGS, room)
+    text = render(line, width)
+    assert "\n" not in text and len(text) <= width
+    assert "300/300 epochs" in text and "eta 0:00" in text
+    if width >= 60:
+        assert "━" * 10 in text
+    if width >= 80:
+        assert "loss 0.3600" in text
+    if width >= 120:  # room for every metric once the bar is drawn
+        assert "val_acc 0.8750" in text and "0ae507" in text
+
+
+def test_metrics_are_abbreviated_then_dropped() -> None:
+    full = metrics_text(LOGS, 200)
+    assert full == "loss 0.3600 acc 0.8417 val_loss 0.4358 val_acc 0.8750"
+    short = metrics_text(LOGS, 30)
+    assert len(short) <= 30 and short
+    assert metrics_text(LOGS, 3) == ""
+    assert metrics_text({"train_loss": float("nan")}, 20) == "loss nan"
+
+
+def test_shorten_and_clock() -> None:
+    assert shorten("abc", 10) == "abc"
+    cut = shorten("blobs-baseline-with-a-long-name 0ae507", 20)
+    assert len(cut) == 20 and cut.endswith("0ae507") and "…" in cut
+    assert clock(None) == "-:--" and clock(65) == "1:05" and clock(3725) == "1:02:05"
+
+
+def test_a_log_gets_one_plain_line_per_epoch() -> None:
+    buffer = io.StringIO()
+    bar = ProgressBar("run abc", Console(file=buffer, force_terminal=False, width=80))
+    import torch
+
+    model = torch.nn.Linear(2, 2)
+    state = TrainState(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=3,
+                       steps_per_epoch=1)  # fmt: skip
+    bar.on_train_begin(state)
+    for epoch in (1, 2, 3):
+        state.epoch, state.logs = epoch, dict(LOGS)
+        bar.on_epoch_end(state)
+    bar.on_train_end(state)
+    lines = buffer.getvalue().splitlines()
+    assert [line.split(" - ")[0] for line in lines] == [f"run abc {e}/3 epochs" for e in (1, 2, 3)]
+    assert all("━" not in line and "val_acc 0.8750" in line for line in lines)
+
+
+def test_long_runs_in_a_log_print_every_nth_epoch_and_the_last() -> None:
+    buffer = io.StringIO()
+    bar = ProgressBar("r", Console(file=buffer, force_terminal=False))
+    import torch
+
+    model = torch.nn.Linear(2, 2)
+    state = TrainState(model, torch.optim.SGD(model.parameters(), lr=0.1), epochs=301,
+                       steps_per_epoch=1)  # fmt: skip
+    bar.on_train_begin(state)
+    for epoch in range(1, 302):
+        state.epoch, state.logs = epoch, dict(LOGS)
+        bar.on_epoch_end(state)
+    bar.on_train_end(state)
+    lines = buffer.getvalue().splitlines()
+    assert 40 <= len(lines) <= 80
+    assert lines[0].startswith("r 1/301") and lines[-1].startswith("r 301/301")
+
+
+def test_set_args_paste_into_a_shell_with_rounded_numbers() -> None:
+    text = set_args({"train.optimizer.lr": 13.333333333333334, "model.hidden": [128, 128],
+                     "train.optimizer.betas": [0.9, 0.99912345]})  # fmt: skip
+    assert "--set train.optimizer.lr=13.33" in text
+    assert "--set 'model.hidden=[128, 128]'" in text
+    assert "0.9991" in text and "0.99912345" not in text
+
+
+def test_run_says_where_early_stopping_stopped_and_what_it_restored(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    cfg = tiny(**{"train.epochs": 200, "train.early_stopping.patience": 3})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, out, _ = cli(capsys, "run", str(path), "--store", str(store))
+    assert code == 0
+    m = re.search(r"early stopping: stopped after epoch (\d+); restored the weights of epoch (\d+)",
+                  out)  # fmt: skip
+    assert m and int(m.group(2)) == int(m.group(1)) - 3
+
+
+def test_a_diverged_run_says_what_to_try(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    cfg = tiny(**{"train.optimizer": {"name": "sgd", "lr": 1000.0}, "train.epochs": 3})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, _, err = cli(capsys, "run", str(path), "--store", str(store))
+    assert code == 1 and "diverged" in err
+    assert "try:" in err and "--set train.optimizer.lr=" in err
+    assert "hone diagnose" in err
+
+
+def test_runs_list_keeps_ids_status_and_numbers_whole_at_80_columns(
+    capsys: pytest.CaptureFixture[str], store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_name = "an-experiment-with-a-very-long-name/+ model.hidden=[32, 32, 32]"
+    ids = [one_run(store, name=long_name) for _ in range(2)]
+    from hone import cli_common, cli_runs
+
+    narrow = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
+    monkeypatch.setattr(cli_common, "out", narrow)
+    monkeypatch.setattr(cli_runs, "out", narrow)
+    cli_runs.runs_list(store=store, limit=10, status=None, json_out=False)
+    text = narrow.file.getvalue()  # type: ignore[attr-defined]
+    assert all(len(line) <= 80 for line in text.splitlines())
+    for run_id in ids:
+        assert run_id in text
+    assert "completed" in text and "…" in text and "32, 32]" in text
+
+
+def test_experiments_show_prints_the_variants_table(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(**{"train.epochs": 2})))
+    code, out, _ = cli(capsys, "compare", str(path), "--vary", "train.optimizer.lr=0.001,0.1",
+                       "--seeds", "3", "--store", str(store), "--quiet")  # fmt: skip
+    assert code == 0 and out == ""
+    code, listing, _ = cli(capsys, "experiments", "list", "--store", str(store), "--json")
+    exp_id = json.loads(listing)[0]["id"]
+    code, out, _ = cli(capsys, "experiments", "show", exp_id[-6:], "--store", str(store))
+    assert code == 0
+    assert "v1" in out and "v2" in out and "train.optimizer.lr=0.1" in out and "9/9 runs" in out
+    code, out, _ = cli(capsys, "experiments", "show", exp_id, "--store", str(store), "--json")
+    assert json.loads(out)["summary"]["runs_done"] == 9
+
+
+def test_lr_find_writes_a_plot_and_recommends_one_rate(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny()))
+    plot = tmp_path / "lr.png"
+    code, out, _ = cli(capsys, "lr-find", str(path), "--steps", "60", "--plot", str(plot),
+                       "--store", str(store))  # fmt: skip
+    assert code == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "recommended:" in out and "--set train.optimizer.lr=" in out
+    code, out, _ = cli(capsys, "lr-find", str(path), "--steps", "60", "--plot", str(plot),
+                       "--json", "--store", str(store))  # fmt: skip
+    found = json.loads(out)
+    assert found["recommended"] in (found["steepest"], found["min_over_10"])
+    assert found["reason"]
+
+
+def test_studies_list_names_each_study_and_its_best_run(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    code, out, err = cli(capsys, "studies", "list", "--store", str(store))
+    assert code == 0 and "no studies" in err
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(**{"train.epochs": 2})))
+    space = tmp_path / "space.yaml"
+    space.write_text("train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}\n")
+    code, _, _ = cli(capsys, "tune", str(path), "--space", str(space), "--trials", "2",
+                     "--seeds-final", "0", "--store", str(store), "--quiet")  # fmt: skip
+    assert code == 0
+    code, out, _ = cli(capsys, "studies", "list", "--store", str(store), "--json")
+    (study,) = json.loads(out)
+    assert study["name"] == "tiny-tune" and study["states"] == {"complete": 2}
+    import optuna
+
+    loaded = optuna.load_study(study_name="tiny-tune", storage=f"sqlite:///{store / 'studies.db'}")
+    assert all(t.user_attrs["run_id"] for t in loaded.trials)
+    assert study["best_run"] in {t.user_attrs["run_id"] for t in loaded.trials}
+
+
+def test_flags_show_as_flags_in_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = cli(capsys, "run", "--help")
+    assert code == 0
+    json_line = next(line for line in out.splitlines() if "--json" in line)
+    assert "<bool>" not in json_line
+
+
+@pytest.mark.parametrize("command", ["datacurve", "lr-find", "run", "compare", "tune", "improve"])
+def test_every_training_command_has_quiet_and_store(
+    capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    code, out, _ = cli(capsys, command, "--help")
+    assert code == 0
+    assert "--quiet" in out and "--store" in out and "--json" in out
