@@ -26,7 +26,7 @@ from hone.cli_common import (
     set_args,
     show,
 )
-from hone.errors import HoneError
+from hone.errors import ConfigError, HoneError
 
 app = typer.Typer(
     help="hone: diagnose what holds a neural network back, and prove what helps.",
@@ -160,7 +160,15 @@ def run_cmd(
 
 @app.command("report")
 def report_cmd(
-    ident: Annotated[str, typer.Argument(help="A run id, an experiment id or a study name.")],
+    ident: Annotated[
+        str | None, typer.Argument(help="A run id, an experiment id or a study name.")
+    ] = None,
+    all_: Annotated[
+        bool,
+        typer.Option(
+            "--all", help="Every page of the store, and an index page linking them.", metavar=""
+        ),
+    ] = False,
     out_path: Annotated[
         Path | None, typer.Option("--out", help="Where to write the HTML file.")
     ] = None,
@@ -170,18 +178,52 @@ def report_cmd(
     index: Annotated[int, typer.Option(help="Test record whose outputs the run page shows.")] = 0,
     store: StoreOpt = None,
 ) -> None:
-    """Write a self-contained HTML report for a run, an experiment or a study."""
+    """Write a self-contained HTML report for a run, an experiment or a study (or, with
+    --all, every one of them and an index page)."""
     from hone.report import render_report
     from hone.store import RunStore
 
+    if all_ == (ident is not None):
+        raise ConfigError("give a run id, an experiment id or a study name, or --all (not both)")
     with RunStore(store) as rs:
-        path = render_report(rs, ident, out_path, index)
+        if all_:
+            if out_path is not None:
+                raise ConfigError("--out: not with --all (pages go to <store>/reports/)")
+            from hone.report.index import render_all
+
+            with _PageBar() as bar:
+                path, counts = render_all(rs, bar)
+            out.print(
+                f"{counts['written']} pages written, {counts['kept']} up to date"
+                + (f", {counts['failed']} failed (marked on the index)" if counts["failed"] else "")
+            )
+        else:
+            assert ident is not None
+            path = render_report(rs, ident, out_path, index)
     size = f"{path.stat().st_size / 1024:.0f} KB"
     out.print(f"report: {safe(path)} ({size})", highlight=False, soft_wrap=True)
     if open_:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
+
+
+class _PageBar:
+    """A progress line over the pages ``report --all`` writes."""
+
+    def __init__(self) -> None:
+        from hone.cli_experiments import _Bar
+
+        self.bar = _Bar("report --all", quiet=False, unit="pages")
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        self.bar(label, done, total)
+
+    def __enter__(self) -> _PageBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
 
 
 def _what_to_try(store: Path, run_id: str) -> None:

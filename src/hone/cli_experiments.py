@@ -49,9 +49,10 @@ class _Bar:
     """Progress over an experiment's runs on stderr: a live line (and one line per job in
     flight with ``--jobs``) on a terminal; one plain line per finished run in a log."""
 
-    def __init__(self, title: str, quiet: bool) -> None:
+    def __init__(self, title: str, quiet: bool, unit: str = "runs") -> None:
         self.quiet = quiet
         self.title = title
+        self.unit = unit
         self.line: ProgressLine | None = None
         self.live: Live | None = None
         self.jobs: list[str] = []
@@ -60,7 +61,7 @@ class _Bar:
         if self.quiet:
             return
         if self.line is None:
-            self.line = ProgressLine(self.title, total, "runs")
+            self.line = ProgressLine(self.title, total, self.unit)
             if err.is_terminal:
                 self.live = Live(self._render(), console=err, refresh_per_second=4)
                 self.live.start()

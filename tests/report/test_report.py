@@ -133,7 +133,9 @@ def test_experiment_and_improve_pages(pages: dict[str, Path]) -> None:
 
 def test_study_page(pages: dict[str, Path]) -> None:
     text = pages["study"].read_text()
-    assert {"best", "history", "slices", "importances", "parallel"} <= sections(text)
+    assert {"best", "history", "slices", "importances", "parallel", "trials"} <= sections(text)
+    trials = text.split('id="trials"')[1]
+    assert trials.count("<tr>") >= 3 and re.search(r'href="\d{8}-\d{6}-\w{6}\.html"', trials)
 
 
 def test_unknown_id(tmp_path: Path) -> None:

@@ -219,9 +219,8 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     storage = storage or f"sqlite:///{store.root.resolve() / 'studies.db'}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=study_name, storage=storage)
-    trials = [
-        t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE
-    ]
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if t.state == optuna.trial.TrialState.COMPLETE]
     metric = study.user_attrs.get("metric", "value")
     ctx: dict[str, Any] = {
         "kind": "study",
@@ -230,6 +229,16 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
         "storage": storage,
         "n_trials": len(study.trials),
         "n_complete": len(trials),
+        "trials": [  # every trial, pruned and failed ones included, with its run
+            {
+                "number": t.number,
+                "state": str(t.user_attrs.get("status") or t.state.name.lower()),
+                "value": t.value,
+                "params": ", ".join(f"{k}={_short_value(v)}" for k, v in t.params.items()),
+                "run_id": t.user_attrs.get("run_id"),
+            }
+            for t in every
+        ],
     }
     if not trials:
         return ctx
@@ -237,7 +246,7 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     numbers = [float(t.number) for t in trials]
     values = [float(t.value or 0) for t in trials]
     best = list(np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values))
-    ctx["history"] = plots.scatter(numbers, values, "trial", metric, best_line=best)
+    ctx["history"] = plots.scatter(numbers, values, "trial", metric, best_line=best, integer_x=True)
     params = sorted({p for t in trials for p in t.params})
     slices = []
     for p in params:
@@ -247,17 +256,9 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
             slices.append({"param": p, "uri": plots.scatter(xs, values, p, metric, log_x=log)})  # type: ignore[arg-type]
         else:
             cats = sorted({str(x) for x in xs})
-            slices.append(
-                {
-                    "param": p,
-                    "uri": plots.scatter(
-                        [cats.index(str(x)) for x in xs],
-                        values,
-                        f"{p} ({' | '.join(c[:12] for c in cats)})",
-                        metric,
-                    ),
-                }
-            )
+            where = [float(cats.index(str(x))) for x in xs]
+            uri = plots.scatter(where, values, p, metric, categories=cats)
+            slices.append({"param": p, "uri": uri})
     ctx["slices"] = slices
     try:
         importances = optuna.importance.get_param_importances(study) if len(trials) > 1 else {}
@@ -270,13 +271,22 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     top = sorted(trials, key=lambda t: -float(t.value or 0) if maximize else float(t.value or 0))[
         :15
     ]
-    numeric = [p for p in params if all(isinstance(t.params.get(p), int | float) for t in top)]
-    if numeric and len(top) > 1:
-        ctx["parallel"] = plots.parallel(
-            numeric,
-            [[float(t.params[p]) for p in numeric] for t in top],
-            [float(t.value or 0) for t in top],
-        )
+    shown = [p for p in params if all(p in t.params for t in top)]
+    categorical = {
+        p: sorted({str(t.params[p]) for t in trials if p in t.params})
+        for p in shown
+        if not all(isinstance(t.params[p], int | float) for t in top)
+    }
+    if shown and len(top) > 1:
+
+        def coordinate(t: Any, p: str) -> float:
+            if p in categorical:
+                return float(categorical[p].index(str(t.params[p])))
+            return float(t.params[p])
+
+        rows = [[coordinate(t, p) for p in shown] for t in top]
+        top_values = [float(t.value or 0) for t in top]
+        ctx["parallel"] = plots.parallel(shown, rows, top_values, metric, categorical)
     best_trial = study.best_trial
     ctx["best"] = {
         "number": best_trial.number,
@@ -293,3 +303,9 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
         final = reruns[0].summary.get("variants", [{}])[0] if reruns[0].summary else {}
         ctx["final"] = {"experiment": reruns[0].id, **final}
     return ctx
+
+
+def _short_value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

@@ -184,8 +184,21 @@ def scatter(
     ylabel: str,
     log_x: bool = False,
     best_line: list[float] | None = None,
+    categories: list[str] | None = None,
+    integer_x: bool = False,
 ) -> str:
+    """``categories``: x holds indices into it, drawn as a categorical axis with a little
+    jitter so equal points stay visible."""
     with figure(4.2, 3.0) as (fig, ax):
+        if categories is not None:
+            jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(x))
+            x = [xi + j for xi, j in zip(x, jitter, strict=True)]
+            ax.set_xticks(range(len(categories)))
+            ax.set_xticklabels([c if len(c) <= 14 else c[:13] + "…" for c in categories],
+                               rotation=30 if len(categories) > 3 else 0, ha="right")  # fmt: skip
+            ax.set_xlim(-0.5, len(categories) - 0.5)
+        elif integer_x:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.scatter(x, y, s=14, color=COLORS[0], alpha=0.8)
         if best_line is not None:
             ax.plot(x, best_line, color=COLORS[1], lw=1.2, label="best so far")
@@ -198,27 +211,39 @@ def scatter(
         return to_uri(fig)
 
 
-def parallel(params: list[str], rows: list[list[float]], values: list[float]) -> str:
-    """Parallel coordinates: each trial a line across its (normalised) parameters."""
-    with figure(6.5, 3.2) as (fig, ax):
+def parallel(
+    params: list[str],
+    rows: list[list[float]],
+    values: list[float],
+    metric: str = "metric",
+    categories: dict[str, list[str]] | None = None,
+) -> str:
+    """Parallel coordinates: each trial a line across its (normalised) parameters, coloured by
+    its metric with a colour bar. A categorical parameter's rows hold indices into
+    ``categories[param]``, whose names are written along its axis."""
+    categories = categories or {}
+    with figure(7.0, 3.4) as (fig, ax):
         arr = np.asarray(rows, dtype=float)
         low, high = np.nanmin(arr, 0), np.nanmax(arr, 0)
+        for j, p in enumerate(params):
+            if p in categories:  # the whole category range, not just the values the top used
+                low[j], high[j] = 0, max(1, len(categories[p]) - 1)
         norm = (arr - low) / np.where(high > low, high - low, 1)
-        order = np.argsort(values)
         cmap = plt.get_cmap("viridis")
-        for rank, i in enumerate(order):
-            ax.plot(
-                range(len(params)),
-                norm[i],
-                color=cmap(rank / max(1, len(order) - 1)),
-                lw=1.2,
-                alpha=0.85,
-            )
-        ax.set_xticks(
-            range(len(params)), [p[-24:] for p in params], rotation=20, ha="right", fontsize=8
-        )
-        ax.set_ylabel("normalised value (colour: metric, yellow best)")
+        scale = matplotlib.colors.Normalize(min(values), max(values) + 1e-12)
+        for i in np.argsort(values):
+            ax.plot(range(len(params)), norm[i], color=cmap(scale(values[i])), lw=1.2, alpha=0.85)
+        for j, p in enumerate(params):
+            for k, name in enumerate(categories.get(p, [])):
+                where = k / max(1, len(categories[p]) - 1)
+                ax.text(j + 0.03, where, name[:12], fontsize=7, va="center", color="#374151")
+        labels = [(p if len(p) <= 22 else "…" + p[-21:]) for p in params]
+        ax.set_xticks(range(len(params)), labels, rotation=15, ha="right", fontsize=8)
+        ax.set_ylabel("low → high (per axis)")
+        ax.set_ylim(-0.05, 1.05)
         ax.grid(alpha=0.3)
+        bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=scale, cmap=cmap), ax=ax)
+        bar.set_label(metric, fontsize=8)
         return to_uri(fig)
 
 

@@ -14,7 +14,7 @@ from hone.report.pages import experiment_context, run_context, study_context
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
 
-__all__ = ["render_report"]
+__all__ = ["page_path", "render_page", "render_report"]
 
 
 def _num(value: Any, spec: str = "%.4f") -> str:
@@ -45,18 +45,31 @@ def _study_exists(store: RunStore, name: str) -> bool:
     return name in {s.study_name for s in optuna.get_all_study_summaries(storage)}
 
 
+def page_path(store: RunStore, stem: str) -> Path:
+    """Where a page lives in the store: ``<store>/reports/<stem>.html``."""
+    return store.root / "reports" / f"{stem}.html"
+
+
 def render_report(store: RunStore, ident: str, out: Path | None = None, index: int = 0) -> Path:
     """Find what ``ident`` names (run id, experiment id, or study name) and write its page."""
+    template, ctx, stem = _resolve(store, ident, index)
+    return render_page(
+        store, template, ctx, out or page_path(store, stem), explicit=out is not None
+    )
+
+
+def render_page(
+    store: RunStore, template: str, ctx: dict[str, Any], path: Path, explicit: bool = False
+) -> Path:
+    """Render ``template`` with ``ctx`` to ``path``, atomically."""
     from hone import __version__
 
-    template, ctx, stem = _resolve(store, ident, index)
     html = _environment().get_template(template).render(**ctx, version=__version__)
-    path = out or store.root / "reports" / f"{stem}.html"
     if path.is_dir():
         raise StoreError(
             f"--out: {path} is a folder; give a file name such as {path / 'report.html'}"
         )
-    if out is None:
+    if not explicit:
         path.parent.mkdir(exist_ok=True)
     elif not path.parent.is_dir():
         raise StoreError(f"--out: the folder {path.parent} does not exist")
