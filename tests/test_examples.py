@@ -12,7 +12,8 @@ from hone.config import load_config
 from tests.conftest import DATASETS
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-EXAMPLES = sorted(p for p in EXAMPLES_DIR.rglob("*.yaml") if p.name != "ladder.yaml")
+NOT_CONFIGS = ("ladder.yaml", "space.yaml")  # a patch list and a search space
+EXAMPLES = sorted(p for p in EXAMPLES_DIR.rglob("*.yaml") if p.name not in NOT_CONFIGS)
 LADDER = sorted((EXAMPLES_DIR / "mnist_book_ladder").glob("[0-9]_*.yaml"))
 SMALL = [
     p
@@ -98,3 +99,11 @@ def test_book_ladder_experiment_file() -> None:
     assert is_ladder and len(variants) == 5
     final = load_config(LADDER[0], variants[-1].patch)
     assert final.model_dump() == load_config(LADDER[-1]).model_dump() | {"name": final.name}
+
+
+def test_the_example_search_space_fits_the_moons_config() -> None:
+    from hone.config import load_config
+    from hone.experiments.tune import load_space
+
+    specs = load_space(EXAMPLES_DIR / "space.yaml", load_config(EXAMPLES_DIR / "moons.yaml"))
+    assert {s.key for s in specs} >= {"train.optimizer.lr", "model.hidden"}
