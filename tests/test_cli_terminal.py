@@ -219,3 +219,50 @@ def test_every_training_command_has_quiet_and_store(
     code, out, _ = cli(capsys, command, "--help")
     assert code == 0
     assert "--quiet" in out and "--store" in out and "--json" in out
+
+
+def _csv_run(tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    lines = ["size,colour,weight,label"]
+    for _ in range(120):
+        colour = str(rng.choice(["red", "green", "blue"]))
+        size = rng.normal()
+        label = "big" if size + (colour == "red") > 0.5 else "small"
+        weight = "" if rng.random() < 0.05 else f"{rng.normal():.3f}"
+        lines.append(f"{size:.3f},{colour},{weight},{label}")
+    data = tmp_path / "t.csv"
+    data.write_text("\n".join(lines) + "\n")
+    cfg = tiny(**{"data": {"dataset": "csv", "path": str(data), "target": "label",
+                           "missing": "mean", "split": "6:2:2"}})  # fmt: skip
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, out, _ = cli(capsys, "run", str(path), "--store", str(store))
+    assert code == 0
+    run_id = re.search(r"run (\d{8}-\d{6}-\w{6})", out).group(1)  # type: ignore[union-attr]
+    return run_id, out
+
+
+def test_run_lists_one_hot_columns_and_predict_reads_the_training_csv_format(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    run_id, out = _csv_run(tmp_path, store, capsys)
+    assert "one-hot encoded: colour (3: blue, green, red)" in out
+    new = tmp_path / "new.csv"  # another column order, no label, a missing cell
+    new.write_text("weight,colour,size\n0.1,red,2.0\n,blue,-2.0\n0.3,green,0.1\n")
+    out_csv = tmp_path / "pred.csv"
+    code, out, err = cli(capsys, "predict", run_id, "--input", str(new), "--out", str(out_csv),
+                         "--store", str(store))  # fmt: skip
+    assert code == 0, err
+    table = out_csv.read_text().splitlines()
+    assert table[0] == "record,predicted,p_big,p_small" and len(table) == 4
+    assert table[1].split(",")[1] == "big" and table[2].split(",")[1] == "small"
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("size,colour,weight\n1.0,purple,0.0\n")
+    code, _, err = cli(capsys, "predict", run_id, "--input", str(unknown), "--store", str(store))
+    assert code == 2 and "purple" in err and "known: blue, green, red" in err
+    missing = tmp_path / "missing.csv"
+    missing.write_text("size,weight\n1.0,0.0\n")
+    code, _, err = cli(capsys, "predict", run_id, "--input", str(missing), "--store", str(store))
+    assert code == 2 and "missing column(s)" in err and "colour" in err

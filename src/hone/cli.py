@@ -278,6 +278,17 @@ def _print_notes(notes: dict[str, Any]) -> None:
             f"images: decoded cache {data['cache']}; {data.get('skipped_images', 0)} unreadable "
             f"skipped; {len(data.get('ignored_files', []))} non-image files ignored"
         )
+    for line in data.get("skipped_files") or []:
+        out.print(f"  skipped {safe(line)}", highlight=False, soft_wrap=True)
+    encoded = [c for c in data.get("columns") or [] if c.get("categories")]
+    if encoded:
+        shown = "; ".join(
+            f"{c['name']} ({len(c['categories'])}: {', '.join(c['categories'][:6])}"
+            + (", ..." if len(c["categories"]) > 6 else "")
+            + ")"
+            for c in encoded
+        )
+        out.print(f"one-hot encoded: {safe(shown)}", highlight=False)
     if data.get("filled_missing_cells"):
         out.print(
             f"missing values: {data['filled_missing_cells']} cells filled with training means"

@@ -24,6 +24,7 @@ from hone.cli_common import (
 )
 from hone.errors import ConfigError
 
+MAX_SHOWN_RECORDS = 10
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -209,10 +210,15 @@ def predict_cmd(
     input_: Annotated[
         Path | None, typer.Option("--input", help="A .npy, .csv or image file.")
     ] = None,
+    out_csv: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write every record's prediction to this CSV file."),
+    ] = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """The model's output for one record as a bar chart (the textbook's "record 19" check)."""
+    """The model's output for a record as a bar chart (the textbook's "record 19" check), or
+    for every row of --input (a CSV in the training format works) with --out FILE.csv."""
     from hone.api import load_run
     from hone.evaluate.predict_input import load_inputs
     from hone.evaluate.report import predict_outputs
@@ -223,7 +229,9 @@ def predict_cmd(
     data = built.data
     truth: list[Any] = []
     if input_ is not None:
-        x = load_inputs(input_, data.input_shape, data.preprocess).to(data.train.x.device)
+        columns = (data.report or {}).get("columns")
+        x = load_inputs(input_, data.input_shape, data.preprocess, columns)
+        x = x.to(data.train.x.device)
     else:
         part = getattr(data, split, None)
         if part is None or not 0 <= index < len(part):  # type: ignore[operator]
@@ -240,10 +248,22 @@ def predict_cmd(
             if truth:
                 entry["true"] = data.classes[int(truth[i])]
         rows.append(entry)
+    if out_csv is not None:
+        _write_predictions(out_csv, rows, data.classes)
     if json_out:
         echo_json({"run_id": run_id, "classes": data.classes, "records": rows})
         return
-    for i, (entry, row) in enumerate(zip(rows, outputs, strict=True)):
+    if out_csv is not None:
+        out.print(f"wrote {len(rows)} predictions to {safe(out_csv)}", soft_wrap=True)
+        return
+    if len(rows) > MAX_SHOWN_RECORDS:
+        out.print(
+            f"{len(rows)} records; showing the first {MAX_SHOWN_RECORDS} "
+            "(--out FILE.csv writes them all)"
+        )
+    for i, (entry, row) in enumerate(
+        zip(rows[:MAX_SHOWN_RECORDS], outputs[:MAX_SHOWN_RECORDS], strict=True)
+    ):
         title = f"record {index if index is not None else i}"
         if "true" in entry:
             title += f" (true: {entry['true']})"
@@ -256,3 +276,25 @@ def predict_cmd(
             bar = "█" * round(40 * max(0.0, min(1.0, p)))
             mark = " ◀ true" if entry.get("true") == label else ""
             out.print(f"  {safe(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)
+
+
+def _write_predictions(path: Path, rows: list[dict[str, Any]], classes: list[str]) -> None:
+    """One line per record: its index, the predicted class and each output."""
+    import csv
+    import io
+
+    from hone.store.files import atomic_write_text
+
+    if path.is_dir():
+        raise ConfigError(f"--out: {path} is a folder; give a file name such as predictions.csv")
+    if not path.parent.is_dir():
+        raise ConfigError(f"--out: the folder {path.parent} does not exist")
+    n_out = len(rows[0]["outputs"]) if rows else 0
+    names = [f"p_{c}" for c in classes] if classes else [f"output_{j}" for j in range(n_out)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["record", *(["predicted"] if classes else []), *names])
+    for i, entry in enumerate(rows):
+        head = [i, entry["predicted"]] if classes else [i]
+        writer.writerow([*head, *(f"{v:.6g}" for v in entry["outputs"])])
+    atomic_write_text(path, buffer.getvalue())

@@ -106,6 +106,8 @@ def test_bad_files_are_listed_in_one_error_or_skipped(tmp_path: Path) -> None:
     )
     data = load_data(cfg.data)
     assert data.report["skipped_images"] == 2
+    named = " ".join(data.report["skipped_files"])
+    assert "broken.png" in named and "truncated.jpg" in named
     assert data.report["ignored_files"] == [str(root / "2" / "notes.txt")]
     assert len(data.train) + len(data.val or []) + len(data.test) == 36
 

@@ -23,6 +23,9 @@ class RawData:
     y: np.ndarray  # int64 class indices, or float32 targets for regression
     classes: list[str]  # empty for regression
     test: tuple[np.ndarray, np.ndarray] | None = None
+    # CSV only: the feature columns in order, each {"name", "categories"} (None when numeric;
+    # else the one-hot categories), so new rows can be encoded exactly as these were.
+    columns: list[dict[str, Any]] | None = None
 
     @property
     def task(self) -> str:

@@ -25,6 +25,7 @@ __all__ = ["IMAGE_SUFFIXES", "ImageFolder", "load_image_folder", "to_array"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 MAX_PIXELS = 40_000_000  # per image; a bigger one is a decompression bomb, not a photo
+MAX_NAMED = 20  # skipped images named in the run notes (all are counted)
 SPLIT_DIRS = ("train", "val", "test")
 
 
@@ -147,8 +148,10 @@ def load_image_folder(
             arrays = {k: npz[k] for k in npz.files}
         report["cache"] = "hit"
         report["skipped_images"] = int(arrays.pop("skipped", np.array(0)))
+        report["skipped_files"] = [str(n) for n in arrays.pop("skipped_files", np.array([]))]
     else:
         arrays, skipped = {}, 0
+        skipped_files: list[str] = []
         for split, files in folder.splits.items():
             images, labels, bad = _decode(
                 files, folder.classes, preprocess.grayscale, size, preprocess.resize_mode
@@ -162,6 +165,7 @@ def load_image_folder(
                     f"to leave them out):\n  {listing}"
                 )
             skipped += len(bad)
+            skipped_files += bad[: MAX_NAMED - len(skipped_files)]
             shapes = {im.shape for im in images}
             if len(shapes) > 1:
                 shown = ", ".join(f"{c}x{h}x{w}" for c, h, w in sorted(shapes)[:4])
@@ -181,10 +185,12 @@ def load_image_folder(
             cache.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
             os.close(fd)
-            np.savez(tmp, skipped=np.array(skipped), **arrays)
+            names = np.array(skipped_files, dtype=str)
+            np.savez(tmp, skipped=np.array(skipped), skipped_files=names, **arrays)
             os.replace(tmp, cache)
         report["cache"] = "miss"
         report["skipped_images"] = skipped
+        report["skipped_files"] = skipped_files
     report["fixed_splits"] = [s for s in folder.splits if s != "all"]
 
     def floats(k: str) -> np.ndarray:

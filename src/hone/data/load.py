@@ -74,6 +74,7 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
         raw, report = load_image_folder(cfg.path, cfg.preprocess, cfg.on_bad_image, cache_dir)
     elif cfg.dataset == "csv":
         raw = load_csv(cfg.path, cfg.target, task, cfg.missing)
+        report["columns"] = raw.columns
     elif cfg.dataset == "npz":
         raw = load_npz(cfg.path, task)
     else:

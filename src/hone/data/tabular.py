@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -141,11 +142,12 @@ def load_csv(
                         "data.missing to drop (skip such rows) or mean (fill from the training "
                         "split)"
                     )
-    blocks = []
+    blocks, columns = [], []
     for i in range(len(header)):
         if i != t:
-            values, _cats = _column([row[i] for row in body])
+            values, cats = _column([row[i] for row in body])
             blocks.append(values.reshape(len(body), -1))
+            columns.append({"name": header[i], "categories": cats})
     x = np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((len(body), 0))
     labels = [row[t].strip() for row in body]
     keep = np.array([not _is_missing(v) for v in labels])
@@ -163,7 +165,48 @@ def load_csv(
     y, classes = _targets(labels, str(p), task)
     if np.isinf(x).any():
         raise DataError(f"{p}: features contain inf; clean those rows")
-    return RawData(x, y, classes)
+    return RawData(x, y, classes, columns=columns)
+
+
+def encode_rows(
+    header: list[str], body: list[list[str]], columns: list[dict[str, Any]], source: str
+) -> np.ndarray:
+    """New CSV rows encoded as the training rows were: columns found by name (any order, extra
+    columns such as the target ignored), categories one-hot in the training order, missing
+    cells NaN (the caller fills them with the training means)."""
+    where = {h: i for i, h in enumerate(header)}
+    absent = [c["name"] for c in columns if c["name"] not in where]
+    if absent:
+        shown = ", ".join(absent[:MAX_SHOWN])
+        raise DataError(f"{source}: missing column(s) the model was trained on: {shown}")
+    blocks = []
+    for column in columns:
+        cells = [row[where[column["name"]]] for row in body]
+        cats = column["categories"]
+        if cats is None:
+            try:
+                values = [np.nan if _is_missing(v) else float(v) for v in cells]
+            except ValueError:
+                raise DataError(
+                    f"{source}: column '{column['name'][:40]}' was numeric in training; "
+                    "it holds text here"
+                ) from None
+            blocks.append(np.asarray(values, dtype=np.float64).reshape(-1, 1))
+            continue
+        onehot = np.zeros((len(cells), len(cats)))
+        for r, cell in enumerate(cells):
+            if _is_missing(cell):
+                onehot[r] = np.nan
+            elif cell.strip() in cats:
+                onehot[r, cats.index(cell.strip())] = 1.0
+            else:
+                known = ", ".join(cats[:MAX_SHOWN])
+                raise DataError(
+                    f"{source}:{r + 2}: column '{column['name'][:40]}' has '{cell.strip()[:40]}', "
+                    f"a category not seen in training (known: {known})"
+                )
+        blocks.append(onehot)
+    return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(body), 0))
 
 
 def load_npz(path: str | None, task: str = "classification") -> RawData:

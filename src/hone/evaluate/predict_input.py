@@ -38,7 +38,50 @@ def _image(path: Path, shape: tuple[int, ...], image: dict[str, Any] | None) -> 
     return (arr.astype(np.float32) / 255.0)[None]
 
 
-def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) -> torch.Tensor:
+def _table(path: Path, columns: list[dict[str, Any]], preprocess: dict[str, Any]) -> np.ndarray:
+    """A CSV in the training format (a header naming the columns), encoded as training was."""
+    import csv
+
+    from hone.data.tabular import encode_rows
+
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.reader(fh) if r]
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
+        raise DataError(f"{path}: cannot read CSV: {str(exc)[:200]}") from None
+    header, body = [h.strip() for h in rows[0]], rows[1:]
+    for lineno, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path}:{lineno}: {len(row)} fields, header has {len(header)}")
+    x = encode_rows(header, body, columns, str(path))
+    if np.isnan(x).any():
+        fill = preprocess.get("fill")
+        if fill is None:
+            raise DataError(
+                f"{path}: empty or NA cells, and the model was trained without "
+                "data.missing: mean, so there is nothing to fill them with"
+            )
+        x = np.where(np.isnan(x), np.asarray(fill)[None, :], x)
+    return x.astype(np.float32)
+
+
+def _has_header(path: Path, columns: list[dict[str, Any]] | None) -> bool:
+    if not columns:
+        return False
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        first = fh.readline()
+    names = {c["name"] for c in columns}
+    return any(cell.strip() in names for cell in first.split(","))
+
+
+def load_inputs(
+    path: Path,
+    shape: tuple[int, ...],
+    preprocess: dict[str, Any],
+    columns: list[dict[str, Any]] | None = None,
+) -> torch.Tensor:
+    """``columns``: a CSV run's feature columns; a CSV with a header naming them is read in the
+    training format (any column order, categories, missing cells), else as bare numbers."""
     if not path.is_file():
         raise DataError(f"--input: {path} does not exist")
     suffix = path.suffix.lower()
@@ -49,6 +92,11 @@ def load_inputs(path: Path, shape: tuple[int, ...], preprocess: dict[str, Any]) 
             x = np.load(path, allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as exc:
             raise DataError(f"{path}: cannot read .npy: {exc}") from None
+    elif suffix == ".csv" and columns and _has_header(path, columns):
+        x = _table(path, columns, preprocess)
+        if not np.all(np.isfinite(x)):
+            raise DataError(f"{path}: the input contains NaN or inf; give finite numbers")
+        return torch.from_numpy(np.ascontiguousarray(apply_scaler(preprocess, x)))
     elif suffix == ".csv":
         try:
             with warnings.catch_warnings():  # an empty file warns, then is reported below
