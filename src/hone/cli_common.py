@@ -9,14 +9,13 @@ recolour or clear the terminal. Emoji codes such as ``:x:`` are not substituted 
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
-from hone.text import plain, safe, strip_control
+from hone.text import plain, safe, set_args, strip_control
 
 __all__ = [
     "ConfigArg",
@@ -70,31 +69,6 @@ def fmt(value: Any) -> str:
             return f"{value:.3g}"
         return f"{value:.4f}"
     return strip_control(value, keep_newlines=False)
-
-
-def _rounded(value: Any) -> Any:
-    """Floats to 4 significant digits (``0.0133``, not ``0.013333333333333334``)."""
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return float(f"{value:.4g}")
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    return value
-
-
-def set_args(patch: dict[str, Any]) -> str:
-    """``--set`` arguments that paste into a shell as they are (values as JSON, quoted)."""
-    from hone.config import yaml_load
-
-    parts = []
-    for key, value in patch.items():
-        value = _rounded(value)
-        text = json.dumps(value, separators=(", ", ": "))
-        if isinstance(value, str) and yaml_load(value) == value:
-            text = value  # a plain word reads back as itself: no JSON quotes needed
-        parts.append("--set " + shlex.quote(f"{key}={text}"))
-    return " ".join(parts)
 
 
 ConfigArg = Annotated[

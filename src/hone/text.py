@@ -7,13 +7,15 @@ name cannot recolour or clear the terminal with ANSI escapes.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from typing import Any
 
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["plain", "safe", "strip_control"]
+__all__ = ["plain", "safe", "set_args", "strip_control"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -36,3 +38,28 @@ def plain(text: Any, limit: int | None = None) -> Text:
     if limit is not None and len(s) > limit:
         s = s[: max(1, limit - 1)] + "…"
     return Text(s)
+
+
+def _rounded(value: Any) -> Any:
+    """Floats to 4 significant digits (``0.0133``, not ``0.013333333333333334``)."""
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return float(f"{value:.4g}")
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def set_args(patch: dict[str, Any]) -> str:
+    """``--set`` arguments that paste into a shell as they are (values as JSON, quoted)."""
+    from hone.config import yaml_load
+
+    parts = []
+    for key, value in patch.items():
+        value = _rounded(value)
+        text = json.dumps(value, separators=(", ", ": "))
+        if isinstance(value, str) and yaml_load(value) == value:
+            text = value  # a plain word reads back as itself: no JSON quotes needed
+        parts.append("--set " + shlex.quote(f"{key}={text}"))
+    return " ".join(parts)

@@ -114,6 +114,19 @@ def test_run_page_sections_numbers_and_escaping(pages: dict[str, Path]) -> None:
     assert f"{record.metrics['test_accuracy']:.4f}" in text
     assert record.id in text and "per-class" in text
     assert len(text.encode()) < 5 * 2**20
+    _patches_paste_into_a_shell(text)
+
+
+def _patches_paste_into_a_shell(text: str) -> None:
+    """Every --set line on a page splits like bash would and parses as hone's --set."""
+    import shlex
+
+    from hone.config import parse_set
+
+    for code in re.findall(r"<code>(--set [^<]*)</code>", text):
+        words = shlex.split(html.unescape(code))
+        assert words[::2] == ["--set"] * (len(words) // 2), code
+        parse_set(words[1::2])
 
 
 def test_image_run_page_has_the_prediction_grid_and_lr(pages: dict[str, Path]) -> None:
@@ -177,6 +190,12 @@ def test_pages_in_a_real_browser(pages: dict[str, Path], tmp_path: Path) -> None
                 page.on("request", lambda r, requests=requests: requests.append(r.url))
                 url = pages[name].resolve().as_uri()
                 page.goto(url)
+                # Nothing spills out of its section (a table or figure wider than the page).
+                spilled = page.evaluate(
+                    "() => [...document.querySelectorAll('section')]"
+                    ".filter(s => s.scrollWidth > s.clientWidth + 1).map(s => s.id)"
+                )
+                assert spilled == [], (name, spilled)
                 shot = tmp_path / f"{name}.png"
                 page.screenshot(path=str(shot), full_page=True)
                 page.close()

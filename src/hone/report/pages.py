@@ -59,11 +59,21 @@ def _constant_lr(history: dict[str, list[Any]]) -> float | None:
     return lrs[0] if lrs and max(lrs) == min(lrs) else None
 
 
+def _as_epochs(samples: list[dict[str, Any]]) -> list[float]:
+    """Global steps as fractional epochs (steps per epoch from the completed epochs), so the
+    telemetry plots share the learning curves' axis."""
+    epochs = max(int(s.get("epoch") or 1) for s in samples)
+    done = [s["step"] for s in samples if int(s.get("epoch") or 1) < epochs]
+    per_epoch = max(done) / (epochs - 1) if done and epochs > 1 else max(s["step"] for s in samples)
+    return [s["step"] / max(per_epoch, 1) for s in samples]
+
+
 def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Figures (or, for one that would be empty, a sentence saying why it is left out)."""
     if not tele or not tele.get("samples"):
         return []
     samples = tele["samples"]
-    steps = [s["step"] for s in samples]
+    steps = _as_epochs(samples)
     figures = []
     grads = {
         layer: [s["layers"][layer]["grad_norm"] for s in samples if layer in s["layers"]]
@@ -71,7 +81,7 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
     }
     figures.append(
         {
-            "title": "Gradient norm per layer",
+            "title": "Gradient norm per layer (x: epochs, as in the learning curves)",
             "uri": plots.series_by_layer(steps, grads, "gradient norm", log=True),
         }
     )
@@ -85,7 +95,11 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
         }
         by_layer = {k: v for k, v in by_layer.items() if any(not math.isnan(x) for x in v)}
         if by_layer:
-            figures.append({"title": title, "uri": plots.series_by_layer(steps, by_layer, "share")})
+            uri = plots.series_by_layer(steps, by_layer, "share")
+            figures.append({"title": f"{title} (x: epochs)", "uri": uri})
+        else:  # say why a plot is missing rather than draw an empty one
+            kind = "ReLU-family" if key == "dead" else "sigmoid or tanh"
+            figures.append({"title": title, "note": f"not drawn: no {kind} layers in this model"})
     at_init = tele.get("at_init") or {}
     if at_init:
         names = list(at_init)
@@ -139,7 +153,12 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
         "index": index,
         "true": data.classes[y[index]],
         "predicted": data.classes[pred[index]],
-        "uri": plots.bars(data.classes, probs[index].tolist(), "output", highlight=int(y[index])),
+        "uri": plots.bars(
+            data.classes,
+            probs[index].tolist(),
+            "output",
+            colors=_record_colors(len(data.classes), int(y[index]), int(pred[index])),
+        ),
     }
     return out
 
@@ -172,6 +191,7 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
     }
     if report and "confusion_matrix" in report:
         ctx["confusion"] = plots.confusion(report["confusion_matrix"], report["classes"])
+        ctx["classes"] = report["classes"]
     try:
         ctx["predictions"] = (
             _predictions(record.id, store, index) if record.status != "diverged" else {}
@@ -309,3 +329,12 @@ def _short_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+def _record_colors(n: int, true: int, predicted: int) -> list[str]:
+    """Green for the true class; red only for a wrong prediction; the rest neutral."""
+    colors = ["#94a3b8"] * n
+    if predicted != true:
+        colors[predicted] = "#dc2626"
+    colors[true] = "#16a34a"
+    return colors

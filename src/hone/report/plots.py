@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,8 +44,11 @@ def figure(width: float = 6.0, height: float = 3.2) -> Iterator[tuple[Figure, An
 
 def to_uri(fig: Figure) -> str:
     buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png")
+    with warnings.catch_warnings():  # a layout that cannot fit is fixed by bbox "tight" below
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
+    # "tight" grows the image to hold every artist: a long legend or tick label is never cut.
+    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.05)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -119,21 +123,25 @@ def confusion(matrix: list[list[int]], classes: list[str]) -> str:
         return to_uri(fig)
 
 
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
 def series_by_layer(
-    steps: list[int], by_layer: dict[str, list[float]], ylabel: str, log: bool = False
-) -> str:
+    x: list[float], by_layer: dict[str, list[float]], ylabel: str, log: bool = False,
+    xlabel: str = "epoch",
+) -> str:  # fmt: skip
+    """One line per layer against ``x`` (fractional epochs, to share the learning curves'
+    axis); non-finite samples are gaps."""
     with figure() as (fig, ax):
         for i, (layer, values) in enumerate(by_layer.items()):
-            ax.plot(
-                steps[: len(values)],
-                _finite(values),
-                label=layer,
-                color=COLORS[i % len(COLORS)],
-                lw=1.3,
-            )
+            ys = [
+                v if isinstance(v, int | float) and math.isfinite(v) else math.nan for v in values
+            ]
+            ax.plot(x[: len(ys)], ys, label=layer, color=COLORS[i % len(COLORS)], lw=1.3)
         if log:
             ax.set_yscale("log")
-        ax.set_xlabel("step")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
@@ -147,9 +155,11 @@ def bars(
     highlight: int | None = None,
     errors: list[float] | None = None,
     horizontal: bool = False,
+    colors: list[str] | None = None,
 ) -> str:
     with figure(6.0, max(2.4, 0.35 * len(labels)) if horizontal else 3.0) as (fig, ax):
-        colors = [COLORS[1] if i == highlight else COLORS[0] for i in range(len(labels))]
+        if colors is None:
+            colors = [COLORS[1] if i == highlight else COLORS[0] for i in range(len(labels))]
         short = [label[:28] for label in labels]
         if horizontal:
             ax.barh(short, values, xerr=errors, color=colors)
@@ -292,5 +302,5 @@ def lr_find_png(
         ax.legend(fontsize=8, loc="upper left")
         buf = io.BytesIO()
         fig.tight_layout()
-        fig.savefig(buf, format="png", dpi=120)
+        fig.savefig(buf, format="png", dpi=120, bbox_inches="tight", pad_inches=0.05)
         return buf.getvalue()

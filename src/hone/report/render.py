@@ -13,6 +13,7 @@ from hone.experiments.stats import format_p
 from hone.report.pages import experiment_context, run_context, study_context
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
+from hone.text import set_args
 
 __all__ = ["page_path", "render_page", "render_report"]
 
@@ -32,6 +33,7 @@ def _environment() -> Environment:
     )
     env.filters["num"] = _num
     env.filters["pval"] = format_p
+    env.filters["set_args"] = set_args  # the same paste-ready --set text as the terminal
     return env
 
 
