@@ -216,17 +216,21 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
         "metric": metric,
         "improve": record.summary if record.kind == "improve" else None,
     }
+    # Short labels (base, v1, ...) on the figures; the variants table is their key.
+    labels = {r["name"]: f"v{i}" if i else "base" for i, r in enumerate(rows)}
+    ctx["labels"] = labels
     if done:
         ctx["ladder"] = plots.ladder(
-            [r["name"] for r in done],
+            [labels[r["name"]] for r in done],
             [r["summary"]["mean"] for r in done],
             [r["summary"]["ci_low"] for r in done],
             [r["summary"]["ci_high"] for r in done],
             metric,
+            joined=record.kind in ("ladder", "improve"),
         )
         key = metric if metric.startswith("val_") else "val_loss"
         series = {
-            r["name"]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
+            labels[r["name"]]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
             for r in done
         }
         ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")

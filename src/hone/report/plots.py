@@ -89,7 +89,7 @@ def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
             arr = np.array([_finite(r[:length]) for r in runs])
             x = np.arange(1, length + 1)
             color = COLORS[i % len(COLORS)]
-            ax.plot(x, np.nanmean(arr, 0), color=color, lw=1.6, label=name[:40])
+            ax.plot(x, np.nanmean(arr, 0), color=color, lw=1.6, label=name)
             ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.15)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
@@ -174,14 +174,21 @@ def bars(
 
 
 def ladder(
-    names: list[str], means: list[float], lows: list[float], highs: list[float], ylabel: str
+    names: list[str],
+    means: list[float],
+    lows: list[float],
+    highs: list[float],
+    ylabel: str,
+    joined: bool = True,
 ) -> str:
-    """Each step's metric with its 95 % CI."""
+    """Each variant's metric with its 95 % CI; ``joined`` draws a line through ladder steps
+    (each builds on the one before), never through a grid's independent variants."""
     with figure(6.5, 3.4) as (fig, ax):
         x = np.arange(len(names))
         err = [np.subtract(means, lows), np.subtract(highs, means)]
-        ax.errorbar(x, means, yerr=err, fmt="o-", color=COLORS[0], capsize=4)
-        ax.set_xticks(x, [n[:24] for n in names], rotation=30, ha="right", fontsize=8)
+        ax.errorbar(x, means, yerr=err, fmt="o-" if joined else "o", color=COLORS[0], capsize=4)
+        ax.set_xticks(x, [n[:24] for n in names], rotation=30 if len(names) > 6 else 0,
+                      ha="right" if len(names) > 6 else "center", fontsize=8)  # fmt: skip
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         return to_uri(fig)
