@@ -270,7 +270,14 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     numbers = [float(t.number) for t in trials]
     values = [float(t.value or 0) for t in trials]
     best = list(np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values))
-    ctx["history"] = plots.scatter(numbers, values, "trial", metric, best_line=best, integer_x=True)
+    cut = [t for t in every if t.state == optuna.trial.TrialState.PRUNED and t.intermediate_values]
+    pruned = (
+        [float(t.number) for t in cut],
+        [float(t.intermediate_values[max(t.intermediate_values)]) for t in cut],
+    )
+    ctx["history"] = plots.scatter(
+        numbers, values, "trial", metric, best_line=best, integer_x=True, pruned=pruned
+    )
     params = sorted({p for t in trials for p in t.params})
     slices = []
     for p in params:
@@ -315,7 +322,7 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     ctx["best"] = {
         "number": best_trial.number,
         "value": best_trial.value,
-        "params": best_trial.params,
+        "params": _decoded(best_trial),
         "run_id": best_trial.user_attrs.get("run_id"),
     }
     reruns = [
@@ -342,3 +349,15 @@ def _record_colors(n: int, true: int, predicted: int) -> list[str]:
         colors[predicted] = "#dc2626"
     colors[true] = "#16a34a"
     return colors
+
+
+def _decoded(trial: Any) -> dict[str, Any]:
+    """A trial's parameters as config values (categorical choices are stored as JSON text)."""
+    import json
+
+    from optuna.distributions import CategoricalDistribution
+
+    return {
+        k: json.loads(v) if isinstance(trial.distributions.get(k), CategoricalDistribution) else v
+        for k, v in trial.params.items()
+    }

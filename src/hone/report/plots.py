@@ -203,6 +203,7 @@ def scatter(
     best_line: list[float] | None = None,
     categories: list[str] | None = None,
     integer_x: bool = False,
+    pruned: tuple[list[float], list[float]] | None = None,
 ) -> str:
     """``categories``: x holds indices into it, drawn as a categorical axis with a little
     jitter so equal points stay visible."""
@@ -216,9 +217,12 @@ def scatter(
             ax.set_xlim(-0.5, len(categories) - 0.5)
         elif integer_x:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.scatter(x, y, s=14, color=COLORS[0], alpha=0.8)
+        ax.scatter(x, y, s=14, color=COLORS[0], alpha=0.8, label="complete")
+        if pruned is not None and pruned[0]:  # at the last value each pruned trial reported
+            ax.scatter(*pruned, s=16, marker="x", color="#6b7280", label="pruned (last report)")
         if best_line is not None:
             ax.plot(x, best_line, color=COLORS[1], lw=1.2, label="best so far")
+        if best_line is not None or (pruned is not None and pruned[0]):
             ax.legend(fontsize=7)
         if log_x:
             ax.set_xscale("log")
