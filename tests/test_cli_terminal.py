@@ -266,3 +266,27 @@ def test_run_lists_one_hot_columns_and_predict_reads_the_training_csv_format(
     missing.write_text("size,weight\n1.0,0.0\n")
     code, _, err = cli(capsys, "predict", run_id, "--input", str(missing), "--store", str(store))
     assert code == 2 and "missing column(s)" in err and "colour" in err
+
+
+def test_model_needs_no_dataset_files_for_a_fixed_shape(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "mnist_mlp.yaml"
+    code, out, err = cli(capsys, "model", str(example), "--set",
+                         f"data.path={tmp_path / 'absent'}", "--json")  # fmt: skip
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["input_shape"] == [1, 28, 28] and shown["layers"][-1]["output_shape"] == [10]
+
+
+def test_lr_find_plots_in_the_store_are_linked_from_the_index(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny()))
+    code, _, _ = cli(capsys, "lr-find", str(path), "--steps", "30", "--store", str(store))
+    assert code == 0 and (store / "lr-find").is_dir()
+    code, _, _ = cli(capsys, "report", "--all", "--store", str(store))
+    index = (store / "reports" / "index.html").read_text()
+    (png,) = (store / "lr-find").glob("*.png")
+    assert f'href="../lr-find/{png.name}"' in index

@@ -303,9 +303,20 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt =
     from hone.nn.build import describe_model
 
     cfg = load_config(config, parse_set(set_ or []))
-    built = build_run(cfg)
-    rows = describe_model(built.model, built.data.input_shape)
-    title = f"{cfg.name}: {cfg.model.kind} on input {built.data.input_shape}"
+    known = _known_shape(cfg)
+    if known is not None:  # MNIST-like: the shape is fixed, so the files are not needed
+        import torch
+
+        from hone.nn.build import build_model
+
+        input_shape, n_outputs = known
+        torch.manual_seed(cfg.seed)
+        model: torch.nn.Module = build_model(cfg.model, input_shape, n_outputs)
+    else:
+        built = build_run(cfg)
+        model, input_shape = built.model, built.data.input_shape
+    rows = describe_model(model, input_shape)
+    title = f"{cfg.name}: {cfg.model.kind} on input {input_shape}"
     table = Table(title=safe(title), title_justify="left")
     for col in ("layer", "type", "output shape"):
         table.add_column(col)
@@ -314,19 +325,29 @@ def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt =
     for row in rows:
         trainable = "yes" if row.trainable else "no"
         table.add_row(row.name, row.kind, str(row.output_shape), f"{row.params:,}", trainable)
-    total = sum(p.numel() for p in built.model.parameters())
-    n_trainable = sum(p.numel() for p in built.model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if json_out:
         layers = [
             {"layer": r.name, "type": r.kind, "output_shape": list(r.output_shape),
              "params": r.params, "trainable": r.trainable}
             for r in rows
         ]  # fmt: skip
-        echo_json({"name": cfg.name, "input_shape": list(built.data.input_shape),
+        echo_json({"name": cfg.name, "input_shape": list(input_shape),
                    "layers": layers, "params": total, "trainable": n_trainable})  # fmt: skip
         return
     show(table)
     out.print(f"total params: {total:,}  trainable: {n_trainable:,}")
+
+
+def _known_shape(cfg: Any) -> tuple[tuple[int, ...], int] | None:
+    """Input shape and outputs of datasets whose shape is fixed (MNIST, Fashion-MNIST)."""
+    from hone.data.idx import DATASETS
+
+    if cfg.data.dataset not in DATASETS or cfg.model.freeze or cfg.model.init_from:
+        return None  # transfer needs the run's real build
+    classes: list[str] = DATASETS[cfg.data.dataset]["classes"]  # type: ignore[assignment]
+    return (1, 28, 28), len(classes)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -63,6 +63,7 @@ def render_all(
         "root": str(store.root),
         "runs": [{**_run_row(store, r), "failed": failed.get(r.id)} for r in runs],
         "experiments": [{**_experiment_row(e), "failed": failed.get(e.id)} for e in experiments],
+        "lr_finds": _lr_finds(store),
         "studies": [
             {"name": n, "page": f"study-{n}", "failed": failed.get(f"study-{n}")} for n in studies
         ],
@@ -97,3 +98,12 @@ def _experiment_row(e: Any) -> dict[str, Any]:
         "variants": len(e.spec.get("variants", [])),
         "seeds": len(e.spec.get("seeds", [])),
     }
+
+
+def _lr_finds(store: RunStore) -> list[dict[str, str]]:
+    """``hone lr-find`` plots kept in the store, newest first (linked from the index)."""
+    folder = store.root / "lr-find"
+    if not folder.is_dir():
+        return []
+    plots = sorted(folder.glob("*.png"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return [{"name": p.stem, "href": f"../lr-find/{p.name}"} for p in plots[:100]]
