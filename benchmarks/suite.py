@@ -1,21 +1,25 @@
 """hone's benchmark suite: every figure is a ratio against plain PyTorch measured in the same run.
 
-    python -m benchmarks.suite            # all six, under 10 minutes on a laptop CPU
-    python -m benchmarks.suite --quick    # a one-minute smoke run (CI may run it)
+    python -m benchmarks.suite            # all six; about 25 minutes on a 2-core laptop CPU
+    python -m benchmarks.suite --quick    # a smoke run: about 3 minutes (it prints its time)
     python -m benchmarks.suite --only engine,flops
 
 1. engine   hone vs a bare loop vs DataLoader(TensorDataset, shuffle=True), MNIST 784-200-10
-            (LeakyReLU, LayerNorm, BCE, Adam), batch 32/128/512, telemetry off and on
-2. flops    achieved FLOP/s of the training step (6 x params x samples) vs measured matmul peak,
-            and where the time goes (torch.profiler)
+            (LeakyReLU, LayerNorm, BCE, Adam), batch 32/128/512, telemetry off and on; at
+            batch 128 also PyTorch Lightning and Keras 3 (torch backend) when installed
+2. flops    executed FLOPs per second (torch.utils.flop_counter) vs the matmul peak measured
+            in the same run, and where the time goes (torch.profiler)
 3. ladder   the book's five MNIST steps at batch 128 (see benchmarks/book_ladder.py)
-4. sweep    32 random-search trials, 1 epoch each: hone tune vs a plain Optuna study driving
-            the DataLoader loop; hone's own per-trial overhead
-5. memory   peak RSS of a MNIST run and of the sweep; RSS after each trial (growth = leaks)
+4. sweep    20 random-search 1-epoch trials per round: hone tune vs a plain Optuna study
+            driving a DataLoader loop and a plain loop; hone's own per-trial overhead
+5. memory   peak RSS of MNIST runs in one process; RSS after each run (growth = leaks)
 6. threads  train.threads: auto vs every core while another process keeps one core busy
 
-Timed variants alternate within each repeat and report medians, so drift in machine load hits
-all of them alike. Results go to benchmarks/results/suite.json with the machine's description.
+Method: contenders are interleaved and their order is rotated in every repeat, so drift in
+machine load and warm caches favour none. Each figure has wall and process-CPU seconds, the
+median and the minimum, n and the spread (slowest / fastest), and the machine's 1-minute load
+average before and after. Results go to benchmarks/results/suite.json with the machine's
+description.
 """
 
 from __future__ import annotations
@@ -32,7 +36,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmarks.common import DATASETS, machine_info, print_table, write_result
+from benchmarks.common import (
+    DATASETS,
+    interleaved,
+    load,
+    machine_info,
+    print_table,
+    write_result,
+)
 from benchmarks.loops import bare_loop, dataloader_loop
 from benchmarks.threads_under_load import bench_threads
 from hone.api import BuiltRun, build_run, final_metrics
@@ -84,55 +95,70 @@ def timed_variants(
     repeats: int,
     batch: int,
 ) -> dict[str, dict[str, Any]]:
-    """Median seconds per variant; variants alternate inside each repeat."""
-    samples: dict[str, list[float]] = {k: [] for k in variants}
-    accuracy: dict[str, float] = {}
-    for _ in range(repeats):
-        for name, fn in variants.items():
-            built = build_run(cfg, data)
-            gc.collect()
-            start = time.perf_counter()
+    """Each loop on a freshly built run (same seed, same initial weights), interleaved with the
+    order rotated every repeat; wall and CPU medians and minima, n and spread per loop."""
+
+    def contender(fn: Callable[..., None]) -> Callable[[BuiltRun], dict[str, Any]]:
+        def run(built: BuiltRun) -> dict[str, Any]:
             fn(built, cfg.train.epochs, batch)
-            samples[name].append(time.perf_counter() - start)
-            accuracy[name] = final_metrics(built)["test_accuracy"]
-    return {
-        k: {"median_s": statistics.median(v), "samples": v, "test_accuracy": accuracy[k]}
-        for k, v in samples.items()
-    }
+            return {"built": built}
+
+        return run
+
+    res = interleaved(
+        {k: contender(fn) for k, fn in variants.items()},
+        repeats,
+        prepare=lambda name: build_run(cfg, data),
+    )
+    for r in res.values():  # accuracy after timing: evaluation is not part of the loop
+        r["test_accuracy"] = final_metrics(r.pop("built"))["test_accuracy"]
+    return res
 
 
 # ---- 1. engine overhead ---------------------------------------------------------------------
 
 
 def bench_engine(quick: bool) -> dict[str, Any]:
+    from benchmarks.anchors import available_anchors
+
     base = load_config(BOOK_MLP, {"telemetry": False})
     data = build_run(base).data
     if quick:
         data = subset(data, 6000)
-    rows, out = [], {}
+    anchors = available_anchors()
+    rows, out = [], {"load_before": load()}
     for batch in (32, 128, 512):
         cfg = load_config(base, {"train.batch_size": batch})
-        res = timed_variants(
-            cfg,
-            data,
-            {
-                "bare": bare_loop,
-                "hone": hone_loop(False),
-                "hone+telemetry": hone_loop(True),
-                "DataLoader": dataloader_loop,
-            },
-            repeats=1 if quick else 3,
-            batch=batch,
-        )
-        bare = res["bare"]["median_s"]
-        out[str(batch)] = {**res, "ratios": {k: v["median_s"] / bare for k, v in res.items()}}
+        loops: dict[str, Callable[..., None]] = {
+            "bare": bare_loop,
+            "hone": hone_loop(False),
+            "hone+telemetry": hone_loop(True),
+            "DataLoader": dataloader_loop,
+        }
+        if batch == 128:  # the anchors at the common batch size only: they are slow
+            loops.update(anchors)
+        res = timed_variants(cfg, data, loops, repeats=1 if quick else 3, batch=batch)
+        bare, bare_cpu = res["bare"]["median_s"], res["bare"]["median_cpu_s"]
+        out[str(batch)] = {
+            **res,
+            "ratios": {k: v["median_s"] / bare for k, v in res.items()},
+            "cpu_ratios": {k: v["median_cpu_s"] / bare_cpu for k, v in res.items()},
+        }
         for name, r in res.items():
-            rows.append([batch, name, r["median_s"], r["median_s"] / bare, r["test_accuracy"]])
+            rows.append([batch, name, r["median_s"], r["min_s"], r["median_cpu_s"], r["n"],
+                         r["spread"], r["median_s"] / bare, r["median_cpu_s"] / bare_cpu,
+                         r["test_accuracy"]])  # fmt: skip
+    out["load_after"] = load()
+    out["anchors_missing"] = [k for k in ("Lightning", "Keras 3 (torch)") if k not in anchors]
     print_table(
-        "1. engine overhead (1 epoch; x bare = time / bare loop's time)",
-        ["batch", "loop", "median s", "x bare", "test acc"],
+        f"1. engine overhead (1 epoch; interleaved, order rotated each repeat; load "
+        f"{out['load_before']:.2f} → {out['load_after']:.2f})",
+        ["batch", "loop", "median s", "min s", "cpu s", "n", "spread", "x bare", "x bare cpu",
+         "test acc"],
         rows,
-    )
+    )  # fmt: skip
+    if out["anchors_missing"]:
+        print(f"   skipped (not installed): {', '.join(out['anchors_missing'])}")
     r128 = out["128"]["ratios"]
     out["targets"] = {
         "hone <= 1.05x bare (telemetry off)": max(
@@ -161,29 +187,46 @@ def matmul_peak(n: int = 1024, repeats: int = 10) -> float:
     return 2 * n**3 / best
 
 
+def executed_flops(built: BuiltRun, batch: int) -> int:
+    """FLOPs one training step executes (forward, backward, counted by torch's flop counter;
+    the optimizer's elementwise update is not a matmul and is not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, y = built.data.train.x[:batch], built.data.train.y[:batch]
+    with FlopCounterMode(display=False) as counter:
+        built.loss_fn(built.model(x), y).backward()
+    built.model.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
+
+
 def bench_flops(quick: bool) -> dict[str, Any]:
     peak = matmul_peak()
     base = load_config(BOOK_MLP, {"telemetry": False})
     data = subset(build_run(base).data, 6000 if quick else 20000)
-    rows, out = [], {"matmul_peak_gflops": peak / 1e9}
+    no_val = DataBundle(data.train, None, data.test, data.classes, data.input_shape,
+                        data.preprocess)  # fmt: skip
+    rows, out = [], {"matmul_peak_gflops": peak / 1e9, "load": load()}
     for batch in (128, 256, 512, 1024):
         cfg = load_config(base, {"train.batch_size": batch})
-        built = build_run(
-            cfg,
-            DataBundle(
-                data.train, None, data.test, data.classes, data.input_shape, data.preprocess
-            ),
-        )
-        params = sum(p.numel() for p in built.model.parameters())
-        start = time.perf_counter()
-        built.fit()
-        seconds = time.perf_counter() - start
-        flops = 6 * params * len(data.train) / seconds
-        out[str(batch)] = {"gflops": flops / 1e9, "share_of_peak": flops / peak, "seconds": seconds}
-        rows.append([batch, flops / 1e9, flops / peak])
+        per_sample = executed_flops(build_run(cfg, no_val), batch) / batch
+        params = sum(p.numel() for p in build_run(cfg, no_val).model.parameters())
+        res = interleaved({"fit": lambda built: built.fit()}, 1 if quick else 3,
+                          prepare=lambda name, cfg=cfg: build_run(cfg, no_val))["fit"]  # fmt: skip
+        flops = per_sample * len(data.train) / res["median_s"]
+        out[str(batch)] = {
+            "executed_flops_per_sample": per_sample,
+            "six_params_flops_per_sample": 6 * params,
+            "gflops": flops / 1e9,
+            "share_of_peak": flops / peak,
+            **{k: res[k] for k in ("n", "median_s", "min_s", "median_cpu_s", "spread")},
+        }
+        rows.append([batch, per_sample, 6 * params, flops / 1e9, flops / peak, res["n"],
+                     res["spread"]])  # fmt: skip
     print_table(
-        f"2. compute efficiency (matmul peak {peak / 1e9:.1f} GFLOP/s, same run)",
-        ["batch", "GFLOP/s", "share of peak"],
+        f"2. compute efficiency: executed FLOPs (torch.utils.flop_counter) per second vs the "
+        f"matmul peak {peak / 1e9:.1f} GFLOP/s measured in the same run; "
+        f"{torch.get_num_threads()} thread(s)",
+        ["batch", "FLOPs/sample", "6 x params", "GFLOP/s", "share of peak", "n", "spread"],
         rows,
     )
     out["profile_batch_256"] = profile_step(base, data)
@@ -268,56 +311,16 @@ def bench_ladder(quick: bool) -> dict[str, Any]:
 # ---- 4. sweep throughput and 5. memory ------------------------------------------------------
 
 
-def bench_sweep(quick: bool) -> dict[str, Any]:
-    import optuna
+SWEEP_SPACE = {"lr": (1e-4, 1e-2), "hidden": [64, 128, 256], "dropout": (0.0, 0.5)}
 
-    from hone.experiments.tune import ParamSpec, tune
 
-    trials = 4 if quick else 32
-    n_rows = 5000 if quick else 20000
-    base = load_config(
-        BOOK_MLP,
-        {
-            "data.split": {"train": n_rows / 60000, "val": 2000 / 60000},
-            "telemetry": False,
-            "train.batch_size": 128,
-        },
-    )
-    specs = [
-        ParamSpec("train.optimizer.lr", "float", 1e-4, 1e-2, log=True),
-        ParamSpec("model.hidden", "categorical", choices=[[64], [128], [256]]),
-        ParamSpec("model.dropout", "float", 0.0, 0.5),
-    ]
-    import tempfile
+def _plain_objective(data: DataBundle, loader: bool) -> Callable[[Any], float]:
+    """The Optuna objective a user writes by hand: the same model, 1 epoch, val accuracy."""
 
-    store = tempfile.mkdtemp(prefix="hone-bench-")
-    rss_before = rss_mb()
-    start = time.perf_counter()
-    result = tune(
-        base,
-        specs,
-        trials=trials,
-        metric="val_accuracy",
-        store=store,
-        storage=None,
-        study_name="bench",
-        sampler="random",
-        pruner="none",
-    )
-    hone_s = time.perf_counter() - start
-    from hone.store import RunStore
-
-    with RunStore(store) as rs:
-        records = [rs.get_run(t["run_id"]) for t in result.trials if t["run_id"]]
-    train_s = sum(sum(r.history.get("epoch_seconds", [])) for r in records)
-    rss_hone = rss_mb()
-
-    data = build_run(base).data
-
-    def plain_objective(trial: optuna.Trial) -> float:
-        lr = trial.suggest_float("lr", 1e-4, 1e-2, log=True)
-        width = trial.suggest_categorical("hidden", [64, 128, 256])
-        dropout = trial.suggest_float("dropout", 0.0, 0.5)
+    def objective(trial: Any) -> float:
+        lr = trial.suggest_float("lr", *SWEEP_SPACE["lr"], log=True)
+        width = trial.suggest_categorical("hidden", SWEEP_SPACE["hidden"])
+        dropout = trial.suggest_float("dropout", *SWEEP_SPACE["dropout"])
         model = torch.nn.Sequential(
             torch.nn.Flatten(),
             torch.nn.Dropout(dropout),
@@ -327,8 +330,13 @@ def bench_sweep(quick: bool) -> dict[str, Any]:
             torch.nn.Linear(width, 10),
         )
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        loader = DataLoader(TensorDataset(data.train.x, data.train.y), batch_size=128, shuffle=True)
-        for xb, yb in loader:
+        x, y = data.train.x, data.train.y
+        if loader:
+            batches: Any = DataLoader(TensorDataset(x, y), batch_size=128, shuffle=True)
+        else:
+            perm = torch.randperm(len(y))
+            batches = ((x[perm[i : i + 128]], y[perm[i : i + 128]]) for i in range(0, len(y), 128))
+        for xb, yb in batches:
             loss = F.binary_cross_entropy_with_logits(model(xb), F.one_hot(yb, 10).float())
             opt.zero_grad()
             loss.backward()
@@ -338,27 +346,76 @@ def bench_sweep(quick: bool) -> dict[str, Any]:
             assert data.val is not None
             return float((model(data.val.x).argmax(1) == data.val.y).float().mean())
 
+    return objective
+
+
+def bench_sweep(quick: bool) -> dict[str, Any]:
+    """hone tune against a plain Optuna study driving a DataLoader loop and a plain loop: the
+    same random search, interleaved in rounds with the order rotated, each round a fresh
+    study (and, for hone, a fresh store, so each round pays its set-up as a user would)."""
+    import tempfile
+
+    import optuna
+
+    from hone.experiments.tune import ParamSpec, tune
+    from hone.store import RunStore
+
+    trials, rounds = (4, 1) if quick else (20, 3)
+    n_rows = 5000 if quick else 10000
+    base = load_config(BOOK_MLP, {"data.split": {"train": n_rows / 60000, "val": 2000 / 60000},
+                                  "telemetry": False, "train.batch_size": 128})  # fmt: skip
+    specs = [
+        ParamSpec("train.optimizer.lr", "float", *SWEEP_SPACE["lr"], log=True),
+        ParamSpec("model.hidden", "categorical", choices=[[w] for w in SWEEP_SPACE["hidden"]]),
+        ParamSpec("model.dropout", "float", *SWEEP_SPACE["dropout"]),
+    ]
+    data = build_run(base).data
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    start = time.perf_counter()
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(plain_objective, n_trials=trials)
-    plain_s = time.perf_counter() - start
-    out = {
-        "trials": trials,
-        "train_rows": n_rows,
-        "hone_trials_per_min": trials / hone_s * 60,
-        "plain_trials_per_min": trials / plain_s * 60,
-        "speedup": plain_s / hone_s,
-        "hone_overhead_ms_per_trial": (hone_s - train_s) / trials * 1000,
-        "rss_mb_before": rss_before,
-        "rss_mb_after_hone_sweep": rss_hone,
-    }
+    training: list[float] = []
+
+    def hone_sweep(_: Any) -> dict[str, Any]:
+        store = tempfile.mkdtemp(prefix="hone-bench-")
+        result = tune(base, specs, trials=trials, metric="val_accuracy", store=store,
+                      storage=None, study_name="b", sampler="random", pruner="none")  # fmt: skip
+        with RunStore(store) as rs:
+            runs = [rs.get_run(t["run_id"]) for t in result.trials if t["run_id"]]
+        training.append(sum(sum(r.history.get("epoch_seconds", [])) for r in runs))
+        return {}
+
+    def plain(loader: bool) -> Callable[[Any], dict[str, Any]]:
+        def sweep(_: Any) -> dict[str, Any]:
+            study = optuna.create_study(direction="maximize",
+                                        sampler=optuna.samplers.RandomSampler(seed=0))  # fmt: skip
+            study.optimize(_plain_objective(data, loader), n_trials=trials)
+            return {}
+
+        return sweep
+
+    before = load()
+    res = interleaved(
+        {"hone tune": hone_sweep, "Optuna + DataLoader": plain(True), "Optuna + plain loop":
+         plain(False)}, rounds)  # fmt: skip
+    hone_med = res["hone tune"]["median_s"]
+    overhead = (hone_med - statistics.median(training)) / trials
+    rows = [[name, r["n"], trials / r["median_s"] * 60, r["median_s"], r["min_s"],
+             r["median_cpu_s"], r["spread"], r["median_cpu_s"] / res["hone tune"]["median_cpu_s"]]
+            for name, r in res.items()]  # fmt: skip
     print_table(
-        f"4. sweep throughput ({trials} random trials, 1 epoch on {n_rows} MNIST rows)",
-        ["", "value"],
-        [[k, v] for k, v in out.items() if k not in ("trials", "train_rows")],
+        f"4. sweep: {trials} random 1-epoch trials on {n_rows} MNIST rows per round, "
+        f"{rounds} interleaved rounds; load {before:.2f} → {load():.2f}",
+        ["contender", "n", "trials/min", "median s", "min s", "cpu s", "spread", "cpu / hone"],
+        rows,
     )
-    return out
+    print(f"   hone outside training: {overhead * 1000:.0f} ms per trial (median round)")
+    return {
+        "trials": trials,
+        "rounds": rounds,
+        "train_rows": n_rows,
+        "contenders": res,
+        "hone_training_s": training,
+        "hone_overhead_ms_per_trial": overhead * 1000,
+        "rss_mb_after_sweeps": rss_mb(),
+    }
 
 
 def bench_memory(quick: bool) -> dict[str, Any]:
