@@ -24,7 +24,7 @@ from hone.api import BuiltRun
 
 __all__ = ["available_anchors"]
 
-Loop = Callable[[BuiltRun, int, int], None]
+Loop = Callable[[BuiltRun, int, int], Any]
 
 
 def _lightning_loop(built: BuiltRun, epochs: int, batch: int) -> None:
@@ -67,7 +67,8 @@ def _lightning_loop(built: BuiltRun, epochs: int, batch: int) -> None:
     trainer.fit(Module(), train, val)
 
 
-def _keras_loop(built: BuiltRun, epochs: int, batch: int) -> None:
+def _keras_loop(built: BuiltRun, epochs: int, batch: int) -> dict[str, float]:
+    """Keras trains its own model: its test accuracy is returned, not hone's model's."""
     os.environ.setdefault("KERAS_BACKEND", "torch")  # must be set before keras is imported
     import keras
 
@@ -89,6 +90,9 @@ def _keras_loop(built: BuiltRun, epochs: int, batch: int) -> None:
         xv = data.val.x.reshape(len(data.val), -1).numpy()
         val = (xv, F.one_hot(data.val.y, 10).float().numpy())
     model.fit(x, y, batch_size=batch, epochs=epochs, validation_data=val, verbose=0, shuffle=True)
+    xt = data.test.x.reshape(len(data.test), -1).numpy()
+    predicted = model.predict(xt, batch_size=1024, verbose=0).argmax(1)
+    return {"test_accuracy": float((predicted == data.test.y.numpy()).mean())}
 
 
 def available_anchors() -> dict[str, Loop]:

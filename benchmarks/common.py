@@ -110,4 +110,7 @@ def print_table(title: str, header: list[str], rows: list[list[Any]]) -> None:
         table.add_column(col, justify="right")
     for row in rows:
         table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:
+        console.width = 160  # a log or file: do not squeeze the columns to 80
+    console.print(table)

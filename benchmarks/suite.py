@@ -1,7 +1,7 @@
 """hone's benchmark suite: every figure is a ratio against plain PyTorch measured in the same run.
 
-    python -m benchmarks.suite            # all six; about 25 minutes on a 2-core laptop CPU
-    python -m benchmarks.suite --quick    # a smoke run: about 3 minutes (it prints its time)
+    python -m benchmarks.suite            # all six; about 7 minutes on a 2-core laptop CPU
+    python -m benchmarks.suite --quick    # a smoke run: about one minute (it prints its time)
     python -m benchmarks.suite --only engine,flops
 
 1. engine   hone vs a bare loop vs DataLoader(TensorDataset, shuffle=True), MNIST 784-200-10
@@ -50,6 +50,8 @@ from hone.api import BuiltRun, build_run, final_metrics
 from hone.config import Config, load_config
 from hone.data import DataBundle, Split
 
+THREADS = [1]  # set from --threads; every contender runs with this many torch threads
+
 BOOK_MLP = {
     "name": "bench",
     "data": {"dataset": "mnist", "path": str(DATASETS / "mnist")},
@@ -63,6 +65,11 @@ BOOK_MLP = {
     },
     "train": {"loss": "bce", "optimizer": {"name": "adam", "lr": 0.001}, "epochs": 1},
 }
+
+
+def book(overrides: dict[str, Any]) -> Config:
+    """The benchmark MLP with the suite's thread count pinned (``auto`` would follow load)."""
+    return load_config(BOOK_MLP, {"train.threads": THREADS[0], **overrides})
 
 
 def rss_mb() -> float:
@@ -98,10 +105,10 @@ def timed_variants(
     """Each loop on a freshly built run (same seed, same initial weights), interleaved with the
     order rotated every repeat; wall and CPU medians and minima, n and spread per loop."""
 
-    def contender(fn: Callable[..., None]) -> Callable[[BuiltRun], dict[str, Any]]:
+    def contender(fn: Callable[..., Any]) -> Callable[[BuiltRun], dict[str, Any]]:
         def run(built: BuiltRun) -> dict[str, Any]:
-            fn(built, cfg.train.epochs, batch)
-            return {"built": built}
+            own = fn(built, cfg.train.epochs, batch)  # a loop with its own model reports it
+            return {"built": built, **(own if isinstance(own, dict) else {})}
 
         return run
 
@@ -111,7 +118,8 @@ def timed_variants(
         prepare=lambda name: build_run(cfg, data),
     )
     for r in res.values():  # accuracy after timing: evaluation is not part of the loop
-        r["test_accuracy"] = final_metrics(r.pop("built"))["test_accuracy"]
+        built = r.pop("built")
+        r.setdefault("test_accuracy", final_metrics(built)["test_accuracy"])
     return res
 
 
@@ -121,7 +129,7 @@ def timed_variants(
 def bench_engine(quick: bool) -> dict[str, Any]:
     from benchmarks.anchors import available_anchors
 
-    base = load_config(BOOK_MLP, {"telemetry": False})
+    base = book({"telemetry": False})
     data = build_run(base).data
     if quick:
         data = subset(data, 6000)
@@ -201,7 +209,7 @@ def executed_flops(built: BuiltRun, batch: int) -> int:
 
 def bench_flops(quick: bool) -> dict[str, Any]:
     peak = matmul_peak()
-    base = load_config(BOOK_MLP, {"telemetry": False})
+    base = book({"telemetry": False})
     data = subset(build_run(base).data, 6000 if quick else 20000)
     no_val = DataBundle(data.train, None, data.test, data.classes, data.input_shape,
                         data.preprocess)  # fmt: skip
@@ -273,7 +281,12 @@ def bench_ladder(quick: bool) -> dict[str, Any]:
             continue
         cfg = load_config(
             path,
-            {"train.batch_size": 128, "data.path": str(DATASETS / "mnist"), "telemetry": False},
+            {
+                "train.batch_size": 128,
+                "data.path": str(DATASETS / "mnist"),
+                "telemetry": False,
+                "train.threads": THREADS[0],
+            },
         )
         if quick:
             cfg = load_config(cfg, {"train.epochs": 1})
@@ -362,7 +375,7 @@ def bench_sweep(quick: bool) -> dict[str, Any]:
 
     trials, rounds = (4, 1) if quick else (20, 3)
     n_rows = 5000 if quick else 10000
-    base = load_config(BOOK_MLP, {"data.split": {"train": n_rows / 60000, "val": 2000 / 60000},
+    base = book({"data.split": {"train": n_rows / 60000, "val": 2000 / 60000},
                                   "telemetry": False, "train.batch_size": 128})  # fmt: skip
     specs = [
         ParamSpec("train.optimizer.lr", "float", *SWEEP_SPACE["lr"], log=True),
@@ -424,7 +437,7 @@ def bench_memory(quick: bool) -> dict[str, Any]:
     import hone
 
     store = tempfile.mkdtemp(prefix="hone-bench-")
-    base = load_config(BOOK_MLP, {"train.batch_size": 128})
+    base = book({"train.batch_size": 128})
     hone.run(base, store=store)  # warm: first run loads libraries and data
     after: list[float] = []
     for i in range(4 if quick else 12):
@@ -468,9 +481,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="a one-minute smoke run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (about a minute)")
     parser.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads for every contender (default 1)"
+    )
     args = parser.parse_args()
+    THREADS[0] = args.threads
+    torch.set_num_threads(args.threads)
     chosen = [b.strip() for b in args.only.split(",") if b.strip()]
     unknown = [b for b in chosen if b not in BENCHES]
     if unknown:
