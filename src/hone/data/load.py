@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 from collections import OrderedDict
 from pathlib import Path
@@ -36,6 +38,8 @@ def resolve_task(cfg: DataConfig) -> str:
 # a RawData never modify it (splitting copies rows).
 _RAW_CACHE: OrderedDict[str, tuple[RawData, dict[str, Any]]] = OrderedDict()
 _RAW_CACHE_SIZE = 2
+_BUNDLE_CACHE: OrderedDict[str, DataBundle] = OrderedDict()
+_BUNDLE_CACHE_SIZE = 1  # a split MNIST is ~220 MB: keep the one a sweep or comparison reuses
 
 
 def _raw_key(cfg: DataConfig) -> str | None:
@@ -91,6 +95,25 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
 def load_data(
     cfg: DataConfig, device: torch.device | str = "cpu", cache_dir: Path | None = None
 ) -> DataBundle:
+    """Split and preprocess the data. The split depends only on the data config (its own
+    seed), so sweeps and seed comparisons that share it reuse the last few bundles (the
+    tensors are never modified in place; each caller gets its own report dict)."""
+    raw_key = _raw_key(cfg)
+    key = None if raw_key is None else json.dumps([raw_key, cfg.model_dump(mode="json"),
+                                                   str(device)], sort_keys=True)  # fmt: skip
+    if key is not None and key in _BUNDLE_CACHE:
+        _BUNDLE_CACHE.move_to_end(key)
+        cached = _BUNDLE_CACHE[key]
+        return dataclasses.replace(cached, report=copy.deepcopy(cached.report))
+    bundle = _split_data(cfg, device, cache_dir)
+    if key is not None:
+        _BUNDLE_CACHE[key] = dataclasses.replace(bundle, report=copy.deepcopy(bundle.report))
+        while len(_BUNDLE_CACHE) > _BUNDLE_CACHE_SIZE:
+            _BUNDLE_CACHE.popitem(last=False)
+    return bundle
+
+
+def _split_data(cfg: DataConfig, device: torch.device | str, cache_dir: Path | None) -> DataBundle:
     raw, report = load_raw(cfg, cache_dir)
     if raw.task == "classification" and len(raw.classes) < 2:
         raise DataError(f"data: dataset '{cfg.dataset}' has only one class; need at least two")
