@@ -131,3 +131,21 @@ def test_errors_never_echo_a_file_that_is_not_a_table(tmp_path: Path) -> None:
     assert (
         "c19" in str(info.value) and "c20," not in str(info.value) and "80 more" in str(info.value)
     )
+
+
+def test_runs_share_a_split_until_the_file_or_the_config_changes(tmp_path: Path) -> None:
+    from hone.config import load_config
+    from hone.data import load_data
+
+    path = tmp_path / "t.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(40)))
+    cfg = load_config({"data": {"dataset": "csv", "path": str(path), "target": "label",
+                                "split": "6:2:2"}}).data  # fmt: skip
+    first, second = load_data(cfg), load_data(cfg)
+    assert second.train.x.data_ptr() == first.train.x.data_ptr()  # the same split, not redone
+    second.report["note"] = "mine"
+    assert "note" not in load_data(cfg).report  # each caller gets its own report
+    other = load_config({"data": {**cfg.model_dump(), "split": "8:1:1"}}).data
+    assert len(load_data(other).train) != len(first.train)
+    path.write_text(path.read_text() + "".join(f"{i},{i % 3},x\n" for i in range(40, 60)))
+    assert len(load_data(cfg).train) > len(first.train)  # a changed file is read again
