@@ -14,6 +14,7 @@ from hone.errors import ConfigError, DataError, HoneError, StoreError
 if TYPE_CHECKING:
     from hone.api import RunResult, run
     from hone.config import Config, load_config
+    from hone.interop import LoadedModel, export, load
 
 __version__ = "0.2.0"
 
@@ -22,15 +23,19 @@ __all__ = [
     "ConfigError",
     "DataError",
     "HoneError",
+    "LoadedModel",
     "RunResult",
     "StoreError",
     "__version__",
+    "export",
+    "load",
     "load_config",
     "run",
 ]
 
 _LAZY = {"run": "hone.api", "RunResult": "hone.api", "Config": "hone.config",
-         "load_config": "hone.config"}  # fmt: skip
+         "load_config": "hone.config", "load": "hone.interop", "export": "hone.interop",
+         "LoadedModel": "hone.interop"}  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:

@@ -226,6 +226,24 @@ class _PageBar:
         self.bar.close()
 
 
+@app.command("export")
+def export_cmd(
+    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix).")],
+    out_path: Annotated[Path, typer.Argument(help="The file to write.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="torchscript | onnx | safetensors")
+    ] = "torchscript",
+    store: StoreOpt = None,
+) -> None:
+    """Write a run's trained model, with its input transform, as TorchScript, ONNX or
+    safetensors (no dataset files needed)."""
+    from hone.interop import export
+
+    path = export(run_id, fmt, out_path, store)
+    size = f"{path.stat().st_size / 1024:.0f} KB"
+    out.print(f"wrote {safe(path)} ({fmt}, {size})", highlight=False, soft_wrap=True)
+
+
 def _what_to_try(store: Path, run_id: str) -> None:
     """After a divergence: the diagnosis's first finding and its top prescription."""
     from hone.diagnose import diagnose_run, load_evidence

@@ -1,0 +1,193 @@
+"""A recorded run as a model other tools can use, without its dataset files.
+
+``load(run_id)`` rebuilds the trained model from the run's config, its ``data.json`` (input
+shape, classes, the scaler fitted on the training split) and its weights, and wraps it with
+its input transform and output activation: ``predict`` takes raw inputs, as the training data
+was before scaling (pixels in [0, 1], features as in the CSV after one-hot encoding), and
+returns probabilities (or the regression outputs).
+
+``export(run_id, fmt, out)`` writes that same wrapped model as TorchScript or ONNX (inputs:
+raw features; outputs: probabilities), or the bare weights as safetensors with the transform in
+the file's metadata. Image decoding and resizing, and CSV parsing, stay outside the exported
+file: feed it arrays shaped like ``input_shape``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from hone.errors import ConfigError, StoreError
+
+__all__ = ["FORMATS", "LoadedModel", "export", "load"]
+
+FORMATS = ("torchscript", "onnx", "safetensors")
+
+
+class Inference(nn.Module):
+    """Raw input -> the training transform -> the model -> probabilities."""
+
+    shift: torch.Tensor
+    scale: torch.Tensor
+    fill: torch.Tensor
+
+    def __init__(
+        self,
+        model: nn.Module,
+        preprocess: dict[str, Any],
+        output: str,
+        input_shape: tuple[int, ...],
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.output = output
+        scaled = preprocess.get("kind", "none") != "none"
+        # Per feature (or per channel, for images): broadcast along dim 1, as apply_scaler does.
+        shape = [1, -1] + [1] * (len(input_shape) - 1)
+        shift = np.asarray(preprocess.get("shift", 0.0) if scaled else 0.0, dtype=np.float32)
+        scale = np.asarray(preprocess.get("scale", 1.0) if scaled else 1.0, dtype=np.float32)
+        self.register_buffer("shift", torch.from_numpy(shift).reshape(shape))
+        self.register_buffer("scale", torch.from_numpy(scale).reshape(shape))
+        fill = preprocess.get("fill")
+        self.fills = fill is not None
+        filled = np.asarray(fill if fill is not None else [0.0], dtype=np.float32)
+        self.register_buffer("fill", torch.from_numpy(filled).reshape(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fills:  # data.missing: mean — NaN cells take the training means
+            x = torch.where(torch.isnan(x), self.fill.expand_as(x), x)
+        logits: torch.Tensor = self.model((x - self.shift) / self.scale)
+        if self.output == "softmax":
+            return torch.softmax(logits, dim=-1)
+        if self.output == "sigmoid":
+            return torch.sigmoid(logits)
+        return logits
+
+
+@dataclass
+class LoadedModel:
+    """A trained run, ready to predict: ``predict(x)`` on raw inputs shaped like
+    ``input_shape`` (a batch dimension first)."""
+
+    run_id: str
+    module: Inference
+    input_shape: tuple[int, ...]
+    classes: list[str]
+    config: dict[str, Any]
+
+    def predict(self, x: Any) -> np.ndarray:
+        """Probabilities per class (or regression outputs) for a batch of raw inputs."""
+        batch = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        if tuple(batch.shape[1:]) != self.input_shape:
+            if batch.dim() == len(self.input_shape):  # one record without its batch dimension
+                batch = batch.unsqueeze(0)
+            if tuple(batch.shape[1:]) != self.input_shape:
+                raise ConfigError(
+                    f"predict: inputs shaped {tuple(batch.shape)}; this model takes "
+                    f"(N, {', '.join(map(str, self.input_shape))})"
+                )
+        with torch.inference_mode():
+            result: np.ndarray = self.module(batch).numpy()
+        return result
+
+    def predict_classes(self, x: Any) -> list[str]:
+        """The predicted class name per record (classification runs)."""
+        if not self.classes:
+            raise ConfigError("predict_classes: this is a regression run; use predict")
+        return [self.classes[int(i)] for i in self.predict(x).argmax(1)]
+
+
+def load(run_id: str, store: str | Path | None = None) -> LoadedModel:
+    """The trained model of a recorded run, with its input transform; no dataset files needed."""
+    from hone.config import load_config
+    from hone.nn.build import build_model
+    from hone.store import RunStore
+    from hone.train.losses import resolve_output_activation
+
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        record = rs.get_run(run_id, with_history=False)
+        weights = rs.load_weights(run_id)
+        meta = rs.load_json(run_id, "data.json")
+    if not meta or "input_shape" not in meta:
+        raise StoreError(f"run {run_id}: data.json is missing or damaged; re-train the run")
+    cfg = load_config(record.config)
+    shape = tuple(int(d) for d in meta["input_shape"])
+    classes = list(meta.get("classes") or [])
+    task = meta.get("task", "classification")
+    out_weight = next((v for k, v in weights.items() if k.endswith("output.weight")), None)
+    n_outputs = (
+        len(classes) if classes else int(out_weight.shape[0]) if out_weight is not None else 1
+    )
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.model, shape, n_outputs)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError:
+        raise StoreError(
+            f"run {run_id}: its weights do not fit its model (layer names or shapes differ); "
+            "re-train the run"
+        ) from None
+    output = resolve_output_activation(cfg.model.output_activation, cfg.train.loss, task)
+    module = Inference(model, meta.get("preprocess") or {}, output, shape).eval()
+    return LoadedModel(run_id, module, shape, classes, record.config)
+
+
+def export(run_id: str, fmt: str, out: Path, store: str | Path | None = None) -> Path:
+    """Write the run's model as ``torchscript``, ``onnx`` or ``safetensors`` to ``out``."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: '{fmt}' is not a format; valid: {', '.join(FORMATS)}")
+    if out.is_dir():
+        raise ConfigError(f"{out} is a folder; give a file name such as model.{_suffix(fmt)}")
+    if not out.parent.is_dir():
+        raise ConfigError(f"the folder {out.parent} does not exist")
+    loaded = load(run_id, store)
+    example = torch.zeros((1, *loaded.input_shape))
+    if fmt == "torchscript":
+        traced = torch.jit.trace(loaded.module, example)  # type: ignore[no-untyped-call]
+        traced.save(str(out))
+    elif fmt == "onnx":
+        _onnx(loaded, example, out)
+    else:
+        from safetensors.torch import save_file
+
+        module = loaded.module
+        tensors = {k: v.contiguous() for k, v in module.model.state_dict().items()}
+        meta = {
+            "hone_run": loaded.run_id,
+            "input_shape": json.dumps(loaded.input_shape),
+            "classes": json.dumps(loaded.classes),
+            "output": module.output,
+            "transform": "x -> (x - shift) / scale per feature (or channel), then the model",
+            "shift": json.dumps(module.shift.reshape(-1).tolist()),
+            "scale": json.dumps(module.scale.reshape(-1).tolist()),
+        }
+        save_file(tensors, str(out), metadata=meta)
+    return out
+
+
+def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
+    import importlib.util
+
+    missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"--format onnx needs {', '.join(missing)}: pip install 'hone[onnx]'")
+    torch.onnx.export(
+        loaded.module,
+        (example,),
+        str(out),
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+        dynamo=True,
+    )
+
+
+def _suffix(fmt: str) -> str:
+    return {"torchscript": "pt", "onnx": "onnx", "safetensors": "safetensors"}[fmt]

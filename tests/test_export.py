@@ -1,0 +1,98 @@
+"""A recorded run leaves hone: loaded without its data, exported as TorchScript, ONNX and
+safetensors, each checked against the run's own predictions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import hone
+from hone.api import load_run
+from hone.evaluate.report import predict_outputs
+from tests.conftest import tiny
+from tests.test_cli_safety import cli
+
+
+@pytest.fixture
+def trained(store: Path) -> tuple[str, np.ndarray, np.ndarray]:
+    """A scaled run, its raw test inputs and hone's own outputs on them."""
+    result = hone.run(tiny(**{"train.epochs": 3, "data.preprocess.scale": "standard"}),
+                      store=str(store))  # fmt: skip
+    run_id, built = load_run(result.run_id, store)
+    scaled = built.data.test.x
+    pre = built.data.preprocess
+    raw = scaled.numpy() * np.asarray(pre["scale"]) + np.asarray(pre["shift"])  # undo scaling
+    expected = predict_outputs(built.model, scaled, built.output_activation).numpy()
+    return run_id, raw.astype(np.float32), expected
+
+
+def test_load_predicts_like_the_run_without_its_data(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path
+) -> None:
+    run_id, raw, expected = trained
+    loaded = hone.load(run_id[:12], store=store)
+    np.testing.assert_allclose(loaded.predict(raw), expected, atol=1e-5)
+    assert loaded.predict(raw[0]).shape == (1, expected.shape[1])  # one record
+    assert len(loaded.predict_classes(raw)) == len(raw)
+    with pytest.raises(hone.ConfigError, match="this model takes"):
+        loaded.predict(np.zeros((2, 7)))
+
+
+def test_torchscript_and_safetensors_exports(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    run_id, raw, expected = trained
+    code, out, _ = cli(capsys, "export", run_id, str(tmp_path / "m.pt"), "--store", str(store))
+    assert code == 0 and "torchscript" in out
+    scripted = torch.jit.load(str(tmp_path / "m.pt"))
+    np.testing.assert_allclose(scripted(torch.from_numpy(raw)).detach().numpy(), expected,
+                               atol=1e-5)  # fmt: skip
+    code, _, _ = cli(capsys, "export", run_id, str(tmp_path / "m.safetensors"), "--format",
+                     "safetensors", "--store", str(store))  # fmt: skip
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m.safetensors"), "pt") as f:
+        meta = f.metadata()
+        assert json.loads(meta["input_shape"]) == [2] and meta["hone_run"] == run_id
+        assert len(json.loads(meta["shift"])) == 2 and any("weight" in k for k in f.keys())  # noqa: SIM118
+
+
+def test_onnx_matches_torch_to_1e5(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("onnxscript", reason="pip install 'hone[onnx]'")
+    ort = pytest.importorskip("onnxruntime", reason="pip install 'hone[onnx]'")
+    run_id, raw, expected = trained
+    path = hone.export(run_id, "onnx", tmp_path / "m.onnx", store=store)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": raw})
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_export_errors_name_the_fix(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    run_id = trained[0]
+    code, _, err = cli(capsys, "export", run_id, str(tmp_path / "m"), "--format", "pickle",
+                       "--store", str(store))  # fmt: skip
+    assert code == 2 and "valid: torchscript, onnx, safetensors" in err
+    code, _, err = cli(capsys, "export", run_id, str(tmp_path), "--store", str(store))
+    assert code == 2 and "is a folder" in err
+
+
+def test_a_mnist_shaped_cnn_exports_with_per_channel_scaling(store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    cfg = tiny(**{"data": {"dataset": "digits", "split": "6:2:2"},
+                  "data.preprocess.scale": "standard", "train.epochs": 1})  # fmt: skip
+    path.write_text(yaml.safe_dump(cfg))
+    result = hone.run(path, store=str(store))
+    loaded = hone.load(result.run_id, store=store)
+    x = np.random.default_rng(0).random((3, *loaded.input_shape), dtype=np.float32)
+    assert loaded.predict(x).shape == (3, 10)
