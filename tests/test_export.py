@@ -96,3 +96,47 @@ def test_a_mnist_shaped_cnn_exports_with_per_channel_scaling(store: Path, tmp_pa
     loaded = hone.load(result.run_id, store=store)
     x = np.random.default_rng(0).random((3, *loaded.input_shape), dtype=np.float32)
     assert loaded.predict(x).shape == (3, 10)
+
+
+def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(folder))
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def test_a_run_exports_to_tensorboard_and_reads_back(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tensorboard", reason="pip install 'hone[tracking]'")
+    result = hone.run(tiny(**{"train.epochs": 4}), store=str(store))
+    code, out, _ = cli(capsys, "export", result.run_id, str(tmp_path / "tb"), "--to",
+                       "tensorboard", "--store", str(store))  # fmt: skip
+    assert code == 0 and "tensorboard --logdir" in out
+    got = _scalars(tmp_path / "tb" / result.run_id)
+    losses = got["epoch/train_loss"]
+    assert [s for s, _ in losses] == [1, 2, 3, 4]
+    assert [v for _, v in losses] == pytest.approx(result.history["train_loss"], rel=1e-6)
+    assert any(tag.startswith("grad_norm/") for tag in got) and "epoch/lr" in got
+    assert got["final/test_accuracy"][0][1] == pytest.approx(result.metrics["test_accuracy"])
+
+
+def test_an_experiment_exports_one_folder_per_variant_and_seed(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("tensorboard", reason="pip install 'hone[tracking]'")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(**{"train.epochs": 2})))
+    code, _, _ = cli(capsys, "compare", str(path), "--vary", "train.optimizer.lr=0.001,0.1",
+                     "--seeds", "2", "--store", str(store), "--quiet")  # fmt: skip
+    _, listing, _ = cli(capsys, "experiments", "list", "--store", str(store), "--json")
+    exp_id = json.loads(listing)[0]["id"]
+    code, out, _ = cli(capsys, "export", exp_id, str(tmp_path / "tb"), "--to", "tensorboard",
+                       "--store", str(store))  # fmt: skip
+    assert code == 0 and "wrote 6 run(s)" in out
+    seeds = sorted((tmp_path / "tb" / exp_id).glob("*/seed*"))
+    assert len(seeds) == 6 and all(_scalars(s)["epoch/val_loss"] for s in seeds)
+    code, _, err = cli(capsys, "export", exp_id, str(tmp_path / "x"), "--to", "wandb",
+                       "--store", str(store))  # fmt: skip
+    assert code == 2 and "valid: tensorboard" in err

@@ -228,18 +228,37 @@ class _PageBar:
 
 @app.command("export")
 def export_cmd(
-    run_id: Annotated[str, typer.Argument(help="A run id (or a unique prefix).")],
-    out_path: Annotated[Path, typer.Argument(help="The file to write.")],
+    ident: Annotated[str, typer.Argument(help="A run id (or prefix); with --to, also exp-...")],
+    out_path: Annotated[Path, typer.Argument(help="The model file, or the folder for --to.")],
     fmt: Annotated[
         str, typer.Option("--format", help="torchscript | onnx | safetensors")
     ] = "torchscript",
+    to: Annotated[
+        str | None, typer.Option("--to", help="tensorboard: write event files to the folder.")
+    ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Write a run's trained model, with its input transform, as TorchScript, ONNX or
-    safetensors (no dataset files needed)."""
+    safetensors (no dataset files needed); or, with --to tensorboard, a run's or an
+    experiment's curves and telemetry as TensorBoard event files."""
+    if to is not None:
+        from hone.store import RunStore
+        from hone.tracking import TARGETS, to_tensorboard
+
+        if to not in TARGETS:
+            raise ConfigError(f"--to: '{to}' is not a target; valid: {', '.join(TARGETS)}")
+        with RunStore(store) as rs:
+            done = to_tensorboard(rs, ident, out_path)
+        out.print(
+            f"wrote {done['runs']} run(s), {done['scalars']} scalars to {safe(out_path)}; "
+            f"view with: tensorboard --logdir {safe(out_path)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
     from hone.interop import export
 
-    path = export(run_id, fmt, out_path, store)
+    path = export(ident, fmt, out_path, store)
     size = f"{path.stat().st_size / 1024:.0f} KB"
     out.print(f"wrote {safe(path)} ({fmt}, {size})", highlight=False, soft_wrap=True)
 
