@@ -216,8 +216,9 @@ def bench_flops(quick: bool) -> dict[str, Any]:
     rows, out = [], {"matmul_peak_gflops": peak / 1e9, "load": load()}
     for batch in (128, 256, 512, 1024):
         cfg = load_config(base, {"train.batch_size": batch})
-        per_sample = executed_flops(build_run(cfg, no_val), batch) / batch
-        params = sum(p.numel() for p in build_run(cfg, no_val).model.parameters())
+        probe = build_run(cfg, no_val)
+        per_sample = executed_flops(probe, batch) / batch
+        params = sum(p.numel() for p in probe.model.parameters())
         res = interleaved({"fit": lambda built: built.fit()}, 1 if quick else 3,
                           prepare=lambda name, cfg=cfg: build_run(cfg, no_val))["fit"]  # fmt: skip
         flops = per_sample * len(data.train) / res["median_s"]

@@ -189,9 +189,10 @@ def report_cmd(
         if all_:
             if out_path is not None:
                 raise ConfigError("--out: not with --all (pages go to <store>/reports/)")
+            from hone.cli_experiments import _Bar
             from hone.report.index import render_all
 
-            with _PageBar() as bar:
+            with _Bar("report --all", quiet=False, unit="pages") as bar:
                 path, counts = render_all(rs, bar)
             out.print(
                 f"{counts['written']} pages written, {counts['kept']} up to date"
@@ -206,24 +207,6 @@ def report_cmd(
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
-
-
-class _PageBar:
-    """A progress line over the pages ``report --all`` writes."""
-
-    def __init__(self) -> None:
-        from hone.cli_experiments import _Bar
-
-        self.bar = _Bar("report --all", quiet=False, unit="pages")
-
-    def __call__(self, label: str, done: int, total: int) -> None:
-        self.bar(label, done, total)
-
-    def __enter__(self) -> _PageBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.close()
 
 
 @app.command("export")

@@ -62,12 +62,9 @@ class Inference(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fills:  # data.missing: mean — NaN cells take the training means
             x = torch.where(torch.isnan(x), self.fill.expand_as(x), x)
-        logits: torch.Tensor = self.model((x - self.shift) / self.scale)
-        if self.output == "softmax":
-            return torch.softmax(logits, dim=-1)
-        if self.output == "sigmoid":
-            return torch.sigmoid(logits)
-        return logits
+        from hone.train.losses import output_transform
+
+        return output_transform(self.model((x - self.shift) / self.scale), self.output)
 
 
 @dataclass

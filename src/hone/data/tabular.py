@@ -68,19 +68,32 @@ def _is_missing(cell: str) -> bool:
     return cell.strip().lower() in MISSING
 
 
+def _numbers(values: list[str]) -> np.ndarray:
+    """Floats, NaN where missing; ValueError if a cell is text."""
+    return np.asarray([np.nan if _is_missing(v) else float(v) for v in values], dtype=np.float64)
+
+
+def _one_hot(values: list[str], cats: list[str]) -> tuple[np.ndarray, int | None]:
+    """One column per category (a missing cell is a row of NaN), and the index of the first
+    cell whose category is not in ``cats`` (None when every cell's is)."""
+    onehot = np.zeros((len(values), len(cats)))
+    for i, v in enumerate(values):
+        if _is_missing(v):
+            onehot[i] = np.nan
+        elif v.strip() in cats:
+            onehot[i, cats.index(v.strip())] = 1.0
+        else:
+            return onehot, i
+    return onehot, None
+
+
 def _column(values: list[str]) -> tuple[np.ndarray, list[str] | None]:
     """Numeric column -> floats (NaN where missing); otherwise one-hot over its categories."""
     try:
-        return np.asarray([np.nan if _is_missing(v) else float(v) for v in values]), None
+        return _numbers(values), None
     except ValueError:
         cats = sorted({v.strip() for v in values if not _is_missing(v)})
-        onehot = np.zeros((len(values), len(cats)))
-        for i, v in enumerate(values):
-            if _is_missing(v):
-                onehot[i] = np.nan
-            else:
-                onehot[i, cats.index(v.strip())] = 1.0
-        return onehot, cats
+        return _one_hot(values, cats)[0], cats
 
 
 def _plausible_header(header: list[str], body: list[list[str]]) -> bool:
@@ -185,26 +198,21 @@ def encode_rows(
         cats = column["categories"]
         if cats is None:
             try:
-                values = [np.nan if _is_missing(v) else float(v) for v in cells]
+                blocks.append(_numbers(cells).reshape(-1, 1))
             except ValueError:
                 raise DataError(
                     f"{source}: column '{column['name'][:40]}' was numeric in training; "
                     "it holds text here"
                 ) from None
-            blocks.append(np.asarray(values, dtype=np.float64).reshape(-1, 1))
             continue
-        onehot = np.zeros((len(cells), len(cats)))
-        for r, cell in enumerate(cells):
-            if _is_missing(cell):
-                onehot[r] = np.nan
-            elif cell.strip() in cats:
-                onehot[r, cats.index(cell.strip())] = 1.0
-            else:
-                known = ", ".join(cats[:MAX_SHOWN])
-                raise DataError(
-                    f"{source}:{r + 2}: column '{column['name'][:40]}' has '{cell.strip()[:40]}', "
-                    f"a category not seen in training (known: {known})"
-                )
+        onehot, unknown = _one_hot(cells, cats)
+        if unknown is not None:
+            known = ", ".join(cats[:MAX_SHOWN])
+            raise DataError(
+                f"{source}:{unknown + 2}: column '{column['name'][:40]}' has "
+                f"'{cells[unknown].strip()[:40]}', a category not seen in training "
+                f"(known: {known})"
+            )
         blocks.append(onehot)
     return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(body), 0))
 

@@ -14,17 +14,6 @@ from hone.store.runstore import RunStore
 __all__ = ["render_all"]
 
 
-def _studies(store: RunStore) -> list[str]:
-    db = store.root / "studies.db"
-    if not db.is_file():
-        return []
-    import optuna
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = f"sqlite:///{db.resolve()}"
-    return [s.study_name for s in optuna.get_all_study_summaries(storage)]
-
-
 def render_all(
     store: RunStore, progress: Callable[[str, int, int], None] | None = None, limit: int = 10_000
 ) -> tuple[Path, dict[str, int]]:
@@ -33,11 +22,11 @@ def render_all(
     Returns the index's path and counts of pages written, kept and failed: a page that cannot
     be rendered (a damaged run) is listed as such on the index, and the rest still are.
     """
-    from hone.report.render import page_path, render_page, render_report
+    from hone.report.render import page_path, render_page, render_report, study_names
 
     runs = store.list_runs(limit=limit)
     experiments = store.list_experiments(limit)
-    studies = _studies(store)
+    studies = study_names(store)
     items: list[tuple[str, str, float]] = [
         *((r.id, "run", r.finished or r.created) for r in runs),
         *((e.id, "experiment", e.finished or e.created) for e in experiments),

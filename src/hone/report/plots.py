@@ -123,10 +123,6 @@ def confusion(matrix: list[list[int]], classes: list[str]) -> str:
         return to_uri(fig)
 
 
-def _is_finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
 def series_by_layer(
     x: list[float], by_layer: dict[str, list[float]], ylabel: str, log: bool = False,
     xlabel: str = "epoch",
@@ -135,9 +131,7 @@ def series_by_layer(
     axis); non-finite samples are gaps."""
     with figure() as (fig, ax):
         for i, (layer, values) in enumerate(by_layer.items()):
-            ys = [
-                v if isinstance(v, int | float) and math.isfinite(v) else math.nan for v in values
-            ]
+            ys = _finite(values)
             ax.plot(x[: len(ys)], ys, label=layer, color=COLORS[i % len(COLORS)], lw=1.3)
         if log:
             ax.set_yscale("log")

@@ -15,7 +15,7 @@ from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
 from hone.text import set_args
 
-__all__ = ["page_path", "render_page", "render_report"]
+__all__ = ["page_path", "render_page", "render_report", "study_names"]
 
 
 def _num(value: Any, spec: str = "%.4f") -> str:
@@ -37,14 +37,16 @@ def _environment() -> Environment:
     return env
 
 
-def _study_exists(store: RunStore, name: str) -> bool:
+def study_names(store: RunStore) -> list[str]:
+    """The studies in the store's ``studies.db`` (none when hone tune never ran)."""
     db = store.root / "studies.db"
     if not db.is_file():
-        return False
+        return []
     import optuna
 
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = f"sqlite:///{db.resolve()}"
-    return name in {s.study_name for s in optuna.get_all_study_summaries(storage)}
+    return [s.study_name for s in optuna.get_all_study_summaries(storage)]
 
 
 def page_path(store: RunStore, stem: str) -> Path:
@@ -86,7 +88,7 @@ def _resolve(store: RunStore, ident: str, index: int) -> tuple[str, dict[str, An
             exp_id = store.resolve_experiment(ident)
             return "experiment.html", experiment_context(store, exp_id), exp_id
         except StoreError:
-            if _study_exists(store, ident):
+            if ident in study_names(store):
                 return "study.html", study_context(store, ident), f"study-{ident}"
             raise StoreError(
                 f"'{ident}' is not a run, an experiment or a study in {store.root} "
