@@ -262,6 +262,11 @@ def test_run_lists_one_hot_columns_and_predict_reads_the_training_csv_format(
     unknown.write_text("size,colour,weight\n1.0,purple,0.0\n")
     code, _, err = cli(capsys, "predict", run_id, "--input", str(unknown), "--store", str(store))
     assert code == 2 and "purple" in err and "known: blue, green, red" in err
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("size,colour,weight\n")
+    code, _, err = cli(capsys, "predict", run_id, "--input", str(header_only), "--store",
+                       str(store))  # fmt: skip
+    assert code == 2 and "no rows to predict on" in err
     missing = tmp_path / "missing.csv"
     missing.write_text("size,weight\n1.0,0.0\n")
     code, _, err = cli(capsys, "predict", run_id, "--input", str(missing), "--store", str(store))

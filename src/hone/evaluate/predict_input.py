@@ -49,6 +49,8 @@ def _table(path: Path, columns: list[dict[str, Any]], preprocess: dict[str, Any]
             rows = [r for r in csv.reader(fh) if r]
     except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
         raise DataError(f"{path}: cannot read CSV: {str(exc)[:200]}") from None
+    if len(rows) < 2:
+        raise DataError(f"{path}: no rows to predict on (a header and at least one data row)")
     header, body = [h.strip() for h in rows[0]], rows[1:]
     for lineno, row in enumerate(body, start=2):
         if len(row) != len(header):
