@@ -34,6 +34,7 @@ __all__ = [
     "load_run_data",
     "resolve_class_weights",
     "resolve_device",
+    "resume",
     "run",
     "run_ensemble",
     "seed_everything",
@@ -129,6 +130,62 @@ def run(
         run_store.close()
 
 
+def resume(
+    run_id: str,
+    *,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    store: str | Path | None = None,
+) -> RunResult:
+    """Continue an interrupted, failed or killed run from its last checkpoint, in the same
+    run record: weights, optimizer and schedule state, random generators and the epoch all
+    come from the checkpoint, so the result equals a run that was never stopped."""
+    from hone.train.resume import load_checkpoint
+
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        record = rs.get_run(run_id, with_history=False)
+        shown = rs.shown_status(record)
+        if shown == "running":
+            raise StoreError(
+                f"run {run_id} is still training (process {record.owner.get('pid')}); "
+                "only a stopped run can be resumed"
+            )
+        if shown in ("completed", "diverged") or record.message.startswith("pruned"):
+            raise StoreError(
+                f"run {run_id} {shown}; there is nothing to resume. To train it further, start a "
+                f"new run from its weights: hone run --set model.init_from={run_id}"
+            )
+        cfg = load_config(record.config)
+        if cfg.train.ensemble is not None:
+            raise StoreError(
+                f"run {run_id} is an ensemble; resume its members, then run the ensemble again"
+            )
+        ckpt = load_checkpoint(rs.run_dir(run_id))
+        if ckpt is None:
+            raise StoreError(
+                f"run {run_id} has no checkpoint: it stopped before its first one (every "
+                f"{cfg.train.checkpoint_every} epochs, train.checkpoint_every). Start it again "
+                "with the same config"
+            )
+    if store is not None:
+        cfg = cfg.model_copy(update={"store": str(store)})
+    built = build_run(cfg)
+    run_store = RunStore(cfg.store)
+    try:
+        run_store.reopen_run(run_id, int(ckpt["epoch"]))
+        # The checkpoint's history is the truth up to its epoch: the store may have lost the
+        # last second of epochs (they are flushed once a second) when the process was killed.
+        history = ckpt["history"]
+        columns = list(history.values())
+        rows = [{k: col[i] for k, col in zip(history, columns, strict=True)}
+                for i in range(len(history.get("epoch", [])))]  # fmt: skip
+        run_store.append_epochs(run_id, rows)
+        return _train_and_record(built, run_store, callbacks, progress, run_id=run_id, resume=ckpt)
+    finally:
+        run_store.close()
+
+
 def run_ensemble(
     cfg: Config, *, callbacks: Sequence[Callback] = (), progress: bool = False
 ) -> RunResult:
@@ -208,24 +265,18 @@ def _train_and_record(
     callbacks: Sequence[Callback],
     progress: bool,
     extra: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> RunResult:
+    """Train ``built`` and record it as a new run, or, with ``run_id`` and ``resume`` (a
+    checkpoint), continue that run."""
     cfg, data, model = built.config, built.data, built.model
-    run_id = store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
-    store.save_json(
-        run_id,
-        "data.json",
-        {
-            "classes": data.classes,
-            "task": data.task,
-            "input_shape": list(data.input_shape),
-            "preprocess": data.preprocess,
-            "stats": data.stats(),
-            "report": data.report,
-        },
-    )
+    if run_id is None:
+        run_id = _new_run(store, built)
+    before = float(resume["elapsed"]) if resume else 0.0
     cbs: list[Callback] = [
         StoreRecorder(store, run_id),
-        Checkpoint(store, run_id, cfg.train.checkpoint_every),
+        Checkpoint(store, run_id, cfg.train.checkpoint_every, elapsed=before),
         *callbacks,
     ]
     telemetry = None
@@ -234,9 +285,9 @@ def _train_and_record(
         cbs.append(telemetry)
     if progress:
         cbs.append(ProgressBar(f"{cfg.name} {run_id[-6:]}"))
-    started = time.perf_counter()
+    started = time.perf_counter() - before
     try:
-        state = built.fit(cbs)
+        state = built.fit(cbs, resume=resume)
         # One forward pass per split gives the headline metrics and the full evaluation
         # report; the test split is evaluated here, once, after training.
         metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
@@ -247,6 +298,8 @@ def _train_and_record(
             store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
         if state.status != "diverged":
             store.save_json(run_id, "evaluation.json", reports)
+        if state.resumed_from:
+            state.info["resumed_from_epoch"] = state.resumed_from
         extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
         store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     except BaseException as exc:
@@ -270,6 +323,24 @@ def _train_and_record(
             **({"data": data.report} if data.report else {}),
         },
     )
+
+
+def _new_run(store: RunStore, built: BuiltRun) -> str:
+    cfg, data = built.config, built.data
+    run_id = store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
+    store.save_json(
+        run_id,
+        "data.json",
+        {
+            "classes": data.classes,
+            "task": data.task,
+            "input_shape": list(data.input_shape),
+            "preprocess": data.preprocess,
+            "stats": data.stats(),
+            "report": data.report,
+        },
+    )
+    return run_id
 
 
 def _record_failure(

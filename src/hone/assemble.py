@@ -133,7 +133,9 @@ class BuiltRun:
     sample_weights: torch.Tensor | None = None
     notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, sampler
 
-    def fit(self, callbacks: Sequence[Callback] = ()) -> TrainState:
+    def fit(
+        self, callbacks: Sequence[Callback] = (), resume: dict[str, Any] | None = None
+    ) -> TrainState:
         train = self.config.train
         batch = len(self.data.train) if train.batch_size == "full" else train.batch_size
         return fit(
@@ -151,6 +153,7 @@ class BuiltRun:
             augment=self.augment,
             sample_weights=self.sample_weights,
             precision=train.precision,
+            resume=resume,
         )
 
 

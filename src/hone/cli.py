@@ -100,11 +100,24 @@ def run_cmd(
     report: Annotated[
         bool, typer.Option("--report", help="Write the HTML run report at the end.", metavar="")
     ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            help="Continue this interrupted or killed run from its last checkpoint.",
+            metavar="RUN",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate and record a model from a config (default: the blobs baseline)."""
+    from hone.api import resume as resume_run
     from hone.api import run
     from hone.config import parse_set
 
+    if resume is not None and (config is not None or set_ or seed is not None):
+        raise ConfigError(
+            "--resume continues a run with its recorded config; drop the config, --set and --seed"
+        )
     overrides = parse_set(set_ or [])
     if seed is not None:
         overrides["seed"] = seed
@@ -113,7 +126,11 @@ def run_cmd(
 
         load_config(None, {"store": overrides["store"]})  # the same checks as in a config file
         store = store or Path(str(overrides.pop("store")))
-    result = run(config, progress=not (quiet or json_out), store=store, **overrides)
+    shown = not (quiet or json_out)
+    if resume is not None:
+        result = resume_run(resume, progress=shown, store=store)
+    else:
+        result = run(config, progress=shown, store=store, **overrides)
     if json_out:
         echo_json(result.to_json())
     elif not quiet:

@@ -49,11 +49,12 @@ class ProgressLine:
     (shortened in the middle).
     """
 
-    def __init__(self, description: str, total: int, unit: str) -> None:
+    def __init__(self, description: str, total: int, unit: str, start: int = 0) -> None:
         self.description = description
         self.total = total
         self.unit = unit
-        self.done = 0
+        self.start = start  # done before this process (a resumed run): not in the rate
+        self.done = start
         self.tail: str | Callable[[int], str] = ""
         self.started = time.monotonic()
         self.ended: float | None = None
@@ -67,7 +68,8 @@ class ProgressLine:
     def parts(self, width: int) -> list[Any]:
         elapsed = self.elapsed()
         finished = self.ended is not None or self.done >= self.total
-        eta = elapsed / self.done * (self.total - self.done) if self.done else None
+        rate_done = self.done - self.start
+        eta = elapsed / rate_done * (self.total - self.done) if rate_done > 0 else None
         count = f"{self.done:>{len(str(self.total))}}/{self.total} {self.unit}"
         times = f"{clock(elapsed)} eta {clock(0 if finished else eta)}"
         room = width - len(count) - len(times) - 3

@@ -86,7 +86,7 @@ class TrainConfig(Strict):
     augment: AugmentConfig | None = None
     ensemble: EnsembleConfig | None = None
     memory_check: bool = True  # refuse models that cannot fit in memory (false: try anyway)
-    checkpoint_every: PosInt = 10  # save weights every N epochs (at most once a second)
+    checkpoint_every: PosInt = 10  # resumable checkpoint every N epochs (then <= 1/s)
 
     @model_validator(mode="before")
     @classmethod

@@ -138,6 +138,21 @@ class RunStore(ExperimentsMixin):
         self._save_record_file(run_id)
         return run_id
 
+    def reopen_run(self, run_id: str, keep_epochs: int) -> None:
+        """Mark a run ``running`` again, owned by this process, for ``hone run --resume``:
+        epochs after ``keep_epochs`` (recorded after its checkpoint) are dropped, since
+        the resumed run trains them again."""
+        owner = current_owner()
+        with self._write() as db:
+            db.execute("DELETE FROM epochs WHERE run_id = ? AND epoch > ?", (run_id, keep_epochs))
+            db.execute(
+                "UPDATE runs SET status='running', finished=NULL, message='', pid=?, host=?, "
+                "proc_start=?, heartbeat=?, "
+                "epochs_run=(SELECT COUNT(*) FROM epochs WHERE run_id = ?) WHERE id=?",
+                (owner.pid, owner.host, owner.started, time.time(), run_id, run_id),
+            )
+        self._save_record_file(run_id)
+
     def heartbeat(self, run_id: str) -> None:
         with self._write() as db:
             db.execute("UPDATE runs SET heartbeat=? WHERE id=?", (time.time(), run_id))

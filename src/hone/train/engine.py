@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,6 +26,7 @@ from hone.data.base import Split
 from hone.evaluate.predict import evaluate_split
 from hone.train.callbacks.base import Callback, CallbackList
 from hone.train.losses import LossFn
+from hone.train.resume import restore, restore_counters
 from hone.train.state import TrainState
 
 __all__ = ["GradClip", "fit"]
@@ -63,6 +65,7 @@ def fit(
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     sample_weights: torch.Tensor | None = None,
     precision: str = "fp32",
+    resume: dict[str, Any] | None = None,
 ) -> TrainState:
     """Train ``model`` in place; returns the final state (status, history, divergence point).
 
@@ -71,6 +74,9 @@ def fit(
     ``train_l2`` and ``train_penalty`` (their sum) the penalty.
     ``augment`` transforms training batches only. ``sample_weights`` (one per training row)
     draws each epoch's rows with replacement in proportion to them (a balanced sampler).
+
+    ``resume`` is a checkpoint (``hone.train.resume``): training goes on after its epoch with
+    its weights, optimizer, RNG and callback states, as if it had never stopped.
 
     There is deliberately no test split parameter: the test set cannot leak into training,
     early stopping or model selection through this function.
@@ -102,12 +108,21 @@ def fit(
     amp = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
-    first_loss: float | None = None
-    init_weight = _biggest_weight(model)
+    state.generators["batches"] = generator
+    if isinstance(getattr(augment, "generator", None), torch.Generator):
+        state.generators["augment"] = augment.generator  # type: ignore[union-attr]
+    state.scaler = scaler
+    state.callbacks = cbs.callbacks
+    state.init_weight = _biggest_weight(model)
+    if resume is not None:
+        restore_counters(state, resume)
+        state.resumed_from = state.epoch
     with _stop_on_ctrl_c(state):
         cbs.call("on_train_begin", state)
+        if resume is not None:
+            restore(state, cbs.callbacks, resume)
         try:
-            for epoch in range(1, epochs + 1):
+            for epoch in range(state.epoch + 1, epochs + 1):
                 state.epoch = epoch
                 cbs.call("on_epoch_begin", state)
                 lr = optimizer.param_groups[0]["lr"]
@@ -173,10 +188,10 @@ def fit(
                     break
                 if state.status == "diverged" or _diverged(state, losses[: b + 1], 0):
                     break
-                if first_loss is None:
-                    first_loss = float(losses[0])
+                if state.first_loss is None:
+                    state.first_loss = float(losses[0])
                 state.logs = {"train_loss": float((losses * sizes).sum() / n)}
-                if _exploded(state, first_loss):
+                if _exploded(state, state.first_loss):
                     break
                 if penalty is not None:
                     l1, l2 = ((penalties * sizes[:, None]).sum(0) / n).tolist()
@@ -196,7 +211,7 @@ def fit(
             if state.status == "running":
                 state.status = "completed"
                 if classification:
-                    _never_trained(state, train.y, init_weight)
+                    _never_trained(state, train.y, state.init_weight)
         except KeyboardInterrupt:  # a second Ctrl-C, or Ctrl-C outside the main thread
             state.status, state.stop_reason = "interrupted", "interrupted by Ctrl-C"
         finally:

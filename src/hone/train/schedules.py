@@ -117,6 +117,16 @@ class Schedule:
                 self.main = lrs.SequentialLR(optimizer, [warm, self.main], [warmup_epochs])
         self.epoch = 0
 
+    def state_dict(self) -> dict[str, Any]:
+        warm = self.warmup.state_dict() if self.warmup is not None else None
+        return {"main": self.main.state_dict(), "warmup": warm, "epoch": self.epoch}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.main.load_state_dict(saved["main"])
+        if self.warmup is not None and saved["warmup"] is not None:
+            self.warmup.load_state_dict(saved["warmup"])
+        self.epoch = int(saved["epoch"])
+
     def _kwargs(
         self,
         spec: ScheduleSpec,

@@ -29,6 +29,13 @@ class TrainState:
     interrupt_requested: bool = False  # set by Ctrl-C: stop after the current batch
     diverged_at: tuple[int, int] | None = None  # (epoch, step within epoch), 1-based
     info: dict[str, Any] = field(default_factory=dict)  # callbacks' notes for the run record
+    # What a checkpoint needs beyond the above (see hone.train.resume):
+    generators: dict[str, torch.Generator] = field(default_factory=dict)  # batch order, augment
+    scaler: torch.amp.GradScaler | None = None
+    first_loss: float | None = None  # the first step's loss: explosions are judged against it
+    init_weight: float = 0.0  # the largest initial |weight|: "never trained" is judged on it
+    callbacks: list[Any] = field(default_factory=list)  # every callback, in call order
+    resumed_from: int = 0  # the checkpoint's epoch when this run was resumed
 
     def record(self, logs: dict[str, float]) -> None:
         """Append an epoch's metrics to the history (keys may appear later: pad earlier epochs)."""

@@ -65,11 +65,18 @@ class Unfreeze(Callback):
     def __init__(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def on_train_begin(self, state: TrainState) -> None:
+        if state.epoch >= self.epoch:  # resumed after the unfreezing epoch
+            self._unfreeze(state)
+
     def on_epoch_begin(self, state: TrainState) -> None:
         if state.epoch == self.epoch:
-            for p in state.model.parameters():
-                p.requires_grad_(True)
-            state.info["unfrozen_at_epoch"] = self.epoch
+            self._unfreeze(state)
+
+    def _unfreeze(self, state: TrainState) -> None:
+        for p in state.model.parameters():
+            p.requires_grad_(True)
+        state.info["unfrozen_at_epoch"] = self.epoch
 
     def report(self) -> dict[str, Any]:
         return {"unfreeze_at_epoch": self.epoch}

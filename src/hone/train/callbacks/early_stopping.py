@@ -42,6 +42,20 @@ class EarlyStopping(MonitorCallback):
         self.stopped_epoch = 0
         self.best_weights = None
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "wait": self.wait,
+            "stopped_epoch": self.stopped_epoch,
+            "best_weights": self.best_weights,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.best, self.best_epoch = saved["best"], saved["best_epoch"]
+        self.wait, self.stopped_epoch = saved["wait"], saved["stopped_epoch"]
+        self.best_weights = saved["best_weights"]
+
     def on_epoch_end(self, state: TrainState) -> None:
         if state.epoch <= self.start_from_epoch:
             return

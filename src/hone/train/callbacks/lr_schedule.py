@@ -33,6 +33,15 @@ class LRSchedule(Callback):
         )
         self.lr_steps = []
 
+    def state_dict(self) -> dict[str, Any]:
+        assert self.schedule is not None
+        return {"schedule": self.schedule.state_dict(), "lr_steps": list(self.lr_steps)}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        assert self.schedule is not None  # built by on_train_begin, which runs first
+        self.schedule.load_state_dict(saved["schedule"])
+        self.lr_steps = list(saved["lr_steps"])
+
     def on_batch_begin(self, state: TrainState) -> None:
         if self.schedule is not None and self.schedule.per_step:
             self.lr_steps.append(state.optimizer.param_groups[0]["lr"])

@@ -70,7 +70,7 @@ class ProgressBar(Callback):
         self._printed = 0.0
 
     def on_train_begin(self, state: TrainState) -> None:
-        self._line = ProgressLine(self.description, state.epochs, "epochs")
+        self._line = ProgressLine(self.description, state.epochs, "epochs", start=state.epoch)
         if self.console.is_terminal:
             self._live = Live(
                 self._line, console=self.console, refresh_per_second=4, transient=False
@@ -89,7 +89,7 @@ class ProgressBar(Callback):
         if self._live is not None:
             return  # the live display redraws itself
         final = state.epoch == state.epochs or state.stop_training
-        due = state.epoch == 1 or state.epoch % self._every == 0
+        due = state.epoch == self._line.start + 1 or state.epoch % self._every == 0
         if final or due or time.monotonic() - self._printed > 30:
             self._log_line(logs)
 

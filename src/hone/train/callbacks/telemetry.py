@@ -92,6 +92,19 @@ class Telemetry(Callback):
         if self.init_batch is not None:
             self.at_init = self._forward_stats(state.model, self.init_batch)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "at_init": self.at_init,
+            "non_finite_at": list(self.non_finite_at) if self.non_finite_at else None,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.records = list(saved["records"])
+        self.at_init = saved["at_init"]
+        bad = saved["non_finite_at"]
+        self.non_finite_at = (int(bad[0]), int(bad[1])) if bad else None
+
     def _forward_stats(self, model: nn.Module, x: torch.Tensor) -> dict[str, dict[str, float]]:
         """Activation statistics of one forward pass before any step. Eval mode, so BatchNorm
         running statistics are not updated by looking."""
