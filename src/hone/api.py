@@ -285,6 +285,12 @@ def _train_and_record(
         cbs.append(telemetry)
     if progress:
         cbs.append(ProgressBar(f"{cfg.name} {run_id[-6:]}"))
+    live = None
+    if cfg.log_to:
+        from hone.tracking.live import LiveLogger
+
+        live = LiveLogger(cfg.log_to, store, run_id)
+        cbs.append(live)
     started = time.perf_counter() - before
     try:
         state = built.fit(cbs, resume=resume)
@@ -300,8 +306,14 @@ def _train_and_record(
             store.save_json(run_id, "evaluation.json", reports)
         if state.resumed_from:
             state.info["resumed_from_epoch"] = state.resumed_from
+        if live is not None:
+            state.info["log_to_warnings"] = live.warnings  # the same list: finish() adds to it
         extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
         store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
+        if live is not None:  # after the record is complete: it is what the trackers get
+            warned = len(live.warnings)
+            if len(live.finish()) > warned:
+                store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     except BaseException as exc:
         _record_failure(store, run_id, model, telemetry, time.perf_counter() - started, exc)
         raise

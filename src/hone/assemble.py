@@ -166,6 +166,10 @@ def build_run(
     the initialisation while keeping the batch order.
     """
     device = resolve_device(cfg.train.device)
+    if cfg.log_to:
+        from hone.tracking.live import check_targets
+
+        check_targets(cfg.log_to)
     generator = seed_everything(cfg.seed)
     data = (data or load_run_data(cfg)).to(device)
     check_memory(cfg, data.input_shape, data.n_outputs, _batch_size(cfg, data), device)

@@ -229,36 +229,50 @@ def report_cmd(
 @app.command("export")
 def export_cmd(
     ident: Annotated[str, typer.Argument(help="A run id (or prefix); with --to, also exp-...")],
-    out_path: Annotated[Path, typer.Argument(help="The model file, or the folder for --to.")],
+    where: Annotated[
+        str | None,
+        typer.Argument(
+            help="The model file; with --to tensorboard the folder, with --to mlflow the "
+            "tracking URI (default: MLflow's, e.g. sqlite:///mlflow.db).",
+            metavar="OUT",
+        ),
+    ] = None,
     fmt: Annotated[
         str, typer.Option("--format", help="torchscript | onnx | safetensors")
     ] = "torchscript",
     to: Annotated[
-        str | None, typer.Option("--to", help="tensorboard: write event files to the folder.")
+        str | None,
+        typer.Option("--to", help="tensorboard | mlflow: the run's curves, telemetry and config."),
     ] = None,
     store: StoreOpt = None,
 ) -> None:
     """Write a run's trained model, with its input transform, as TorchScript, ONNX or
-    safetensors (no dataset files needed); or, with --to tensorboard, a run's or an
-    experiment's curves and telemetry as TensorBoard event files."""
+    safetensors (no dataset files needed); or, with --to, a run's or an experiment's curves,
+    telemetry and config as TensorBoard event files or into an MLflow tracking store."""
     if to is not None:
         from hone.store import RunStore
-        from hone.tracking import TARGETS, to_tensorboard
+        from hone.tracking import export_to
 
-        if to not in TARGETS:
-            raise ConfigError(f"--to: '{to}' is not a target; valid: {', '.join(TARGETS)}")
         with RunStore(store) as rs:
-            done = to_tensorboard(rs, ident, out_path)
-        out.print(
-            f"wrote {done['runs']} run(s), {done['scalars']} scalars to {safe(out_path)}; "
-            f"view with: tensorboard --logdir {safe(out_path)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+            done = export_to(to, rs, ident, where)
+        if to == "tensorboard":
+            message = (
+                f"wrote {done['runs']} run(s), {done['scalars']} scalars to {safe(where)}; "
+                f"view with: tensorboard --logdir {safe(where)}"
+            )
+        else:
+            message = (
+                f"logged {done['runs']} run(s) to MLflow experiment '{safe(done['experiment'])}' "
+                f"at {safe(done['uri'])}; view with: mlflow ui --backend-store-uri "
+                f"{safe(done['uri'])}"
+            )
+        out.print(message, highlight=False, soft_wrap=True)
         return
+    if where is None:
+        raise ConfigError("export: give the file to write the model to (e.g. model.pt)")
     from hone.interop import export
 
-    path = export(ident, fmt, out_path, store)
+    path = export(ident, fmt, Path(where), store)
     size = f"{path.stat().st_size / 1024:.0f} KB"
     out.print(f"wrote {safe(path)} ({fmt}, {size})", highlight=False, soft_wrap=True)
 
@@ -302,6 +316,8 @@ def _print_notes(notes: dict[str, Any]) -> None:
         )
         for line in t["skipped_shape"]:
             out.print(f"  skipped {safe(line)}")
+    for line in notes.get("log_to_warnings") or []:
+        err.print(f"warning: {safe(line)}", highlight=False, soft_wrap=True)
     if "frozen" in notes:
         out.print(f"frozen: {safe(', '.join(notes['frozen']))}")
     if "class_weights" in notes:

@@ -8,74 +8,71 @@ variant and seed, so TensorBoard overlays them. Needs ``tensorboard`` (``hone[tr
 
 from __future__ import annotations
 
-import importlib.util
-import math
 import re
 from pathlib import Path
 from typing import Any
 
 from hone.errors import ConfigError, StoreError
 from hone.store import RunStore
+from hone.tracking.common import epochs_of, finite, require, telemetry_scalars
 
-__all__ = ["TARGETS", "to_tensorboard"]
-
-TARGETS = ("tensorboard",)
+__all__ = ["to_tensorboard", "write_summary", "writer"]
 
 
-def _writer(folder: Path) -> Any:
-    if importlib.util.find_spec("tensorboard") is None:
-        raise ConfigError(
-            "--to tensorboard needs the tensorboard package: pip install 'hone[tracking]'"
-        )
+def writer(folder: Path) -> Any:
+    """A ``SummaryWriter`` for ``folder``, or a clear error without ``tensorboard``."""
+    require("tensorboard", "--to tensorboard")
     from torch.utils.tensorboard import SummaryWriter
 
     return SummaryWriter(log_dir=str(folder))
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _write_run(rs: RunStore, run_id: str, folder: Path) -> int:
     """One run's scalars and config into ``folder``; returns how many scalars were written."""
-    import yaml
-
     record = rs.get_run(run_id)
     written = 0
-    writer = _writer(folder)
+    out = writer(folder)
     try:
-        epochs = [int(e) for e in record.history.get("epoch", [])] or list(
-            range(1, record.epochs_run + 1)
-        )
+        epochs = epochs_of(record)
         for key, values in record.history.items():
             if key == "epoch":
                 continue
             for epoch, value in zip(epochs, values, strict=False):
-                if _finite(value):
-                    writer.add_scalar(f"epoch/{key}", float(value), epoch)
+                if finite(value):
+                    out.add_scalar(f"epoch/{key}", float(value), epoch)
                     written += 1
-        tele = rs.load_json(run_id, "telemetry.json") or {}
-        for sample in tele.get("samples") or []:
-            step = int(sample.get("step") or 0)
-            for layer, stats in (sample.get("layers") or {}).items():
-                if _finite(stats.get("grad_norm")):
-                    writer.add_scalar(f"grad_norm/{layer}", float(stats["grad_norm"]), step)
-                    written += 1
-            for layer, stats in (sample.get("activations") or {}).items():
-                for kind in ("dead", "saturated"):
-                    if _finite(stats.get(kind)):
-                        writer.add_scalar(f"{kind}/{layer}", float(stats[kind]), step)
-                        written += 1
-        for key, value in record.metrics.items():
-            if _finite(value):
-                writer.add_scalar(f"final/{key}", float(value), record.epochs_run)
-                written += 1
-        config = yaml.safe_dump(record.config, sort_keys=False)
-        writer.add_text("config", "```\n" + config + "\n```", 0)
-        writer.add_text("run", f"{record.id} · {record.name} · {record.status}", 0)
+        written += write_summary(out, rs, run_id)
     finally:
-        writer.close()
+        out.close()
     return written
+
+
+def write_summary(out: Any, rs: RunStore, run_id: str) -> int:
+    """Telemetry, final metrics and the config (what a run has once it ended) to ``out``."""
+    import yaml
+
+    record = rs.get_run(run_id, with_history=False)
+    written = 0
+    tele = _telemetry(rs, run_id)
+    for tag, value, step in telemetry_scalars(tele.get("samples") or []):
+        out.add_scalar(tag, value, step)
+        written += 1
+    for key, value in record.metrics.items():
+        if finite(value):
+            out.add_scalar(f"final/{key}", float(value), record.epochs_run)
+            written += 1
+    config = yaml.safe_dump(record.config, sort_keys=False)
+    out.add_text("config", "```\n" + config + "\n```", 0)
+    out.add_text("run", f"{record.id} · {record.name} · {record.status}", 0)
+    out.flush()
+    return written
+
+
+def _telemetry(rs: RunStore, run_id: str) -> dict[str, Any]:
+    """The run's telemetry, or nothing when it has none (telemetry off, killed early)."""
+    if not (rs.run_dir(run_id) / "telemetry.json").is_file():
+        return {}
+    return rs.load_json(run_id, "telemetry.json") or {}
 
 
 def _folder_name(text: str) -> str:
