@@ -58,6 +58,12 @@ class RunResult:
     members: list[RunResult] = field(default_factory=list, repr=False)  # ensembles only
     notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, data loading
 
+    def _repr_html_(self) -> str:
+        """The run as a small table in Jupyter."""
+        from hone.report.notebook import run_html
+
+        return run_html(self)
+
     def to_json(self) -> dict[str, Any]:
         """The ``hone run --json`` object (strict JSON: NaN becomes null)."""
         out = {

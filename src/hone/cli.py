@@ -206,7 +206,7 @@ def report_cmd(
         if all_:
             if out_path is not None:
                 raise ConfigError("--out: not with --all (pages go to <store>/reports/)")
-            from hone.cli_experiments import _Bar
+            from hone.progress import RunsBar as _Bar
             from hone.report.index import render_all
 
             with _Bar("report --all", quiet=False, unit="pages") as bar:

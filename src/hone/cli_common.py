@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from hone.text import plain, safe, set_args, strip_control
+from hone.text import fmt, plain, safe, set_args, strip_control
 
 __all__ = [
     "ConfigArg",
@@ -55,20 +55,6 @@ def echo_json(value: Any) -> None:
     from hone.store.records import clean_json
 
     typer.echo(json.dumps(clean_json(value), allow_nan=False, default=str))
-
-
-def fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        if value != value:
-            return "nan"
-        if value and (abs(value) < 1e-3 or abs(value) >= 1e6):
-            return f"{value:.3g}"
-        return f"{value:.4f}"
-    return strip_control(value, keep_newlines=False)
 
 
 ConfigArg = Annotated[

@@ -8,10 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Group
-from rich.live import Live
 from rich.table import Table
-from rich.text import Text
 
 from hone.cli_common import (
     ConfigArg,
@@ -26,10 +23,9 @@ from hone.cli_common import (
     safe,
     set_args,
     show,
-    strip_control,
 )
 from hone.errors import ConfigError
-from hone.progress import ProgressLine
+from hone.progress import RunsBar
 
 experiments_app = typer.Typer(
     help="List and show experiments (compare, improve, tune re-runs).", no_args_is_help=True
@@ -45,57 +41,7 @@ MetricOpt = Annotated[
 ]
 
 
-class _Bar:
-    """Progress over an experiment's runs on stderr: a live line (and one line per job in
-    flight with ``--jobs``) on a terminal; one plain line per finished run in a log."""
-
-    def __init__(self, title: str, quiet: bool, unit: str = "runs") -> None:
-        self.quiet = quiet
-        self.title = title
-        self.unit = unit
-        self.line: ProgressLine | None = None
-        self.live: Live | None = None
-        self.jobs: list[str] = []
-
-    def __call__(self, label: str, done: int, total: int, active: list[str] | None = None) -> None:
-        if self.quiet:
-            return
-        if self.line is None:
-            self.line = ProgressLine(self.title, total, self.unit)
-            if err.is_terminal:
-                self.live = Live(self._render(), console=err, refresh_per_second=4)
-                self.live.start()
-        finished = done > self.line.done
-        label = strip_control(label, keep_newlines=False)  # drawn as plain text, never markup
-        self.line.done, self.line.total, self.line.tail = done, total, label
-        self.jobs = [strip_control(a, keep_newlines=False) for a in active or []]
-        if self.live is not None:
-            self.live.update(self._render())
-        elif finished:
-            err.print(self.line.log_line(label), highlight=False, soft_wrap=True, markup=False)
-
-    def _render(self) -> Group:
-        assert self.line is not None
-        jobs = [
-            Text(f"  job {i}: {label}", no_wrap=True, overflow="ellipsis")
-            for i, label in enumerate(self.jobs, start=1)
-        ]
-        return Group(self.line, *jobs)
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.line is not None:
-            self.line.ended = time.monotonic()
-        if self.live is not None:
-            self.jobs = []
-            self.live.update(self._render())
-            self.live.stop()
-            self.live = None
+_Bar = RunsBar  # progress over an experiment's runs
 
 
 def _base(config: Path | None, set_: list[str] | None) -> Any:

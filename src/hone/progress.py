@@ -13,10 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.live import Live
 from rich.text import Text
 
-__all__ = ["ProgressLine", "clock", "shorten"]
+from hone.text import strip_control
+
+__all__ = ["ProgressLine", "RunsBar", "clock", "shorten"]
 
 MIN_BAR = 10
 MAX_BAR = 30
@@ -95,3 +98,61 @@ class ProgressLine:
         """The plain line a log gets: ``description 12/300 epochs - 0:04 - extra - extra``."""
         head = f"{self.description} {self.done}/{self.total} {self.unit}"
         return " - ".join([head, clock(self.elapsed()), *extra])
+
+
+class RunsBar:
+    """Progress over an experiment's runs on stderr: a live line (and one line per job in
+    flight with ``--jobs``) on a terminal; one plain line per finished run in a log."""
+
+    def __init__(
+        self, title: str, quiet: bool, unit: str = "runs", console: Console | None = None
+    ) -> None:
+        self.console = console or Console(stderr=True, emoji=False)
+        self.quiet = quiet
+        self.title = title
+        self.unit = unit
+        self.line: ProgressLine | None = None
+        self.live: Live | None = None
+        self.jobs: list[str] = []
+
+    def __call__(self, label: str, done: int, total: int, active: list[str] | None = None) -> None:
+        if self.quiet:
+            return
+        if self.line is None:
+            self.line = ProgressLine(self.title, total, self.unit)
+            if self.console.is_terminal:
+                self.live = Live(self._render(), console=self.console, refresh_per_second=4)
+                self.live.start()
+        finished = done > self.line.done
+        label = strip_control(label, keep_newlines=False)  # drawn as plain text, never markup
+        self.line.done, self.line.total, self.line.tail = done, total, label
+        self.jobs = [strip_control(a, keep_newlines=False) for a in active or []]
+        if self.live is not None:
+            self.live.update(self._render())
+        elif finished:
+            self.console.print(
+                self.line.log_line(label), highlight=False, soft_wrap=True, markup=False
+            )
+
+    def _render(self) -> Group:
+        assert self.line is not None
+        jobs = [
+            Text(f"  job {i}: {label}", no_wrap=True, overflow="ellipsis")
+            for i, label in enumerate(self.jobs, start=1)
+        ]
+        return Group(self.line, *jobs)
+
+    def __enter__(self) -> RunsBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.line is not None:
+            self.line.ended = time.monotonic()
+        if self.live is not None:
+            self.jobs = []
+            self.live.update(self._render())
+            self.live.stop()
+            self.live = None

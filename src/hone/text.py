@@ -15,7 +15,7 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
-__all__ = ["plain", "safe", "set_args", "strip_control"]
+__all__ = ["fmt", "plain", "safe", "set_args", "strip_control"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -63,3 +63,18 @@ def set_args(patch: dict[str, Any]) -> str:
             text = value  # a plain word reads back as itself: no JSON quotes needed
         parts.append("--set " + shlex.quote(f"{key}={text}"))
     return " ".join(parts)
+
+
+def fmt(value: Any) -> str:
+    """A number as tables show it: 4 decimals, or 3 significant digits when tiny or huge."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        if value and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.3g}"
+        return f"{value:.4f}"
+    return strip_control(value, keep_newlines=False)

@@ -55,6 +55,11 @@ class Finding:
     def tier(self) -> int:
         return TIERS.get(self.code, 5)
 
+    def _repr_html_(self) -> str:
+        from hone.report.notebook import finding_html
+
+        return finding_html(self)
+
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("harmful")
@@ -71,6 +76,11 @@ class Diagnosis:
     run_id: str
     findings: list[Finding]
     unjudged: dict[str, str] = field(default_factory=dict)  # rule code -> why it could not
+
+    def _repr_html_(self) -> str:
+        from hone.report.notebook import diagnosis_html
+
+        return diagnosis_html(self)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -32,7 +32,15 @@ from hone.experiments.stats import higher_is_better
 from hone.train.callbacks import Callback
 from hone.train.state import TrainState
 
-__all__ = ["ParamSpec", "TuneResult", "load_space", "make_pruner", "make_sampler", "tune"]
+__all__ = [
+    "ParamSpec",
+    "TuneResult",
+    "load_space",
+    "make_pruner",
+    "make_sampler",
+    "parse_space",
+    "tune",
+]
 
 SAMPLERS = ("random", "grid", "qmc", "tpe", "cmaes")
 PRUNERS = ("none", "median", "hyperband", "asha")
@@ -74,12 +82,17 @@ class ParamSpec:
 
 
 def load_space(path: Path, base: Config) -> list[ParamSpec]:
-    raw = read_yaml(path)
-    if not raw:
-        raise ConfigError(f"{path}: the search space is empty; give one entry per config key")
+    return parse_space(read_yaml(path), base, str(path))
+
+
+def parse_space(raw: Any, base: Config, origin: str = "space") -> list[ParamSpec]:
+    """``{key: {type: float|int|categorical, low, high, log, step, choices}}`` checked against
+    ``base`` (each key must exist in the config)."""
+    if not raw or not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: the search space is empty; give one entry per config key")
     specs = []
     for key, entry in raw.items():
-        where = f"{path}: {key}"
+        where = f"{origin}: {key}"
         if not isinstance(entry, dict) or entry.get("type") not in ("float", "int", "categorical"):
             raise ConfigError(f"{where}: needs type: float | int | categorical")
         spec = ParamSpec(
@@ -226,6 +239,11 @@ class TuneResult:
 
     def best_patch(self) -> dict[str, Any]:
         return dict(self.best_params)
+
+    def _repr_html_(self) -> str:
+        from hone.report.notebook import tune_html
+
+        return tune_html(self)
 
 
 def tune(

@@ -106,11 +106,16 @@ def from_file(base: Config, path: Path) -> tuple[list[Variant], bool]:
     if not isinstance(items, list) or not items:
         raise ConfigError(f"{path}: needs a 'variants:' list of {{name, patch}} entries")
     is_ladder = bool(raw.get("ladder", False))
+    return from_items(base, items, is_ladder, str(path)), is_ladder
+
+
+def from_items(base: Config, items: list[Any], is_ladder: bool, where: str) -> list[Variant]:
+    """The baseline plus ``[{name, patch}]`` (each patch on top of the last for a ladder)."""
     variants = [Variant("baseline", {})]
     cumulative: dict[str, Any] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "name" not in item:
-            raise ConfigError(f"{path}: variants[{i}] needs a name and a patch")
+            raise ConfigError(f"{where}: variants[{i}] needs a name and a patch")
         patch = dict(item.get("patch") or {})
         if is_ladder:
             cumulative = {**cumulative, **patch}
@@ -120,5 +125,5 @@ def from_file(base: Config, path: Path) -> tuple[list[Variant], bool]:
         try:
             load_config(base, patch)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: variant '{item['name']}': {exc}") from None
-    return variants, is_ladder
+            raise ConfigError(f"{where}: variant '{item['name']}': {exc}") from None
+    return variants

@@ -1,0 +1,104 @@
+"""How hone's results look in Jupyter: small HTML tables for ``_repr_html_``.
+
+Every value is escaped (run names and messages are user text); numbers are rounded as on the
+terminal. No styles beyond the notebook's own table styling, so dark themes stay readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from hone.text import fmt, set_args
+
+if TYPE_CHECKING:
+    from hone.api import RunResult
+    from hone.diagnose.finding import Diagnosis, Finding
+    from hone.experiments.tune import TuneResult
+
+__all__ = ["comparison_html", "diagnosis_html", "finding_html", "run_html", "tune_html"]
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def run_html(result: RunResult) -> str:
+    title = (
+        f"<b>{escape(result.config.name)}</b> · run <code>{escape(result.run_id)}</code> · "
+        f"{escape(result.status)} · {result.epochs_run} epochs in {result.wall_seconds:.1f} s"
+    )
+    metrics = _table(("metric", "value"), ((k, fmt(v)) for k, v in sorted(result.metrics.items())))
+    note = f"<p>{escape(result.message)}</p>" if result.message else ""
+    hint = f"<p>diagnose: <code>hone.diagnose({escape(repr(result.run_id))})</code></p>"
+    return f"<div><p>{title}</p>{metrics}{note}{hint}</div>"
+
+
+def finding_html(finding: Finding) -> str:
+    fixes = "".join(
+        f"<li>{escape(p.why)}"
+        + (f" <code>{escape(set_args(p.patch))}</code>" if p.patch else "")
+        + "</li>"
+        for p in finding.prescriptions
+    )
+    cause = f" (explained by {escape(finding.explained_by)})" if finding.explained_by else ""
+    return (
+        f"<div><p><b>{escape(finding.code)}</b> [{escape(finding.severity)}]{cause}: "
+        f"{escape(finding.title)}</p><p>{escape(finding.explanation)}</p>"
+        + (f"<ol>{fixes}</ol>" if fixes else "")
+        + "</div>"
+    )
+
+
+def diagnosis_html(diagnosis: Diagnosis) -> str:
+    head = f"<p>diagnosis of run <code>{escape(diagnosis.run_id)}</code></p>"
+    if not diagnosis.findings:
+        body = "<p>no findings: nothing holds this run back that hone can see</p>"
+    else:
+        body = "".join(finding_html(f) for f in diagnosis.findings)
+    skipped = ""
+    if diagnosis.unjudged:
+        skipped = "<p>could not judge: " + escape(
+            "; ".join(f"{k} ({v})" for k, v in diagnosis.unjudged.items())
+        ) + "</p>"  # fmt: skip
+    return f"<div>{head}{body}{skipped}</div>"
+
+
+def comparison_html(summary: dict[str, Any]) -> str:
+    rows = []
+    for v in summary["variants"]:
+        s, vs = v["summary"], v.get("vs") or {}
+        rows.append(
+            (
+                v["name"],
+                v["n"],
+                fmt(s["mean"]),
+                f"[{fmt(s['ci_low'])}, {fmt(s['ci_high'])}]",
+                fmt(vs["mean_diff"]) if vs else "",
+                fmt(vs["p_value"]) if vs else "",
+                vs.get("verdict", ""),
+            )
+        )
+    header = ("variant", "seeds", summary["metric"], "95% CI", "Δ vs ref", "p", "verdict")
+    title = f"<p>{escape(summary['kind'])} <code>{escape(summary['experiment'])}</code></p>"
+    return f"<div>{title}{_table(header, rows)}</div>"
+
+
+def tune_html(result: TuneResult) -> str:
+    c = result.counts
+    head = (
+        f"<p>study <b>{escape(result.study_name)}</b>: {c.get('complete', 0)} complete, "
+        f"{c.get('pruned', 0)} pruned, {c.get('fail', 0)} failed; best = "
+        f"{escape(fmt(result.best_value))}</p>"
+    )
+    best = (
+        f"<p><code>{escape(set_args(result.best_params))}</code></p>" if result.best_params else ""
+    )
+    imp = _table(("parameter", "importance"),
+                 ((k, fmt(v)) for k, v in result.importances.items()))  # fmt: skip
+    return f"<div>{head}{best}{imp if result.importances else ''}</div>"
