@@ -13,6 +13,7 @@ from torch import nn
 
 from hone.assemble import (
     BuiltRun,
+    ModelSource,
     build_run,
     load_run_data,
     resolve_class_weights,
@@ -20,7 +21,8 @@ from hone.assemble import (
     seed_everything,
 )
 from hone.config import Config, load_config
-from hone.errors import HoneError, StoreError
+from hone.data import DataBundle
+from hone.errors import ConfigError, HoneError, StoreError
 from hone.evaluate.report import evaluate_splits
 from hone.store.runstore import RunStore, clean_json
 from hone.train.callbacks import Callback, Checkpoint, ProgressBar, StoreRecorder, Telemetry
@@ -89,6 +91,12 @@ def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRu
         record = rs.get_run(run_id, with_history=False)
         weights = rs.load_weights(run_id)
     cfg = load_config(record.config)
+    if cfg.data.dataset == "python" or own_model_of(run_id, record.extra, store):
+        raise StoreError(
+            f"run {run_id} trained on data or a model given from Python, which its config "
+            "cannot rebuild; its record, diagnosis and report stand. For predictions use "
+            f"hone.load({run_id!r}, model=...)"
+        )
     built = build_run(cfg)
     device = next(built.model.parameters()).device
     try:
@@ -112,6 +120,8 @@ def rs_path(store: str | Path | None, run_id: str) -> Path:
 def run(
     config: str | Path | Mapping[str, Any] | Config | None = None,
     *,
+    model: ModelSource | None = None,
+    data: Any = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
     store: str | Path | None = None,
@@ -122,13 +132,20 @@ def run(
     ``overrides`` are dotted config keys; use ``seed=1`` or ``**{"train.optimizer.lr": 0.01}``
     (``train__epochs=5`` works too). Returns whatever the run reached, also when interrupted
     or diverged (see ``RunResult.status``).
+
+    ``model`` (an ``nn.Module`` returning logits, or a function building one) replaces the
+    config's ``model:``; ``data`` (``(x, y)`` arrays or a torch ``Dataset`` of ``(x, y)``)
+    replaces ``data.dataset`` and is split and preprocessed by the config's ``data:`` keys.
     """
     cfg = load_config(config, overrides)
     if store is not None:  # one place decides where runs live: transfer sources, caches, records
         cfg = cfg.model_copy(update={"store": str(store)})
     if cfg.train.ensemble is not None:
+        if model is not None or data is not None:
+            raise ConfigError("train.ensemble: not with model= or data=; use hone.compare")
         return run_ensemble(cfg, callbacks=callbacks, progress=progress)
-    built = build_run(cfg)
+    cfg, bundle = python_data(cfg, data)
+    built = build_run(cfg, bundle, model=model)
     run_store = RunStore(cfg.store)
     try:
         return _train_and_record(built, run_store, callbacks, progress)
@@ -139,6 +156,8 @@ def run(
 def resume(
     run_id: str,
     *,
+    model: ModelSource | None = None,
+    data: Any = None,
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
     store: str | Path | None = None,
@@ -176,7 +195,20 @@ def resume(
             )
     if store is not None:
         cfg = cfg.model_copy(update={"store": str(store)})
-    built = build_run(cfg)
+    bundle = None
+    if cfg.data.dataset == "python":  # the same data again, checked by its hash
+        if data is None:
+            raise ConfigError(f"run {run_id} trained on data given from Python: pass data=")
+        cfg, bundle = python_data(cfg, data)
+        assert bundle is not None
+        given = bundle.report["python_data"]["sha256"]
+        with RunStore(cfg.store) as rs:
+            recorded = (rs.load_json(run_id, "data.json").get("report") or {}).get("python_data")
+        if recorded and recorded["sha256"] != given:
+            raise ConfigError(f"data=: not the data run {run_id} trained on (hash differs)")
+    if own_model_of(record.id, record.extra, cfg.store) and model is None:
+        raise ConfigError(f"run {run_id} trained your own module: pass model=")
+    built = build_run(cfg, bundle, model=model)
     run_store = RunStore(cfg.store)
     try:
         run_store.reopen_run(run_id, int(ckpt["epoch"]))
@@ -190,6 +222,22 @@ def resume(
         return _train_and_record(built, run_store, callbacks, progress, run_id=run_id, resume=ckpt)
     finally:
         run_store.close()
+
+
+def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:
+    """``data=`` from Python: the config says ``dataset: python`` and the bundle is split
+    and preprocessed by its ``data:`` keys; the record keeps the data's shape and hash."""
+    if data is None:
+        return cfg, None
+    from hone.data.load import load_data, resolve_task
+    from hone.data.memory import fingerprint, from_python
+
+    data_cfg = cfg.data.model_copy(update={"dataset": "python", "params": {}, "path": None})
+    raw = from_python(data, resolve_task(data_cfg))
+    cfg = cfg.model_copy(update={"data": data_cfg})
+    bundle = load_data(cfg.data, raw=raw)
+    bundle.report["python_data"] = {"shape": list(raw.x.shape), "sha256": fingerprint(raw)}
+    return cfg, bundle
 
 
 def run_ensemble(
@@ -356,9 +404,20 @@ def _new_run(store: RunStore, built: BuiltRun) -> str:
             "preprocess": data.preprocess,
             "stats": data.stats(),
             "report": data.report,
+            "model": built.notes.get("model"),  # your own module's class, when it was one
         },
     )
     return run_id
+
+
+def own_model_of(run_id: str, extra: dict[str, Any], store: str | Path | None) -> Any:
+    """The class of the user's own module a run trained, else ``None`` (also for runs killed
+    before their record was finished: ``data.json`` is written when the run starts)."""
+    if extra.get("model"):
+        return extra["model"]
+    with RunStore(store) as rs:
+        path = rs.run_dir(run_id) / "data.json"
+        return (rs.load_json(run_id, "data.json") or {}).get("model") if path.is_file() else None
 
 
 def _record_failure(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +35,11 @@ from hone.train.transfer import Unfreeze, freeze, load_matching
 
 __all__ = [
     "BuiltRun",
+    "ModelSource",
     "build_run",
     "choose_threads",
     "load_run_data",
+    "own_model",
     "recorded_metrics",
     "resolve_class_weights",
     "resolve_device",
@@ -157,13 +159,21 @@ class BuiltRun:
         )
 
 
+ModelSource = nn.Module | Callable[[], nn.Module]
+
+
 def build_run(
-    cfg: Config, data: DataBundle | None = None, init_seed: int | None = None
+    cfg: Config,
+    data: DataBundle | None = None,
+    init_seed: int | None = None,
+    model: ModelSource | None = None,
 ) -> BuiltRun:
     """Seed, load data (unless given), build the model, loss, optimizer and remedies.
 
     ``init_seed`` (default: ``cfg.seed``) seeds the weights alone, so an ensemble can vary
-    the initialisation while keeping the batch order.
+    the initialisation while keeping the batch order. ``model`` replaces ``cfg.model``: a
+    module trained as it is, or a function that builds one (called after seeding, so each
+    seed gets its own initialisation).
     """
     device = resolve_device(cfg.train.device)
     if cfg.log_to:
@@ -174,15 +184,21 @@ def build_run(
     data = (data or load_run_data(cfg)).to(device)
     check_memory(cfg, data.input_shape, data.n_outputs, _batch_size(cfg, data), device)
     torch.manual_seed(cfg.seed if init_seed is None else init_seed)
-    model = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
-    notes = _transfer(cfg, model)
+    net: nn.Module
+    if model is None:
+        net = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)
+        notes = _transfer(cfg, net)
+    else:
+        net, notes = own_model(model, data, device), {}
+        notes["model"] = {"class": f"{type(net).__module__}.{type(net).__qualname__}",
+                          "parameters": sum(p.numel() for p in net.parameters())}  # fmt: skip
     if cfg.train.precision != "fp32" and device.type != "cuda":
         raise ConfigError(
             f"train.precision: {cfg.train.precision} autocast is for CUDA devices; this run is on "
             f"{device.type}, use fp32"
         )
     if device.type == "cpu":
-        torch.set_num_threads(choose_threads(cfg.train.threads, model, _batch_size(cfg, data)))
+        torch.set_num_threads(choose_threads(cfg.train.threads, net, _batch_size(cfg, data)))
     train = cfg.train
     out_act = resolve_output_activation(cfg.model.output_activation, train.loss, data.task)
     weights = resolve_class_weights(train.class_weight, data)
@@ -198,14 +214,47 @@ def build_run(
         )
     )
     opt = train.optimizer
-    optimizer = make_optimizer(opt.name, model.parameters(), opt.lr, opt.options())
+    optimizer = make_optimizer(opt.name, net.parameters(), opt.lr, opt.options())
     if cfg.train.compile:  # after the optimizer holds the parameters; the module is wrapped
-        model = torch.compile(model)  # type: ignore[assignment]
-    built = BuiltRun(cfg, data, model, loss_fn, optimizer, generator, out_act, notes=notes)
+        net = torch.compile(net)  # type: ignore[assignment]
+    built = BuiltRun(cfg, data, net, loss_fn, optimizer, generator, out_act, notes=notes)
     if weights is not None:
         built.notes["class_weights"] = dict(zip(data.classes, weights, strict=True))
     _add_remedies(built, device)
     return built
+
+
+def own_model(source: ModelSource, data: DataBundle, device: torch.device) -> nn.Module:
+    """The user's module, checked on two training rows: it must map ``(N, *input_shape)`` to
+    ``(N, n_outputs)`` and have parameters to train."""
+    net = source if isinstance(source, nn.Module) else source()
+    if not isinstance(net, nn.Module):
+        raise ConfigError(f"model=: expected a torch nn.Module (or a function returning one), "
+                          f"got {type(net).__name__}")  # fmt: skip
+    net = net.to(device)
+    if not any(p.requires_grad for p in net.parameters()):
+        raise ConfigError("model=: the module has no trainable parameters")
+    probe = data.train.x[:2]
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.no_grad():
+            out = net(probe)
+    except Exception as exc:  # the user's forward pass: report it, whatever it raised
+        raise ConfigError(
+            f"model=: the module failed on a batch shaped {tuple(probe.shape)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    finally:
+        net.train(was_training)
+    want = (len(probe), data.n_outputs)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ConfigError(
+            f"model=: the module maps {tuple(probe.shape)} to {got}; this data needs {want} "
+            f"({data.n_outputs} outputs, as logits)"
+        )
+    return net
 
 
 def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:

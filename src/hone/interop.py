@@ -100,8 +100,13 @@ class LoadedModel:
         return [self.classes[int(i)] for i in self.predict(x).argmax(1)]
 
 
-def load(run_id: str, store: str | Path | None = None) -> LoadedModel:
-    """The trained model of a recorded run, with its input transform; no dataset files needed."""
+def load(
+    run_id: str, store: str | Path | None = None, model: nn.Module | None = None
+) -> LoadedModel:
+    """The trained model of a recorded run, with its input transform; no dataset files needed.
+
+    A run that trained your own module (``hone.run(config, model=...)``) needs ``model``: a
+    module of the same architecture, which gets the run's weights."""
     from hone.config import load_config
     from hone.nn.build import build_model
     from hone.store import RunStore
@@ -122,8 +127,15 @@ def load(run_id: str, store: str | Path | None = None) -> LoadedModel:
     n_outputs = (
         len(classes) if classes else int(out_weight.shape[0]) if out_weight is not None else 1
     )
+    own = record.extra.get("model") or meta.get("model")
+    if own and model is None:
+        raise StoreError(
+            f"run {run_id} trained your own module ({own.get('class')}); pass one of the same "
+            f"architecture: hone.load({run_id!r}, model=...)"
+        )
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.model, shape, n_outputs)
+    if model is None:
+        model = build_model(cfg.model, shape, n_outputs)
     try:
         model.load_state_dict(weights)
     except RuntimeError:

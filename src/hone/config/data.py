@@ -24,6 +24,7 @@ DATASETS = (
     "npz",
     "regression",
     "image_folder",
+    "python",  # arrays or a Dataset given from Python: hone.run(config, data=(x, y))
 )
 
 MAX_PARAMS_DEPTH = 8  # generator arguments are flat: numbers, strings, short lists

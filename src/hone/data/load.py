@@ -81,6 +81,11 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
         report["columns"] = raw.columns
     elif cfg.dataset == "npz":
         raw = load_npz(cfg.path, task)
+    elif cfg.dataset == "python":
+        raise DataError(
+            "data.dataset: python means the data is given from Python, as "
+            "hone.run(config, data=(x, y)); it cannot be read from a config alone"
+        )
     else:
         raw = generate(cfg.dataset, cfg.params)
     if raw.task != task:
@@ -93,11 +98,20 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
 
 
 def load_data(
-    cfg: DataConfig, device: torch.device | str = "cpu", cache_dir: Path | None = None
+    cfg: DataConfig,
+    device: torch.device | str = "cpu",
+    cache_dir: Path | None = None,
+    raw: RawData | None = None,
 ) -> DataBundle:
     """Split and preprocess the data. The split depends only on the data config (its own
     seed), so sweeps and seed comparisons that share it reuse the last few bundles (the
-    tensors are never modified in place; each caller gets its own report dict)."""
+    tensors are never modified in place; each caller gets its own report dict).
+
+    ``raw`` is data given from Python (``data.dataset: python``): split and preprocessed the
+    same way, never cached."""
+    if raw is not None:
+        check_raw(raw, "data= (given from Python)")
+        return _split_data(cfg, device, cache_dir, raw)
     raw_key = _raw_key(cfg)
     key = None if raw_key is None else json.dumps([raw_key, cfg.model_dump(mode="json"),
                                                    str(device)], sort_keys=True)  # fmt: skip
@@ -113,8 +127,13 @@ def load_data(
     return bundle
 
 
-def _split_data(cfg: DataConfig, device: torch.device | str, cache_dir: Path | None) -> DataBundle:
-    raw, report = load_raw(cfg, cache_dir)
+def _split_data(
+    cfg: DataConfig,
+    device: torch.device | str,
+    cache_dir: Path | None,
+    given: RawData | None = None,
+) -> DataBundle:
+    raw, report = (given, {}) if given is not None else load_raw(cfg, cache_dir)
     if raw.task == "classification" and len(raw.classes) < 2:
         raise DataError(f"data: dataset '{cfg.dataset}' has only one class; need at least two")
     fixed_val = report.pop("val", None)  # image_folder with a val/ folder

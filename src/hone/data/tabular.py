@@ -12,7 +12,7 @@ import numpy as np
 from hone.data.base import RawData
 from hone.errors import DataError
 
-__all__ = ["encode_labels", "load_csv", "load_npz"]
+__all__ = ["encode_labels", "encode_targets", "load_csv", "load_npz"]
 
 
 def encode_labels(values: np.ndarray | list[str], source: str) -> tuple[np.ndarray, list[str]]:
@@ -44,7 +44,7 @@ def _require_file(path: str | None, kind: str) -> Path:
     return p
 
 
-def _targets(
+def encode_targets(
     values: np.ndarray | list[str], source: str, task: str
 ) -> tuple[np.ndarray, list[str]]:
     if task != "regression":
@@ -175,7 +175,7 @@ def load_csv(
         raise DataError(f"{p}: no rows left after dropping rows with missing values")
     x = x[keep]
     labels = [v for v, k in zip(labels, keep, strict=True) if k]
-    y, classes = _targets(labels, str(p), task)
+    y, classes = encode_targets(labels, str(p), task)
     if np.isinf(x).any():
         raise DataError(f"{p}: features contain inf; clean those rows")
     return RawData(x, y, classes, columns=columns)
@@ -238,5 +238,5 @@ def load_npz(path: str | None, task: str = "classification") -> RawData:
                         "label per row of x")  # fmt: skip
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{p}: x must hold numbers, got {x.dtype}")
-    y, classes = _targets(y_raw, str(p), task)
+    y, classes = encode_targets(y_raw, str(p), task)
     return RawData(np.asarray(x, dtype=np.float32), y, classes)

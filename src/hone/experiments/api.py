@@ -101,13 +101,18 @@ def _base(config: Any, overrides: dict[str, Any], store: str | Path | None) -> C
 
 
 def _run_experiment(
-    rs: Any, exp_id: str, jobs: int, progress: bool, extra: dict[str, Any] | None = None
+    rs: Any,
+    exp_id: str,
+    jobs: int,
+    progress: bool,
+    extra: dict[str, Any] | None = None,
+    runner: Any = None,
 ) -> ComparisonResult:
     from hone.experiments.compare import run_pending, summarize_experiment
-    from hone.progress import RunsBar as _Bar
+    from hone.progress import RunsBar
 
-    with _Bar(f"compare {exp_id[-6:]}", not progress) as bar:
-        run_pending(rs, exp_id, jobs, bar)
+    with RunsBar(f"compare {exp_id[-6:]}", not progress) as bar:
+        run_pending(rs, exp_id, jobs, bar, runner=runner)
     summary = summarize_experiment(rs, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     rs.finish_experiment(exp_id, status, {**summary, **(extra or {})})
@@ -125,20 +130,34 @@ def compare(
     metric: str | None = None,
     store: str | Path | None = None,
     progress: bool = False,
+    model: Any = None,
+    data: Any = None,
     **overrides: Any,
 ) -> ComparisonResult:
     """Compare variants of ``config`` over paired seeds, as ``hone compare`` does.
 
     ``vary={"train.optimizer.lr": [0.1, 0.01]}`` (a grid against the baseline) or
     ``variants={"adam": {"train.optimizer.name": "adam"}, ...}`` (named patches); ``ladder``
-    applies each on top of the one before.
+    applies each on top of the one before. ``model`` and ``data`` are as in ``hone.run``:
+    each run gets a fresh copy of the module, initialised by its seed (``reset_parameters``
+    of every layer, or the function you give called after seeding).
     """
+    from hone.api import python_data
     from hone.experiments.compare import check_metric, plan_experiment
     from hone.experiments.variants import from_items, grid
     from hone.experiments.variants import ladder as make_ladder
     from hone.store import RunStore
 
     base = _base(config, overrides, store)
+    runner, bundle = None, None
+    if model is not None or data is not None:
+        if jobs > 1:
+            raise ConfigError("jobs: a model or data given from Python trains in this process")
+        if data is not None:
+            given = base.data.model_copy(update={"dataset": "python", "params": {}, "path": None})
+            base = base.model_copy(update={"data": given})
+            bundle = python_data(base, data)[1]
+        runner = _python_runner(base, model, data)
     if variants:
         items = [{"name": k, "patch": dict(v)} for k, v in variants.items()]
         planned = from_items(base, items, ladder, "variants")
@@ -149,13 +168,40 @@ def compare(
         raise ConfigError("compare: give vary={key: [values]} or variants={name: patch}")
     if seeds < 1:
         raise ConfigError("seeds: at least 1 (3 or more for a verdict)")
-    chosen = check_metric(base, metric)
+    chosen = check_metric(base, metric, bundle)
     with RunStore(base.store) as rs:
         exp_id = plan_experiment(
             rs, "ladder" if ladder else "compare", base, planned,
             list(range(base.seed, base.seed + seeds)), chosen,
+            task=bundle.task if bundle is not None else None,
         )  # fmt: skip
-        return _run_experiment(rs, exp_id, jobs, progress)
+        return _run_experiment(rs, exp_id, jobs, progress, runner=runner)
+
+
+def _python_runner(base: Config, model: Any, data: Any) -> Any:
+    """Train one planned config with the module and data given from Python."""
+    from hone.api import run
+
+    def fresh() -> Any:
+        import copy
+
+        from torch import nn
+
+        if not isinstance(model, nn.Module):
+            return model()  # a function that builds the module (called after seeding)
+        net = copy.deepcopy(model)
+        for layer in net.modules():  # re-drawn from the seed this run was seeded with
+            reset = getattr(layer, "reset_parameters", None)
+            if callable(reset):
+                reset()
+        return net
+
+    def train(cfg: dict[str, Any]) -> tuple[str, str]:
+        result = run(cfg, model=fresh if model is not None else None, data=data,
+                     store=base.store)  # fmt: skip
+        return result.run_id, result.status
+
+    return train
 
 
 @dataclass

@@ -18,6 +18,7 @@ from dataclasses import asdict
 from typing import Any
 
 from hone.config import Config, load_config
+from hone.data import DataBundle
 from hone.errors import ConfigError, HoneError, suggest
 from hone.experiments.stats import MIN_SEEDS, compare_paired, holm, summarize
 from hone.experiments.variants import Variant
@@ -60,12 +61,13 @@ def recordable_metrics(cfg: Config, task: str, has_val: bool) -> list[str]:
     return names
 
 
-def check_metric(cfg: Config, metric: str | None) -> str:
+def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None) -> str:
     """The metric to compare on, checked against the task before anything trains: the default
-    is ``val_accuracy`` (``val_loss`` for regression); test metrics are never for choosing."""
+    is ``val_accuracy`` (``val_loss`` for regression); test metrics are never for choosing.
+    ``data``: the bundle, when it is not the config's to load (data given from Python)."""
     from hone.api import load_run_data
 
-    data = load_run_data(cfg)
+    data = data or load_run_data(cfg)
     has_val = data.val is not None
     if metric is None:
         if not has_val:
@@ -95,7 +97,7 @@ def default_metric(cfg: Config) -> str:
     return check_metric(cfg, None)
 
 
-def check_variants(base: Config, variants: list[Variant]) -> None:
+def check_variants(base: Config, variants: list[Variant], task: str | None = None) -> None:
     """Names unique, ``baseline`` reserved for the base config, every config buildable (a loss
     that does not fit the task fails now, not after the baseline has trained)."""
     from hone.train.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
@@ -111,7 +113,7 @@ def check_variants(base: Config, variants: list[Variant]) -> None:
         seen.add(v.name)
     from hone.api import load_run_data
 
-    task = load_run_data(base).task
+    task = task or load_run_data(base).task
     allowed = CLASSIFICATION_LOSSES if task == "classification" else REGRESSION_LOSSES
     for v in variants:
         cfg = v.config(base)
@@ -130,10 +132,12 @@ def plan_experiment(
     seeds: list[int],
     metric: str,
     extra: dict[str, Any] | None = None,
+    task: str | None = None,
 ) -> str:
+    """Record the experiment's plan; ``task`` when the data is not the config's to load."""
     if not seeds:
         raise ConfigError("--seeds: give at least 1 seed (3 or more for a verdict)")
-    check_variants(base, variants)
+    check_variants(base, variants, task)
     owner = current_owner()
     spec = {
         "config": base.to_dict(),
@@ -185,21 +189,23 @@ def run_pending(
     jobs: int = 1,
     progress: Progress | None = None,
     command: str = "compare",
+    runner: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
 ) -> int:
     """Run every (variant, seed) of the experiment not yet linked to a completed run.
 
     With ``jobs > 1`` runs go to that many processes, each with ``cores // jobs`` threads so
     the machine is not oversubscribed. Returns the number of runs done now. Raises
-    ``ExperimentInterrupted`` on Ctrl-C, after recording what finished.
+    ``ExperimentInterrupted`` on Ctrl-C, after recording what finished. ``runner(config)``
+    replaces training in a fresh ``hone.run`` (a model or data given from Python), one at a time.
     """
     todo = _jobs_plan(store, exp_id)
     total, root = len(todo), str(store.root)
     if not todo:
         return 0
     try:
-        if jobs <= 1:
+        if jobs <= 1 or runner is not None:
             for i, (name, seed, cfg) in enumerate(todo, start=1):
-                run_id, status = _train(cfg, root, None)
+                run_id, status = runner(cfg) if runner else _train(cfg, root, None)
                 if status == "completed":
                     store.link_run(exp_id, name, seed, run_id)
                 if progress:
