@@ -203,8 +203,8 @@ def resume(
         assert bundle is not None
         given = bundle.report["python_data"]["sha256"]
         with RunStore(cfg.store) as rs:
-            recorded = (rs.load_json(run_id, "data.json").get("report") or {}).get("python_data")
-        if recorded and recorded["sha256"] != given:
+            recorded = (_data_json(rs, run_id).get("report") or {}).get("python_data")
+        if isinstance(recorded, dict) and recorded.get("sha256") != given:
             raise ConfigError(f"data=: not the data run {run_id} trained on (hash differs)")
     if own_model_of(record.id, record.extra, cfg.store) and model is None:
         raise ConfigError(f"run {run_id} trained your own module: pass model=")
@@ -416,8 +416,15 @@ def own_model_of(run_id: str, extra: dict[str, Any], store: str | Path | None) -
     if extra.get("model"):
         return extra["model"]
     with RunStore(store) as rs:
-        path = rs.run_dir(run_id) / "data.json"
-        return (rs.load_json(run_id, "data.json") or {}).get("model") if path.is_file() else None
+        return _data_json(rs, run_id).get("model")
+
+
+def _data_json(rs: RunStore, run_id: str) -> dict[str, Any]:
+    """The run's ``data.json``, or nothing when it is missing or not an object."""
+    if not (rs.run_dir(run_id) / "data.json").is_file():
+        return {}
+    meta = rs.load_json(run_id, "data.json")
+    return meta if isinstance(meta, dict) else {}
 
 
 def _record_failure(
