@@ -167,6 +167,13 @@ def run_cmd(
         err.print(f"report: {safe(path)}", highlight=False, soft_wrap=True)
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {safe(result.message)}", highlight=False)
+    if result.status in ("interrupted", "failed") and result.notes.get("checkpoint_epoch"):
+        err.print(
+            f"continue from epoch {result.notes['checkpoint_epoch']}: hone run --resume "
+            f"{result.run_id}" + (f" --store {safe(result.store)}" if store else ""),
+            highlight=False,
+            soft_wrap=True,
+        )
     if result.status == "diverged" and not json_out:
         _what_to_try(result.store, result.run_id)
     code = EXIT_CODES.get(result.status, 1)
@@ -316,6 +323,8 @@ def _print_notes(notes: dict[str, Any]) -> None:
         )
         for line in t["skipped_shape"]:
             out.print(f"  skipped {safe(line)}")
+    if notes.get("resumed_from_epoch"):
+        out.print(f"resumed from the checkpoint of epoch {notes['resumed_from_epoch']}")
     for line in notes.get("log_to_warnings") or []:
         err.print(f"warning: {safe(line)}", highlight=False, soft_wrap=True)
     if "frozen" in notes:
