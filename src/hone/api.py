@@ -25,7 +25,14 @@ from hone.data import DataBundle
 from hone.errors import ConfigError, HoneError, StoreError
 from hone.evaluate.report import evaluate_splits
 from hone.store.runstore import RunStore, clean_json
-from hone.train.callbacks import Callback, Checkpoint, ProgressBar, StoreRecorder, Telemetry
+from hone.train.callbacks import (
+    Callback,
+    Checkpoint,
+    ProgressBar,
+    StoreRecorder,
+    Telemetry,
+    Watch,
+)
 
 __all__ = [
     "BuiltRun",
@@ -337,8 +344,11 @@ def _train_and_record(
     if cfg.telemetry.enabled:
         telemetry = Telemetry(cfg.telemetry.per_epoch, init_batch=data.train.x[:512])
         cbs.append(telemetry)
-    if progress:
-        cbs.append(ProgressBar(f"{cfg.name} {run_id[-6:]}"))
+    bar = ProgressBar(f"{cfg.name} {run_id[-6:]}") if progress else None
+    if cfg.train.watch is not None:
+        cbs.append(_watch(cfg, data, bar))
+    if bar is not None:
+        cbs.append(bar)
     live = None
     if cfg.log_to:
         from hone.tracking.live import LiveLogger
@@ -389,6 +399,24 @@ def _train_and_record(
             **({"data": data.report} if data.report else {}),
         },
     )
+
+
+def _watch(cfg: Config, data: DataBundle, bar: ProgressBar | None) -> Watch:
+    """Live diagnosis; with a progress display, one warning line per new finding."""
+    from hone.text import set_args
+
+    def warn(entry: dict[str, Any]) -> None:
+        assert bar is not None
+        fix = entry["prescription"]
+        bar.note(f"epoch {entry['epoch']}: {entry['code']} ({entry['severity']}): {entry['title']}")
+        if fix:
+            bar.note(f"  try: {set_args(fix['patch'])}")
+
+    watch = cfg.train.watch
+    assert watch is not None
+    meta = {"task": data.task, "classes": data.classes, "stats": data.stats()}
+    return Watch(cfg.to_dict(), meta, watch.every, watch.stop_on, watch.patience,
+                 warn if bar is not None else None)  # fmt: skip
 
 
 def _new_run(store: RunStore, built: BuiltRun) -> str:

@@ -67,6 +67,14 @@ def diagnose_cmd(
                 out.print(f"     [dim]{safe(patch)}[/]", soft_wrap=True)
     for code, why in result.unjudged.items():
         out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
+    if result.timeline:
+        out.print("\n[bold]while training[/] (live diagnosis, first seen):")
+        for t in result.timeline:
+            out.print(
+                f"  epoch {t.get('epoch')}, step {t.get('step')}: {safe(str(t['code']))} "
+                f"({safe(str(t.get('severity')))})",
+                highlight=False,
+            )
     if patch_out is not None:
         out.print(
             f"\nwrote {safe(patch_out)} (the config with the top prescription applied)",

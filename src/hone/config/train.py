@@ -12,12 +12,14 @@ from hone.config.options import OptimizerConfig, ScheduleConfig
 from hone.config.types import Int, NonNegFinite, NonNegInt, PosFinite, PosInt, Strict, Text, Unit
 
 __all__ = [
+    "WATCH_CODES",
     "AugmentConfig",
     "EarlyStoppingConfig",
     "EnsembleConfig",
     "GradClipConfig",
     "TelemetryConfig",
     "TrainConfig",
+    "WatchConfig",
 ]
 
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,3})?)$")
@@ -62,6 +64,28 @@ class EnsembleConfig(Strict):
     combine: Literal["mean_prob", "vote"] = "mean_prob"
 
 
+WATCH_CODES = (
+    "lr_too_high",
+    "bad_init",
+    "vanishing_gradients",
+    "exploding_gradients",
+    "dead_units",
+    "saturation",
+    "overfitting",
+)
+
+
+class WatchConfig(Strict):
+    """Live diagnosis while training: warnings always; a stop only for the codes in
+    ``stop_on`` (or every critical finding with ``stop_on: critical``)."""
+
+    every: PosInt = 1  # judge every N epochs (and never more than ~2 % of training time)
+    stop_on: Literal["critical"] | list[Literal[WATCH_CODES]] = Field(  # type: ignore[valid-type]
+        default_factory=list
+    )
+    patience: PosInt = 3  # evaluations in a row a finding must persist before it stops the run
+
+
 class TrainConfig(Strict):
     loss: Text = "cross_entropy"
     label_smoothing: Unit = Field(0.0, lt=1)
@@ -87,6 +111,7 @@ class TrainConfig(Strict):
     ensemble: EnsembleConfig | None = None
     memory_check: bool = True  # refuse models that cannot fit in memory (false: try anyway)
     checkpoint_every: PosInt = 10  # resumable checkpoint every N epochs (then <= 1/s)
+    watch: WatchConfig | None = Field(default_factory=WatchConfig)  # null: no live diagnosis
 
     @model_validator(mode="before")
     @classmethod

@@ -73,7 +73,10 @@ def diagnose_run(ev: Evidence, rules: list[Rule] | None = None) -> Diagnosis:
                 },
             )
         ]
-    return Diagnosis(ev.run_id, finalize(findings, ev.config), unjudged)
+    watch = ev.extra.get("watch") if isinstance(ev.extra, dict) else None
+    timeline = watch.get("timeline") if isinstance(watch, dict) else None
+    timeline = [t for t in timeline or [] if isinstance(t, dict) and "code" in t]
+    return Diagnosis(ev.run_id, finalize(findings, ev.config), unjudged, timeline)
 
 
 def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:

@@ -76,6 +76,9 @@ class Diagnosis:
     run_id: str
     findings: list[Finding]
     unjudged: dict[str, str] = field(default_factory=dict)  # rule code -> why it could not
+    # What live diagnosis saw while the run trained: {code, severity, title, epoch, step,
+    # prescription}, in the order the findings first appeared.
+    timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
         from hone.report.notebook import diagnosis_html
@@ -87,4 +90,5 @@ class Diagnosis:
             "run_id": self.run_id,
             "findings": [f.to_json() for f in self.findings],
             "unjudged": self.unjudged,
+            "timeline": self.timeline,
         }

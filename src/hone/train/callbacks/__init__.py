@@ -8,6 +8,7 @@ from hone.train.callbacks.monitor import MonitorCallback, resolve_mode
 from hone.train.callbacks.progress import ProgressBar
 from hone.train.callbacks.recorder import StoreRecorder
 from hone.train.callbacks.telemetry import Telemetry
+from hone.train.callbacks.watch import Watch
 
 __all__ = [
     "Callback",
@@ -19,5 +20,6 @@ __all__ = [
     "ProgressBar",
     "StoreRecorder",
     "Telemetry",
+    "Watch",
     "resolve_mode",
 ]

@@ -93,6 +93,10 @@ class ProgressBar(Callback):
         if final or due or time.monotonic() - self._printed > 30:
             self._log_line(logs)
 
+    def note(self, text: str) -> None:
+        """One line above the live bar (or in the log), e.g. a live diagnosis warning."""
+        self.console.print(text, highlight=False, soft_wrap=True, markup=False)
+
     def _log_line(self, logs: dict[str, float]) -> None:
         assert self._line is not None
         text = self._line.log_line(*metric_pairs(logs, 10_000))

@@ -196,6 +196,13 @@ class Telemetry(Callback):
         if self.non_finite_at is not None:
             state.info["telemetry_non_finite_at"] = list(self.non_finite_at)
 
+    def live_json(self, model: nn.Module) -> dict[str, Any]:
+        """What ``to_json`` gives, mid-run: units judged on the probe rows as they are now."""
+        out = self.to_json(model)
+        if self.init_batch is not None:
+            out["at_end"] = self._forward_stats(model, self.init_batch)
+        return out
+
     def to_json(self, model: nn.Module) -> dict[str, Any]:
         kinds = {n: type(m).__name__ for n, m in _activations(model).items()}
         return {

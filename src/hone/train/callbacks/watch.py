@@ -1,0 +1,122 @@
+"""Live diagnosis: the diagnosis rules that make sense mid-run, judged while the run trains.
+
+At the end of an epoch (at most every ``every`` epochs, and never more than ~2 % of the time
+spent training) the rules look at the history and telemetry gathered so far, with dead and
+saturated units measured on the fixed probe rows. A finding is recorded with the epoch and
+step where it first appeared (the run's *diagnosis timeline*); ``on_finding`` is told once per
+code (the progress display prints a warning). A code in ``stop_on`` (or any critical finding
+with ``stop_on: critical``) seen ``patience`` evaluations in a row stops the run, recorded
+``stopped`` with the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hone.config.train import WATCH_CODES
+from hone.train.callbacks.base import Callback
+from hone.train.callbacks.telemetry import Telemetry
+from hone.train.state import TrainState
+
+__all__ = ["LIVE_CODES", "Watch"]
+
+# Findings that mean something before the run ends (config.train.WATCH_CODES). Not there:
+# underfitting, not_converged and lr_too_low (the run is not over), and the judgements of the
+# final evaluation.
+LIVE_CODES = WATCH_CODES
+MAX_SHARE = 0.02  # diagnosis may take at most this share of the training time
+MIN_EPOCHS = 3  # curves shorter than this say nothing about a trend
+
+
+class Watch(Callback):
+    def __init__(
+        self,
+        config: dict[str, Any],
+        data: dict[str, Any],
+        every: int = 1,
+        stop_on: Sequence[str] | str = (),
+        patience: int = 3,
+        on_finding: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.data = data
+        self.every = every
+        self.stop_on = stop_on
+        self.patience = patience
+        self.on_finding = on_finding
+        self.timeline: list[dict[str, Any]] = []
+        self._streak: dict[str, int] = {}
+        self._spent = 0.0
+        self._started = time.monotonic()
+
+    def _due(self, state: TrainState) -> bool:
+        if state.epoch < MIN_EPOCHS or state.epoch % self.every:
+            return False
+        elapsed = time.monotonic() - self._started
+        return self._spent <= MAX_SHARE * elapsed
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._started = time.monotonic()
+        self.timeline = [t for t in self.timeline if t["epoch"] <= state.epoch]  # resumed
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if not self._due(state):
+            return
+        began = time.monotonic()
+        try:
+            findings = self._judge(state)
+        finally:
+            self._spent += time.monotonic() - began
+        seen = {t["code"] for t in self.timeline}
+        for f in findings:
+            if f.code not in seen:
+                top = next((p for p in f.prescriptions if p.patch), None)
+                entry = {
+                    "code": f.code,
+                    "severity": f.severity,
+                    "title": f.title,
+                    "epoch": state.epoch,
+                    "step": state.step,
+                    "prescription": {"why": top.why, "patch": top.patch} if top else None,
+                }
+                self.timeline.append(entry)
+                if self.on_finding is not None:
+                    self.on_finding(entry)
+        current = {f.code: f for f in findings}
+        self._streak = {c: self._streak.get(c, 0) + 1 for c in current}
+        for code, f in current.items():
+            wanted = (
+                f.severity == "critical" if self.stop_on == "critical" else code in self.stop_on
+            )
+            if wanted and self._streak[code] >= self.patience:
+                state.stop_training = True
+                state.status = "stopped"
+                state.stop_reason = f"watch: {code} at epoch {state.epoch}: {f.title}"
+                break
+
+    def _judge(self, state: TrainState) -> list[Any]:
+        from hone.diagnose import Evidence, diagnose_run
+        from hone.diagnose.rules import RULES
+
+        telemetry = None
+        for cb in state.callbacks:
+            if isinstance(cb, Telemetry):
+                telemetry = cb.live_json(state.model)
+        logs = {k: v for k, v in state.logs.items() if k.startswith("train_")}
+        ev = Evidence(
+            run_id="", status="running", message="", config=self.config,
+            history=state.history, metrics=logs, telemetry=telemetry, data=self.data,
+        )  # fmt: skip
+        rules = [r for r in RULES if r.code in LIVE_CODES]
+        return [f for f in diagnose_run(ev, rules).findings if f.code in LIVE_CODES]
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"timeline": self.timeline}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.timeline = list(saved["timeline"])
+
+    def on_train_end(self, state: TrainState) -> None:
+        state.info["watch"] = {"timeline": self.timeline, "seconds": round(self._spent, 4)}

@@ -1,0 +1,72 @@
+"""Live diagnosis (``train.watch``): findings recorded where they first appear, a stop on the
+codes asked for, and no stop on healthy runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.config.train import WATCH_CODES
+from tests.conftest import tiny
+
+VANISHING = {
+    "model.activation": "sigmoid",
+    "model.hidden": [32] * 8,
+    "train.optimizer": {"name": "sgd", "lr": 0.01},
+    "train.epochs": 30,
+}
+
+
+def test_a_finding_is_recorded_at_the_epoch_it_appears(store: Path) -> None:
+    result = hone.run(tiny(**VANISHING), store=store)
+    timeline = result.notes["watch"]["timeline"]
+    first = next(t for t in timeline if t["code"] == "vanishing_gradients")
+    assert first["epoch"] <= 5 and first["step"] > 0  # early in the run, not only at its end
+    assert first["prescription"]["patch"]
+    diagnosis = hone.diagnose(result.run_id, store=store)
+    assert diagnosis.timeline[0]["code"] == "vanishing_gradients"
+
+
+def test_stop_on_stops_the_run_and_keeps_the_record(store: Path) -> None:
+    watch = {"stop_on": ["vanishing_gradients"], "patience": 2}
+    config = tiny(**{**VANISHING, "train.epochs": 300, "train.watch": watch})
+    result = hone.run(config, store=store)
+    assert result.status == "stopped" and result.epochs_run < 300
+    assert "watch: vanishing_gradients" in result.message
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        record = rs.get_run(result.run_id)
+    assert record.status == "stopped" and len(record.history["epoch"]) == result.epochs_run
+    assert (store / "runs" / result.run_id / "weights.safetensors").is_file()
+
+
+def test_watch_off_records_no_timeline(store: Path) -> None:
+    result = hone.run(tiny(**VANISHING, **{"train.watch": None}), store=store)
+    assert "watch" not in result.notes and result.epochs_run == 30
+
+
+HEALTHY = [
+    {},
+    {"model.activation": "tanh"},
+    {"model.activation": "leaky_relu", "model.hidden": [32, 32]},
+    {"model.activation": "elu", "model.norm": "batch"},
+    {"model.norm": "layer", "model.dropout": 0.2},
+    {"train.optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9}},
+    {"train.optimizer": {"name": "rmsprop", "lr": 0.003}},
+    {"data": {"dataset": "moons", "params": {"n_samples": 300}, "split": "6:2:2"}},
+    {"data": {"dataset": "circles", "params": {"n_samples": 300}, "split": "6:2:2"},
+     "model.hidden": [32]},
+    {"data": {"dataset": "digits", "split": "6:2:2"}, "model.hidden": [64]},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_healthy_runs_are_never_stopped(store: Path, seed: int) -> None:
+    watch = {"stop_on": list(WATCH_CODES)}
+    for overrides in HEALTHY:
+        config = tiny(**{"train.epochs": 20, "seed": seed, "train.watch": watch, **overrides})
+        result = hone.run(config, store=store)
+        assert result.status == "completed", (overrides, result.message)
