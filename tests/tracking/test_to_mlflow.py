@@ -52,6 +52,8 @@ def test_a_run_logs_params_metrics_and_weights(
     assert any(key.startswith("grad_norm/") for key in run.data.metrics)
     names = {a.path for a in mlf.list_artifacts(run.info.run_id)}
     assert {"weights.safetensors", "config.yaml", "evaluation.json"} <= names
+    # A SQLite store keeps its artifacts beside the database, not in the working directory.
+    assert list((tmp_path / "mlartifacts").glob("*/artifacts/weights.safetensors"))
     # Exported again: the earlier MLflow run is replaced, not duplicated.
     code, _, _ = cli(capsys, "export", result.run_id, uri, "--to", "mlflow", "--store", str(store))
     assert code == 0 and len(_runs(uri, "blobs-mlp")) == 1

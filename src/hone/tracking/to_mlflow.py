@@ -11,6 +11,7 @@ tag), so the store never holds two copies. Needs ``mlflow`` (``hone[tracking]``)
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from hone.errors import ConfigError, StoreError
@@ -56,7 +57,16 @@ def experiment_id(mlf: Any, name: str) -> str:
         if found.lifecycle_stage == "deleted":
             mlf.restore_experiment(found.experiment_id)
         return str(found.experiment_id)
-    return str(mlf.create_experiment(name))
+    return str(mlf.create_experiment(name, artifact_location=_artifact_root(mlf.tracking_uri)))
+
+
+def _artifact_root(uri: str) -> str | None:
+    """Artifacts of a SQLite store go in ``mlartifacts/`` beside the database (as ``mlflow
+    server`` does) rather than MLflow's default ``./mlruns`` in whatever folder hone ran from."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri.removeprefix("sqlite:///"))
+    return (database.resolve().parent / "mlartifacts").as_uri()
 
 
 def _replace_earlier(mlf: Any, experiment_id: str, run_id: str) -> None:
