@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone import cli_analysis, cli_experiments, cli_runs, cli_studies
+from hone import cli_analysis, cli_experiments, cli_runs, cli_search, cli_studies
 from hone.cli_common import (
     ConfigArg,
     JsonOpt,
@@ -62,8 +62,8 @@ app.command("datacurve")(cli_analysis.datacurve_cmd)
 app.command("eval")(cli_analysis.eval_cmd)
 app.command("predict")(cli_analysis.predict_cmd)
 app.command("compare")(cli_experiments.compare_cmd)
-app.command("tune")(cli_experiments.tune_cmd)
-app.command("lr-find")(cli_experiments.lr_find_cmd)
+app.command("tune")(cli_search.tune_cmd)
+app.command("lr-find")(cli_search.lr_find_cmd)
 app.command("improve")(cli_experiments.improve_cmd)
 app.add_typer(cli_experiments.experiments_app, name="experiments")
 app.add_typer(cli_studies.studies_app, name="studies")

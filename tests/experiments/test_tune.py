@@ -173,3 +173,59 @@ def test_cli_tune_reruns_the_best_config(
     final = payload["final"]["variants"][0]
     assert final["summary"]["n"] == 3 and final["name"] == "best"
     assert payload["counts"]["complete"] == 3 and payload["metric"] == "val_accuracy"
+
+
+INIT_SPACE = """
+model.init: {type: categorical, choices: [auto, zeros]}
+train.optimizer.lr: {type: float, low: 0.01, high: 0.03, step: 0.02}
+"""
+
+
+@pytest.mark.parametrize("pruner", ["diagnosis", "median+diagnosis"])
+def test_the_diagnosis_pruner_stops_trials_with_a_critical_finding(
+    tmp_path: Path, pruner: str
+) -> None:
+    cfg = base(**{"train.epochs": 40, "telemetry": True, "model.hidden": [32, 32]})
+    specs = load_space(space(tmp_path, INIT_SPACE), cfg)  # type: ignore[arg-type]
+    result = tune(cfg, specs, trials=4, metric="val_accuracy", store=str(tmp_path / "s"),  # type: ignore[arg-type]
+                  storage=None, study_name="d", sampler="grid", pruner=pruner)  # fmt: skip
+    zeros = [t for t in result.trials if t["params"]["model.init"] == "zeros"]
+    healthy = [t for t in result.trials if t["params"]["model.init"] == "auto"]
+    assert len(zeros) == 2 and all(t["state"] == "pruned" for t in zeros)
+    assert {t["pruned_by"] for t in zeros} <= {"bad_init", "dead_units"}
+    assert all(t["pruned_epoch"] < 20 for t in zeros)  # stopped early, not at the end
+    assert all(t["state"] == "complete" for t in healthy) or pruner.startswith("median")
+    assert sum(len(v) for k, v in result.pruned_by.items() if k != "metric") == 2
+    from hone.store import RunStore
+
+    with RunStore(tmp_path / "s") as rs:  # the pruned trial's run keeps its record
+        record = rs.get_run(zeros[0]["run_id"])
+    assert record.status == "stopped" and record.message.startswith("watch: ")
+
+
+def test_pruner_names(tmp_path: Path) -> None:
+    from hone.experiments.tune import parse_pruner
+
+    assert parse_pruner("median+diagnosis") == ("median", True)
+    assert parse_pruner("diagnosis") == ("none", True)
+    assert parse_pruner("asha") == ("asha", False)
+    for bad in ("mediam", "median+asha", "diagnosis+diagnosis"):
+        with pytest.raises(ConfigError, match=r"--pruner.*median\+diagnosis"):
+            parse_pruner(bad)
+
+
+def test_cli_tune_says_what_each_finding_pruned(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 40, "model.hidden": [32, 32]})))
+    code, out, err = cli(capsys, "tune", str(config), "--space", str(space(tmp_path, INIT_SPACE)),
+                         "--trials", "4", "--sampler", "grid", "--pruner", "diagnosis",
+                         "--seeds-final", "0", "--store", str(store))  # fmt: skip
+    assert code == 0, err
+    assert "2 pruned" in out and "pruned by diagnosis: bad_init: 2 trials, at epoch" in out
+    page = tmp_path / "study.html"
+    code, _, err = cli(capsys, "report", "tiny-tune", "--out", str(page), "--store", str(store))
+    assert code == 0, err
+    html = page.read_text()
+    assert "Pruned trials" in html and "diagnosis: bad_init" in html and "pruned (bad_init" in html

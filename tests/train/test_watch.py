@@ -70,3 +70,60 @@ def test_healthy_runs_are_never_stopped(store: Path, seed: int) -> None:
         config = tiny(**{"train.epochs": 20, "seed": seed, "train.watch": watch, **overrides})
         result = hone.run(config, store=store)
         assert result.status == "completed", (overrides, result.message)
+
+
+# One real tiny run per stop_on code, each set up so the problem is there from the start.
+PROBLEMS = {
+    "lr_too_high": {"train.optimizer": {"name": "adam", "lr": 3.0}, "model.hidden": [32]},
+    "bad_init": {"model.init": "zeros", "model.hidden": [32, 32]},
+    "vanishing_gradients": VANISHING,
+    "exploding_gradients": {
+        "model.init": "normal", "model.activation": "relu", "model.hidden": [64] * 4,
+        "train.optimizer": {"name": "sgd", "lr": 1e-4},
+    },
+    "dead_units": {"model.init": "zeros", "model.hidden": [32, 32]},
+    # A warning stops a run only once its loss stops improving: here the saturated network
+    # stalls at ~88 % train accuracy on circles.
+    "saturation": {
+        "model.activation": "sigmoid", "model.init": "normal", "model.hidden": [256, 256],
+        "data": {"dataset": "circles", "params": {"n_samples": 300, "noise": 0.2},
+                 "split": "6:2:2"},
+        "train.optimizer": {"name": "adam", "lr": 0.001},
+    },
+}  # fmt: skip
+
+
+def test_every_code_is_covered() -> None:
+    assert set(PROBLEMS) | {"overfitting"} == set(WATCH_CODES)
+
+
+@pytest.mark.parametrize("code", sorted(PROBLEMS))
+def test_each_stop_on_code_stops_where_the_problem_starts(store: Path, code: str) -> None:
+    watch = {"stop_on": [code]}
+    result = hone.run(tiny(**{**PROBLEMS[code], "train.epochs": 80, "train.watch": watch}),
+                      store=store)  # fmt: skip
+    first = next(t for t in result.notes["watch"]["timeline"] if t["code"] == code)
+    assert first["epoch"] <= 5, first
+    assert result.status == "stopped" and f"watch: {code}" in result.message
+    assert result.epochs_run <= 40  # in the first half of the run
+
+
+def test_a_transient_warning_does_not_stop_a_run_that_still_learns(store: Path) -> None:
+    # tanh units saturate for a dozen epochs while the classes separate, then recover.
+    config = tiny(**{"model.activation": "tanh", "seed": 2, "train.epochs": 40,
+                     "train.watch": {"stop_on": ["saturation"]}})  # fmt: skip
+    result = hone.run(config, store=store)
+    assert [t["code"] for t in result.notes["watch"]["timeline"]] == ["saturation"]
+    assert result.status == "completed"
+
+
+def test_overfitting_stops_soon_after_validation_loss_turns_up(store: Path) -> None:
+    data = {"dataset": "moons", "params": {"n_samples": 100, "noise": 0.5}, "split": "3:3:4"}
+    config = tiny(**{"data": data, "model.hidden": [256, 256], "train.batch_size": 8,
+                     "train.epochs": 100, "train.watch": {"stop_on": ["overfitting"]}})  # fmt: skip
+    result = hone.run(config, store=store)
+    val = result.history["val_loss"]
+    turned = val.index(min(val)) + 1
+    first = next(t for t in result.notes["watch"]["timeline"] if t["code"] == "overfitting")
+    assert turned <= first["epoch"] <= turned + 6
+    assert result.status == "stopped" and result.epochs_run < 40

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +47,13 @@ CODES = (
 )
 
 
-def diagnose_run(ev: Evidence, rules: list[Rule] | None = None) -> Diagnosis:
+def diagnose_run(
+    ev: Evidence, rules: list[Rule] | None = None, prescribe: Collection[str] | None = None
+) -> Diagnosis:
     """Every rule judges the evidence on its own: one that fails (odd evidence, a bug) is
-    reported as unable to judge, and the others still run."""
+    reported as unable to judge, and the others still run. ``prescribe`` limits the
+    prescriptions checked against the config to those codes (live diagnosis needs only new
+    findings')."""
     findings: list[Finding] = []
     unjudged: dict[str, str] = {}
     for rule in rules or RULES:
@@ -76,7 +81,7 @@ def diagnose_run(ev: Evidence, rules: list[Rule] | None = None) -> Diagnosis:
     watch = ev.extra.get("watch") if isinstance(ev.extra, dict) else None
     timeline = watch.get("timeline") if isinstance(watch, dict) else None
     timeline = [t for t in timeline or [] if isinstance(t, dict) and "code" in t]
-    return Diagnosis(ev.run_id, finalize(findings, ev.config), unjudged, timeline)
+    return Diagnosis(ev.run_id, finalize(findings, ev.config, prescribe), unjudged, timeline)
 
 
 def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:

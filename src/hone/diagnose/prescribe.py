@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from hone.diagnose.finding import SEVERITIES, Finding, Prescription
@@ -67,8 +68,11 @@ def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | N
     return moved or {"other": 1}
 
 
-def finalize(findings: list[Finding], config: dict[str, Any]) -> list[Finding]:
-    """Order by cause, link consequences to their cause, clean the prescriptions."""
+def finalize(
+    findings: list[Finding], config: dict[str, Any], prescribe: Collection[str] | None = None
+) -> list[Finding]:
+    """Order by cause, link consequences to their cause, clean the prescriptions (of the
+    codes in ``prescribe`` only, when given: checking each patch builds the config twice)."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     codes = {f.code for f in findings}
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
@@ -81,6 +85,8 @@ def finalize(findings: list[Finding], config: dict[str, Any]) -> list[Finding]:
                 f.explained_by = root.code
                 f.explanation += f" Here {f.code} is a consequence of {root.code}: fix that first."
     for f in ordered:
+        if prescribe is not None and f.code not in prescribe:
+            continue
         harmful: dict[str, int] = {}
         for other in ordered:
             if other is not f:

@@ -38,12 +38,13 @@ __all__ = [
     "load_space",
     "make_pruner",
     "make_sampler",
+    "parse_pruner",
     "parse_space",
     "tune",
 ]
 
 SAMPLERS = ("random", "grid", "qmc", "tpe", "cmaes")
-PRUNERS = ("none", "median", "hyperband", "asha")
+PRUNERS = ("none", "median", "hyperband", "asha", "diagnosis")  # and e.g. "median+diagnosis"
 EDGE = 0.05  # best value within 5 % of a range's edge: widen the range
 
 
@@ -133,16 +134,30 @@ def make_sampler(name: str, specs: list[ParamSpec], seed: int) -> optuna.sampler
     raise ConfigError(f"--sampler: unknown '{name}'; valid: {', '.join(SAMPLERS)}")
 
 
+def parse_pruner(name: str) -> tuple[str, bool]:
+    """``"median+diagnosis"`` -> (``"median"``, True): Optuna's pruner on the metric, and
+    whether live diagnosis also prunes (a trial with a critical finding)."""
+    parts = [p.strip() for p in name.split("+")]
+    diagnosis = "diagnosis" in parts
+    rest = [p for p in parts if p != "diagnosis"]
+    if len(rest) > 1 or (rest and rest[0] not in PRUNERS) or parts.count("diagnosis") > 1:
+        raise ConfigError(
+            f"--pruner: unknown '{name}'; valid: {', '.join(PRUNERS)}, or one of them "
+            "+diagnosis (e.g. median+diagnosis)"
+        )
+    return (rest[0] if rest else "none"), diagnosis
+
+
 def make_pruner(name: str) -> optuna.pruners.BasePruner:
+    """Optuna's part of ``name`` (live diagnosis prunes from inside the run: ``_objective``)."""
     pruners: dict[str, type[optuna.pruners.BasePruner]] = {
         "none": optuna.pruners.NopPruner,
         "median": optuna.pruners.MedianPruner,
         "hyperband": optuna.pruners.HyperbandPruner,
         "asha": optuna.pruners.SuccessiveHalvingPruner,
+        "diagnosis": optuna.pruners.NopPruner,
     }
-    if name not in pruners:
-        raise ConfigError(f"--pruner: unknown '{name}'; valid: {', '.join(PRUNERS)}")
-    return pruners[name]()
+    return pruners[parse_pruner(name)[0]]()
 
 
 class _Report(Callback):
@@ -187,7 +202,12 @@ class RunFailed(Exception):
 
 
 def _objective(
-    base: dict[str, Any], specs: list[ParamSpec], metric: str, store: str, threads: int | None
+    base: dict[str, Any],
+    specs: list[ParamSpec],
+    metric: str,
+    store: str,
+    threads: int | None,
+    diagnosis: bool = False,
 ) -> Any:
     import hone
 
@@ -196,13 +216,24 @@ def _objective(
         overrides: dict[str, Any] = {**patch, "name": f"{base['name']}/trial{trial.number}"}
         if threads:
             overrides["train.threads"] = threads
+        if diagnosis:  # a critical live finding stops the run; the trial counts as pruned
+            watch = (base.get("train") or {}).get("watch") or {}
+            overrides["train.watch"] = {**watch, "stop_on": "critical"}
         report = _Report(trial, metric)
         result = hone.run(base, store=store, callbacks=[report], **overrides)
         trial.set_user_attr("run_id", result.run_id)
-        trial.set_user_attr("status", "pruned" if report.pruned else result.status)
+        by_watch = result.status == "stopped" and result.message.startswith("watch: ")
+        trial.set_user_attr("status", "pruned" if report.pruned or by_watch else result.status)
         if result.status == "interrupted":
             raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
+        if by_watch:  # "watch: CODE at epoch N: title"
+            code = result.message.split()[1]
+            trial.set_user_attr("pruned_by", code)
+            trial.set_user_attr("pruned_epoch", result.epochs_run)
+            raise optuna.TrialPruned()
         if report.pruned:
+            trial.set_user_attr("pruned_by", "metric")
+            trial.set_user_attr("pruned_epoch", result.epochs_run)
             _mark_pruned(store, result.run_id, result.message)
             raise optuna.TrialPruned()
         if result.status != "completed" or metric not in result.metrics:
@@ -222,7 +253,8 @@ def _worker(args: tuple[Any, ...]) -> None:
         sampler=make_sampler(sampler, specs, seed),
         pruner=make_pruner(pruner),
     )
-    study.optimize(_objective(base, specs, metric, store, threads), n_trials=n, catch=(RunFailed,))
+    objective = _objective(base, specs, metric, store, threads, parse_pruner(pruner)[1])
+    study.optimize(objective, n_trials=n, catch=(RunFailed,))
 
 
 @dataclass
@@ -236,6 +268,7 @@ class TuneResult:
     edge_warnings: list[str]
     counts: dict[str, int]
     trials: list[dict[str, Any]]
+    pruned_by: dict[str, list[int]] = field(default_factory=dict)
 
     def best_patch(self) -> dict[str, Any]:
         return dict(self.best_params)
@@ -296,12 +329,13 @@ def tune(
         running = [f"trial {t.number}" for t in now if t.state.name == "RUNNING"]
         progress(label, len(now) - before - len(running), trials, running)
 
+    diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     if jobs <= 1:
         study.sampler = make_sampler(sampler, specs, base.seed)
         study.pruner = make_pruner(pruner)
         try:
             study.optimize(
-                _objective(cfg, specs, metric, store, None),
+                _objective(cfg, specs, metric, store, None, diagnosis),
                 n_trials=trials,
                 catch=(RunFailed,),
                 callbacks=[report],
@@ -394,6 +428,11 @@ def _summarize(
     trials = study.get_trials(deepcopy=False)
     counts = {s.name.lower(): sum(t.state == s for t in trials) for s in states}
     counts["diverged"] = sum(t.user_attrs.get("status") == "diverged" for t in trials)
+    pruned_by: dict[str, list[int]] = {}  # what pruned each trial -> the epochs it stopped at
+    for t in trials:
+        if t.state == states.PRUNED:
+            cause = str(t.user_attrs.get("pruned_by", "metric"))
+            pruned_by.setdefault(cause, []).append(int(t.user_attrs.get("pruned_epoch") or 0))
     complete = [t for t in trials if t.state == states.COMPLETE]
     by_key = {s.key: s for s in specs}
     best_params: dict[str, Any] = {}
@@ -433,6 +472,8 @@ def _summarize(
             "params": {k: by_key[k].decode(v) if k in by_key else v for k, v in t.params.items()},
             "run_id": t.user_attrs.get("run_id"),
             "status": t.user_attrs.get("status"),
+            "pruned_by": t.user_attrs.get("pruned_by"),
+            "pruned_epoch": t.user_attrs.get("pruned_epoch"),
             "intermediate": dict(t.intermediate_values),
         }
         for t in trials
@@ -447,4 +488,5 @@ def _summarize(
         warnings,
         counts,
         rows,
+        pruned_by,
     )

@@ -237,6 +237,15 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
     return ctx
 
 
+def _trial_state(t: Any) -> str:
+    """``pruned (bad_init, epoch 5)`` for a trial live diagnosis pruned, else its status."""
+    state = str(t.user_attrs.get("status") or t.state.name.lower())
+    cause = t.user_attrs.get("pruned_by")
+    if state == "pruned" and cause:
+        return f"pruned ({cause}, epoch {t.user_attrs.get('pruned_epoch')})"
+    return state
+
+
 def study_context(store: RunStore, study_name: str, storage: str | None = None) -> dict[str, Any]:
     import optuna
 
@@ -256,7 +265,7 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
         "trials": [  # every trial, pruned and failed ones included, with its run
             {
                 "number": t.number,
-                "state": str(t.user_attrs.get("status") or t.state.name.lower()),
+                "state": _trial_state(t),
                 "value": t.value,
                 "params": ", ".join(f"{k}={_short_value(v)}" for k, v in t.params.items()),
                 "run_id": t.user_attrs.get("run_id"),
@@ -264,6 +273,16 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
             for t in every
         ],
     }
+    pruned_by: dict[str, list[int]] = {}
+    for t in every:
+        if t.state == optuna.trial.TrialState.PRUNED:
+            cause = str(t.user_attrs.get("pruned_by", "metric"))
+            pruned_by.setdefault(cause, []).append(int(t.user_attrs.get("pruned_epoch") or 0))
+    ctx["pruned_by"] = [  # what pruned how many trials, and at which epochs
+        {"cause": "the metric (Optuna's pruner)" if c == "metric" else f"diagnosis: {c}",
+         "n": len(e), "epochs": ", ".join(str(x) for x in sorted(e))}
+        for c, e in sorted(pruned_by.items(), key=lambda kv: -len(kv[1]))
+    ]  # fmt: skip
     if not trials:
         return ctx
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE

@@ -11,6 +11,8 @@ from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.signals import (
+    chance_accuracy,
+    chance_loss,
     fits_training_set,
     global_grad_norms,
     grad_rms_by_layer,
@@ -59,21 +61,43 @@ class VanishingGradients(Rule):
         ]
         if len(hidden) > 2:
             out.append(Prescription("fewer layers", {"model.hidden": hidden[:2]}))
+        stalled = _learned_nothing(ev)
         return Finding(
             self.code,
-            "warning",
+            "critical" if stalled else "warning",
             "Gradients vanish before they reach the first layers",
             f"Per weight, the first layer's gradient is {ratio:.2g}x the last layer's: early "
             "layers barely learn. Saturating activations multiply the gradient by at most "
-            "0.25 (sigmoid) per layer.",
+            "0.25 (sigmoid) per layer."
+            + (
+                " The network still scores what predicting class frequencies scores."
+                if stalled
+                else ""
+            ),
             {
                 "first_to_last_grad_rms": ratio,
                 "grad_rms_by_layer": rms,
                 "activation": ev.cfg("model.activation"),
                 "layers": len(hidden),
+                "learned_nothing": stalled,
             },
             out,
         )
+
+
+def _learned_nothing(ev: Evidence) -> bool:
+    """After a few epochs the training loss and accuracy are still those of predicting class
+    frequencies: with vanishing gradients, the run is stalled, not slow."""
+    chance = chance_loss(ev)
+    train = ev.series("train_loss")
+    acc = ev.metrics.get("train_accuracy")
+    return (
+        chance is not None
+        and len(train) >= 3
+        and train[-1] >= 0.95 * chance
+        and isinstance(acc, int | float)
+        and acc <= chance_accuracy(ev) + 0.05
+    )
 
 
 class ExplodingGradients(Rule):

@@ -1,16 +1,18 @@
 """Live diagnosis: the diagnosis rules that make sense mid-run, judged while the run trains.
 
 At the end of an epoch (at most every ``every`` epochs, and never more than ~2 % of the time
-spent training) the rules look at the history and telemetry gathered so far, with dead and
-saturated units measured on the fixed probe rows. A finding is recorded with the epoch and
-step where it first appeared (the run's *diagnosis timeline*); ``on_finding`` is told once per
-code (the progress display prints a warning). A code in ``stop_on`` (or any critical finding
-with ``stop_on: critical``) seen ``patience`` evaluations in a row stops the run, recorded
-``stopped`` with the reason.
+spent training, or 10 % when a finding may stop the run) the rules look at the history and
+telemetry gathered so far, with dead and saturated units measured on the fixed probe rows.
+A finding is recorded with the epoch and step where it first appeared (the run's *diagnosis
+timeline*); ``on_finding`` is told once per code (the progress display prints a warning).
+A code in ``stop_on`` (or any critical finding with ``stop_on: critical``) seen ``patience``
+evaluations in a row stops the run, recorded ``stopped`` with the reason; a warning-level
+finding only once the loss it harms has also stopped improving.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,7 +29,11 @@ __all__ = ["LIVE_CODES", "Watch"]
 # final evaluation.
 LIVE_CODES = WATCH_CODES
 MAX_SHARE = 0.02  # diagnosis may take at most this share of the training time
+STOP_SHARE = 0.1  # ... or this share when it may stop the run: a stop saves far more
 MIN_EPOCHS = 3  # curves shorter than this say nothing about a trend
+GAIN_WINDOW = 5  # a warning stops a run only when these epochs brought no new best ...
+MIN_GAIN = 0.01  # ... lower by 1 % of the loss
+WINDOW = 5  # telemetry of the last sampled epochs only: what the network does now, at a fixed cost
 
 
 class Watch(Callback):
@@ -50,12 +56,13 @@ class Watch(Callback):
         self._streak: dict[str, int] = {}
         self._spent = 0.0
         self._started = time.monotonic()
+        import hone.diagnose.rules  # noqa: F401  (imported once per process, not mid-run)
 
     def _due(self, state: TrainState) -> bool:
         if state.epoch < MIN_EPOCHS or state.epoch % self.every:
             return False
         elapsed = time.monotonic() - self._started
-        return self._spent <= MAX_SHARE * elapsed
+        return self._spent <= (STOP_SHARE if self.stop_on else MAX_SHARE) * elapsed
 
     def on_train_begin(self, state: TrainState) -> None:
         self._started = time.monotonic()
@@ -90,7 +97,7 @@ class Watch(Callback):
             wanted = (
                 f.severity == "critical" if self.stop_on == "critical" else code in self.stop_on
             )
-            if wanted and self._streak[code] >= self.patience:
+            if wanted and self._streak[code] >= self.patience and _hopeless(state, f):
                 state.stop_training = True
                 state.status = "stopped"
                 state.stop_reason = f"watch: {code} at epoch {state.epoch}: {f.title}"
@@ -104,13 +111,17 @@ class Watch(Callback):
         for cb in state.callbacks:
             if isinstance(cb, Telemetry):
                 telemetry = cb.live_json(state.model)
+                samples = telemetry["samples"]
+                recent = sorted({s.get("epoch", 0) for s in samples})[-WINDOW:]
+                telemetry["samples"] = [s for s in samples if s.get("epoch", 0) in recent]
         logs = {k: v for k, v in state.logs.items() if k.startswith("train_")}
         ev = Evidence(
             run_id="", status="running", message="", config=self.config,
             history=state.history, metrics=logs, telemetry=telemetry, data=self.data,
         )  # fmt: skip
         rules = [r for r in RULES if r.code in LIVE_CODES]
-        return [f for f in diagnose_run(ev, rules).findings if f.code in LIVE_CODES]
+        new = set(LIVE_CODES) - {t["code"] for t in self.timeline}
+        return [f for f in diagnose_run(ev, rules, new).findings if f.code in LIVE_CODES]
 
     def state_dict(self) -> dict[str, Any]:
         return {"timeline": self.timeline}
@@ -120,3 +131,24 @@ class Watch(Callback):
 
     def on_train_end(self, state: TrainState) -> None:
         state.info["watch"] = {"timeline": self.timeline, "seconds": round(self._spent, 4)}
+
+
+def _hopeless(state: TrainState, finding: Any) -> bool:
+    """A critical finding (diverging, stuck at chance, symmetric weights) does not heal. A
+    warning often does (tanh units saturate for a while as classes separate), so it stops a
+    run only when the loss it harms has also stopped improving: the training loss, or for
+    overfitting the validation loss."""
+    if finding.severity == "critical":
+        return True
+    key = "val_loss" if finding.code == "overfitting" else "train_loss"
+    return not improving(state.history.get(key, []))
+
+
+def improving(values: Sequence[float], window: int = GAIN_WINDOW, gain: float = MIN_GAIN) -> bool:
+    """The last ``window`` values reached a new best, lower by ``gain`` of its size (a curve
+    too short to tell counts as improving)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) <= window:
+        return True
+    before, recent = min(finite[:-window]), min(finite[-window:])
+    return recent < before - gain * abs(before)

@@ -1,0 +1,240 @@
+"""``hone tune`` (an Optuna study, then the best config re-run on fresh seeds) and ``hone
+lr-find`` (the learning-rate range test)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hone.cli_common import (
+    ConfigArg,
+    JsonOpt,
+    QuietOpt,
+    SetOpt,
+    StoreOpt,
+    echo_json,
+    fmt,
+    out,
+    safe,
+    set_args,
+    show,
+)
+from hone.cli_experiments import JobsOpt, MetricOpt, _Bar, _base
+from hone.errors import ConfigError
+
+__all__ = ["lr_find_cmd", "tune_cmd"]
+
+
+def tune_cmd(
+    config: ConfigArg = None,
+    space: Annotated[Path, typer.Option("--space", help="Search space YAML.")] = Path("space.yaml"),
+    trials: Annotated[
+        int, typer.Option("--trials", help="Trials to add to the study.", min=1)
+    ] = 20,
+    sampler: Annotated[str, typer.Option(help="random | grid | qmc | tpe | cmaes")] = "tpe",
+    pruner: Annotated[
+        str,
+        typer.Option(
+            help="none | median | hyperband | asha | diagnosis (a critical live finding), "
+            "or one +diagnosis, e.g. median+diagnosis"
+        ),
+    ] = "median",
+    storage: Annotated[
+        str | None, typer.Option(help="Optuna RDB URL (default: SQLite in the store).")
+    ] = None,
+    study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
+    jobs: JobsOpt = 1,
+    seeds_final: Annotated[
+        int,
+        typer.Option(
+            "--seeds-final", help="Fresh seeds for the best config's re-run (0: none).", min=0
+        ),
+    ] = 5,
+    metric: MetricOpt = None,
+    set_: SetOpt = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
+    from hone.experiments.compare import (
+        check_metric,
+        plan_experiment,
+        run_pending,
+        summarize_experiment,
+    )
+    from hone.experiments.tune import load_space, tune
+    from hone.experiments.variants import Variant
+    from hone.store import RunStore, resolve_store_root
+
+    base = _base(config, set_)
+    specs = load_space(space, base)
+    chosen = check_metric(base, metric)
+    root = resolve_store_root(store or base.store)
+    with _Bar("tune", quiet or json_out) as bar:
+        result = tune(
+            base,
+            specs,
+            trials=trials,
+            metric=chosen,
+            store=str(root),
+            storage=storage,
+            study_name=study,
+            sampler=sampler,
+            pruner=pruner,
+            jobs=jobs,
+            progress=bar,
+        )
+    final: dict[str, Any] = {}
+    if result.best_params and seeds_final > 0:
+        with RunStore(root) as rs:
+            exp_id = plan_experiment(
+                rs,
+                "tune",
+                base,
+                [Variant("best", result.best_patch())],
+                # Fresh seeds: the trials were selected on base.seed, so re-running on it would
+                # give the winner's lucky draw again and an optimistic interval.
+                list(range(base.seed + 1, base.seed + 1 + seeds_final)),
+                chosen,
+                {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
+            )
+            with _Bar("final re-run", quiet or json_out) as bar:
+                run_pending(rs, exp_id, jobs, bar, command="compare")
+            final = summarize_experiment(rs, exp_id)
+            rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
+    payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
+    if json_out:
+        echo_json(payload)
+        return
+    if quiet:
+        return
+    c = result.counts
+    total = sum(v for k, v in c.items() if k != "diverged") or 1
+    out.print(
+        f"study [bold]{safe(result.study_name)}[/] ({safe(result.storage)}): "
+        f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
+        f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
+    )
+    for cause, epochs in sorted(result.pruned_by.items(), key=lambda kv: -len(kv[1])):
+        by = "the metric (Optuna's pruner)" if cause == "metric" else f"diagnosis: {cause}"
+        out.print(
+            f"  pruned by {safe(by)}: {len(epochs)} trial{'s' * (len(epochs) != 1)}, "
+            f"at epoch {_epochs(epochs)}",
+            highlight=False,
+        )
+    out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
+    if result.best_params:
+        out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
+    for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
+        out.print(f"  importance {safe(key)}: {value:.3f}")
+    for w in result.edge_warnings:
+        out.print(f"[yellow]warning[/]: {safe(w)}")
+    if final:
+        row = final["variants"][0]
+        s = row["summary"]
+        out.print(
+            f"best config re-run on {s['n']} fresh seeds (not the one it was chosen on): "
+            f"{chosen} {s['mean']:.4f} "
+            f"[95 % CI {s['ci_low']:.4f}, {s['ci_high']:.4f}]; final {row['final_test']['metric']} "
+            f"{row['final_test']['mean']:.4f} (experiment {final['experiment']})"
+        )
+
+
+def _epochs(epochs: list[int]) -> str:
+    """``5`` or ``5-12 (median 7)``."""
+    if min(epochs) == max(epochs):
+        return str(epochs[0])
+    return f"{min(epochs)}-{max(epochs)} (median {sorted(epochs)[len(epochs) // 2]})"
+
+
+def lr_find_cmd(
+    config: ConfigArg = None,
+    set_: SetOpt = None,
+    start: Annotated[float, typer.Option(help="First learning rate.")] = 1e-7,
+    end: Annotated[float, typer.Option(help="Last learning rate.")] = 10.0,
+    steps: Annotated[int, typer.Option(help="Steps of the range test.", min=10, max=100_000)] = 200,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="PNG to write (default: <store>/lr-find/<name>-<time>.png)."),
+    ] = None,
+    store: StoreOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """LR range test: loss against an exponentially growing learning rate, two suggestions
+    and the one to use."""
+    from hone.experiments.lr_find import lr_find
+    from hone.report.plots import lr_find_png
+    from hone.store.files import atomic_write_bytes
+    from hone.store.runstore import resolve_store_root
+
+    if not 0 < start < end:
+        raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")
+    base = _base(config, set_)
+    if store is not None:
+        base = base.model_copy(update={"store": str(store)})
+    finding = lr_find(base, start, end, steps)
+    value, reason = finding.recommended()
+    if plot is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        plot = resolve_store_root(base.store) / "lr-find" / f"{_file_name(base.name)}-{stamp}.png"
+    if plot.is_dir():
+        raise ConfigError(f"--plot: {plot} is a folder; give a file name such as lr.png")
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    marks = {"steepest": finding.steepest, "min/10": finding.min_over_10}
+    png = lr_find_png(finding.lrs, finding.losses, finding.smoothed, marks, value)
+    atomic_write_bytes(plot, png)
+    if json_out:
+        echo_json({**finding.to_json(), "plot": str(plot)})
+        return
+    if quiet:
+        return
+    show(_lr_plot(finding.lrs, finding.smoothed))
+
+    def lr(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3g}"
+
+    out.print(
+        f"suggestions: {lr(finding.steepest)} (steepest descent), "
+        f"{lr(finding.min_over_10)} (minimum / 10)"
+        + ("; the loss exploded before the last lr" if finding.stopped_early else "")
+    )
+    out.print(f"[bold]recommended: {lr(value)}[/] — {safe(reason)}")
+    if value is not None:
+        out.print(f"  {set_args({'train.optimizer.lr': value})}", soft_wrap=True, highlight=False)
+    out.print(f"plot: {safe(plot)}", soft_wrap=True, highlight=False)
+
+
+def _file_name(name: str) -> str:
+    """A run name as a safe file name part."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:60].strip("._") or "run"
+
+
+def _lr_plot(lrs: list[float], losses: list[float], rows: int = 12, width: int = 60) -> str:
+    """A small text plot of the smoothed loss against log10(lr)."""
+    import math
+
+    if len(lrs) < 2:
+        return "(too few steps to plot)"
+    lo, hi = min(losses), max(losses)
+    cols = [
+        round(
+            (math.log10(lr) - math.log10(lrs[0]))
+            / (math.log10(lrs[-1]) - math.log10(lrs[0]))
+            * (width - 1)
+        )
+        for lr in lrs
+    ]
+    grid = [[" "] * width for _ in range(rows)]
+    for c, loss in zip(cols, losses, strict=True):
+        r = rows - 1 - round((loss - lo) / (hi - lo or 1) * (rows - 1))
+        grid[r][c] = "•"
+    lines = ["".join(row) for row in grid]
+    return "\n".join(
+        [f"loss {hi:.3g}", *lines, f"loss {lo:.3g}   lr {lrs[0]:.1e} … {lrs[-1]:.1e} (log scale)"]
+    )
