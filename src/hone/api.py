@@ -84,6 +84,8 @@ class RunResult:
             "wall_seconds": self.wall_seconds,
             "message": self.message,
         }
+        if self.notes.get("repairs"):
+            out["repairs"] = self.notes["repairs"]
         if self.members:
             out["members"] = [
                 {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members
@@ -132,6 +134,7 @@ def run(
     callbacks: Sequence[Callback] = (),
     progress: bool = False,
     store: str | Path | None = None,
+    repair: int = 0,
     **overrides: Any,
 ) -> RunResult:
     """Train, evaluate and record one run.
@@ -143,7 +146,16 @@ def run(
     ``model`` (an ``nn.Module`` returning logits, or a function building one) replaces the
     config's ``model:``; ``data`` (``(x, y)`` arrays or a torch ``Dataset`` of ``(x, y)``)
     replaces ``data.dataset`` and is split and preprocessed by the config's ``data:`` keys.
+    ``repair=N``: a critical finding early in training restarts the run with its top
+    prescription, at most N times (``hone run --repair``; see ``experiments.repair``).
     """
+    if repair:
+        from hone.experiments.repair import run_with_repair
+
+        return run_with_repair(  # type: ignore[no-any-return]
+            config, attempts=repair, store=store, model=model, data=data,
+            callbacks=callbacks, progress=progress, **overrides,
+        )  # fmt: skip
     cfg = load_config(config, overrides)
     if store is not None:  # one place decides where runs live: transfer sources, caches, records
         cfg = cfg.model_copy(update={"store": str(store)})
@@ -416,7 +428,7 @@ def _watch(cfg: Config, data: DataBundle, bar: ProgressBar | None) -> Watch:
     assert watch is not None
     meta = {"task": data.task, "classes": data.classes, "stats": data.stats()}
     return Watch(cfg.to_dict(), meta, watch.every, watch.stop_on, watch.patience,
-                 warn if bar is not None else None)  # fmt: skip
+                 warn if bar is not None else None, watch.stop_within)  # fmt: skip
 
 
 def _new_run(store: RunStore, built: BuiltRun) -> str:

@@ -87,6 +87,15 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
+def _say_repair(repair: Any) -> None:
+    err.print(
+        f"[yellow]repair[/]: run {repair.run_id} stopped at epoch {repair.epoch} with "
+        f"{repair.code}; starting again with {safe(set_args(repair.patch))} ({safe(repair.why)})",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command("run")
 def run_cmd(
     config: ConfigArg = None,
@@ -108,15 +117,27 @@ def run_cmd(
             metavar="RUN",
         ),
     ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="A critical finding in the first third of training restarts the run with its "
+            "top prescription (both runs recorded and linked).",
+        ),
+    ] = False,
+    repair_attempts: Annotated[
+        int, typer.Option("--repair-attempts", help="Most restarts with --repair.", min=1)
+    ] = 2,
 ) -> None:
     """Train, evaluate and record a model from a config (default: the blobs baseline)."""
     from hone.api import resume as resume_run
     from hone.api import run
     from hone.config import parse_set
 
-    if resume is not None and (config is not None or set_ or seed is not None):
+    if resume is not None and (config is not None or set_ or seed is not None or repair):
         raise ConfigError(
-            "--resume continues a run with its recorded config; drop the config, --set and --seed"
+            "--resume continues a run with its recorded config; drop the config, --set, --seed "
+            "and --repair"
         )
     overrides = parse_set(set_ or [])
     if seed is not None:
@@ -129,6 +150,11 @@ def run_cmd(
     shown = not (quiet or json_out)
     if resume is not None:
         result = resume_run(resume, progress=shown, store=store)
+    elif repair:
+        from hone.experiments.repair import run_with_repair
+
+        result = run_with_repair(config, attempts=repair_attempts, progress=shown, store=store,
+                                 on_repair=_say_repair if shown else None, **overrides)  # fmt: skip
     else:
         result = run(config, progress=shown, store=store, **overrides)
     if json_out:

@@ -10,7 +10,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone.cli_common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, safe, show
+from hone.cli_common import (
+    JsonOpt,
+    StoreOpt,
+    echo_json,
+    err,
+    fmt,
+    out,
+    plain,
+    safe,
+    set_args,
+    show,
+)
 from hone.errors import ConfigError, StoreError
 from hone.progress import shorten
 
@@ -137,6 +148,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     )
     if record.message:
         out.print(f"message: {safe(record.message)}", highlight=False)
+    _print_links(record.extra)
     show(metrics_table(record.metrics, "final metrics"))
     epochs = record.history.get("epoch", [])
     if epochs:
@@ -149,6 +161,24 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
         show(table)
     out.print("config:")
     out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
+
+
+def _print_links(extra: dict[str, Any]) -> None:
+    """What live diagnosis saw while the run trained, and the runs ``--repair`` linked."""
+    repair: dict[str, Any] = extra["repair"] if isinstance(extra.get("repair"), dict) else {}
+    fix = f"{repair.get('code')} -> {set_args(repair.get('patch') or {})}"
+    if extra.get("repair_of"):
+        out.print(f"repair of run {safe(extra['repair_of'])} ({safe(fix)})", highlight=False)
+    if extra.get("repaired_by"):
+        out.print(f"repaired by run {safe(extra['repaired_by'])} ({safe(fix)})", highlight=False)
+    watch: dict[str, Any] = extra["watch"] if isinstance(extra.get("watch"), dict) else {}
+    for t in watch.get("timeline") or []:
+        if isinstance(t, dict):
+            out.print(
+                f"while training: epoch {t.get('epoch')} (step {t.get('step')}): "
+                f"{safe(str(t.get('code')))} ({safe(str(t.get('severity')))})",
+                highlight=False,
+            )
 
 
 @runs_app.command("delete")

@@ -84,6 +84,7 @@ class WatchConfig(Strict):
         default_factory=list
     )
     patience: PosInt = 3  # evaluations in a row a finding must persist before it stops the run
+    stop_within: PosInt | None = None  # stop only in the first N epochs (hone run --repair)
 
 
 class TrainConfig(Strict):

@@ -206,6 +206,15 @@ class RunStore(ExperimentsMixin):
             )
         self._save_record_file(run_id, with_history=True)
 
+    def update_extra(self, run_id: str, values: dict[str, Any]) -> None:
+        """Merge ``values`` into a finished run's ``extra`` (links between runs)."""
+        extra = {**self.get_run(run_id, with_history=False).extra, **values}
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET extra=? WHERE id=?", (json.dumps(clean_json(extra)), run_id)
+            )
+        self._save_record_file(run_id, with_history=True)
+
     def _save_record_file(self, run_id: str, with_history: bool = False) -> None:
         """``run.json``: what the index holds for this run, so ``repair`` can restore it."""
         folder = self.run_dir(run_id)

@@ -45,6 +45,7 @@ class Watch(Callback):
         stop_on: Sequence[str] | str = (),
         patience: int = 3,
         on_finding: Callable[[dict[str, Any]], None] | None = None,
+        stop_within: int | None = None,
     ) -> None:
         self.config = config
         self.data = data
@@ -52,9 +53,11 @@ class Watch(Callback):
         self.stop_on = stop_on
         self.patience = patience
         self.on_finding = on_finding
+        self.stop_within = stop_within
         self.timeline: list[dict[str, Any]] = []
         self._streak: dict[str, int] = {}
-        self._spent = 0.0
+        self._spent = 0.0  # all the time judging (reported)
+        self._paced = 0.0  # less the one-off cost of a code's first appearance (paces judging)
         self._started = time.monotonic()
         import hone.diagnose.rules  # noqa: F401  (imported once per process, not mid-run)
 
@@ -62,7 +65,7 @@ class Watch(Callback):
         if state.epoch < MIN_EPOCHS or state.epoch % self.every:
             return False
         elapsed = time.monotonic() - self._started
-        return self._spent <= (STOP_SHARE if self.stop_on else MAX_SHARE) * elapsed
+        return self._paced <= (STOP_SHARE if self.stop_on else MAX_SHARE) * elapsed
 
     def on_train_begin(self, state: TrainState) -> None:
         self._started = time.monotonic()
@@ -72,11 +75,17 @@ class Watch(Callback):
         if not self._due(state):
             return
         began = time.monotonic()
+        seen = {t["code"] for t in self.timeline}
+        findings = []
         try:
             findings = self._judge(state)
         finally:
-            self._spent += time.monotonic() - began
-        seen = {t["code"] for t in self.timeline}
+            took = time.monotonic() - began
+            self._spent += took
+            # A new code's prescriptions are checked once (the config is built per patch):
+            # that one-off cost must not hold back the next judgements.
+            if not {f.code for f in findings} - seen:
+                self._paced += took
         for f in findings:
             if f.code not in seen:
                 top = next((p for p in f.prescriptions if p.patch), None)
@@ -93,6 +102,8 @@ class Watch(Callback):
                     self.on_finding(entry)
         current = {f.code: f for f in findings}
         self._streak = {c: self._streak.get(c, 0) + 1 for c in current}
+        if self.stop_within is not None and state.epoch > self.stop_within:
+            return
         for code, f in current.items():
             wanted = (
                 f.severity == "critical" if self.stop_on == "critical" else code in self.stop_on
