@@ -36,6 +36,14 @@ def test_a_far_too_high_lr_is_repaired_into_a_better_completed_run(
     assert good.metrics["val_loss"] < bad.metrics["val_loss"] / 2
     code, shown, _ = cli(capsys, "runs", "show", bad.id, "--store", str(store))
     assert f"repaired by run {good.id}" in shown and "while training: epoch" in shown
+    page = tmp_path / "bad.html"
+    code, _, err = cli(capsys, "report", bad.id, "--out", str(page), "--store", str(store))
+    html = page.read_text()
+    assert code == 0 and "While it trained" in html
+    assert f"Repaired by run <a href=\"{good.id}" in html
+    # A run cut short at epoch 5 of 40 is never told to "train longer" with fewer epochs.
+    for finding in hone.diagnose(bad.id, store=store).findings:
+        assert all(p.patch.get("train.epochs", 41) > 40 for p in finding.prescriptions)
 
 
 def test_a_healthy_run_is_not_repaired(store: Path) -> None:

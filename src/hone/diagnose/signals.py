@@ -180,3 +180,10 @@ def unscaled_inputs(ev: Evidence) -> bool:
     train = (ev.data.get("stats") or {}).get("train") or {}
     means, stds = finite(train.get("mean") or []), finite(train.get("std") or [])
     return bool(means and stds) and (max(map(abs, means)) > 5 or max(stds) > 5)
+
+
+def longer(ev: Evidence, epochs_run: int) -> int:
+    """Twice the epochs the run trained, never fewer than it was configured for: a run cut
+    short (early stopping, live diagnosis, a pruner) was not short of configured epochs, and
+    the prescription then equals the config and is dropped as a no-op."""
+    return max(2 * max(1, epochs_run), int(ev.cfg("train.epochs", 0) or 0))

@@ -181,6 +181,12 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         "constant_lr": _constant_lr(record.history),
         "telemetry": _telemetry(evidence.telemetry),
         "findings": diagnose(evidence),
+        "timeline": _timeline(record.extra),
+        "repair_of": record.extra.get("repair_of"),
+        "repaired_by": record.extra.get("repaired_by"),
+        "repair": record.extra.get("repair")
+        if isinstance(record.extra.get("repair"), dict)
+        else None,
         "split": split,
         "report": report,
         "notes": {
@@ -235,6 +241,13 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
         }
         ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")
     return ctx
+
+
+def _timeline(extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """What live diagnosis saw while the run trained, in the order it first appeared."""
+    watch = extra.get("watch")
+    entries = watch.get("timeline") if isinstance(watch, dict) else None
+    return [t for t in entries or [] if isinstance(t, dict) and "code" in t]
 
 
 def _trial_state(t: Any) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.signals import longer
 
 MATERIAL = 0.01  # a gap under one point of error is not worth a finding
 
@@ -43,7 +44,7 @@ class BiasVariance(Rule):
                     {"model.hidden": [max(64, 4 * h) for h in ev.cfg("model.hidden") or [32]]},
                 ),
                 Prescription(
-                    "train longer", {"train.epochs": 2 * max(1, len(ev.series("train_loss")))}
+                    "train longer", {"train.epochs": longer(ev, len(ev.series("train_loss")))}
                 ),
                 Prescription(
                     "Adam at its usual learning rate (0.001)",

@@ -9,7 +9,14 @@ from itertools import pairwise
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import SAFE_LR, median_update_ratio, nice, relative_drop, tail
+from hone.diagnose.signals import (
+    SAFE_LR,
+    longer,
+    median_update_ratio,
+    nice,
+    relative_drop,
+    tail,
+)
 
 STILL_FALLING = 0.02  # the last fifth improved the monitored loss by >= 2 %
 STEADY = 0.7  # and >= 70 % of its steps went down
@@ -66,7 +73,7 @@ class NotConverged(Rule):
                         {"train.optimizer": {"name": "adam", "lr": max(lr, 0.001)}},
                     )
                 )
-            remedies.append(Prescription("train longer", {"train.epochs": 2 * epochs}))
+            remedies.append(Prescription("train longer", {"train.epochs": longer(ev, epochs)}))
             return Finding(
                 "lr_too_low",
                 "warning",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import chance_accuracy, relative_drop, tail
+from hone.diagnose.signals import chance_accuracy, longer, relative_drop, tail
 
 RECOVERED = 0.6  # train accuracy recovers < 60 % of the way from chance to perfect
 R2_FLOOR = 0.6  # regression: train R^2 below this
@@ -95,7 +95,6 @@ def _prescriptions(ev: Evidence, flat: bool) -> list[Prescription]:
             )
         )
     why = "train longer: the loss is still falling" if not flat else "train longer"
-    out.insert(
-        len(out) if flat else min(len(out), 2), Prescription(why, {"train.epochs": 2 * epochs})
-    )
+    where = len(out) if flat else min(len(out), 2)
+    out.insert(where, Prescription(why, {"train.epochs": longer(ev, epochs)}))
     return out
