@@ -40,7 +40,7 @@ def test_a_far_too_high_lr_is_repaired_into_a_better_completed_run(
     code, _, err = cli(capsys, "report", bad.id, "--out", str(page), "--store", str(store))
     html = page.read_text()
     assert code == 0 and "While it trained" in html
-    assert f"Repaired by run <a href=\"{good.id}" in html
+    assert f'Repaired by run <a href="{good.id}' in html
     # A run cut short at epoch 5 of 40 is never told to "train longer" with fewer epochs.
     for finding in hone.diagnose(bad.id, store=store).findings:
         assert all(p.patch.get("train.epochs", 41) > 40 for p in finding.prescriptions)
