@@ -427,8 +427,14 @@ def _watch(cfg: Config, data: DataBundle, bar: ProgressBar | None) -> Watch:
     watch = cfg.train.watch
     assert watch is not None
     meta = {"task": data.task, "classes": data.classes, "stats": data.stats()}
-    return Watch(cfg.to_dict(), meta, watch.every, watch.stop_on, watch.patience,
-                 warn if bar is not None else None, watch.stop_within)  # fmt: skip
+    on_finding = warn if bar is not None else None
+    if watch.every_steps is not None:
+        from hone.train.callbacks.watch import StepWatch
+
+        return StepWatch(cfg.to_dict(), meta, 1, watch.stop_on, watch.patience, on_finding,
+                         watch.stop_within, steps=watch.every_steps)  # fmt: skip
+    return Watch(cfg.to_dict(), meta, int(watch.every), watch.stop_on, watch.patience,
+                 on_finding, watch.stop_within)  # fmt: skip
 
 
 def _new_run(store: RunStore, built: BuiltRun) -> str:

@@ -127,3 +127,19 @@ def test_overfitting_stops_soon_after_validation_loss_turns_up(store: Path) -> N
     first = next(t for t in result.notes["watch"]["timeline"] if t["code"] == "overfitting")
     assert turned <= first["epoch"] <= turned + 6
     assert result.status == "stopped" and result.epochs_run < 40
+
+
+def test_every_n_steps_judges_inside_long_epochs(store: Path) -> None:
+    # Two epochs of 30 steps: judged only at epoch ends, nothing would be seen before epoch 3.
+    long_epochs = {**VANISHING, "train.epochs": 2, "train.batch_size": 4}
+    by_epoch = hone.run(tiny(**long_epochs), store=store)
+    assert by_epoch.notes["watch"]["timeline"] == []
+    by_steps = hone.run(tiny(**long_epochs, **{"train.watch": {"every": "10 steps"}}), store=store)
+    first = by_steps.notes["watch"]["timeline"][0]
+    assert first["code"] == "vanishing_gradients" and first["epoch"] == 1 and first["step"] <= 30
+
+
+@pytest.mark.parametrize("every", ["ten steps", "0 steps", "steps", 0])
+def test_a_bad_every_names_the_field(store: Path, every: object) -> None:
+    with pytest.raises(hone.ConfigError, match=r"train\.watch\.every"):
+        hone.run(tiny(**{"train.watch": {"every": every}}), store=store)

@@ -79,12 +79,32 @@ class WatchConfig(Strict):
     """Live diagnosis while training: warnings always; a stop only for the codes in
     ``stop_on`` (or every critical finding with ``stop_on: critical``)."""
 
-    every: PosInt = 1  # judge every N epochs (and never more than ~2 % of training time)
+    # Judge every N epochs ("epoch" = 1), or every N optimizer steps ("200 steps") for long
+    # epochs; never more than ~2 % of the training time either way.
+    every: PosInt | str = 1
     stop_on: Literal["critical"] | list[Literal[WATCH_CODES]] = Field(  # type: ignore[valid-type]
         default_factory=list
     )
     patience: PosInt = 3  # evaluations in a row a finding must persist before it stops the run
     stop_within: PosInt | None = None  # stop only in the first N epochs (hone run --repair)
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            return value
+        text = value.strip().lower()
+        if text == "epoch":
+            return 1
+        found = re.fullmatch(r"(\d+)\s*steps?", text)
+        if not found or int(found.group(1)) < 1:
+            raise ValueError("give a number of epochs, 'epoch', or 'N steps' (e.g. '200 steps')")
+        return f"{int(found.group(1))} steps"
+
+    @property
+    def every_steps(self) -> int | None:
+        """N for ``every: N steps``, else ``None`` (judged at epoch ends)."""
+        return int(self.every.split()[0]) if isinstance(self.every, str) else None
 
 
 class TrainConfig(Strict):

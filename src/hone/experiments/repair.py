@@ -45,7 +45,7 @@ def repair_window(cfg: Config) -> int:
     from hone.train.callbacks.watch import MIN_EPOCHS
 
     watch = cfg.train.watch or WatchConfig()
-    least = MIN_EPOCHS + (watch.patience - 1) * watch.every
+    least = MIN_EPOCHS + (watch.patience - 1) * (1 if watch.every_steps else int(watch.every))
     return min(cfg.train.epochs, max(least, math.ceil(cfg.train.epochs * SHARE)))
 
 

@@ -22,7 +22,7 @@ from hone.train.callbacks.base import Callback
 from hone.train.callbacks.telemetry import Telemetry
 from hone.train.state import TrainState
 
-__all__ = ["LIVE_CODES", "Watch"]
+__all__ = ["LIVE_CODES", "StepWatch", "Watch"]
 
 # Findings that mean something before the run ends (config.train.WATCH_CODES). Not there:
 # underfitting, not_converged and lr_too_low (the run is not over), and the judgements of the
@@ -64,6 +64,9 @@ class Watch(Callback):
     def _due(self, state: TrainState) -> bool:
         if state.epoch < MIN_EPOCHS or state.epoch % self.every:
             return False
+        return self._in_budget()
+
+    def _in_budget(self) -> bool:
         elapsed = time.monotonic() - self._started
         return self._paced <= (STOP_SHARE if self.stop_on else MAX_SHARE) * elapsed
 
@@ -72,8 +75,10 @@ class Watch(Callback):
         self.timeline = [t for t in self.timeline if t["epoch"] <= state.epoch]  # resumed
 
     def on_epoch_end(self, state: TrainState) -> None:
-        if not self._due(state):
-            return
+        if self._due(state):
+            self._judge_now(state)
+
+    def _judge_now(self, state: TrainState) -> None:
         began = time.monotonic()
         seen = {t["code"] for t in self.timeline}
         findings = []
@@ -163,3 +168,21 @@ def improving(values: Sequence[float], window: int = GAIN_WINDOW, gain: float = 
         return True
     before, recent = min(finite[:-window]), min(finite[-window:])
     return recent < before - gain * abs(before)
+
+
+class StepWatch(Watch):
+    """``every: N steps``: judged every N optimizer steps, for epochs too long to wait for.
+    Telemetry-based findings (gradients, units, initialisation) can appear in the first epoch;
+    curve-based ones still need three finished epochs. A stop takes effect at the epoch's end.
+    """
+
+    def __init__(self, *args: Any, steps: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.steps = steps
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        return  # judged on steps instead
+
+    def on_batch_end(self, state: TrainState) -> None:
+        if state.step % self.steps == 0 and self._in_budget():
+            self._judge_now(state)
