@@ -33,6 +33,7 @@ from hone.train.callbacks import (
     Telemetry,
     Watch,
 )
+from hone.train.state import TrainState
 
 __all__ = [
     "BuiltRun",
@@ -343,22 +344,13 @@ def _train_and_record(
 ) -> RunResult:
     """Train ``built`` and record it as a new run, or, with ``run_id`` and ``resume`` (a
     checkpoint), continue that run."""
-    cfg, data, model = built.config, built.data, built.model
+    cfg, model = built.config, built.model
     if run_id is None:
         run_id = _new_run(store, built)
     before = float(resume["elapsed"]) if resume else 0.0
-    cbs: list[Callback] = [
-        StoreRecorder(store, run_id),
-        Checkpoint(store, run_id, cfg.train.checkpoint_every, elapsed=before),
-        *callbacks,
-    ]
-    telemetry = None
-    if cfg.telemetry.enabled:
-        telemetry = Telemetry(cfg.telemetry.per_epoch, init_batch=data.train.x[:512])
-        cbs.append(telemetry)
+    telemetry = _telemetry(built)
     bar = ProgressBar(f"{cfg.name} {run_id[-6:]}") if progress else None
-    if cfg.train.watch is not None:
-        cbs.append(_watch(cfg, data, bar))
+    cbs = [*_recorders(built, store, run_id, telemetry, bar, before), *callbacks]
     if bar is not None:
         cbs.append(bar)
     live = None
@@ -370,29 +362,71 @@ def _train_and_record(
     started = time.perf_counter() - before
     try:
         state = built.fit(cbs, resume=resume)
-        # One forward pass per split gives the headline metrics and the full evaluation
-        # report; the test split is evaluated here, once, after training.
-        metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
-                                           ("train", "val", "test"))  # fmt: skip
-        wall = time.perf_counter() - started
-        store.save_weights(run_id, model.state_dict())
-        if telemetry is not None:
-            store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
-        if state.status != "diverged":
-            store.save_json(run_id, "evaluation.json", reports)
-        if state.resumed_from:
-            state.info["resumed_from_epoch"] = state.resumed_from
-        if live is not None:
-            state.info["log_to_warnings"] = live.warnings  # the same list: finish() adds to it
-        extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
-        store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
-        if live is not None:  # after the record is complete: it is what the trackers get
-            warned = len(live.warnings)
-            if len(live.finish()) > warned:
-                store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
+        return record_trained(built, store, run_id, state, telemetry,
+                              time.perf_counter() - started, live, extra)  # fmt: skip
     except BaseException as exc:
         _record_failure(store, run_id, model, telemetry, time.perf_counter() - started, exc)
         raise
+
+
+def _telemetry(built: BuiltRun) -> Telemetry | None:
+    tel = built.config.telemetry
+    return Telemetry(tel.per_epoch, init_batch=built.data.train.x[:512]) if tel.enabled else None
+
+
+def _recorders(
+    built: BuiltRun,
+    store: RunStore,
+    run_id: str,
+    telemetry: Telemetry | None,
+    bar: ProgressBar | None = None,
+    before: float = 0.0,
+) -> list[Callback]:
+    """What every run records while it trains: history, checkpoints, telemetry, the watch."""
+    cfg = built.config
+    cbs: list[Callback] = [
+        StoreRecorder(store, run_id),
+        Checkpoint(store, run_id, cfg.train.checkpoint_every, elapsed=before),
+    ]
+    if telemetry is not None:
+        cbs.append(telemetry)
+    if cfg.train.watch is not None:
+        cbs.append(_watch(cfg, built.data, bar))
+    return cbs
+
+
+def record_trained(
+    built: BuiltRun,
+    store: RunStore,
+    run_id: str,
+    state: TrainState,
+    telemetry: Telemetry | None,
+    wall: float,
+    live: Any = None,
+    extra: dict[str, Any] | None = None,
+) -> RunResult:
+    """Evaluate a trained run on every split and finish its record (weights, telemetry,
+    evaluation, metrics, status)."""
+    cfg, data, model = built.config, built.data, built.model
+    # One forward pass per split gives the headline metrics and the full evaluation
+    # report; the test split is evaluated here, once, after training.
+    metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
+                                       ("train", "val", "test"))  # fmt: skip
+    store.save_weights(run_id, model.state_dict())
+    if telemetry is not None:
+        store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
+    if state.status != "diverged":
+        store.save_json(run_id, "evaluation.json", reports)
+    if state.resumed_from:
+        state.info["resumed_from_epoch"] = state.resumed_from
+    if live is not None:
+        state.info["log_to_warnings"] = live.warnings  # the same list: finish() adds to it
+    extra = {"diverged_at": state.diverged_at, **state.info, **built.notes, **(extra or {})}
+    store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
+    if live is not None:  # after the record is complete: it is what the trackers get
+        warned = len(live.warnings)
+        if len(live.finish()) > warned:
+            store.finish_run(run_id, state.status, metrics, wall, state.stop_reason, extra)
     return RunResult(
         run_id=run_id,
         status=state.status,

@@ -134,6 +134,7 @@ class BuiltRun:
     augment: Augmenter | None = None
     sample_weights: torch.Tensor | None = None
     notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, sampler
+    loss_spec: LossSpec | None = None  # what loss_fn was made from
 
     def fit(
         self, callbacks: Sequence[Callback] = (), resume: dict[str, Any] | None = None
@@ -202,22 +203,15 @@ def build_run(
     train = cfg.train
     out_act = resolve_output_activation(cfg.model.output_activation, train.loss, data.task)
     weights = resolve_class_weights(train.class_weight, data)
-    loss_fn = make_loss(
-        LossSpec(
-            train.loss,
-            out_act,
-            data.n_outputs,
-            data.task,
-            train.label_smoothing,
-            train.huber_delta,
-            weights,
-        )
-    )
+    spec = LossSpec(train.loss, out_act, data.n_outputs, data.task, train.label_smoothing,
+                    train.huber_delta, weights)  # fmt: skip
+    loss_fn = make_loss(spec)
     opt = train.optimizer
     optimizer = make_optimizer(opt.name, net.parameters(), opt.lr, opt.options())
     if cfg.train.compile:  # after the optimizer holds the parameters; the module is wrapped
         net = torch.compile(net)  # type: ignore[assignment]
     built = BuiltRun(cfg, data, net, loss_fn, optimizer, generator, out_act, notes=notes)
+    built.loss_spec = spec
     if weights is not None:
         built.notes["class_weights"] = dict(zip(data.classes, weights, strict=True))
     _add_remedies(built, device)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,14 @@ SeedsOpt = Annotated[
     int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", help="Parallel processes.", min=1)]
+StackOpt = Annotated[
+    str,
+    typer.Option(
+        "--stack",
+        help="auto | off. auto: train each variant's seeds as one stacked model where they "
+        "differ in the seed alone (each seed still its own run); off: one run at a time.",
+    ),
+]
 MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
 ]
@@ -128,6 +137,7 @@ def compare_cmd(
     ] = None,
     seeds: SeedsOpt = 5,
     jobs: JobsOpt = 1,
+    stack: StackOpt = "auto",
     metric: MetricOpt = None,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Finish an interrupted experiment.")
@@ -169,7 +179,7 @@ def compare_cmd(
         if not (quiet or json_out):
             err.print(f"experiment {exp_id}", highlight=False)
         with _Bar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
-            run_pending(rs, exp_id, jobs, bar)
+            run_pending(rs, exp_id, jobs, bar, stack=stack, say=_say(quiet or json_out))
         summary = summarize_experiment(rs, exp_id)
         rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
     if json_out:
@@ -203,6 +213,11 @@ def _parse_budget(budget: str | None) -> tuple[int | None, float | None]:
     )
 
 
+def _say(silent: bool) -> Callable[[str], None] | None:
+    """Where run_pending's one-line notes go (why seeds run one by one): stderr."""
+    return None if silent else lambda line: err.print(line, highlight=False, soft_wrap=True)
+
+
 def _budget_ok(budget: str | None) -> None:
     runs, seconds = _parse_budget(budget)
     if (runs is not None and runs < 1) or (seconds is not None and seconds <= 0):
@@ -216,6 +231,7 @@ def improve_cmd(
     seeds: SeedsOpt = 3,
     metric: MetricOpt = None,
     jobs: JobsOpt = 1,
+    stack: StackOpt = "auto",
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue an interrupted improve.")
     ] = None,
@@ -252,6 +268,8 @@ def improve_cmd(
                 budget_seconds=seconds,
                 exp_id=exp_id,
                 jobs=jobs,
+                stack=stack,
+                say=_say(quiet or json_out),
                 progress=bar,
                 announce=None
                 if quiet or json_out

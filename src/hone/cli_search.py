@@ -23,7 +23,7 @@ from hone.cli_common import (
     set_args,
     show,
 )
-from hone.cli_experiments import JobsOpt, MetricOpt, _Bar, _base
+from hone.cli_experiments import JobsOpt, MetricOpt, StackOpt, _Bar, _base, _say
 from hone.errors import ConfigError
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
@@ -48,6 +48,7 @@ def tune_cmd(
     ] = None,
     study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
     jobs: JobsOpt = 1,
+    stack: StackOpt = "auto",
     seeds_final: Annotated[
         int,
         typer.Option(
@@ -104,7 +105,8 @@ def tune_cmd(
                 {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
             )
             with _Bar("final re-run", quiet or json_out) as bar:
-                run_pending(rs, exp_id, jobs, bar, command="compare")
+                say = _say(quiet or json_out)
+                run_pending(rs, exp_id, jobs, bar, "compare", stack=stack, say=say)
             final = summarize_experiment(rs, exp_id)
             rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}

@@ -107,12 +107,13 @@ def _run_experiment(
     progress: bool,
     extra: dict[str, Any] | None = None,
     runner: Any = None,
+    stack: str = "auto",
 ) -> ComparisonResult:
     from hone.experiments.compare import run_pending, summarize_experiment
     from hone.progress import RunsBar
 
     with RunsBar(f"compare {exp_id[-6:]}", not progress) as bar:
-        run_pending(rs, exp_id, jobs, bar, runner=runner)
+        run_pending(rs, exp_id, jobs, bar, runner=runner, stack=stack)
     summary = summarize_experiment(rs, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     rs.finish_experiment(exp_id, status, {**summary, **(extra or {})})
@@ -132,6 +133,7 @@ def compare(
     progress: bool = False,
     model: Any = None,
     data: Any = None,
+    stack: str = "auto",
     **overrides: Any,
 ) -> ComparisonResult:
     """Compare variants of ``config`` over paired seeds, as ``hone compare`` does.
@@ -140,7 +142,8 @@ def compare(
     ``variants={"adam": {"train.optimizer.name": "adam"}, ...}`` (named patches); ``ladder``
     applies each on top of the one before. ``model`` and ``data`` are as in ``hone.run``:
     each run gets a fresh copy of the module, initialised by its seed (``reset_parameters``
-    of every layer, or the function you give called after seeding).
+    of every layer, or the function you give called after seeding). ``stack="auto"`` trains
+    each variant's seeds as one stacked model where they can be (``--stack``).
     """
     from hone.api import python_data
     from hone.experiments.compare import check_metric, plan_experiment
@@ -175,7 +178,7 @@ def compare(
             list(range(base.seed, base.seed + seeds)), chosen,
             task=bundle.task if bundle is not None else None,
         )  # fmt: skip
-        return _run_experiment(rs, exp_id, jobs, progress, runner=runner)
+        return _run_experiment(rs, exp_id, jobs, progress, runner=runner, stack=stack)
 
 
 def _python_runner(base: Config, model: Any, data: Any) -> Any:

@@ -159,6 +159,49 @@ def _train(cfg: dict[str, Any], store_root: str, threads: int | None) -> tuple[s
     return result.run_id, result.status
 
 
+def _train_unit(
+    cfgs: list[dict[str, Any]], store_root: str, threads: int | None
+) -> list[tuple[str, str]]:
+    """A unit of work: one run, or the seeds of one variant trained stacked (one by one if
+    the built model turns out not to stack)."""
+    if len(cfgs) > 1:
+        from hone.experiments.stacking import run_stacked
+
+        configs = [load_config(c, {"train.threads": threads} if threads else None) for c in cfgs]
+        try:
+            return run_stacked(configs, store_root)
+        except ValueError:
+            pass
+    return [_train(c, store_root, threads) for c in cfgs]
+
+
+Unit = list[tuple[str, int, dict[str, Any]]]  # (variant, seed, config) trained together
+
+
+def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Unit]:
+    """Group each variant's seeds into one stacked unit where they can be (``stack: auto``);
+    say once why a variant's seeds run one by one."""
+    if stack == "off":
+        return [[job] for job in todo]
+    from hone.experiments.stacking import why_not_stacked
+
+    groups: dict[str, Unit] = {}
+    for job in todo:
+        groups.setdefault(job[0], []).append(job)
+    units: list[Unit] = []
+    told: set[str] = set()
+    for name, group in groups.items():
+        why = why_not_stacked([load_config(cfg) for _, _, cfg in group]) if len(group) > 1 else None
+        if len(group) > 1 and why is None:
+            units.append(group)
+            continue
+        units.extend([job] for job in group)
+        if why and why not in told and say is not None:
+            say(f"{name}: seeds run one by one, not stacked: {why}")
+            told.add(why)
+    return units
+
+
 def _ignore_sigint() -> None:
     # Between runs a worker ignores Ctrl-C and the parent stops it in order (cancel, then
     # wait); inside a run the engine's own handler records the run as interrupted.
@@ -190,30 +233,47 @@ def run_pending(
     progress: Progress | None = None,
     command: str = "compare",
     runner: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
+    stack: str = "auto",
+    say: Callable[[str], None] | None = None,
 ) -> int:
     """Run every (variant, seed) of the experiment not yet linked to a completed run.
 
-    With ``jobs > 1`` runs go to that many processes, each with ``cores // jobs`` threads so
-    the machine is not oversubscribed. Returns the number of runs done now. Raises
-    ``ExperimentInterrupted`` on Ctrl-C, after recording what finished. ``runner(config)``
-    replaces training in a fresh ``hone.run`` (a model or data given from Python), one at a time.
+    ``stack: auto`` trains the seeds of each variant as one stacked model where they differ in
+    the seed alone (``hone.experiments.stacking``; each seed is still its own run), and says
+    through ``say`` why not where they cannot. With ``jobs > 1`` units go to that many
+    processes, each with ``cores // jobs`` threads so the machine is not oversubscribed.
+    Returns the number of runs done now. Raises ``ExperimentInterrupted`` on Ctrl-C, after
+    recording what finished. ``runner(config)`` replaces training in a fresh ``hone.run`` (a
+    model or data given from Python), one at a time.
     """
+    if stack not in ("auto", "off"):
+        raise ConfigError(f"--stack: '{stack}' is not a mode; use auto or off")
     todo = _jobs_plan(store, exp_id)
     total, root = len(todo), str(store.root)
     if not todo:
         return 0
     try:
+        if runner is not None:
+            units: list[Unit] = [[job] for job in todo]
+        else:
+            units = _units(todo, stack, say)
         if jobs <= 1 or runner is not None:
-            for i, (name, seed, cfg) in enumerate(todo, start=1):
-                run_id, status = runner(cfg) if runner else _train(cfg, root, None)
-                if status == "completed":
-                    store.link_run(exp_id, name, seed, run_id)
-                if progress:
-                    progress(f"{name} seed {seed}: {status}", i, total, [])
-                if status == "interrupted":
+            done = 0
+            for unit in units:
+                if runner is not None:
+                    results = [runner(unit[0][2])]
+                else:
+                    results = _train_unit([cfg for _, _, cfg in unit], root, None)
+                for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
+                    done += 1
+                    if status == "completed":
+                        store.link_run(exp_id, name, seed, run_id)
+                    if progress:
+                        progress(f"{name} seed {seed}: {status}", done, total, [])
+                if any(status == "interrupted" for _, status in results):
                     raise KeyboardInterrupt
             return total
-        _run_parallel(store, exp_id, todo, jobs, progress)
+        _run_parallel(store, exp_id, units, jobs, progress)
     except KeyboardInterrupt:
         store.set_experiment_status(exp_id, "interrupted")
         raise ExperimentInterrupted(exp_id, command) from None
@@ -223,30 +283,31 @@ def run_pending(
 def _run_parallel(
     store: RunStore,
     exp_id: str,
-    todo: list[tuple[str, int, dict[str, Any]]],
+    units: list[Unit],
     jobs: int,
     progress: Progress | None,
 ) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     ctx = multiprocessing.get_context("spawn")
-    root, total, done, last = str(store.root), len(todo), 0, ""
+    root, done, last = str(store.root), 0, ""
+    total = sum(len(unit) for unit in units)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
-    futures: dict[Future[tuple[str, str]], tuple[str, int]] = {
-        pool.submit(_train, cfg, root, threads): (name, seed) for name, seed, cfg in todo
+    futures: dict[Future[list[tuple[str, str]]], Unit] = {
+        pool.submit(_train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
     }
     pending = set(futures)
     try:
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
-                name, seed = futures[fut]
-                run_id, status = fut.result()
-                if status == "completed":
-                    store.link_run(exp_id, name, seed, run_id)
-                done += 1
-                last = f"{name} seed {seed}: {status}"
+                unit = futures[fut]
+                for (name, seed, _), (run_id, status) in zip(unit, fut.result(), strict=True):
+                    if status == "completed":
+                        store.link_run(exp_id, name, seed, run_id)
+                    done += 1
+                    last = f"{name} seed {seed}: {status}"
             if progress:
-                active = [f"{futures[f][0]} seed {futures[f][1]}" for f in pending if f.running()]
+                active = [_label(futures[f]) for f in pending if f.running()]
                 progress(last, done, total, active)
     except KeyboardInterrupt:
         for fut in pending:
@@ -259,6 +320,11 @@ def _run_parallel(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _label(unit: Unit) -> str:
+    name, seed, _ = unit[0]
+    return f"{name} seed {seed}" if len(unit) == 1 else f"{name} seeds {seed}-{unit[-1][1]}"
 
 
 def _metric_values(store: RunStore, runs: list[dict[str, Any]], metric: str) -> dict[int, float]:

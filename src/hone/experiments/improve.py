@@ -116,9 +116,12 @@ def improve(
     jobs: int = 1,
     progress: Progress | None = None,
     announce: Any = None,
+    stack: str = "auto",
+    say: Any = None,
 ) -> dict[str, Any]:
     """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored).
-    ``announce(exp_id)`` is called once the experiment exists (to print how to resume)."""
+    ``announce(exp_id)`` is called once the experiment exists (to print how to resume);
+    ``stack`` and ``say`` are ``run_pending``'s."""
     from hone.experiments.compare import plan_experiment
 
     seed_list = list(range(base.seed, base.seed + seeds))
@@ -153,7 +156,7 @@ def improve(
         record.spec["seconds_used"] = seconds()
         store.update_spec(exp_id, record.spec)
 
-    run_pending(store, exp_id, jobs, progress, command="improve")
+    run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say)
     for round_no in range(1, 100):
         rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         current_cfg = load_config(base, current_patch)
@@ -177,7 +180,7 @@ def improve(
         ]
         planned += len(variants) * len(seed_list)
         add_variants(variants)
-        run_pending(store, exp_id, jobs, progress, command="improve")
+        run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say)
         rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         base_values = rows[current_name]["values"]
         best: tuple[float, Variant, dict[str, Any]] | None = None

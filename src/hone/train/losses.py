@@ -23,6 +23,7 @@ __all__ = [
     "LossSpec",
     "make_loss",
     "output_transform",
+    "per_sample_loss",
     "resolve_output_activation",
 ]
 
@@ -183,5 +184,42 @@ def _regression(spec: LossSpec) -> LossFn:
         if spec.name == "huber":
             return F.huber_loss(out, target, delta=delta)
         return F.mse_loss(out, target)
+
+    return loss
+
+
+def per_sample_loss(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Each sample's loss, whose mean is ``make_loss(spec)``'s value (stacked seeds use it to
+    get every member's mean from one call); ``None`` with class weights, whose weighted means
+    do not split by sample this way."""
+    if spec.class_weights is not None:
+        return None
+    act = spec.output_activation
+
+    def rows(values: torch.Tensor) -> torch.Tensor:
+        return values.reshape(len(values), -1).mean(1)
+
+    def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if spec.task == "regression":
+            out = output_transform(logits, act)
+            if spec.name == "mae":
+                return rows(F.l1_loss(out, target, reduction="none"))
+            if spec.name == "huber":
+                return rows(F.huber_loss(out, target, reduction="none", delta=spec.huber_delta))
+            return rows(F.mse_loss(out, target, reduction="none"))
+        if spec.name == "cross_entropy" and act != "sigmoid":
+            return F.cross_entropy(logits, target, reduction="none",
+                                   label_smoothing=spec.label_smoothing)  # fmt: skip
+        onehot = _targets(spec, target, logits.dtype)
+        if spec.name == "cross_entropy":
+            logp = F.logsigmoid(logits)
+            return -(onehot * (logp - torch.logsumexp(logp, dim=-1, keepdim=True))).sum(1)
+        if spec.name == "bce" and act == "softmax":
+            logp = F.log_softmax(logits, dim=-1)
+            log1mp = torch.log1p(-logp.exp().clamp(max=1 - 1e-7))
+            return -(onehot * logp + (1 - onehot) * log1mp).mean(1)
+        if spec.name == "bce":
+            return F.binary_cross_entropy_with_logits(logits, onehot, reduction="none").mean(1)
+        return (output_transform(logits, act) - onehot).pow(2).mean(1)  # mse
 
     return loss

@@ -63,7 +63,7 @@ def capture(state: TrainState, callbacks: list[Any], elapsed: float) -> dict[str
         "init_weight": state.init_weight,
         "elapsed": elapsed,
         "model": {k: v.detach().clone() for k, v in state.model.state_dict().items()},
-        "optimizer": state.optimizer.state_dict(),
+        "optimizer": (state.optimizer_state or state.optimizer.state_dict)(),
         "scaler": state.scaler.state_dict() if state.scaler is not None else {},
         "generators": {name: g.get_state() for name, g in state.generators.items()},
         "torch_rng": torch.get_rng_state(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,9 @@ class TrainState:
     init_weight: float = 0.0  # the largest initial |weight|: "never trained" is judged on it
     callbacks: list[Any] = field(default_factory=list)  # every callback, in call order
     resumed_from: int = 0  # the checkpoint's epoch when this run was resumed
+    # The optimizer state a checkpoint saves, when ``optimizer`` does not hold it itself (a
+    # stacked member's rows of the shared optimizer; hone.train.stacked).
+    optimizer_state: Callable[[], dict[str, Any]] | None = None
 
     def record(self, logs: dict[str, float]) -> None:
         """Append an epoch's metrics to the history (keys may appear later: pad earlier epochs)."""

@@ -144,6 +144,10 @@ class Telemetry(Callback):
         if not self._sampled(state):
             return
         self._attach(state.model)
+        self._remember(state)
+
+    def _remember(self, state: TrainState) -> None:
+        """Each layer's weights before the step, for the update/weight ratio."""
         self._before = {n: _weight(m).detach().clone() for n, m in _layers(state.model).items()}
 
     def on_batch_end(self, state: TrainState) -> None:

@@ -59,6 +59,7 @@ class Watch(Callback):
         self._spent = 0.0  # all the time judging (reported)
         self._paced = 0.0  # less the one-off cost of a code's first appearance (paces judging)
         self._started = time.monotonic()
+        self.share = 1.0  # of the time budget: 1/K for each of K stacked members
         import hone.diagnose.rules  # noqa: F401  (imported once per process, not mid-run)
 
     def _due(self, state: TrainState) -> bool:
@@ -68,7 +69,7 @@ class Watch(Callback):
 
     def _in_budget(self) -> bool:
         elapsed = time.monotonic() - self._started
-        return self._paced <= (STOP_SHARE if self.stop_on else MAX_SHARE) * elapsed
+        return self._paced <= (STOP_SHARE if self.stop_on else MAX_SHARE) * self.share * elapsed
 
     def on_train_begin(self, state: TrainState) -> None:
         self._started = time.monotonic()

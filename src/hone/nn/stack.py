@@ -1,0 +1,129 @@
+"""K copies of one MLP as one model: every parameter gains a leading member dimension.
+
+``stack_models`` takes the K member models (each built and initialised with its own seed)
+and returns one module computing all K on inputs shaped ``(K, batch, features)``, with
+batched matmuls (``torch.baddbmm``) instead of K small ones. The members' parameters become
+views into the stacked ones, so each member model always holds its current weights: anything
+that reads or loads a member (early stopping, checkpoints, evaluation, telemetry) works on it
+as on a model trained alone. Layers with per-member state across the batch (BatchNorm) or a
+non-elementwise shape (convolutions, Maxout) cannot be stacked this way: ``unstackable``
+names them.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["StackedFlatten", "StackedLayerNorm", "StackedLinear", "stack_models", "unstackable"]
+
+# Modules that act elementwise (or are the identity), so they apply to (K, batch, ...) as is.
+_ELEMENTWISE = (
+    nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
+    nn.SiLU, nn.Softplus, nn.SELU, nn.Hardtanh, nn.ReLU6, nn.Mish,
+)  # fmt: skip
+
+
+class StackedLinear(nn.Module):
+    """K ``nn.Linear`` layers: weight ``(K, out, in)``, bias ``(K, out)``."""
+
+    def __init__(self, members: list[nn.Linear]) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in members]))
+        bias = [m.bias for m in members]
+        self.bias = (
+            nn.Parameter(torch.stack([b.detach() for b in bias if b is not None]))
+            if bias[0] is not None
+            else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.bias is None:
+            return torch.bmm(x, self.weight.transpose(1, 2))
+        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+
+
+class StackedLayerNorm(nn.Module):
+    """K ``nn.LayerNorm`` layers over the last dimension, each with its own scale and shift."""
+
+    def __init__(self, members: list[nn.LayerNorm]) -> None:
+        super().__init__()
+        first = members[0]
+        self.shape, self.eps = tuple(first.normalized_shape), first.eps
+        affine = first.weight is not None
+        self.weight = (
+            nn.Parameter(torch.stack([m.weight.detach() for m in members])) if affine else None
+        )
+        self.bias = (
+            nn.Parameter(torch.stack([m.bias.detach() for m in members]))
+            if affine and first.bias is not None
+            else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.layer_norm(x, self.shape, None, None, self.eps)
+        if self.weight is not None:
+            out = out * self.weight.unsqueeze(1)
+        if self.bias is not None:
+            out = out + self.bias.unsqueeze(1)
+        return out
+
+
+class StackedFlatten(nn.Module):
+    """``nn.Flatten`` that keeps the member and batch dimensions."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(2)
+
+
+def unstackable(model: nn.Module) -> str | None:
+    """Why ``model`` cannot be stacked (the first layer that stops it), else ``None``."""
+    for name, module in model.named_modules():
+        if list(module.children()):
+            if not isinstance(module, nn.Sequential):
+                kind = type(module).__name__
+                return f"{name or 'the model'} is a {kind}, not a plain stack of layers"
+            continue
+        if isinstance(module, (nn.Linear, nn.LayerNorm, nn.Flatten, *_ELEMENTWISE)):
+            if isinstance(module, nn.Flatten) and module.start_dim != 1:
+                return f"{name} flattens from dimension {module.start_dim}"
+            continue
+        return f"{name} is a {type(module).__name__}"
+    if any(not p.requires_grad for p in model.parameters()):
+        return "some layers are frozen"
+    return None
+
+
+def stack_models(members: list[nn.Module]) -> nn.Module:
+    """One module computing every member (see the module docstring); afterwards each
+    member's parameters are views of the stacked ones (member ``k`` is row ``k``)."""
+    why = unstackable(members[0])
+    if why is not None:
+        raise ValueError(f"cannot stack: {why}")
+    stacked = copy.deepcopy(members[0])
+    by_name = [dict(m.named_modules()) for m in members]
+    for name, module in list(stacked.named_modules()):
+        group = [modules[name] for modules in by_name]
+        replacement: nn.Module | None = None
+        if isinstance(module, nn.Linear):
+            replacement = StackedLinear(group)
+        elif isinstance(module, nn.LayerNorm):
+            replacement = StackedLayerNorm(group)
+        elif isinstance(module, nn.Flatten):
+            replacement = StackedFlatten()
+        if replacement is not None:
+            _replace(stacked, name, replacement)
+    shared = dict(stacked.named_parameters())
+    for k, member in enumerate(members):
+        for name, param in member.named_parameters():
+            param.data = shared[name].data[k]
+    return stacked
+
+
+def _replace(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = root.get_submodule(parent_name) if parent_name else root
+    setattr(parent, child, module)

@@ -1,0 +1,141 @@
+"""Seeds trained stacked are recorded as runs alone would be, and match runs alone."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import hone
+from hone.config import load_config
+from hone.experiments.stacking import run_stacked, why_not_stacked
+from hone.store import RunStore
+from hone.train.optim import make_optimizer
+from hone.train.stacked import _member_optimizer_state
+from tests.conftest import tiny
+
+SEEDS = (0, 1, 2)
+
+
+def _both(store: Path, **overrides: Any) -> tuple[list[Any], list[hone.RunResult]]:
+    """The same configs stacked and alone: (stacked records, results alone)."""
+    configs = [load_config(tiny(**overrides, seed=s)) for s in SEEDS]
+    stacked = run_stacked(configs, store)
+    alone = [hone.run(tiny(**overrides, seed=s), store=store) for s in SEEDS]
+    with RunStore(store) as rs:
+        records = [rs.get_run(run_id) for run_id, _ in stacked]
+    return records, alone
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"model.norm": "layer", "train.l2": 0.01, "train.grad_clip": {"norm": 0.5}},
+        {"train.schedule": {"name": "one_cycle"}, "train.optimizer.name": "momentum"},
+        {"train.loss": "bce", "data.sampler": "balanced", "train.label_smoothing": 0.1},
+    ],
+)
+def test_each_member_matches_its_run_alone(store: Path, overrides: dict[str, Any]) -> None:
+    records, alone = _both(store, **{"train.epochs": 6, **overrides})
+    for rec, ref in zip(records, alone, strict=True):
+        assert rec.status == ref.status == "completed"
+        assert rec.extra["stacked"] == {"members": 3, "seeds": list(SEEDS)}
+        # Same initial weights and batch order: the first epoch's loss agrees to float noise.
+        assert abs(rec.history["train_loss"][0] - ref.history["train_loss"][0]) < 1e-6
+        for key in ("train_loss", "val_loss", "lr"):
+            assert rec.history[key] == pytest.approx(ref.history[key], rel=1e-4, abs=1e-6)
+        assert rec.metrics["val_accuracy"] == pytest.approx(ref.metrics["val_accuracy"], abs=0.02)
+
+
+def test_members_stop_early_on_their_own(store: Path) -> None:
+    es = {"monitor": "val_loss", "patience": 2, "restore_best": True}
+    records, alone = _both(store, **{"train.epochs": 60, "train.early_stopping": es,
+                                     "train.optimizer.lr": 0.05})  # fmt: skip
+    epochs = [len(r.history["epoch"]) for r in records]
+    assert epochs == [len(a.history["epoch"]) for a in alone]
+    assert min(epochs) < 60
+    for rec, ref in zip(records, alone, strict=True):  # the best weights were restored
+        assert rec.metrics["val_loss"] == pytest.approx(ref.metrics["val_loss"], rel=1e-4)
+
+
+def test_a_diverged_member_is_recorded_diverged(store: Path) -> None:
+    records, alone = _both(store, **{"train.optimizer": {"name": "sgd", "lr": 80.0},
+                                     "train.epochs": 4})  # fmt: skip
+    assert [r.status for r in records] == [a.status for a in alone]
+    assert all(r.status == "diverged" for r in records)
+
+
+def test_each_member_has_its_own_telemetry_and_diagnosis(store: Path) -> None:
+    records, _ = _both(store, **{"train.epochs": 5})
+    with RunStore(store) as rs:
+        tel = [rs.load_json(r.id, "telemetry.json") for r in records]
+    assert all(t["samples"] and t["at_end"] for t in tel)
+    norms = [t["samples"][0]["grad_norm"] for t in tel]
+    assert len(set(norms)) == 3 and all(math.isfinite(n) for n in norms)
+    report = hone.diagnose(records[0].id, store=store)
+    assert report is not None
+
+
+def test_a_member_checkpoint_holds_its_own_optimizer_rows() -> None:
+    torch.manual_seed(0)
+    w = torch.nn.Parameter(torch.randn(3, 4, 2))
+    shared = make_optimizer("adam", [w], 0.01, {})
+    own = make_optimizer("adam", [torch.nn.Parameter(w.detach()[1].clone())], 0.01, {})
+    (w.pow(2).sum()).backward()
+    shared.step()
+    saved = _member_optimizer_state(shared, own, 1)()
+    alone = torch.nn.Parameter(torch.zeros(4, 2))
+    restored = make_optimizer("adam", [alone], 0.01, {})
+    restored.load_state_dict(saved)
+    state = restored.state[alone]
+    assert torch.equal(state["exp_avg"], shared.state[w]["exp_avg"][1])
+    assert float(state["step"]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"model.norm": "batch"}, "batch statistics"),
+        ({"train.augment": {"noise": 0.1}}, "augment"),
+        ({"train.schedule": {"name": "reduce_on_plateau"}}, "reduce_on_plateau"),
+    ],
+)
+def test_why_not_stacked_names_the_setting(overrides: dict[str, Any], reason: str) -> None:
+    configs = [load_config(tiny(**overrides, seed=s)) for s in SEEDS]
+    assert reason in (why_not_stacked(configs) or "")
+
+
+def test_configs_that_differ_beyond_the_seed_are_not_stacked() -> None:
+    configs = [load_config(tiny(seed=0)), load_config(tiny(**{"seed": 1, "train.epochs": 9}))]
+    assert why_not_stacked(configs) == "the runs differ in more than the seed"
+
+
+def test_compare_stacks_by_default_and_not_with_stack_off(store: Path) -> None:
+    kw = {"vary": {"train.optimizer.lr": [0.01, 0.03]}, "seeds": 3, "store": store}
+    stacked = hone.compare(tiny(), **kw)
+    alone = hone.compare(tiny(), stack="off", **kw)
+    with RunStore(store) as rs:
+        for row, ref in zip(stacked.variants, alone.variants, strict=True):
+            assert all("stacked" in rs.get_run(r, with_history=False).extra for r in row.run_ids)
+            assert not any("stacked" in rs.get_run(r, with_history=False).extra
+                           for r in ref.run_ids)  # fmt: skip
+            assert row.values == pytest.approx(ref.values, abs=0.02)
+
+
+def test_compare_says_once_why_seeds_run_one_by_one(store: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hone.cli import app
+
+    cfg = store.parent / "bn.yaml"
+    import yaml
+
+    cfg.write_text(yaml.safe_dump(tiny(**{"model.norm": "batch", "train.epochs": 2})))
+    out = CliRunner().invoke(app, ["compare", str(cfg), "--vary", "train.optimizer.lr=0.01,0.02",
+                                   "--seeds", "2", "--store", str(store)])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert out.output.count("not stacked: model.norm: batch") == 1
