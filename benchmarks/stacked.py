@@ -87,7 +87,7 @@ def case(name: str, cfg: dict[str, Any], seeds: int, store: Path) -> dict[str, A
     alone_s = time.perf_counter() - t
     with RunStore(store) as rs:
         got = [rs.get_run(run_id, with_history=False).metrics for run_id, _ in stacked]
-    metric = "val_accuracy"
+    metric = "val_accuracy" if "val_accuracy" in alone[0].metrics else "test_accuracy"
     a = [float(m[metric]) for m in got]
     b = [float(r.metrics[metric]) for r in alone]
     paired = compare_paired(a, b, metric)
@@ -98,8 +98,9 @@ def case(name: str, cfg: dict[str, Any], seeds: int, store: Path) -> dict[str, A
         "stacked_s": round(stacked_s, 2),
         "alone_s": round(alone_s, 2),
         "ratio": round(alone_s / stacked_s, 2),
-        "stacked_val_accuracy": a,
-        "alone_val_accuracy": b,
+        "metric": metric,
+        "stacked": a,
+        "alone": b,
         "paired": paired.to_json(),
         "load_before": round(began, 2),
         "load_after": round(load(), 2),
