@@ -80,7 +80,7 @@ def case(name: str, cfg: dict[str, Any], seeds: int, store: Path) -> dict[str, A
     hone.run(_with(cfg, **{"train.epochs": 1}), store=store)  # warm: imports, data cache
     began = load()
     t = time.perf_counter()
-    stacked = run_stacked([load_config(c) for c in configs], store)
+    stacked = run_stacked([load_config(c) for c in configs], store, force=True)
     stacked_s = time.perf_counter() - t
     t = time.perf_counter()
     alone = [hone.run(c, store=store) for c in configs]

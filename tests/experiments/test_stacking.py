@@ -139,3 +139,9 @@ def test_compare_says_once_why_seeds_run_one_by_one(store: Path) -> None:
                                    "--seeds", "2", "--store", str(store)])  # fmt: skip
     assert out.exit_code == 0, out.output
     assert out.output.count("not stacked: model.norm: batch") == 1
+
+
+def test_big_models_on_a_cpu_are_not_stacked_unless_forced(store: Path) -> None:
+    configs = [load_config(tiny(**{"model.hidden": [1000, 1000]}, seed=s)) for s in (0, 1)]
+    with pytest.raises(ValueError, match="does not pay"):
+        run_stacked(configs, store)

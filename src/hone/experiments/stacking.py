@@ -55,10 +55,19 @@ def why_not_stacked(configs: list[Config]) -> str | None:
     return next((why for hit, why in reasons if hit), None)
 
 
-def run_stacked(configs: list[Config], store_root: str | Path) -> list[tuple[str, str]]:
+# Multiply-adds per step (batch x parameters) above which stacking on a CPU does not pay:
+# measured (benchmarks/stacked.py) 5.9x faster for blobs (7e3) and 2.2x for moons (4e4), but
+# 0.75x for MNIST 784-200-10 at batch 128 (2e7), where the matmuls, not overhead, dominate.
+CPU_WORK_LIMIT = 1_000_000
+
+
+def run_stacked(
+    configs: list[Config], store_root: str | Path, force: bool = False
+) -> list[tuple[str, str]]:
     """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
     config. Returns ``(run_id, status)`` per config, in order. Raises ``ValueError`` when the
-    built model turns out not to stack (the caller runs them one by one instead)."""
+    built model turns out not to stack, or (unless ``force``) is too big for stacking to pay
+    on a CPU (the caller runs them one by one instead)."""
     configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
     data = load_run_data(configs[0])
     built = [build_run(c, data) for c in configs]
@@ -74,6 +83,9 @@ def run_stacked(configs: list[Config], store_root: str | Path) -> list[tuple[str
     batch = len(first.data.train) if cfg.train.batch_size == "full" else cfg.train.batch_size
     if first.data.train.x.device.type == "cpu":
         torch.set_num_threads(choose_threads(cfg.train.threads, stacked, batch))
+    work = batch * sum(p.numel() for p in first.model.parameters())
+    if not force and first.data.train.x.device.type == "cpu" and work > CPU_WORK_LIMIT:
+        raise ValueError(f"{work:,} multiply-adds a step: on a CPU stacking does not pay")
     penalized = _penalized_names(first)
     store = RunStore(store_root)
     run_ids: list[str] = []
