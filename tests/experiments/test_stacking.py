@@ -145,3 +145,21 @@ def test_big_models_on_a_cpu_are_not_stacked_unless_forced(store: Path) -> None:
     configs = [load_config(tiny(**{"model.hidden": [1000, 1000]}, seed=s)) for s in (0, 1)]
     with pytest.raises(ValueError, match="does not pay"):
         run_stacked(configs, store)
+
+
+def test_compare_says_why_a_big_model_ran_one_by_one(store: Path) -> None:
+    said: list[str] = []
+    from hone.experiments.compare import plan_experiment, run_pending
+    from hone.experiments.variants import Variant
+
+    base = load_config(tiny(**{"model.hidden": [1000, 1000], "train.epochs": 1}))
+    with RunStore(store) as rs:
+        exp_id = plan_experiment(rs, "compare", base, [Variant("baseline", {})], [0, 1],
+                                 "val_accuracy")  # fmt: skip
+        assert run_pending(rs, exp_id, say=said.append) == 2
+        runs = rs.get_experiment(exp_id).runs
+    assert len(runs) == 2 and said == [
+        "baseline: seeds run one by one, not stacked: "
+        f"{32 * (2 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 4 + 4):,} multiply-adds a step: "
+        "on a CPU stacking does not pay"
+    ]

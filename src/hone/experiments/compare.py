@@ -161,18 +161,20 @@ def _train(cfg: dict[str, Any], store_root: str, threads: int | None) -> tuple[s
 
 def _train_unit(
     cfgs: list[dict[str, Any]], store_root: str, threads: int | None
-) -> list[tuple[str, str]]:
-    """A unit of work: one run, or the seeds of one variant trained stacked (one by one if
-    the built model turns out not to stack)."""
+) -> tuple[list[tuple[str, str]], str | None]:
+    """A unit of work: one run, or the seeds of one variant trained stacked. Returns
+    ``(run_id, status)`` per config, and why they ran one by one when the built model turned
+    out not to stack."""
+    why = None
     if len(cfgs) > 1:
-        from hone.experiments.stacking import run_stacked
+        from hone.experiments.stacking import NotStackable, run_stacked
 
         configs = [load_config(c, {"train.threads": threads} if threads else None) for c in cfgs]
         try:
-            return run_stacked(configs, store_root)
-        except ValueError:
-            pass
-    return [_train(c, store_root, threads) for c in cfgs]
+            return run_stacked(configs, store_root), None
+        except NotStackable as exc:
+            why = str(exc)
+    return [_train(c, store_root, threads) for c in cfgs], why
 
 
 Unit = list[tuple[str, int, dict[str, Any]]]  # (variant, seed, config) trained together
@@ -190,15 +192,13 @@ def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Un
         groups.setdefault(job[0], []).append(job)
     units: list[Unit] = []
     told: set[str] = set()
-    for name, group in groups.items():
+    for group in groups.values():
         why = why_not_stacked([load_config(cfg) for _, _, cfg in group]) if len(group) > 1 else None
         if len(group) > 1 and why is None:
             units.append(group)
             continue
         units.extend([job] for job in group)
-        if why and why not in told and say is not None:
-            say(f"{name}: seeds run one by one, not stacked: {why}")
-            told.add(why)
+        _tell(say, told, group, why)
     return units
 
 
@@ -259,11 +259,13 @@ def run_pending(
             units = _units(todo, stack, say)
         if jobs <= 1 or runner is not None:
             done = 0
+            told: set[str] = set()
             for unit in units:
                 if runner is not None:
                     results = [runner(unit[0][2])]
                 else:
-                    results = _train_unit([cfg for _, _, cfg in unit], root, None)
+                    results, why = _train_unit([cfg for _, _, cfg in unit], root, None)
+                    _tell(say, told, unit, why)
                 for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
                     done += 1
                     if status == "completed":
@@ -273,7 +275,7 @@ def run_pending(
                 if any(status == "interrupted" for _, status in results):
                     raise KeyboardInterrupt
             return total
-        _run_parallel(store, exp_id, units, jobs, progress)
+        _run_parallel(store, exp_id, units, jobs, progress, say)
     except KeyboardInterrupt:
         store.set_experiment_status(exp_id, "interrupted")
         raise ExperimentInterrupted(exp_id, command) from None
@@ -286,13 +288,15 @@ def _run_parallel(
     units: list[Unit],
     jobs: int,
     progress: Progress | None,
+    say: Callable[[str], None] | None = None,
 ) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    told: set[str] = set()
     ctx = multiprocessing.get_context("spawn")
     root, done, last = str(store.root), 0, ""
     total = sum(len(unit) for unit in units)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
-    futures: dict[Future[list[tuple[str, str]]], Unit] = {
+    futures: dict[Future[tuple[list[tuple[str, str]], str | None]], Unit] = {
         pool.submit(_train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
     }
     pending = set(futures)
@@ -301,7 +305,9 @@ def _run_parallel(
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
             for fut in finished:
                 unit = futures[fut]
-                for (name, seed, _), (run_id, status) in zip(unit, fut.result(), strict=True):
+                results, why = fut.result()
+                _tell(say, told, unit, why)
+                for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
                     if status == "completed":
                         store.link_run(exp_id, name, seed, run_id)
                     done += 1
@@ -320,6 +326,13 @@ def _run_parallel(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _tell(say: Callable[[str], None] | None, told: set[str], unit: Unit, why: str | None) -> None:
+    """Say once per reason why a variant's seeds ran one by one."""
+    if why and why not in told and say is not None:
+        say(f"{unit[0][0]}: seeds run one by one, not stacked: {why}")
+        told.add(why)
 
 
 def _label(unit: Unit) -> str:

@@ -24,9 +24,13 @@ from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
 from hone.train.stacked import Member, MemberTelemetry, fit_stacked
 
-__all__ = ["STACK_MODES", "run_stacked", "why_not_stacked"]
+__all__ = ["STACK_MODES", "NotStackable", "run_stacked", "why_not_stacked"]
 
 STACK_MODES = ("auto", "off")
+
+
+class NotStackable(ValueError):
+    """The built model cannot (or should not) be stacked; raised before any run is recorded."""
 
 
 def why_not_stacked(configs: list[Config]) -> str | None:
@@ -65,7 +69,7 @@ def run_stacked(
     configs: list[Config], store_root: str | Path, force: bool = False
 ) -> list[tuple[str, str]]:
     """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
-    config. Returns ``(run_id, status)`` per config, in order. Raises ``ValueError`` when the
+    config. Returns ``(run_id, status)`` per config, in order. Raises ``NotStackable`` when the
     built model turns out not to stack, or (unless ``force``) is too big for stacking to pay
     on a CPU (the caller runs them one by one instead)."""
     configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
@@ -73,7 +77,7 @@ def run_stacked(
     built = [build_run(c, data) for c in configs]
     why = unstackable(built[0].model)
     if why is not None:
-        raise ValueError(why)
+        raise NotStackable(why)
     first = built[0]
     cfg, k = first.config, len(built)
     models = [b.model for b in built]
@@ -85,10 +89,11 @@ def run_stacked(
         torch.set_num_threads(choose_threads(cfg.train.threads, stacked, batch))
     work = batch * sum(p.numel() for p in first.model.parameters())
     if not force and first.data.train.x.device.type == "cpu" and work > CPU_WORK_LIMIT:
-        raise ValueError(f"{work:,} multiply-adds a step: on a CPU stacking does not pay")
+        raise NotStackable(f"{work:,} multiply-adds a step: on a CPU stacking does not pay")
     penalized = _penalized_names(first)
     store = RunStore(store_root)
     run_ids: list[str] = []
+    done: list[tuple[str, str]] = []
     members: list[Member] = []
     telemetries: list[MemberTelemetry | None] = []
     try:
@@ -106,25 +111,24 @@ def run_stacked(
                     cb.share = 1 / k
                 if isinstance(cb, Checkpoint):
                     cb.min_seconds *= k
-            members.append(Member(b.model, b.optimizer, b.generator, cbs,
-                                  (cfg.train.l1, cfg.train.l2)))  # fmt: skip
+            members.append(Member(b.model, b.optimizer, b.generator, cbs))
         started = time.perf_counter()
         states = fit_stacked(
             stacked, optimizer, members, first.loss_fn, first.data.train, first.data.val,
-            epochs=cfg.train.epochs, batch_size=batch, penalized=penalized,
+            epochs=cfg.train.epochs, batch_size=batch,
+            penalty=(penalized, cfg.train.l1, cfg.train.l2),
             grad_clip=first.grad_clip, sample_weights=first.sample_weights,
             per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
         )  # fmt: skip
         wall = (time.perf_counter() - started) / k
         note = {"stacked": {"members": k, "seeds": [c.seed for c in configs]}}
-        done: list[tuple[str, str]] = []
         for b, run_id, state, telemetry in zip(built, run_ids, states, telemetries, strict=True):
             result = record_trained(b, store, run_id, state, telemetry, wall, extra=note)
             done.append((result.run_id, result.status))
         return done
     except BaseException as exc:
-        finished = len(locals().get("done", []))
-        for b, run_id, telemetry in list(zip(built, run_ids, telemetries, strict=False))[finished:]:
+        unfinished = list(zip(built, run_ids, telemetries, strict=False))[len(done) :]
+        for b, run_id, telemetry in unfinished:
             _record_failure(store, run_id, b.model, telemetry, 0.0, exc)
         raise
     finally:

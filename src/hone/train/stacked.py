@@ -52,7 +52,6 @@ class Member:
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     callbacks: Sequence[Callback] = ()
-    penalty: tuple[float, float] = (0.0, 0.0)  # (l1, l2)
     state: TrainState = field(init=False)
     cbs: CallbackList = field(init=False)
     active: bool = True
@@ -92,13 +91,13 @@ def fit_stacked(
     *,
     epochs: int,
     batch_size: int,
-    penalized: Sequence[str] = (),
+    penalty: tuple[Sequence[str], float, float] = ((), 0.0, 0.0),
     grad_clip: GradClip | None = None,
     sample_weights: torch.Tensor | None = None,
     per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[TrainState]:
-    """Train every member in place; returns their final states, in order. ``penalized``
-    names the stacked parameters the L1/L2 penalty applies to; ``per_sample`` (each
+    """Train every member in place; returns their final states, in order. ``penalty`` is
+    (names of the stacked parameters it applies to, l1, l2); ``per_sample`` (each
     sample's loss, whose mean is ``loss_fn``) gives every member's loss from one call."""
     k_all, n = len(members), len(train)
     batch_size = min(batch_size, n)
@@ -107,8 +106,8 @@ def fit_stacked(
         steps -= 1  # fold a one-row last batch into the one before (as engine.fit does)
     params = list(stacked.parameters())
     named = dict(stacked.named_parameters())
+    penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
-    l1, l2 = members[0].penalty
     device = train.x.device
     sizes = torch.full((steps,), float(batch_size), device=device)
     sizes[-1] = n - batch_size * (steps - 1)
@@ -159,8 +158,8 @@ def fit_stacked(
                     members[k].cbs.call("on_epoch_begin", members[k].state)
                 lrs = {k: members[k].optimizer.param_groups[0]["lr"] for k in live}
                 stacked.train()
-                draws = [_order(m, n, sample_weights) if k in lrs else torch.arange(n)
-                         for k, m in enumerate(members)]  # fmt: skip
+                draws = [_order(m, n, sample_weights) if m.active else torch.arange(n)
+                         for m in members]  # fmt: skip
                 order = torch.stack(draws).to(device)
                 mask = torch.zeros(k_all, dtype=torch.bool, device=device)
                 mask[live] = True
