@@ -149,6 +149,7 @@ def compare_cmd(
     """Compare variants over paired seeds: mean ± CI, paired differences and verdicts."""
     from hone.experiments.compare import (
         check_metric,
+        check_stack,
         plan_experiment,
         run_pending,
         summarize_experiment,
@@ -157,6 +158,7 @@ def compare_cmd(
     from hone.experiments.variants import ladder as make_ladder
     from hone.store import RunStore
 
+    check_stack(stack)
     with RunStore(store) as rs:
         if resume:
             exp_id = rs.resolve_experiment(resume)
@@ -241,10 +243,11 @@ def improve_cmd(
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
     from hone.config import load_config
-    from hone.experiments.compare import check_metric
+    from hone.experiments.compare import check_metric, check_stack
     from hone.experiments.improve import improve
     from hone.store import RunStore
 
+    check_stack(stack)
     with RunStore(store) as rs:
         if resume:
             exp_id = rs.resolve_experiment(resume)

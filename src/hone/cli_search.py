@@ -64,6 +64,7 @@ def tune_cmd(
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
     from hone.experiments.compare import (
         check_metric,
+        check_stack,
         plan_experiment,
         run_pending,
         summarize_experiment,
@@ -72,6 +73,7 @@ def tune_cmd(
     from hone.experiments.variants import Variant
     from hone.store import RunStore, resolve_store_root
 
+    check_stack(stack)
     base = _base(config, set_)
     specs = load_space(space, base)
     chosen = check_metric(base, metric)

@@ -163,3 +163,10 @@ def test_compare_says_why_a_big_model_ran_one_by_one(store: Path) -> None:
         f"{32 * (2 * 1000 + 1000 + 1000 * 1000 + 1000 + 1000 * 4 + 4):,} multiply-adds a step: "
         "on a CPU stacking does not pay"
     ]
+
+
+def test_a_bad_stack_mode_is_refused_before_anything_is_planned(store: Path) -> None:
+    with pytest.raises(hone.ConfigError, match="--stack: 'bogus' is not a mode; use auto or off"):
+        hone.compare(tiny(), vary={"train.optimizer.lr": [0.1]}, seeds=2, store=store,
+                     stack="bogus")  # fmt: skip
+    assert not store.exists()

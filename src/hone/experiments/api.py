@@ -146,11 +146,12 @@ def compare(
     each variant's seeds as one stacked model where they can be (``--stack``).
     """
     from hone.api import python_data
-    from hone.experiments.compare import check_metric, plan_experiment
+    from hone.experiments.compare import check_metric, check_stack, plan_experiment
     from hone.experiments.variants import from_items, grid
     from hone.experiments.variants import ladder as make_ladder
     from hone.store import RunStore
 
+    check_stack(stack)
     base = _base(config, overrides, store)
     runner, bundle = None, None
     if model is not None or data is not None:

@@ -28,6 +28,7 @@ from hone.store.runstore import RunStore
 __all__ = [
     "ExperimentInterrupted",
     "check_metric",
+    "check_stack",
     "check_variants",
     "default_metric",
     "plan_experiment",
@@ -226,6 +227,12 @@ def _jobs_plan(store: RunStore, exp_id: str) -> list[tuple[str, int, dict[str, A
     return todo
 
 
+def check_stack(stack: str) -> None:
+    """``--stack`` is auto or off (checked before an experiment is planned)."""
+    if stack not in ("auto", "off"):
+        raise ConfigError(f"--stack: '{stack}' is not a mode; use auto or off")
+
+
 def run_pending(
     store: RunStore,
     exp_id: str,
@@ -246,8 +253,7 @@ def run_pending(
     recording what finished. ``runner(config)`` replaces training in a fresh ``hone.run`` (a
     model or data given from Python), one at a time.
     """
-    if stack not in ("auto", "off"):
-        raise ConfigError(f"--stack: '{stack}' is not a mode; use auto or off")
+    check_stack(stack)
     todo = _jobs_plan(store, exp_id)
     total, root = len(todo), str(store.root)
     if not todo:
