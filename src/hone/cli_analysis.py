@@ -9,7 +9,10 @@ import typer
 from rich.table import Table
 
 from hone.cli_common import (
+    AddressOpt,
+    BackendOpt,
     ConfigArg,
+    JobsOpt,
     JsonOpt,
     QuietOpt,
     SetOpt,
@@ -110,14 +113,19 @@ def datacurve_cmd(
         str, typer.Option(help="Training-set fractions, comma-separated.")
     ] = "0.1,0.25,0.5,1.0",
     seeds: Annotated[int, typer.Option(help="Seeds per fraction.", min=1)] = 2,
+    jobs: JobsOpt = None,
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
     store: StoreOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""
+    from hone.cluster import parse_backend
     from hone.config import load_config, parse_set
     from hone.diagnose.datacurve import data_curve
 
+    where = parse_backend(backend, address)
     try:
         values = [float(f) for f in fractions.split(",")]
     except ValueError:
@@ -127,7 +135,7 @@ def datacurve_cmd(
     cfg = load_config(config, parse_set(set_ or []))
     if store is not None:  # where cached data (decoded images) lives
         cfg = cfg.model_copy(update={"store": str(store)})
-    curve = data_curve(cfg, values, seeds)
+    curve = data_curve(cfg, values, seeds, where, jobs)
     if json_out:
         echo_json(curve.to_json())
         return

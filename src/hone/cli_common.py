@@ -18,7 +18,10 @@ from rich.console import Console
 from hone.text import fmt, plain, safe, set_args, strip_control
 
 __all__ = [
+    "AddressOpt",
+    "BackendOpt",
     "ConfigArg",
+    "JobsOpt",
     "JsonOpt",
     "QuietOpt",
     "SetOpt",
@@ -75,4 +78,27 @@ JsonOpt = Annotated[
 ]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar or tables.", metavar="")
+]
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs",
+        help="At most N runs at once (local: N processes, default 1; ray: default as many "
+        "as the cluster places).",
+        min=1,
+    ),
+]
+BackendOpt = Annotated[
+    str,
+    typer.Option(
+        "--backend", help="local | ray. ray: each run is a Ray task (pip install 'hone[ray]')."
+    ),
+]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address",
+        help="Ray cluster HOST:PORT (default: $HONE_RAY_ADDRESS, else auto: a cluster "
+        "running here, or a new local one).",
+    ),
 ]

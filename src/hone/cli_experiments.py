@@ -12,7 +12,10 @@ import typer
 from rich.table import Table
 
 from hone.cli_common import (
+    AddressOpt,
+    BackendOpt,
     ConfigArg,
+    JobsOpt,
     JsonOpt,
     QuietOpt,
     SetOpt,
@@ -34,7 +37,6 @@ VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (re
 SeedsOpt = Annotated[
     int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", help="Parallel processes.", min=1)]
 StackOpt = Annotated[
     str,
     typer.Option(
@@ -136,8 +138,10 @@ def compare_cmd(
         Path | None, typer.Option("--experiment", help="YAML with variants: [{name, patch}].")
     ] = None,
     seeds: SeedsOpt = 5,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     stack: StackOpt = "auto",
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
     metric: MetricOpt = None,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Finish an interrupted experiment.")
@@ -147,6 +151,7 @@ def compare_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Compare variants over paired seeds: mean ± CI, paired differences and verdicts."""
+    from hone.cluster import parse_backend
     from hone.experiments.compare import (
         check_metric,
         check_stack,
@@ -159,6 +164,7 @@ def compare_cmd(
     from hone.store import RunStore
 
     check_stack(stack)
+    where = parse_backend(backend, address)
     with RunStore(store) as rs:
         if resume:
             exp_id = rs.resolve_experiment(resume)
@@ -181,7 +187,8 @@ def compare_cmd(
         if not (quiet or json_out):
             err.print(f"experiment {exp_id}", highlight=False)
         with _Bar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
-            run_pending(rs, exp_id, jobs, bar, stack=stack, say=_say(quiet or json_out))
+            say = _say(quiet or json_out)
+            run_pending(rs, exp_id, jobs, bar, stack=stack, say=say, backend=where)
         summary = summarize_experiment(rs, exp_id)
         rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
     if json_out:
@@ -232,8 +239,10 @@ def improve_cmd(
     budget: Annotated[str | None, typer.Option(help="20m, 1h, or a number of runs.")] = None,
     seeds: SeedsOpt = 3,
     metric: MetricOpt = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     stack: StackOpt = "auto",
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue an interrupted improve.")
     ] = None,
@@ -242,12 +251,14 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
+    from hone.cluster import parse_backend
     from hone.config import load_config
     from hone.experiments.compare import check_metric, check_stack
     from hone.experiments.improve import improve
     from hone.store import RunStore
 
     check_stack(stack)
+    where = parse_backend(backend, address)
     with RunStore(store) as rs:
         if resume:
             exp_id = rs.resolve_experiment(resume)
@@ -272,6 +283,7 @@ def improve_cmd(
                 exp_id=exp_id,
                 jobs=jobs,
                 stack=stack,
+                backend=where,
                 say=_say(quiet or json_out),
                 progress=bar,
                 announce=None

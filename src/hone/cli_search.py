@@ -11,7 +11,10 @@ from typing import Annotated, Any
 import typer
 
 from hone.cli_common import (
+    AddressOpt,
+    BackendOpt,
     ConfigArg,
+    JobsOpt,
     JsonOpt,
     QuietOpt,
     SetOpt,
@@ -23,7 +26,7 @@ from hone.cli_common import (
     set_args,
     show,
 )
-from hone.cli_experiments import JobsOpt, MetricOpt, StackOpt, _Bar, _base, _say
+from hone.cli_experiments import MetricOpt, StackOpt, _Bar, _base, _say
 from hone.errors import ConfigError
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
@@ -47,8 +50,10 @@ def tune_cmd(
         str | None, typer.Option(help="Optuna RDB URL (default: SQLite in the store).")
     ] = None,
     study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
-    jobs: JobsOpt = 1,
+    jobs: JobsOpt = None,
     stack: StackOpt = "auto",
+    backend: BackendOpt = "local",
+    address: AddressOpt = None,
     seeds_final: Annotated[
         int,
         typer.Option(
@@ -62,6 +67,7 @@ def tune_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
+    from hone.cluster import parse_backend
     from hone.experiments.compare import (
         check_metric,
         check_stack,
@@ -74,6 +80,7 @@ def tune_cmd(
     from hone.store import RunStore, resolve_store_root
 
     check_stack(stack)
+    where = parse_backend(backend, address)
     base = _base(config, set_)
     specs = load_space(space, base)
     chosen = check_metric(base, metric)
@@ -91,6 +98,7 @@ def tune_cmd(
             pruner=pruner,
             jobs=jobs,
             progress=bar,
+            backend=where,
         )
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
@@ -108,7 +116,8 @@ def tune_cmd(
             )
             with _Bar("final re-run", quiet or json_out) as bar:
                 say = _say(quiet or json_out)
-                run_pending(rs, exp_id, jobs, bar, "compare", stack=stack, say=say)
+                run_pending(rs, exp_id, jobs, bar, "compare", stack=stack, say=say,
+                            backend=where)  # fmt: skip
             final = summarize_experiment(rs, exp_id)
             rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}

@@ -6,6 +6,8 @@ import copy
 import dataclasses
 import json
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,7 @@ from hone.data.tabular import load_csv, load_npz
 from hone.data.validate import check_raw, check_splits
 from hone.errors import DataError
 
-__all__ = ["load_data", "load_raw"]
+__all__ = ["load_data", "load_raw", "provided_raw"]
 
 
 def resolve_task(cfg: DataConfig) -> str:
@@ -40,9 +42,32 @@ _RAW_CACHE: OrderedDict[str, tuple[RawData, dict[str, Any]]] = OrderedDict()
 _RAW_CACHE_SIZE = 2
 _BUNDLE_CACHE: OrderedDict[str, DataBundle] = OrderedDict()
 _BUNDLE_CACHE_SIZE = 1  # a split MNIST is ~220 MB: keep the one a sweep or comparison reuses
+# Raw data handed over by a driver (a Ray task gets the dataset the driver loaded once, from the
+# object store), keyed by the settings alone: the worker may not have the files at all.
+_PROVIDED: dict[str, tuple[RawData, dict[str, Any]]] = {}
+
+
+def _fields_key(cfg: DataConfig) -> str:
+    keys = {"dataset", "task", "params", "path", "target", "mirrors", "missing"}
+    if cfg.dataset == "image_folder":
+        keys.add("preprocess")  # grayscale and resize shape the decoded images
+    return json.dumps(cfg.model_dump(mode="json", include=keys), sort_keys=True, default=str)
+
+
+@contextmanager
+def provided_raw(cfg: DataConfig, raw: RawData, report: dict[str, Any]) -> Iterator[None]:
+    """Inside the block, loading ``cfg``'s data uses ``raw`` instead of reading its source."""
+    key = _fields_key(cfg)
+    _PROVIDED[key] = (raw, report)
+    try:
+        yield
+    finally:
+        _PROVIDED.pop(key, None)
 
 
 def _raw_key(cfg: DataConfig) -> str | None:
+    if _fields_key(cfg) in _PROVIDED:
+        return "provided:" + _fields_key(cfg)
     if cfg.dataset == "image_folder":
         return None  # cached on disk by content hash instead
     stamp: list[Any] = []
@@ -56,6 +81,9 @@ def _raw_key(cfg: DataConfig) -> str | None:
 
 
 def load_raw(cfg: DataConfig, cache_dir: Path | None = None) -> tuple[RawData, dict[str, Any]]:
+    provided = _PROVIDED.get(_fields_key(cfg))
+    if provided is not None:
+        return provided[0], dict(provided[1])
     key = _raw_key(cfg)
     if key is not None and key in _RAW_CACHE:
         _RAW_CACHE.move_to_end(key)

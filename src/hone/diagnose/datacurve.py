@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hone.cluster.backend import Backend
 from hone.config import Config
 from hone.data import DataBundle, Split
 from hone.data.split import split_indices
@@ -105,10 +106,68 @@ def _subset(train: Split, fraction: float, seed: int) -> Split:
     return Split(train.x.index_select(0, idx), train.y.index_select(0, idx))
 
 
-def data_curve(cfg: Config, fractions: list[float], seeds: int = 2) -> DataCurve:
-    """Train ``cfg`` on each fraction of its training split with ``seeds`` seeds each."""
+def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> tuple[int, float, float]:
+    """Train seed ``cfg.seed + s`` on ``fraction`` of the training split: (n, train, val)
+    error, where error is 1 - accuracy for classification and the loss for regression."""
     from hone.api import build_run
+    from hone.evaluate.predict import evaluate_split
 
+    member = cfg.model_copy(deep=True)
+    member.seed = cfg.seed + s
+    sub = _subset(base.train, fraction, seed=cfg.data.split.seed + s)
+    data = DataBundle(sub, base.val, base.test, base.classes, base.input_shape, base.preprocess)
+    built = build_run(member, data)
+    state = built.fit()
+    if state.status == "interrupted":
+        raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
+    tr = evaluate_split(built.model, built.data.train, built.loss_fn)
+    va = evaluate_split(built.model, built.data.val, built.loss_fn)  # type: ignore[arg-type]
+    if base.task == "classification":
+        return len(sub), 1 - tr["accuracy"], 1 - va["accuracy"]
+    return len(sub), tr["loss"], va["loss"]
+
+
+_BASE: list[DataBundle] = []  # a --jobs worker's copy of the split data, sent once
+
+
+def _keep_base(base: DataBundle) -> None:
+    _BASE[:] = [base]
+
+
+def _point_here(cfg: dict[str, Any], fraction: float, s: int) -> tuple[int, float, float]:
+    from hone.config import load_config
+
+    return _point(load_config(cfg), fraction, s, _BASE[0])
+
+
+def _in_processes(
+    cfg: Config, points: list[tuple[float, int]], base: DataBundle, jobs: int
+) -> list[tuple[int, float, float]]:
+    """``--jobs N`` on this machine: N processes, each with ``cores // N`` threads."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    config = cfg.to_dict()
+    config["train"] = {**config["train"], "threads": threads}
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_keep_base,
+                             initargs=(base,)) as pool:  # fmt: skip
+        futures = [pool.submit(_point_here, config, f, s) for f, s in points]
+        return [f.result() for f in futures]
+
+
+def data_curve(
+    cfg: Config,
+    fractions: list[float],
+    seeds: int = 2,
+    backend: Backend | None = None,
+    jobs: int | None = None,
+) -> DataCurve:
+    """Train ``cfg`` on each fraction of its training split with ``seeds`` seeds each;
+    ``backend`` ray trains the points as Ray tasks (at most ``jobs`` at once), sharing the
+    split data through the object store."""
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
     if seeds < 1:
@@ -118,31 +177,20 @@ def data_curve(cfg: Config, fractions: list[float], seeds: int = 2) -> DataCurve
     base = load_run_data(cfg)
     if base.val is None:
         raise ConfigError("datacurve needs a validation split: set data.split.val (e.g. 0.2)")
-    classification = base.task == "classification"
+    jobs_list = [(f, s) for f in sorted(set(fractions)) for s in range(seeds)]
+    if backend is not None and backend.is_ray:
+        from hone.cluster.ray_curve import curve_on_ray
+
+        results = curve_on_ray(cfg, jobs_list, base, backend, jobs)
+    elif jobs and jobs > 1:
+        results = _in_processes(cfg, jobs_list, base, jobs)
+    else:
+        results = [_point(cfg, f, s, base) for f, s in jobs_list]
     points = []
     for fraction in sorted(set(fractions)):
-        train_err, val_err, n_train = [], [], 0
-        for s in range(seeds):
-            member = cfg.model_copy(deep=True)
-            member.seed = cfg.seed + s
-            sub = _subset(base.train, fraction, seed=cfg.data.split.seed + s)
-            n_train = len(sub)
-            data = DataBundle(
-                sub, base.val, base.test, base.classes, base.input_shape, base.preprocess
-            )
-            built = build_run(member, data)
-            state = built.fit()
-            if state.status == "interrupted":
-                raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
-            from hone.evaluate.predict import evaluate_split
-
-            tr = evaluate_split(built.model, built.data.train, built.loss_fn)
-            va = evaluate_split(built.model, built.data.val, built.loss_fn)  # type: ignore[arg-type]
-            key = "accuracy" if classification else "loss"
-            train_err.append(1 - tr[key] if classification else tr[key])
-            val_err.append(1 - va[key] if classification else va[key])
-        points.append(CurvePoint(fraction, n_train, train_err, val_err))
-    return _verdict(points, base, classification)
+        mine = [r for (f, _), r in zip(jobs_list, results, strict=True) if f == fraction]
+        points.append(CurvePoint(fraction, mine[0][0], [r[1] for r in mine], [r[2] for r in mine]))
+    return _verdict(points, base, base.task == "classification")
 
 
 def _verdict(points: list[CurvePoint], data: DataBundle, classification: bool) -> DataCurve:

@@ -17,6 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import asdict
 from typing import Any
 
+from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.data import DataBundle
 from hone.errors import ConfigError, HoneError, suggest
@@ -160,7 +161,7 @@ def _train(cfg: dict[str, Any], store_root: str, threads: int | None) -> tuple[s
     return result.run_id, result.status
 
 
-def _train_unit(
+def train_unit(
     cfgs: list[dict[str, Any]], store_root: str, threads: int | None
 ) -> tuple[list[tuple[str, str]], str | None]:
     """A unit of work: one run, or the seeds of one variant trained stacked. Returns
@@ -236,12 +237,13 @@ def check_stack(stack: str) -> None:
 def run_pending(
     store: RunStore,
     exp_id: str,
-    jobs: int = 1,
+    jobs: int | None = 1,
     progress: Progress | None = None,
     command: str = "compare",
     runner: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
     stack: str = "auto",
     say: Callable[[str], None] | None = None,
+    backend: Backend | None = None,
 ) -> int:
     """Run every (variant, seed) of the experiment not yet linked to a completed run.
 
@@ -251,7 +253,8 @@ def run_pending(
     processes, each with ``cores // jobs`` threads so the machine is not oversubscribed.
     Returns the number of runs done now. Raises ``ExperimentInterrupted`` on Ctrl-C, after
     recording what finished. ``runner(config)`` replaces training in a fresh ``hone.run`` (a
-    model or data given from Python), one at a time.
+    model or data given from Python), one at a time. ``backend`` ray sends units to a Ray
+    cluster (``hone.cluster``), at most ``jobs`` at once, and records them here.
     """
     check_stack(stack)
     todo = _jobs_plan(store, exp_id)
@@ -263,6 +266,12 @@ def run_pending(
             units: list[Unit] = [[job] for job in todo]
         else:
             units = _units(todo, stack, say)
+        if backend is not None and backend.is_ray:
+            if runner is not None:
+                raise ConfigError("--backend ray: a model or data given from Python trains here")
+            _run_on_ray(store, exp_id, units, backend, jobs, progress, say)
+            return total
+        jobs = jobs or 1
         if jobs <= 1 or runner is not None:
             done = 0
             told: set[str] = set()
@@ -270,7 +279,7 @@ def run_pending(
                 if runner is not None:
                     results = [runner(unit[0][2])]
                 else:
-                    results, why = _train_unit([cfg for _, _, cfg in unit], root, None)
+                    results, why = train_unit([cfg for _, _, cfg in unit], root, None)
                     _tell(say, told, unit, why)
                 for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
                     done += 1
@@ -303,7 +312,7 @@ def _run_parallel(
     total = sum(len(unit) for unit in units)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
     futures: dict[Future[tuple[list[tuple[str, str]], str | None]], Unit] = {
-        pool.submit(_train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
+        pool.submit(train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
     }
     pending = set(futures)
     try:
@@ -332,6 +341,35 @@ def _run_parallel(
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
+
+
+def _run_on_ray(
+    store: RunStore,
+    exp_id: str,
+    units: list[Unit],
+    backend: Backend,
+    jobs: int | None,
+    progress: Progress | None,
+    say: Callable[[str], None] | None,
+) -> None:
+    from hone.cluster.ray_runs import UnitOutcome, run_units
+
+    told: set[str] = set()
+    total, count, last = sum(len(u) for u in units), [0], [""]
+
+    def done(unit: Unit, outcome: UnitOutcome) -> None:
+        _tell(say, told, unit, outcome.why)
+        for (name, seed, _), (run_id, status) in zip(unit, outcome.results, strict=True):
+            if status == "completed":
+                store.link_run(exp_id, name, seed, run_id)
+            count[0] += 1
+            last[0] = f"{name} seed {seed}: {status}"
+
+    def active(units_now: list[Unit]) -> None:  # submitted, running or queued on the cluster
+        if progress:
+            progress(last[0], count[0], total, [_label(u) for u in units_now])
+
+    run_units(store, units, backend, jobs, done, active)
 
 
 def _tell(say: Callable[[str], None] | None, told: set[str], unit: Unit, why: str | None) -> None:

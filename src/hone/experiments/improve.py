@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.diagnose import diagnose, load_evidence
 from hone.errors import HoneError
@@ -113,15 +114,16 @@ def improve(
     budget_runs: int | None = None,
     budget_seconds: float | None = None,
     exp_id: str | None = None,
-    jobs: int = 1,
+    jobs: int | None = 1,
     progress: Progress | None = None,
     announce: Any = None,
     stack: str = "auto",
     say: Any = None,
+    backend: Backend | None = None,
 ) -> dict[str, Any]:
     """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored).
     ``announce(exp_id)`` is called once the experiment exists (to print how to resume);
-    ``stack`` and ``say`` are ``run_pending``'s."""
+    ``stack``, ``say`` and ``backend`` are ``run_pending``'s."""
     from hone.experiments.compare import plan_experiment
 
     seed_list = list(range(base.seed, base.seed + seeds))
@@ -156,7 +158,8 @@ def improve(
         record.spec["seconds_used"] = seconds()
         store.update_spec(exp_id, record.spec)
 
-    run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say)
+    run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say,
+                backend=backend)  # fmt: skip
     for round_no in range(1, 100):
         rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         current_cfg = load_config(base, current_patch)
@@ -180,7 +183,8 @@ def improve(
         ]
         planned += len(variants) * len(seed_list)
         add_variants(variants)
-        run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say)
+        run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say,
+                backend=backend)  # fmt: skip
         rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
         base_values = rows[current_name]["values"]
         best: tuple[float, Variant, dict[str, Any]] | None = None

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import optuna
 
+from hone.cluster.backend import Backend
 from hone.config import Config, load_config, read_yaml
 from hone.errors import ConfigError, HoneError
 from hone.experiments.stats import higher_is_better
@@ -34,12 +35,15 @@ from hone.train.state import TrainState
 
 __all__ = [
     "ParamSpec",
+    "TrialRun",
     "TuneResult",
     "load_space",
     "make_pruner",
     "make_sampler",
     "parse_pruner",
     "parse_space",
+    "settle",
+    "trial_overrides",
     "tune",
 ]
 
@@ -201,6 +205,53 @@ class RunFailed(Exception):
     """A trial whose run diverged or was interrupted (recorded by Optuna as FAIL)."""
 
 
+@dataclass
+class TrialRun:
+    """How a trial's run ended (from ``hone.run`` here, or from a Ray task)."""
+
+    run_id: str
+    status: str
+    message: str
+    metrics: dict[str, Any]
+    epochs_run: int
+    pruned: bool  # stopped by Optuna's pruner on the metric
+
+
+def trial_overrides(
+    base: dict[str, Any], number: int, patch: dict[str, Any], threads: int | None, diagnosis: bool
+) -> dict[str, Any]:
+    """The dotted overrides a trial's run is started with."""
+    overrides: dict[str, Any] = {**patch, "name": f"{base['name']}/trial{number}"}
+    if threads:
+        overrides["train.threads"] = threads
+    if diagnosis:  # a critical live finding stops the run; the trial counts as pruned
+        watch = (base.get("train") or {}).get("watch") or {}
+        overrides["train.watch"] = {**watch, "stop_on": "critical"}
+    return overrides
+
+
+def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: str) -> float:
+    """Record on ``trial`` how its run ended; its value, or raise ``TrialPruned``,
+    ``RunFailed`` (diverged, failed) or ``KeyboardInterrupt`` (the run was interrupted)."""
+    trial.set_user_attr("run_id", run.run_id)
+    by_watch = run.status == "stopped" and run.message.startswith("watch: ")
+    trial.set_user_attr("status", "pruned" if run.pruned or by_watch else run.status)
+    if run.status == "interrupted":
+        raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
+    if by_watch:  # "watch: CODE at epoch N: title"
+        trial.set_user_attr("pruned_by", run.message.split()[1])
+        trial.set_user_attr("pruned_epoch", run.epochs_run)
+        raise optuna.TrialPruned()
+    if run.pruned:
+        trial.set_user_attr("pruned_by", "metric")
+        trial.set_user_attr("pruned_epoch", run.epochs_run)
+        _mark_pruned(store, run.run_id, run.message)
+        raise optuna.TrialPruned()
+    if run.status != "completed" or metric not in run.metrics:
+        raise RunFailed(f"run {run.run_id} {run.status}: {run.message}")
+    return float(run.metrics[metric])
+
+
 def _objective(
     base: dict[str, Any],
     specs: list[ParamSpec],
@@ -213,32 +264,12 @@ def _objective(
 
     def objective(trial: optuna.Trial) -> float:
         patch = {s.key: s.suggest(trial) for s in specs}
-        overrides: dict[str, Any] = {**patch, "name": f"{base['name']}/trial{trial.number}"}
-        if threads:
-            overrides["train.threads"] = threads
-        if diagnosis:  # a critical live finding stops the run; the trial counts as pruned
-            watch = (base.get("train") or {}).get("watch") or {}
-            overrides["train.watch"] = {**watch, "stop_on": "critical"}
+        overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = _Report(trial, metric)
         result = hone.run(base, store=store, callbacks=[report], **overrides)
-        trial.set_user_attr("run_id", result.run_id)
-        by_watch = result.status == "stopped" and result.message.startswith("watch: ")
-        trial.set_user_attr("status", "pruned" if report.pruned or by_watch else result.status)
-        if result.status == "interrupted":
-            raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
-        if by_watch:  # "watch: CODE at epoch N: title"
-            code = result.message.split()[1]
-            trial.set_user_attr("pruned_by", code)
-            trial.set_user_attr("pruned_epoch", result.epochs_run)
-            raise optuna.TrialPruned()
-        if report.pruned:
-            trial.set_user_attr("pruned_by", "metric")
-            trial.set_user_attr("pruned_epoch", result.epochs_run)
-            _mark_pruned(store, result.run_id, result.message)
-            raise optuna.TrialPruned()
-        if result.status != "completed" or metric not in result.metrics:
-            raise RunFailed(f"run {result.run_id} {result.status}: {result.message}")
-        return float(result.metrics[metric])
+        run = TrialRun(result.run_id, result.status, result.message, result.metrics,
+                       result.epochs_run, report.pruned)  # fmt: skip
+        return settle(trial, run, metric, store)
 
     return objective
 
@@ -290,13 +321,15 @@ def tune(
     study_name: str | None,
     sampler: str = "tpe",
     pruner: str = "median",
-    jobs: int = 1,
+    jobs: int | None = 1,
     progress: Any = None,
+    backend: Backend | None = None,
 ) -> TuneResult:
     """Run (or resume) a study until it has ``trials`` more finished trials.
 
     ``progress(label, done, total, running)`` is told after every trial (and, with ``jobs``,
-    every second from the shared study)."""
+    every second from the shared study). ``backend`` ray runs each trial as a Ray task while
+    Optuna asks and tells here (``hone.cluster.ray_tune``)."""
     # Optuna logs a full traceback per failed (diverged) trial at WARNING; hone reports the
     # failed share itself.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -330,6 +363,18 @@ def tune(
         progress(label, len(now) - before - len(running), trials, running)
 
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
+    if backend is not None and backend.is_ray:
+        from hone.cluster.ray_tune import tune_on_ray
+
+        study.sampler = make_sampler(sampler, specs, base.seed)
+        study.pruner = make_pruner(pruner)
+        try:
+            tune_on_ray(study, specs, base, metric, store, storage, pruner, trials, jobs,
+                        backend, report)  # fmt: skip
+        except KeyboardInterrupt:
+            raise StudyInterrupted(name) from None
+        return _summarize(study, specs, storage, sampler)
+    jobs = jobs or 1
     if jobs <= 1:
         study.sampler = make_sampler(sampler, specs, base.seed)
         study.pruner = make_pruner(pruner)

@@ -19,7 +19,7 @@ from hone.store.records import STATUSES, clean_json
 from hone.store.runstore import RunStore, resolve_store_root
 from hone.store.schema import connect, create_index
 
-__all__ = ["StoreCheck", "check_store", "cleanup_killed", "repair_store"]
+__all__ = ["StoreCheck", "check_store", "cleanup_killed", "insert_record", "repair_store"]
 
 
 @dataclass
@@ -92,7 +92,8 @@ def _record_from_folder(folder: Path) -> dict[str, Any]:
     }
 
 
-def _insert(db: sqlite3.Connection, data: dict[str, Any]) -> None:
+def insert_record(db: sqlite3.Connection, data: dict[str, Any]) -> None:
+    """Index one run from its record (``run.json``): the row and its epochs."""
     status = data.get("status") if data.get("status") in STATUSES else "failed"
     history = data.get("history") or {}
     db.execute(
@@ -153,7 +154,7 @@ def repair_store(root: str | Path | None) -> dict[str, Any]:
         with rs._write() as db:
             for name in _folders(path):
                 if name not in known or name in damaged:
-                    _insert(db, _record_from_folder(path / "runs" / name))
+                    insert_record(db, _record_from_folder(path / "runs" / name))
                     restored.append(name)
         for file in rs.experiment_files():
             try:

@@ -1,0 +1,66 @@
+"""``--backend local|ray`` and ``--address``, checked before an experiment is planned."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from types import ModuleType
+
+from hone.errors import ConfigError
+
+__all__ = ["ADDRESS_ENV", "BACKENDS", "Backend", "parse_backend"]
+
+BACKENDS = ("local", "ray")
+ADDRESS_ENV = "HONE_RAY_ADDRESS"  # the cluster --address defaults to
+
+
+@dataclass(frozen=True)
+class Backend:
+    """``name`` is local or ray; ``address`` (ray only) is ``auto`` (a cluster already running
+    on this machine, else a new local one), ``HOST:PORT`` or ``ray://HOST:PORT``."""
+
+    name: str = "local"
+    address: str = "auto"
+
+    @property
+    def is_ray(self) -> bool:
+        return self.name == "ray"
+
+    def connect(self) -> ModuleType:
+        """The ``ray`` module, connected to the cluster (once per process)."""
+        try:
+            import ray
+        except ImportError:
+            raise ConfigError(
+                "--backend ray needs Ray, which is not installed: pip install 'hone[ray]'"
+            ) from None
+        if not ray.is_initialized():
+            # Ray says on stderr that a new local cluster uses token authentication (its
+            # default); that line would land in the middle of hone's output.
+            logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
+            try:
+                ray.init(
+                    address=None if self.address == "auto" else self.address,
+                    log_to_driver=False,  # workers' output would break the progress display
+                    include_dashboard=False,
+                    configure_logging=False,
+                )
+            except (ConnectionError, ValueError, RuntimeError) as exc:
+                raise ConfigError(
+                    f"--address: cannot reach a Ray cluster at {self.address!r} "
+                    f"({str(exc).splitlines()[0][:200]}); start one with `ray start --head` "
+                    "or give its HOST:PORT"
+                ) from None
+        return ray
+
+
+def parse_backend(name: str, address: str | None = None) -> Backend:
+    """``--backend`` and ``--address`` (default ``$HONE_RAY_ADDRESS``, else ``auto``)."""
+    if name not in BACKENDS:
+        raise ConfigError(f"--backend: '{name}' is not a backend; use one of: local, ray")
+    if name == "local":
+        if address:
+            raise ConfigError("--address: only with --backend ray")
+        return Backend()
+    return Backend("ray", address or os.environ.get(ADDRESS_ENV) or "auto")

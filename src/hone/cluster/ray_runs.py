@@ -1,0 +1,174 @@
+"""An experiment's runs as Ray tasks (``--backend ray``).
+
+The driver loads each dataset once and puts it in Ray's object store; every task gets it from
+there instead of reading the source again. A task trains into a temporary store of its own (no
+shared filesystem is needed) and returns each run's folder as a ``RunBundle``; the driver
+unpacks it into its store, which stays the single source of truth. A worker that dies mid-run
+is retried by Ray from the start, in a fresh temporary store, so each (variant, seed) ends with
+exactly one recorded run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hone.cluster.backend import Backend
+from hone.config import Config, load_config
+from hone.data.base import RawData
+from hone.errors import HoneError
+from hone.store.bundle import RunBundle, pack_run, unpack_run
+from hone.store.runstore import RunStore
+
+__all__ = [
+    "RayRunFailed",
+    "SharedData",
+    "UnitOutcome",
+    "provided",
+    "resources",
+    "run_units",
+    "train_unit",
+]
+
+MAX_RETRIES = 3  # a worker process killed mid-run (a lost node, an OOM kill) is run again
+
+Shared = tuple[dict[str, Any], RawData, dict[str, Any]]  # (data config, raw data, load report)
+
+
+class RayRunFailed(HoneError):
+    """A run raised inside a Ray task; what it recorded is already in the driver's store."""
+
+
+@dataclass
+class UnitOutcome:
+    results: list[tuple[str, str]]  # (run_id, status) per config
+    why: str | None  # why seeds ran one by one although they could have been stacked
+    bundles: list[RunBundle] = field(default_factory=list)
+    error: str = ""
+    node: str = ""
+    seconds: float = 0.0
+
+
+def resources(cfg: Config) -> tuple[int, int]:
+    """(CPUs, GPUs) a run asks Ray for: ``train.threads`` (auto: 1) and ``train.device``."""
+    threads = cfg.train.threads if isinstance(cfg.train.threads, int) else 1
+    return threads, 1 if cfg.train.device.startswith("cuda") else 0
+
+
+@contextmanager
+def provided(shared: Shared | None) -> Iterator[None]:
+    if shared is None:
+        yield
+        return
+    from hone.config.data import DataConfig
+    from hone.data.load import provided_raw
+
+    data_cfg, raw, report = shared
+    with provided_raw(DataConfig.model_validate(data_cfg), raw, report):
+        yield
+
+
+def train_unit(cfgs: list[dict[str, Any]], threads: int, shared: Shared | None) -> UnitOutcome:
+    """Runs in a Ray worker: one run, or one variant's seeds stacked."""
+    from hone.experiments.compare import train_unit as train_here
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
+        root = str(Path(tmp) / "store")
+        error, why = "", None
+        results: list[tuple[str, str]] = []
+        try:
+            results, why = train_here(cfgs, root, threads)
+        except Exception as exc:  # recorded as failed in the temporary store: ship that too
+            error = f"{type(exc).__name__}: {exc}"
+        with RunStore(root) as store:
+            ids = [r.id for r in store.list_runs()]
+            bundles = [pack_run(store, run_id) for run_id in ids]
+    return UnitOutcome(results, why, bundles, error, _node(), time.perf_counter() - started)
+
+
+def _node() -> str:
+    import ray
+
+    return str(ray.get_runtime_context().get_node_id())
+
+
+class SharedData:
+    """Each distinct dataset of a batch of configs, loaded once and put in the object store."""
+
+    def __init__(self, ray: Any, store: RunStore) -> None:
+        self.ray, self.cache = ray, store.root / "cache"
+        self.refs: dict[str, Any] = {}
+        self.load_seconds = 0.0
+
+    def ref(self, cfg: Config) -> Any:
+        from hone.data.load import _fields_key, load_raw
+
+        if cfg.data.dataset == "python":
+            return None
+        key = _fields_key(cfg.data)
+        if key not in self.refs:
+            started = time.perf_counter()
+            raw, report = load_raw(cfg.data, cache_dir=self.cache)
+            self.refs[key] = self.ray.put((cfg.data.model_dump(mode="json"), raw, report))
+            self.load_seconds += time.perf_counter() - started
+        return self.refs[key]
+
+
+Unit = list[tuple[str, int, dict[str, Any]]]
+Done = Callable[[Unit, UnitOutcome], None]
+
+
+def run_units(
+    store: RunStore,
+    units: list[Unit],
+    backend: Backend,
+    jobs: int | None,
+    done: Done,
+    active: Callable[[list[Unit]], None] | None = None,
+) -> None:
+    """Train ``units`` as Ray tasks, at most ``jobs`` at once (None: as many as the cluster
+    places). Each finished unit's runs are unpacked into ``store`` before ``done`` is told;
+    a unit whose run raised is recorded, then ``RayRunFailed`` is raised."""
+    ray = backend.connect()
+    task = ray.remote(train_unit)
+    shared = SharedData(ray, store)
+    queue = list(units)
+    inflight: dict[Any, Unit] = {}
+    limit = jobs or len(units)
+    root = str(store.root)
+    try:
+        while queue or inflight:
+            while queue and len(inflight) < limit:
+                unit = queue.pop(0)
+                cfg = load_config(unit[0][2])
+                cpus, gpus = resources(cfg)
+                ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES).remote(
+                    [c for _, _, c in unit], cpus, shared.ref(cfg)
+                )
+                inflight[ref] = unit
+            if active is not None:
+                active(list(inflight.values()))
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+            for ref in ready:
+                unit = inflight.pop(ref)
+                outcome: UnitOutcome = ray.get(ref)
+                for bundle in outcome.bundles:
+                    unpack_run(store, bundle, root)
+                if outcome.error:
+                    seeds = ", ".join(str(seed) for _, seed, _ in unit)
+                    raise RayRunFailed(
+                        f"{unit[0][0]} seed {seeds} failed on a Ray worker: {outcome.error}"
+                    )
+                done(unit, outcome)
+        if active is not None:
+            active([])
+    except BaseException:
+        for ref in inflight:
+            ray.cancel(ref, force=False)
+        raise
