@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -26,6 +29,15 @@ class Backend:
     @property
     def is_ray(self) -> bool:
         return self.name == "ray"
+
+    @contextmanager
+    def session(self) -> Iterator[ModuleType]:
+        """``connect()`` for the length of a block in which Ray's own notices (a worker that
+        died and is retried) go to stderr: Ray prints them on stdout, which belongs to
+        hone's results (``--json``)."""
+        ray = self.connect()
+        with redirect_stdout(sys.stderr):
+            yield ray
 
     def connect(self) -> ModuleType:
         """The ``ray`` module, connected to the cluster (once per process)."""

@@ -30,7 +30,13 @@ def curve_on_ray(
     jobs: int | None,
 ) -> list[tuple[int, float, float]]:
     """``(n_train, train error, val error)`` per ``(fraction, seed offset)``, in order."""
-    ray = backend.connect()
+    with backend.session() as ray:
+        return _curve(ray, cfg, points, base, jobs)
+
+
+def _curve(
+    ray: Any, cfg: Config, points: list[tuple[float, int]], base: DataBundle, jobs: int | None
+) -> list[tuple[int, float, float]]:
     cpus, gpus = resources(cfg)
     threads = {"train": {**cfg.to_dict()["train"], "threads": cpus}}
     config = {**cfg.to_dict(), **threads}

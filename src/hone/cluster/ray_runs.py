@@ -107,11 +107,11 @@ class SharedData:
         self.load_seconds = 0.0
 
     def ref(self, cfg: Config) -> Any:
-        from hone.data.load import _fields_key, load_raw
+        from hone.data.load import data_key, load_raw
 
         if cfg.data.dataset == "python":
             return None
-        key = _fields_key(cfg.data)
+        key = data_key(cfg.data)
         if key not in self.refs:
             started = time.perf_counter()
             raw, report = load_raw(cfg.data, cache_dir=self.cache)
@@ -135,7 +135,18 @@ def run_units(
     """Train ``units`` as Ray tasks, at most ``jobs`` at once (None: as many as the cluster
     places). Each finished unit's runs are unpacked into ``store`` before ``done`` is told;
     a unit whose run raised is recorded, then ``RayRunFailed`` is raised."""
-    ray = backend.connect()
+    with backend.session() as ray:
+        _run_units(ray, store, units, jobs, done, active)
+
+
+def _run_units(
+    ray: Any,
+    store: RunStore,
+    units: list[Unit],
+    jobs: int | None,
+    done: Done,
+    active: Callable[[list[Unit]], None] | None,
+) -> None:
     task = ray.remote(train_unit)
     shared = SharedData(ray, store)
     queue = list(units)

@@ -118,10 +118,26 @@ def tune_on_ray(
 ) -> None:
     """Add ``trials`` finished trials to ``study`` (its sampler and pruner already set), at
     most ``jobs`` at once (None: one per ``train.threads`` CPUs the cluster has)."""
-    from hone.experiments.tune import parse_pruner
+    with backend.session() as ray:
+        _tune(ray, study, specs, base, metric, store, storage, pruner, trials, jobs, progress)
 
-    ray = backend.connect()
+
+def _tune(
+    ray: Any,
+    study: optuna.Study,
+    specs: list[ParamSpec],
+    base: Config,
+    metric: str,
+    store: str,
+    storage: str,
+    pruner: str,
+    trials: int,
+    jobs: int | None,
+    progress: Callable[..., None],
+) -> None:
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    from hone.experiments.tune import parse_pruner
 
     here = ray.get_runtime_context().get_node_id()
     judge = (

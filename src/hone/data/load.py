@@ -26,7 +26,7 @@ from hone.data.tabular import load_csv, load_npz
 from hone.data.validate import check_raw, check_splits
 from hone.errors import DataError
 
-__all__ = ["load_data", "load_raw", "provided_raw"]
+__all__ = ["data_key", "load_data", "load_raw", "provided_raw"]
 
 
 def resolve_task(cfg: DataConfig) -> str:
@@ -47,7 +47,8 @@ _BUNDLE_CACHE_SIZE = 1  # a split MNIST is ~220 MB: keep the one a sweep or comp
 _PROVIDED: dict[str, tuple[RawData, dict[str, Any]]] = {}
 
 
-def _fields_key(cfg: DataConfig) -> str:
+def data_key(cfg: DataConfig) -> str:
+    """What identifies a config's raw data, from its settings alone (not its files)."""
     keys = {"dataset", "task", "params", "path", "target", "mirrors", "missing"}
     if cfg.dataset == "image_folder":
         keys.add("preprocess")  # grayscale and resize shape the decoded images
@@ -57,7 +58,7 @@ def _fields_key(cfg: DataConfig) -> str:
 @contextmanager
 def provided_raw(cfg: DataConfig, raw: RawData, report: dict[str, Any]) -> Iterator[None]:
     """Inside the block, loading ``cfg``'s data uses ``raw`` instead of reading its source."""
-    key = _fields_key(cfg)
+    key = data_key(cfg)
     _PROVIDED[key] = (raw, report)
     try:
         yield
@@ -66,8 +67,8 @@ def provided_raw(cfg: DataConfig, raw: RawData, report: dict[str, Any]) -> Itera
 
 
 def _raw_key(cfg: DataConfig) -> str | None:
-    if _fields_key(cfg) in _PROVIDED:
-        return "provided:" + _fields_key(cfg)
+    if data_key(cfg) in _PROVIDED:
+        return "provided:" + data_key(cfg)
     if cfg.dataset == "image_folder":
         return None  # cached on disk by content hash instead
     stamp: list[Any] = []
@@ -81,7 +82,7 @@ def _raw_key(cfg: DataConfig) -> str | None:
 
 
 def load_raw(cfg: DataConfig, cache_dir: Path | None = None) -> tuple[RawData, dict[str, Any]]:
-    provided = _PROVIDED.get(_fields_key(cfg))
+    provided = _PROVIDED.get(data_key(cfg))
     if provided is not None:
         return provided[0], dict(provided[1])
     key = _raw_key(cfg)

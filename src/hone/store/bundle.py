@@ -66,7 +66,9 @@ def unpack_run(store: RunStore, bundle: RunBundle, recorded_store: str | None = 
     target = store.run_dir(run_id)
     if target.exists():
         raise StoreError(f"run {run_id} is already in {store.root}; a run is imported once")
-    files = dict(bundle.files)
+    files = {name: data for name, data in bundle.files.items() if _safe(name)}
+    if "run.json" not in files:
+        raise StoreError(f"the bundle of run {run_id} has no run.json; it cannot be indexed")
     record = json.loads(files["run.json"])
     if recorded_store is not None:
         record["config"]["store"] = recorded_store
@@ -80,7 +82,7 @@ def unpack_run(store: RunStore, bundle: RunBundle, recorded_store: str | None = 
         if incoming.exists():
             shutil.rmtree(incoming)
         for name, data in files.items():
-            path = incoming / Path(*_safe(name).parts)
+            path = incoming / Path(*PurePosixPath(name).parts)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_bytes(path, data)
         target.parent.mkdir(parents=True, exist_ok=True)

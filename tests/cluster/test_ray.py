@@ -1,0 +1,235 @@
+"""``--backend ray`` on a real Ray cluster on this machine (no mocks of Ray).
+
+One ``ray.init(num_cpus=2)`` serves the in-process tests; the cluster tests start a head and a
+second node with ``ray start`` on 127.0.0.1 and point ``hone --address`` at them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hone.cluster import Backend, parse_backend
+from hone.config import load_config
+from hone.diagnose.datacurve import data_curve
+from hone.errors import ConfigError
+from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.tune import parse_space, tune
+from hone.experiments.variants import grid
+from hone.store import RunStore
+from tests.conftest import tiny
+
+ray = pytest.importorskip("ray")
+RAY_BIN = Path(sys.executable).with_name("ray")
+HONE_BIN = Path(sys.executable).with_name("hone")
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[Backend]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield Backend("ray")
+    ray.shutdown()
+
+
+def _compare(store: Path, backend: Backend | None, seeds: int = 2, **overrides: Any) -> dict:
+    base = load_config(tiny(**overrides))
+    with RunStore(store) as rs:
+        variants = grid(base, ["train.optimizer.lr=0.02,0.05"])
+        exp_id = plan_experiment(rs, "compare", base, variants, [0, 1, 2][:seeds], "val_accuracy")
+        run_pending(rs, exp_id, None, backend=backend, stack="off")
+        return summarize_experiment(rs, exp_id)
+
+
+def test_parse_backend_names_the_flag() -> None:
+    with pytest.raises(ConfigError, match="--backend: 'spark'"):
+        parse_backend("spark")
+    with pytest.raises(ConfigError, match="--address: only with --backend ray"):
+        parse_backend("local", "127.0.0.1:6379")
+    assert parse_backend("ray").address == "auto"
+    assert parse_backend("ray", "10.0.0.1:6379").address == "10.0.0.1:6379"
+
+
+def test_address_defaults_to_hone_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HONE_RAY_ADDRESS", "10.1.2.3:6379")
+    assert parse_backend("ray").address == "10.1.2.3:6379"
+
+
+def test_local_commands_never_import_ray(tmp_path: Path) -> None:
+    code = (
+        "import sys, hone; from tests.conftest import tiny;"
+        f"hone.compare(tiny(), vary=['train.optimizer.lr=0.01,0.05'], seeds=2, "
+        f"store={str(tmp_path)!r});"
+        "print('ray' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).parents[2], timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_compare_on_ray_gives_the_local_per_seed_metrics(
+    local_ray: Backend, tmp_path: Path
+) -> None:
+    here = _compare(tmp_path / "local", None)
+    there = _compare(tmp_path / "ray", local_ray)
+    assert there["complete"] and there["runs_done"] == there["runs_planned"] == 6
+    assert [v["values"] for v in there["variants"]] == [v["values"] for v in here["variants"]]
+    with RunStore(tmp_path / "ray") as rs:
+        runs = rs.list_runs()
+        assert len(runs) == 6 and all(r.status == "completed" for r in runs)
+        assert all(r.config["store"] == str(tmp_path / "ray") for r in runs)
+        assert all(rs.load_weights(r.id) for r in runs)  # weights came back with the record
+
+
+def test_stacked_seeds_train_as_one_ray_task(local_ray: Backend, tmp_path: Path) -> None:
+    base = load_config(tiny())
+    with RunStore(tmp_path) as rs:
+        exp_id = plan_experiment(rs, "compare", base, grid(base, ["train.l2=0,0.01"]),
+                                 [0, 1, 2], "val_accuracy")  # fmt: skip
+        run_pending(rs, exp_id, None, backend=local_ray, stack="auto")
+        runs = rs.list_runs()
+    assert len(runs) == 9  # baseline, l2 0 (same as baseline), l2 0.01: 3 seeds each
+    assert all(r.extra.get("stacked", {}).get("members") == 3 for r in runs)
+
+
+def test_a_failing_run_is_recorded_then_reported(local_ray: Backend, tmp_path: Path) -> None:
+    base = load_config(tiny())
+    with RunStore(tmp_path) as rs:
+        # a variant whose model cannot be built: the task records a failed run and says why
+        exp_id = plan_experiment(rs, "compare", base, grid(base, ["model.init_from=nope123"]),
+                                 [0], "val_accuracy")  # fmt: skip
+        with pytest.raises(Exception, match="failed on a Ray worker"):
+            run_pending(rs, exp_id, None, backend=local_ray)
+
+
+def test_tune_on_ray_prunes_while_trials_run(local_ray: Backend, tmp_path: Path) -> None:
+    base = load_config(tiny(train__epochs=8))
+    space = {"train.optimizer.lr": {"type": "float", "low": 1e-4, "high": 0.3, "log": True}}
+    result = tune(base, parse_space(space, base), trials=8, metric="val_accuracy",
+                  store=str(tmp_path), storage=None, study_name="s", sampler="random",
+                  pruner="median", jobs=2, backend=local_ray)  # fmt: skip
+    assert sum(v for k, v in result.counts.items() if k != "diverged") == 8
+    finished = [t for t in result.trials if t["state"] in ("complete", "pruned")]
+    assert len(finished) == 8
+    # intermediate values reached the study from inside the running trials
+    assert all(t["intermediate"] for t in finished)
+    with RunStore(tmp_path) as rs:
+        ids = {r.id for r in rs.list_runs()}
+    assert {t["run_id"] for t in result.trials} <= ids
+    pruned = [t for t in result.trials if t["state"] == "pruned"]
+    for t in pruned:  # a pruned trial stopped before its last epoch
+        assert max(int(k) for k in t["intermediate"]) < 8
+
+
+def test_datacurve_on_ray_equals_local(local_ray: Backend) -> None:
+    cfg = load_config(tiny(train__epochs=3))
+    here = data_curve(cfg, [0.5, 1.0], seeds=2).to_json()
+    there = data_curve(cfg, [0.5, 1.0], seeds=2, backend=local_ray, jobs=2).to_json()
+    assert there == here
+
+
+# -- a two-node cluster started with `ray start` -------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    if not RAY_BIN.exists():
+        pytest.skip("the ray command is not installed")
+    port = _free_port()
+    temp = tmp_path_factory.mktemp("ray")
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
+    address = f"127.0.0.1:{port}"
+    common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
+    subprocess.run([str(RAY_BIN), "start", "--head", "--port", str(port), "--include-dashboard",
+                    "false", "--temp-dir", str(temp), *common],
+                   env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+    try:
+        subprocess.run([str(RAY_BIN), "start", "--address", address, *common],
+                       env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+        yield address, env
+    finally:
+        subprocess.run([str(RAY_BIN), "stop", "--force"], env=env, capture_output=True,
+                       timeout=120)  # fmt: skip
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _task_pids(name: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "cmdline").read_bytes().startswith(f"ray::{name}".encode()):
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_a_worker_killed_mid_run_is_retried_with_no_duplicates(
+    cluster: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    address, env = cluster
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(tiny(train__epochs=400, data__params__n_samples=600)))
+    cmd = [str(HONE_BIN), "compare", str(cfg), "--vary", "train.optimizer.lr=0.02,0.05",
+           "--seeds", "2", "--stack", "off", "--backend", "ray", "--address", address,
+           "--store", str(tmp_path / "s"), "--json", "-q"]  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    killed = None
+    deadline = time.monotonic() + 90
+    while killed is None and time.monotonic() < deadline and proc.poll() is None:
+        pids = _task_pids("train_unit")
+        if pids:
+            time.sleep(0.5)  # mid-run, not at its start
+            os.kill(pids[0], signal.SIGKILL)
+            killed = pids[0]
+        time.sleep(0.1)
+    out, err = proc.communicate(timeout=300)
+    assert killed is not None, "no Ray worker was seen training"
+    assert proc.returncode == 0, err[-3000:]
+    summary = json.loads(out)
+    assert summary["complete"] and summary["runs_done"] == summary["runs_planned"] == 6
+    with RunStore(tmp_path / "s") as rs:
+        runs = rs.list_runs()
+        linked = rs.get_experiment(summary["experiment"]).runs
+    # one recorded run per (variant, seed): the killed attempt left nothing in the store
+    assert len(runs) == 6 and all(r.status == "completed" for r in runs)
+    assert sorted(r["run_id"] for r in linked) == sorted(r.id for r in runs)
+
+
+def test_tune_cli_on_a_two_node_cluster(
+    cluster: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    address, env = cluster
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(tiny()))
+    space = tmp_path / "space.yaml"
+    space.write_text("train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}\n")
+    cmd = [str(HONE_BIN), "tune", str(cfg), "--space", str(space), "--trials", "4",
+           "--seeds-final", "2", "--backend", "ray", "--address", address,
+           "--store", str(tmp_path / "s"), "--json"]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    payload = json.loads(done.stdout)
+    assert payload["counts"]["complete"] + payload["counts"]["pruned"] == 4
+    assert payload["final"]["complete"]
+    with RunStore(tmp_path / "s") as rs:
+        assert len(rs.list_runs()) == 4 + 2
