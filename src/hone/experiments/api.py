@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.errors import ConfigError
 
@@ -103,17 +104,18 @@ def _base(config: Any, overrides: dict[str, Any], store: str | Path | None) -> C
 def _run_experiment(
     rs: Any,
     exp_id: str,
-    jobs: int,
+    jobs: int | None,
     progress: bool,
     extra: dict[str, Any] | None = None,
     runner: Any = None,
     stack: str = "auto",
+    backend: Backend | None = None,
 ) -> ComparisonResult:
     from hone.experiments.compare import run_pending, summarize_experiment
     from hone.progress import RunsBar
 
     with RunsBar(f"compare {exp_id[-6:]}", not progress) as bar:
-        run_pending(rs, exp_id, jobs, bar, runner=runner, stack=stack)
+        run_pending(rs, exp_id, jobs, bar, runner=runner, stack=stack, backend=backend)
     summary = summarize_experiment(rs, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     rs.finish_experiment(exp_id, status, {**summary, **(extra or {})})
@@ -134,6 +136,8 @@ def compare(
     model: Any = None,
     data: Any = None,
     stack: str = "auto",
+    backend: str = "local",
+    address: str | None = None,
     **overrides: Any,
 ) -> ComparisonResult:
     """Compare variants of ``config`` over paired seeds, as ``hone compare`` does.
@@ -144,18 +148,21 @@ def compare(
     each run gets a fresh copy of the module, initialised by its seed (``reset_parameters``
     of every layer, or the function you give called after seeding). ``stack="auto"`` trains
     each variant's seeds as one stacked model where they can be (``--stack``).
+    ``backend="ray"`` runs them on a Ray cluster at ``address`` (``--backend``, ``--address``).
     """
     from hone.api import python_data
+    from hone.cluster import parse_backend
     from hone.experiments.compare import check_metric, check_stack, plan_experiment
     from hone.experiments.variants import from_items, grid
     from hone.experiments.variants import ladder as make_ladder
     from hone.store import RunStore
 
     check_stack(stack)
+    where = parse_backend(backend, address)
     base = _base(config, overrides, store)
     runner, bundle = None, None
     if model is not None or data is not None:
-        if jobs > 1:
+        if jobs > 1 or where.is_ray:
             raise ConfigError("jobs: a model or data given from Python trains in this process")
         if data is not None:
             given = base.data.model_copy(update={"dataset": "python", "params": {}, "path": None})
@@ -179,7 +186,8 @@ def compare(
             list(range(base.seed, base.seed + seeds)), chosen,
             task=bundle.task if bundle is not None else None,
         )  # fmt: skip
-        return _run_experiment(rs, exp_id, jobs, progress, runner=runner, stack=stack)
+        return _run_experiment(rs, exp_id, jobs, progress, runner=runner, stack=stack,
+                               backend=where)  # fmt: skip
 
 
 def _python_runner(base: Config, model: Any, data: Any) -> Any:
@@ -244,10 +252,14 @@ def tune(
     storage: str | None = None,
     store: str | Path | None = None,
     progress: bool = False,
+    backend: str = "local",
+    address: str | None = None,
     **overrides: Any,
 ) -> TuneOutcome:
     """Search hyper-parameters with Optuna as ``hone tune`` does; ``space`` is a mapping
-    ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file."""
+    ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file.
+    ``backend="ray"`` runs the trials on a Ray cluster at ``address``."""
+    from hone.cluster import parse_backend
     from hone.experiments.compare import check_metric, plan_experiment
     from hone.experiments.tune import load_space, parse_space
     from hone.experiments.tune import tune as run_study
@@ -255,6 +267,7 @@ def tune(
     from hone.progress import RunsBar as _Bar
     from hone.store import RunStore, resolve_store_root
 
+    where = parse_backend(backend, address)
     base = _base(config, overrides, store)
     if isinstance(space, str | Path):
         specs = load_space(Path(space), base)
@@ -265,7 +278,7 @@ def tune(
     with _Bar("tune", not progress) as bar:
         result = run_study(base, specs, trials=trials, metric=chosen, store=str(root),
                            storage=storage, study_name=study, sampler=sampler, pruner=pruner,
-                           jobs=jobs, progress=bar)  # fmt: skip
+                           jobs=jobs, progress=bar, backend=where)  # fmt: skip
     final = None
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs:
@@ -274,7 +287,8 @@ def tune(
                 rs, "tune", base, [Variant("best", result.best_patch())], fresh, chosen,
                 {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
             )  # fmt: skip
-            final = _run_experiment(rs, exp_id, jobs, progress, {"tune": result.__dict__})
+            final = _run_experiment(rs, exp_id, jobs, progress, {"tune": result.__dict__},
+                                    backend=where)  # fmt: skip
     return TuneOutcome(result, final)
 
 
