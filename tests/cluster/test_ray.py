@@ -20,7 +20,9 @@ from typing import Any
 
 import pytest
 
+import hone
 from hone.cluster import Backend, parse_backend
+from hone.cluster.ray_runs import RayRunFailed
 from hone.config import load_config
 from hone.diagnose.datacurve import data_curve
 from hone.errors import ConfigError
@@ -103,14 +105,35 @@ def test_stacked_seeds_train_as_one_ray_task(local_ray: Backend, tmp_path: Path)
     assert all(r.extra.get("stacked", {}).get("members") == 3 for r in runs)
 
 
-def test_a_failing_run_is_recorded_then_reported(local_ray: Backend, tmp_path: Path) -> None:
+def test_init_from_a_run_in_the_driver_store_reaches_the_worker(
+    local_ray: Backend, tmp_path: Path
+) -> None:
+    source = hone.run(tiny(), store=tmp_path).run_id
+    base = load_config(tiny(**{"model.init_from": source}))
+    with RunStore(tmp_path) as rs:
+        exp_id = plan_experiment(rs, "compare", base, grid(base, ["train.l2=0.01"]), [0, 1],
+                                 "val_accuracy")  # fmt: skip
+        run_pending(rs, exp_id, None, backend=local_ray, stack="off")
+        summary = summarize_experiment(rs, exp_id)
+        runs = rs.list_runs()
+    assert summary["complete"]
+    assert len(runs) == 1 + 4  # the source once, and each new run; the source is not copied
+    assert sum(r.id == source for r in runs) == 1
+    assert all(r.extra.get("init_from", {}).get("run") == source or r.id == source for r in runs)
+
+
+def test_a_run_that_raises_on_a_worker_names_its_variant(
+    local_ray: Backend, tmp_path: Path
+) -> None:
     base = load_config(tiny())
     with RunStore(tmp_path) as rs:
-        # a variant whose model cannot be built: the task records a failed run and says why
-        exp_id = plan_experiment(rs, "compare", base, grid(base, ["model.init_from=nope123"]),
+        # a variant whose model is refused when the worker builds it (the memory check)
+        exp_id = plan_experiment(rs, "compare", base, grid(base, ["model.hidden=[100000,100000]"]),
                                  [0], "val_accuracy")  # fmt: skip
-        with pytest.raises(Exception, match="failed on a Ray worker"):
-            run_pending(rs, exp_id, None, backend=local_ray)
+        with pytest.raises(RayRunFailed, match=r"model.hidden=.* seed 0 failed on a Ray worker"):
+            run_pending(rs, exp_id, None, backend=local_ray, stack="off")
+        baseline = [r for r in rs.get_experiment(exp_id).runs if r["variant"] == "baseline"]
+    assert len(baseline) <= 1  # what finished before the failure stays recorded and linked
 
 
 def test_tune_on_ray_prunes_while_trials_run(local_ray: Backend, tmp_path: Path) -> None:

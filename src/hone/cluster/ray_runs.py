@@ -29,9 +29,12 @@ __all__ = [
     "RayRunFailed",
     "SharedData",
     "UnitOutcome",
+    "pack_new",
     "provided",
     "resources",
     "run_units",
+    "source_runs",
+    "temporary_store",
     "train_unit",
 ]
 
@@ -73,22 +76,48 @@ def provided(shared: Shared | None) -> Iterator[None]:
         yield
 
 
-def train_unit(cfgs: list[dict[str, Any]], threads: int, shared: Shared | None) -> UnitOutcome:
+def source_runs(store: RunStore, cfg: Config) -> list[RunBundle]:
+    """The run ``model.init_from`` starts from, packed for a worker's temporary store."""
+    if not cfg.model.init_from:
+        return []
+    return [pack_run(store, store.resolve_id(cfg.model.init_from))]
+
+
+def temporary_store(tmp: str, sources: list[RunBundle]) -> str:
+    """A worker's own store, holding the runs its configs start from."""
+    root = str(Path(tmp) / "store")
+    with RunStore(root) as store:
+        for bundle in sources:
+            unpack_run(store, bundle)
+    return root
+
+
+def pack_new(root: str, sources: list[RunBundle]) -> list[RunBundle]:
+    """Every run the worker recorded (completed or not), not the ones it was given."""
+    given = {b.run_id for b in sources}
+    with RunStore(root) as store:
+        return [pack_run(store, r.id) for r in store.list_runs() if r.id not in given]
+
+
+def train_unit(
+    cfgs: list[dict[str, Any]],
+    threads: int,
+    shared: Shared | None,
+    sources: list[RunBundle] | None = None,
+) -> UnitOutcome:
     """Runs in a Ray worker: one run, or one variant's seeds stacked."""
     from hone.experiments.compare import train_unit as train_here
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
-        root = str(Path(tmp) / "store")
+        root = temporary_store(tmp, sources or [])
         error, why = "", None
         results: list[tuple[str, str]] = []
         try:
             results, why = train_here(cfgs, root, threads)
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"
-        with RunStore(root) as store:
-            ids = [r.id for r in store.list_runs()]
-            bundles = [pack_run(store, run_id) for run_id in ids]
+        bundles = pack_new(root, sources or [])
     return UnitOutcome(results, why, bundles, error, _node(), time.perf_counter() - started)
 
 
@@ -160,7 +189,7 @@ def _run_units(
                 cfg = load_config(unit[0][2])
                 cpus, gpus = resources(cfg)
                 ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES).remote(
-                    [c for _, _, c in unit], cpus, shared.ref(cfg)
+                    [c for _, _, c in unit], cpus, shared.ref(cfg), source_runs(store, cfg)
                 )
                 inflight[ref] = unit
             if active is not None:

@@ -12,13 +12,21 @@ import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import optuna
 
 from hone.cluster.backend import Backend
-from hone.cluster.ray_runs import MAX_RETRIES, RayRunFailed, SharedData, provided, resources
+from hone.cluster.ray_runs import (
+    MAX_RETRIES,
+    RayRunFailed,
+    SharedData,
+    pack_new,
+    provided,
+    resources,
+    source_runs,
+    temporary_store,
+)
 from hone.config import Config
 from hone.experiments.tune import (
     ParamSpec,
@@ -28,7 +36,7 @@ from hone.experiments.tune import (
     settle,
     trial_overrides,
 )
-from hone.store.bundle import RunBundle, pack_run, unpack_run
+from hone.store.bundle import RunBundle, unpack_run
 from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.state import TrainState
@@ -85,12 +93,13 @@ def run_trial(
     metric: str,
     judge: Any,
     shared: Any,
+    sources: list[RunBundle],
 ) -> TrialOutcome:
     """Runs in a Ray worker: one trial's run, in a temporary store, shipped back whole."""
     import hone
 
     with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
-        root = str(Path(tmp) / "store")
+        root = temporary_store(tmp, sources)
         report = _RemoteReport(judge, number, metric)
         run, error = None, ""
         try:
@@ -98,8 +107,7 @@ def run_trial(
             run = TrialRun(r.run_id, r.status, r.message, r.metrics, r.epochs_run, report.pruned)
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"
-        with RunStore(root) as store:
-            bundles = [pack_run(store, r.id) for r in store.list_runs()]
+        bundles = pack_new(root, sources)
     return TrialOutcome(run, bundles, error)
 
 
@@ -150,7 +158,7 @@ def _tune(
     task = ray.remote(run_trial).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
     cfg, diagnosis = base.to_dict(), parse_pruner(pruner)[1]
     with RunStore(store) as rs:
-        data = SharedData(ray, rs).ref(base)
+        data, sources = SharedData(ray, rs).ref(base), source_runs(rs, base)
         inflight: dict[Any, optuna.Trial] = {}
         asked = 0
         try:
@@ -159,7 +167,7 @@ def _tune(
                     trial = study.ask()
                     patch = {s.key: s.suggest(trial) for s in specs}
                     overrides = trial_overrides(cfg, trial.number, patch, cpus, diagnosis)
-                    ref = task.remote(cfg, overrides, trial.number, metric, judge, data)
+                    ref = task.remote(cfg, overrides, trial.number, metric, judge, data, sources)
                     inflight[ref], asked = trial, asked + 1
                 progress()
                 ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
