@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 MAX_RETRIES = 3  # a worker process killed mid-run (a lost node, an OOM kill) is run again
+STOP_WAIT = 10.0  # seconds a cancelled run has to record itself interrupted
 
 Shared = tuple[dict[str, Any], RawData, dict[str, Any]]  # (data config, raw data, load report)
 
@@ -209,6 +210,19 @@ def _run_units(
         if active is not None:
             active([])
     except BaseException:
-        for ref in inflight:
-            ray.cancel(ref, force=False)
+        _stop(ray, store, inflight)
         raise
+
+
+def _stop(ray: Any, store: RunStore, inflight: dict[Any, Unit]) -> None:
+    """Ctrl-C (or a failure): cancel what is in flight. A cancelled run records itself
+    interrupted in its worker's store, as a local run does; keep those records here."""
+    for ref in inflight:
+        ray.cancel(ref, force=False)
+    for ref in inflight:
+        try:
+            outcome: UnitOutcome = ray.get(ref, timeout=STOP_WAIT)
+        except Exception:  # cancelled before it started, or the worker is gone
+            continue
+        for bundle in outcome.bundles:
+            unpack_run(store, bundle, str(store.root))
