@@ -32,14 +32,14 @@ class Backend:
 
     @contextmanager
     def session(self) -> Iterator[ModuleType]:
-        """``connect()`` for the length of a block in which Ray's own notices (a worker that
-        died and is retried) go to stderr: Ray prints them on stdout, which belongs to
-        hone's results (``--json``)."""
-        ray = self.connect()
+        """Ray, connected (once per process), for a block in which Ray's own notices (a
+        worker that died and is retried) go to stderr: Ray prints them on stdout, which
+        belongs to hone's results (``--json``)."""
+        ray = self._connect()
         with redirect_stdout(sys.stderr):
             yield ray
 
-    def connect(self) -> ModuleType:
+    def _connect(self) -> ModuleType:
         """The ``ray`` module, connected to the cluster (once per process)."""
         try:
             import ray

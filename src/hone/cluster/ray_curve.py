@@ -30,27 +30,22 @@ def curve_on_ray(
     jobs: int | None,
 ) -> list[tuple[int, float, float]]:
     """``(n_train, train error, val error)`` per ``(fraction, seed offset)``, in order."""
-    with backend.session() as ray:
-        return _curve(ray, cfg, points, base, jobs)
-
-
-def _curve(
-    ray: Any, cfg: Config, points: list[tuple[float, int]], base: DataBundle, jobs: int | None
-) -> list[tuple[int, float, float]]:
     cpus, gpus = resources(cfg)
-    threads = {"train": {**cfg.to_dict()["train"], "threads": cpus}}
-    config = {**cfg.to_dict(), **threads}
-    task = ray.remote(_train_point).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
-    shared = ray.put(base)
+    config = cfg.to_dict()
+    config["train"]["threads"] = cpus
     limit = jobs or len(points)
     refs: list[Any] = []
-    try:
-        for i, (fraction, s) in enumerate(points):
-            if i >= limit:  # at most ``jobs`` in flight: wait for the oldest to finish
-                ray.wait(refs[i - limit : i - limit + 1], num_returns=1)
-            refs.append(task.remote(config, fraction, s, shared))
-        return list(ray.get(refs))
-    except BaseException:
-        for ref in refs:
-            ray.cancel(ref, force=False)
-        raise
+    with backend.session() as ray:
+        task = ray.remote(_train_point).options(num_cpus=cpus, num_gpus=gpus,
+                                                max_retries=MAX_RETRIES)  # fmt: skip
+        shared = ray.put(base)
+        try:
+            for i, (fraction, s) in enumerate(points):
+                if i >= limit:  # at most ``jobs`` in flight: wait for the oldest to finish
+                    ray.wait(refs[i - limit : i - limit + 1], num_returns=1)
+                refs.append(task.remote(config, fraction, s, shared))
+            return list(ray.get(refs))
+        except BaseException:
+            for ref in refs:
+                ray.cancel(ref, force=False)
+            raise

@@ -11,7 +11,6 @@ exactly one recorded run.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ __all__ = [
     "provided",
     "resources",
     "run_units",
-    "source_runs",
     "temporary_store",
     "train_unit",
 ]
@@ -54,8 +52,6 @@ class UnitOutcome:
     why: str | None  # why seeds ran one by one although they could have been stacked
     bundles: list[RunBundle] = field(default_factory=list)
     error: str = ""
-    node: str = ""
-    seconds: float = 0.0
 
 
 def resources(cfg: Config) -> tuple[int, int]:
@@ -75,13 +71,6 @@ def provided(shared: Shared | None) -> Iterator[None]:
     data_cfg, raw, report = shared
     with provided_raw(DataConfig.model_validate(data_cfg), raw, report):
         yield
-
-
-def source_runs(store: RunStore, cfg: Config) -> list[RunBundle]:
-    """The run ``model.init_from`` starts from, packed for a worker's temporary store."""
-    if not cfg.model.init_from:
-        return []
-    return [pack_run(store, store.resolve_id(cfg.model.init_from))]
 
 
 def temporary_store(tmp: str, sources: list[RunBundle]) -> str:
@@ -109,7 +98,6 @@ def train_unit(
     """Runs in a Ray worker: one run, or one variant's seeds stacked."""
     from hone.experiments.compare import train_unit as train_here
 
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
         root = temporary_store(tmp, sources or [])
         error, why = "", None
@@ -119,22 +107,17 @@ def train_unit(
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"
         bundles = pack_new(root, sources or [])
-    return UnitOutcome(results, why, bundles, error, _node(), time.perf_counter() - started)
-
-
-def _node() -> str:
-    import ray
-
-    return str(ray.get_runtime_context().get_node_id())
+    return UnitOutcome(results, why, bundles, error)
 
 
 class SharedData:
-    """Each distinct dataset of a batch of configs, loaded once and put in the object store."""
+    """What a batch of configs reads from the driver, put in the object store once each:
+    every distinct dataset, and every run that ``model.init_from`` starts from."""
 
     def __init__(self, ray: Any, store: RunStore) -> None:
-        self.ray, self.cache = ray, store.root / "cache"
+        self.ray, self.store = ray, store
         self.refs: dict[str, Any] = {}
-        self.load_seconds = 0.0
+        self.runs: dict[str, Any] = {}
 
     def ref(self, cfg: Config) -> Any:
         from hone.data.load import data_key, load_raw
@@ -143,11 +126,19 @@ class SharedData:
             return None
         key = data_key(cfg.data)
         if key not in self.refs:
-            started = time.perf_counter()
-            raw, report = load_raw(cfg.data, cache_dir=self.cache)
+            raw, report = load_raw(cfg.data, cache_dir=self.store.root / "cache")
             self.refs[key] = self.ray.put((cfg.data.model_dump(mode="json"), raw, report))
-            self.load_seconds += time.perf_counter() - started
         return self.refs[key]
+
+    def sources(self, cfg: Config) -> Any:
+        """The runs a worker's temporary store must hold (a list of ``RunBundle``)."""
+        run = cfg.model.init_from
+        if not run:
+            return []
+        if run not in self.runs:
+            packed = [pack_run(self.store, self.store.resolve_id(run))]
+            self.runs[run] = self.ray.put(packed)
+        return self.runs[run]
 
 
 Unit = list[tuple[str, int, dict[str, Any]]]
@@ -165,53 +156,42 @@ def run_units(
     """Train ``units`` as Ray tasks, at most ``jobs`` at once (None: as many as the cluster
     places). Each finished unit's runs are unpacked into ``store`` before ``done`` is told;
     a unit whose run raised is recorded, then ``RayRunFailed`` is raised."""
-    with backend.session() as ray:
-        _run_units(ray, store, units, jobs, done, active)
-
-
-def _run_units(
-    ray: Any,
-    store: RunStore,
-    units: list[Unit],
-    jobs: int | None,
-    done: Done,
-    active: Callable[[list[Unit]], None] | None,
-) -> None:
-    task = ray.remote(train_unit)
-    shared = SharedData(ray, store)
     queue = list(units)
     inflight: dict[Any, Unit] = {}
     limit = jobs or len(units)
-    root = str(store.root)
-    try:
-        while queue or inflight:
-            while queue and len(inflight) < limit:
-                unit = queue.pop(0)
-                cfg = load_config(unit[0][2])
-                cpus, gpus = resources(cfg)
-                ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES).remote(
-                    [c for _, _, c in unit], cpus, shared.ref(cfg), source_runs(store, cfg)
-                )
-                inflight[ref] = unit
+    with backend.session() as ray:
+        task = ray.remote(train_unit)
+        shared = SharedData(ray, store)
+        try:
+            while queue or inflight:
+                while queue and len(inflight) < limit:
+                    unit = queue.pop(0)
+                    cfg = load_config(unit[0][2])
+                    cpus, gpus = resources(cfg)
+                    ref = task.options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
+                    inflight[ref.remote([c for _, _, c in unit], cpus, shared.ref(cfg),
+                                        shared.sources(cfg))] = unit  # fmt: skip
+                if active is not None:
+                    active(list(inflight.values()))
+                ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
+                for ref in ready:
+                    unit, outcome = inflight.pop(ref), ray.get(ref)
+                    _record(store, unit, outcome)
+                    done(unit, outcome)
             if active is not None:
-                active(list(inflight.values()))
-            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=0.5)
-            for ref in ready:
-                unit = inflight.pop(ref)
-                outcome: UnitOutcome = ray.get(ref)
-                for bundle in outcome.bundles:
-                    unpack_run(store, bundle, root)
-                if outcome.error:
-                    seeds = ", ".join(str(seed) for _, seed, _ in unit)
-                    raise RayRunFailed(
-                        f"{unit[0][0]} seed {seeds} failed on a Ray worker: {outcome.error}"
-                    )
-                done(unit, outcome)
-        if active is not None:
-            active([])
-    except BaseException:
-        _stop(ray, store, inflight)
-        raise
+                active([])
+        except BaseException:
+            _stop(ray, store, inflight)
+            raise
+
+
+def _record(store: RunStore, unit: Unit, outcome: UnitOutcome) -> None:
+    """Unpack a finished unit's runs here; raise when one of them raised on its worker."""
+    for bundle in outcome.bundles:
+        unpack_run(store, bundle, str(store.root))
+    if outcome.error:
+        seeds = ", ".join(str(seed) for _, seed, _ in unit)
+        raise RayRunFailed(f"{unit[0][0]} seed {seeds} failed on a Ray worker: {outcome.error}")
 
 
 def _stop(ray: Any, store: RunStore, inflight: dict[Any, Unit]) -> None:

@@ -24,7 +24,6 @@ from hone.cluster.ray_runs import (
     pack_new,
     provided,
     resources,
-    source_runs,
     temporary_store,
 )
 from hone.config import Config
@@ -126,39 +125,20 @@ def tune_on_ray(
 ) -> None:
     """Add ``trials`` finished trials to ``study`` (its sampler and pruner already set), at
     most ``jobs`` at once (None: one per ``train.threads`` CPUs the cluster has)."""
-    with backend.session() as ray:
-        _tune(ray, study, specs, base, metric, store, storage, pruner, trials, jobs, progress)
-
-
-def _tune(
-    ray: Any,
-    study: optuna.Study,
-    specs: list[ParamSpec],
-    base: Config,
-    metric: str,
-    store: str,
-    storage: str,
-    pruner: str,
-    trials: int,
-    jobs: int | None,
-    progress: Callable[..., None],
-) -> None:
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
     from hone.experiments.tune import parse_pruner
 
-    here = ray.get_runtime_context().get_node_id()
-    judge = (
-        ray.remote(PruneJudge)
-        .options(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False))
-        .remote(storage, study.study_name, pruner)
-    )
     cpus, gpus = resources(base)
-    limit = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus)
-    task = ray.remote(run_trial).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
     cfg, diagnosis = base.to_dict(), parse_pruner(pruner)[1]
-    with RunStore(store) as rs:
-        data, sources = SharedData(ray, rs).ref(base), source_runs(rs, base)
+    with backend.session() as ray, RunStore(store) as rs:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        judge = (ray.remote(PruneJudge).options(num_cpus=0, scheduling_strategy=here)
+                 .remote(storage, study.study_name, pruner))  # fmt: skip
+        limit = jobs or max(1, int(ray.cluster_resources().get("CPU", 1)) // cpus)
+        task = ray.remote(run_trial).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
+        shared = SharedData(ray, rs)
+        data, sources = shared.ref(base), shared.sources(base)
         inflight: dict[Any, optuna.Trial] = {}
         asked = 0
         try:

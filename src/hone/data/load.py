@@ -67,8 +67,9 @@ def provided_raw(cfg: DataConfig, raw: RawData, report: dict[str, Any]) -> Itera
 
 
 def _raw_key(cfg: DataConfig) -> str | None:
-    if data_key(cfg) in _PROVIDED:
-        return "provided:" + data_key(cfg)
+    provided = data_key(cfg)
+    if provided in _PROVIDED:
+        return "provided:" + provided
     if cfg.dataset == "image_folder":
         return None  # cached on disk by content hash instead
     stamp: list[Any] = []

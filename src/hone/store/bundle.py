@@ -66,7 +66,9 @@ def unpack_run(store: RunStore, bundle: RunBundle, recorded_store: str | None = 
     target = store.run_dir(run_id)
     if target.exists():
         raise StoreError(f"run {run_id} is already in {store.root}; a run is imported once")
-    files = {name: data for name, data in bundle.files.items() if _safe(name)}
+    for name in bundle.files:  # every name checked before anything is written
+        _safe(name)
+    files = dict(bundle.files)
     if "run.json" not in files:
         raise StoreError(f"the bundle of run {run_id} has no run.json; it cannot be indexed")
     record = json.loads(files["run.json"])
