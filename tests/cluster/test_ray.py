@@ -23,6 +23,7 @@ import pytest
 
 import hone
 from hone.cluster import Backend, parse_backend
+from hone.cluster.backend import _split_address
 from hone.cluster.ray_runs import RayRunFailed
 from hone.config import load_config
 from hone.diagnose.datacurve import data_curve
@@ -54,18 +55,44 @@ def _compare(store: Path, backend: Backend | None, seeds: int = 2, **overrides: 
         return summarize_experiment(rs, exp_id)
 
 
-def test_parse_backend_names_the_flag() -> None:
+@pytest.fixture
+def listening() -> Iterator[str]:
+    """An address something answers at (the probe only needs a TCP listener)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield f"127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_parse_backend_names_the_flag(listening: str) -> None:
     with pytest.raises(ConfigError, match="--backend: 'spark'"):
         parse_backend("spark")
     with pytest.raises(ConfigError, match="--address: only with --backend ray"):
         parse_backend("local", "127.0.0.1:6379")
     assert parse_backend("ray").address == "auto"
-    assert parse_backend("ray", "10.0.0.1:6379").address == "10.0.0.1:6379"
+    assert parse_backend("ray", listening).address == listening
 
 
-def test_address_defaults_to_hone_ray_address(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HONE_RAY_ADDRESS", "10.1.2.3:6379")
-    assert parse_backend("ray").address == "10.1.2.3:6379"
+def test_address_defaults_to_hone_ray_address(
+    monkeypatch: pytest.MonkeyPatch, listening: str
+) -> None:
+    monkeypatch.setenv("HONE_RAY_ADDRESS", listening)
+    assert parse_backend("ray").address == listening
+
+
+def test_an_address_nothing_answers_at_is_refused_at_once(tmp_path: Path) -> None:
+    assert _split_address("auto") is None
+    assert _split_address("ray://10.0.0.1:10001") == ("10.0.0.1", 10001)
+    assert _split_address("[::1]:6379") == ("::1", 6379)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(json.dumps(tiny()))
+    cmd = [str(HONE_BIN), "compare", str(cfg), "--vary", "train.l2=0.01", "--backend", "ray",
+           "--address", f"127.0.0.1:{_free_port()}", "--store", str(tmp_path / "s")]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "--address: nothing answers at 127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "s" / "experiments").exists()  # refused before anything is planned
 
 
 def test_local_commands_never_import_ray(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -39,6 +40,19 @@ class Backend:
         with redirect_stdout(sys.stderr):
             yield ray
 
+    def reachable(self) -> None:
+        """Refuse an address nothing listens on at once: Ray itself retries it for minutes."""
+        where = _split_address(self.address)
+        if where is None:
+            return
+        try:
+            socket.create_connection(where, timeout=PROBE_SECONDS).close()
+        except OSError as exc:
+            raise ConfigError(
+                f"--address: nothing answers at {self.address} ({exc.strerror or exc}); start "
+                "the cluster with `ray start --head --port PORT`, or give its HOST:PORT"
+            ) from None
+
     def _connect(self) -> ModuleType:
         """The ``ray`` module, connected to the cluster (once per process)."""
         try:
@@ -67,12 +81,24 @@ class Backend:
         return ray
 
 
+PROBE_SECONDS = 5.0
+
+
+def _split_address(address: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` (or ``ray://HOST:PORT``) as a pair; None for ``auto`` or no port."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    return (host.strip("[]"), int(port)) if host and port.isdigit() else None
+
+
 def parse_backend(name: str, address: str | None = None) -> Backend:
-    """``--backend`` and ``--address`` (default ``$HONE_RAY_ADDRESS``, else ``auto``)."""
+    """``--backend`` and ``--address`` (default ``$HONE_RAY_ADDRESS``, else ``auto``); an
+    address nothing answers at is refused here, before an experiment is planned."""
     if name not in BACKENDS:
         raise ConfigError(f"--backend: '{name}' is not a backend; use one of: local, ray")
     if name == "local":
         if address:
             raise ConfigError("--address: only with --backend ray")
         return Backend()
-    return Backend("ray", address or os.environ.get(ADDRESS_ENV) or "auto")
+    backend = Backend("ray", address or os.environ.get(ADDRESS_ENV) or "auto")
+    backend.reachable()
+    return backend
