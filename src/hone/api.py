@@ -23,6 +23,7 @@ from hone.assemble import (
 from hone.config import Config, load_config
 from hone.data import DataBundle
 from hone.errors import ConfigError, HoneError, StoreError
+from hone.evaluate.deferred import DEFERRED, SPLITS, deferrable
 from hone.evaluate.report import evaluate_splits
 from hone.store.runstore import RunStore, clean_json
 from hone.train.callbacks import (
@@ -136,6 +137,7 @@ def run(
     progress: bool = False,
     store: str | Path | None = None,
     repair: int = 0,
+    evaluate: Sequence[str] = SPLITS,
     **overrides: Any,
 ) -> RunResult:
     """Train, evaluate and record one run.
@@ -149,6 +151,9 @@ def run(
     replaces ``data.dataset`` and is split and preprocessed by the config's ``data:`` keys.
     ``repair=N``: a critical finding early in training restarts the run with its top
     prescription, at most N times (``hone run --repair``; see ``experiments.repair``).
+    ``evaluate``: the splits evaluated when the run ends (``hone tune`` asks for the one its
+    metric is on); the rest, and the full evaluation reports, are computed the first time
+    something reads the run's full record (``hone.evaluate.deferred``).
     """
     if repair:
         from hone.experiments.repair import run_with_repair
@@ -168,7 +173,7 @@ def run(
     built = build_run(cfg, bundle, model=model)
     run_store = RunStore(cfg.store)
     try:
-        return _train_and_record(built, run_store, callbacks, progress)
+        return _train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
     finally:
         run_store.close()
 
@@ -341,6 +346,7 @@ def _train_and_record(
     extra: dict[str, Any] | None = None,
     run_id: str | None = None,
     resume: dict[str, Any] | None = None,
+    evaluate: Sequence[str] = SPLITS,
 ) -> RunResult:
     """Train ``built`` and record it as a new run, or, with ``run_id`` and ``resume`` (a
     checkpoint), continue that run."""
@@ -363,7 +369,7 @@ def _train_and_record(
     try:
         state = built.fit(cbs, resume=resume)
         return record_trained(built, store, run_id, state, telemetry,
-                              time.perf_counter() - started, live, extra)  # fmt: skip
+                              time.perf_counter() - started, live, extra, evaluate)  # fmt: skip
     except BaseException as exc:
         _record_failure(store, run_id, model, telemetry, time.perf_counter() - started, exc)
         raise
@@ -404,18 +410,23 @@ def record_trained(
     wall: float,
     live: Any = None,
     extra: dict[str, Any] | None = None,
+    evaluate: Sequence[str] = SPLITS,
 ) -> RunResult:
-    """Evaluate a trained run on every split and finish its record (weights, telemetry,
-    evaluation, metrics, status)."""
+    """Evaluate a trained run on every split (or those in ``evaluate``, deferring the rest)
+    and finish its record (weights, telemetry, evaluation, metrics, status)."""
     cfg, data, model = built.config, built.data, built.model
     # One forward pass per split gives the headline metrics and the full evaluation
     # report; the test split is evaluated here, once, after training.
+    full = set(SPLITS) <= set(evaluate) or not deferrable(cfg, built.notes)
+    splits = SPLITS if full else tuple(s for s in SPLITS if s in evaluate)
     metrics, reports = evaluate_splits(model, data, built.loss_fn, built.output_activation,
-                                       ("train", "val", "test"))  # fmt: skip
+                                       splits, reports_too=full)  # fmt: skip
     store.save_weights(run_id, model.state_dict())
     if telemetry is not None:
         store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
-    if state.status != "diverged":
+    if not full:
+        extra = {**(extra or {}), DEFERRED: [s for s in SPLITS if s not in splits]}
+    elif state.status != "diverged":
         store.save_json(run_id, "evaluation.json", reports)
     if state.resumed_from:
         state.info["resumed_from_epoch"] = state.resumed_from
@@ -531,7 +542,5 @@ def _record_failure(
 
 def final_metrics(built: BuiltRun) -> dict[str, float]:
     """Loss and accuracy on each split in eval mode (what a run records at its end)."""
-    splits = ("train", "val", "test")
-    return evaluate_splits(built.model, built.data, built.loss_fn, built.output_activation, splits)[
-        0
-    ]
+    return evaluate_splits(built.model, built.data, built.loss_fn, built.output_activation,
+                           SPLITS)[0]  # fmt: skip

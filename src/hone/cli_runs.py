@@ -133,9 +133,11 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     import yaml
 
     from hone.cli import metrics_table
+    from hone.evaluate.deferred import complete_evaluation
     from hone.store import RunStore
 
     with RunStore(store) as rs:
+        complete_evaluation(rs, rs.resolve_id(run_id))  # a tune trial's other splits
         record = rs.get_run(run_id)
         status = rs.shown_status(record)
     if json_out:

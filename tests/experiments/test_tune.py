@@ -229,3 +229,21 @@ def test_cli_tune_says_what_each_finding_pruned(
     assert code == 0, err
     html = page.read_text()
     assert "Pruned trials" in html and "diagnosis: bad_init" in html and "pruned (bad_init" in html
+
+
+def test_trials_evaluate_only_the_split_they_are_judged_on(tmp_path: Path) -> None:
+    from hone.diagnose import load_evidence
+    from hone.evaluate.deferred import DEFERRED
+    from hone.store import RunStore
+
+    cfg = base()
+    specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
+    result = tune(cfg, specs, trials=2, metric="val_loss", store=str(tmp_path / "s"),  # type: ignore[arg-type]
+                  storage=None, study_name="lazy", sampler="random", pruner="none")  # fmt: skip
+    with RunStore(tmp_path / "s") as rs:
+        for t in result.trials:
+            record = rs.get_run(t["run_id"], with_history=False)
+            assert record.extra[DEFERRED] == ["train", "test"]
+            assert record.metrics["val_loss"] == t["value"]
+        full = load_evidence(rs, result.best_run)  # what a report or diagnosis reads
+    assert full.metrics["val_loss"] == result.best_value and "test_loss" in full.metrics

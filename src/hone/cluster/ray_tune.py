@@ -27,10 +27,12 @@ from hone.cluster.ray_runs import (
     temporary_store,
 )
 from hone.config import Config
+from hone.experiments.storage import open_storage
 from hone.experiments.tune import (
     ParamSpec,
     RunFailed,
     TrialRun,
+    judged_on,
     make_pruner,
     settle,
     trial_overrides,
@@ -49,7 +51,7 @@ class PruneJudge:
 
     def __init__(self, storage: str, study_name: str, pruner: str) -> None:
         optuna.logging.set_verbosity(optuna.logging.ERROR)
-        self.storage = optuna.storages.get_storage(storage)
+        self.storage = optuna.storages.get_storage(open_storage(storage))
         self.study = optuna.load_study(study_name=study_name, storage=self.storage)
         self.study_id = self.storage.get_study_id_from_name(study_name)
         self.pruner = make_pruner(pruner)
@@ -102,7 +104,8 @@ def run_trial(
         report = _RemoteReport(judge, number, metric)
         run, error = None, ""
         try:
-            r = hone.run(base, store=root, callbacks=[report], **overrides)
+            r = hone.run(base, store=root, callbacks=[report], evaluate=judged_on(metric),
+                         **overrides)  # fmt: skip
             run = TrialRun(r.run_id, r.status, r.message, r.metrics, r.epochs_run, report.pruned)
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"

@@ -33,9 +33,10 @@ def evaluate_splits(
     loss_fn: Any,
     output_activation: str,
     splits: tuple[str, ...],
+    reports_too: bool = True,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Headline metrics (``test_loss``, ``test_accuracy``, ...; no loss without ``loss_fn``)
-    and full reports, from one forward pass per split."""
+    and (unless not ``reports_too``) full reports, from one forward pass per split."""
     metrics: dict[str, float] = {}
     reports: dict[str, Any] = {}
     for name in splits:
@@ -49,6 +50,9 @@ def evaluate_splits(
             outputs = _as_outputs(logits, output_activation)
         if data.task == "classification":
             metrics[f"{name}_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
+        if not reports_too:
+            continue
+        if data.task == "classification":
             reports[name] = classification_report(split.y, outputs, data.classes)
         else:
             reports[name] = regression_report(split.y, outputs)

@@ -30,6 +30,7 @@ from hone.cluster.backend import Backend
 from hone.config import Config, load_config, read_yaml
 from hone.errors import ConfigError, HoneError
 from hone.experiments.stats import higher_is_better
+from hone.experiments.storage import open_storage
 from hone.train.callbacks import Callback
 from hone.train.state import TrainState
 
@@ -37,6 +38,7 @@ __all__ = [
     "ParamSpec",
     "TrialRun",
     "TuneResult",
+    "judged_on",
     "load_space",
     "make_pruner",
     "make_sampler",
@@ -252,6 +254,12 @@ def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: str) -> float
     return float(run.metrics[metric])
 
 
+def judged_on(metric: str) -> tuple[str]:
+    """The split a trial's run evaluates when it ends: the one its metric is on. The others
+    (and the full reports) wait until someone reads the run (``hone.evaluate.deferred``)."""
+    return (metric.split("_", 1)[0],)
+
+
 def _objective(
     base: dict[str, Any],
     specs: list[ParamSpec],
@@ -266,7 +274,8 @@ def _objective(
         patch = {s.key: s.suggest(trial) for s in specs}
         overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = _Report(trial, metric)
-        result = hone.run(base, store=store, callbacks=[report], **overrides)
+        result = hone.run(base, store=store, callbacks=[report], evaluate=judged_on(metric),
+                          **overrides)  # fmt: skip
         run = TrialRun(result.run_id, result.status, result.message, result.metrics,
                        result.epochs_run, report.pruned)  # fmt: skip
         return settle(trial, run, metric, store)
@@ -280,7 +289,7 @@ def _worker(args: tuple[Any, ...]) -> None:
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(
         study_name=study_name,
-        storage=storage,
+        storage=open_storage(storage),
         sampler=make_sampler(sampler, specs, seed),
         pruner=make_pruner(pruner),
     )
@@ -343,8 +352,9 @@ def tune(
     )
     try:
         study = optuna.create_study(
-            study_name=name, storage=storage, direction=direction, load_if_exists=True
-        )
+            study_name=name, storage=open_storage(storage), direction=direction,
+            load_if_exists=True,
+        )  # fmt: skip
     except (ValueError, ImportError, RuntimeError) as exc:  # a bad URL or a missing driver
         raise ConfigError(f"--storage: cannot open {storage!r}: {str(exc)[:200]}") from None
     except Exception as exc:  # SQLAlchemy's own errors (a URL that parses but cannot connect)

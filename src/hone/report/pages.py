@@ -167,8 +167,8 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
     from hone.diagnose import diagnose, load_evidence
     from hone.errors import HoneError
 
-    record = store.get_run(run_id)
-    evidence = load_evidence(store, record.id)
+    evidence = load_evidence(store, store.resolve_id(run_id))  # completes a deferred evaluation
+    record = store.get_run(evidence.run_id)
     evaluation = evidence.evaluation
     split = "test" if "test" in evaluation else next(iter(evaluation), None)
     report = evaluation.get(split) if split else None
