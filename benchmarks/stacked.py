@@ -86,7 +86,7 @@ def case(name: str, cfg: dict[str, Any], seeds: int, store: Path) -> dict[str, A
     alone = [hone.run(c, store=store) for c in configs]
     alone_s = time.perf_counter() - t
     with RunStore(store) as rs:
-        got = [rs.get_run(run_id, with_history=False).metrics for run_id, _ in stacked]
+        got = [rs.get_run(r.run_id, with_history=False).metrics for r in stacked]
     metric = "val_accuracy" if "val_accuracy" in alone[0].metrics else "test_accuracy"
     a = [float(m[metric]) for m in got]
     b = [float(r.metrics[metric]) for r in alone]

@@ -138,6 +138,7 @@ def run(
     store: str | Path | None = None,
     repair: int = 0,
     evaluate: Sequence[str] = SPLITS,
+    stack: str = "auto",
     **overrides: Any,
 ) -> RunResult:
     """Train, evaluate and record one run.
@@ -153,7 +154,8 @@ def run(
     prescription, at most N times (``hone run --repair``; see ``experiments.repair``).
     ``evaluate``: the splits evaluated when the run ends (``hone tune`` asks for the one its
     metric is on); the rest, and the full evaluation reports, are computed the first time
-    something reads the run's full record (``hone.evaluate.deferred``).
+    something reads the run's full record (``hone.evaluate.deferred``). ``stack``: auto
+    trains an ensemble's members as one stacked model where they differ only in the seed.
     """
     if repair:
         from hone.experiments.repair import run_with_repair
@@ -168,7 +170,7 @@ def run(
     if cfg.train.ensemble is not None:
         if model is not None or data is not None:
             raise ConfigError("train.ensemble: not with model= or data=; use hone.compare")
-        return run_ensemble(cfg, callbacks=callbacks, progress=progress)
+        return run_ensemble(cfg, callbacks=callbacks, progress=progress, stack=stack)
     cfg, bundle = python_data(cfg, data)
     built = build_run(cfg, bundle, model=model)
     run_store = RunStore(cfg.store)
@@ -266,76 +268,13 @@ def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:
 
 
 def run_ensemble(
-    cfg: Config, *, callbacks: Sequence[Callback] = (), progress: bool = False
+    cfg: Config, *, callbacks: Sequence[Callback] = (), progress: bool = False, stack: str = "auto"
 ) -> RunResult:
     """Train ``train.ensemble.members`` members (each recorded as its own run) and record the
-    ensemble as one run with each member's and the combined metrics."""
-    from hone.evaluate.predict import predict_logits
-    from hone.train.ensemble import combine, member_configs
-    from hone.train.losses import output_transform
+    ensemble as one run (``hone.experiments.ensemble``)."""
+    from hone.experiments.ensemble import train_ensemble
 
-    ens = cfg.train.ensemble
-    assert ens is not None
-    data = load_run_data(cfg)
-    run_store = RunStore(cfg.store)
-    started = time.perf_counter()
-    try:
-        ens_id = run_store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
-        members: list[RunResult] = []
-        built_members: list[BuiltRun] = []
-        for member_cfg, init_seed in member_configs(cfg):
-            built = build_run(member_cfg, data, init_seed=init_seed)
-            result = _train_and_record(
-                built, run_store, callbacks, progress, extra={"ensemble": ens_id}
-            )
-            members.append(result)
-            built_members.append(built)
-            if result.status != "completed":
-                break
-        status = next((m.status for m in members if m.status != "completed"), "completed")
-        metrics: dict[str, float] = {}
-        bundle = built_members[0].data  # every member trained on the same splits
-        splits = {"train": bundle.train, "val": bundle.val, "test": bundle.test}
-        for split_name, split in splits.items():
-            if split is None or status != "completed":
-                continue
-            outputs = [
-                output_transform(predict_logits(b.model, split.x), b.output_activation)
-                for b in built_members
-            ]
-            pred, mean_prob = combine(outputs, ens.combine, bundle.task)
-            if bundle.task == "regression":
-                metrics[f"{split_name}_loss"] = float(((pred - split.y) ** 2).mean())
-                continue
-            metrics[f"{split_name}_accuracy"] = float((pred == split.y).float().mean())
-            if mean_prob is not None:
-                picked = mean_prob.gather(1, split.y[:, None]).clamp_min(1e-12)
-                metrics[f"{split_name}_loss"] = float(-picked.log().mean())
-        wall = time.perf_counter() - started
-        extra = {
-            "members": [
-                {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in members
-            ],
-            "combine": ens.combine,
-            "vary": ens.vary,
-        }
-        message = "" if status == "completed" else f"a member ended {status}"
-        run_store.finish_run(ens_id, status, metrics, wall, message, extra)
-        return RunResult(
-            run_id=ens_id,
-            status=status,
-            epochs_run=max(m.epochs_run for m in members),
-            metrics=metrics,
-            history={},
-            wall_seconds=wall,
-            config=cfg,
-            message=message,
-            store=run_store.root,
-            model=None,
-            members=members,
-        )
-    finally:
-        run_store.close()
+    return train_ensemble(cfg, callbacks=callbacks, progress=progress, stack=stack)
 
 
 def _train_and_record(

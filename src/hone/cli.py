@@ -16,6 +16,7 @@ from hone.cli_common import (
     JsonOpt,
     QuietOpt,
     SetOpt,
+    StackOpt,
     StoreOpt,
     echo_json,
     err,
@@ -128,6 +129,7 @@ def run_cmd(
     repair_attempts: Annotated[
         int, typer.Option("--repair-attempts", help="Most restarts with --repair.", min=1)
     ] = 2,
+    stack: StackOpt = "auto",
 ) -> None:
     """Train, evaluate and record a model from a config (default: the blobs baseline)."""
     from hone.api import resume as resume_run
@@ -139,6 +141,9 @@ def run_cmd(
             "--resume continues a run with its recorded config; drop the config, --set, --seed "
             "and --repair"
         )
+    from hone.experiments.compare import check_stack
+
+    check_stack(stack)
     overrides = parse_set(set_ or [])
     if seed is not None:
         overrides["seed"] = seed
@@ -156,7 +161,7 @@ def run_cmd(
         result = run_with_repair(config, attempts=repair_attempts, progress=shown, store=store,
                                  on_repair=_say_repair if shown else None, **overrides)  # fmt: skip
     else:
-        result = run(config, progress=shown, store=store, **overrides)
+        result = run(config, progress=shown, store=store, stack=stack, **overrides)
     if json_out:
         echo_json(result.to_json())
     elif not quiet:
@@ -178,6 +183,10 @@ def run_cmd(
                     fmt(m.metrics.get("test_accuracy")),
                 )
             show(members)
+            if result.notes.get("stacked"):
+                out.print(f"members trained as one stacked model ({result.notes['stacked']})")
+            elif result.notes.get("not_stacked"):
+                out.print(f"members trained one by one: {safe(result.notes['not_stacked'])}")
         _print_notes(result.notes)
         out.print(
             f"recorded in {safe(result.store / 'runs' / result.run_id)}",

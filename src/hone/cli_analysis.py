@@ -16,6 +16,7 @@ from hone.cli_common import (
     JsonOpt,
     QuietOpt,
     SetOpt,
+    StackOpt,
     StoreOpt,
     echo_json,
     fmt,
@@ -119,12 +120,15 @@ def datacurve_cmd(
     store: StoreOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
+    stack: StackOpt = "auto",
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""
     from hone.cluster import parse_backend
     from hone.config import load_config, parse_set
     from hone.diagnose.datacurve import data_curve
+    from hone.experiments.compare import check_stack
 
+    check_stack(stack)
     where = parse_backend(backend, address)
     try:
         values = [float(f) for f in fractions.split(",")]
@@ -135,7 +139,7 @@ def datacurve_cmd(
     cfg = load_config(config, parse_set(set_ or []))
     if store is not None:  # where cached data (decoded images) lives
         cfg = cfg.model_copy(update={"store": str(store)})
-    curve = data_curve(cfg, values, seeds, where, jobs)
+    curve = data_curve(cfg, values, seeds, where, jobs, stack)
     if json_out:
         echo_json(curve.to_json())
         return
@@ -151,6 +155,10 @@ def datacurve_cmd(
     if curve.fit:
         f = curve.fit
         out.print(f"fit: val error ≈ {f['a']:.3g}·n^-{f['b']:.3g} + {f['c']:.3g}")
+    if curve.evidence.get("stacked"):
+        out.print(f"the {seeds} seeds of each fraction trained as one stacked model")
+    elif curve.evidence.get("not_stacked") not in (None, "stacking is off"):
+        out.print(f"seeds trained one by one: {safe(curve.evidence['not_stacked'])}")
     out.print(f"[bold]{curve.verdict}[/]: {safe(curve.answer)}")
 
 

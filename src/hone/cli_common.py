@@ -102,3 +102,13 @@ AddressOpt = Annotated[
         "running here, or a new local one).",
     ),
 ]
+
+StackOpt = Annotated[
+    str,
+    typer.Option(
+        "--stack",
+        help="auto | off. auto: runs that differ in the seed alone (a variant's seeds, an "
+        "ensemble's members) train as one stacked model, each still its own run; off: one "
+        "run at a time.",
+    ),
+]

@@ -19,6 +19,7 @@ from hone.cli_common import (
     JsonOpt,
     QuietOpt,
     SetOpt,
+    StackOpt,
     StoreOpt,
     echo_json,
     err,
@@ -36,14 +37,6 @@ experiments_app = typer.Typer(
 VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (repeatable).")]
 SeedsOpt = Annotated[
     int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
-]
-StackOpt = Annotated[
-    str,
-    typer.Option(
-        "--stack",
-        help="auto | off. auto: train each variant's seeds as one stacked model where they "
-        "differ in the seed alone (each seed still its own run); off: one run at a time.",
-    ),
 ]
 MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")

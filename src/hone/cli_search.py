@@ -18,6 +18,7 @@ from hone.cli_common import (
     JsonOpt,
     QuietOpt,
     SetOpt,
+    StackOpt,
     StoreOpt,
     echo_json,
     fmt,
@@ -26,7 +27,7 @@ from hone.cli_common import (
     set_args,
     show,
 )
-from hone.cli_experiments import MetricOpt, StackOpt, _Bar, _base, _say
+from hone.cli_experiments import MetricOpt, _Bar, _base, _say
 from hone.errors import ConfigError
 
 __all__ = ["lr_find_cmd", "tune_cmd"]

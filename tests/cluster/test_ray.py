@@ -185,9 +185,9 @@ def test_tune_on_ray_prunes_while_trials_run(local_ray: Backend, tmp_path: Path)
 
 def test_datacurve_on_ray_equals_local(local_ray: Backend) -> None:
     cfg = load_config(tiny(train__epochs=3))
-    here = data_curve(cfg, [0.5, 1.0], seeds=2).to_json()
+    here = data_curve(cfg, [0.5, 1.0], seeds=2, stack="off").to_json()
     there = data_curve(cfg, [0.5, 1.0], seeds=2, backend=local_ray, jobs=2).to_json()
-    assert there == here
+    assert there["points"] == here["points"] and there["verdict"] == here["verdict"]
 
 
 # -- a two-node cluster started with `ray start` -------------------------------------------------

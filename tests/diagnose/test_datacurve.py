@@ -6,6 +6,7 @@ import pytest
 from hone.config import load_config
 from hone.diagnose.datacurve import data_curve, fit_power_law
 from hone.errors import ConfigError
+from tests.conftest import tiny
 
 
 def test_power_law_fit_recovers_known_parameters() -> None:
@@ -55,3 +56,23 @@ def test_needs_a_validation_split() -> None:
         data_curve(load_config({"data": {"split": "8:2"}}), [0.5, 1.0])
     with pytest.raises(ConfigError, match="fractions"):
         data_curve(load_config({"data": {"split": "6:2:2"}}), [0.0, 1.0])
+
+
+def test_stacked_seeds_each_train_on_their_own_subset_as_alone() -> None:
+    """The seeds of a fraction train as one stacked model, each on its own subset; every
+    point matches the same point trained alone (within float rounding)."""
+    cfg = load_config(tiny(**{"train.epochs": 4, "data.params.n_samples": 400}))
+    stacked = data_curve(cfg, [0.25, 0.5, 1.0], seeds=3)
+    alone = data_curve(cfg, [0.25, 0.5, 1.0], seeds=3, stack="off")
+    assert stacked.evidence["stacked"] == 3 and alone.evidence["not_stacked"] == "stacking is off"
+    for s, a in zip(stacked.points, alone.points, strict=True):
+        assert s.n_train == a.n_train
+        assert s.train_error == pytest.approx(a.train_error, abs=1e-4)
+        assert s.val_error == pytest.approx(a.val_error, abs=1e-4)
+    assert len({tuple(p.val_error) for p in stacked.points}) == 3  # the seeds' subsets differ
+
+
+def test_a_curve_that_cannot_stack_says_why() -> None:
+    cfg = load_config(tiny(**{"train.epochs": 1, "model.norm": "batch"}))
+    curve = data_curve(cfg, [0.5, 1.0], seeds=2)
+    assert "batch" in curve.evidence["not_stacked"]

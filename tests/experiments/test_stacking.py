@@ -26,7 +26,7 @@ def _both(store: Path, **overrides: Any) -> tuple[list[Any], list[hone.RunResult
     stacked = run_stacked(configs, store)
     alone = [hone.run(tiny(**overrides, seed=s), store=store) for s in SEEDS]
     with RunStore(store) as rs:
-        records = [rs.get_run(run_id) for run_id, _ in stacked]
+        records = [rs.get_run(r.run_id) for r in stacked]
     return records, alone
 
 

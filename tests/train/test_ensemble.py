@@ -43,3 +43,32 @@ def test_ensemble_run_records_members_and_combined_metrics(tmp_path: Path) -> No
             assert rs.get_run(member.run_id).extra["ensemble"] == result.run_id
             rs.load_weights(member.run_id)
     assert "members" in result.to_json()
+
+
+@pytest.mark.parametrize("vary", ["seed", "init"])
+def test_stacked_members_equal_members_trained_one_by_one(tmp_path: Path, vary: str) -> None:
+    """``vary: seed`` and ``vary: init`` members train as one stacked model; each member
+    and the ensemble record what they would alone (within float rounding)."""
+    cfg = tiny(**{"train.ensemble": {"members": 3, "vary": vary}, "train.epochs": 3})
+    stacked = hone.run(cfg, store=str(tmp_path / "a"))
+    alone = hone.run(cfg, store=str(tmp_path / "b"), stack="off")
+    assert stacked.notes == {"stacked": 3} and alone.notes == {}
+    for s, a in zip(stacked.members, alone.members, strict=True):
+        assert s.status == a.status == "completed"
+        assert s.history["train_loss"][0] == pytest.approx(a.history["train_loss"][0], abs=1e-6)
+        assert s.metrics == pytest.approx(a.metrics, abs=1e-4)
+    assert stacked.metrics == pytest.approx(alone.metrics, abs=1e-4)
+    with RunStore(str(tmp_path / "a")) as rs:
+        record = rs.get_run(stacked.members[1].run_id)
+        assert record.extra["ensemble"] == stacked.run_id
+        assert record.extra["stacked"]["members"] == 3
+        assert rs.get_run(stacked.run_id).extra["stacked"] == 3
+
+
+def test_members_that_cannot_stack_say_why(tmp_path: Path) -> None:
+    cfg = tiny(**{"train.ensemble": {"members": 2, "vary": "hyperparams"}, "train.epochs": 1})
+    result = hone.run(cfg, store=str(tmp_path))
+    assert "learning rate" in result.notes["not_stacked"]
+    augmented = tiny(**{"train.ensemble": {"members": 2}, "train.epochs": 1,
+                        "model.norm": "batch"})  # fmt: skip
+    assert "batch" in hone.run(augmented, store=str(tmp_path)).notes["not_stacked"]

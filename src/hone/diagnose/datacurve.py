@@ -8,7 +8,7 @@ import math
 import statistics
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -18,6 +18,10 @@ from hone.config import Config
 from hone.data import DataBundle, Split
 from hone.data.split import split_indices
 from hone.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hone.assemble import BuiltRun
+    from hone.train.state import TrainState
 
 __all__ = ["CurvePoint", "DataCurve", "data_curve", "fit_power_law"]
 
@@ -106,25 +110,79 @@ def _subset(train: Split, fraction: float, seed: int) -> Split:
     return Split(train.x.index_select(0, idx), train.y.index_select(0, idx))
 
 
-def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> tuple[int, float, float]:
-    """Train seed ``cfg.seed + s`` on ``fraction`` of the training split: (n, train, val)
-    error, where error is 1 - accuracy for classification and the loss for regression."""
+def _built(cfg: Config, fraction: float, s: int, base: DataBundle) -> BuiltRun:
+    """Seed ``cfg.seed + s``, built on its own ``fraction`` of the training split."""
     from hone.api import build_run
-    from hone.evaluate.predict import evaluate_split
 
     member = cfg.model_copy(deep=True)
     member.seed = cfg.seed + s
     sub = _subset(base.train, fraction, seed=cfg.data.split.seed + s)
     data = DataBundle(sub, base.val, base.test, base.classes, base.input_shape, base.preprocess)
-    built = build_run(member, data)
-    state = built.fit()
+    return build_run(member, data)
+
+
+def _errors(built: BuiltRun, state: TrainState) -> tuple[int, float, float]:
+    """(n, train, val) error of a trained point, where error is 1 - accuracy for
+    classification and the loss for regression."""
+    from hone.evaluate.predict import evaluate_split
+
     if state.status == "interrupted":
         raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
-    tr = evaluate_split(built.model, built.data.train, built.loss_fn)
-    va = evaluate_split(built.model, built.data.val, built.loss_fn)  # type: ignore[arg-type]
-    if base.task == "classification":
-        return len(sub), 1 - tr["accuracy"], 1 - va["accuracy"]
-    return len(sub), tr["loss"], va["loss"]
+    data = built.data
+    tr = evaluate_split(built.model, data.train, built.loss_fn)
+    va = evaluate_split(built.model, data.val, built.loss_fn)  # type: ignore[arg-type]
+    if data.task == "classification":
+        return len(data.train), 1 - tr["accuracy"], 1 - va["accuracy"]
+    return len(data.train), tr["loss"], va["loss"]
+
+
+def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> tuple[int, float, float]:
+    """Train seed ``cfg.seed + s`` on ``fraction`` of the training split: (n, train, val)."""
+    built = _built(cfg, fraction, s, base)
+    return _errors(built, built.fit())
+
+
+def _stacked_points(
+    cfg: Config, fraction: float, seeds: list[int], base: DataBundle
+) -> list[tuple[int, float, float]]:
+    """The seeds of one fraction as one stacked model, each on its own subset (the stacked
+    loop's ``blocks``); raises ``NotStackable`` before training when they cannot be."""
+    from hone.experiments.stacking import NotStackable, stack_runs, why_not_stacked
+
+    built = [_built(cfg, fraction, s, base) for s in seeds]
+    why = why_not_stacked([b.config for b in built])
+    if why is not None:
+        raise NotStackable(why)
+    if len({len(b.data.train) for b in built}) > 1:
+        raise NotStackable("the seeds' subsets differ in size")
+    stack = stack_runs(built)
+    rows = Split(torch.cat([b.data.train.x for b in built]),
+                 torch.cat([b.data.train.y for b in built]))  # fmt: skip
+    states = stack.fit([list(b.callbacks) for b in built], train=rows, blocks=True)
+    return [_errors(b, state) for b, state in zip(built, states, strict=True)]
+
+
+def _sequential(
+    cfg: Config, points: list[tuple[float, int]], base: DataBundle, stack: str
+) -> tuple[list[tuple[int, float, float]], str | None]:
+    """Every point in this process, the seeds of each fraction stacked where they can be;
+    returns the results in order and why they were not stacked (``None`` when they were)."""
+    from hone.experiments.stacking import NotStackable
+
+    results: dict[tuple[float, int], tuple[int, float, float]] = {}
+    why: str | None = "stacking is off" if stack == "off" else None
+    for fraction in sorted({f for f, _ in points}):
+        seeds = [s for f, s in points if f == fraction]
+        if why is None and len(seeds) > 1:
+            try:
+                for s, r in zip(seeds, _stacked_points(cfg, fraction, seeds, base), strict=True):
+                    results[fraction, s] = r
+                continue
+            except NotStackable as exc:
+                why = str(exc)
+        for s in seeds:
+            results[fraction, s] = _point(cfg, fraction, s, base)
+    return [results[p] for p in points], why
 
 
 _BASE: list[DataBundle] = []  # a --jobs worker's copy of the split data, sent once
@@ -164,10 +222,13 @@ def data_curve(
     seeds: int = 2,
     backend: Backend | None = None,
     jobs: int | None = None,
+    stack: str = "auto",
 ) -> DataCurve:
     """Train ``cfg`` on each fraction of its training split with ``seeds`` seeds each;
     ``backend`` ray trains the points as Ray tasks (at most ``jobs`` at once), sharing the
-    split data through the object store."""
+    split data through the object store. In one process (no ``jobs``), ``stack`` auto
+    trains the seeds of each fraction as one stacked model (``evidence.stacked``), or says
+    why not (``evidence.not_stacked``)."""
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
     if seeds < 1:
@@ -178,6 +239,7 @@ def data_curve(
     if base.val is None:
         raise ConfigError("datacurve needs a validation split: set data.split.val (e.g. 0.2)")
     jobs_list = [(f, s) for f in sorted(set(fractions)) for s in range(seeds)]
+    why: str | None = ""  # parallel points: stacking does not apply, nothing to say
     if backend is not None and backend.is_ray:
         from hone.cluster.ray_curve import curve_on_ray
 
@@ -185,12 +247,17 @@ def data_curve(
     elif jobs and jobs > 1:
         results = _in_processes(cfg, jobs_list, base, jobs)
     else:
-        results = [_point(cfg, f, s, base) for f, s in jobs_list]
+        results, why = _sequential(cfg, jobs_list, base, stack)
     points = []
     for fraction in sorted(set(fractions)):
         mine = [r for (f, _), r in zip(jobs_list, results, strict=True) if f == fraction]
         points.append(CurvePoint(fraction, mine[0][0], [r[1] for r in mine], [r[2] for r in mine]))
-    return _verdict(points, base, base.task == "classification")
+    curve = _verdict(points, base, base.task == "classification")
+    if seeds > 1 and why is None:
+        curve.evidence["stacked"] = seeds
+    elif seeds > 1 and why:
+        curve.evidence["not_stacked"] = why
+    return curve
 
 
 def _verdict(points: list[CurvePoint], data: DataBundle, classification: bool) -> DataCurve:

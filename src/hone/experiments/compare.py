@@ -173,7 +173,7 @@ def train_unit(
 
         configs = [load_config(c, {"train.threads": threads} if threads else None) for c in cfgs]
         try:
-            return run_stacked(configs, store_root), None
+            return [(r.run_id, r.status) for r in run_stacked(configs, store_root)], None
         except NotStackable as exc:
             why = str(exc)
     return [_train(c, store_root, threads) for c in cfgs], why

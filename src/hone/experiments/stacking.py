@@ -9,22 +9,34 @@ then runs them one by one and says why once.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
+from torch import nn
 
-from hone.api import _new_run, _record_failure, _recorders, record_trained
+from hone.api import RunResult, _new_run, _record_failure, _recorders, record_trained
 from hone.assemble import BuiltRun, build_run, choose_threads, load_run_data
 from hone.config import Config
+from hone.data.base import Split
 from hone.nn.stack import stack_models, unstackable
 from hone.store.runstore import RunStore
-from hone.train.callbacks import Checkpoint, Watch
+from hone.train.callbacks import Callback, Checkpoint, ProgressBar, Watch
 from hone.train.losses import per_sample_loss
 from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
 from hone.train.stacked import Member, MemberTelemetry, fit_stacked
+from hone.train.state import TrainState
 
-__all__ = ["STACK_MODES", "NotStackable", "run_stacked", "why_not_stacked"]
+__all__ = [
+    "STACK_MODES",
+    "NotStackable",
+    "Stack",
+    "run_stacked",
+    "stack_runs",
+    "why_not_stacked",
+]
 
 STACK_MODES = ("auto", "off")
 
@@ -37,8 +49,8 @@ def why_not_stacked(configs: list[Config]) -> str | None:
     """The reason these runs cannot train as one stacked model, else ``None``."""
     if len(configs) < 2:
         return "a single run"
-    first = {**configs[0].to_dict(), "seed": 0}
-    if any({**c.to_dict(), "seed": 0} != first for c in configs[1:]):
+    first = {**configs[0].to_dict(), "seed": 0, "name": ""}  # neither changes the training
+    if any({**c.to_dict(), "seed": 0, "name": ""} != first for c in configs[1:]):
         return "the runs differ in more than the seed"
     cfg = configs[0]
     train, model = cfg.train, cfg.model
@@ -65,66 +77,108 @@ def why_not_stacked(configs: list[Config]) -> str | None:
 CPU_WORK_LIMIT = 1_000_000
 
 
-def run_stacked(
-    configs: list[Config], store_root: str | Path, force: bool = False
-) -> list[tuple[str, str]]:
-    """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
-    config. Returns ``(run_id, status)`` per config, in order. Raises ``NotStackable`` when the
-    built model turns out not to stack, or (unless ``force``) is too big for stacking to pay
-    on a CPU (the caller runs them one by one instead)."""
-    configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
-    data = load_run_data(configs[0])
-    built = [build_run(c, data) for c in configs]
-    why = unstackable(built[0].model)
+@dataclass(eq=False)
+class Stack:
+    """Built runs (the same but for the seed) and the one model that trains them all."""
+
+    built: list[BuiltRun]
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    batch: int
+
+    def fit(self, callbacks: list[list[Callback]], train: Split | None = None,
+            blocks: bool = False) -> list[TrainState]:  # fmt: skip
+        """Train every member with its own callbacks; ``train`` (default: the shared
+        training split) with ``blocks`` holds one block of rows per member."""
+        first = self.built[0]
+        cfg = first.config
+        members = [Member(b.model, b.optimizer, b.generator, cbs)
+                   for b, cbs in zip(self.built, callbacks, strict=True)]  # fmt: skip
+        weights = first.sample_weights
+        if blocks and weights is not None:
+            weights = torch.cat([b.sample_weights for b in self.built])  # type: ignore[misc]
+        return fit_stacked(
+            self.model, self.optimizer, members, first.loss_fn, train or first.data.train,
+            first.data.val, epochs=cfg.train.epochs, batch_size=self.batch,
+            penalty=(_penalized_names(first), cfg.train.l1, cfg.train.l2),
+            grad_clip=first.grad_clip, sample_weights=weights, blocks=blocks,
+            per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
+        )  # fmt: skip
+
+
+def stack_runs(built: list[BuiltRun], force: bool = False) -> Stack:
+    """One stacked model (and optimizer) for ``built``; raises ``NotStackable`` when the
+    model does not stack or (unless ``force``) a step is too big for stacking to pay on a
+    CPU. Sets the thread count the stacked step wants."""
+    first = built[0]
+    why = unstackable(first.model)
     if why is not None:
         raise NotStackable(why)
-    first = built[0]
-    cfg, k = first.config, len(built)
-    models = [b.model for b in built]
-    stacked = stack_models(models)
+    cfg = first.config
+    stacked = stack_models([b.model for b in built])
     opt = cfg.train.optimizer
     optimizer = make_optimizer(opt.name, stacked.parameters(), opt.lr, opt.options())
     batch = len(first.data.train) if cfg.train.batch_size == "full" else cfg.train.batch_size
-    if first.data.train.x.device.type == "cpu":
+    on_cpu = first.data.train.x.device.type == "cpu"
+    if on_cpu:
         torch.set_num_threads(choose_threads(cfg.train.threads, stacked, batch))
     work = batch * sum(p.numel() for p in first.model.parameters())
-    if not force and first.data.train.x.device.type == "cpu" and work > CPU_WORK_LIMIT:
+    if not force and on_cpu and work > CPU_WORK_LIMIT:
         raise NotStackable(f"{work:,} multiply-adds a step: on a CPU stacking does not pay")
-    penalized = _penalized_names(first)
+    return Stack(built, stacked, optimizer, batch)
+
+
+def run_stacked(
+    configs: list[Config],
+    store_root: str | Path,
+    force: bool = False,
+    extra: dict[str, Any] | None = None,
+    init_seeds: list[int] | None = None,
+    progress: str | None = None,
+) -> list[RunResult]:
+    """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
+    config (with ``extra`` in its record). Returns each run's result, in order. Raises
+    ``NotStackable`` before any run is recorded when the built model turns out not to stack,
+    or (unless ``force``) is too big for stacking to pay on a CPU (the caller runs them one
+    by one instead). ``init_seeds``: the seed of each member's initial weights (default:
+    its seed), as an ensemble's ``vary: init`` gives them. ``progress``: a bar with this
+    label follows the first member (every member trains the same epochs)."""
+    configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
+    data = load_run_data(configs[0])
+    seeds: list[int | None] = list(init_seeds) if init_seeds else [None] * len(configs)
+    built = [build_run(c, data, init_seed=s) for c, s in zip(configs, seeds, strict=True)]
+    stack = stack_runs(built, force)
+    k = len(built)
     store = RunStore(store_root)
     run_ids: list[str] = []
-    done: list[tuple[str, str]] = []
-    members: list[Member] = []
+    done: list[RunResult] = []
     telemetries: list[MemberTelemetry | None] = []
+    callbacks: list[list[Callback]] = []
     try:
         for i, b in enumerate(built):
             run_id = _new_run(store, b)
             run_ids.append(run_id)
             telemetry = None
-            if cfg.telemetry.enabled:
-                telemetry = MemberTelemetry(cfg.telemetry.per_epoch, init_batch=data.train.x[:512],
-                                            stacked=stacked, member=i)  # fmt: skip
+            if b.config.telemetry.enabled:
+                telemetry = MemberTelemetry(b.config.telemetry.per_epoch,
+                                            init_batch=data.train.x[:512],
+                                            stacked=stack.model, member=i)  # fmt: skip
             telemetries.append(telemetry)
             cbs = [*b.callbacks, *_recorders(b, store, run_id, telemetry)]
+            if progress and i == 0:
+                cbs.append(ProgressBar(progress))
             for cb in cbs:  # time budgets are the group's: each member gets its share
                 if isinstance(cb, Watch):
                     cb.share = 1 / k
                 if isinstance(cb, Checkpoint):
                     cb.min_seconds *= k
-            members.append(Member(b.model, b.optimizer, b.generator, cbs))
+            callbacks.append(cbs)
         started = time.perf_counter()
-        states = fit_stacked(
-            stacked, optimizer, members, first.loss_fn, first.data.train, first.data.val,
-            epochs=cfg.train.epochs, batch_size=batch,
-            penalty=(penalized, cfg.train.l1, cfg.train.l2),
-            grad_clip=first.grad_clip, sample_weights=first.sample_weights,
-            per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
-        )  # fmt: skip
+        states = stack.fit(callbacks)
         wall = (time.perf_counter() - started) / k
-        note = {"stacked": {"members": k, "seeds": [c.seed for c in configs]}}
+        note = {"stacked": {"members": k, "seeds": [c.seed for c in configs]}, **(extra or {})}
         for b, run_id, state, telemetry in zip(built, run_ids, states, telemetries, strict=True):
-            result = record_trained(b, store, run_id, state, telemetry, wall, extra=note)
-            done.append((result.run_id, result.status))
+            done.append(record_trained(b, store, run_id, state, telemetry, wall, extra=note))
         return done
     except BaseException as exc:
         unfinished = list(zip(built, run_ids, telemetries, strict=False))[len(done) :]

@@ -95,11 +95,14 @@ def fit_stacked(
     grad_clip: GradClip | None = None,
     sample_weights: torch.Tensor | None = None,
     per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    blocks: bool = False,
 ) -> list[TrainState]:
     """Train every member in place; returns their final states, in order. ``penalty`` is
     (names of the stacked parameters it applies to, l1, l2); ``per_sample`` (each
-    sample's loss, whose mean is ``loss_fn``) gives every member's loss from one call."""
-    k_all, n = len(members), len(train)
+    sample's loss, whose mean is ``loss_fn``) gives every member's loss from one call.
+    ``blocks``: ``train`` (and ``sample_weights``) hold one equal-sized block of rows per
+    member, in member order (each member trains on its own rows, e.g. its own subset)."""
+    k_all, n = len(members), len(train) // len(members) if blocks else len(train)
     batch_size = min(batch_size, n)
     steps = -(-n // batch_size)
     if steps > 1 and n % batch_size == 1:
@@ -130,6 +133,11 @@ def fit_stacked(
     member_losses = _per_member(loss_fn, per_sample)
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
 
+    offsets = (torch.arange(k_all, device=device) * n)[:, None] if blocks else None
+
+    def own_rows(k: int) -> slice:
+        return slice(k * n, (k + 1) * n) if blocks else slice(None)
+
     def stop(k: int) -> None:
         """End member ``k`` now: its callbacks finish, then its rows are held fixed."""
         m = members[k]
@@ -137,7 +145,7 @@ def fit_stacked(
         if m.state.status == "running":
             m.state.status = "completed"
             if classification:
-                _never_trained(m.state, train.y, m.state.init_weight)
+                _never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
         m.cbs.call("on_train_end", m.state)
         m.frozen = [p.detach()[k].clone() for p in params]
 
@@ -158,9 +166,13 @@ def fit_stacked(
                     members[k].cbs.call("on_epoch_begin", members[k].state)
                 lrs = {k: members[k].optimizer.param_groups[0]["lr"] for k in live}
                 stacked.train()
-                draws = [_order(m, n, sample_weights) if m.active else torch.arange(n)
-                         for m in members]  # fmt: skip
+                weights_of = [None if sample_weights is None else sample_weights[own_rows(k)]
+                              for k in range(k_all)]  # fmt: skip
+                draws = [_order(m, n, w) if m.active else torch.arange(n)
+                         for m, w in zip(members, weights_of, strict=True)]  # fmt: skip
                 order = torch.stack(draws).to(device)
+                if offsets is not None:
+                    order += offsets
                 mask = torch.zeros(k_all, dtype=torch.bool, device=device)
                 mask[live] = True
                 for b in range(steps):
@@ -216,7 +228,7 @@ def fit_stacked(
                 seconds = (time.perf_counter() - started) / max(1, len(live))
                 for k in live:
                     _end_epoch(members[k], k, epoch, lrs[k], seconds, losses, penalties, sizes,
-                               predicted, order, train, scores, bool(weights))  # fmt: skip
+                               predicted, order, train.y, scores, bool(weights))  # fmt: skip
                     if members[k].state.status == "diverged" or members[k].state.stop_training:
                         stop(k)
             for k, m in enumerate(members):
@@ -368,12 +380,12 @@ def _end_epoch(
     sizes: torch.Tensor,
     predicted: torch.Tensor,
     order: torch.Tensor,
-    train: Split,
+    targets: torch.Tensor,
     scores: dict[str, torch.Tensor] | None,
     penalized: bool,
 ) -> None:
     """The member's epoch record, exactly the keys engine.fit writes, then its callbacks."""
-    state, n = m.state, len(train)
+    state, n = m.state, order.shape[1]
     if state.first_loss is None:
         state.first_loss = float(losses[0, k])
     state.logs = {"train_loss": float((losses[:, k] * sizes).sum() / n)}
@@ -382,8 +394,8 @@ def _end_epoch(
     if penalized:
         l1, l2 = ((penalties[:, k] * sizes[:, None]).sum(0) / n).tolist()
         state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
-    if not train.y.is_floating_point():
-        hits = predicted[k] == train.y.index_select(0, order[k])
+    if not targets.is_floating_point():
+        hits = predicted[k] == targets.index_select(0, order[k])
         state.logs["train_accuracy"] = float(hits.sum() / n)
     for key, values in (scores or {}).items():
         state.logs[f"val_{key}"] = float(values[k])
