@@ -212,6 +212,13 @@ def test_flags_show_as_flags_in_help(capsys: pytest.CaptureFixture[str]) -> None
     assert "<bool>" not in json_line
 
 
+def test_install_hints_in_help_keep_their_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich reads ``[ray]`` as a style tag and drops it unless escaped."""
+    code, out, _ = cli(capsys, "tune", "--help")
+    assert code == 0
+    assert "hone[ray]" in "".join(out.split())
+
+
 @pytest.mark.parametrize("command", ["datacurve", "lr-find", "run", "compare", "tune", "improve"])
 def test_every_training_command_has_quiet_and_store(
     capsys: pytest.CaptureFixture[str], command: str

@@ -91,7 +91,7 @@ JobsOpt = Annotated[
 BackendOpt = Annotated[
     str,
     typer.Option(
-        "--backend", help="local | ray. ray: each run is a Ray task (pip install 'hone[ray]')."
+        "--backend", help="local | ray. ray: each run is a Ray task (pip install 'hone\\[ray]')."
     ),
 ]
 AddressOpt = Annotated[

@@ -76,3 +76,13 @@ def test_a_curve_that_cannot_stack_says_why() -> None:
     cfg = load_config(tiny(**{"train.epochs": 1, "model.norm": "batch"}))
     curve = data_curve(cfg, [0.5, 1.0], seeds=2)
     assert "batch" in curve.evidence["not_stacked"]
+
+
+def test_jobs_train_the_same_points_in_worker_processes() -> None:
+    cfg = load_config(tiny(**{"train.epochs": 2, "data.params.n_samples": 300}))
+    here = data_curve(cfg, [0.5, 1.0], seeds=2, stack="off")
+    there = data_curve(cfg, [0.5, 1.0], seeds=2, jobs=2)
+    assert "stacked" not in there.evidence and "not_stacked" not in there.evidence
+    for h, t in zip(here.points, there.points, strict=True):
+        assert h.n_train == t.n_train
+        assert h.val_error == pytest.approx(t.val_error, abs=1e-6)

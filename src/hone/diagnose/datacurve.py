@@ -202,16 +202,14 @@ def _in_processes(
     cfg: Config, points: list[tuple[float, int]], base: DataBundle, jobs: int
 ) -> list[tuple[int, float, float]]:
     """``--jobs N`` on this machine: N processes, each with ``cores // N`` threads."""
-    import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
+
+    from hone.cluster.processes import local_pool
 
     threads = max(1, (os.cpu_count() or 1) // jobs)
     config = cfg.to_dict()
     config["train"] = {**config["train"], "threads": threads}
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_keep_base,
-                             initargs=(base,)) as pool:  # fmt: skip
+    with local_pool(jobs, _keep_base, (base,)) as pool:
         futures = [pool.submit(_point_here, config, f, s) for f, s in points]
         return [f.result() for f in futures]
 

@@ -9,15 +9,15 @@ Ctrl-C (or SIGTERM) stops the whole experiment, not one run: the run in progress
 from __future__ import annotations
 
 import math
-import multiprocessing
 import os
 import signal
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict
 from typing import Any
 
 from hone.cluster.backend import Backend
+from hone.cluster.processes import local_pool
 from hone.config import Config, load_config
 from hone.data import DataBundle
 from hone.errors import ConfigError, HoneError, suggest
@@ -307,10 +307,9 @@ def _run_parallel(
 ) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     told: set[str] = set()
-    ctx = multiprocessing.get_context("spawn")
     root, done, last = str(store.root), 0, ""
     total = sum(len(unit) for unit in units)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_ignore_sigint)
+    pool = local_pool(jobs, _ignore_sigint)
     futures: dict[Future[tuple[list[tuple[str, str]], str | None]], Unit] = {
         pool.submit(train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
     }

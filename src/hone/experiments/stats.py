@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
 
 __all__ = [
     "MIN_SEEDS",
@@ -82,6 +81,8 @@ class Summary:
 def summarize(values: list[float], confidence: float = 0.95, metric: str = "") -> Summary:
     """Mean with a Student-t confidence interval, clipped to the metric's bounds. One value
     has no interval (NaN), not a zero-width one."""
+    from scipy import stats as sps  # ~1 s to import: only when statistics are computed
+
     values = [float(v) for v in values if v is not None and math.isfinite(v)]
     n = len(values)
     if n == 0:
@@ -102,6 +103,8 @@ def summarize(values: list[float], confidence: float = 0.95, metric: str = "") -
 def min_detectable_effect(std: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
     """The smallest true mean difference a paired t-test on ``n`` seeds finds with the given
     power, when paired differences vary with ``std``."""
+    from scipy import stats as sps  # ~1 s to import: only when statistics are computed
+
     if n < 2 or not math.isfinite(std):
         return math.inf
     df = n - 1
@@ -139,6 +142,8 @@ def compare_paired(
     resamples: int = 5000,
 ) -> Comparison:
     """Paired comparison of ``variant`` against ``baseline`` (same seeds, same order)."""
+    from scipy import stats as sps  # ~1 s to import: only when statistics are computed
+
     if len(variant) != len(baseline):
         raise ValueError(
             f"paired comparison needs equal lengths, got {len(variant)} and {len(baseline)}"

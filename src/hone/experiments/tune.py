@@ -16,10 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from typing import Any, Literal
 import optuna
 
 from hone.cluster.backend import Backend
+from hone.cluster.processes import local_pool
 from hone.config import Config, load_config, read_yaml
 from hone.errors import ConfigError, HoneError
 from hone.experiments.stats import higher_is_better
@@ -418,9 +418,7 @@ def tune(
             if n
         ]
         try:
-            with ProcessPoolExecutor(
-                len(args), mp_context=multiprocessing.get_context("spawn")
-            ) as pool:
+            with local_pool(len(args)) as pool:
                 futures = [pool.submit(_worker, a) for a in args]
                 while not all(f.done() for f in futures):  # workers share the study: poll it
                     wait(futures, timeout=1.0)
