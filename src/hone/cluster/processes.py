@@ -45,10 +45,12 @@ def local_pool(
     jobs: int,
     initializer: Callable[..., None] | None = None,
     initargs: tuple[Any, ...] = (),
+    method: str | None = None,
 ) -> ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes; ``initializer(*initargs)`` runs in each, after it
-    has taken the parent's environment."""
-    method = start_method()
+    has taken the parent's environment. ``method`` (forkserver or spawn) overrides the start
+    method, for benchmarks."""
+    method = method or start_method()
     ctx = multiprocessing.get_context(method)
     if method == "forkserver":
         ctx.set_forkserver_preload(PRELOAD)  # read once, when the fork server starts
