@@ -362,7 +362,7 @@ def record_trained(
                                        splits, reports_too=full)  # fmt: skip
     store.save_weights(run_id, model.state_dict())
     if telemetry is not None:
-        store.save_json(run_id, "telemetry.json", telemetry.to_json(model))
+        store.save_json(run_id, "telemetry.json", telemetry.to_json(model), indent=None)
     if not full:
         extra = {**(extra or {}), DEFERRED: [s for s in SPLITS if s not in splits]}
     elif state.status != "diverged":
@@ -472,7 +472,9 @@ def _record_failure(
     message = str(exc) if isinstance(exc, HoneError) else repr(exc)
     steps: list[Callable[[], object]] = [lambda: store.save_weights(run_id, model.state_dict())]
     if telemetry is not None:
-        steps.append(lambda: store.save_json(run_id, "telemetry.json", telemetry.to_json(model)))
+        steps.append(
+            lambda: store.save_json(run_id, "telemetry.json", telemetry.to_json(model), indent=None)
+        )
     steps.append(lambda: store.finish_run(run_id, "failed", {}, seconds, message[:500]))
     for step in steps:
         with contextlib.suppress(HoneError, OSError, sqlite3.Error):

@@ -70,12 +70,28 @@ def test_a_diverged_member_is_recorded_diverged(store: Path) -> None:
 
 
 def test_each_member_has_its_own_telemetry_and_diagnosis(store: Path) -> None:
-    records, _ = _both(store, **{"train.epochs": 5})
+    records, alone = _both(store, **{"train.epochs": 5})
     with RunStore(store) as rs:
         tel = [rs.load_json(r.id, "telemetry.json") for r in records]
+        ref = [rs.load_json(r.run_id, "telemetry.json") for r in alone]
     assert all(t["samples"] and t["at_end"] for t in tel)
     norms = [t["samples"][0]["grad_norm"] for t in tel]
     assert len(set(norms)) == 3 and all(math.isfinite(n) for n in norms)
+    # Sampled on the stacked tensors, each member's samples are those of its run alone.
+    for mine, theirs in zip(tel, ref, strict=True):
+        assert len(mine["samples"]) == len(theirs["samples"])
+        for a, b in zip(mine["samples"], theirs["samples"], strict=True):
+            assert (a["epoch"], a["step"], a["finite"]) == (b["epoch"], b["step"], b["finite"])
+            assert a["loss"] == pytest.approx(b["loss"], rel=1e-4, abs=1e-6)
+            assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-3, abs=1e-6)
+            for layer, stats in a["layers"].items():
+                for key, value in stats.items():
+                    assert value == pytest.approx(b["layers"][layer][key], rel=1e-3, abs=1e-6)
+            assert a["activations"].keys() == b["activations"].keys()
+            for name, stats in a["activations"].items():
+                for key, value in stats.items():
+                    expected = b["activations"][name][key]
+                    assert value == pytest.approx(expected, rel=1e-3, abs=1e-5)
     report = hone.diagnose(records[0].id, store=store)
     assert report is not None
 

@@ -8,8 +8,55 @@ from torch import nn
 
 import hone
 from hone.store import RunStore
-from hone.train.callbacks.telemetry import activation_stats
+from hone.train.callbacks.telemetry import (
+    activation_stats,
+    member_activation_stats,
+    member_grad_norms,
+    member_layer_stats,
+)
 from tests.conftest import tiny
+
+
+def _reference_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
+    """The definitions, spelled out for one member's (batch, units, ...) output."""
+    flat = out.transpose(0, 1).reshape(out.shape[1], -1)
+    stats = {"mean": float(out.mean()), "std": float(out.std())}
+    stats["unit_std"] = float(out.reshape(out.shape[0], out.shape[1], -1).mean(2).std(1).mean())
+    if isinstance(module, nn.ReLU):
+        stats["dead"] = float((flat <= 0).all(dim=1).float().mean())
+    if isinstance(module, nn.Sigmoid):
+        stats["saturated"] = float(((out <= 0.02) | (out >= 0.98)).float().mean())
+    return stats
+
+
+@pytest.mark.parametrize("module", [nn.ReLU(), nn.Sigmoid(), nn.LeakyReLU()])
+@pytest.mark.parametrize("shape", [(5, 8, 6), (4, 8, 3, 5, 5)])  # dense, conv feature maps
+def test_member_stats_equal_each_members_own(module: nn.Module, shape: tuple[int, ...]) -> None:
+    gen = torch.Generator().manual_seed(0)
+    out = module(torch.randn(shape, generator=gen) - 0.8)
+    together = member_activation_stats(module, out)
+    for k in range(shape[0]):
+        assert together[k] == pytest.approx(_reference_stats(module, out[k]), rel=1e-5, abs=1e-6)
+        assert activation_stats(module, out[k]) == together[k]
+
+
+def test_member_layer_stats_and_grad_norms_equal_each_members_own() -> None:
+    gen = torch.Generator().manual_seed(1)
+    w, g, before = (torch.randn(3, 4, 5, generator=gen) for _ in range(3))
+    bias_grad = torch.randn(3, 4, generator=gen)
+    stats = member_layer_stats(w, g, before)
+    norms = member_grad_norms([g, bias_grad], 3)
+    for k in range(3):
+        assert stats[k]["grad_norm"] == pytest.approx(float(g[k].norm()), rel=1e-6)
+        assert stats[k]["weight_norm"] == pytest.approx(float(w[k].norm()), rel=1e-6)
+        ratio = float((w[k] - before[k]).norm() / w[k].norm())
+        assert stats[k]["update_ratio"] == pytest.approx(ratio, rel=1e-6)
+        assert stats[k]["numel"] == 20
+        both = torch.cat([g[k].reshape(-1), bias_grad[k]])
+        assert norms[k] == pytest.approx(float(both.norm()), rel=1e-6)
+    bad = g.clone()
+    bad[1, 0, 0] = float("nan")
+    assert member_grad_norms([bad], 3)[1] == float("inf")
 
 
 def test_activation_stats_dead_and_saturated() -> None:

@@ -26,7 +26,8 @@ from hone.train.callbacks import Callback, Checkpoint, ProgressBar, Watch
 from hone.train.losses import per_sample_loss
 from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
-from hone.train.stacked import Member, MemberTelemetry, fit_stacked
+from hone.train.stacked import Member, fit_stacked
+from hone.train.stacked_telemetry import MemberTelemetry
 from hone.train.state import TrainState
 
 __all__ = [
@@ -161,8 +162,7 @@ def run_stacked(
             telemetry = None
             if b.config.telemetry.enabled:
                 telemetry = MemberTelemetry(b.config.telemetry.per_epoch,
-                                            init_batch=data.train.x[:512],
-                                            stacked=stack.model, member=i)  # fmt: skip
+                                            init_batch=data.train.x[:512])  # fmt: skip
             telemetries.append(telemetry)
             cbs = [*b.callbacks, *_recorders(b, store, run_id, telemetry)]
             if progress and i == 0:

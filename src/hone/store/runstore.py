@@ -262,8 +262,11 @@ class RunStore(ExperimentsMixin):
                 "re-train the run or delete it"
             ) from None
 
-    def save_json(self, run_id: str, name: str, obj: Any) -> Path:
-        return atomic_write_text(self.run_dir(run_id) / name, json.dumps(clean_json(obj), indent=1))
+    def save_json(self, run_id: str, name: str, obj: Any, indent: int | None = 1) -> Path:
+        """``indent=None`` for big files read by programs (telemetry): Python's JSON encoder
+        is ~10x faster without indentation."""
+        text = json.dumps(clean_json(obj), indent=indent)
+        return atomic_write_text(self.run_dir(run_id) / name, text)
 
     def load_json(self, run_id: str, name: str) -> Any:
         run_id = self.resolve_id(run_id)

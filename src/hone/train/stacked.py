@@ -26,7 +26,6 @@ from torch import nn
 
 from hone.data.base import Split
 from hone.train.callbacks.base import Callback, CallbackList
-from hone.train.callbacks.telemetry import Telemetry, _activations, activation_stats
 from hone.train.engine import (
     CHECK_EVERY,
     GradClip,
@@ -37,9 +36,10 @@ from hone.train.engine import (
     _stop_on_ctrl_c,
 )
 from hone.train.losses import LossFn
+from hone.train.stacked_telemetry import MemberTelemetry, StackedProbe, stacked_layers
 from hone.train.state import TrainState
 
-__all__ = ["Member", "MemberTelemetry", "fit_stacked"]
+__all__ = ["Member", "fit_stacked"]
 
 
 @dataclass(eq=False)
@@ -57,28 +57,7 @@ class Member:
     active: bool = True
     frozen: list[torch.Tensor] = field(default_factory=list)  # its rows once it has stopped
     pairs: list[tuple[nn.Parameter, nn.Parameter]] = field(default_factory=list)  # own, stacked
-    telemetry: Telemetry | None = None
-    telemetry_only: bool = False  # telemetry is its only per-batch callback
-
-
-class MemberTelemetry(Telemetry):
-    """Telemetry of member ``k``: activation statistics come from the stacked forward pass
-    (the member's slice of each activation), everything else from the member's own model."""
-
-    def __init__(self, *args: Any, stacked: nn.Module, member: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.stacked, self.member = stacked, member
-
-    def on_batch_begin(self, state: TrainState) -> None:
-        if not self._sampled(state):
-            return
-        for name, module in _activations(self.stacked).items():
-
-            def hook(mod: nn.Module, _inp: object, out: torch.Tensor, name: str = name) -> None:
-                self._acts[name] = activation_stats(mod, out[self.member])
-
-            self._hooks.append(module.register_forward_hook(hook))
-        self._remember(state)
+    telemetry: MemberTelemetry | None = None
 
 
 def fit_stacked(
@@ -127,11 +106,11 @@ def fit_stacked(
         m.state.optimizer_state = _member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
         m.pairs = list(zip(m.model.parameters(), params, strict=True))
-        m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, Telemetry)), None)
-        batch_cbs = [cb for cb in m.callbacks if _has_batch_hook(cb)]
-        m.telemetry_only = bool(batch_cbs) and all(cb is m.telemetry for cb in batch_cbs)
+        m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
     member_losses = _per_member(loss_fn, per_sample)
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
+    telemetry_layers = stacked_layers(members[0].model, params)
+    telemetries = [m.telemetry for m in members]
 
     offsets = (torch.arange(k_all, device=device) * n)[:, None] if blocks else None
 
@@ -186,6 +165,8 @@ def fit_stacked(
                     )
                     if batch_hooks:
                         _each(members, live, "on_batch_begin", batch=b)
+                    sampled = _sampling(members, live, b)
+                    probe = StackedProbe(stacked, telemetry_layers, sampled) if sampled else None
                     _follow_schedule(optimizer, members[live[0]].optimizer)
                     logits = stacked(xb)
                     loss = member_losses(logits, yb)
@@ -208,8 +189,9 @@ def fit_stacked(
                         predicted[:, b * batch_size : end] = logits.detach().argmax(2)
                     for k in live:
                         members[k].state.step += 1
+                    if probe is not None:
+                        probe.finish(telemetries, [m.state for m in members], params, losses[b])
                     if batch_hooks:
-                        _link_grads(members, live)
                         _each(members, live, "on_batch_end", batch=b, loss=losses[b])
                     window = b + 1 - CHECK_EVERY
                     if window >= 0 and (b + 1) % CHECK_EVERY == 0:
@@ -278,13 +260,6 @@ def _follow_schedule(shared: torch.optim.Optimizer, own: torch.optim.Optimizer) 
         group.update(settings)
 
 
-def _has_batch_hook(cb: Callback) -> bool:
-    return any(
-        getattr(type(cb), hook) is not getattr(Callback, hook)
-        for hook in ("on_batch_begin", "on_batch_end")
-    )
-
-
 def _gather(rows: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """``rows[idx]`` for a (K, batch) index: (K, batch, *row shape)."""
     return rows.index_select(0, idx.reshape(-1)).view(*idx.shape, *rows.shape[1:])
@@ -300,13 +275,23 @@ def _order(member: Member, n: int, sample_weights: torch.Tensor | None) -> torch
 def _each(members: list[Member], live: list[int], hook: str, batch: int,
           loss: torch.Tensor | None = None) -> None:  # fmt: skip
     for k in live:
-        m, state = members[k], members[k].state
+        state = members[k].state
         state.batch = batch
-        if m.telemetry_only and not m.telemetry._sampled(state):  # type: ignore[union-attr]
-            continue  # telemetry does nothing on the steps it does not sample
         if loss is not None:
             state.batch_loss = loss[k]
         members[k].cbs.call(hook, state)
+
+
+def _sampling(members: list[Member], live: list[int], batch: int) -> list[int]:
+    """The live members whose telemetry samples this step."""
+    sampled = []
+    for k in live:
+        m = members[k]
+        if m.telemetry is not None:
+            m.state.batch = batch
+            if m.telemetry._sampled(m.state):
+                sampled.append(k)
+    return sampled
 
 
 def _penalty(weights: Sequence[torch.Tensor], l1: float, l2: float) -> torch.Tensor:
@@ -337,17 +322,6 @@ def _hold_frozen(members: list[Member], params: list[nn.Parameter]) -> None:
         for k, m in enumerate(members):
             for p, rows in zip(params, m.frozen, strict=False):
                 p[k].copy_(rows)
-
-
-def _link_grads(members: list[Member], live: list[int]) -> None:
-    """Give each member's parameters their rows of the stacked gradients, on the steps its
-    telemetry samples (nothing else reads a member's gradients)."""
-    for k in live:
-        m = members[k]
-        if m.telemetry is None or not m.telemetry._sampled(m.state):
-            continue
-        for own, p in m.pairs:
-            own.grad = p.grad[k] if p.grad is not None else None
 
 
 def _check(

@@ -20,7 +20,13 @@ from hone.nn.activations import RELU_FAMILY, SATURATING
 from hone.train.callbacks.base import Callback
 from hone.train.state import TrainState
 
-__all__ = ["Telemetry", "activation_stats"]
+__all__ = [
+    "Telemetry",
+    "activation_stats",
+    "member_activation_stats",
+    "member_grad_norms",
+    "member_layer_stats",
+]
 
 SATURATION_MARGIN = 0.02
 _BOUNDS = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0)}
@@ -44,22 +50,61 @@ def _activations(model: nn.Module) -> dict[str, nn.Module]:
 
 def activation_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
     """Mean, std, dead-unit and saturation fractions of one activation's output batch."""
+    return member_activation_stats(module, out.unsqueeze(0))[0]
+
+
+def member_activation_stats(module: nn.Module, out: torch.Tensor) -> list[dict[str, float]]:
+    """``activation_stats`` of each member's slice of ``out`` (members, batch, units, ...),
+    with one sync: a stacked run samples all its members at once."""
     out = out.detach().float()
-    flat = out.transpose(0, 1).reshape(out.shape[1], -1)  # (units or channels, samples...)
-    stats = {"mean": float(out.mean()), "std": float(out.std()) if out.numel() > 1 else 0.0}
+    members, batch, units = out.shape[:3]
+    cells = out.reshape(members, batch, units, -1)  # (members, samples, units, positions)
+    flat = out.reshape(members, -1)
+    names = ["mean", "std"]
+    zero = torch.zeros(members, device=out.device)
+    columns = [flat.mean(1), flat.std(1) if flat.shape[1] > 1 else zero]
     # Spread across units for the same sample: zero when every unit computes the same thing
     # (a symmetric init such as zeros or a constant), whatever the spread across samples.
-    per_unit = out.reshape(out.shape[0], out.shape[1], -1).mean(2)  # (samples, units)
-    if per_unit.shape[1] > 1:  # a single unit cannot be symmetric with anything
-        stats["unit_std"] = float(per_unit.std(1).mean())
+    if units > 1:  # a single unit cannot be symmetric with anything
+        names.append("unit_std")
+        columns.append(cells.mean(3).std(2).mean(1))
     kind = type(module).__name__
-    if kind == "ReLU":
-        stats["dead"] = float((flat <= 0).all(dim=1).float().mean())
+    if kind == "ReLU":  # dead: silent for every sample and position of the batch
+        names.append("dead")
+        columns.append((cells <= 0).all(3).all(1).float().mean(1))
     if kind in _BOUNDS:
         low, high = _BOUNDS[kind]
         margin = SATURATION_MARGIN
-        stats["saturated"] = float(((out <= low + margin) | (out >= high - margin)).float().mean())
-    return stats
+        names.append("saturated")
+        columns.append(((flat <= low + margin) | (flat >= high - margin)).float().mean(1))
+    return [dict(zip(names, row, strict=True)) for row in torch.stack(columns, 1).tolist()]
+
+
+def member_layer_stats(
+    weight: torch.Tensor, grad: torch.Tensor | None, before: torch.Tensor | None
+) -> list[dict[str, float]]:
+    """Gradient norm, weight norm, size and update/weight ratio of one layer, per member
+    (each tensor has a leading member dimension; ``before``: the weight before the step)."""
+    members = weight.shape[0]
+    w = weight.detach().reshape(members, -1)
+    zero = torch.zeros(members, device=w.device)
+    g = grad.detach().reshape(members, -1).norm(dim=1) if grad is not None else zero
+    u = (w - before.reshape(members, -1)).norm(dim=1) if before is not None else zero
+    rows = torch.stack([g, w.norm(dim=1), u], 1).tolist()
+    return [
+        {"grad_norm": gn, "weight_norm": wn, "numel": w.shape[1],
+         "update_ratio": un / wn if wn else math.inf}
+        for gn, wn, un in rows
+    ]  # fmt: skip
+
+
+def member_grad_norms(grads: list[torch.Tensor], members: int) -> list[float]:
+    """The global gradient norm of each member, from gradients with a leading member
+    dimension (inf where it is not finite)."""
+    squares = torch.zeros(members)
+    for g in grads:
+        squares = squares.to(g.device) + g.detach().float().reshape(members, -1).pow(2).sum(1)
+    return [math.sqrt(s) if math.isfinite(s) else math.inf for s in squares.tolist()]
 
 
 class Telemetry(Callback):
@@ -155,23 +200,24 @@ class Telemetry(Callback):
             return
         self._detach()
         layers: dict[str, dict[str, float]] = {}
-        squares = 0.0
         for name, module in _layers(state.model).items():
-            weight = _weight(module).detach()
-            grad = _weight(module).grad
-            w_norm = float(weight.norm())
-            g_norm = float(grad.norm()) if grad is not None else 0.0
-            update = float((weight - self._before[name]).norm()) if name in self._before else 0.0
-            layers[name] = {
-                "grad_norm": g_norm,
-                "weight_norm": w_norm,
-                "numel": weight.numel(),
-                "update_ratio": update / w_norm if w_norm else math.inf,
-            }
-        for p in state.model.parameters():
-            if p.grad is not None:
-                squares += float(p.grad.detach().pow(2).sum())
-        grad_norm = math.sqrt(squares) if math.isfinite(squares) else math.inf
+            weight, before = _weight(module), self._before.get(name)
+            grad = weight.grad[None] if weight.grad is not None else None
+            [layers[name]] = member_layer_stats(
+                weight[None], grad, before[None] if before is not None else None
+            )
+        grads = [p.grad[None] for p in state.model.parameters() if p.grad is not None]
+        self.add_sample(state, layers, self._acts, member_grad_norms(grads, 1)[0])
+        self._acts, self._before = {}, {}
+
+    def add_sample(
+        self,
+        state: TrainState,
+        layers: dict[str, dict[str, float]],
+        activations: dict[str, dict[str, float]],
+        grad_norm: float,
+    ) -> None:
+        """Record one sampled step (``state.batch_loss`` is its loss)."""
         loss = float(state.batch_loss) if state.batch_loss is not None else math.nan
         finite = math.isfinite(grad_norm) and math.isfinite(loss)
         self.records.append(
@@ -183,12 +229,11 @@ class Telemetry(Callback):
                 "grad_norm": grad_norm,
                 "finite": finite,
                 "layers": layers,
-                "activations": self._acts,
+                "activations": activations,
             }
         )
         if not finite:
             self.non_finite_at = (state.epoch, state.step)
-        self._acts, self._before = {}, {}
 
     def on_train_end(self, state: TrainState) -> None:
         self._detach()

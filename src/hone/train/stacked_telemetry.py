@@ -1,0 +1,95 @@
+"""Telemetry of K stacked members, sampled on the stacked tensors in one pass per step.
+
+Each member keeps its own ``MemberTelemetry``: its sampling schedule, its records, its
+activation scale at init and at the end (taken on its own model), exactly what a run alone
+records. Only the per-step samples differ in how they are taken: instead of K sets of hooks
+and K x layers small norms, each with its own sync, ``StackedProbe`` computes every sampled
+member's statistics on the stacked weights, gradients and activations at once and hands each
+member its row. On a small model that is most of what telemetry costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from hone.train.callbacks.base import Callback
+from hone.train.callbacks.telemetry import (
+    Telemetry,
+    _activations,
+    _layers,
+    _weight,
+    member_activation_stats,
+    member_grad_norms,
+    member_layer_stats,
+)
+from hone.train.state import TrainState
+
+__all__ = ["MemberTelemetry", "StackedProbe", "stacked_layers"]
+
+
+class MemberTelemetry(Telemetry):
+    """Telemetry of one stacked member: the stacked loop samples it (``StackedProbe``), so it
+    has no per-batch hooks of its own."""
+
+    on_batch_begin = Callback.on_batch_begin
+    on_batch_end = Callback.on_batch_end
+
+
+def stacked_layers(member: nn.Module, stacked_params: Sequence[nn.Parameter]) -> dict[str, Any]:
+    """Each telemetry layer of a member model (by its name there) -> the stacked parameter
+    that holds its weight; the member's parameters are in the stacked ones' order."""
+    index = {id(p): i for i, p in enumerate(member.parameters())}
+    return {n: stacked_params[index[id(_weight(m))]] for n, m in _layers(member).items()}
+
+
+class StackedProbe:
+    """One sampled step of the members ``ks``: attach before the forward pass, ``finish``
+    after the optimizer step (and after each member's ``state.step`` moved on)."""
+
+    def __init__(self, stacked: nn.Module, layers: dict[str, Any], ks: list[int]) -> None:
+        self.ks, self.layers = ks, layers
+        self.index = torch.tensor(ks, device=next(iter(layers.values())).device)
+        self.acts: dict[str, list[dict[str, float]]] = {}
+        self.before = {n: w.detach().index_select(0, self.index) for n, w in layers.items()}
+        self.hooks = [
+            module.register_forward_hook(self._hook(name))
+            for name, module in _activations(stacked).items()
+        ]
+
+    def _hook(self, name: str) -> Any:
+        def hook(module: nn.Module, _inp: object, out: torch.Tensor) -> None:
+            self.acts[name] = member_activation_stats(module, out.index_select(0, self.index))
+
+        return hook
+
+    def finish(
+        self,
+        telemetries: Sequence[Telemetry | None],
+        states: Sequence[TrainState],
+        params: Sequence[nn.Parameter],
+        loss: torch.Tensor,
+    ) -> None:
+        """Record member k's sample in ``telemetries[k]``, with ``loss[k]`` as its loss."""
+        for h in self.hooks:
+            h.remove()
+        rows = {
+            name: member_layer_stats(
+                w.detach().index_select(0, self.index),
+                w.grad.index_select(0, self.index) if w.grad is not None else None,
+                self.before[name],
+            )
+            for name, w in self.layers.items()
+        }
+        grads = [p.grad.index_select(0, self.index) for p in params if p.grad is not None]
+        norms = member_grad_norms(grads, len(self.ks))
+        for i, k in enumerate(self.ks):
+            telemetry, state = telemetries[k], states[k]
+            assert telemetry is not None
+            state.batch_loss = loss[k]
+            layers = {name: stats[i] for name, stats in rows.items()}
+            acts = {name: stats[i] for name, stats in self.acts.items()}
+            telemetry.add_sample(state, layers, acts, norms[i])
