@@ -123,6 +123,27 @@ def compare_wall(seeds: int, store: Path, epochs: int) -> dict[str, Any]:
     return out
 
 
+def datacurve_wall(seeds: int, epochs: int) -> dict[str, Any]:
+    """``hone datacurve examples/moons.yaml`` (4 fractions) with ``stack`` off and auto, in
+    this process; the points must agree."""
+    from hone.diagnose.datacurve import data_curve
+
+    cfg = load_config(_with(_moons(), **{"train.epochs": epochs}))
+    out: dict[str, Any] = {"case": "hone datacurve moons", "seeds": seeds}
+    curves = {}
+    for mode in ("off", "auto"):
+        t = time.perf_counter()
+        curves[mode] = data_curve(cfg, [0.1, 0.25, 0.5, 1.0], seeds=seeds, stack=mode)
+        out[f"{mode}_s"] = round(time.perf_counter() - t, 2)
+    out["ratio"] = round(out["off_s"] / out["auto_s"], 2)
+    out["max_val_error_gap"] = max(
+        abs(a - b)
+        for p, q in zip(curves["off"].points, curves["auto"].points, strict=True)
+        for a, b in zip(p.val_error, q.val_error, strict=True)
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs (a smoke test)")
@@ -139,6 +160,7 @@ def main() -> None:
             mnist = _with(MNIST, **({"train.epochs": 1} if q else {}))
             results.append(case("MNIST 784-200-10", mnist, 5, store))
         wall = compare_wall(10, store, 10 if q else 50)
+        curve = datacurve_wall(3, 10 if q else 50)
     finally:
         shutil.rmtree(store, ignore_errors=True)
     rows = [
@@ -153,7 +175,13 @@ def main() -> None:
         f"hone compare moons, 2 variants x {wall['seeds']} seeds: --stack off "
         f"{wall['off_s']} s, auto {wall['auto_s']} s ({wall['ratio']}x)"
     )
-    path = write_result("stacked" + ("-quick" if q else ""), {"cases": results, "compare": wall})
+    print(
+        f"hone datacurve moons, 4 fractions x {curve['seeds']} seeds: --stack off "
+        f"{curve['off_s']} s, auto {curve['auto_s']} s ({curve['ratio']}x; largest val error "
+        f"gap {curve['max_val_error_gap']:.2g})"
+    )
+    payload = {"cases": results, "compare": wall, "datacurve": curve}
+    path = write_result("stacked" + ("-quick" if q else ""), payload)
     print(f"results: {path}")
 
 
