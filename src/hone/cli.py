@@ -73,7 +73,9 @@ EXIT_CODES = {"completed": 0, "interrupted": 130, "diverged": 1, "failed": 1}
 
 
 def metrics_table(metrics: dict[str, Any], title: str) -> Table:
-    table = Table(title=safe(title), title_justify="left")
+    # As wide as its title (a title wraps to the table's width): Rich still fits it to the
+    # terminal.
+    table = Table(title=safe(title), title_justify="left", min_width=len(title))
     table.add_column("metric")
     splits = [s for s in ("train", "val", "test") if any(k.startswith(s + "_") for k in metrics)]
     for split in splits:

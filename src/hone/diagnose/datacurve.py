@@ -27,6 +27,7 @@ __all__ = ["CurvePoint", "DataCurve", "data_curve", "fit_power_law"]
 
 POOR_TRAIN = 0.6  # train accuracy recovers < 60 % of the way from chance: the model underfits
 WORTH_IT = 0.005  # doubling the data is projected to cut val error by >= 0.5 points
+GAP = 0.01  # val error above train error by more than 1 point: something to regularise
 
 
 @dataclass
@@ -310,8 +311,15 @@ def _verdict(points: list[CurvePoint], data: DataBundle, classification: bool) -
         "plateau",
         f"Validation error has levelled off at {full.mean_val:.3f}"
         + (f" (projected gain from doubling the data: {gain:.3f})" if gain is not None else "")
-        + ". More of the same data will help little; the gap to training error "
-        f"({train_err:.3f}) is for regularisation or a better model to close.",
+        + ". More of the same data will help little; "
+        + (
+            f"the gap to training error ({train_err:.3f}) is for regularisation or a better "
+            "model to close."
+            if full.mean_val - train_err > GAP
+            else f"validation error is no higher than training error ({train_err:.3f}), so "
+            "there is no overfitting to regularise: a better model (more capacity, better "
+            "features) is what lowers both."
+        ),
         gain,
         evidence,
     )
