@@ -22,7 +22,10 @@ def _members(k: int = 3, **model: object) -> list[nn.Module]:
     return out
 
 
-@pytest.mark.parametrize("model", [{}, {"norm": "layer"}, {"activation": "tanh", "dropout": 0.2}])
+@pytest.mark.parametrize(
+    "model",
+    [{}, {"norm": "layer"}, {"norm": "batch"}, {"activation": "tanh", "dropout": 0.2}],
+)
 def test_the_stacked_forward_equals_each_member_alone(model: dict[str, object]) -> None:
     members = _members(**model)
     alone = [copy.deepcopy(m).eval() for m in members]
@@ -48,10 +51,51 @@ def test_members_are_views_of_the_stacked_parameters() -> None:
 
 @pytest.mark.parametrize(
     ("model", "reason"),
-    [({"norm": "batch"}, "BatchNorm1d"), ({"activation": "maxout"}, "Maxout")],
+    [({"activation": "maxout"}, "Maxout")],
 )
 def test_unstackable_layers_are_named(model: dict[str, object], reason: str) -> None:
     (member,) = _members(1, **model)
     assert reason in (unstackable(member) or "")
     with pytest.raises(ValueError, match=reason):
         stack_models([member, copy.deepcopy(member)])
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])  # None: a cumulative average
+def test_stacked_batch_norm_keeps_each_members_statistics(momentum: float | None) -> None:
+    """Training steps and then eval: each member's output and running statistics are those of
+    its own BatchNorm1d fed its own batches, and its buffers are views of the stacked ones."""
+    members = _members(norm="batch")
+    for m in members:
+        for bn in m.modules():
+            if isinstance(bn, nn.BatchNorm1d):
+                bn.momentum = momentum
+    alone = [copy.deepcopy(m) for m in members]
+    stacked = stack_models(members)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        x = torch.randn(3, 9, 2, generator=gen) * 2 + 1
+        out = stacked(x)
+        for k, ref in enumerate(alone):
+            torch.testing.assert_close(out[k], ref(x[k]), atol=1e-5, rtol=1e-5)
+    for k, ref in enumerate(alone):
+        for name, value in ref.state_dict().items():
+            torch.testing.assert_close(members[k].state_dict()[name], value, atol=1e-6, rtol=1e-5)
+    stacked.eval()
+    x = torch.randn(3, 4, 2, generator=gen)
+    out = stacked(x)
+    for k, ref in enumerate(alone):
+        torch.testing.assert_close(out[k], ref.eval()(x[k]), atol=1e-5, rtol=1e-5)
+
+
+def test_a_one_row_batch_is_normalised_with_the_running_statistics() -> None:
+    members = _members(norm="batch")
+    alone = [copy.deepcopy(m) for m in members]
+    stacked = stack_models(members)
+    stacked(torch.randn(3, 5, 2))  # running statistics move off their start
+    for k, ref in enumerate(alone):
+        ref.load_state_dict(members[k].state_dict())
+    x = torch.randn(3, 1, 2)
+    out = stacked(x)
+    for k, ref in enumerate(alone):
+        torch.testing.assert_close(out[k], ref.eval()(x[k]), atol=1e-6, rtol=1e-6)
+        torch.testing.assert_close(members[k].state_dict(), ref.state_dict())  # not updated

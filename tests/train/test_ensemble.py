@@ -70,5 +70,5 @@ def test_members_that_cannot_stack_say_why(tmp_path: Path) -> None:
     result = hone.run(cfg, store=str(tmp_path))
     assert "learning rate" in result.notes["not_stacked"]
     augmented = tiny(**{"train.ensemble": {"members": 2}, "train.epochs": 1,
-                        "model.norm": "batch"})  # fmt: skip
-    assert "batch" in hone.run(augmented, store=str(tmp_path)).notes["not_stacked"]
+                        "train.augment": {"noise": 0.1}})  # fmt: skip
+    assert "augment" in hone.run(augmented, store=str(tmp_path)).notes["not_stacked"]

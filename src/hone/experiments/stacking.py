@@ -57,7 +57,6 @@ def why_not_stacked(configs: list[Config]) -> str | None:
     train, model = cfg.train, cfg.model
     reasons = [
         (model.kind == "cnn", "model.kind: cnn (convolutions are not stacked yet)"),
-        (model.norm == "batch", "model.norm: batch (per-run batch statistics)"),
         (model.activation == "maxout", "model.activation: maxout"),
         (bool(model.freeze) or bool(train.unfreeze_at_epoch), "model.freeze"),
         (train.ensemble is not None, "train.ensemble trains members of its own"),

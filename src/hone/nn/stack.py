@@ -5,9 +5,9 @@ and returns one module computing all K on inputs shaped ``(K, batch, features)``
 batched matmuls (``torch.baddbmm``) instead of K small ones. The members' parameters become
 views into the stacked ones, so each member model always holds its current weights: anything
 that reads or loads a member (early stopping, checkpoints, evaluation, telemetry) works on it
-as on a model trained alone. Layers with per-member state across the batch (BatchNorm) or a
-non-elementwise shape (convolutions, Maxout) cannot be stacked this way: ``unstackable``
-names them.
+as on a model trained alone; so are their BatchNorm running statistics, each member's own.
+Layers with a non-elementwise shape (convolutions, Maxout) cannot be stacked this way:
+``unstackable`` names them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["StackedFlatten", "StackedLayerNorm", "StackedLinear", "stack_models", "unstackable"]
+__all__ = [
+    "StackedBatchNorm",
+    "StackedFlatten",
+    "StackedLayerNorm",
+    "StackedLinear",
+    "stack_models",
+    "unstackable",
+]
 
 # Modules that act elementwise (or are the identity), so they apply to (K, batch, ...) as is.
 _ELEMENTWISE = (
@@ -72,6 +79,51 @@ class StackedLayerNorm(nn.Module):
         return out
 
 
+class StackedBatchNorm(nn.Module):
+    """K ``nn.BatchNorm1d`` layers on (K, batch, features): each member normalises with its
+    own batch statistics and keeps its own running mean, variance and count. The K x features
+    channels go through one ``F.batch_norm`` call, the kernel a member alone uses."""
+
+    def __init__(self, members: list[nn.BatchNorm1d]) -> None:
+        super().__init__()
+        first = members[0]
+        self.eps, self.momentum = first.eps, first.momentum
+        self.weight, self.bias = None, None
+        if first.affine:
+            self.weight = nn.Parameter(torch.stack([m.weight.detach() for m in members]))
+            self.bias = nn.Parameter(torch.stack([m.bias.detach() for m in members]))
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            rows = [getattr(m, name) for m in members]
+            tracked = first.track_running_stats
+            self.register_buffer(name, torch.stack(rows) if tracked else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"StackedBatchNorm expects (members, batch, features), got {x.shape}")
+        k, b, f = x.shape
+        mean, var, count = (self._buffers[n] for n in ("running_mean", "running_var",
+                                                        "num_batches_tracked"))  # fmt: skip
+        momentum = 0.0 if self.momentum is None else self.momentum
+        # One row has no batch statistics: it is normalised with the running ones, as the
+        # engine does for a member alone (BatchNorm in eval mode for that forward pass).
+        training = self.training and (b > 1 or mean is None)
+        if training and count is not None:
+            count.add_(1)
+            if self.momentum is None:  # a cumulative average, as nn.BatchNorm1d keeps it
+                momentum = 1.0 / float(count[0])
+        out = F.batch_norm(
+            x.transpose(0, 1).reshape(b, k * f),
+            mean.view(-1) if mean is not None else None,
+            var.view(-1) if var is not None else None,
+            self.weight.reshape(-1) if self.weight is not None else None,
+            self.bias.reshape(-1) if self.bias is not None else None,
+            training or mean is None,
+            momentum,
+            self.eps,
+        )
+        return out.view(b, k, f).transpose(0, 1)
+
+
 class StackedFlatten(nn.Module):
     """``nn.Flatten`` that keeps the member and batch dimensions."""
 
@@ -87,7 +139,7 @@ def unstackable(model: nn.Module) -> str | None:
                 kind = type(module).__name__
                 return f"{name or 'the model'} is a {kind}, not a plain stack of layers"
             continue
-        if isinstance(module, (nn.Linear, nn.LayerNorm, nn.Flatten, *_ELEMENTWISE)):
+        if isinstance(module, (nn.Linear, nn.LayerNorm, nn.BatchNorm1d, nn.Flatten, *_ELEMENTWISE)):
             if isinstance(module, nn.Flatten) and module.start_dim != 1:
                 return f"{name} flattens from dimension {module.start_dim}"
             continue
@@ -112,14 +164,19 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
             replacement = StackedLinear(group)
         elif isinstance(module, nn.LayerNorm):
             replacement = StackedLayerNorm(group)
+        elif isinstance(module, nn.BatchNorm1d):
+            replacement = StackedBatchNorm(group)
         elif isinstance(module, nn.Flatten):
             replacement = StackedFlatten()
         if replacement is not None:
             _replace(stacked, name, replacement)
     shared = dict(stacked.named_parameters())
+    buffers = dict(stacked.named_buffers())
     for k, member in enumerate(members):
         for name, param in member.named_parameters():
             param.data = shared[name].data[k]
+        for name, buffer in member.named_buffers():  # running statistics, for eval and saving
+            buffer.data = buffers[name].data[k]
     return stacked
 
 

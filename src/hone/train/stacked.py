@@ -87,6 +87,9 @@ def fit_stacked(
     if steps > 1 and n % batch_size == 1:
         steps -= 1  # fold a one-row last batch into the one before (as engine.fit does)
     params = list(stacked.parameters())
+    # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
+    # updates those in every training forward pass, stopped members' rows included).
+    held = [*params, *(b for b in stacked.buffers() if b.dim() > 0 and len(b) == len(members))]
     named = dict(stacked.named_parameters())
     penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
@@ -126,7 +129,7 @@ def fit_stacked(
             if classification:
                 _never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
         m.cbs.call("on_train_end", m.state)
-        m.frozen = [p.detach()[k].clone() for p in params]
+        m.frozen = [t.detach()[k].clone() for t in held]
 
     with _stop_on_ctrl_c(driver), warnings.catch_warnings():
         # Each member's schedule steps its own optimizer, which never steps (the shared one
@@ -183,7 +186,7 @@ def fit_stacked(
                         _clip(params, grad_clip)
                     optimizer.step()
                     if len(live) < k_all:
-                        _hold_frozen(members, params)
+                        _hold_frozen(members, held)
                     losses[b] = loss.detach()
                     if classification:
                         predicted[:, b * batch_size : end] = logits.detach().argmax(2)
@@ -317,11 +320,11 @@ def _clip(params: list[nn.Parameter], clip: GradClip) -> None:
             g.clamp_(-clip.value, clip.value)
 
 
-def _hold_frozen(members: list[Member], params: list[nn.Parameter]) -> None:
+def _hold_frozen(members: list[Member], held: list[torch.Tensor]) -> None:
     with torch.no_grad():
         for k, m in enumerate(members):
-            for p, rows in zip(params, m.frozen, strict=False):
-                p[k].copy_(rows)
+            for t, rows in zip(held, m.frozen, strict=False):
+                t[k].copy_(rows)
 
 
 def _check(
