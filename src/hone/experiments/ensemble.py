@@ -129,7 +129,8 @@ def _combined_metrics(cfg: Config, members: list[RunResult], data: DataBundle) -
     same splits)."""
     ens = cfg.train.ensemble
     assert ens is not None
-    activation = _output_activation(cfg, data)
+    # Every member shares the model and the loss, so their output activation.
+    activation = resolve_output_activation(cfg.model.output_activation, cfg.train.loss, data.task)
     models: list[nn.Module] = [m.model for m in members if m.model is not None]
     metrics: dict[str, float] = {}
     for split_name, split in {"train": data.train, "val": data.val, "test": data.test}.items():
@@ -145,8 +146,3 @@ def _combined_metrics(cfg: Config, members: list[RunResult], data: DataBundle) -
             picked = mean_prob.gather(1, split.y[:, None]).clamp_min(1e-12)
             metrics[f"{split_name}_loss"] = float(-picked.log().mean())
     return metrics
-
-
-def _output_activation(cfg: Config, data: DataBundle) -> str:
-    """The members' output activation (all members share the model and the loss)."""
-    return resolve_output_activation(cfg.model.output_activation, cfg.train.loss, data.task)

@@ -56,7 +56,6 @@ class Member:
     cbs: CallbackList = field(init=False)
     active: bool = True
     frozen: list[torch.Tensor] = field(default_factory=list)  # its rows once it has stopped
-    pairs: list[tuple[nn.Parameter, nn.Parameter]] = field(default_factory=list)  # own, stacked
     telemetry: MemberTelemetry | None = None
 
 
@@ -88,8 +87,9 @@ def fit_stacked(
         steps -= 1  # fold a one-row last batch into the one before (as engine.fit does)
     params = list(stacked.parameters())
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
-    # updates those in every training forward pass, stopped members' rows included).
-    held = [*params, *(b for b in stacked.buffers() if b.dim() > 0 and len(b) == len(members))]
+    # updates those in every training forward pass, stopped members' rows included). Every
+    # stacked tensor has the member dimension first.
+    held = [*params, *stacked.buffers()]
     named = dict(stacked.named_parameters())
     penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
@@ -108,7 +108,6 @@ def fit_stacked(
         m.state.init_weight = _biggest_weight(m.model)
         m.state.optimizer_state = _member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
-        m.pairs = list(zip(m.model.parameters(), params, strict=True))
         m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
     member_losses = _per_member(loss_fn, per_sample)
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
@@ -119,6 +118,9 @@ def fit_stacked(
 
     def own_rows(k: int) -> slice:
         return slice(k * n, (k + 1) * n) if blocks else slice(None)
+
+    weights_of = [None if sample_weights is None else sample_weights[own_rows(k)]
+                  for k in range(k_all)]  # fmt: skip
 
     def stop(k: int) -> None:
         """End member ``k`` now: its callbacks finish, then its rows are held fixed."""
@@ -148,8 +150,6 @@ def fit_stacked(
                     members[k].cbs.call("on_epoch_begin", members[k].state)
                 lrs = {k: members[k].optimizer.param_groups[0]["lr"] for k in live}
                 stacked.train()
-                weights_of = [None if sample_weights is None else sample_weights[own_rows(k)]
-                              for k in range(k_all)]  # fmt: skip
                 draws = [_order(m, n, w) if m.active else torch.arange(n)
                          for m, w in zip(members, weights_of, strict=True)]  # fmt: skip
                 order = torch.stack(draws).to(device)

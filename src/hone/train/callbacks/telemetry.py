@@ -101,10 +101,10 @@ def member_layer_stats(
 def member_grad_norms(grads: list[torch.Tensor], members: int) -> list[float]:
     """The global gradient norm of each member, from gradients with a leading member
     dimension (inf where it is not finite)."""
-    squares = torch.zeros(members)
-    for g in grads:
-        squares = squares.to(g.device) + g.detach().float().reshape(members, -1).pow(2).sum(1)
-    return [math.sqrt(s) if math.isfinite(s) else math.inf for s in squares.tolist()]
+    if not grads:
+        return [0.0] * members
+    squares = torch.stack([g.detach().float().reshape(members, -1).pow(2).sum(1) for g in grads])
+    return [math.sqrt(s) if math.isfinite(s) else math.inf for s in squares.sum(0).tolist()]
 
 
 class Telemetry(Callback):
