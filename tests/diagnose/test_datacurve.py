@@ -86,3 +86,10 @@ def test_jobs_train_the_same_points_in_worker_processes() -> None:
     for h, t in zip(here.points, there.points, strict=True):
         assert h.n_train == t.n_train
         assert h.val_error == pytest.approx(t.val_error, abs=1e-6)
+
+
+@pytest.mark.parametrize("stack", ["auto", "off"])
+def test_a_diverged_point_stops_the_curve_with_what_to_change(stack: str) -> None:
+    cfg = load_config(tiny(**{"train.epochs": 3, "train.optimizer": {"name": "sgd", "lr": 1e6}}))
+    with pytest.raises(ConfigError, match=r"diverged .*lower train\.optimizer\.lr \(now 1e\+06\)"):
+        data_curve(cfg, [0.5, 1.0], seeds=2, stack=stack)

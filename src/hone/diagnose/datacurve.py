@@ -130,6 +130,13 @@ def _errors(built: BuiltRun, state: TrainState) -> tuple[int, float, float]:
     if state.status == "interrupted":
         raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
     data = built.data
+    if state.status == "diverged":  # its errors would read as a model that cannot learn
+        epoch = state.diverged_at[0] if state.diverged_at else state.epoch
+        raise ConfigError(
+            f"datacurve: seed {built.config.seed} on {len(data.train)} training rows diverged "
+            f"in epoch {epoch}, so the curve would measure divergence, not data; lower "
+            f"train.optimizer.lr (now {built.config.train.optimizer.lr:g}) and run it again"
+        )
     tr = evaluate_split(built.model, data.train, built.loss_fn)
     va = evaluate_split(built.model, data.val, built.loss_fn)  # type: ignore[arg-type]
     if data.task == "classification":
