@@ -220,3 +220,13 @@ def test_report_replaces_a_planted_link_instead_of_following_it(tmp_path: Path) 
     assert victim.read_text() == "precious"
     with RunStore(store) as rs, pytest.raises(hone.StoreError, match="is a folder"):
         render_report(rs, run_id, tmp_path)
+
+
+def test_a_constant_learning_rate_is_shown_rounded(tmp_path: Path) -> None:
+    """A tuned LR has 16 digits; the page shows four significant ones."""
+    run = hone.run(tiny(**{"train.epochs": 2, "train.optimizer.lr": 0.004430375245218269}),
+                   store=str(tmp_path))  # fmt: skip
+    with RunStore(tmp_path) as rs:
+        text = render_report(rs, run.run_id).read_text()
+    assert "learning rate constant at 0.00443<" in text
+    assert "constant at 0.004430375" not in text  # the config section keeps every digit
