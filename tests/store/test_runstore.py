@@ -3,12 +3,14 @@ from __future__ import annotations
 import multiprocessing as mp
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from hone.errors import StoreError
 from hone.store import RunStore
+from hone.store.sqlite import retry_busy
 
 
 def test_create_append_finish_read(store: Path) -> None:
@@ -85,3 +87,44 @@ def test_several_processes_write_at_once(store: Path) -> None:
     db = sqlite3.connect(store / "runs.db")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _open_and_record(root: str, start: Any, n_runs: int) -> None:
+    start.wait()
+    for i in range(n_runs):  # a store per run: opening races another process closing
+        with RunStore(root) as rs:
+            rs.finish_run(rs.create_run(f"r{i}", {}), "completed", {}, 0.0)
+
+
+def test_processes_create_and_reopen_one_new_store_at_once(tmp_path: Path) -> None:
+    # Before opening retried a busy index and created its tables in one transaction, one
+    # round in two failed here: "database is locked", "table(s) epochs ... are missing".
+    ctx = mp.get_context("fork")
+    for round_ in range(8):
+        root = tmp_path / f"s{round_}"
+        start = ctx.Barrier(4)
+        procs = [ctx.Process(target=_open_and_record, args=(str(root), start, 8)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        assert [p.exitcode for p in procs] == [0] * 4, f"round {round_}"
+        with RunStore(root) as rs:
+            assert len(rs.list_runs()) == 32
+
+
+def test_a_busy_error_is_retried_and_damage_is_not() -> None:
+    errors = ["database is locked", "database is locked"]
+
+    def attempt() -> str:
+        if errors:
+            raise sqlite3.OperationalError(errors.pop())
+        return "opened"
+
+    assert retry_busy(attempt) == "opened" and not errors
+    errors[:] = ["disk image is malformed"]
+    with pytest.raises(sqlite3.OperationalError, match="malformed"):
+        retry_busy(attempt)
+    errors[:] = ["database is locked"] * 1000
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        retry_busy(attempt, timeout=0.05)  # a lock that outlasts the timeout is reported

@@ -16,6 +16,8 @@ from typing import Any
 
 import optuna
 
+from hone.store.sqlite import connect as sqlite_connect
+
 __all__ = ["open_storage"]
 
 SQLITE = "sqlite:///"
@@ -29,10 +31,7 @@ def open_storage(url: str) -> str | optuna.storages.BaseStorage:
     path = url[len(SQLITE) :]  # sqlite:///rel/path or sqlite:////abs/path
 
     def connect() -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=60.0, check_same_thread=False)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        return db
+        return sqlite_connect(path, foreign_keys=False, check_same_thread=False)
 
     kwargs: dict[str, Any] = {"creator": connect}
     return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)

@@ -68,15 +68,19 @@ class RunStore(ExperimentsMixin):
             raise StoreError("the store path contains a NUL byte")
         try:
             if not self.root.is_dir():
-                if self.root.exists():
-                    raise StoreError(f"cannot use {self.root} as a run store: it is a file")
                 parent = self.root.absolute().parent
                 if not parent.is_dir():
                     raise StoreError(
                         f"cannot create the run store {self.root}: its parent folder {parent} "
                         "does not exist (create it, or give another --store)"
                     )
-                self.root.mkdir()
+                try:
+                    self.root.mkdir()
+                except FileExistsError:  # a file, or a store another process just created
+                    if not self.root.is_dir():
+                        raise StoreError(
+                            f"cannot use {self.root} as a run store: it is a file"
+                        ) from None
             self._db = open_index(self.root)
         except OSError as exc:
             raise StoreError(

@@ -11,6 +11,8 @@ import sqlite3
 from pathlib import Path
 
 from hone.errors import StoreError
+from hone.store.sqlite import connect as sqlite_connect
+from hone.store.sqlite import retry_busy
 
 __all__ = ["SCHEMA_VERSION", "TABLES", "connect", "open_index"]
 
@@ -75,11 +77,8 @@ _RUN_COLUMNS = ("id", "name", "status", "created", "finished", "seed", "config",
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=60, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    return db
+    """The index connection: WAL, autocommit (each write opens its own transaction)."""
+    return sqlite_connect(path, autocommit=True)
 
 
 def _run_folders(root: Path) -> int:
@@ -87,55 +86,96 @@ def _run_folders(root: Path) -> int:
     return sum(1 for p in runs.iterdir() if p.is_dir()) if runs.is_dir() else 0
 
 
-def create_index(db: sqlite3.Connection) -> None:
-    db.executescript(_SCHEMA)
+def _execute_schema(db: sqlite3.Connection) -> None:
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
+def create_index(db: sqlite3.Connection) -> None:
+    """Create the tables in one transaction, so no other process ever sees half of them."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _execute_schema(db)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _repair_hint(root: Path) -> str:
+    return f"run `hone runs repair --store {root}` to rebuild the index from the run folders"
+
+
 def open_index(root: Path) -> sqlite3.Connection:
-    """Open ``root/runs.db``, creating it only for a new store and migrating an old one."""
+    """Open ``root/runs.db``, creating it only for a new store and migrating an old one.
+
+    Several processes may open (and create) the same new store at once: creation is one
+    transaction that checks again, under the write lock, whether another process won."""
     path = root / "runs.db"
-    fresh = not path.exists() or path.stat().st_size == 0
-    folders = _run_folders(root)
-    repair = f"run `hone runs repair --store {root}` to rebuild the index from the run folders"
-    if fresh and folders:
+    if not path.exists() and (folders := _run_folders(root)):
         raise StoreError(
-            f"{path} is missing or empty, but {root / 'runs'} holds {folders} run folder(s); "
-            f"{repair}"
+            f"{path} is missing, but {root / 'runs'} holds {folders} run folder(s); "
+            f"{_repair_hint(root)}"
         )
     db = connect(path)
     try:
-        version = int(db.execute("PRAGMA user_version").fetchone()[0])
-        present = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError:
+        retry_busy(lambda: _check(db, root))
+    except BaseException:
         db.close()
         raise
+    return db
+
+
+def _check(db: sqlite3.Connection, root: Path) -> None:
+    path = root / "runs.db"
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
-        db.close()
         raise StoreError(
             f"{path} was written by a newer hone (schema {version}, this hone knows "
             f"{SCHEMA_VERSION}); upgrade hone to read it"
         )
-    if not present:
-        if folders:
-            db.close()
-            raise StoreError(f"{path} has no tables, but {folders} run folder(s) exist; {repair}")
-        create_index(db)
-        return db
-    missing = [t for t in TABLES if t not in present]
+    if not _tables(db):
+        _create_if_new(db, root)
+        return
+    missing = [t for t in TABLES if t not in _tables(db)]
     if missing:
-        db.close()
-        raise StoreError(f"{path} is damaged: table(s) {', '.join(missing)} are missing; {repair}")
+        raise StoreError(
+            f"{path} is damaged: table(s) {', '.join(missing)} are missing; {_repair_hint(root)}"
+        )
     if version < SCHEMA_VERSION:
         _migrate(db)
     columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
     lost = [c for c in _RUN_COLUMNS if c not in columns]
     if lost:
-        db.close()
         raise StoreError(
-            f"{path} is damaged: column(s) {', '.join(lost)} of runs are missing; {repair}"
+            f"{path} is damaged: column(s) {', '.join(lost)} of runs are missing; "
+            f"{_repair_hint(root)}"
         )
-    return db
+
+
+def _create_if_new(db: sqlite3.Connection, root: Path) -> None:
+    """An index with no tables is new, unless run folders say it was emptied."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if _tables(db):  # another process created it since we looked
+            db.execute("COMMIT")
+            return
+        if folders := _run_folders(root):
+            raise StoreError(
+                f"{root / 'runs.db'} has no tables, but {folders} run folder(s) exist; "
+                f"{_repair_hint(root)}"
+            )
+        _execute_schema(db)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
