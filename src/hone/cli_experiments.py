@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from hone.cli_common import (
     AddressOpt,
@@ -29,6 +30,7 @@ from hone.cli_common import (
 )
 from hone.errors import ConfigError
 from hone.progress import RunsBar
+from hone.text import plain
 
 experiments_app = typer.Typer(
     help="List and show experiments (compare, improve, tune re-runs).", no_args_is_help=True
@@ -107,16 +109,23 @@ def _variants_key(summary: dict[str, Any]) -> None:
         out.print(f"  {label:>4}  {safe(row['name'], keep_newlines=False)}", highlight=False)
     by_note: dict[str, list[str]] = {}  # one line per note, naming the variants it is about
     for i, row in enumerate(summary["variants"]):
-        note = (row.get("vs") or {}).get("note")
-        if note:
-            by_note.setdefault(note, []).append(f"v{i}" if i else "base")
+        for note in (row.get("missing"), (row.get("vs") or {}).get("note")):
+            if note:
+                by_note.setdefault(note, []).append(f"v{i}" if i else "base")
     for note, labels in by_note.items():
-        out.print(f"  note ({', '.join(labels)}): {safe(note)}", highlight=False)
-    out.print(
-        f"  test = mean {summary['variants'][0]['final_test']['metric']} over the same runs, "
-        "shown for the record and never used to choose",
-        highlight=False,
-    )
+        _hanging(f"  note ({', '.join(labels)}):", plain(note))
+    test = summary["variants"][0]["final_test"]["metric"]
+    _hanging("  test =", f"mean {test} over the same runs, shown for the record and never used "
+             "to choose")  # fmt: skip
+
+
+def _hanging(label: str, text: str | Text) -> None:
+    """``label text``, the text wrapping under itself at any width."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
+    grid.add_row(label, text)
+    out.print(grid, highlight=False)
 
 
 def compare_cmd(

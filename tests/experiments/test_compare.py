@@ -45,6 +45,30 @@ def test_grid_runs_every_variant_on_the_same_seeds(store: Path) -> None:
     assert all(row["vs"]["n"] == 3 for row in summary["variants"][1:])
 
 
+@pytest.mark.parametrize("stack", ["auto", "off"])
+def test_diverged_runs_are_counted_and_said_but_never_averaged(store: Path, stack: str) -> None:
+    # A diverged run still has finite metrics (of the weights before they blew up); taking
+    # them would flatter the variant, and dropping the run silently left "- (0)" unexplained.
+    base = load_config(tiny(**{**FAST, "train.optimizer": {"name": "sgd", "lr": 0.05}}))
+    with RunStore(store) as rs:
+        variants = grid(base, ["train.optimizer.lr=1e6"])
+        exp = plan_experiment(rs, "compare", base, variants, [0, 1, 2], "val_accuracy")
+        assert run_pending(rs, exp, stack=stack) == 6
+        assert run_pending(rs, exp, stack=stack) == 0  # a diverged seed is an outcome: kept
+        summary = summarize_experiment(rs, exp)
+        statuses = [
+            rs.get_run(r, with_history=False).status for r in summary["variants"][1]["run_ids"]
+        ]
+    assert summary["complete"] and summary["runs_done"] == 6
+    blown = summary["variants"][1]
+    assert statuses == ["diverged"] * 3
+    assert blown["n"] == 0 and blown["summary"]["n"] == 0 and "vs" not in blown
+    assert (
+        blown["missing"] == "3 of 3 runs have no val_accuracy (3 diverged); lower the learning rate"
+    )
+    assert summary["variants"][0]["missing"] == ""
+
+
 def test_ladder_compares_each_step_with_the_previous(store: Path) -> None:
     base = load_config(tiny(**FAST))
     steps = ladder(base, ["train.loss=bce", "model.activation=leaky_relu"])

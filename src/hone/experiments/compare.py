@@ -210,6 +210,11 @@ def _ignore_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# Outcomes linked to an experiment: a resumed experiment does not train them again (a diverged
+# seed diverges again); the summary counts a diverged run without using its value.
+FINAL = ("completed", "diverged")
+
+
 def _jobs_plan(store: RunStore, exp_id: str) -> list[tuple[str, int, dict[str, Any]]]:
     record = store.get_experiment(exp_id)
     spec = record.spec
@@ -245,7 +250,8 @@ def run_pending(
     say: Callable[[str], None] | None = None,
     backend: Backend | None = None,
 ) -> int:
-    """Run every (variant, seed) of the experiment not yet linked to a completed run.
+    """Run every (variant, seed) of the experiment not yet linked to a completed or diverged
+    run.
 
     ``stack: auto`` trains the seeds of each variant as one stacked model where they differ in
     the seed alone (``hone.experiments.stacking``; each seed is still its own run), and says
@@ -283,7 +289,7 @@ def run_pending(
                     _tell(say, told, unit, why)
                 for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
                     done += 1
-                    if status == "completed":
+                    if status in FINAL:
                         store.link_run(exp_id, name, seed, run_id)
                     if progress:
                         progress(f"{name} seed {seed}: {status}", done, total, [])
@@ -322,7 +328,7 @@ def _run_parallel(
                 results, why = fut.result()
                 _tell(say, told, unit, why)
                 for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
-                    if status == "completed":
+                    if status in FINAL:
                         store.link_run(exp_id, name, seed, run_id)
                     done += 1
                     last = f"{name} seed {seed}: {status}"
@@ -359,7 +365,7 @@ def _run_on_ray(
     def done(unit: Unit, outcome: UnitOutcome) -> None:
         _tell(say, told, unit, outcome.why)
         for (name, seed, _), (run_id, status) in zip(unit, outcome.results, strict=True):
-            if status == "completed":
+            if status in FINAL:
                 store.link_run(exp_id, name, seed, run_id)
             count[0] += 1
             last[0] = f"{name} seed {seed}: {status}"
@@ -384,16 +390,40 @@ def _label(unit: Unit) -> str:
 
 
 def _metric_values(store: RunStore, runs: list[dict[str, Any]], metric: str) -> dict[int, float]:
+    """Each seed's value, from completed runs only: a diverged run's metrics are those of
+    weights that blew up, not of the variant (``_missing_note`` says how many there were)."""
     values = {}
     for r in runs:
         try:
-            m = store.get_run(r["run_id"], with_history=False).metrics
+            record = store.get_run(r["run_id"], with_history=False)
         except HoneError:
             continue  # a deleted or damaged run: that seed is missing, not a crash
-        value = m.get(metric)
+        if record.status != "completed":
+            continue
+        value = record.metrics.get(metric)
         if isinstance(value, int | float) and math.isfinite(value):
             values[r["seed"]] = float(value)
     return values
+
+
+def _missing_note(
+    store: RunStore, runs: list[dict[str, Any]], values: dict[int, float], metric: str
+) -> str:
+    """Why some of a variant's recorded runs give no value (e.g. "2 diverged"), else ""."""
+    why: dict[str, int] = {}
+    for r in runs:
+        if r["seed"] in values:
+            continue
+        try:
+            status = store.get_run(r["run_id"], with_history=False).status
+        except HoneError:
+            status = "deleted or damaged"
+        why[status] = why.get(status, 0) + 1
+    if not why:
+        return ""
+    causes = ", ".join(f"{n} {status}" for status, n in sorted(why.items()))
+    hint = "; lower the learning rate" if "diverged" in why else ""
+    return f"{sum(why.values())} of {len(runs)} runs have no {metric} ({causes}){hint}"
 
 
 def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
@@ -429,6 +459,7 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
             "run_ids": [
                 r["run_id"] for r in sorted(by_variant.get(name, []), key=lambda r: r["seed"])
             ],
+            "missing": _missing_note(store, by_variant.get(name, []), mine, metric),
         }
         ref = v.get("compare_to")
         if ref and ref in values:
