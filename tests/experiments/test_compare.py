@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from hone.config import load_config
+from hone.experiments.api import _result
 from hone.experiments.compare import (
     ExperimentInterrupted,
     plan_experiment,
@@ -67,6 +68,9 @@ def test_diverged_runs_are_counted_and_said_but_never_averaged(store: Path, stac
         blown["missing"] == "3 of 3 runs have no val_accuracy (3 diverged); lower the learning rate"
     )
     assert summary["variants"][0]["missing"] == ""
+    result = _result(summary)
+    assert result.variants[1].missing == blown["missing"] and len(result.variants[1].run_ids) == 3
+    assert "3 diverged" in result._repr_html_()
 
 
 def test_ladder_compares_each_step_with_the_previous(store: Path) -> None:

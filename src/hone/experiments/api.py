@@ -26,15 +26,16 @@ class VariantResult:
 
     name: str
     patch: dict[str, Any]
-    values: list[float]  # the metric per seed, in seed order
+    values: list[float]  # the metric per completed seed, in seed order
     mean: float
     ci_low: float
     ci_high: float
-    run_ids: list[str]
+    run_ids: list[str]  # every run, diverged ones too, in seed order
     compare_to: str | None = None
     mean_diff: float | None = None
     p_value: float | None = None
     verdict: str | None = None  # better | worse | no detectable difference | too few seeds
+    missing: str = ""  # why some runs give no value, e.g. "2 of 5 runs ... (2 diverged)"
 
 
 @dataclass
@@ -75,6 +76,7 @@ def _result(summary: dict[str, Any]) -> ComparisonResult:
                 vs.get("mean_diff"),
                 vs.get("p_value"),
                 vs.get("verdict"),
+                row.get("missing", ""),
             )
         )
     return ComparisonResult(

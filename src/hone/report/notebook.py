@@ -86,7 +86,12 @@ def comparison_html(summary: dict[str, Any]) -> str:
         )
     header = ("variant", "seeds", summary["metric"], "95% CI", "Δ vs ref", "p", "verdict")
     title = f"<p>{escape(summary['kind'])} <code>{escape(summary['experiment'])}</code></p>"
-    return f"<div>{title}{_table(header, rows)}</div>"
+    notes = "".join(
+        f"<p>{escape(v['name'])}: {escape(v['missing'])}</p>"
+        for v in summary["variants"]
+        if v.get("missing")
+    )
+    return f"<div>{title}{_table(header, rows)}{notes}</div>"
 
 
 def tune_html(result: TuneResult) -> str:
