@@ -24,7 +24,7 @@ from hone.errors import ConfigError, HoneError, suggest
 from hone.experiments.stats import MIN_SEEDS, compare_paired, holm, summarize
 from hone.experiments.variants import Variant
 from hone.store.owner import current_owner
-from hone.store.runstore import RunStore
+from hone.store.runstore import RunRecord, RunStore
 
 __all__ = [
     "ExperimentInterrupted",
@@ -389,41 +389,45 @@ def _label(unit: Unit) -> str:
     return f"{name} seed {seed}" if len(unit) == 1 else f"{name} seeds {seed}-{unit[-1][1]}"
 
 
-def _metric_values(store: RunStore, runs: list[dict[str, Any]], metric: str) -> dict[int, float]:
+def _records(store: RunStore, runs: list[dict[str, Any]]) -> dict[int, RunRecord | None]:
+    """Each linked seed's run record, read once; ``None`` for a deleted or damaged run (that
+    seed is missing, not a crash)."""
+    records: dict[int, RunRecord | None] = {}
+    for r in runs:
+        try:
+            records[r["seed"]] = store.get_run(r["run_id"], with_history=False)
+        except HoneError:
+            records[r["seed"]] = None
+    return records
+
+
+def _metric_values(records: dict[int, RunRecord | None], metric: str) -> dict[int, float]:
     """Each seed's value, from completed runs only: a diverged run's metrics are those of
     weights that blew up, not of the variant (``_missing_note`` says how many there were)."""
     values = {}
-    for r in runs:
-        try:
-            record = store.get_run(r["run_id"], with_history=False)
-        except HoneError:
-            continue  # a deleted or damaged run: that seed is missing, not a crash
-        if record.status != "completed":
+    for seed, record in records.items():
+        if record is None or record.status != "completed":
             continue
         value = record.metrics.get(metric)
         if isinstance(value, int | float) and math.isfinite(value):
-            values[r["seed"]] = float(value)
+            values[seed] = float(value)
     return values
 
 
 def _missing_note(
-    store: RunStore, runs: list[dict[str, Any]], values: dict[int, float], metric: str
+    records: dict[int, RunRecord | None], values: dict[int, float], metric: str
 ) -> str:
     """Why some of a variant's recorded runs give no value (e.g. "2 diverged"), else ""."""
     why: dict[str, int] = {}
-    for r in runs:
-        if r["seed"] in values:
-            continue
-        try:
-            status = store.get_run(r["run_id"], with_history=False).status
-        except HoneError:
-            status = "deleted or damaged"
-        why[status] = why.get(status, 0) + 1
+    for seed, record in records.items():
+        if seed not in values:
+            status = record.status if record is not None else "deleted or damaged"
+            why[status] = why.get(status, 0) + 1
     if not why:
         return ""
     causes = ", ".join(f"{n} {status}" for status, n in sorted(why.items()))
     hint = "; lower the learning rate" if "diverged" in why else ""
-    return f"{sum(why.values())} of {len(runs)} runs have no {metric} ({causes}){hint}"
+    return f"{sum(why.values())} of {len(records)} runs have no {metric} ({causes}){hint}"
 
 
 def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
@@ -437,14 +441,12 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
     by_variant: dict[str, list[dict[str, Any]]] = {}
     for r in record.runs:
         by_variant.setdefault(r["variant"], []).append(r)
-    values = {
-        v["name"]: _metric_values(store, by_variant.get(v["name"], []), metric)
-        for v in spec["variants"]
-    }
+    records = {v["name"]: _records(store, by_variant.get(v["name"], [])) for v in spec["variants"]}
+    values = {name: _metric_values(recs, metric) for name, recs in records.items()}
     rows = []
     for v in spec["variants"]:
         name, mine = v["name"], values[v["name"]]
-        test = _metric_values(store, by_variant.get(name, []), test_metric)
+        test = _metric_values(records[name], test_metric)
         row: dict[str, Any] = {
             "name": name,
             "patch": v["patch"],
@@ -459,7 +461,7 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
             "run_ids": [
                 r["run_id"] for r in sorted(by_variant.get(name, []), key=lambda r: r["seed"])
             ],
-            "missing": _missing_note(store, by_variant.get(name, []), mine, metric),
+            "missing": _missing_note(records[name], mine, metric),
         }
         ref = v.get("compare_to")
         if ref and ref in values:
