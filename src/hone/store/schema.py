@@ -8,6 +8,8 @@ folders, a dropped table, or an index from a newer hone is an error that says wh
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from hone.errors import StoreError
@@ -93,15 +95,22 @@ def _execute_schema(db: sqlite3.Connection) -> None:
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
-def create_index(db: sqlite3.Connection) -> None:
-    """Create the tables in one transaction, so no other process ever sees half of them."""
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken before the first read, so what it reads stays true."""
     db.execute("BEGIN IMMEDIATE")
     try:
-        _execute_schema(db)
+        yield
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+def create_index(db: sqlite3.Connection) -> None:
+    """Create the tables in one transaction, so no other process ever sees half of them."""
+    with _transaction(db):
+        _execute_schema(db)
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
@@ -140,10 +149,11 @@ def _check(db: sqlite3.Connection, root: Path) -> None:
             f"{path} was written by a newer hone (schema {version}, this hone knows "
             f"{SCHEMA_VERSION}); upgrade hone to read it"
         )
-    if not _tables(db):
+    present = _tables(db)
+    if not present:
         _create_if_new(db, root)
         return
-    missing = [t for t in TABLES if t not in _tables(db)]
+    missing = [t for t in TABLES if t not in present]
     if missing:
         raise StoreError(
             f"{path} is damaged: table(s) {', '.join(missing)} are missing; {_repair_hint(root)}"
@@ -161,10 +171,8 @@ def _check(db: sqlite3.Connection, root: Path) -> None:
 
 def _create_if_new(db: sqlite3.Connection, root: Path) -> None:
     """An index with no tables is new, unless run folders say it was emptied."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db):
         if _tables(db):  # another process created it since we looked
-            db.execute("COMMIT")
             return
         if folders := _run_folders(root):
             raise StoreError(
@@ -172,22 +180,13 @@ def _create_if_new(db: sqlite3.Connection, root: Path) -> None:
                 f"{_repair_hint(root)}"
             )
         _execute_schema(db)
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
 
 
 def _migrate(db: sqlite3.Connection) -> None:
     """Schema 1 -> 2: the owner columns (old runs have none; they are never judged dead)."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with _transaction(db):
         have = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
         for name, kind in _OWNER_COLUMNS:
             if name not in have:
                 db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
