@@ -24,8 +24,8 @@ from typing import Any
 import hone
 from benchmarks.common import DATASETS, ROOT, load, print_table, write_result
 from hone.config import load_config
-from hone.experiments.stacking import run_stacked
 from hone.experiments.stats import compare_paired
+from hone.runs.stacking import run_stacked
 from hone.store import RunStore
 
 BLOBS = {
@@ -126,7 +126,7 @@ def compare_wall(seeds: int, store: Path, epochs: int) -> dict[str, Any]:
 def datacurve_wall(seeds: int, epochs: int) -> dict[str, Any]:
     """``hone datacurve examples/moons.yaml`` (4 fractions) with ``stack`` off and auto, in
     this process; the points must agree."""
-    from hone.diagnose.datacurve import data_curve
+    from hone.experiments.datacurve import data_curve
 
     cfg = load_config(_with(_moons(), **{"train.epochs": epochs}))
     out: dict[str, Any] = {"case": "hone datacurve moons", "seeds": seeds}

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from hone.cli_common import set_args
+from hone.cli.common import set_args
 from hone.progress import ProgressLine, clock, shorten
 from hone.train.callbacks.progress import ProgressBar, metrics_text
 from hone.train.state import TrainState
@@ -135,7 +135,8 @@ def test_runs_list_keeps_ids_status_and_numbers_whole_at_80_columns(
 ) -> None:
     long_name = "an-experiment-with-a-very-long-name/+ model.hidden=[32, 32, 32]"
     ids = [one_run(store, name=long_name) for _ in range(2)]
-    from hone import cli_common, cli_runs
+    from hone.cli import common as cli_common
+    from hone.cli import runs as cli_runs
 
     narrow = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
     monkeypatch.setattr(cli_common, "out", narrow)

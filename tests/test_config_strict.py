@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from hone.config import load_config, yaml_load
-from hone.config.yaml_safe import YamlLimitError
 from hone.errors import ConfigError
+from hone.yaml_safe import YamlLimitError
 
 NONSENSE: list[tuple[dict[str, Any], str]] = [
     ({"train": {"epochs": True}}, "train.epochs"),

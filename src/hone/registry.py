@@ -7,9 +7,22 @@ from typing import Generic, TypeVar
 
 from hone.errors import ConfigError, suggest
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "check_name", "unknown_name"]
 
 T = TypeVar("T")
+
+
+def unknown_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> str:
+    """``unknown activation 'relux'; did you mean 'relu'?; valid names: ...``."""
+    return f"unknown {kind} '{name}'{suggest(name, list(valid))}; valid names: {', '.join(valid)}"
+
+
+def check_name(kind: str, name: str, valid: list[str] | tuple[str, ...]) -> str:
+    """``name`` if it is one of ``valid``; else ``ValueError`` naming the valid ones (for
+    pydantic validators, which add the field path themselves)."""
+    if name not in valid:
+        raise ValueError(unknown_name(kind, name, valid))
+    return name
 
 
 class Registry(Generic[T]):
@@ -44,13 +57,10 @@ class Registry(Generic[T]):
     def check(self, name: str) -> str:
         """Return ``name`` if registered; else raise ``ValueError`` (for pydantic validators,
         which add the field path themselves)."""
-        if name not in self._entries:
-            raise ValueError(self._unknown(name))
-        return name
+        return check_name(self.kind, name, self.names())
 
     def _unknown(self, name: str) -> str:
-        valid = ", ".join(self.names())
-        return f"unknown {self.kind} '{name}'{suggest(name, self.names())}; valid names: {valid}"
+        return unknown_name(self.kind, name, self.names())
 
     def names(self) -> list[str]:
         return list(self._entries)

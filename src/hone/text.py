@@ -15,6 +15,8 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
+from hone.yaml_safe import yaml_load
+
 __all__ = ["fmt", "plain", "safe", "set_args", "strip_control"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -53,8 +55,6 @@ def _rounded(value: Any) -> Any:
 
 def set_args(patch: dict[str, Any]) -> str:
     """``--set`` arguments that paste into a shell as they are (values as JSON, quoted)."""
-    from hone.config import yaml_load
-
     parts = []
     for key, value in patch.items():
         value = _rounded(value)

@@ -24,11 +24,11 @@ import pytest
 import hone
 from hone.cluster import Backend, parse_backend
 from hone.cluster.backend import _split_address
-from hone.cluster.ray_runs import RayRunFailed
 from hone.config import load_config
-from hone.diagnose.datacurve import data_curve
 from hone.errors import ConfigError
 from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.datacurve import data_curve
+from hone.experiments.ray_tasks import RayRunFailed
 from hone.experiments.tune import parse_space, tune
 from hone.experiments.variants import grid
 from hone.store import RunStore

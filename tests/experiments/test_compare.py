@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hone.api import _result
 from hone.config import load_config
-from hone.experiments.api import _result
 from hone.experiments.compare import (
     ExperimentInterrupted,
     plan_experiment,

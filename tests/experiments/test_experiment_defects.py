@@ -193,9 +193,10 @@ def test_pruned_trials_are_recorded_as_stopped(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, store: Path
 ) -> None:
     from hone.experiments import tune as tune_module
+    from hone.experiments.tune import study
 
     monkeypatch.setattr(
-        tune_module, "make_pruner", lambda name: optuna.pruners.ThresholdPruner(upper=0.0)
+        study, "make_pruner", lambda name: optuna.pruners.ThresholdPruner(upper=0.0)
     )
     base = load_config(tiny(**FAST))
     space = tmp_path / "space.yaml"

@@ -11,7 +11,7 @@ import torch
 
 import hone
 from hone.config import load_config
-from hone.experiments.stacking import run_stacked, why_not_stacked
+from hone.runs.stacking import run_stacked, why_not_stacked
 from hone.store import RunStore
 from hone.train.optim import make_optimizer
 from hone.train.stacked import _member_optimizer_state

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from hone.experiments.stats import compare_paired, higher_is_better, summarize
+from hone.config.names import higher_is_better
+from hone.experiments.stats import compare_paired, summarize
 
 
 def test_summary_matches_the_t_interval() -> None:

@@ -232,8 +232,8 @@ def test_cli_tune_says_what_each_finding_pruned(
 
 
 def test_trials_evaluate_only_the_split_they_are_judged_on(tmp_path: Path) -> None:
-    from hone.diagnose import load_evidence
-    from hone.evaluate.deferred import DEFERRED
+    from hone.runs import evidence_of
+    from hone.runs.deferred import DEFERRED
     from hone.store import RunStore
 
     cfg = base()
@@ -245,5 +245,5 @@ def test_trials_evaluate_only_the_split_they_are_judged_on(tmp_path: Path) -> No
             record = rs.get_run(t["run_id"], with_history=False)
             assert record.extra[DEFERRED] == ["train", "test"]
             assert record.metrics["val_loss"] == t["value"]
-        full = load_evidence(rs, result.best_run)  # what a report or diagnosis reads
+        full = evidence_of(rs, result.best_run)  # what a report or diagnosis reads
     assert full.metrics["val_loss"] == result.best_value and "test_loss" in full.metrics

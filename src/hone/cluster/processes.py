@@ -30,7 +30,7 @@ __all__ = ["PRELOAD", "local_pool", "start_method"]
 # What a worker imports before its first run; the fork server imports them once.
 PRELOAD = [
     "hone.experiments.tune",
-    "hone.experiments.stacking",
+    "hone.runs.stacking",
     "hone.diagnose.datacurve",
     "torch._dynamo",
     "sklearn.datasets",

@@ -24,7 +24,7 @@ from hone.config.train import (
     TelemetryConfig,
     TrainConfig,
 )
-from hone.config.yaml_safe import YamlLimitError, yaml_load
+from hone.yaml_safe import YamlLimitError, yaml_load
 
 __all__ = [
     "DATASETS",

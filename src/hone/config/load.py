@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 
 from hone.config.options import KEY_MARK
 from hone.config.root import Config
-from hone.config.yaml_safe import YamlLimitError, yaml_load
 from hone.errors import ConfigError, suggest
+from hone.yaml_safe import YamlLimitError, yaml_load
 
 __all__ = [
     "apply_overrides",

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hone.config.names import ACTIVATIONS, INITIALIZERS, check_name
 from hone.config.types import Finite, Int, NonNegFinite, PosFinite, Strict, Text
 
 __all__ = ["DEFAULT_BLOCK_ORDER", "BlockStep", "ConvLayer", "ModelConfig"]
@@ -95,13 +96,9 @@ class ModelConfig(Strict):
     @field_validator("init", "bias_init")
     @classmethod
     def _known_init(cls, name: str) -> str:
-        from hone.nn.init import INITIALIZERS
-
-        return INITIALIZERS.check(name)
+        return check_name("initializer", name, INITIALIZERS)
 
     @field_validator("activation")
     @classmethod
     def _known_activation(cls, name: str) -> str:
-        from hone.nn.activations import ACTIVATIONS
-
-        return ACTIVATIONS.check(name)
+        return check_name("activation", name, ACTIVATIONS)

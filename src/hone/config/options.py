@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hone.config.names import OPTIMIZERS, SCHEDULES, check_name
 from hone.config.types import NonNegFinite, NonNegInt, PosFinite, PosInt, Text, Unit
 from hone.errors import suggest
 
@@ -96,15 +97,13 @@ class OptimizerConfig(_NamedWithOptions):
     @field_validator("name")
     @classmethod
     def _known_optimizer(cls, name: str) -> str:
-        from hone.train.optim import OPTIMIZERS
-
-        return OPTIMIZERS.check(name)
+        return check_name("optimizer", name, list(OPTIMIZERS))
 
     @model_validator(mode="after")
     def _check_options(self) -> OptimizerConfig:
-        from hone.train.optim import OPTIMIZERS
+        import torch.optim  # the optimizer's own signature says which options it takes
 
-        cls, _fixed = OPTIMIZERS.get(self.name)
+        cls = getattr(torch.optim, OPTIMIZERS[self.name][0])
         accepted = set(inspect.signature(cls).parameters) - {"params", "lr"}
         for key, value in self.options().items():
             _check_optimizer_option(self.name, key, value, accepted)
@@ -203,9 +202,7 @@ class ScheduleConfig(_NamedWithOptions):
     @field_validator("name")
     @classmethod
     def _known_schedule(cls, name: str) -> str:
-        from hone.train.schedules import SCHEDULES
-
-        return SCHEDULES.check(name)
+        return check_name("schedule", name, SCHEDULES)
 
     @model_validator(mode="after")
     def _check_options(self) -> ScheduleConfig:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hone.config.names import LOSSES, check_name
 from hone.config.options import OptimizerConfig, ScheduleConfig
 from hone.config.types import Int, NonNegFinite, NonNegInt, PosFinite, PosInt, Strict, Text, Unit
 
@@ -165,9 +166,7 @@ class TrainConfig(Strict):
     @field_validator("loss")
     @classmethod
     def _known_loss(cls, name: str) -> str:
-        from hone.train.losses import LOSSES
-
-        return LOSSES.check(name)
+        return check_name("loss", name, LOSSES)
 
     @field_validator("device")
     @classmethod

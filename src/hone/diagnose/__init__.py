@@ -3,11 +3,7 @@ evidence and ranked prescriptions, root cause first."""
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Collection
-from pathlib import Path
-from typing import Any
 
 from hone.diagnose.evidence import Evidence, load_evidence
 from hone.diagnose.finding import SEVERITIES, TIERS, Diagnosis, Finding, Prescription
@@ -87,16 +83,3 @@ def diagnose_run(
 def diagnose(ev: Evidence, rules: list[Rule] | None = None) -> list[Finding]:
     """Findings, root cause first; ``healthy`` (and nothing else) when no rule fires."""
     return diagnose_run(ev, rules).findings
-
-
-class _CallablePackage(types.ModuleType):
-    """``hone.diagnose(run_id)`` diagnoses a recorded run, while ``hone.diagnose`` stays the
-    package that holds the rules (the name cannot be both a function and a package)."""
-
-    def __call__(self, run_id: str, store: str | Path | None = None) -> Any:
-        from hone.experiments.api import diagnose as diagnose_recorded
-
-        return diagnose_recorded(run_id, store)
-
-
-sys.modules[__name__].__class__ = _CallablePackage

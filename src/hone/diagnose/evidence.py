@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hone.errors import StoreError
-from hone.evaluate.deferred import complete_evaluation
 from hone.store.runstore import RunStore
 
 __all__ = ["Evidence", "load_evidence"]
@@ -68,9 +67,9 @@ def _optional_json(store: RunStore, run_id: str, name: str) -> Any:
 
 
 def load_evidence(store: RunStore, run_id: str) -> Evidence:
-    """Everything diagnosis reads about a run; an evaluation the run deferred (a tune
-    trial's) is done first, so the findings see every split."""
-    complete_evaluation(store, run_id)
+    """Everything diagnosis reads about a run, as recorded. An evaluation the run deferred
+    (a tune trial's) is not done here, since diagnosis never rebuilds a model:
+    ``hone.runs.evidence_of`` completes it first."""
     record = store.get_run(run_id)
     return Evidence(
         run_id=record.id,

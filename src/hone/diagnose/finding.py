@@ -56,7 +56,7 @@ class Finding:
         return TIERS.get(self.code, 5)
 
     def _repr_html_(self) -> str:
-        from hone.report.notebook import finding_html
+        from hone.notebook import finding_html
 
         return finding_html(self)
 
@@ -81,7 +81,7 @@ class Diagnosis:
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        from hone.report.notebook import diagnosis_html
+        from hone.notebook import diagnosis_html
 
         return diagnosis_html(self)
 

@@ -12,7 +12,9 @@ from hone.evaluate.metrics import classification_report, regression_report
 from hone.evaluate.predict import predict_logits
 from hone.train.losses import output_transform
 
-__all__ = ["evaluate_model", "evaluate_splits", "predict_outputs"]
+__all__ = ["SPLITS", "evaluate_model", "evaluate_splits", "predict_outputs"]
+
+SPLITS = ("train", "val", "test")  # every split a run can have, in the order reported
 
 
 def _as_outputs(logits: torch.Tensor, output_activation: str) -> torch.Tensor:
@@ -32,7 +34,7 @@ def evaluate_splits(
     data: DataBundle,
     loss_fn: Any,
     output_activation: str,
-    splits: tuple[str, ...],
+    splits: tuple[str, ...] = SPLITS,
     reports_too: bool = True,
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Headline metrics (``test_loss``, ``test_accuracy``, ...; no loss without ``loss_fn``)

@@ -16,11 +16,12 @@ from typing import Any
 
 from hone.cluster.backend import Backend
 from hone.config import Config, load_config
-from hone.diagnose import diagnose, load_evidence
+from hone.diagnose import diagnose
 from hone.errors import HoneError
 from hone.experiments.compare import Progress, run_pending, summarize_experiment
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
+from hone.runs import evidence_of
 from hone.store.runstore import RunStore
 
 __all__ = ["Candidate", "candidates", "improve"]
@@ -73,7 +74,7 @@ def candidates(
     one candidate), most important finding first. Also every group considered, with its fate."""
     groups: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     for run_id in run_ids:
-        findings = diagnose(load_evidence(store, run_id))
+        findings = diagnose(evidence_of(store, run_id))
         seen_here: set[tuple[str, tuple[str, ...]]] = set()
         for rank, f in enumerate(findings):
             for p in [p for p in f.prescriptions if p.patch][:PER_FINDING]:

@@ -81,7 +81,7 @@ def lr_find(
     diverge: float = 4.0,
 ) -> LRFinding:
     """Repeatable under ``cfg.seed``: same init, same batches."""
-    from hone.api import build_run
+    from hone.assemble import build_run
 
     built = build_run(cfg)
     model, opt, loss_fn = built.model, built.optimizer, built.loss_fn

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from hone.config.names import higher_is_better
+
 __all__ = [
     "MIN_SEEDS",
     "Comparison",
@@ -31,7 +33,6 @@ __all__ = [
     "bounds_of",
     "compare_paired",
     "format_p",
-    "higher_is_better",
     "holm",
     "min_detectable_effect",
     "summarize",
@@ -40,10 +41,6 @@ __all__ = [
 MIN_SEEDS = 3
 TIE = 1e-9  # differences below this (relative to the values' size) are float noise
 TOO_FEW = "too few seeds"
-
-
-def higher_is_better(metric: str) -> bool:
-    return not any(tag in metric for tag in ("loss", "error", "mse", "mae", "rmse"))
 
 
 def bounds_of(metric: str) -> tuple[float, float] | None:

@@ -114,8 +114,8 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
 
 def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
     """Test-split predictions: the most confident mistakes first, and one record's outputs."""
-    from hone.api import load_run
     from hone.evaluate.report import predict_outputs
+    from hone.runs import load_run
 
     _, built = load_run(run_id, store.root)
     data = built.data
@@ -164,10 +164,11 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
 
 
 def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
-    from hone.diagnose import diagnose, load_evidence
+    from hone.diagnose import diagnose
     from hone.errors import HoneError
+    from hone.runs import evidence_of
 
-    evidence = load_evidence(store, store.resolve_id(run_id))  # completes a deferred evaluation
+    evidence = evidence_of(store, store.resolve_id(run_id))  # completes a deferred evaluation
     record = store.get_run(evidence.run_id)
     evaluation = evidence.evaluation
     split = "test" if "test" in evaluation else next(iter(evaluation), None)

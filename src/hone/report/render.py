@@ -66,7 +66,7 @@ def render_page(
     store: RunStore, template: str, ctx: dict[str, Any], path: Path, explicit: bool = False
 ) -> Path:
     """Render ``template`` with ``ctx`` to ``path``, atomically."""
-    from hone import __version__
+    from hone.version import __version__
 
     html = _environment().get_template(template).render(**ctx, version=__version__)
     if path.is_dir():

@@ -2,7 +2,8 @@
 stores, exported after the fact (``hone export ... --to``) or live while a run trains
 (``log_to:``). Each needs its optional extra, ``hone[tracking]``."""
 
-from hone.tracking.common import TARGETS, export_to
+from hone.tracking.common import TARGETS
+from hone.tracking.export import export_to
 from hone.tracking.live import LiveLogger
 from hone.tracking.to_mlflow import to_mlflow
 from hone.tracking.to_tensorboard import to_tensorboard

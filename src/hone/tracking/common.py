@@ -1,18 +1,17 @@
 """What every tracking target shares: the check that its library is installed, the scalars of a
-recorded run, and the dispatch from ``--to NAME``."""
+recorded run."""
 
 from __future__ import annotations
 
 import importlib.util
 import math
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from hone.errors import ConfigError
-from hone.store import RunRecord, RunStore
+from hone.store import RunRecord
 
-__all__ = ["TARGETS", "export_to", "finite", "flatten", "require", "telemetry_scalars"]
+__all__ = ["TARGETS", "epochs_of", "finite", "flatten", "require", "telemetry_scalars"]
 
 TARGETS = ("tensorboard", "mlflow")
 
@@ -56,19 +55,3 @@ def telemetry_scalars(samples: list[dict[str, Any]]) -> Iterator[tuple[str, floa
             for kind in ("dead", "saturated"):
                 if finite(stats.get(kind)):
                     yield f"{kind}/{layer}", float(stats[kind]), step
-
-
-def export_to(target: str, rs: RunStore, ident: str, where: str | None) -> dict[str, Any]:
-    """``hone export IDENT [WHERE] --to TARGET``: a folder for TensorBoard, a tracking URI
-    for MLflow (default: MLflow's own, ``$MLFLOW_TRACKING_URI`` or ``sqlite:///mlflow.db``)."""
-    if target == "tensorboard":
-        from hone.tracking.to_tensorboard import to_tensorboard
-
-        if not where:
-            raise ConfigError("--to tensorboard: give the folder to write the event files to")
-        return to_tensorboard(rs, ident, Path(where))
-    if target == "mlflow":
-        from hone.tracking.to_mlflow import to_mlflow
-
-        return to_mlflow(rs, ident, where)
-    raise ConfigError(f"--to: '{target}' is not a target; valid: {', '.join(TARGETS)}")

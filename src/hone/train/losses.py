@@ -14,6 +14,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from hone.config.names import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from hone.errors import ConfigError
 from hone.registry import Registry
 
@@ -61,8 +62,6 @@ def class_weights(spec: LossSpec, like: torch.Tensor) -> torch.Tensor | None:
 
 LOSSES: Registry[Callable[[LossSpec], LossFn]] = Registry("loss", "train.loss")
 
-CLASSIFICATION_LOSSES = ("cross_entropy", "bce", "mse")
-REGRESSION_LOSSES = ("mse", "mae", "huber")
 
 # The output activation each loss implies when ``model.output_activation: auto``.
 _AUTO_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "sigmoid"}

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from hone.config.names import OPTIMIZERS as OPTIMIZER_NAMES
 from hone.errors import ConfigError, suggest
 from hone.registry import Registry
 
@@ -18,14 +19,8 @@ _Factory = Callable[..., torch.optim.Optimizer]
 OPTIMIZERS: Registry[tuple[_Factory, dict[str, Any]]] = Registry(
     "optimizer", "train.optimizer.name"
 )
-# name -> (torch class, fixed keyword arguments that define the variant)
-OPTIMIZERS.add("sgd", (torch.optim.SGD, {}))
-OPTIMIZERS.add("momentum", (torch.optim.SGD, {"momentum": 0.9}))
-OPTIMIZERS.add("nesterov", (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}))
-OPTIMIZERS.add("adam", (torch.optim.Adam, {}))
-OPTIMIZERS.add("adamw", (torch.optim.AdamW, {}))
-OPTIMIZERS.add("adagrad", (torch.optim.Adagrad, {}))
-OPTIMIZERS.add("rmsprop", (torch.optim.RMSprop, {}))
+for _name, (_cls, _fixed) in OPTIMIZER_NAMES.items():  # one list of names, in config.names
+    OPTIMIZERS.add(_name, (getattr(torch.optim, _cls), _fixed))
 
 
 def make_optimizer(

@@ -13,7 +13,7 @@ import statistics
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import noise_level, smooth
+from hone.diagnose.signals import finite, noise_level, smooth
 
 RISE = 0.2  # smoothed val loss at the end at least 20 % above its smoothed minimum
 GIVEN_BACK = 0.04  # and the rise undoes at least 4 % of the improvement made before it
@@ -44,8 +44,8 @@ class Overfitting(Rule):
             and best < len(val) - 2
             and train_improved
         )
-        gap = ev.metrics.get("train_accuracy", 0.0) - ev.metrics.get("val_accuracy", 1.0)
-        gap = gap if isinstance(gap, float) and math.isfinite(gap) else 0.0
+        accuracies = finite([ev.metrics.get("train_accuracy"), ev.metrics.get("val_accuracy")])
+        gap = accuracies[0] - accuracies[1] if len(accuracies) == 2 else 0.0
         restored = (ev.extra.get("early_stopping") or {}).get("restored", False)
         if restored:
             turned_up = False  # the remedy is in place: only a remaining gap is news

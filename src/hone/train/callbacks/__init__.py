@@ -8,7 +8,6 @@ from hone.train.callbacks.monitor import MonitorCallback, resolve_mode
 from hone.train.callbacks.progress import ProgressBar
 from hone.train.callbacks.recorder import StoreRecorder
 from hone.train.callbacks.telemetry import Telemetry
-from hone.train.callbacks.watch import Watch
 
 __all__ = [
     "Callback",
@@ -20,6 +19,5 @@ __all__ = [
     "ProgressBar",
     "StoreRecorder",
     "Telemetry",
-    "Watch",
     "resolve_mode",
 ]

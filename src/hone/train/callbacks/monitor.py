@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import math
 
+from hone.config.names import higher_is_better
 from hone.train.callbacks.base import Callback
 from hone.train.state import TrainState
 
 __all__ = ["MonitorCallback", "resolve_mode"]
-
-_MAXIMISED = ("accuracy", "acc", "f1", "auc", "precision", "recall", "r2")
 
 
 def resolve_mode(monitor: str, mode: str) -> str:
     """``auto`` maximises accuracy-like metrics and minimises everything else (losses)."""
     if mode != "auto":
         return mode
-    return "max" if any(tag in monitor for tag in _MAXIMISED) else "min"
+    return "max" if higher_is_better(monitor) else "min"
 
 
 class MonitorCallback(Callback):

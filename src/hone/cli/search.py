@@ -10,25 +10,28 @@ from typing import Annotated, Any
 
 import typer
 
-from hone.cli_common import (
+from hone.cli.common import (
     AddressOpt,
     BackendOpt,
     ConfigArg,
     JobsOpt,
     JsonOpt,
+    MetricOpt,
     QuietOpt,
     SetOpt,
     StackOpt,
     StoreOpt,
+    base_config,
     echo_json,
     fmt,
+    notes_to,
     out,
     safe,
     set_args,
     show,
 )
-from hone.cli_experiments import MetricOpt, _Bar, _base, _say
 from hone.errors import ConfigError
+from hone.progress import RunsBar
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
 
@@ -69,64 +72,37 @@ def tune_cmd(
 ) -> None:
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
     from hone.cluster import parse_backend
-    from hone.experiments.compare import (
-        check_metric,
-        check_stack,
-        plan_experiment,
-        run_pending,
-        summarize_experiment,
-    )
-    from hone.experiments.tune import load_space, tune
-    from hone.experiments.variants import Variant
+    from hone.experiments.compare import check_metric
+    from hone.experiments.tune import load_space, rerun_best, tune
+    from hone.runs.stacking import check_stack
     from hone.store import RunStore, resolve_store_root
 
     check_stack(stack)
     where = parse_backend(backend, address)
-    base = _base(config, set_)
+    base = base_config(config, set_)
     specs = load_space(space, base)
     chosen = check_metric(base, metric)
     root = resolve_store_root(store or base.store)
-    with _Bar("tune", quiet or json_out) as bar:
-        result = tune(
-            base,
-            specs,
-            trials=trials,
-            metric=chosen,
-            store=str(root),
-            storage=storage,
-            study_name=study,
-            sampler=sampler,
-            pruner=pruner,
-            jobs=jobs,
-            progress=bar,
-            backend=where,
-        )
+    silent = quiet or json_out
+    with RunsBar("tune", silent) as bar:
+        result = tune(base, specs, trials=trials, metric=chosen, store=str(root),
+                      storage=storage, study_name=study, sampler=sampler, pruner=pruner,
+                      jobs=jobs, progress=bar, backend=where)  # fmt: skip
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
-        with RunStore(root) as rs:
-            exp_id = plan_experiment(
-                rs,
-                "tune",
-                base,
-                [Variant("best", result.best_patch())],
-                # Fresh seeds: the trials were selected on base.seed, so re-running on it would
-                # give the winner's lucky draw again and an optimistic interval.
-                list(range(base.seed + 1, base.seed + 1 + seeds_final)),
-                chosen,
-                {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
-            )
-            with _Bar("final re-run", quiet or json_out) as bar:
-                say = _say(quiet or json_out)
-                run_pending(rs, exp_id, jobs, bar, "compare", stack=stack, say=say,
-                            backend=where)  # fmt: skip
-            final = summarize_experiment(rs, exp_id)
-            rs.finish_experiment(exp_id, "completed", {**final, "tune": result.__dict__})
+        with RunStore(root) as rs, RunsBar("final re-run", silent) as bar:
+            final = rerun_best(rs, base, result, chosen, seeds_final, jobs, bar, stack,
+                               notes_to(silent), where)  # fmt: skip
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
     if json_out:
         echo_json(payload)
-        return
-    if quiet:
-        return
+    elif not quiet:
+        _print_study(result, chosen, final)
+
+
+def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
+    """The study's counts, what pruned its trials, the best parameters as ``--set`` lines,
+    importances, edge warnings and the fresh-seed re-run."""
     c = result.counts
     total = sum(v for k, v in c.items() if k != "diverged") or 1
     out.print(
@@ -189,7 +165,7 @@ def lr_find_cmd(
 
     if not 0 < start < end:
         raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")
-    base = _base(config, set_)
+    base = base_config(config, set_)
     if store is not None:
         base = base.model_copy(update={"store": str(store)})
     finding = lr_find(base, start, end, steps)

@@ -1,4 +1,4 @@
-"""An experiment's runs as Ray tasks (``--backend ray``).
+"""Runs as Ray tasks (``--backend ray``), for every experiment that trains on a cluster.
 
 The driver loads each dataset once and puts it in Ray's object store; every task gets it from
 there instead of reading the source again. A task trains into a temporary store of its own (no
@@ -21,6 +21,7 @@ from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.data.base import RawData
 from hone.errors import HoneError
+from hone.runs.unit import train_unit as train_here
 from hone.store.bundle import RunBundle, pack_run, unpack_run
 from hone.store.runstore import RunStore
 
@@ -96,8 +97,6 @@ def train_unit(
     sources: list[RunBundle] | None = None,
 ) -> UnitOutcome:
     """Runs in a Ray worker: one run, or one variant's seeds stacked."""
-    from hone.experiments.compare import train_unit as train_here
-
     with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
         root = temporary_store(tmp, sources or [])
         error, why = "", None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone.cli_common import (
+from hone.cli.common import (
     AddressOpt,
     BackendOpt,
     ConfigArg,
@@ -42,11 +42,12 @@ def diagnose_cmd(
     ] = None,
 ) -> None:
     """What holds this run back: findings with evidence and ranked prescriptions."""
-    from hone.diagnose import diagnose_run, load_evidence
+    from hone.diagnose import diagnose_run
+    from hone.runs import evidence_of
     from hone.store import RunStore
 
     with RunStore(store) as rs:
-        evidence = load_evidence(rs, run_id)
+        evidence = evidence_of(rs, rs.resolve_id(run_id))
     result = diagnose_run(evidence)
     findings = result.findings
     if patch_out is not None:
@@ -125,8 +126,8 @@ def datacurve_cmd(
     """More data or more tuning? Validation error against training-set size."""
     from hone.cluster import parse_backend
     from hone.config import load_config, parse_set
-    from hone.diagnose.datacurve import data_curve
-    from hone.experiments.compare import check_stack
+    from hone.experiments.datacurve import data_curve
+    from hone.runs.stacking import check_stack
 
     check_stack(stack)
     where = parse_backend(backend, address)
@@ -169,8 +170,8 @@ def eval_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Per-class precision/recall/F1, confusion matrix and summary metrics of a run."""
-    from hone.api import load_run
     from hone.evaluate.report import evaluate_model
+    from hone.runs import load_run
 
     if split not in ("train", "val", "test"):
         raise ConfigError(f"--split: expected train, val or test, got {split!r}")
@@ -243,9 +244,9 @@ def predict_cmd(
 ) -> None:
     """The model's output for a record as a bar chart (the textbook's "record 19" check), or
     for every row of --input (a CSV in the training format works) with --out FILE.csv."""
-    from hone.api import load_run
     from hone.evaluate.predict_input import load_inputs
     from hone.evaluate.report import predict_outputs
+    from hone.runs import load_run
 
     if (index is None) == (input_ is None):
         raise ConfigError("give exactly one of --index N (a stored record) or --input FILE")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import hone
-from hone.diagnose import load_evidence
-from hone.evaluate.deferred import DEFERRED, complete_evaluation
+from hone.runs import evidence_of
+from hone.runs.deferred import DEFERRED, complete_evaluation
 from hone.store import RunStore
 from tests.conftest import tiny
 from tests.test_cli import cli
@@ -48,7 +48,7 @@ def test_diagnosis_and_runs_show_complete_it(
 ) -> None:
     _, lazy = _pair(tmp_path)
     with RunStore(tmp_path / "lazy") as rs:
-        evidence = load_evidence(rs, lazy.run_id)
+        evidence = evidence_of(rs, lazy.run_id)
     assert "test_accuracy" in evidence.metrics and set(evidence.evaluation) >= {"train", "val"}
     _, second = _pair(tmp_path)
     code, out, _ = cli(
@@ -63,7 +63,7 @@ def test_a_run_that_cannot_be_rebuilt_keeps_its_record_and_says_why(tmp_path: Pa
         (rs.run_dir(lazy.run_id) / "weights.safetensors").unlink()
         why = complete_evaluation(rs, lazy.run_id)
         record = rs.get_run(lazy.run_id)
-        evidence = load_evidence(rs, lazy.run_id)  # diagnosis still judges what is there
+        evidence = evidence_of(rs, lazy.run_id)  # diagnosis still judges what is there
     assert why and "weights" in why
     assert record.extra[DEFERRED] == ["train", "test"] and record.status == "completed"
     assert evidence.metrics["val_accuracy"] == lazy.metrics["val_accuracy"]

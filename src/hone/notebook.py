@@ -2,20 +2,18 @@
 
 Every value is escaped (run names and messages are user text); numbers are rounded as on the
 terminal. No styles beyond the notebook's own table styling, so dark themes stay readable.
+It sits at the bottom of the package (each result type, in whatever layer it lives, renders
+itself through it), so it reads its arguments by attribute: a ``RunResult``, a ``Finding``,
+a ``Diagnosis``, a compare summary, a ``TuneResult``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hone.text import fmt, set_args
-
-if TYPE_CHECKING:
-    from hone.api import RunResult
-    from hone.diagnose.finding import Diagnosis, Finding
-    from hone.experiments.tune import TuneResult
 
 __all__ = ["comparison_html", "diagnosis_html", "finding_html", "run_html", "tune_html"]
 
@@ -28,7 +26,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def run_html(result: RunResult) -> str:
+def run_html(result: Any) -> str:
     title = (
         f"<b>{escape(result.config.name)}</b> · run <code>{escape(result.run_id)}</code> · "
         f"{escape(result.status)} · {result.epochs_run} epochs in {result.wall_seconds:.1f} s"
@@ -39,7 +37,7 @@ def run_html(result: RunResult) -> str:
     return f"<div><p>{title}</p>{metrics}{note}{hint}</div>"
 
 
-def finding_html(finding: Finding) -> str:
+def finding_html(finding: Any) -> str:
     fixes = "".join(
         f"<li>{escape(p.why)}"
         + (f" <code>{escape(set_args(p.patch))}</code>" if p.patch else "")
@@ -55,7 +53,7 @@ def finding_html(finding: Finding) -> str:
     )
 
 
-def diagnosis_html(diagnosis: Diagnosis) -> str:
+def diagnosis_html(diagnosis: Any) -> str:
     head = f"<p>diagnosis of run <code>{escape(diagnosis.run_id)}</code></p>"
     if not diagnosis.findings:
         body = "<p>no findings: nothing holds this run back that hone can see</p>"
@@ -94,7 +92,7 @@ def comparison_html(summary: dict[str, Any]) -> str:
     return f"<div>{title}{_table(header, rows)}{notes}</div>"
 
 
-def tune_html(result: TuneResult) -> str:
+def tune_html(result: Any) -> str:
     c = result.counts
     head = (
         f"<p>study <b>{escape(result.study_name)}</b>: {c.get('complete', 0)} complete, "

@@ -2,7 +2,7 @@
 own, then combined, and the ensemble recorded as one run with the combined metrics.
 
 Members that differ only in their seed (``vary: seed``) or their initial weights (``vary:
-init``) train as one stacked model (``--stack auto``, ``hone.experiments.stacking``); a
+init``) train as one stacked model (``--stack auto``, ``hone.runs.stacking``); a
 member is recorded exactly as if it had trained alone.
 """
 
@@ -14,10 +14,13 @@ from typing import Any
 
 from torch import nn
 
-from hone.api import RunResult, _train_and_record, build_run, load_run_data
+from hone.assemble import build_run, load_run_data
 from hone.config import Config
 from hone.data import DataBundle
 from hone.evaluate.predict import predict_logits
+from hone.runs.record import train_and_record
+from hone.runs.result import RunResult
+from hone.runs.stacking import NotStackable, run_stacked, why_not_stacked
 from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.ensemble import combine, member_configs
@@ -88,8 +91,6 @@ def _train_members(
     planned = member_configs(cfg)
     why = _why_not(cfg, callbacks, stack)
     if why is None:
-        from hone.experiments.stacking import NotStackable, run_stacked
-
         try:
             results = run_stacked(
                 [c for c, _ in planned], store.root, extra={"ensemble": ens_id},
@@ -102,7 +103,7 @@ def _train_members(
     members: list[RunResult] = []
     for member_cfg, init_seed in planned:
         built = build_run(member_cfg, data, init_seed=init_seed)
-        result = _train_and_record(built, store, callbacks, progress, extra={"ensemble": ens_id})
+        result = train_and_record(built, store, callbacks, progress, extra={"ensemble": ens_id})
         members.append(result)
         if result.status != "completed":
             break
@@ -111,8 +112,6 @@ def _train_members(
 
 def _why_not(cfg: Config, callbacks: Sequence[Callback], stack: str) -> str | None:
     """Why the members train one by one; ``None`` when they can be stacked."""
-    from hone.experiments.stacking import why_not_stacked
-
     ens = cfg.train.ensemble
     assert ens is not None
     if stack == "off":

@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from hone.errors import HoneError
+from hone.evaluate.report import SPLITS, evaluate_splits
+from hone.runs.rebuild import load_run
 from hone.store.runstore import RunStore
 
 __all__ = ["DEFERRED", "SPLITS", "complete_evaluation", "deferrable"]
 
-SPLITS = ("train", "val", "test")
 DEFERRED = "deferred_evaluation"  # extra key: the splits not evaluated yet
 
 
@@ -34,9 +35,6 @@ def complete_evaluation(store: RunStore, run_id: str) -> str | None:
     record = store.get_run(run_id, with_history=False)
     if not record.extra.get(DEFERRED):
         return None
-    from hone.api import load_run
-    from hone.evaluate.report import evaluate_splits
-
     try:
         _, built = load_run(record.id, store.root)
     except (HoneError, OSError) as exc:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone.cli_common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, show
+from hone.cli.common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, show
 from hone.errors import ConfigError
 
 studies_app = typer.Typer(help="List hone tune's Optuna studies.", no_args_is_help=True)

@@ -19,6 +19,11 @@ from typing import Any
 
 from hone.config import Config, load_config
 from hone.config.train import WatchConfig
+from hone.diagnose.watch import MIN_EPOCHS
+from hone.errors import ConfigError
+from hone.runs.diagnosis import diagnose_recorded
+from hone.runs.result import RunResult
+from hone.runs.train import run
 from hone.store import RunStore
 
 __all__ = ["Repair", "repair_window", "run_with_repair"]
@@ -42,8 +47,6 @@ class Repair:
 
 def repair_window(cfg: Config) -> int:
     """The epochs in which a critical finding triggers a repair."""
-    from hone.train.callbacks.watch import MIN_EPOCHS
-
     watch = cfg.train.watch or WatchConfig()
     least = MIN_EPOCHS + (watch.patience - 1) * (1 if watch.every_steps else int(watch.every))
     return min(cfg.train.epochs, max(least, math.ceil(cfg.train.epochs * SHARE)))
@@ -56,17 +59,13 @@ def run_with_repair(
     store: str | Path | None = None,
     on_repair: Callable[[Repair], None] | None = None,
     **kwargs: Any,
-) -> Any:
+) -> RunResult:
     """``hone.run`` that restarts an early-failing run with its top prescription, at most
     ``attempts`` times; returns the last run's result, with ``notes["repairs"]``."""
-    from hone.api import run
-
     overrides = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
     run_args = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
     cfg = load_config(config, overrides)
     if cfg.train.ensemble is not None:
-        from hone.errors import ConfigError
-
         raise ConfigError("--repair: not for ensembles; repair a member's config, then ensemble")
     user_watch = cfg.train.watch
     repairs: list[Repair] = []
@@ -97,17 +96,15 @@ def _repair_watch(cfg: Config) -> WatchConfig:
     return watch.model_copy(update={"stop_on": "critical", "stop_within": repair_window(cfg)})
 
 
-def _what_went_wrong(result: Any, window: int) -> tuple[str, str, dict[str, Any]] | None:
+def _what_went_wrong(result: RunResult, window: int) -> tuple[str, str, dict[str, Any]] | None:
     """(code, why, patch) for a run the watch stopped or that diverged within ``window``
     epochs and whose diagnosis prescribes a change; else ``None``."""
-    from hone.experiments.api import diagnose
-
     stopped = result.status == "stopped" and result.message.startswith("watch: ")
     diverged = result.status == "diverged" and result.epochs_run <= window
     if not (stopped or diverged):
         return None
     wanted = result.message.split()[1] if stopped else None
-    findings = diagnose(result.run_id, result.store).findings
+    findings = diagnose_recorded(result.run_id, result.store).findings
     for f in findings:
         if (f.code == wanted or (wanted is None and f.severity == "critical")) and f.explained_by:
             wanted = f.explained_by  # fix the cause, not its consequence

@@ -1,10 +1,9 @@
-"""``hone compare``, ``improve`` and ``experiments list|show`` (tune, lr-find: cli_search)."""
+"""``hone compare``, ``improve`` and ``experiments list|show`` (tune, lr-find: cli.search)."""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,18 +11,21 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from hone.cli_common import (
+from hone.cli.common import (
     AddressOpt,
     BackendOpt,
     ConfigArg,
     JobsOpt,
     JsonOpt,
+    MetricOpt,
     QuietOpt,
     SetOpt,
     StackOpt,
     StoreOpt,
+    base_config,
     echo_json,
     err,
+    notes_to,
     out,
     safe,
     show,
@@ -40,18 +42,6 @@ VaryOpt = Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2 (re
 SeedsOpt = Annotated[
     int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
 ]
-MetricOpt = Annotated[
-    str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
-]
-
-
-_Bar = RunsBar  # progress over an experiment's runs
-
-
-def _base(config: Path | None, set_: list[str] | None) -> Any:
-    from hone.config import load_config, parse_set
-
-    return load_config(config, parse_set(set_ or []))
 
 
 def _variants_table(summary: dict[str, Any]) -> Table:
@@ -156,13 +146,13 @@ def compare_cmd(
     from hone.cluster import parse_backend
     from hone.experiments.compare import (
         check_metric,
-        check_stack,
         plan_experiment,
         run_pending,
         summarize_experiment,
     )
     from hone.experiments.variants import from_file, grid
     from hone.experiments.variants import ladder as make_ladder
+    from hone.runs.stacking import check_stack
     from hone.store import RunStore
 
     check_stack(stack)
@@ -171,7 +161,7 @@ def compare_cmd(
         if resume:
             exp_id = rs.resolve_experiment(resume)
         else:
-            base = _base(config, set_)
+            base = base_config(config, set_)
             if experiment is not None:
                 variants, is_ladder = from_file(base, experiment)
             elif vary:
@@ -188,8 +178,8 @@ def compare_cmd(
             )
         if not (quiet or json_out):
             err.print(f"experiment {exp_id}", highlight=False)
-        with _Bar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
-            say = _say(quiet or json_out)
+        with RunsBar(f"compare {exp_id[-6:]}", quiet or json_out) as bar:
+            say = notes_to(quiet or json_out)
             run_pending(rs, exp_id, jobs, bar, stack=stack, say=say, backend=where)
         summary = summarize_experiment(rs, exp_id)
         rs.finish_experiment(exp_id, "completed" if summary["complete"] else "incomplete", summary)
@@ -224,11 +214,6 @@ def _parse_budget(budget: str | None) -> tuple[int | None, float | None]:
     )
 
 
-def _say(silent: bool) -> Callable[[str], None] | None:
-    """Where run_pending's one-line notes go (why seeds run one by one): stderr."""
-    return None if silent else lambda line: err.print(line, highlight=False, soft_wrap=True)
-
-
 def _budget_ok(budget: str | None) -> None:
     runs, seconds = _parse_budget(budget)
     if (runs is not None and runs < 1) or (seconds is not None and seconds <= 0):
@@ -255,8 +240,9 @@ def improve_cmd(
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
     from hone.cluster import parse_backend
     from hone.config import load_config
-    from hone.experiments.compare import check_metric, check_stack
+    from hone.experiments.compare import check_metric
     from hone.experiments.improve import improve
+    from hone.runs.stacking import check_stack
     from hone.store import RunStore
 
     check_stack(stack)
@@ -270,11 +256,11 @@ def improve_cmd(
             chosen, n_seeds = spec["metric"], len(spec["seeds"])
         else:
             exp_id = None
-            base = _base(config, set_)
+            base = base_config(config, set_)
             _budget_ok(budget)
             runs, seconds = _parse_budget(budget)
             chosen, n_seeds = check_metric(base, metric), seeds
-        with _Bar("improve", quiet or json_out) as bar:
+        with RunsBar("improve", quiet or json_out) as bar:
             result = improve(
                 rs,
                 base,
@@ -286,7 +272,7 @@ def improve_cmd(
                 jobs=jobs,
                 stack=stack,
                 backend=where,
-                say=_say(quiet or json_out),
+                say=notes_to(quiet or json_out),
                 progress=bar,
                 announce=None
                 if quiet or json_out

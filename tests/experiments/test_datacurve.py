@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from hone.config import load_config
-from hone.diagnose.datacurve import data_curve, fit_power_law
+from hone.diagnose.datacurve import fit_power_law
 from hone.errors import ConfigError
+from hone.experiments.datacurve import data_curve
 from tests.conftest import tiny
 
 

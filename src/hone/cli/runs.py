@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hone.cli_common import (
+from hone.cli.common import (
     JsonOpt,
     StoreOpt,
     echo_json,
@@ -132,8 +132,8 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     """Show one run: status, config, final metrics and the last epochs."""
     import yaml
 
-    from hone.cli import metrics_table
-    from hone.evaluate.deferred import complete_evaluation
+    from hone.cli.common import metrics_table
+    from hone.runs.deferred import complete_evaluation
     from hone.store import RunStore
 
     with RunStore(store) as rs:
@@ -217,7 +217,7 @@ def runs_delete(
 
 
 def strip(text: str) -> str:
-    from hone.cli_common import strip_control
+    from hone.cli.common import strip_control
 
     return strip_control(text, keep_newlines=False)[:60]
 

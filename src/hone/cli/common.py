@@ -9,11 +9,13 @@ recolour or clear the terminal. Emoji codes such as ``:x:`` are not substituted 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from hone.text import fmt, plain, safe, set_args, strip_control
 
@@ -23,12 +25,16 @@ __all__ = [
     "ConfigArg",
     "JobsOpt",
     "JsonOpt",
+    "MetricOpt",
     "QuietOpt",
     "SetOpt",
     "StoreOpt",
+    "base_config",
     "echo_json",
     "err",
     "fmt",
+    "metrics_table",
+    "notes_to",
     "out",
     "plain",
     "safe",
@@ -103,6 +109,9 @@ AddressOpt = Annotated[
     ),
 ]
 
+MetricOpt = Annotated[
+    str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
+]
 StackOpt = Annotated[
     str,
     typer.Option(
@@ -112,3 +121,33 @@ StackOpt = Annotated[
         "run at a time.",
     ),
 ]
+
+
+def metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    # As wide as its title (a title wraps to the table's width): Rich still fits it to the
+    # terminal.
+    table = Table(title=safe(title), title_justify="left", min_width=len(title))
+    table.add_column("metric")
+    splits = [s for s in ("train", "val", "test") if any(k.startswith(s + "_") for k in metrics)]
+    for split in splits:
+        table.add_column(split, justify="right")
+    names: list[str] = []
+    for key in metrics:
+        name = key.split("_", 1)[1]
+        if name not in names:
+            names.append(name)
+    for name in names:
+        table.add_row(plain(name), *(fmt(metrics.get(f"{s}_{name}")) for s in splits))
+    return table
+
+
+def base_config(config: Path | None, set_: list[str] | None) -> Any:
+    """The command's config with its ``--set`` overrides."""
+    from hone.config import load_config, parse_set
+
+    return load_config(config, parse_set(set_ or []))
+
+
+def notes_to(silent: bool) -> Callable[[str], None] | None:
+    """Where an experiment's one-line notes go (why seeds run one by one): stderr."""
+    return None if silent else lambda line: err.print(line, highlight=False, soft_wrap=True)

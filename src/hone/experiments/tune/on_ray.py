@@ -17,7 +17,8 @@ from typing import Any
 import optuna
 
 from hone.cluster.backend import Backend
-from hone.cluster.ray_runs import (
+from hone.config import Config
+from hone.experiments.ray_tasks import (
     MAX_RETRIES,
     RayRunFailed,
     SharedData,
@@ -26,17 +27,11 @@ from hone.cluster.ray_runs import (
     resources,
     temporary_store,
 )
-from hone.config import Config
-from hone.experiments.storage import open_storage
-from hone.experiments.tune import (
-    ParamSpec,
-    RunFailed,
-    TrialRun,
-    judged_on,
-    make_pruner,
-    settle,
-    trial_overrides,
-)
+from hone.experiments.tune.samplers import make_pruner, parse_pruner
+from hone.experiments.tune.space import ParamSpec
+from hone.experiments.tune.storage import open_storage
+from hone.experiments.tune.trials import RunFailed, TrialRun, judged_on, settle, trial_overrides
+from hone.runs.train import run
 from hone.store.bundle import RunBundle, unpack_run
 from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
@@ -97,20 +92,18 @@ def run_trial(
     sources: list[RunBundle],
 ) -> TrialOutcome:
     """Runs in a Ray worker: one trial's run, in a temporary store, shipped back whole."""
-    import hone
-
     with tempfile.TemporaryDirectory(prefix="hone-ray-") as tmp, provided(shared):
         root = temporary_store(tmp, sources)
         report = _RemoteReport(judge, number, metric)
-        run, error = None, ""
+        ended, error = None, ""
         try:
-            r = hone.run(base, store=root, callbacks=[report], evaluate=judged_on(metric),
-                         **overrides)  # fmt: skip
-            run = TrialRun(r.run_id, r.status, r.message, r.metrics, r.epochs_run, report.pruned)
+            r = run(base, store=root, callbacks=[report], evaluate=judged_on(metric),
+                    **overrides)  # fmt: skip
+            ended = TrialRun(r.run_id, r.status, r.message, r.metrics, r.epochs_run, report.pruned)
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"
         bundles = pack_new(root, sources)
-    return TrialOutcome(run, bundles, error)
+    return TrialOutcome(ended, bundles, error)
 
 
 def tune_on_ray(
@@ -128,8 +121,6 @@ def tune_on_ray(
 ) -> None:
     """Add ``trials`` finished trials to ``study`` (its sampler and pruner already set), at
     most ``jobs`` at once (None: one per ``train.threads`` CPUs the cluster has)."""
-    from hone.experiments.tune import parse_pruner
-
     cpus, gpus = resources(base)
     cfg, diagnosis = base.to_dict(), parse_pruner(pruner)[1]
     with backend.session() as ray, RunStore(store) as rs:

@@ -16,13 +16,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from hone.api import RunResult, _new_run, _record_failure, _recorders, record_trained
 from hone.assemble import BuiltRun, build_run, choose_threads, load_run_data
 from hone.config import Config
 from hone.data.base import Split
+from hone.diagnose.watch import Watch
+from hone.errors import ConfigError
 from hone.nn.stack import stack_models, unstackable
+from hone.runs.record import new_run, record_failure, record_trained, recorders
+from hone.runs.result import RunResult
 from hone.store.runstore import RunStore
-from hone.train.callbacks import Callback, Checkpoint, ProgressBar, Watch
+from hone.train.callbacks import Callback, Checkpoint, ProgressBar
 from hone.train.losses import per_sample_loss
 from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
@@ -34,12 +37,19 @@ __all__ = [
     "STACK_MODES",
     "NotStackable",
     "Stack",
+    "check_stack",
     "run_stacked",
     "stack_runs",
     "why_not_stacked",
 ]
 
 STACK_MODES = ("auto", "off")
+
+
+def check_stack(stack: str) -> None:
+    """``--stack`` is auto or off (checked before anything is planned or trained)."""
+    if stack not in STACK_MODES:
+        raise ConfigError(f"--stack: '{stack}' is not a mode; use auto or off")
 
 
 class NotStackable(ValueError):
@@ -156,14 +166,14 @@ def run_stacked(
     callbacks: list[list[Callback]] = []
     try:
         for i, b in enumerate(built):
-            run_id = _new_run(store, b)
+            run_id = new_run(store, b)
             run_ids.append(run_id)
             telemetry = None
             if b.config.telemetry.enabled:
                 telemetry = MemberTelemetry(b.config.telemetry.per_epoch,
                                             init_batch=data.train.x[:512])  # fmt: skip
             telemetries.append(telemetry)
-            cbs = [*b.callbacks, *_recorders(b, store, run_id, telemetry)]
+            cbs = [*b.callbacks, *recorders(b, store, run_id, telemetry)]
             if progress and i == 0:
                 cbs.append(ProgressBar(progress))
             for cb in cbs:  # time budgets are the group's: each member gets its share
@@ -182,7 +192,7 @@ def run_stacked(
     except BaseException as exc:
         unfinished = list(zip(built, run_ids, telemetries, strict=False))[len(done) :]
         for b, run_id, telemetry in unfinished:
-            _record_failure(store, run_id, b.model, telemetry, 0.0, exc)
+            record_failure(store, run_id, b.model, telemetry, 0.0, exc)
         raise
     finally:
         store.close()

@@ -1,0 +1,5 @@
+"""``python -m hone.cli``."""
+
+from hone.cli.app import main
+
+main()

@@ -1,0 +1,30 @@
+"""``hone compare``: variants run over paired seeds as one experiment in the run store,
+resumably, and compared with confidence intervals — planned (``plan``), run here, in worker
+processes or on Ray (``execute``, ``on_ray``) and summarised (``summary``)."""
+
+from hone.experiments.compare.execute import ExperimentInterrupted, run_pending
+from hone.experiments.compare.plan import (
+    FINAL,
+    Progress,
+    check_metric,
+    check_variants,
+    default_metric,
+    pending_runs,
+    plan_experiment,
+    recordable_metrics,
+)
+from hone.experiments.compare.summary import summarize_experiment
+
+__all__ = [
+    "FINAL",
+    "ExperimentInterrupted",
+    "Progress",
+    "check_metric",
+    "check_variants",
+    "default_metric",
+    "pending_runs",
+    "plan_experiment",
+    "recordable_metrics",
+    "run_pending",
+    "summarize_experiment",
+]

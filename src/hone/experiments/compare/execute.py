@@ -1,0 +1,176 @@
+"""Running an experiment's pending runs: here, in ``--jobs`` worker processes or on a Ray
+cluster, the seeds of each variant stacked into one model where they can be; each finished
+run linked to the experiment as it ends.
+
+Ctrl-C (or SIGTERM) stops the whole experiment, not one run: the run in progress is recorded
+``interrupted`` (never linked, so never counted as evidence), the experiment is marked
+``interrupted`` and ``ExperimentInterrupted`` tells the caller how to resume.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
+
+from hone.cluster.backend import Backend
+from hone.cluster.processes import local_pool
+from hone.config import load_config
+from hone.errors import ConfigError, HoneError
+from hone.experiments.compare.on_ray import run_on_ray
+from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
+from hone.runs.stacking import check_stack, why_not_stacked
+from hone.runs.unit import train_unit
+from hone.store.runstore import RunStore
+
+__all__ = ["ExperimentInterrupted", "run_pending"]
+
+
+class ExperimentInterrupted(HoneError):
+    """Ctrl-C or SIGTERM stopped an experiment; what finished is recorded."""
+
+    exit_code = 130
+
+    def __init__(self, exp_id: str, command: str = "compare") -> None:
+        self.exp_id = exp_id
+        super().__init__(
+            f"experiment {exp_id} interrupted; finished runs are kept. Resume with: "
+            f"hone {command} --resume {exp_id}"
+        )
+
+
+def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Unit]:
+    """Group each variant's seeds into one stacked unit where they can be (``stack: auto``);
+    say once why a variant's seeds run one by one."""
+    if stack == "off":
+        return [[job] for job in todo]
+    groups: dict[str, Unit] = {}
+    for job in todo:
+        groups.setdefault(job[0], []).append(job)
+    units: list[Unit] = []
+    told: set[str] = set()
+    for group in groups.values():
+        why = why_not_stacked([load_config(cfg) for _, _, cfg in group]) if len(group) > 1 else None
+        if len(group) > 1 and why is None:
+            units.append(group)
+            continue
+        units.extend([job] for job in group)
+        tell_once(say, told, group, why)
+    return units
+
+
+def _ignore_sigint() -> None:
+    # Between runs a worker ignores Ctrl-C and the parent stops it in order (cancel, then
+    # wait); inside a run the engine's own handler records the run as interrupted.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_pending(
+    store: RunStore,
+    exp_id: str,
+    jobs: int | None = 1,
+    progress: Progress | None = None,
+    command: str = "compare",
+    runner: Callable[[dict[str, Any]], tuple[str, str]] | None = None,
+    stack: str = "auto",
+    say: Callable[[str], None] | None = None,
+    backend: Backend | None = None,
+) -> int:
+    """Run every (variant, seed) of the experiment not yet linked to a completed or diverged
+    run.
+
+    ``stack: auto`` trains the seeds of each variant as one stacked model where they differ in
+    the seed alone (``hone.runs.stacking``; each seed is still its own run), and says
+    through ``say`` why not where they cannot. With ``jobs > 1`` units go to that many
+    processes, each with ``cores // jobs`` threads so the machine is not oversubscribed.
+    Returns the number of runs done now. Raises ``ExperimentInterrupted`` on Ctrl-C, after
+    recording what finished. ``runner(config)`` replaces training in a fresh ``hone.run`` (a
+    model or data given from Python), one at a time. ``backend`` ray sends units to a Ray
+    cluster (``hone.cluster``), at most ``jobs`` at once, and records them here.
+    """
+    check_stack(stack)
+    todo = pending_runs(store, exp_id)
+    total, root = len(todo), str(store.root)
+    if not todo:
+        return 0
+    try:
+        if runner is not None:
+            units: list[Unit] = [[job] for job in todo]
+        else:
+            units = _units(todo, stack, say)
+        if backend is not None and backend.is_ray:
+            if runner is not None:
+                raise ConfigError("--backend ray: a model or data given from Python trains here")
+            run_on_ray(store, exp_id, units, backend, jobs, progress, say)
+            return total
+        jobs = jobs or 1
+        if jobs <= 1 or runner is not None:
+            done = 0
+            told: set[str] = set()
+            for unit in units:
+                if runner is not None:
+                    results = [runner(unit[0][2])]
+                else:
+                    results, why = train_unit([cfg for _, _, cfg in unit], root, None)
+                    tell_once(say, told, unit, why)
+                for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
+                    done += 1
+                    if status in FINAL:
+                        store.link_run(exp_id, name, seed, run_id)
+                    if progress:
+                        progress(f"{name} seed {seed}: {status}", done, total, [])
+                if any(status == "interrupted" for _, status in results):
+                    raise KeyboardInterrupt
+            return total
+        _run_parallel(store, exp_id, units, jobs, progress, say)
+    except KeyboardInterrupt:
+        store.set_experiment_status(exp_id, "interrupted")
+        raise ExperimentInterrupted(exp_id, command) from None
+    return total
+
+
+def _run_parallel(
+    store: RunStore,
+    exp_id: str,
+    units: list[Unit],
+    jobs: int,
+    progress: Progress | None,
+    say: Callable[[str], None] | None = None,
+) -> None:
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    told: set[str] = set()
+    root, done, last = str(store.root), 0, ""
+    total = sum(len(unit) for unit in units)
+    pool = local_pool(jobs, _ignore_sigint)
+    futures: dict[Future[tuple[list[tuple[str, str]], str | None]], Unit] = {
+        pool.submit(train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
+    }
+    pending = set(futures)
+    try:
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                unit = futures[fut]
+                results, why = fut.result()
+                tell_once(say, told, unit, why)
+                for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
+                    if status in FINAL:
+                        store.link_run(exp_id, name, seed, run_id)
+                    done += 1
+                    last = f"{name} seed {seed}: {status}"
+            if progress:
+                active = [unit_label(futures[f]) for f in pending if f.running()]
+                progress(last, done, total, active)
+    except KeyboardInterrupt:
+        for fut in pending:
+            fut.cancel()
+        # Runs in flight finish their current step and record themselves interrupted (a
+        # terminal's Ctrl-C reaches them already; a signal sent to this process alone not).
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            if proc.pid and proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

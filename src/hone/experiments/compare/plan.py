@@ -1,0 +1,165 @@
+"""Planning an experiment: its metric checked against the task, its variants checked (unique
+names, losses that fit the task), and the plan recorded so that it resumes; the
+(variant, seed) runs still to do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from hone.assemble import load_run_data
+from hone.config import Config, load_config
+from hone.data import DataBundle
+from hone.errors import ConfigError, suggest
+from hone.experiments.variants import Variant
+from hone.store.owner import current_owner
+from hone.store.runstore import RunStore
+from hone.train.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
+
+__all__ = [
+    "FINAL",
+    "Progress",
+    "Unit",
+    "check_metric",
+    "check_variants",
+    "default_metric",
+    "pending_runs",
+    "plan_experiment",
+    "recordable_metrics",
+    "tell_once",
+    "unit_label",
+]
+
+RESERVED = ("baseline",)
+
+# Outcomes linked to an experiment: a resumed experiment does not train them again (a diverged
+# seed diverges again); the summary counts a diverged run without using its value.
+FINAL = ("completed", "diverged")
+
+Unit = list[tuple[str, int, dict[str, Any]]]  # (variant, seed, config) trained together
+# (label of the run just done, done, total, labels of the runs in progress)
+Progress = Callable[[str, int, int, list[str]], None]
+
+
+def recordable_metrics(cfg: Config, task: str, has_val: bool) -> list[str]:
+    names = ["train_loss"] + (["train_accuracy"] if task == "classification" else [])
+    if has_val:
+        names += [n.replace("train_", "val_") for n in names]
+    return names
+
+
+def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None) -> str:
+    """The metric to compare on, checked against the task before anything trains: the default
+    is ``val_accuracy`` (``val_loss`` for regression); test metrics are never for choosing.
+    ``data``: the bundle, when it is not the config's to load (data given from Python)."""
+    data = data or load_run_data(cfg)
+    has_val = data.val is not None
+    if metric is None:
+        if not has_val:
+            raise ConfigError(
+                "comparisons are made on the validation split and this config has none; set "
+                "data.split.val (e.g. 0.2), or name another metric with --metric"
+            )
+        return "val_accuracy" if data.task == "classification" else "val_loss"
+    valid = recordable_metrics(cfg, data.task, has_val)
+    if metric.startswith("test_"):
+        raise ConfigError(
+            f"--metric: {metric} is the test split, which hone never uses to choose; use "
+            + " or ".join(v for v in valid if v.startswith("val_"))
+        )
+    if metric not in valid:
+        why = (
+            "needs a validation split (set data.split.val)"
+            if metric.startswith("val_") and not has_val
+            else f"is not recorded for this {data.task} task"
+        )
+        raise ConfigError(f"--metric: '{metric}' {why}{suggest(metric, valid)}; valid: "
+                          + ", ".join(valid))  # fmt: skip
+    return metric
+
+
+def default_metric(cfg: Config) -> str:
+    return check_metric(cfg, None)
+
+
+def check_variants(base: Config, variants: list[Variant], task: str | None = None) -> None:
+    """Names unique, ``baseline`` reserved for the base config, every config buildable (a loss
+    that does not fit the task fails now, not after the baseline has trained)."""
+    seen: set[str] = set()
+    for i, v in enumerate(variants):
+        if not v.name.strip():
+            raise ConfigError(f"variant {i}: the name is empty")
+        if v.name in RESERVED and (i != 0 or v.patch):
+            raise ConfigError(f"variant name '{v.name}' is reserved for the base config")
+        if v.name in seen:
+            raise ConfigError(f"variant name '{v.name}' is used twice; names must be unique")
+        seen.add(v.name)
+    task = task or load_run_data(base).task
+    allowed = CLASSIFICATION_LOSSES if task == "classification" else REGRESSION_LOSSES
+    for v in variants:
+        cfg = v.config(base)
+        if cfg.train.loss not in allowed:
+            raise ConfigError(
+                f"variant '{v.name}': train.loss '{cfg.train.loss}' does not fit a {task} task; "
+                "use one of: " + ", ".join(allowed)
+            )
+
+
+def plan_experiment(
+    store: RunStore,
+    kind: str,
+    base: Config,
+    variants: list[Variant],
+    seeds: list[int],
+    metric: str,
+    extra: dict[str, Any] | None = None,
+    task: str | None = None,
+) -> str:
+    """Record the experiment's plan; ``task`` when the data is not the config's to load."""
+    if not seeds:
+        raise ConfigError("--seeds: give at least 1 seed (3 or more for a verdict)")
+    check_variants(base, variants, task)
+    owner = current_owner()
+    spec = {
+        "config": base.to_dict(),
+        "variants": [asdict(v) for v in variants],
+        "seeds": seeds,
+        "metric": metric,
+        "owner": {"pid": owner.pid, "host": owner.host, "started": owner.started},
+        **(extra or {}),
+    }
+    return store.create_experiment(kind, base.name, spec)
+
+
+def pending_runs(store: RunStore, exp_id: str) -> Unit:
+    """Every (variant, seed) of the experiment not yet linked to a final run, with its config."""
+    record = store.get_experiment(exp_id)
+    spec = record.spec
+    done = {(r["variant"], r["seed"]) for r in record.runs}
+    base = load_config(spec["config"])
+    todo = []
+    for v in spec["variants"]:
+        variant = Variant(v["name"], v["patch"], v.get("compare_to"))
+        for seed in spec["seeds"]:
+            if (variant.name, seed) in done:
+                continue
+            cfg = variant.config(base)
+            cfg.seed = seed
+            cfg.name = f"{base.name}/{variant.name}"
+            todo.append((variant.name, seed, cfg.to_dict()))
+    return todo
+
+
+def tell_once(
+    say: Callable[[str], None] | None, told: set[str], unit: Unit, why: str | None
+) -> None:
+    """Say once per reason why a variant's seeds ran one by one."""
+    if why and why not in told and say is not None:
+        say(f"{unit[0][0]}: seeds run one by one, not stacked: {why}")
+        told.add(why)
+
+
+def unit_label(unit: Unit) -> str:
+    name, seed, _ = unit[0]
+    return f"{name} seed {seed}" if len(unit) == 1 else f"{name} seeds {seed}-{unit[-1][1]}"

@@ -1,0 +1,344 @@
+"""``hone tune``: a study run (or resumed) until it has the trials asked for — here, in
+``--jobs`` processes sharing the study, or on Ray — then summarised, and its best config
+re-run on fresh seeds.
+
+Studies live in an Optuna RDB storage (SQLite in the run store by default), so they resume
+after a crash and several processes or machines can share one. A study resumes only with the
+same search space, base config, metric and direction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import warnings
+from collections.abc import Callable
+from concurrent.futures import wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import optuna
+
+from hone.cluster.backend import Backend
+from hone.cluster.processes import local_pool
+from hone.config import Config
+from hone.config.names import higher_is_better
+from hone.errors import ConfigError, HoneError
+from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
+from hone.experiments.tune.space import ParamSpec
+from hone.experiments.tune.storage import open_storage
+from hone.experiments.tune.trials import RunFailed, objective, worker
+from hone.experiments.variants import Variant
+from hone.notebook import tune_html
+from hone.store import RunStore
+
+__all__ = ["StudyInterrupted", "TuneResult", "open_study", "rerun_best", "tune"]
+
+EDGE = 0.05  # best value within 5 % of a range's edge: widen the range
+
+
+class StudyInterrupted(HoneError):
+    """Ctrl-C stopped a study; its finished trials are stored and it resumes by name."""
+
+    exit_code = 130
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"study '{name}' interrupted; finished trials are kept. Resume with the same "
+            f"command and --study {name}"
+        )
+
+
+@dataclass
+class TuneResult:
+    study_name: str
+    storage: str
+    best_value: float | None
+    best_params: dict[str, Any]
+    best_run: str | None
+    importances: dict[str, float]
+    edge_warnings: list[str]
+    counts: dict[str, int]
+    trials: list[dict[str, Any]]
+    pruned_by: dict[str, list[int]] = field(default_factory=dict)
+
+    def best_patch(self) -> dict[str, Any]:
+        return dict(self.best_params)
+
+    def _repr_html_(self) -> str:
+        return tune_html(self)
+
+
+def tune(
+    base: Config,
+    specs: list[ParamSpec],
+    *,
+    trials: int,
+    metric: str,
+    store: str,
+    storage: str | None,
+    study_name: str | None,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    jobs: int | None = 1,
+    progress: Any = None,
+    backend: Backend | None = None,
+) -> TuneResult:
+    """Run (or resume) a study until it has ``trials`` more finished trials.
+
+    ``progress(label, done, total, running)`` is told after every trial (and, with ``jobs``,
+    every second from the shared study). ``backend`` ray runs each trial as a Ray task while
+    Optuna asks and tells here (``hone.experiments.tune.on_ray``)."""
+    # Optuna logs a full traceback per failed (diverged) trial at WARNING; hone reports the
+    # failed share itself.
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", module="optuna.samplers._cmaes")
+    study, storage = open_study(base, specs, metric, store, storage, study_name)
+    report = _reporter(study, progress, trials)
+    diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
+    try:
+        if backend is not None and backend.is_ray:
+            from hone.experiments.tune.on_ray import tune_on_ray  # imports Ray (an extra)
+
+            study.sampler = make_sampler(sampler, specs, base.seed)
+            study.pruner = make_pruner(pruner)
+            tune_on_ray(study, specs, base, metric, store, storage, pruner, trials, jobs,
+                        backend, report)  # fmt: skip
+        elif (jobs or 1) <= 1:
+            study.sampler = make_sampler(sampler, specs, base.seed)
+            study.pruner = make_pruner(pruner)
+            study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis),
+                           n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
+        else:
+            _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,
+                          jobs or 1, report)  # fmt: skip
+    except KeyboardInterrupt:
+        raise StudyInterrupted(study.study_name) from None
+    return _summarize(study, specs, storage)
+
+
+def open_study(
+    base: Config,
+    specs: list[ParamSpec],
+    metric: str,
+    store: str,
+    storage: str | None,
+    study_name: str | None,
+) -> tuple[optuna.Study, str]:
+    """The study (created, or loaded to resume) and its storage URL; refuses to resume a
+    study that searched another space, config or metric."""
+    storage = storage or f"sqlite:///{Path(store).resolve() / 'studies.db'}"
+    Path(store).mkdir(parents=True, exist_ok=True)
+    name = study_name or f"{base.name}-tune"
+    direction: Literal["maximize", "minimize"] = (
+        "maximize" if higher_is_better(metric) else "minimize"
+    )
+    try:
+        study = optuna.create_study(
+            study_name=name, storage=open_storage(storage), direction=direction,
+            load_if_exists=True,
+        )  # fmt: skip
+    except Exception as exc:  # a bad URL, a missing driver, SQLAlchemy's errors
+        raise ConfigError(f"--storage: cannot open {storage!r}: {str(exc)[:200]}") from None
+    _claim_study(study, specs, base, metric, direction, explicit=study_name is not None)
+    return study, storage
+
+
+def _reporter(study: optuna.Study, progress: Any, trials: int) -> Callable[..., None]:
+    """Tells ``progress`` the last finished trial and those running (Optuna's callback)."""
+    before = len(study.trials)
+
+    def report(*_: Any) -> None:
+        if progress is None:
+            return
+        now = study.get_trials(deepcopy=False)
+        last = now[-1] if len(now) > before else None
+        label = f"trial {last.number}: {last.state.name.lower()}" if last else ""
+        running = [f"trial {t.number}" for t in now if t.state.name == "RUNNING"]
+        progress(label, len(now) - before - len(running), trials, running)
+
+    return report
+
+
+def _in_processes(
+    study: optuna.Study,
+    base: Config,
+    specs: list[ParamSpec],
+    metric: str,
+    store: str,
+    storage: str,
+    sampler: str,
+    pruner: str,
+    trials: int,
+    jobs: int,
+    report: Callable[..., None],
+) -> None:
+    """``--jobs N``: N worker processes share the study, each with ``cores // N`` threads
+    and its own sampler seed."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    shares = [trials // jobs + (1 if i < trials % jobs else 0) for i in range(jobs)]
+    space = [s.__dict__ for s in specs]
+    args = [(base.to_dict(), space, metric, store, storage, study.study_name, sampler, pruner,
+             n, base.seed + i, threads) for i, n in enumerate(shares) if n]  # fmt: skip
+    with local_pool(len(args)) as pool:
+        futures = [pool.submit(worker, a) for a in args]
+        while not all(f.done() for f in futures):  # workers share the study: poll it
+            wait(futures, timeout=1.0)
+            report()
+        for f in futures:
+            f.result()
+
+
+def rerun_best(
+    store: RunStore,
+    base: Config,
+    result: TuneResult,
+    metric: str,
+    seeds: int,
+    jobs: int | None = 1,
+    progress: Any = None,
+    stack: str = "auto",
+    say: Callable[[str], None] | None = None,
+    backend: Backend | None = None,
+) -> dict[str, Any]:
+    """The best config re-run on ``seeds`` fresh seeds as an experiment; its summary."""
+    exp_id = plan_experiment(
+        store, "tune", base, [Variant("best", result.best_patch())],
+        # Fresh seeds: the trials were selected on base.seed, so re-running on it would give
+        # the winner's lucky draw again and an optimistic interval.
+        list(range(base.seed + 1, base.seed + 1 + seeds)), metric,
+        {"study": result.study_name, "storage": result.storage, "fresh_seeds": True},
+    )  # fmt: skip
+    run_pending(store, exp_id, jobs, progress, "compare", stack=stack, say=say, backend=backend)
+    summary = summarize_experiment(store, exp_id)
+    status = "completed" if summary["complete"] else "incomplete"
+    store.finish_experiment(exp_id, status, {**summary, "tune": result.__dict__})
+    return summary
+
+
+def _identity(specs: list[ParamSpec], base: Config, metric: str, direction: str) -> dict[str, Any]:
+    config = base.to_dict()
+    config.pop("store", None)
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        "space": [s.__dict__ for s in specs],
+        "config_hash": digest,
+        "metric": metric,
+        "direction": direction,
+    }
+
+
+def _claim_study(
+    study: optuna.Study,
+    specs: list[ParamSpec],
+    base: Config,
+    metric: str,
+    direction: str,
+    explicit: bool,
+) -> None:
+    """A study resumes only with the same search space, base config, metric and direction;
+    otherwise its trials would mix two questions. Refuse, and say how to start a new one."""
+    mine = _identity(specs, base, metric, direction)
+    attrs = study.user_attrs
+    if "config_hash" not in attrs and not study.trials:
+        for key, value in mine.items():
+            study.set_user_attr(key, value)
+        study.set_user_attr("config", base.to_dict())
+        return
+    differs = [k for k, v in mine.items() if attrs.get(k) != v]
+    if "direction" in differs and "metric" not in differs:
+        differs.remove("direction")  # older studies did not record it
+    if differs:
+        what = {"space": "search space", "config_hash": "base config", "metric": "metric",
+                "direction": "direction"}  # fmt: skip
+        listed = ", ".join(what[k] for k in differs)
+        hint = "" if explicit else " (the default study name is <config name>-tune)"
+        raise ConfigError(
+            f"study '{study.study_name}' already exists with a different {listed}{hint}; "
+            "resuming it would mix trials of two different searches. Give a new name with "
+            "--study NAME, or run with the same config, space and metric to resume it"
+        )
+
+
+def _summarize(study: optuna.Study, specs: list[ParamSpec], storage: str) -> TuneResult:
+    """The study as a ``TuneResult``: counts, what pruned trials, the best trial, parameter
+    importances, ranges whose best value sits at an edge, and every trial."""
+    states = optuna.trial.TrialState
+    trials = study.get_trials(deepcopy=False)
+    counts = {s.name.lower(): sum(t.state == s for t in trials) for s in states}
+    counts["diverged"] = sum(t.user_attrs.get("status") == "diverged" for t in trials)
+    pruned_by: dict[str, list[int]] = {}  # what pruned each trial -> the epochs it stopped at
+    for t in trials:
+        if t.state == states.PRUNED:
+            cause = str(t.user_attrs.get("pruned_by", "metric"))
+            pruned_by.setdefault(cause, []).append(int(t.user_attrs.get("pruned_epoch") or 0))
+    complete = [t for t in trials if t.state == states.COMPLETE]
+    by_key = {s.key: s for s in specs}
+
+    def decoded(params: dict[str, Any]) -> dict[str, Any]:
+        return {k: by_key[k].decode(v) if k in by_key else v for k, v in params.items()}
+
+    best_params: dict[str, Any] = {}
+    best_value, best_run = None, None
+    importances: dict[str, float] = {}
+    edges: list[str] = []
+    if complete:
+        best = study.best_trial
+        best_value, best_run = best.value, best.user_attrs.get("run_id")
+        best_params = decoded(best.params)
+        importances = _importances(study, complete, specs)
+        edges = _edge_warnings(best, complete, specs)
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name.lower(),
+            "value": t.value,
+            "params": decoded(t.params),
+            "run_id": t.user_attrs.get("run_id"),
+            "status": t.user_attrs.get("status"),
+            "pruned_by": t.user_attrs.get("pruned_by"),
+            "pruned_epoch": t.user_attrs.get("pruned_epoch"),
+            "intermediate": dict(t.intermediate_values),
+        }
+        for t in trials
+    ]
+    return TuneResult(study.study_name, storage, best_value, best_params, best_run,
+                      importances, edges, counts, rows, pruned_by)  # fmt: skip
+
+
+def _importances(
+    study: optuna.Study, complete: list[optuna.trial.FrozenTrial], specs: list[ParamSpec]
+) -> dict[str, float]:
+    """Optuna's parameter importances; none with fewer than 4 trials, one parameter or no
+    spread in the values (nothing to rank)."""
+    if len(complete) < 4 or len(specs) < 2 or len({t.value for t in complete}) < 2:
+        return {}
+    try:
+        importances = dict(optuna.importance.get_param_importances(study))
+    except (RuntimeError, ValueError, ZeroDivisionError):
+        return {}
+    return importances if all(math.isfinite(v) for v in importances.values()) else {}
+
+
+def _edge_warnings(
+    best: optuna.trial.FrozenTrial, complete: list[optuna.trial.FrozenTrial], specs: list[ParamSpec]
+) -> list[str]:
+    """A numeric range whose best value sits within ``EDGE`` of its low or high end."""
+    found = []
+    for s in specs:
+        tried = {t.params.get(s.key) for t in complete}
+        if s.type == "categorical" or s.key not in best.params or len(tried) < 3:
+            continue  # with two values tried, every best sits at an edge: no hint
+        value = float(best.params[s.key])
+        low, high = float(s.low), float(s.high)  # type: ignore[arg-type]
+        if s.log:
+            value, low, high = math.log(value), math.log(low), math.log(high)
+        if min(value - low, high - value) <= EDGE * (high - low):
+            edge = "low" if value - low < high - value else "high"
+            found.append(f"{s.key}: the best value sits at the {edge} edge of its range; widen it")
+    return found

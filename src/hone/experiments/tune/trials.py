@@ -1,0 +1,148 @@
+"""One trial: its run started with the trial's parameters, its metric reported to Optuna every
+epoch (so pruners can stop it), and how the run ended settled on the trial."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
+from hone.experiments.tune.space import ParamSpec
+from hone.experiments.tune.storage import open_storage
+from hone.runs.train import run
+from hone.store import RunStore
+from hone.train.callbacks import Callback
+from hone.train.state import TrainState
+
+__all__ = [
+    "ReportToTrial",
+    "RunFailed",
+    "TrialRun",
+    "judged_on",
+    "objective",
+    "settle",
+    "trial_overrides",
+    "worker",
+]
+
+
+class ReportToTrial(Callback):
+    """Reports the metric to Optuna each epoch; stops the run when the pruner says so."""
+
+    def __init__(self, trial: optuna.Trial, metric: str) -> None:
+        self.trial, self.metric, self.pruned = trial, metric, False
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        value = state.logs.get(self.metric)
+        if value is None or not math.isfinite(value):
+            return
+        self.trial.report(value, state.epoch)
+        if self.trial.should_prune():
+            self.pruned = True
+            state.stop_training = True
+            state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"
+
+
+def _mark_pruned(store: str, run_id: str, message: str) -> None:
+    """A pruned trial's run ended early on purpose: ``stopped``, not ``completed``."""
+    with RunStore(store) as rs:
+        rs.set_status(run_id, "stopped", message or "pruned by Optuna")
+
+
+class RunFailed(Exception):
+    """A trial whose run diverged or was interrupted (recorded by Optuna as FAIL)."""
+
+
+@dataclass
+class TrialRun:
+    """How a trial's run ended (from ``hone.run`` here, or from a Ray task)."""
+
+    run_id: str
+    status: str
+    message: str
+    metrics: dict[str, Any]
+    epochs_run: int
+    pruned: bool  # stopped by Optuna's pruner on the metric
+
+
+def trial_overrides(
+    base: dict[str, Any], number: int, patch: dict[str, Any], threads: int | None, diagnosis: bool
+) -> dict[str, Any]:
+    """The dotted overrides a trial's run is started with."""
+    overrides: dict[str, Any] = {**patch, "name": f"{base['name']}/trial{number}"}
+    if threads:
+        overrides["train.threads"] = threads
+    if diagnosis:  # a critical live finding stops the run; the trial counts as pruned
+        watch = (base.get("train") or {}).get("watch") or {}
+        overrides["train.watch"] = {**watch, "stop_on": "critical"}
+    return overrides
+
+
+def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: str) -> float:
+    """Record on ``trial`` how its run ended; its value, or raise ``TrialPruned``,
+    ``RunFailed`` (diverged, failed) or ``KeyboardInterrupt`` (the run was interrupted)."""
+    trial.set_user_attr("run_id", run.run_id)
+    by_watch = run.status == "stopped" and run.message.startswith("watch: ")
+    trial.set_user_attr("status", "pruned" if run.pruned or by_watch else run.status)
+    if run.status == "interrupted":
+        raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
+    if by_watch:  # "watch: CODE at epoch N: title"
+        trial.set_user_attr("pruned_by", run.message.split()[1])
+        trial.set_user_attr("pruned_epoch", run.epochs_run)
+        raise optuna.TrialPruned()
+    if run.pruned:
+        trial.set_user_attr("pruned_by", "metric")
+        trial.set_user_attr("pruned_epoch", run.epochs_run)
+        _mark_pruned(store, run.run_id, run.message)
+        raise optuna.TrialPruned()
+    if run.status != "completed" or metric not in run.metrics:
+        raise RunFailed(f"run {run.run_id} {run.status}: {run.message}")
+    return float(run.metrics[metric])
+
+
+def judged_on(metric: str) -> tuple[str]:
+    """The split a trial's run evaluates when it ends: the one its metric is on. The others
+    (and the full reports) wait until someone reads the run (``hone.runs.deferred``)."""
+    return (metric.split("_", 1)[0],)
+
+
+def objective(
+    base: dict[str, Any],
+    specs: list[ParamSpec],
+    metric: str,
+    store: str,
+    threads: int | None,
+    diagnosis: bool = False,
+) -> Callable[[optuna.Trial], float]:
+    """Optuna's objective: each trial one recorded run of ``base`` with its parameters."""
+
+    def trial_value(trial: optuna.Trial) -> float:
+        patch = {s.key: s.suggest(trial) for s in specs}
+        overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
+        report = ReportToTrial(trial, metric)
+        result = run(base, store=store, callbacks=[report], evaluate=judged_on(metric),
+                     **overrides)  # fmt: skip
+        ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
+                         result.epochs_run, report.pruned)  # fmt: skip
+        return settle(trial, ended, metric, store)
+
+    return trial_value
+
+
+def worker(args: tuple[Any, ...]) -> None:
+    """A ``--jobs`` process: its share of the trials, on the study all processes share."""
+    base, space_json, metric, store, storage, study_name, sampler, pruner, n, seed, threads = args
+    specs = [ParamSpec(**s) for s in space_json]
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=open_storage(storage),
+        sampler=make_sampler(sampler, specs, seed),
+        pruner=make_pruner(pruner),
+    )
+    value = objective(base, specs, metric, store, threads, parse_pruner(pruner)[1])
+    study.optimize(value, n_trials=n, catch=(RunFailed,))

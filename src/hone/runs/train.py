@@ -1,0 +1,145 @@
+"""One run from a config: ``run`` trains, evaluates and records it; ``resume`` continues an
+interrupted, failed or killed run from its last checkpoint in the same record."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hone.assemble import ModelSource, build_run
+from hone.config import Config, load_config
+from hone.data import DataBundle
+from hone.data.load import load_data, resolve_task
+from hone.data.memory import fingerprint, from_python
+from hone.errors import ConfigError, StoreError
+from hone.evaluate.report import SPLITS
+from hone.runs.ensemble import train_ensemble
+from hone.runs.rebuild import data_json, own_model_of
+from hone.runs.record import train_and_record
+from hone.runs.result import RunResult
+from hone.store.runstore import RunStore
+from hone.train.callbacks import Callback
+from hone.train.resume import load_checkpoint
+
+__all__ = ["python_data", "resume", "run"]
+
+
+def run(
+    config: str | Path | Mapping[str, Any] | Config | None = None,
+    *,
+    model: ModelSource | None = None,
+    data: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    store: str | Path | None = None,
+    evaluate: Sequence[str] = SPLITS,
+    stack: str = "auto",
+    **overrides: Any,
+) -> RunResult:
+    """Train, evaluate and record one run (``hone.run`` without ``repair``; see there)."""
+    cfg = load_config(config, overrides)
+    if store is not None:  # one place decides where runs live: transfer sources, caches, records
+        cfg = cfg.model_copy(update={"store": str(store)})
+    if cfg.train.ensemble is not None:
+        if model is not None or data is not None:
+            raise ConfigError("train.ensemble: not with model= or data=; use hone.compare")
+        return train_ensemble(cfg, callbacks=callbacks, progress=progress, stack=stack)
+    cfg, bundle = python_data(cfg, data)
+    built = build_run(cfg, bundle, model=model)
+    run_store = RunStore(cfg.store)
+    try:
+        return train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
+    finally:
+        run_store.close()
+
+
+def resume(
+    run_id: str,
+    *,
+    model: ModelSource | None = None,
+    data: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    store: str | Path | None = None,
+) -> RunResult:
+    """Continue an interrupted, failed or killed run from its last checkpoint, in the same
+    run record: weights, optimizer and schedule state, random generators and the epoch all
+    come from the checkpoint, so the result equals a run that was never stopped."""
+    run_id, cfg, ckpt, extra = _resumable(run_id, store)
+    if store is not None:
+        cfg = cfg.model_copy(update={"store": str(store)})
+    bundle = None
+    if cfg.data.dataset == "python":  # the same data again, checked by its hash
+        if data is None:
+            raise ConfigError(f"run {run_id} trained on data given from Python: pass data=")
+        cfg, bundle = python_data(cfg, data)
+        assert bundle is not None
+        given = bundle.report["python_data"]["sha256"]
+        with RunStore(cfg.store) as rs:
+            recorded = (data_json(rs, run_id).get("report") or {}).get("python_data")
+        if isinstance(recorded, dict) and recorded.get("sha256") != given:
+            raise ConfigError(f"data=: not the data run {run_id} trained on (hash differs)")
+    if own_model_of(run_id, extra, cfg.store) and model is None:
+        raise ConfigError(f"run {run_id} trained your own module: pass model=")
+    built = build_run(cfg, bundle, model=model)
+    run_store = RunStore(cfg.store)
+    try:
+        run_store.reopen_run(run_id, int(ckpt["epoch"]))
+        # The checkpoint's history is the truth up to its epoch: the store may have lost the
+        # last second of epochs (they are flushed once a second) when the process was killed.
+        history = ckpt["history"]
+        columns = list(history.values())
+        rows = [{k: col[i] for k, col in zip(history, columns, strict=True)}
+                for i in range(len(history.get("epoch", [])))]  # fmt: skip
+        run_store.append_epochs(run_id, rows)
+        return train_and_record(built, run_store, callbacks, progress, run_id=run_id, resume=ckpt)
+    finally:
+        run_store.close()
+
+
+def _resumable(
+    run_id: str, store: str | Path | None
+) -> tuple[str, Config, dict[str, Any], dict[str, Any]]:
+    """The run's full id, config, last checkpoint and record extras; refuses a run that is
+    still training, ended for good, is an ensemble or has no checkpoint."""
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        record = rs.get_run(run_id, with_history=False)
+        shown = rs.shown_status(record)
+        if shown == "running":
+            raise StoreError(
+                f"run {run_id} is still training (process {record.owner.get('pid')}); "
+                "only a stopped run can be resumed"
+            )
+        if shown in ("completed", "diverged") or record.message.startswith("pruned"):
+            raise StoreError(
+                f"run {run_id} {shown}; there is nothing to resume. To train it further, start a "
+                f"new run from its weights: hone run --set model.init_from={run_id}"
+            )
+        cfg = load_config(record.config)
+        if cfg.train.ensemble is not None:
+            raise StoreError(
+                f"run {run_id} is an ensemble; resume its members, then run the ensemble again"
+            )
+        ckpt = load_checkpoint(rs.run_dir(run_id))
+        if ckpt is None:
+            raise StoreError(
+                f"run {run_id} has no checkpoint: it stopped before its first one (every "
+                f"{cfg.train.checkpoint_every} epochs, train.checkpoint_every). Start it again "
+                "with the same config"
+            )
+    return run_id, cfg, ckpt, record.extra
+
+
+def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:
+    """``data=`` from Python: the config says ``dataset: python`` and the bundle is split
+    and preprocessed by its ``data:`` keys; the record keeps the data's shape and hash."""
+    if data is None:
+        return cfg, None
+    data_cfg = cfg.data.model_copy(update={"dataset": "python", "params": {}, "path": None})
+    raw = from_python(data, resolve_task(data_cfg))
+    cfg = cfg.model_copy(update={"data": data_cfg})
+    bundle = load_data(cfg.data, raw=raw)
+    bundle.report["python_data"] = {"shape": list(raw.x.shape), "sha256": fingerprint(raw)}
+    return cfg, bundle
