@@ -305,7 +305,7 @@ class TuneOutcome:
 
     @property
     def best_value(self) -> float | None:
-        return self.study.best_value  # type: ignore[no-any-return]
+        return self.study.best_value
 
     def _repr_html_(self) -> str:
         final = comparison_html(self.final.summary) if self.final else ""

@@ -24,8 +24,10 @@ from hone.errors import ConfigError, suggest
 from hone.nn.build import build_model
 from hone.nn.size import check_memory
 from hone.store.runstore import RunStore, resolve_store_root
+from hone.tracking.live import check_targets
 from hone.train.callbacks import Callback, EarlyStopping, LRSchedule
-from hone.train.engine import GradClip, fit
+from hone.train.engine import fit
+from hone.train.guards import GradClip
 from hone.train.losses import LossFn, LossSpec, make_loss, resolve_output_activation
 from hone.train.optim import make_optimizer
 from hone.train.regularize import Penalty, penalized_parameters
@@ -178,8 +180,6 @@ def build_run(
     """
     device = resolve_device(cfg.train.device)
     if cfg.log_to:
-        from hone.tracking.live import check_targets
-
         check_targets(cfg.log_to)
     generator = seed_everything(cfg.seed)
     data = (data or load_run_data(cfg)).to(device)

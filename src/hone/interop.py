@@ -23,7 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from hone.config import load_config
 from hone.errors import ConfigError, StoreError
+from hone.nn.build import build_model
+from hone.store import RunStore
+from hone.train.losses import output_transform, resolve_output_activation
 
 __all__ = ["FORMATS", "LoadedModel", "export", "load"]
 
@@ -62,7 +66,6 @@ class Inference(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fills:  # data.missing: mean — NaN cells take the training means
             x = torch.where(torch.isnan(x), self.fill.expand_as(x), x)
-        from hone.train.losses import output_transform
 
         return output_transform(self.model((x - self.shift) / self.scale), self.output)
 
@@ -107,11 +110,6 @@ def load(
 
     A run that trained your own module (``hone.run(config, model=...)``) needs ``model``: a
     module of the same architecture, which gets the run's weights."""
-    from hone.config import load_config
-    from hone.nn.build import build_model
-    from hone.store import RunStore
-    from hone.train.losses import resolve_output_activation
-
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)

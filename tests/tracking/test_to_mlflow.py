@@ -11,7 +11,7 @@ import yaml
 
 import hone
 from tests.conftest import tiny
-from tests.test_cli_safety import cli
+from tests.cli.test_safety import cli
 
 pytest.importorskip("mlflow", reason="pip install 'hone[tracking]'")
 

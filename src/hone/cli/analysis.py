@@ -26,7 +26,12 @@ from hone.cli.common import (
     set_args,
     show,
 )
+from hone.cluster import parse_backend
+from hone.config import load_config, parse_set
+from hone.diagnose import diagnose_run
 from hone.errors import ConfigError
+from hone.store import RunStore
+from hone.store.files import atomic_write_text
 
 MAX_SHOWN_RECORDS = 10
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -42,9 +47,7 @@ def diagnose_cmd(
     ] = None,
 ) -> None:
     """What holds this run back: findings with evidence and ranked prescriptions."""
-    from hone.diagnose import diagnose_run
     from hone.runs import evidence_of
-    from hone.store import RunStore
 
     with RunStore(store) as rs:
         evidence = evidence_of(rs, rs.resolve_id(run_id))
@@ -88,9 +91,6 @@ def diagnose_cmd(
 
 
 def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:
-    from hone.config import load_config
-    from hone.store.files import atomic_write_text
-
     top = next((p for f in findings for p in f.prescriptions if p.patch), None)
     if top is None:
         raise ConfigError("--patch: no finding prescribes a config change for this run")
@@ -124,8 +124,6 @@ def datacurve_cmd(
     stack: StackOpt = "auto",
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""
-    from hone.cluster import parse_backend
-    from hone.config import load_config, parse_set
     from hone.experiments.datacurve import data_curve
     from hone.runs.stacking import check_stack
 
@@ -307,8 +305,6 @@ def _write_predictions(path: Path, rows: list[dict[str, Any]], classes: list[str
     """One line per record: its index, the predicted class and each output."""
     import csv
     import io
-
-    from hone.store.files import atomic_write_text
 
     if path.is_dir():
         raise ConfigError(f"--out: {path} is a folder; give a file name such as predictions.csv")

@@ -24,7 +24,9 @@ from hone.cli.common import (
     set_args,
     show,
 )
+from hone.config import load_config, parse_set
 from hone.errors import ConfigError, HoneError
+from hone.store import RunStore
 
 __all__ = ["EXIT_CODES", "model_cmd", "run_cmd"]
 
@@ -81,8 +83,7 @@ def run_cmd(
     elif not quiet:
         _print_result(result)
     if report:
-        from hone.report import render_report
-        from hone.store import RunStore
+        from hone.report.render import render_report  # matplotlib and jinja2
 
         with RunStore(result.store) as rs:
             path = render_report(rs, result.run_id)
@@ -99,8 +100,6 @@ def _overrides(
 ) -> tuple[dict[str, Any], Path | None]:
     """The ``--set`` overrides with ``--seed``; ``--set store=DIR`` is ``--store DIR`` (which
     wins when both are given)."""
-    from hone.config import load_config, parse_set
-
     overrides = parse_set(set_ or [])
     if seed is not None:
         overrides["seed"] = seed
@@ -265,7 +264,6 @@ def _print_notes(notes: dict[str, Any]) -> None:
 def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt = False) -> None:
     """Print the model's layer table with output shapes and parameter counts."""
     from hone.assemble import build_run
-    from hone.config import load_config, parse_set
     from hone.nn.build import describe_model
 
     cfg = load_config(config, parse_set(set_ or []))

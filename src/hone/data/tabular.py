@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from hone.data.base import RawData
+from hone.data.validate import check_npz_sizes
 from hone.errors import DataError
 
 __all__ = ["encode_labels", "encode_targets", "load_csv", "load_npz"]
@@ -218,8 +219,6 @@ def encode_rows(
 
 
 def load_npz(path: str | None, task: str = "classification") -> RawData:
-    from hone.data.validate import check_npz_sizes
-
     p = _require_file(path, "npz")
     check_npz_sizes(p)
     try:

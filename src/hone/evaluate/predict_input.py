@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from hone.data.images import to_array
 from hone.data.preprocess import apply_scaler
+from hone.data.tabular import encode_rows
 from hone.errors import DataError
 
 __all__ = ["load_inputs"]
@@ -24,8 +26,6 @@ def _image(path: Path, shape: tuple[int, ...], image: dict[str, Any] | None) -> 
     if len(shape) != 3:
         raise DataError(f"{path}: this model takes {shape}-shaped rows, not images")
     from PIL import Image, UnidentifiedImageError
-
-    from hone.data.images import to_array
 
     c, h, w = shape
     gray = bool(image["grayscale"]) if image else c == 1
@@ -41,8 +41,6 @@ def _image(path: Path, shape: tuple[int, ...], image: dict[str, Any] | None) -> 
 def _table(path: Path, columns: list[dict[str, Any]], preprocess: dict[str, Any]) -> np.ndarray:
     """A CSV in the training format (a header naming the columns), encoded as training was."""
     import csv
-
-    from hone.data.tabular import encode_rows
 
     try:
         with path.open(newline="", encoding="utf-8") as fh:

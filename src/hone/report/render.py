@@ -10,10 +10,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import StoreError
 from hone.experiments.stats import format_p
-from hone.report.pages import experiment_context, run_context, study_context
+from hone.report.pages import experiment_context, run_context
+from hone.report.study import study_context
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
 from hone.text import set_args
+from hone.version import __version__
 
 __all__ = ["page_path", "render_page", "render_report", "study_names"]
 
@@ -66,8 +68,6 @@ def render_page(
     store: RunStore, template: str, ctx: dict[str, Any], path: Path, explicit: bool = False
 ) -> Path:
     """Render ``template`` with ``ctx`` to ``path``, atomically."""
-    from hone.version import __version__
-
     html = _environment().get_template(template).render(**ctx, version=__version__)
     if path.is_dir():
         raise StoreError(

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from hone.config import Config
+from hone.notebook import run_html
 from hone.store.records import clean_json
 
 __all__ = ["RunResult"]
@@ -33,8 +34,6 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """The run as a small table in Jupyter."""
-        from hone.notebook import run_html
-
         return run_html(self)
 
     def to_json(self) -> dict[str, Any]:
