@@ -16,8 +16,8 @@ from hone.cli.common import set_args
 from hone.progress import ProgressLine, clock, shorten
 from hone.train.callbacks.progress import ProgressBar, metrics_text
 from hone.train.state import TrainState
-from tests.conftest import tiny
 from tests.cli.test_safety import cli, one_run
+from tests.conftest import tiny
 
 LOGS = {"train_loss": 0.36, "train_accuracy": 0.8417, "val_loss": 0.4358, "val_accuracy": 0.875}
 
