@@ -14,8 +14,8 @@ import yaml
 import hone
 from hone.api import load_run
 from hone.evaluate.report import predict_outputs
+from tests.cli.test_safety import cli
 from tests.conftest import tiny
-from tests.test_cli_safety import cli
 
 
 @pytest.fixture
