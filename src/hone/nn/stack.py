@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hone.nn.target import TargetScale
+
 __all__ = [
     "StackedBatchNorm",
     "StackedFlatten",
@@ -28,9 +30,10 @@ __all__ = [
 ]
 
 # Modules that act elementwise (or are the identity), so they apply to (K, batch, ...) as is.
+# TargetScale's fixed shift and scale are the same for every member (they come from the data).
 _ELEMENTWISE = (
     nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
-    nn.SiLU, nn.Softplus, nn.SELU, nn.Hardtanh, nn.ReLU6, nn.Mish,
+    nn.SiLU, nn.Softplus, nn.SELU, nn.Hardtanh, nn.ReLU6, nn.Mish, TargetScale,
 )  # fmt: skip
 
 
@@ -172,11 +175,14 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
             _replace(stacked, name, replacement)
     shared = dict(stacked.named_parameters())
     buffers = dict(stacked.named_buffers())
+    fixed = {f"{n}.{b}" for n, m in stacked.named_modules() if isinstance(m, TargetScale)
+             for b, _ in m.named_buffers()}  # fmt: skip
     for k, member in enumerate(members):
         for name, param in member.named_parameters():
             param.data = shared[name].data[k]
         for name, buffer in member.named_buffers():  # running statistics, for eval and saving
-            buffer.data = buffers[name].data[k]
+            if name not in fixed:
+                buffer.data = buffers[name].data[k]
     return stacked
 
 
