@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from hone.data.validate import MIN_ROWS
 from hone.errors import DataError
 
 __all__ = ["MIN_ROWS_PER_CLASS", "TaskChoice", "infer_task"]
@@ -37,7 +38,7 @@ class TaskChoice:
 
 def _shown(values: np.ndarray) -> str:
     """A few of the distinct values, as the user wrote them: ``0, 1`` or ``1, 2, 3, ... 9``."""
-    text = [str(int(v)) if float(v).is_integer() else f"{v:g}" for v in values.tolist()]
+    text = [str(int(v)) if float(v).is_integer() else f"{v:.10g}" for v in values.tolist()]
     if len(text) <= SHOWN_VALUES:
         return ", ".join(text)
     return ", ".join(text[: SHOWN_VALUES - 1]) + f", ... {text[-1]}"
@@ -62,6 +63,11 @@ def infer_task(values: Any, name: str, source: str) -> TaskChoice:
     arr = np.asarray(values)
     if arr.ndim == 0 or len(arr) == 0:
         raise DataError(f"{source}: {name} has no values")
+    if len(arr) < MIN_ROWS:  # too few to judge, or to train on: the same words as check_raw
+        raise DataError(
+            f"{source}: {len(arr)} row(s); hone needs at least {MIN_ROWS} to split into "
+            "training and test data and learn anything"
+        )
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.dtype.kind == "b":

@@ -25,6 +25,7 @@ __all__ = [
     "StackedFlatten",
     "StackedLayerNorm",
     "StackedLinear",
+    "member_buffers",
     "stack_models",
     "unstackable",
 ]
@@ -174,16 +175,21 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
         if replacement is not None:
             _replace(stacked, name, replacement)
     shared = dict(stacked.named_parameters())
-    buffers = dict(stacked.named_buffers())
-    fixed = {f"{n}.{b}" for n, m in stacked.named_modules() if isinstance(m, TargetScale)
-             for b, _ in m.named_buffers()}  # fmt: skip
+    buffers = member_buffers(stacked)
     for k, member in enumerate(members):
         for name, param in member.named_parameters():
             param.data = shared[name].data[k]
         for name, buffer in member.named_buffers():  # running statistics, for eval and saving
-            if name not in fixed:
+            if name in buffers:
                 buffer.data = buffers[name].data[k]
     return stacked
+
+
+def member_buffers(stacked: nn.Module) -> dict[str, torch.Tensor]:
+    """The stacked model's buffers that hold one row per member (running statistics), by
+    name; not ``TargetScale``'s, which every member shares whole."""
+    fixed = {id(b) for m in stacked.modules() if isinstance(m, TargetScale) for b in m.buffers()}
+    return {n: b for n, b in stacked.named_buffers() if id(b) not in fixed}
 
 
 def _replace(root: nn.Module, name: str, module: nn.Module) -> None:
