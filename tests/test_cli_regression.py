@@ -58,7 +58,7 @@ def test_a_price_csv_is_a_regression_said_once_with_r2_mae_rmse(
     assert out.count(TASK_LINE) == 1 and "task:" not in err
     rows = [line.split()[1] for line in out.splitlines() if line.startswith("│")]
     assert rows == ["loss", "r2", "mae", "rmse"]  # beside the loss, in this order
-    assert "targets: standardised for training" in out
+    assert "targets: trained standardised (mean 3" in out and "results in their units" in out
     code, out, _ = cli(capsys, "run", str(config), "--store", str(store), "--json")
     result = json.loads(out)
     assert code == 0 and result["task"]["task"] == "regression"

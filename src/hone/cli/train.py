@@ -274,15 +274,12 @@ def _print_task(notes: dict[str, Any]) -> None:
     if isinstance(scaling, dict):
         mean, std = scaling.get("mean") or [], scaling.get("std") or []
         stats = (
-            f"mean {mean[0]:.4g}, std {std[0]:.4g}"
+            f"mean {mean[0]:.6g}, std {std[0]:.6g}"
             if len(mean) == 1 and len(std) == 1
             else "per output column"
         )
-        out.print(
-            f"targets: standardised for training ({stats}); losses, metrics and predictions "
-            "are in the target's units",
-            highlight=False,
-        )
+        out.print(f"targets: trained standardised ({stats}); results in their units",
+                  highlight=False)  # fmt: skip
     elif isinstance(scaling, str):
         out.print(f"target scaling: {safe(scaling)}", highlight=False)
 
