@@ -165,7 +165,10 @@ def test_a_target_times_1000_gives_the_same_r2_and_predictions_in_its_units(
          r"remove data.sampler"),
         ("train.label_smoothing=0.1", r"train.label_smoothing: smooths class labels.*"
          r"regression.*remove train.label_smoothing"),
+        ("train.loss=cross_entropy", r"train.loss: cross_entropy is a classification loss.*"
+         r"continuous.*use one of mse, mae, huber"),
     ],
+    ids=["class_weight", "sampler", "label_smoothing", "loss"],
 )  # fmt: skip
 def test_classification_settings_on_a_regression_are_refused(
     tmp_path: Path, store: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str

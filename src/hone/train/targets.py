@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hone.config import Config
+from hone.config.names import REGRESSION_LOSSES
 from hone.data import DataBundle
 from hone.data.load import DECIDED_FROM_TARGET
 from hone.errors import ConfigError
@@ -42,11 +43,16 @@ _CLASS_ONLY: dict[str, tuple[Callable[[Config], bool], str, str]] = {
 def check_regression_settings(cfg: Config, data: DataBundle) -> None:
     """Refuse settings that need classes on a regression task, naming the key, the fix and,
     when ``data.task: auto`` decided the task, why it is a regression. (``data.split.stratify:
-    true`` is ignored instead, with a note: the loader splits before the model exists.)"""
+    true`` is ignored by the loader instead, with a note: it changes nothing there.)"""
     if data.task != "regression":
         return
     decided = (data.report.get("task") or {}).get("reason")
     why = f" ({decided}; data.task: classification if it is not)" if decided else ""
+    if cfg.train.loss not in REGRESSION_LOSSES:
+        raise ConfigError(
+            f"train.loss: {cfg.train.loss} is a classification loss, and this is a regression "
+            f"task{why}; use one of {', '.join(REGRESSION_LOSSES)} (or auto: mse)"
+        )
     for key, (used, does, fix) in _CLASS_ONLY.items():
         if used(cfg):
             raise ConfigError(f"{key}: {does}, and this is a regression task{why}; {fix}")
