@@ -348,7 +348,7 @@ def _add_remedies(built: BuiltRun, device: torch.device) -> None:
             )
         built.callbacks.append(LRSchedule(sched.name, params, sched.warmup_epochs))
         # Validate settings now (a bad key is a config error before training, not after).
-        probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=train.optimizer.lr)
+        probe = make_optimizer("sgd", [nn.Parameter(torch.zeros(1))], train.optimizer.lr, {})
         Schedule(probe, sched.name, params, sched.warmup_epochs, train.epochs, 1)
     if train.early_stopping is not None:
         es = train.early_stopping

@@ -201,7 +201,11 @@ def test_studies_list_names_each_study_and_its_best_run(
     assert study["name"] == "tiny-tune" and study["states"] == {"complete": 2}
     import optuna
 
-    loaded = optuna.load_study(study_name="tiny-tune", storage=f"sqlite:///{store / 'studies.db'}")
+    from hone.store.studies import open_storage
+
+    loaded = optuna.load_study(
+        study_name="tiny-tune", storage=open_storage(str(store / "studies.journal"))
+    )
     assert all(t.user_attrs["run_id"] for t in loaded.trials)
     assert study["best_run"] in {t.user_attrs["run_id"] for t in loaded.trials}
 

@@ -10,6 +10,7 @@ import yaml
 from hone.config import load_config
 from hone.errors import ConfigError
 from hone.experiments.tune import load_space, tune
+from hone.store.studies import open_storage
 from tests.cli.test_app import cli
 from tests.conftest import tiny
 
@@ -77,7 +78,7 @@ def test_every_pruner_gets_per_epoch_reports(tmp_path: Path, pruner: str) -> Non
     assert all(len(t["intermediate"]) == 6 for t in complete)
 
 
-def test_study_resumes_from_sqlite(tmp_path: Path) -> None:
+def test_study_resumes_from_its_journal(tmp_path: Path) -> None:
     cfg = base()
     specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
     kw = {
@@ -91,8 +92,25 @@ def test_study_resumes_from_sqlite(tmp_path: Path) -> None:
     tune(cfg, specs, trials=3, **kw)  # type: ignore[arg-type]
     again = tune(cfg, specs, trials=2, **kw)  # type: ignore[arg-type]
     assert again.counts["complete"] == 5
-    storage = f"sqlite:///{(tmp_path / 's' / 'studies.db').resolve()}"
-    assert len(optuna.load_study(study_name="resumable", storage=storage).trials) == 5
+    journal = open_storage(str(tmp_path / "s" / "studies.journal"))
+    assert len(optuna.load_study(study_name="resumable", storage=journal).trials) == 5
+    assert not (tmp_path / "s" / "studies.db").exists()
+
+
+def test_a_study_begun_in_the_sqlite_file_resumes_there(tmp_path: Path) -> None:
+    """Stores from before the journal keep their studies in studies.db; they resume there."""
+    cfg = base()
+    specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
+    store = tmp_path / "s"
+    store.mkdir()
+    db = f"sqlite:///{(store / 'studies.db').resolve()}"
+    kw = {"metric": "val_accuracy", "store": str(store), "study_name": "old", "sampler": "tpe",
+          "pruner": "none"}  # fmt: skip
+    tune(cfg, specs, trials=2, storage=db, **kw)  # type: ignore[arg-type]
+    again = tune(cfg, specs, trials=1, storage=None, **kw)  # type: ignore[arg-type]
+    assert again.storage == db and again.counts["complete"] == 3
+    tune(cfg, specs, trials=1, storage=None, **{**kw, "study_name": "new"})  # type: ignore[arg-type]
+    assert (store / "studies.journal").is_file()
 
 
 @pytest.mark.slow

@@ -54,7 +54,8 @@ def tune_cmd(
         ),
     ] = "median",
     storage: Annotated[
-        str | None, typer.Option(help="Optuna RDB URL (default: SQLite in the store).")
+        str | None,
+        typer.Option(help="A journal file or an Optuna RDB URL (default: the store's journal)."),
     ] = None,
     study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
     jobs: JobsOpt = None,

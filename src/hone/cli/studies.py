@@ -15,18 +15,22 @@ studies_app = typer.Typer(help="List hone tune's Optuna studies.", no_args_is_he
 
 _SENSE = {"maximize": " (max)", "minimize": " (min)"}
 StorageOpt = Annotated[
-    str | None, typer.Option(help="Optuna RDB URL (default: <store>/studies.db).")
+    str | None,
+    typer.Option(help="A journal file or an Optuna RDB URL (default: the store's studies)."),
 ]
 
 
-def _summaries(storage: str) -> list[dict[str, Any]]:
+def _summaries(url: str) -> list[dict[str, Any]]:
     import optuna
+
+    from hone.store.studies import open_storage  # loads Optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
+        storage = open_storage(url)
         studies = optuna.get_all_study_summaries(storage, include_best_trial=True)
     except Exception as exc:  # a bad URL, a missing driver, a damaged file
-        raise ConfigError(f"--storage: cannot open {storage!r}: {str(exc)[:200]}") from None
+        raise ConfigError(f"--storage: cannot open {url!r}: {str(exc)[:200]}") from None
     rows = []
     for s in studies:
         study = optuna.load_study(study_name=s.study_name, storage=storage)
@@ -56,21 +60,22 @@ def studies_list(
     store: StoreOpt = None, storage: StorageOpt = None, json_out: JsonOpt = False
 ) -> None:
     """Studies with their trial counts by state, best value and the best trial's run."""
+    from hone.store.studies import JOURNAL, store_storages  # loads Optuna
+
     root = resolve_store_root(store)
-    if storage is None:
-        db = root / "studies.db"
-        if not db.is_file():
-            if json_out:
-                echo_json([])
-            else:
-                err.print(f"no studies in {plain(str(root))} (hone tune creates studies.db)")
-            return
-        storage = f"sqlite:///{db.resolve()}"
-    rows = _summaries(storage)
+    urls = [storage] if storage is not None else store_storages(root)
+    if not urls:
+        if json_out:
+            echo_json([])
+        else:
+            err.print(f"no studies in {plain(str(root))} (hone tune creates {JOURNAL})")
+        return
+    rows = [row for url in urls for row in _summaries(url)]
     if json_out:
         echo_json(rows)
         return
-    table = Table(title=f"studies in {plain(storage)}", title_justify="left", box=None)
+    shown = ", ".join(urls)
+    table = Table(title=f"studies in {plain(shown)}", title_justify="left", box=None)
     table.caption = "trials: total (complete/pruned/failed)"
     table.caption_justify = "left"
     for col in ("study", "metric", "trials", "best", "best run"):
@@ -90,7 +95,7 @@ def studies_list(
         )
     show(table)
     out.print(
-        f"browse them: optuna-dashboard {storage}  (pip install optuna-dashboard)",
+        f"browse them: optuna-dashboard {' or '.join(urls)}  (pip install optuna-dashboard)",
         highlight=False,
         soft_wrap=True,
     )

@@ -1,4 +1,5 @@
-"""Synthetic and bundled datasets: scikit-learn's generators, the Playground's spiral and xor,
+"""Synthetic and bundled datasets: scikit-learn's generators (moons, circles and blobs drawn
+in NumPy as scikit-learn draws them, ``hone.data.samples``), the Playground's spiral and xor,
 and scikit-learn's offline ``digits``."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from hone.data import samples
 from hone.data.base import RawData
 from hone.errors import ConfigError, suggest
 
@@ -64,26 +66,16 @@ def xor(
     return x.astype(np.float32), y
 
 
-def _sklearn(name: str) -> Callable[[], Callable[..., Any]]:
-    def resolve() -> Callable[..., Any]:
-        from sklearn import datasets  # imported on use: ~1 s that other datasets need not pay
-
-        fn: Callable[..., Any] = getattr(datasets, name)
-        return fn
-
-    return resolve
-
-
 # name -> (resolver of the generator function, defaults). Defaults fix random_state so every
 # training seed sees the same data: seeds vary the model, not the dataset (paired comparisons).
 GENERATORS: dict[str, tuple[Callable[[], Callable[..., Any]], dict[str, Any]]] = {
     "blobs": (
-        _sklearn("make_blobs"),
+        lambda: samples.make_blobs,
         {"n_samples": 1000, "centers": 4, "n_features": 2, "cluster_std": 2.0, "random_state": 2},
     ),
-    "moons": (_sklearn("make_moons"), {"n_samples": 1000, "noise": 0.2, "random_state": 0}),
+    "moons": (lambda: samples.make_moons, {"n_samples": 1000, "noise": 0.2, "random_state": 0}),
     "circles": (
-        _sklearn("make_circles"),
+        lambda: samples.make_circles,
         {"n_samples": 1000, "noise": 0.1, "factor": 0.5, "random_state": 0},
     ),
     "spiral": (lambda: spiral, {}),

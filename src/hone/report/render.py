@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import optuna
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import StoreError
@@ -14,6 +15,7 @@ from hone.report.pages import experiment_context, run_context
 from hone.report.study import study_context
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
+from hone.store.studies import open_storage, store_storages
 from hone.text import set_args
 from hone.version import __version__
 
@@ -52,15 +54,13 @@ def _environment() -> Environment:
 
 
 def study_names(store: RunStore) -> list[str]:
-    """The studies in the store's ``studies.db`` (none when hone tune never ran)."""
-    db = store.root / "studies.db"
-    if not db.is_file():
+    """The studies in the store's study files (none when hone tune never ran)."""
+    urls = store_storages(store.root)
+    if not urls:
         return []
-    import optuna
-
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    storage = f"sqlite:///{db.resolve()}"
-    return [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    return [s.study_name for url in urls
+            for s in optuna.get_all_study_summaries(open_storage(url))]  # fmt: skip
 
 
 def page_path(store: RunStore, stem: str) -> Path:

@@ -14,6 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from hone.report import plots
 from hone.store.runstore import RunStore
+from hone.store.studies import default_storage, open_storage
 
 __all__ = ["study_context"]
 
@@ -21,9 +22,9 @@ TOP = 15  # trials drawn in parallel coordinates
 
 
 def study_context(store: RunStore, study_name: str, storage: str | None = None) -> dict[str, Any]:
-    storage = storage or f"sqlite:///{store.root.resolve() / 'studies.db'}"
+    storage = storage or default_storage(store.root, study_name)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=storage)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(storage))
     every = study.get_trials(deepcopy=False)
     trials = [t for t in every if t.state == TrialState.COMPLETE]
     metric = study.user_attrs.get("metric", "value")

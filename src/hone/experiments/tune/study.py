@@ -2,8 +2,8 @@
 ``--jobs`` processes sharing the study, or on Ray — then summarised, and its best config
 re-run on fresh seeds.
 
-Studies live in an Optuna RDB storage (SQLite in the run store by default), so they resume
-after a crash and several processes or machines can share one. A study resumes only with the
+Studies live in an Optuna storage (a journal file in the run store by default), so they
+resume after a crash and several processes or machines can share one. A study resumes only with the
 same search space, base config, metric and direction.
 """
 
@@ -31,7 +31,7 @@ from hone.experiments.compare import plan_experiment, run_pending, summarize_exp
 from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
-from hone.experiments.tune.storage import open_storage
+from hone.experiments.tune.storage import default_storage, open_storage
 from hone.experiments.tune.trials import RunFailed, objective, worker
 from hone.experiments.variants import Variant
 from hone.notebook import tune_html
@@ -131,9 +131,9 @@ def open_study(
 ) -> tuple[optuna.Study, str]:
     """The study (created, or loaded to resume) and its storage URL; refuses to resume a
     study that searched another space, config or metric."""
-    storage = storage or f"sqlite:///{Path(store).resolve() / 'studies.db'}"
     Path(store).mkdir(parents=True, exist_ok=True)
     name = study_name or f"{base.name}-tune"
+    storage = storage or default_storage(Path(store), name)
     direction: Literal["maximize", "minimize"] = (
         "maximize" if higher_is_better(metric) else "minimize"
     )
