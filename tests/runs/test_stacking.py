@@ -13,6 +13,7 @@ import hone
 from hone.config import load_config
 from hone.runs.stacking import run_stacked, why_not_stacked
 from hone.store import RunStore
+from hone.train.callbacks import Callback
 from hone.train.optim import make_optimizer
 from hone.train.stacked import _member_optimizer_state
 from tests.conftest import tiny
@@ -208,3 +209,134 @@ def test_a_regression_on_standardised_targets_stacks(store: Path) -> None:
         for key in ("train_loss", "val_loss"):
             assert rec.history[key] == pytest.approx(ref.history[key], rel=1e-4)
         assert rec.metrics["test_r2"] == pytest.approx(ref.metrics["test_r2"], abs=1e-4)
+
+
+# Stacked trials: members with their own hyper-parameters (hone tune --stack auto).
+TRIALS: list[dict[str, Any]] = [
+    {"train.optimizer.lr": 0.02, "model.init": "xavier_uniform"},
+    {"train.optimizer.lr": 0.005, "train.l2": 0.01, "train.label_smoothing": 0.1},
+    {"train.optimizer": {"name": "adam", "lr": 0.01, "betas": [0.8, 0.99],
+                         "weight_decay": 1e-3}, "train.grad_clip": {"norm": 0.5},
+     "train.l1": 1e-4, "seed": 3},
+    {"train.schedule": {"name": "cosine"}, "train.optimizer.lr": 0.03,
+     "train.grad_clip": {"value": 0.05}},
+]  # fmt: skip
+
+
+def _trial_stack(configs: list[Any]) -> Any:
+    from hone.assemble import build_run, load_run_data
+    from hone.runs.stacking import stack_runs
+
+    data = load_run_data(configs[0])
+    built = [build_run(c, data) for c in configs]
+    return built, stack_runs(built, force=True, memberwise=True), data
+
+
+def test_trial_members_with_their_own_numbers_match_their_runs_alone(store: Path) -> None:
+    from hone.runs.stacking import stack_key
+
+    configs = [load_config(tiny(**{"train.epochs": 6, **t})) for t in TRIALS]
+    assert len({stack_key(c) for c in configs}) == 1
+    assert why_not_stacked(configs, trials=True) is None
+    assert why_not_stacked(configs) == "the runs differ in more than the seed"
+    built, stack, _ = _trial_stack(configs)
+    states = stack.fit([list(b.callbacks) for b in built])
+    for cfg, state in zip(configs, states, strict=True):
+        ref = hone.run(cfg, store=store)
+        assert state.status == ref.status == "completed"
+        for key in ("train_loss", "val_loss", "lr"):
+            assert state.history[key] == pytest.approx(ref.history[key], rel=1e-4, abs=1e-6)
+        if cfg.train.l1 or cfg.train.l2:
+            assert state.history["train_penalty"] == pytest.approx(
+                ref.history["train_penalty"], rel=1e-4
+            )
+        else:
+            assert "train_penalty" not in state.history
+
+
+@pytest.mark.parametrize(
+    ("change", "same"),
+    [
+        ({"train.optimizer.momentum": 0.5, "train.optimizer.name": "momentum"}, False),
+        ({"train.optimizer.weight_decay": 0.1, "model.dropout": 0.3}, True),
+        ({"model.dropout": 0.0}, False),  # a dropout layer, or none
+        ({"model.hidden": [32]}, False),
+        ({"train.batch_size": 16}, False),
+        ({"train.epochs": 9}, False),
+        ({"train.early_stopping": {"patience": 2}, "model.bias_init": "constant"}, True),
+    ],
+)
+def test_trials_stack_when_they_differ_only_in_per_member_numbers(
+    change: dict[str, Any], same: bool
+) -> None:
+    from hone.runs.stacking import stack_key
+
+    base = tiny(**{"model.dropout": 0.1})
+    assert (stack_key(load_config(base)) == stack_key(load_config(base, change))) is same
+
+
+def test_dropout_rates_are_each_members_own() -> None:
+    import torch
+
+    from hone.nn.build import build_model
+    from hone.nn.stack import StackedDropout, stack_models
+
+    cfgs = [load_config(tiny(**{"model.dropout": p})).model for p in (0.0, 0.5, 0.25)]
+    models = [build_model(c, (2,), 4) for c in cfgs]
+    stacked = stack_models(models)  # member 0 has no dropout layer at all
+    (drop,) = [m for m in stacked.modules() if isinstance(m, StackedDropout)]
+    torch.manual_seed(0)
+    out = drop(torch.ones(3, 4000, 16))
+    zeroed = (out == 0).float().mean((1, 2))
+    assert zeroed[0] == 0 and abs(float(zeroed[1]) - 0.5) < 0.01
+    assert abs(float(zeroed[2]) - 0.25) < 0.01
+    assert torch.allclose(out[1][out[1] != 0], torch.tensor(2.0))
+
+
+class _StopAt(Callback):
+    """A callback that stops its member after ``epoch`` (as a pruner would)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, state: Any) -> None:
+        if state.epoch >= self.epoch:
+            state.stop_training = True
+
+
+def test_a_refilled_slot_trains_a_new_member_as_its_run_alone(store: Path) -> None:
+    from hone.assemble import build_run
+    from hone.runs.stacking import member
+
+    configs = [load_config(tiny(**{"train.epochs": 5, **t})) for t in TRIALS[:3]]
+    late = load_config(tiny(**{"train.epochs": 5, "train.optimizer.lr": 0.04, "seed": 7}))
+    built, stack, data = _trial_stack(configs)
+    ended: dict[int, list[Any]] = {}
+    new = build_run(late, data)
+
+    class Feed:
+        given = False
+
+        def ended(self, k: int, m: Any) -> None:
+            ended.setdefault(k, []).append(m.state)
+
+        def next(self, k: int) -> Any:
+            if Feed.given:
+                return None
+            Feed.given = True
+            return member(new, list(new.callbacks))
+
+    callbacks = [[*b.callbacks, _StopAt(2)] if i == 0 else list(b.callbacks)
+                 for i, b in enumerate(built)]  # fmt: skip
+    stack.fit(callbacks, refill=Feed())  # type: ignore[arg-type]
+    first, second = ended[0]
+    assert len(first.history["epoch"]) == 2 and first.stop_training
+    assert second.history["epoch"] == [1, 2, 3, 4, 5]  # its own epochs, from its first
+    ref = hone.run(late, store=store)
+    for key in ("train_loss", "val_loss"):
+        assert second.history[key] == pytest.approx(ref.history[key], rel=1e-4, abs=1e-6)
+    for k in (1, 2):  # the others were not disturbed by the slot changing hands
+        alone = hone.run(configs[k], store=store)
+        assert ended[k][0].history["val_loss"] == pytest.approx(
+            alone.history["val_loss"], rel=1e-4, abs=1e-6
+        )

@@ -13,6 +13,7 @@ Layers with a non-elementwise shape (convolutions, Maxout) cannot be stacked thi
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -22,10 +23,14 @@ from hone.nn.target import TargetScale
 
 __all__ = [
     "StackedBatchNorm",
+    "StackedDropout",
     "StackedFlatten",
     "StackedLayerNorm",
     "StackedLinear",
+    "detach_member",
+    "flat_parameters",
     "member_buffers",
+    "place_member",
     "stack_models",
     "unstackable",
 ]
@@ -128,6 +133,24 @@ class StackedBatchNorm(nn.Module):
         return out.view(b, k, f).transpose(0, 1)
 
 
+class StackedDropout(nn.Module):
+    """``nn.Dropout`` with each member's own rate (0: the member has no dropout). The rates
+    are settings, not state: a plain tensor on the members' device, not a buffer."""
+
+    def __init__(self, rates: list[float], device: torch.device | None = None) -> None:
+        super().__init__()
+        self.keep = 1 - torch.tensor(rates, dtype=torch.float32, device=device)
+
+    def set_rate(self, k: int, rate: float) -> None:
+        self.keep[k] = 1 - rate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        keep = self.keep.to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
+        return x * (torch.rand_like(x) < keep).to(x.dtype).div_(keep)
+
+
 class StackedFlatten(nn.Module):
     """``nn.Flatten`` that keeps the member and batch dimensions."""
 
@@ -153,18 +176,32 @@ def unstackable(model: nn.Module) -> str | None:
     return None
 
 
-def stack_models(members: list[nn.Module]) -> nn.Module:
+def stack_models(members: list[nn.Module], own_dropout: bool = False,
+                 flat: bool = False) -> nn.Module:  # fmt: skip
     """One module computing every member (see the module docstring); afterwards each
-    member's parameters are views of the stacked ones (member ``k`` is row ``k``)."""
+    member's parameters are views of the stacked ones (member ``k`` is row ``k``).
+
+    Members may differ in their dropout rates (a member with none has no ``nn.Dropout``
+    module); ``own_dropout`` gives every dropout layer a rate per member even where they
+    agree now (a slot may be refilled with another rate later). ``flat``: every stacked
+    parameter is a view of one ``(K, P)`` tensor (``flat_parameters``), so an optimizer
+    can update all of them with one operation per step instead of one per parameter."""
     why = unstackable(members[0])
     if why is not None:
         raise ValueError(f"cannot stack: {why}")
-    stacked = copy.deepcopy(members[0])
     by_name = [dict(m.named_modules()) for m in members]
+    template = max(members, key=lambda m: len(list(m.modules())))
+    _check_aligned(template, by_name)
+    stacked = copy.deepcopy(template)
     for name, module in list(stacked.named_modules()):
-        group = [modules[name] for modules in by_name]
+        group: list[Any] = [modules.get(name) for modules in by_name]
         replacement: nn.Module | None = None
-        if isinstance(module, nn.Linear):
+        if isinstance(module, nn.Dropout):
+            rates = [float(m.p) if isinstance(m, nn.Dropout) else 0.0 for m in group]
+            if own_dropout or len(set(rates)) > 1 or None in group:
+                device = next(template.parameters()).device
+                replacement = StackedDropout(rates, device)
+        elif isinstance(module, nn.Linear):
             replacement = StackedLinear(group)
         elif isinstance(module, nn.LayerNorm):
             replacement = StackedLayerNorm(group)
@@ -174,6 +211,8 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
             replacement = StackedFlatten()
         if replacement is not None:
             _replace(stacked, name, replacement)
+    if flat:
+        _flatten(stacked, len(members))
     shared = dict(stacked.named_parameters())
     buffers = member_buffers(stacked)
     for k, member in enumerate(members):
@@ -183,6 +222,59 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
             if name in buffers:
                 buffer.data = buffers[name].data[k]
     return stacked
+
+
+_FLAT = "member_flat_parameters"
+
+
+def _flatten(stacked: nn.Module, k: int) -> None:
+    """Make the stacked parameters views of one (K, P) tensor, in ``parameters()`` order."""
+    params = list(stacked.parameters())
+    flat = torch.cat([p.detach().reshape(k, -1) for p in params], dim=1)
+    start = 0
+    for p in params:
+        size = p[0].numel()
+        p.data = flat[:, start : start + size].view(p.shape)
+        start += size
+    object.__setattr__(stacked, _FLAT, flat)
+
+
+def flat_parameters(stacked: nn.Module) -> torch.Tensor | None:
+    """The (K, P) tensor every stacked parameter is a view of (``stack_models(flat=True)``)."""
+    return getattr(stacked, _FLAT, None)
+
+
+def _check_aligned(template: nn.Module, by_name: list[dict[str, nn.Module]]) -> None:
+    """Every member has the template's layers (dropout aside), of the same kinds."""
+    layers = {n: type(m) for n, m in template.named_modules() if not isinstance(m, nn.Dropout)}
+    for modules in by_name:
+        mine = {n: type(m) for n, m in modules.items() if not isinstance(m, nn.Dropout)}
+        if mine != layers:
+            raise ValueError("cannot stack: the members' layers differ")
+
+
+def place_member(stacked: nn.Module, member: nn.Module, k: int) -> None:
+    """Put ``member`` (built alone, same layers) into row ``k`` of the stacked model: its
+    weights and running statistics are copied there, then it holds views of that row."""
+    shared = dict(stacked.named_parameters())
+    buffers = member_buffers(stacked)
+    with torch.no_grad():
+        for name, param in member.named_parameters():
+            shared[name].data[k].copy_(param.data)
+            param.data = shared[name].data[k]
+        for name, buffer in member.named_buffers():
+            if name in buffers:
+                buffers[name].data[k].copy_(buffer.data)
+                buffer.data = buffers[name].data[k]
+
+
+def detach_member(member: nn.Module) -> None:
+    """Give ``member`` its own copy of its weights and statistics (its slot in the stacked
+    model is about to hold another member's)."""
+    for param in member.parameters():
+        param.data = param.data.clone()
+    for buffer in member.buffers():
+        buffer.data = buffer.data.clone()
 
 
 def member_buffers(stacked: nn.Module) -> dict[str, torch.Tensor]:

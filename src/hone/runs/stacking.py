@@ -1,13 +1,16 @@
 """Run the seeds of one variant as one stacked model (``--stack auto``), recording each seed
-as its own run, exactly as if it had trained alone.
+as its own run, exactly as if it had trained alone; and the pieces stacked trials are made of
+(``hone.experiments.tune.stacked``), whose members differ in their hyper-parameters too.
 
 ``why_not_stacked`` says why a group of configs cannot be stacked (they differ in more than
-the seed, or use something with per-run state the stacked loop does not model); the caller
-then runs them one by one and says why once.
+the seed, or in more than per-member numbers for trials, or use something with per-run state
+the stacked loop does not model); the caller then runs them one by one and says why once.
+``stack_key`` groups trials: those with equal keys share everything a stack must share.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,15 +24,17 @@ from hone.config import Config
 from hone.data.base import Split
 from hone.diagnose.watch import Watch
 from hone.errors import ConfigError
-from hone.nn.stack import stack_models, unstackable
+from hone.nn.stack import flat_parameters, stack_models, unstackable
 from hone.runs.record import new_run, record_failure, record_trained, recorders
 from hone.runs.result import RunResult
 from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback, Checkpoint, ProgressBar
-from hone.train.losses import per_sample_loss
+from hone.train.losses import per_sample_loss, resolve_loss
 from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
-from hone.train.stacked import Member, fit_stacked
+from hone.train.stacked import Member, Refill, fit_stacked
+from hone.train.stacked_optim import MemberwiseOptimizer
+from hone.train.stacked_parts import Numbers, Rows, smoothed_cross_entropy
 from hone.train.stacked_telemetry import MemberTelemetry
 from hone.train.state import TrainState
 
@@ -38,7 +43,10 @@ __all__ = [
     "NotStackable",
     "Stack",
     "check_stack",
+    "member",
+    "member_numbers",
     "run_stacked",
+    "stack_key",
     "stack_runs",
     "why_not_stacked",
 ]
@@ -56,13 +64,48 @@ class NotStackable(ValueError):
     """The built model cannot (or should not) be stacked; raised before any run is recorded."""
 
 
-def why_not_stacked(configs: list[Config]) -> str | None:
-    """The reason these runs cannot train as one stacked model, else ``None``."""
+def _smooths_per_member(cfg: Config) -> bool:
+    """Whether each member may have its own label smoothing: cross-entropy on softmax
+    outputs without class weights (``smoothed_cross_entropy``)."""
+    out = cfg.model.output_activation
+    ce = resolve_loss(cfg.train.loss, "classification") == "cross_entropy"
+    return ce and out in ("auto", "softmax") and cfg.train.class_weight is None
+
+
+def stack_key(cfg: Config) -> str:
+    """What a member of a trial stack shares with the others: the config without the
+    numbers each member holds on its own (seed, the optimizer's numbers, L1/L2, clipping,
+    label smoothing where it is per member, the dropout rate but not whether there is one,
+    the initialisers, the schedule, early stopping). Shapes, steps and data stay in it."""
+    d = cfg.to_dict()
+    train, model = d["train"], d["model"]
+    d.pop("seed", None), d.pop("name", None), d.pop("store", None)
+    train["optimizer"] = {k: v for k, v in train["optimizer"].items()
+                          if k == "name" or isinstance(v, bool)}  # fmt: skip
+    for key in ("l1", "l2", "grad_clip", "early_stopping", "checkpoint_every"):
+        train.pop(key, None)
+    if cfg.train.schedule.name != "reduce_on_plateau":
+        train.pop("schedule", None)
+    if _smooths_per_member(cfg):
+        train.pop("label_smoothing", None)
+    model["dropout"] = model.get("dropout", 0) > 0  # a dropout layer, or none
+    for key in ("init", "bias_init", "init_value"):
+        model.pop(key, None)
+    return json.dumps(d, sort_keys=True, default=str)
+
+
+def why_not_stacked(configs: list[Config], trials: bool = False) -> str | None:
+    """The reason these runs cannot train as one stacked model, else ``None``. ``trials``:
+    members may differ in their own numbers too (``stack_key``)."""
     if len(configs) < 2:
         return "a single run"
-    first = {**configs[0].to_dict(), "seed": 0, "name": ""}  # neither changes the training
-    if any({**c.to_dict(), "seed": 0, "name": ""} != first for c in configs[1:]):
-        return "the runs differ in more than the seed"
+    if trials:
+        if len({stack_key(c) for c in configs}) > 1:
+            return "the runs differ in more than per-member numbers"
+    else:
+        first = {**configs[0].to_dict(), "seed": 0, "name": ""}  # neither changes training
+        if any({**c.to_dict(), "seed": 0, "name": ""} != first for c in configs[1:]):
+            return "the runs differ in more than the seed"
     cfg = configs[0]
     train, model = cfg.train, cfg.model
     reasons = [
@@ -95,39 +138,64 @@ class Stack:
     model: nn.Module
     optimizer: torch.optim.Optimizer
     batch: int
+    memberwise: bool = False  # members have their own hyper-parameters (stacked trials)
 
     def fit(self, callbacks: list[list[Callback]], train: Split | None = None,
-            blocks: bool = False) -> list[TrainState]:  # fmt: skip
+            blocks: bool = False, refill: Refill | None = None) -> list[TrainState]:  # fmt: skip
         """Train every member with its own callbacks; ``train`` (default: the shared
-        training split) with ``blocks`` holds one block of rows per member."""
+        training split) with ``blocks`` holds one block of rows per member; ``refill``
+        gives new members (``member``) for the slots of those that ended."""
         first = self.built[0]
         cfg = first.config
-        members = [Member(b.model, b.optimizer, b.generator, cbs)
-                   for b, cbs in zip(self.built, callbacks, strict=True)]  # fmt: skip
+        members = [member(b, cbs) for b, cbs in zip(self.built, callbacks, strict=True)]
         weights = first.sample_weights
         if blocks and weights is not None:
             weights = torch.cat([b.sample_weights for b in self.built])  # type: ignore[misc]
+        rows = Rows([m.numbers for m in members], self.model, first.data.train.x.device)
+        spec, smoothed = first.loss_spec, None
+        if self.memberwise and spec is not None and spec.task == "classification":
+            softmax_ce = spec.name == "cross_entropy" and spec.output_activation == "softmax"
+            if softmax_ce and spec.class_weights is None:
+                smoothed = smoothed_cross_entropy(rows.smoothing)
         return fit_stacked(
             self.model, self.optimizer, members, first.loss_fn, train or first.data.train,
             first.data.val, epochs=cfg.train.epochs, batch_size=self.batch,
-            penalty=(_penalized_names(first), cfg.train.l1, cfg.train.l2),
-            grad_clip=first.grad_clip, sample_weights=weights, blocks=blocks,
+            penalized=_penalized_names(first, self.memberwise), sample_weights=weights,
             per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
+            smoothed=smoothed, blocks=blocks, rows=rows, refill=refill,
         )  # fmt: skip
 
 
-def stack_runs(built: list[BuiltRun], force: bool = False) -> Stack:
+def member_numbers(built: BuiltRun) -> Numbers:
+    """The numbers a member holds on its own, from its config."""
+    train, clip = built.config.train, built.config.train.grad_clip
+    return Numbers(train.l1, train.l2, clip.norm if clip else None, clip.value if clip else None,
+                   train.label_smoothing, built.config.model.dropout)  # fmt: skip
+
+
+def member(built: BuiltRun, callbacks: list[Callback]) -> Member:
+    """``built`` as a member of a stack, with ``callbacks``."""
+    return Member(built.model, built.optimizer, built.generator, callbacks, member_numbers(built))
+
+
+def stack_runs(built: list[BuiltRun], force: bool = False, memberwise: bool = False) -> Stack:
     """One stacked model (and optimizer) for ``built``; raises ``NotStackable`` when the
     model does not stack or (unless ``force``) a step is too big for stacking to pay on a
-    CPU. Sets the thread count the stacked step wants."""
+    CPU. Sets the thread count the stacked step wants. ``memberwise``: the members have
+    their own hyper-parameters (and dropout rates), now or after a refill."""
     first = built[0]
     why = unstackable(first.model)
     if why is not None:
         raise NotStackable(why)
     cfg = first.config
-    stacked = stack_models([b.model for b in built])
+    stacked = stack_models([b.model for b in built], own_dropout=memberwise, flat=memberwise)
     opt = cfg.train.optimizer
-    optimizer = make_optimizer(opt.name, stacked.parameters(), opt.lr, opt.options())
+    optimizer: torch.optim.Optimizer
+    if memberwise:
+        optimizer = MemberwiseOptimizer(list(stacked.parameters()), [b.optimizer for b in built],
+                                        flat_parameters(stacked))  # fmt: skip
+    else:
+        optimizer = make_optimizer(opt.name, stacked.parameters(), opt.lr, opt.options())
     batch = len(first.data.train) if cfg.train.batch_size == "full" else cfg.train.batch_size
     on_cpu = first.data.train.x.device.type == "cpu"
     if on_cpu:
@@ -135,7 +203,7 @@ def stack_runs(built: list[BuiltRun], force: bool = False) -> Stack:
     work = batch * sum(p.numel() for p in first.model.parameters())
     if not force and on_cpu and work > CPU_WORK_LIMIT:
         raise NotStackable(f"{work:,} multiply-adds a step: on a CPU stacking does not pay")
-    return Stack(built, stacked, optimizer, batch)
+    return Stack(built, stacked, optimizer, batch, memberwise)
 
 
 def run_stacked(
@@ -198,9 +266,10 @@ def run_stacked(
         store.close()
 
 
-def _penalized_names(built: BuiltRun) -> list[str]:
-    """The parameter names the config's L1/L2 penalty applies to (none without one)."""
-    if built.penalty is None:
+def _penalized_names(built: BuiltRun, memberwise: bool = False) -> list[str]:
+    """The parameter names the config's L1/L2 penalty applies to (none without one, unless
+    members have their own: then each member's own L1/L2 weighs them)."""
+    if built.penalty is None and not memberwise:
         return []
     chosen = {id(p) for p in penalized_parameters(built.model, built.config.train.regularize_bias)}
     return [name for name, p in built.model.named_parameters() if id(p) in chosen]

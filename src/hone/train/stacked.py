@@ -1,16 +1,21 @@
-"""The training loop for K stacked members (the seeds of one variant) at the cost of about one.
+"""The training loop for K stacked members (the seeds of one variant, or the trials of one
+study) at the cost of about one.
 
 It is ``engine.fit`` with a member dimension: each member draws its own batch order from its
 own generator, and one forward/backward/step of the stacked model (``hone.nn.stack``) trains
 all K. The objective is the sum of the members' losses, so each member's gradient is exactly
-its own; the optimizers hone uses act elementwise, so one optimizer over the stacked
-parameters keeps each member's state apart. Per member, as in a run alone: gradient clipping
-(norm per member), L1/L2 penalty, divergence detection, the epoch's metrics and every callback
-(recorder, checkpoint, telemetry, live diagnosis, early stopping, LR schedule) with its own
-``TrainState`` whose model is the member's (a view into the stacked parameters). A member
-that stops (early stopping, a live-diagnosis stop, divergence) ends at once: its callbacks'
+its own. Seeds share their hyper-parameters: one ``torch.optim`` optimizer over the stacked
+parameters keeps each member's state apart (the optimizers hone uses act elementwise). Trials
+do not: ``MemberwiseOptimizer`` steps each member with its own optimizer's numbers, and each
+member's ``Numbers`` (L1/L2, clipping, label smoothing, dropout) are columns of the step.
+Per member, as in a run alone: gradient clipping, L1/L2 penalty, divergence detection, the
+epoch's metrics and every callback (recorder, checkpoint, telemetry, live diagnosis, early
+stopping, LR schedule, a tuner's report) with its own ``TrainState`` whose model is the
+member's (a view into the stacked parameters). A member that stops (early stopping, a
+live-diagnosis stop, a pruner, divergence, its last epoch) ends at once: its callbacks'
 ``on_train_end`` runs (restoring its best weights), and its rows are held fixed from then on
-while the others train.
+while the others train; with a ``Refill``, a new member takes its slot at the next epoch
+boundary and trains its own epochs from its first.
 """
 
 from __future__ import annotations
@@ -19,17 +24,16 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from hone.data.base import Split
-from hone.nn.stack import member_buffers
+from hone.nn.stack import detach_member, flat_parameters, member_buffers, place_member
 from hone.train.callbacks.base import Callback, CallbackList
 from hone.train.guards import (
     CHECK_EVERY,
-    GradClip,
     biggest_weight,
     diverged,
     exploded,
@@ -37,27 +41,51 @@ from hone.train.guards import (
     stop_on_ctrl_c,
 )
 from hone.train.losses import LossFn
+from hone.train.stacked_optim import MemberwiseOptimizer
+from hone.train.stacked_parts import (
+    Numbers,
+    Rows,
+    clip_members,
+    evaluate_members,
+    member_optimizer_state,
+    penalty_rows,
+    per_member,
+)
 from hone.train.stacked_telemetry import MemberTelemetry, StackedProbe, stacked_layers
 from hone.train.state import TrainState
 
-__all__ = ["Member", "fit_stacked"]
+__all__ = ["Member", "Refill", "fit_stacked"]
+
+# Checkpoints of a stacked member read its rows of the shared optimizer (tests use the name).
+_member_optimizer_state = member_optimizer_state
 
 
 @dataclass(eq=False)
 class Member:
-    """One seed's part: its model (views into the stacked one), its own optimizer over those
-    views (never stepped: its param groups carry the LR its schedule sets, and its class and
-    hyper-parameters shape its checkpoints), its batch-order generator and callbacks."""
+    """One seed's or trial's part: its model (views into the stacked one), its own optimizer
+    over those views (never stepped: its param groups carry the hyper-parameters, with the
+    LR its schedule sets, and its class shapes its checkpoints), its batch-order generator,
+    callbacks and ``Numbers``."""
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
     generator: torch.Generator
     callbacks: Sequence[Callback] = ()
+    numbers: Numbers = field(default_factory=Numbers)
     state: TrainState = field(init=False)
     cbs: CallbackList = field(init=False)
     active: bool = True
     frozen: list[torch.Tensor] = field(default_factory=list)  # its rows once it has stopped
     telemetry: MemberTelemetry | None = None
+
+
+class Refill(Protocol):
+    """Keeps a stack full: told when a member ends (its state final, its weights its own),
+    asked for a new member for the free slot at the next epoch boundary (``None``: none)."""
+
+    def ended(self, k: int, member: Member) -> None: ...
+
+    def next(self, k: int) -> Member | None: ...
 
 
 def fit_stacked(
@@ -70,17 +98,22 @@ def fit_stacked(
     *,
     epochs: int,
     batch_size: int,
-    penalty: tuple[Sequence[str], float, float] = ((), 0.0, 0.0),
-    grad_clip: GradClip | None = None,
+    penalized: Sequence[str] = (),
     sample_weights: torch.Tensor | None = None,
     per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    smoothed: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     blocks: bool = False,
+    rows: Rows | None = None,
+    refill: Refill | None = None,
 ) -> list[TrainState]:
-    """Train every member in place; returns their final states, in order. ``penalty`` is
-    (names of the stacked parameters it applies to, l1, l2); ``per_sample`` (each
-    sample's loss, whose mean is ``loss_fn``) gives every member's loss from one call.
-    ``blocks``: ``train`` (and ``sample_weights``) hold one equal-sized block of rows per
-    member, in member order (each member trains on its own rows, e.g. its own subset)."""
+    """Train every member in place, each for ``epochs``; returns the final states of the
+    last member in each slot, in order. ``penalized``: the names of the stacked parameters
+    L1/L2 apply to; ``per_sample`` (each sample's loss, whose mean is ``loss_fn``) gives
+    every member's loss from one call, ``smoothed`` each member's with its own label
+    smoothing (it reads ``rows.smoothing``). ``blocks``: ``train`` (and ``sample_weights``)
+    hold one equal-sized block of rows per member, in member order (each member trains on
+    its own rows, e.g. its own subset). ``rows``: the members' numbers as columns (default:
+    built from their ``numbers``). ``refill``: new members for the slots of ended ones."""
     k_all, n = len(members), len(train) // len(members) if blocks else len(train)
     batch_size = min(batch_size, n)
     steps = -(-n // batch_size)
@@ -90,11 +123,12 @@ def fit_stacked(
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
     # updates those in every training forward pass, stopped members' rows included). Every
     # stacked tensor has the member dimension first.
-    held = [*params, *member_buffers(stacked).values()]
+    flat = flat_parameters(stacked)  # one row per member holds all its weights
+    held = [*([flat] if flat is not None else params), *member_buffers(stacked).values()]
     named = dict(stacked.named_parameters())
-    penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
     device = train.x.device
+    rows = rows or Rows([m.numbers for m in members], stacked, device)
     sizes = torch.full((steps,), float(batch_size), device=device)
     sizes[-1] = n - batch_size * (steps - 1)
     classification = not train.y.is_floating_point()
@@ -102,19 +136,22 @@ def fit_stacked(
     penalties = torch.zeros(steps, k_all, 2, device=device)
     predicted = torch.zeros(k_all, n, dtype=torch.long, device=device)
     driver = TrainState(stacked, optimizer, epochs, steps)  # Ctrl-C lands here
-    for k, m in enumerate(members):
+
+    def begin(k: int, m: Member) -> None:
         m.state = TrainState(m.model, m.optimizer, epochs, steps)
         m.state.generators["batches"] = m.generator
         m.state.callbacks = list(m.callbacks)
         m.state.init_weight = biggest_weight(m.model)
-        m.state.optimizer_state = _member_optimizer_state(optimizer, m.optimizer, k)
+        m.state.optimizer_state = member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
         m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
-    member_losses = _per_member(loss_fn, per_sample)
+
+    for k, m in enumerate(members):
+        begin(k, m)
+    member_losses = per_member(loss_fn, per_sample, smoothed)
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
     telemetry_layers = stacked_layers(members[0].model, params)
-    telemetries = [m.telemetry for m in members]
-
+    own_step = isinstance(optimizer, MemberwiseOptimizer)
     offsets = (torch.arange(k_all, device=device) * n)[:, None] if blocks else None
 
     def own_rows(k: int) -> slice:
@@ -122,17 +159,39 @@ def fit_stacked(
 
     weights_of = [None if sample_weights is None else sample_weights[own_rows(k)]
                   for k in range(k_all)]  # fmt: skip
+    mask = torch.zeros(k_all, dtype=torch.bool, device=device)
+    mask[:] = True
 
     def stop(k: int) -> None:
         """End member ``k`` now: its callbacks finish, then its rows are held fixed."""
         m = members[k]
         m.active = False
+        mask[k] = False
         if m.state.status == "running":
             m.state.status = "completed"
             if classification:
                 never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
         m.cbs.call("on_train_end", m.state)
         m.frozen = [t.detach()[k].clone() for t in held]
+        if refill is not None:
+            detach_member(m.model)  # its slot will hold another member's weights
+            refill.ended(k, m)
+
+    def take(k: int) -> None:
+        """A new member for the free slot ``k``, if the refill has one."""
+        assert refill is not None
+        new = refill.next(k)
+        if new is None:
+            return
+        place_member(stacked, new.model, k)
+        if isinstance(optimizer, MemberwiseOptimizer):
+            optimizer.members[k] = new.optimizer
+            optimizer.reset(k)
+        rows.assign(k, new.numbers)
+        members[k] = new
+        begin(k, new)
+        new.cbs.call("on_train_begin", new.state)
+        mask[k] = True
 
     with stop_on_ctrl_c(driver), warnings.catch_warnings():
         # Each member's schedule steps its own optimizer, which never steps (the shared one
@@ -141,13 +200,16 @@ def fit_stacked(
         for m in members:
             m.cbs.call("on_train_begin", m.state)
         try:
-            for epoch in range(1, epochs + 1):
+            while not driver.interrupt_requested:
+                if refill is not None:
+                    for k in [k for k, m in enumerate(members) if not m.active]:
+                        take(k)
                 live = [k for k, m in enumerate(members) if m.active]
                 if not live:
                     break
                 started = time.perf_counter()
                 for k in live:
-                    members[k].state.epoch = epoch
+                    members[k].state.epoch += 1
                     members[k].cbs.call("on_epoch_begin", members[k].state)
                 lrs = {k: members[k].optimizer.param_groups[0]["lr"] for k in live}
                 stacked.train()
@@ -156,8 +218,6 @@ def fit_stacked(
                 order = torch.stack(draws).to(device)
                 if offsets is not None:
                     order += offsets
-                mask = torch.zeros(k_all, dtype=torch.bool, device=device)
-                mask[live] = True
                 for b in range(steps):
                     end = n if b == steps - 1 else (b + 1) * batch_size
                     idx = order[:, b * batch_size : end]
@@ -171,20 +231,20 @@ def fit_stacked(
                         _each(members, live, "on_batch_begin", batch=b)
                     sampled = _sampling(members, live, b)
                     probe = StackedProbe(stacked, telemetry_layers, sampled) if sampled else None
-                    _follow_schedule(optimizer, members[live[0]].optimizer)
+                    if not own_step:
+                        _follow_schedule(optimizer, members[live[0]].optimizer)
                     logits = stacked(xb)
                     loss = member_losses(logits, yb)
                     objective = loss
-                    if weights:
-                        reg = _penalty(weights, l1, l2)  # (K, 2)
+                    if weights and rows.penalized:
+                        reg = penalty_rows(weights, rows)  # (K, 2)
                         objective = objective + reg.sum(1)
                         penalties[b] = reg.detach()
                     if len(live) < k_all:  # a stopped member's loss (maybe NaN) adds nothing
                         objective = torch.where(mask, objective, 0.0)
                     optimizer.zero_grad(set_to_none=True)
                     objective.sum().backward()  # type: ignore[no-untyped-call]
-                    if grad_clip is not None:
-                        _clip(params, grad_clip)
+                    clip_members(params, rows)
                     optimizer.step()
                     if len(live) < k_all:
                         _hold_frozen(members, held)
@@ -194,12 +254,13 @@ def fit_stacked(
                     for k in live:
                         members[k].state.step += 1
                     if probe is not None:
-                        probe.finish(telemetries, [m.state for m in members], params, losses[b])
+                        probe.finish([m.telemetry for m in members], [m.state for m in members],
+                                     params, losses[b])  # fmt: skip
                     if batch_hooks:
                         _each(members, live, "on_batch_end", batch=b, loss=losses[b])
                     window = b + 1 - CHECK_EVERY
                     if window >= 0 and (b + 1) % CHECK_EVERY == 0:
-                        live = _check(members, live, losses[window : b + 1], window, stop, mask)
+                        live = _check(members, live, losses[window : b + 1], window, stop)
                     if driver.interrupt_requested:
                         break
                 if driver.interrupt_requested:
@@ -209,17 +270,16 @@ def fit_stacked(
                         s.status, s.stop_reason = "interrupted", f"interrupted by {how}"
                         stop(k)
                     break
-                live = _check(members, live, losses[: b + 1], 0, stop, mask)
-                scores = _evaluate(stacked, val, member_losses) if val is not None else None
+                live = _check(members, live, losses[: b + 1], 0, stop)
+                scores = evaluate_members(stacked, val, member_losses) if val is not None else None
                 seconds = (time.perf_counter() - started) / max(1, len(live))
                 for k in live:
-                    _end_epoch(members[k], k, epoch, lrs[k], seconds, losses, penalties, sizes,
-                               predicted, order, train.y, scores, bool(weights))  # fmt: skip
-                    if members[k].state.status == "diverged" or members[k].state.stop_training:
+                    m = members[k]
+                    _end_epoch(m, k, lrs[k], seconds, losses, penalties, sizes, predicted,
+                               order, train.y, scores, m.numbers.penalized)  # fmt: skip
+                    ended = m.state.status == "diverged" or m.state.stop_training
+                    if ended or m.state.epoch >= epochs:
                         stop(k)
-            for k, m in enumerate(members):
-                if m.active:
-                    stop(k)
         except KeyboardInterrupt:
             for k, m in enumerate(members):
                 if m.active:
@@ -234,39 +294,12 @@ def fit_stacked(
     return [m.state for m in members]
 
 
-def _per_member(
-    loss_fn: LossFn, per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Each member's loss, (K,): the per-sample losses of all members in one call where there
-    are such, else ``torch.func.vmap`` of the loss, else one call per member."""
-    vectorised: Any = torch.func.vmap(loss_fn)
-
-    def losses(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        nonlocal vectorised
-        if per_sample is not None:
-            k, b = logits.shape[:2]
-            return per_sample(logits.flatten(0, 1), target.flatten(0, 1)).view(k, b).mean(1)
-        if vectorised is not None:
-            try:
-                return vectorised(logits, target)  # type: ignore[no-any-return]
-            except RuntimeError:  # an op vmap cannot batch (e.g. masked_select)
-                vectorised = None
-        return torch.stack([loss_fn(logits[k], target[k]) for k in range(len(logits))])
-
-    return losses
-
-
 def _follow_schedule(shared: torch.optim.Optimizer, own: torch.optim.Optimizer) -> None:
     """The shared optimizer takes the hyper-parameters a member's schedule set on its own
     optimizer (the LR, and the momentum one_cycle cycles); every member's are the same."""
     settings = {key: value for key, value in own.param_groups[0].items() if key != "params"}
     for group in shared.param_groups:
         group.update(settings)
-
-
-def _gather(rows: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``rows[idx]`` for a (K, batch) index: (K, batch, *row shape)."""
-    return rows.index_select(0, idx.reshape(-1)).view(*idx.shape, *rows.shape[1:])
 
 
 def _order(member: Member, n: int, sample_weights: torch.Tensor | None) -> torch.Tensor:
@@ -298,29 +331,6 @@ def _sampling(members: list[Member], live: list[int], batch: int) -> list[int]:
     return sampled
 
 
-def _penalty(weights: Sequence[torch.Tensor], l1: float, l2: float) -> torch.Tensor:
-    """Per member ``[l1 * sum|W|, l2 / 2 * sum W^2]`` over the penalised weights: (K, 2)."""
-    k = weights[0].shape[0]
-    zero = torch.zeros(k, device=weights[0].device)
-    a = l1 * sum((w.abs().reshape(k, -1).sum(1) for w in weights), zero) if l1 else zero
-    b = l2 / 2 * sum((w.pow(2).reshape(k, -1).sum(1) for w in weights), zero) if l2 else zero
-    return torch.stack([a, b], dim=1)
-
-
-def _clip(params: list[nn.Parameter], clip: GradClip) -> None:
-    """``clip_grad_norm_`` and ``clip_grad_value_`` applied to each member on its own."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if clip.norm is not None and grads:
-        k = grads[0].shape[0]
-        total = torch.stack([g.reshape(k, -1).pow(2).sum(1) for g in grads]).sum(0).sqrt()
-        scale = (clip.norm / (total + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            g.mul_(scale.view(k, *([1] * (g.dim() - 1))))
-    if clip.value is not None:
-        for g in grads:
-            g.clamp_(-clip.value, clip.value)
-
-
 def _hold_frozen(members: list[Member], held: list[torch.Tensor]) -> None:
     with torch.no_grad():
         for k, m in enumerate(members):
@@ -334,7 +344,6 @@ def _check(
     window: torch.Tensor,
     start: int,
     stop: Callable[[int], None],
-    mask: torch.Tensor,
 ) -> list[int]:
     """Members whose losses in ``window`` went non-finite are recorded diverged and stopped."""
     bad = ~torch.isfinite(window.sum(0))
@@ -342,7 +351,6 @@ def _check(
         return live
     for k in [k for k in live if bool(bad[k])]:
         diverged(members[k].state, window[:, k], start)
-        mask[k] = False
         stop(k)
     return [k for k in live if members[k].active]
 
@@ -350,7 +358,6 @@ def _check(
 def _end_epoch(
     m: Member,
     k: int,
-    epoch: int,
     lr: float,
     seconds: float,
     losses: torch.Tensor,
@@ -379,51 +386,5 @@ def _end_epoch(
         state.logs[f"val_{key}"] = float(values[k])
     state.logs["lr"] = lr
     state.logs["epoch_seconds"] = seconds
-    state.record({"epoch": epoch, **state.logs})
+    state.record({"epoch": state.epoch, **state.logs})
     m.cbs.call("on_epoch_end", state)
-
-
-def _evaluate(
-    stacked: nn.Module,
-    val: Split,
-    member_losses: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    rows: int = 4096,
-) -> dict[str, torch.Tensor]:
-    """Every member's validation loss (and accuracy), (K,) each, from stacked forward passes
-    in eval mode (what ``evaluate_split`` gives for a member alone)."""
-    k = next(stacked.parameters()).shape[0]
-    stacked.eval()
-    chunks = []
-    with torch.inference_mode():
-        for start in range(0, len(val), rows):
-            x = val.x[start : start + rows]
-            chunks.append(stacked(x.unsqueeze(0).expand(k, *x.shape)))
-        logits = torch.cat(chunks, dim=1)
-        target = val.y.unsqueeze(0).expand(k, *val.y.shape)
-        out = {"loss": member_losses(logits, target)}
-        if not val.y.is_floating_point():
-            out["accuracy"] = (logits.argmax(dim=2) == target).float().mean(1)
-    stacked.train()
-    return out
-
-
-def _member_optimizer_state(
-    shared: torch.optim.Optimizer, own: torch.optim.Optimizer, k: int
-) -> Callable[[], dict[str, Any]]:
-    """Member ``k``'s optimizer state as its own optimizer would hold it alone: its rows of
-    every per-parameter buffer, the shared step counters, and its own LR (for checkpoints)."""
-
-    def state_dict() -> dict[str, Any]:
-        full, mine = shared.state_dict(), own.state_dict()
-        dims = [p.dim() for group in shared.param_groups for p in group["params"]]
-        rows = {
-            index: {
-                key: value[k].clone() if torch.is_tensor(value) and value.dim() == dims[index]
-                else value
-                for key, value in buffers.items()
-            }
-            for index, buffers in full["state"].items()
-        }  # fmt: skip
-        return {"state": rows, "param_groups": mine["param_groups"]}
-
-    return state_dict

@@ -10,10 +10,11 @@ import optuna
 from hone.errors import ConfigError
 from hone.experiments.tune.space import ParamSpec
 
-__all__ = ["PRUNERS", "SAMPLERS", "make_pruner", "make_sampler", "parse_pruner"]
+__all__ = ["PRUNERS", "SAMPLERS", "TPE_STARTUP", "make_pruner", "make_sampler", "parse_pruner"]
 
 SAMPLERS = ("random", "grid", "qmc", "tpe", "cmaes")
 PRUNERS = ("none", "median", "hyperband", "asha", "diagnosis")  # and e.g. "median+diagnosis"
+TPE_STARTUP = 10  # TPE's random start-up trials (Optuna's default), before it models the study
 
 
 def make_sampler(name: str, specs: list[ParamSpec], seed: int) -> optuna.samplers.BaseSampler:
@@ -26,7 +27,10 @@ def make_sampler(name: str, specs: list[ParamSpec], seed: int) -> optuna.sampler
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.QMCSampler(seed=seed)
     if name == "tpe":
-        return optuna.samplers.TPESampler(seed=seed)
+        # constant_liar: a trial asked while others run (--jobs, stacked trials, Ray) counts
+        # them as bad results, so it is not drawn on top of them; alone, it changes nothing.
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=TPE_STARTUP,
+                                          constant_liar=True)  # fmt: skip
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     raise ConfigError(f"--sampler: unknown '{name}'; valid: {', '.join(SAMPLERS)}")

@@ -31,8 +31,10 @@ from hone.experiments.compare import plan_experiment, run_pending, summarize_exp
 from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
+from hone.experiments.tune.stacked import tune_stacked
 from hone.experiments.tune.storage import default_storage, open_storage
-from hone.experiments.tune.trials import RunFailed, objective, worker
+from hone.experiments.tune.trials import RunFailed, objective
+from hone.experiments.tune.workers import worker
 from hone.experiments.variants import Variant
 from hone.notebook import tune_html
 from hone.store import RunStore
@@ -88,12 +90,19 @@ def tune(
     jobs: int | None = 1,
     progress: Any = None,
     backend: Backend | None = None,
+    stack: str = "auto",
+    stack_size: int | None = None,
+    refill: bool = True,
+    say: Callable[[str], None] | None = None,
 ) -> TuneResult:
     """Run (or resume) a study until it has ``trials`` more finished trials.
 
     ``progress(label, done, total, running)`` is told after every trial (and, with ``jobs``,
-    every second from the shared study). ``backend`` ray runs each trial as a Ray task while
-    Optuna asks and tells here (``hone.experiments.tune.on_ray``)."""
+    every second from the shared study). ``stack`` auto trains trials of one shape as one
+    stacked model (``hone.experiments.tune.stacked``; ``stack_size`` members, default from
+    the model and device; ``refill`` a pruned member's slot); ``say`` is told once why they
+    run one by one instead. ``backend`` ray runs each trial as a Ray task while Optuna asks
+    and tells here (``hone.experiments.tune.on_ray``)."""
     # Optuna logs a full traceback per failed (diverged) trial at WARNING; hone reports the
     # failed share itself.
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -111,11 +120,21 @@ def tune(
         elif (jobs or 1) <= 1:
             study.sampler = make_sampler(sampler, specs, base.seed)
             study.pruner = make_pruner(pruner)
-            study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis),
-                           n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
+            why = (
+                "--stack off"
+                if stack == "off"
+                else tune_stacked(
+                    study, base, specs, metric, store, trials, stack_size, diagnosis, refill, report
+                )
+            )
+            if why is not None:
+                if stack == "auto" and say is not None:
+                    say(f"trials train one by one: {why}")
+                study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis),
+                               n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
         else:
             _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,
-                          jobs or 1, report)  # fmt: skip
+                          jobs or 1, report, (stack, stack_size, refill))  # fmt: skip
     except KeyboardInterrupt:
         raise StudyInterrupted(study.study_name) from None
     return _summarize(study, specs, storage)
@@ -176,14 +195,15 @@ def _in_processes(
     trials: int,
     jobs: int,
     report: Callable[..., None],
+    stacking: tuple[str, int | None, bool],
 ) -> None:
     """``--jobs N``: N worker processes share the study, each with ``cores // N`` threads
-    and its own sampler seed."""
+    and its own sampler seed (and its own stacks, with ``stack`` auto)."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     shares = [trials // jobs + (1 if i < trials % jobs else 0) for i in range(jobs)]
     space = [s.__dict__ for s in specs]
     args = [(base.to_dict(), space, metric, store, storage, study.study_name, sampler, pruner,
-             n, base.seed + i, threads) for i, n in enumerate(shares) if n]  # fmt: skip
+             n, base.seed + i, threads, stacking) for i, n in enumerate(shares) if n]  # fmt: skip
     with local_pool(len(args)) as pool:
         futures = [pool.submit(worker, a) for a in args]
         while not all(f.done() for f in futures):  # workers share the study: poll it

@@ -10,9 +10,7 @@ from typing import Any
 
 import optuna
 
-from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
-from hone.experiments.tune.storage import open_storage
 from hone.runs.train import run
 from hone.store import RunStore
 from hone.train.callbacks import Callback
@@ -26,7 +24,6 @@ __all__ = [
     "objective",
     "settle",
     "trial_overrides",
-    "worker",
 ]
 
 
@@ -131,18 +128,3 @@ def objective(
         return settle(trial, ended, metric, store)
 
     return trial_value
-
-
-def worker(args: tuple[Any, ...]) -> None:
-    """A ``--jobs`` process: its share of the trials, on the study all processes share."""
-    base, space_json, metric, store, storage, study_name, sampler, pruner, n, seed, threads = args
-    specs = [ParamSpec(**s) for s in space_json]
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.load_study(
-        study_name=study_name,
-        storage=open_storage(storage),
-        sampler=make_sampler(sampler, specs, seed),
-        pruner=make_pruner(pruner),
-    )
-    value = objective(base, specs, metric, store, threads, parse_pruner(pruner)[1])
-    study.optimize(value, n_trials=n, catch=(RunFailed,))

@@ -18,7 +18,8 @@ class Checkpoint(Callback):
     """Every ``every`` epochs writes ``weights.safetensors`` (what reports and ``hone.load``
     read) and ``checkpoint.pt`` (what ``hone run --resume`` continues from), each atomically,
     so a kill mid-write leaves the previous one whole. After the first, at most once per
-    ``min_seconds``, so thousands of tiny epochs do not spend their time writing.
+    ``min_seconds``, so thousands of tiny epochs do not spend their time writing;
+    ``wait_first`` holds the first one to that too (a stacked trial: short, and one of many).
 
     The checkpoint is removed when the run completes or diverges (nothing to continue);
     an interrupted, failed or killed run keeps it (Keras ``BackupAndRestore`` does the same).
@@ -31,6 +32,7 @@ class Checkpoint(Callback):
         every: int,
         min_seconds: float = 1.0,
         elapsed: float = 0.0,
+        wait_first: bool = False,
     ) -> None:
         self.store = store
         self.run_id = run_id
@@ -38,8 +40,12 @@ class Checkpoint(Callback):
         self.min_seconds = min_seconds
         self.elapsed = elapsed  # training seconds before this process (a resumed run)
         self._started = time.monotonic()
-        self._last = -math.inf
+        self._last = time.monotonic() if wait_first else -math.inf
         self.saved_epoch = 0
+
+    def wait_first(self) -> None:
+        """From now, the first checkpoint waits ``min_seconds`` too."""
+        self._last = max(self._last, time.monotonic())
 
     def on_epoch_end(self, state: TrainState) -> None:
         if state.epoch % self.every or time.monotonic() - self._last < self.min_seconds:
