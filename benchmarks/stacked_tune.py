@@ -7,8 +7,8 @@
                tensors. Contenders rotate their order every seed. Trials per minute, the
                ratio against plain, and the best value after N trials compared by seed
                (hone's paired comparison). Also the sampler check: the parameters TPE proposed
-               with ``--stack off`` and ``auto``, pooled over the seeds, compared per parameter
-               (two-sample Kolmogorov-Smirnov).
+               with ``--stack off`` and ``auto``, compared per parameter
+               (each study's median proposal, Mann-Whitney U across the seeds).
 2. pruning     The median pruner inside stacks, the freed slot refilled or left idle, against
                no pruner: seconds until a trial reaches the no-pruner study's best value
                (within 0.5 point), per study seed, with a 95 % interval of the mean.
@@ -20,6 +20,7 @@
     python -m benchmarks.stacked_tune            # ~20 minutes on 2 quiet cores
     python -m benchmarks.stacked_tune --quick    # a smoke run (fewer seeds, trials, epochs)
     python -m benchmarks.stacked_tune --only throughput,pruning --seeds 10
+    python -m benchmarks.stacked_tune --only throughput --sampler random --trials 128
 
 Writes benchmarks/results/stacked_tune[-quick].json with the machine and its load.
 """
@@ -60,6 +61,13 @@ INITS: dict[str, Callable[[torch.Tensor], Any]] = {
     "lecun_normal": lambda w: nn.init.normal_(w, 0.0, 1 / w.shape[1] ** 0.5),
 }
 WITHIN = 0.005
+SETTINGS: dict[str, Any] = {"sampler": "tpe", "trials": None, "epochs": None}  # from the CLI
+
+
+def sizes(quick: bool) -> tuple[int, int]:
+    """(epochs, trials) of a study: the command line's, else quick or full."""
+    epochs, trials = (10, 24) if quick else (30, 64)
+    return SETTINGS["epochs"] or epochs, SETTINGS["trials"] or trials
 
 
 def moons(epochs: int) -> Config:
@@ -117,7 +125,8 @@ def hone_study(cfg: Config, trials: int, seed: int, stack: str, pruner: str = "n
     started = time.perf_counter()
     told: list[float] = []
     result = tune(cfg, specs, trials=trials, metric="val_accuracy", store=store, storage=None,
-                  study_name="bench", sampler="tpe", pruner=pruner, stack=stack, refill=refill,
+                  study_name="bench", sampler=SETTINGS["sampler"], pruner=pruner, stack=stack,
+                  refill=refill,
                   progress=lambda *_: told.append(time.perf_counter() - started))  # fmt: skip
     wall = time.perf_counter() - started
     rows = [t for t in result.trials if t["state"] in ("complete", "pruned")]
@@ -129,36 +138,37 @@ def hone_study(cfg: Config, trials: int, seed: int, stack: str, pruner: str = "n
 def plain_study(cfg: Config, trials: int, seed: int) -> dict[str, Any]:
     cfg = load_config(cfg, {"seed": seed})
     specs = parse_space(MOONS_SPACE, cfg)
-    study = optuna.create_study(direction="maximize", sampler=make_sampler("tpe", specs, seed))
+    sampler = make_sampler(SETTINGS["sampler"], specs, seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     started = time.perf_counter()
     study.optimize(plain_objective(cfg), n_trials=trials)
     return {"wall_s": time.perf_counter() - started, "best": study.best_value,
             "params": [t.params for t in study.trials]}  # fmt: skip
 
 
-def _ks(a: list[float], b: list[float]) -> float:
+def sampler_check(off: list[dict[str, Any]], auto: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per numeric parameter: each study's median proposal, ``--stack off`` against ``auto``
+    across the study seeds (Mann-Whitney U; trials within a study are not independent,
+    studies are); the categorical init by its share of each choice."""
     from scipy import stats
 
-    return float(stats.ks_2samp(a, b).pvalue)
-
-
-def sampler_check(off: list[dict[str, Any]], auto: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per parameter, KS p-value of the pooled values ``--stack off`` vs ``auto`` (numeric
-    ones; the categorical init by its share of each choice)."""
     out: dict[str, Any] = {}
     for key, spec in MOONS_SPACE.items():
-        a = [p[key] for study in off for p in study["params"]]
-        b = [p[key] for study in auto for p in study["params"]]
         if spec["type"] == "categorical":
+            a = [p[key] for study in off for p in study["params"]]
+            b = [p[key] for study in auto for p in study["params"]]
             out[key] = {c: (a.count(c) / len(a), b.count(c) / len(b)) for c in spec["choices"]}
-        else:
-            out[key] = {"ks_p": _ks(a, b), "median_off": statistics.median(a),
-                        "median_auto": statistics.median(b)}  # fmt: skip
+            continue
+        a = [statistics.median(p[key] for p in study["params"]) for study in off]
+        b = [statistics.median(p[key] for p in study["params"]) for study in auto]
+        p_value = float(stats.mannwhitneyu(a, b).pvalue) if len(a) > 1 else float("nan")
+        out[key] = {"mann_whitney_p": p_value, "median_off": statistics.median(a),
+                    "median_auto": statistics.median(b)}  # fmt: skip
     return out
 
 
 def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
-    epochs, trials = (10, 24) if quick else (30, 64)
+    epochs, trials = sizes(quick)
     cfg = moons(epochs)
     names = ("auto", "off", "plain")
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
@@ -176,7 +186,8 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
     check = sampler_check(runs["off"], runs["auto"])
     rows = [[n, seeds, trials, epochs, rate[n], rate[n] / rate["plain"],
              statistics.fmean(best[n])] for n in names]  # fmt: skip
-    print_table(f"1. trials/min, moons space, TPE, {trials} trials x {epochs} epochs, {seeds} "
+    print_table(f"1. trials/min, moons space, {SETTINGS['sampler']}, {trials} trials x {epochs} "
+                f"epochs, {seeds} "
                 f"study seeds; load {before:.2f} → {load():.2f}",
                 ["contender", "seeds", "trials", "epochs", "trials/min", "x plain",
                  "mean best val acc"], rows)  # fmt: skip
@@ -186,10 +197,11 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
             f"(p = {paired.p_value:.3f}, mean difference {paired.mean_diff:+.4f})"
         )
     for key, res in check.items():
-        if "ks_p" in res:
+        if "mann_whitney_p" in res:
             print(
-                f"   sampler: {key}: KS p = {res['ks_p']:.3f} (median off "
-                f"{res['median_off']:.4g}, auto {res['median_auto']:.4g})"
+                f"   sampler: {key}: per-study medians, Mann-Whitney p = "
+                f"{res['mann_whitney_p']:.3f} (off {res['median_off']:.4g}, auto "
+                f"{res['median_auto']:.4g})"
             )
         else:
             print(f"   sampler: {key}: share off/auto {res}")
@@ -206,7 +218,7 @@ def time_to(study: dict[str, Any], target: float) -> float | None:
 
 
 def bench_pruning(quick: bool, seeds: int) -> dict[str, Any]:
-    epochs, trials = (10, 24) if quick else (30, 64)
+    epochs, trials = sizes(quick)
     cfg = moons(epochs)
     modes = {"none": ("none", True), "median, refill": ("median", True),
              "median, idle": ("median", False)}  # fmt: skip
@@ -297,13 +309,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     parser.add_argument("--seeds", type=int, default=None, help="study seeds (default 10)")
     parser.add_argument("--only", default=",".join(BENCHES))
+    parser.add_argument("--sampler", default="tpe", choices=("tpe", "random"))
+    parser.add_argument("--trials", type=int, help="trials per study (default 64, quick 24)")
+    parser.add_argument("--epochs", type=int, help="epochs per trial (default 30, quick 10)")
     args = parser.parse_args()
+    SETTINGS.update(sampler=args.sampler, trials=args.trials, epochs=args.epochs)
     chosen = [b for b in args.only.split(",") if b]
     seeds = args.seeds or (2 if args.quick else 10)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     print(f"machine: {machine_info()}")
-    out: dict[str, Any] = {"quick": args.quick}
+    out: dict[str, Any] = {"quick": args.quick, **SETTINGS}
     name = "stacked_tune" + ("-quick" if args.quick else "")
+    name += "" if args.sampler == "tpe" else f"-{args.sampler}"
     for bench in chosen:
         if bench == "throughput":
             out[bench] = bench_throughput(args.quick, seeds)

@@ -329,11 +329,16 @@ def tune(
     progress: bool = False,
     backend: str = "local",
     address: str | None = None,
+    stack: str = "auto",
+    stack_size: int | None = None,
     **overrides: Any,
 ) -> TuneOutcome:
     """Search hyper-parameters with Optuna as ``hone tune`` does; ``space`` is a mapping
     ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file.
+    ``stack="auto"`` trains trials of one shape as one stacked model (``stack_size`` of
+    them; default from the model and device), ``"off"`` one at a time.
     ``backend="ray"`` runs the trials on a Ray cluster at ``address``."""
+    check_stack(stack)
     where = parse_backend(backend, address)
     base = _base(config, overrides, store)
     if isinstance(space, str | Path):
@@ -345,11 +350,12 @@ def tune(
     with RunsBar("tune", not progress) as bar:
         result = run_study(base, specs, trials=trials, metric=chosen, store=str(root),
                            storage=storage, study_name=study, sampler=sampler, pruner=pruner,
-                           jobs=jobs, progress=bar, backend=where)  # fmt: skip
+                           jobs=jobs, progress=bar, backend=where, stack=stack,
+                           stack_size=stack_size)  # fmt: skip
     final = None
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs, RunsBar("final re-run", not progress) as bar:
-            summary = rerun_best(rs, base, result, chosen, seeds_final, jobs, bar,
+            summary = rerun_best(rs, base, result, chosen, seeds_final, jobs, bar, stack,
                                  backend=where)  # fmt: skip
         final = _result(summary)
     return TuneOutcome(result, final)

@@ -206,7 +206,8 @@ def test_the_diagnosis_pruner_stops_trials_with_a_critical_finding(
     cfg = base(**{"train.epochs": 40, "telemetry": True, "model.hidden": [32, 32]})
     specs = load_space(space(tmp_path, INIT_SPACE), cfg)  # type: ignore[arg-type]
     result = tune(cfg, specs, trials=4, metric="val_accuracy", store=str(tmp_path / "s"),  # type: ignore[arg-type]
-                  storage=None, study_name="d", sampler="grid", pruner=pruner)  # fmt: skip
+                  storage=None, study_name="d", sampler="grid", pruner=pruner,
+                  stack="off")  # fmt: skip
     zeros = [t for t in result.trials if t["params"]["model.init"] == "zeros"]
     healthy = [t for t in result.trials if t["params"]["model.init"] == "auto"]
     assert len(zeros) == 2 and all(t["state"] == "pruned" for t in zeros)
@@ -239,7 +240,7 @@ def test_cli_tune_says_what_each_finding_pruned(
     config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 40, "model.hidden": [32, 32]})))
     code, out, err = cli(capsys, "tune", str(config), "--space", str(space(tmp_path, INIT_SPACE)),
                          "--trials", "4", "--sampler", "grid", "--pruner", "diagnosis",
-                         "--seeds-final", "0", "--store", str(store))  # fmt: skip
+                         "--seeds-final", "0", "--store", str(store), "--stack", "off")  # fmt: skip
     assert code == 0, err
     assert "2 pruned" in out and "pruned by diagnosis: bad_init: 2 trials, at epoch" in out
     page = tmp_path / "study.html"
@@ -265,3 +266,145 @@ def test_trials_evaluate_only_the_split_they_are_judged_on(tmp_path: Path) -> No
             assert record.metrics["val_loss"] == t["value"]
         full = evidence_of(rs, result.best_run)  # what a report or diagnosis reads
     assert full.metrics["val_loss"] == result.best_value and "test_loss" in full.metrics
+
+
+# Stacked trials (--stack auto, the default): trials of one shape train as one stacked model.
+WIDE_SPACE = """
+train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}
+train.optimizer.weight_decay: {type: float, low: 1.0e-6, high: 1.0e-2, log: true}
+model.dropout: {type: float, low: 0.01, high: 0.5}
+model.init: {type: categorical, choices: [he_normal, xavier_uniform]}
+"""
+
+
+def _stacked(tmp_path: Path, text: str = WIDE_SPACE, **kw: object) -> object:
+    cfg = base(**kw.pop("config", {}))  # type: ignore[arg-type]
+    specs = load_space(space(tmp_path, text), cfg)  # type: ignore[arg-type]
+    args = {"trials": 12, "metric": "val_accuracy", "store": str(tmp_path / "s"),
+            "storage": None, "study_name": "st", "sampler": "random", "pruner": "none",
+            **kw}  # fmt: skip
+    return tune(cfg, specs, **args)  # type: ignore[arg-type]
+
+
+def test_stacked_trials_are_each_their_own_run(tmp_path: Path) -> None:
+    from hone.store import RunStore
+
+    result = _stacked(tmp_path, stack_size=5)
+    assert result.counts["complete"] == 12  # type: ignore[attr-defined]
+    trials = result.trials  # type: ignore[attr-defined]
+    assert all(len(t["intermediate"]) == 4 for t in trials)  # a report every epoch
+    with RunStore(tmp_path / "s") as rs:
+        records = [rs.get_run(t["run_id"]) for t in trials]
+    assert len({r.id for r in records}) == 12
+    assert all(r.status == "completed" and r.extra["stacked"]["members"] >= 2 for r in records)
+    by_trial = {t["number"]: t["value"] for t in trials}
+    for r in records:  # each run's metric is its trial's value
+        assert r.metrics["val_accuracy"] == by_trial[r.extra["stacked"]["trial"]]
+        assert r.config["model"]["dropout"] > 0
+    storage = open_storage(str(tmp_path / "s" / "studies.journal"))
+    assert optuna.load_study(study_name="st", storage=storage).user_attrs["stacked"]["size"] == 5
+
+
+def test_shapes_group_trials_and_a_stacked_study_resumes(tmp_path: Path) -> None:
+    result = _stacked(tmp_path, SPACE, trials=8, stack_size=4)
+    assert result.counts["complete"] == 8  # type: ignore[attr-defined]
+    again = _stacked(tmp_path, SPACE, trials=4, stack_size=4)
+    assert again.counts["complete"] == 12 and again.counts["running"] == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("refill", [True, False])
+def test_pruned_members_end_as_pruned_trials(tmp_path: Path, refill: bool) -> None:
+    from hone.store import RunStore
+
+    result = _stacked(tmp_path, trials=16, sampler="tpe", pruner="median", stack_size=8,
+                      refill=refill, config={"train.epochs": 8})  # fmt: skip
+    counts = result.counts  # type: ignore[attr-defined]
+    assert counts["complete"] + counts["pruned"] == 16 and counts["running"] == 0
+    pruned = [t for t in result.trials if t["state"] == "pruned"]  # type: ignore[attr-defined]
+    with RunStore(tmp_path / "s") as rs:
+        for t in pruned:
+            record = rs.get_run(t["run_id"])
+            assert record.status == "stopped" and len(record.history["epoch"]) <= 8
+            assert record.message.startswith("pruned")
+
+
+def test_trials_that_cannot_stack_run_one_by_one_and_say_why_once(tmp_path: Path) -> None:
+    said: list[str] = []
+    result = _stacked(tmp_path, trials=3, config={"model.activation": "maxout"}, say=said.append)
+    assert result.counts["complete"] == 3  # type: ignore[attr-defined]
+    assert said == ["trials train one by one: model.activation: maxout"]
+
+
+def test_a_big_model_on_a_cpu_declines_to_stack(tmp_path: Path) -> None:
+    said: list[str] = []
+    _stacked(tmp_path, trials=2, config={"model.hidden": [1000, 1000]}, say=said.append)
+    assert len(said) == 1 and "on a CPU stacking trials does not pay" in said[0]
+
+
+def test_the_diagnosis_pruner_stops_members_of_a_stack(tmp_path: Path) -> None:
+    watch = {"patience": 1}
+    cfg = {"train.epochs": 30, "telemetry": True, "model.hidden": [32, 32], "train.watch": watch}
+    result = _stacked(tmp_path, INIT_SPACE, trials=4, sampler="grid", pruner="diagnosis",
+                      config=cfg)  # fmt: skip
+    zeros = [t for t in result.trials if t["params"]["model.init"] == "zeros"]  # type: ignore[attr-defined]
+    assert zeros and all(t["state"] == "pruned" and t["pruned_by"] for t in zeros)
+
+
+def test_cli_tune_takes_a_stack_size(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                     store: Path) -> None:  # fmt: skip
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 3, "telemetry": False})))
+    code, out, err = cli(capsys, "tune", str(config), "--space", str(space(tmp_path, WIDE_SPACE)),
+                         "--trials", "6", "--stack-size", "3", "--seeds-final", "2",
+                         "--store", str(store), "--json")  # fmt: skip
+    assert code == 0, err
+    payload = json.loads(out)
+    assert (
+        payload["counts"]["complete"] == 6 and payload["final"]["variants"][0]["summary"]["n"] == 2
+    )
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:  # the best config's seeded re-run is stacked too
+        runs = rs.get_experiment(payload["final"]["experiment"]).runs
+        assert all("stacked" in rs.get_run(r["run_id"], with_history=False).extra for r in runs)
+
+
+@pytest.mark.slow
+def test_tpe_proposes_the_same_distribution_stacked_or_not(tmp_path: Path) -> None:
+    """Batch asking must not change what TPE proposes. For each of 8 study seeds, the same
+    study with --stack off and auto; per parameter, each study's median proposal, compared
+    across the seeds (Mann-Whitney U: trials within a study are not independent, studies
+    are), and the best values found, paired by seed."""
+    import statistics
+
+    from scipy import stats
+
+    keys = ("train.optimizer.lr", "train.optimizer.weight_decay", "model.dropout")
+    medians: dict[str, dict[str, list[float]]] = {"off": {}, "auto": {}}
+    best: dict[str, list[float]] = {"off": [], "auto": []}
+    for seed in range(8):
+        for stack in ("off", "auto"):
+            result = _stacked(tmp_path, trials=24, sampler="tpe", stack=stack,
+                              study_name=f"{stack}{seed}",
+                              config={"seed": seed, "train.epochs": 3})  # fmt: skip
+            best[stack].append(result.best_value)  # type: ignore[attr-defined]
+            trials = result.trials  # type: ignore[attr-defined]
+            for key in keys:
+                values = [t["params"][key] for t in trials]
+                medians[stack].setdefault(key, []).append(statistics.median(values))
+    for key in keys:
+        assert stats.mannwhitneyu(medians["off"][key], medians["auto"][key]).pvalue > 0.01, key
+    differences = [a - b for a, b in zip(best["auto"], best["off"], strict=True)]
+    assert abs(statistics.fmean(differences)) < 0.03
+
+
+def test_a_shape_that_cannot_stack_trains_its_trials_alone(tmp_path: Path) -> None:
+    from hone.store import RunStore
+
+    text = WIDE_SPACE + "model.activation: {type: categorical, choices: [relu, maxout]}\n"
+    result = _stacked(tmp_path, text, trials=8, stack_size=4)
+    assert result.counts["complete"] == 8  # type: ignore[attr-defined]
+    with RunStore(tmp_path / "s") as rs:
+        for t in result.trials:  # type: ignore[attr-defined]
+            stacked = "stacked" in rs.get_run(t["run_id"], with_history=False).extra
+            assert stacked is (t["params"]["model.activation"] == "relu")

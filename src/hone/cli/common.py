@@ -117,8 +117,8 @@ StackOpt = Annotated[
     typer.Option(
         "--stack",
         help="auto | off. auto: runs that differ in the seed alone (a variant's seeds, an "
-        "ensemble's members) train as one stacked model, each still its own run; off: one "
-        "run at a time.",
+        "ensemble's members), or tune's trials of one shape, train as one stacked model, "
+        "each still its own run; off: one run at a time.",
     ),
 ]
 

@@ -60,6 +60,15 @@ def tune_cmd(
     study: Annotated[str | None, typer.Option(help="Study name (resumes when it exists).")] = None,
     jobs: JobsOpt = None,
     stack: StackOpt = "auto",
+    stack_size: Annotated[
+        int | None,
+        typer.Option(
+            "--stack-size",
+            help="Trials trained as one stacked model with --stack auto (default: from the "
+            "model's size and the device).",
+            min=1,
+        ),
+    ] = None,
     backend: BackendOpt = "local",
     address: AddressOpt = None,
     seeds_final: Annotated[
@@ -89,7 +98,8 @@ def tune_cmd(
     with RunsBar("tune", silent) as bar:
         result = tune(base, specs, trials=trials, metric=chosen, store=str(root),
                       storage=storage, study_name=study, sampler=sampler, pruner=pruner,
-                      jobs=jobs, progress=bar, backend=where)  # fmt: skip
+                      jobs=jobs, progress=bar, backend=where, stack=stack,
+                      stack_size=stack_size, say=notes_to(silent))  # fmt: skip
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs, RunsBar("final re-run", silent) as bar:

@@ -35,7 +35,7 @@ from hone.train.stacked import Member
 from hone.train.stacked_telemetry import MemberTelemetry
 from hone.train.state import TrainState
 
-__all__ = ["Asked", "TrialMember", "ask_trial", "tell_failed"]
+__all__ = ["Asked", "TrialMember", "ask_trial", "tell", "tell_failed"]
 
 
 @dataclass
@@ -60,6 +60,20 @@ def ask_trial(study: optuna.Study, base: dict[str, Any], specs: list[ParamSpec],
     return Asked(trial, config, stack_key(config))
 
 
+def tell(study: optuna.Study, trial: optuna.Trial, value: float | None = None,
+         state: optuna.trial.TrialState | None = None) -> bool:  # fmt: skip
+    """``study.tell``; ``False`` when the sampler wants the study to stop (the grid sampler
+    does when its grid is done, through ``study.stop``, which only ``optimize`` can take:
+    the trial is told all the same, before the sampler is)."""
+    try:
+        study.tell(trial, value, state=state)
+    except RuntimeError as exc:
+        if "Study.stop" not in str(exc):
+            raise
+        return False
+    return True
+
+
 class TrialMember:
     """One trial's run while it trains in a stack of ``width``: ``member`` joins the stack,
     ``finish`` records and tells how it ended (once)."""
@@ -76,6 +90,7 @@ class TrialMember:
         self.report = ReportToTrial(asked.trial, metric)
         self.started = time.perf_counter()
         self.told = False
+        self.stop_study = False  # the sampler has nothing more to propose
 
     def callbacks(self) -> list[Callback]:
         """The run's callbacks, and Optuna's report; time budgets are the stack's, so each
@@ -105,18 +120,17 @@ class TrialMember:
         ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
                          result.epochs_run, self.report.pruned)  # fmt: skip
         trial, states = self.asked.trial, optuna.trial.TrialState
+        value, state_told, how = None, states.COMPLETE, "complete"
         try:
-            study.tell(trial, settle(trial, ended, self.metric, str(self.store.root)))
-            return "complete"
+            value = settle(trial, ended, self.metric, str(self.store.root))
         except optuna.TrialPruned:
-            study.tell(trial, state=states.PRUNED)
-            return "pruned"
+            state_told, how = states.PRUNED, "pruned"
         except RunFailed:
-            study.tell(trial, state=states.FAIL)
-            return "fail"
+            state_told, how = states.FAIL, "fail"
         except KeyboardInterrupt:  # not evidence either way; the study stops
-            study.tell(trial, state=states.FAIL)
-            return "interrupted"
+            state_told, how = states.FAIL, "interrupted"
+        self.stop_study = not tell(study, trial, value, state_told)
+        return how
 
     def fail(self, exc: BaseException, study: optuna.Study) -> None:
         """The stack broke (a bug, a full disk): keep what can be kept, tell FAIL."""

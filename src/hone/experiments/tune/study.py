@@ -113,6 +113,8 @@ def tune(
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     try:
         if backend is not None and backend.is_ray:
+            if stack == "auto" and say is not None:
+                say("trials train one by one: on Ray each trial is a task of its own")
             study.sampler = make_sampler(sampler, specs, base.seed)
             study.pruner = make_pruner(pruner)
             tune_on_ray(study, specs, base, metric, store, storage, pruner, trials, jobs,
