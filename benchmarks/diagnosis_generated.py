@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarize(out["records"])
     summary["seconds"] = round(seconds, 1)
     summary["twins_trained"] = out["twins_trained"]
-    print_report(summary, out["layout"], out["probe"])
+    print_report(summary, out["layout"], out["probe"], out["records"])
     payload = {
         "benchmark": "diagnosis_generated",
         "machine": machine_info(),

@@ -28,7 +28,7 @@ __all__ = [
 HALVES = ("dev", "heldout")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DatasetSpec:
     """One dataset: how hone reads it, how the arrays are rebuilt, how it trains when healthy."""
 

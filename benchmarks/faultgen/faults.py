@@ -259,8 +259,10 @@ FAULTS: dict[str, Fault] = {
           "hurt_or_identical"),
         F("saturation", ("saturation",), ("data.preprocess.scale",), saturation,
           "hurt_or_saturated"),
-        F("dead_units", ("dead_units",), ("model.bias_init", "model.init_value"), dead_units,
-          "hurt_or_dead"),
+        # A bias initialised to kill the units is also a bad initialisation: either code,
+        # as long as it names the bias initialiser.
+        F("dead_units", ("dead_units", "bad_init"), ("model.bias_init", "model.init_value"),
+          dead_units, "hurt_or_dead"),
         F("vanishing", ("vanishing_gradients",), ("model.activation",), vanishing, "hurt"),
         F("imbalance", ("misleading_accuracy",), ("train.class_weight", "data.sampler"),
           imbalance, "minority_missed", _classes),

@@ -47,22 +47,23 @@ def _halves(summary: dict[str, Any]) -> None:
     print_table("generated suite: by half (faulty = fault materialised)", header, rows)
 
 
+def _split(block: dict[str, Any]) -> str:
+    """``code/cause (n)`` for one half of one fault."""
+    return f"{pct(block['code_only'])}/{pct(block['correct'])} ({block['n']})"
+
+
 def _faults(summary: dict[str, Any]) -> None:
     rows = []
     for fault, b in summary["faults"].items():
         dev, held = b["dev"], b["heldout"]
         if b["controls"] or b["weak_controls"]:  # a control: false alarms, not accuracy
-            rows.append(
-                [
-                    fault,
-                    b["controls"],
-                    b["weak_controls"],
-                    "-",
-                    f"{b['false_alarms']} alarms",
-                    f"{pct(dev['correct'])} ({dev['n']})",
-                    f"{pct(held['correct'])} ({held['n']})",
-                ]
+            n, weak, code, cause = (
+                b["controls"],
+                b["weak_controls"],
+                "-",
+                f"{b['false_alarms']} alarms",
             )
+            rows.append([fault, n, weak, code, cause, _split(dev), _split(held), "-"])
             continue
         rows.append(
             [
@@ -71,12 +72,31 @@ def _faults(summary: dict[str, Any]) -> None:
                 b["weak"],
                 pct(b["code_only"]),
                 pct(b["correct"]),
-                f"{pct(dev['correct'])} ({dev['n']})",
-                f"{pct(held['correct'])} ({held['n']})",
+                _split(dev),
+                _split(held),
+                b["healthy_below_reference"],
             ]
         )
-    header = ["fault", "n", "weak", "code only", "code+cause", "dev", "held-out"]
+    header = [
+        "fault",
+        "n",
+        "weak",
+        "code only",
+        "code+cause",
+        "dev code/cause",
+        "held-out code/cause",
+        "healthy<ref",
+    ]
     print_table("generated suite: by fault (controls: share without a false alarm)", header, rows)
+
+
+def _weak(records: list[dict[str, Any]]) -> None:
+    weak = [r["id"] for r in records if r.get("materialised") is False]
+    errors = [f"{r['id']}: {r['error']}" for r in records if "error" in r]
+    if weak:
+        print(f"weak ({len(weak)}, the fault did not measurably hurt): {', '.join(weak)}")
+    for line in errors:
+        print("error", line)
 
 
 def _codes(summary: dict[str, Any]) -> None:
@@ -90,13 +110,17 @@ def _codes(summary: dict[str, Any]) -> None:
 
 
 def print_report(
-    summary: dict[str, Any], layout: dict[str, list[str]], probe: dict[str, Any]
+    summary: dict[str, Any],
+    layout: dict[str, list[str]],
+    probe: dict[str, Any],
+    records: list[dict[str, Any]],
 ) -> None:
     for half, fams in layout.items():
         print(f"{half} families ({len(fams)}): {', '.join(fams)}")
     _halves(summary)
     _faults(summary)
     _codes(summary)
+    _weak(records)
     verify = summary.get("verify")
     if verify:
         halves = ", ".join(
