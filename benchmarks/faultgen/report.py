@@ -94,7 +94,10 @@ def _weak(records: list[dict[str, Any]]) -> None:
     weak = [r["id"] for r in records if r.get("materialised") is False]
     errors = [f"{r['id']}: {r['error']}" for r in records if "error" in r]
     if weak:
-        print(f"weak ({len(weak)}, the fault did not measurably hurt): {', '.join(weak)}")
+        print(
+            f"weak ({len(weak)}: the fault did not materialise, or a noise control is not at "
+            f"its floor): {', '.join(weak)}"
+        )
     for line in errors:
         print("error", line)
 
