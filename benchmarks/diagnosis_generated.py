@@ -70,6 +70,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="apply each top prescription (same seed) and compare the val metric",
     )
     p.add_argument("--probe", action="store_true", help="diagnose with probe=True if available")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="work in this folder and keep it (the runs, to look at a case again)",
+    )
     args = p.parse_args(argv)
     if args.n is None:
         args.n = 2 * KINDS if args.quick else 320
@@ -115,8 +121,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     torch.set_num_threads(1)  # one core per run; the machine is shared
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="hone-generated-") as tmp:
-        out = run_suite(args, Path(tmp))
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        out = run_suite(args, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="hone-generated-") as tmp:
+            out = run_suite(args, Path(tmp))
     seconds = time.perf_counter() - started
     summary = summarize(out["records"])
     summary["seconds"] = round(seconds, 1)

@@ -85,11 +85,11 @@ DATASETS: dict[str, DatasetSpec] = {
                     ("regression", {"n_samples": 600, "n_features": 8, "n_informative": 6,
                                     "noise": 10.0}),
                     _adam(0.003, 150, 10, loss="mse"), task="regression"),
-        DatasetSpec("mnist", {"dataset": "mnist", "split": {"train": 0.05, "val": 0.02}},
+        DatasetSpec("mnist", {"dataset": "mnist", "split": {"train": 0.1, "val": 0.02}},
                     ("mnist", {}), _adam(0.002, 3, None, batch_size=64), image=True,
                     short=True, minority_label=9),
         DatasetSpec("fashion_mnist", {"dataset": "fashion_mnist",
-                                      "split": {"train": 0.05, "val": 0.02}},
+                                      "split": {"train": 0.1, "val": 0.02}},
                     ("fashion_mnist", {}), _adam(0.002, 3, None, batch_size=64), image=True,
                     short=True, minority_label=6),
     ]

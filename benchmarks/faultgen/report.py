@@ -125,7 +125,19 @@ def print_report(
     _codes(summary)
     _weak(records)
     verify = summary.get("verify")
-    if verify:
+    if verify and verify.get("probed"):
+        for h, v in verify["by_half"].items():
+            if not v["n"]:
+                continue
+            cost = v["probe_cost_over_run"] or {}
+            print(
+                f"{h}: the probed top prescription improved the val metric (paired, its own "
+                f"seeds) in {pct(v['improved'])} of {v['n']} faulty runs; significantly worse "
+                f"in {v['significantly_worse']}; no patch in {v['no_patch']}; probe cost / run "
+                f"cost median {cost.get('median', float('nan')):.2f}, max "
+                f"{cost.get('max', float('nan')):.2f}"
+            )
+    elif verify:
         halves = ", ".join(
             f"{h} {pct(v['improved'])} of {v['n']}" for h, v in verify["by_half"].items()
         )

@@ -15,7 +15,9 @@ from benchmarks.faultgen.cases import Case
 from benchmarks.faultgen.judge import Seen, judge, seen_findings
 from benchmarks.faultgen.truth import TRUTHS, Evidence, metric_gap, value
 
-__all__ = ["REF_MARGIN", "Runner", "probe_supported", "verify_top"]
+__all__ = ["REF_MARGIN", "Runner", "probe_supported", "verify_probed", "verify_top"]
+
+VERIFY_SEEDS = 3  # the top prescription's own paired seeds (not the probe's, not the run's)
 
 REF_MARGIN = {"val_accuracy": 0.05, "val_loss": 0.25}  # "clearly below" the healthy twin
 KEPT = ("train_accuracy", "val_accuracy", "train_loss", "val_loss")
@@ -65,6 +67,42 @@ def verify_top(case: Case, result: Any, findings: list[Seen], store: Path) -> di
     }
 
 
+def verify_probed(case: Case, result: Any, diagnosis: Any, store: Path) -> dict[str, Any]:
+    """The probed diagnosis's top prescription, verified on its own paired seeds at full
+    length (``hone.compare``): does it improve the validation metric, is it significantly
+    worse, and what did the probe cost against the run itself?"""
+    top = next((p for f in diagnosis.findings for p in f.prescriptions if p.patch), None)
+    probe = (diagnosis.reference or {}).get("probe") or {}
+    cost = _probe_seconds(store, probe.get("experiment"))
+    out: dict[str, Any] = {"probe_seconds": cost, "run_seconds": result.wall_seconds}
+    if top is None:
+        return {**out, "applied": False, "why": "no prescription with a patch"}
+    fresh = case.seed + 1000  # neither the run's seed nor the probe's
+    try:
+        cmp = hone.compare(case.config, variants={"top": dict(top.patch)}, seeds=VERIFY_SEEDS,
+                           store=store, seed=fresh)  # fmt: skip
+    except Exception as exc:  # a patch hone cannot apply is a finding of the study
+        return {**out, "applied": False, "patch": top.patch, "why": f"{exc}"[:300]}
+    v = cmp["top"]
+    diff = v.mean_diff if v.mean_diff is not None and math.isfinite(v.mean_diff) else 0.0
+    improves = diff > 0 if "acc" in cmp.metric else diff < 0
+    return {**out, "applied": True, "patch": top.patch, "metric": cmp.metric,
+            "mean_diff": diff, "verdict": v.verdict, "improves": improves,
+            "significantly_worse": v.verdict == "worse"}  # fmt: skip
+
+
+def _probe_seconds(store: Path, exp_id: str | None) -> float | None:
+    """Training seconds of every run a probe experiment recorded."""
+    if not exp_id:
+        return None
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        runs = rs.get_experiment(exp_id).runs
+        return round(sum(rs.get_run(r["run_id"], with_history=False).wall_seconds or 0.0
+                         for r in runs), 3)  # fmt: skip
+
+
 class Runner:
     """Runs cases into one store; healthy twins are trained once per family and seed."""
 
@@ -103,7 +141,8 @@ class Runner:
     def _judge(self, case: Case, result: Any, twin: Any) -> dict[str, Any]:
         ev = Evidence(result, twin, case.family, self.store, case.recipe, case.strength)
         holds, detail = TRUTHS[case.fault.truth](ev)
-        findings = seen_findings(self.diagnose(result.run_id))
+        diagnosis = self.diagnose(result.run_id)
+        findings = seen_findings(diagnosis)
         verdict = judge(case.label(), findings)
         metric = case.family.metric
         gap = metric_gap(result, twin, metric)
@@ -122,5 +161,8 @@ class Runner:
             and gap > REF_MARGIN[metric],
         }
         if self.verify and case.kind == "fault" and holds:
-            out["verify"] = verify_top(case, result, findings, self.store)
+            if self.probe:
+                out["verify"] = verify_probed(case, result, diagnosis, self.store)
+            else:
+                out["verify"] = verify_top(case, result, findings, self.store)
         return out

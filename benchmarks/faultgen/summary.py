@@ -110,9 +110,14 @@ def per_code(records: list[Record]) -> dict[str, Any]:
 
 
 def verify_summary(records: list[Record]) -> dict[str, Any] | None:
+    """Does the top prescription help? Same-seed outcomes (``--verify``), or with ``--probe``
+    the probed top prescription on its own paired seeds: the share that improves, the share
+    significantly worse, and the probe's cost against the run's."""
     checked = [r for r in _ok(records) if "verify" in r]
     if not checked:
         return None
+    if any("improves" in r["verify"] or "probe_seconds" in r["verify"] for r in checked):
+        return _probed_summary(checked)
     outcomes = Counter(r["verify"].get("outcome", "no patch") for r in checked)
     by_half = {}
     for h in HALVES:
@@ -125,6 +130,25 @@ def verify_summary(records: list[Record]) -> dict[str, Any] | None:
         "improved": outcomes["better"] / len(checked),
         "by_half": by_half,
     }
+
+
+def _probed_summary(checked: list[Record]) -> dict[str, Any]:
+    by_half = {}
+    for h in HALVES:
+        rs = [r["verify"] for r in checked if r["half"] == h]
+        costs = [v["probe_seconds"] / v["run_seconds"] for v in rs
+                 if v.get("probe_seconds") is not None and v.get("run_seconds")]  # fmt: skip
+        by_half[h] = {
+            "n": len(rs),
+            "improved": sum(bool(v.get("improves")) for v in rs) / len(rs) if rs else None,
+            "significantly_worse": sum(bool(v.get("significantly_worse")) for v in rs),
+            "no_patch": sum(not v.get("applied") for v in rs),
+            "probe_cost_over_run": {"median": sorted(costs)[len(costs) // 2],
+                                    "max": max(costs)} if costs else None,
+        }  # fmt: skip
+    improved = sum(bool(r["verify"].get("improves")) for r in checked)
+    return {"checked": len(checked), "probed": True, "improved": improved / len(checked),
+            "by_half": by_half}  # fmt: skip
 
 
 def summarize(records: list[Record]) -> dict[str, Any]:

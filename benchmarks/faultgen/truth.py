@@ -161,15 +161,23 @@ def _gap(ev: Evidence) -> tuple[bool, dict[str, Any]]:
     return bool(holds), {"train": _num(tr), "val": _num(va)}
 
 
+CONTROL_GAP = 0.05
+
+
 def _trains(ev: Evidence) -> tuple[bool, dict[str, Any]]:
-    """A healthy control learns: clearly better than the majority class or the mean."""
+    """A healthy control learns — clearly better than the majority class or the mean — and
+    generalises: training accuracy no more than ``CONTROL_GAP`` above validation accuracy (a
+    control that memorises is not healthy, it is an overfitting case)."""
     if ev.family.dataset.regression:
         loss = value(ev.result, "val_loss")
         return loss < 0.5, {"val_loss": _num(loss)}
     _, y = base_arrays(*ev.family.arrays_key())
     majority = float(np.bincount(y).max() / len(y))
     acc = value(ev.result, "val_accuracy")
-    return acc >= majority + 0.5 * (1 - majority), {"val_accuracy": acc, "majority": majority}
+    gap = value(ev.result, "train_accuracy") - acc
+    learns = acc >= majority + 0.5 * (1 - majority)
+    return learns and gap <= CONTROL_GAP, {"val_accuracy": acc, "majority": majority,
+                                           "train_val_gap": _num(gap)}  # fmt: skip
 
 
 def _at_noise_floor(ev: Evidence) -> tuple[bool, dict[str, Any]]:

@@ -24,6 +24,9 @@ class Evidence:
     telemetry: dict[str, Any] | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # {split: report}
     data: dict[str, Any] = field(default_factory=dict)  # classes, task, stats
+    # What is achievable on the data (``hone.evaluate.reference``): reference models scored
+    # on the same validation split. ``None`` when it could not be had (data from Python).
+    reference: dict[str, Any] | None = None
 
     def series(self, key: str) -> list[float]:
         """A history column with missing and non-finite values dropped."""
