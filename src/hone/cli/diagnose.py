@@ -128,7 +128,7 @@ def _print_reference(reference: dict[str, Any]) -> None:
     key = f"{split}_{metric}"
     scores = [f"{k} {fmt(v[key])}" for k, v in models.items() if isinstance(v, dict) and key in v]
     if scores:
-        seconds = fmt(reference.get("seconds"))
+        seconds = f"{float(reference.get('seconds') or 0):.1f}"
         line += f" [dim](reference models on {split}: {', '.join(scores)}; {seconds} s)[/]"
     out.print(line, highlight=False)
 

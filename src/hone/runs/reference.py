@@ -15,7 +15,9 @@ from hone.errors import HoneError
 from hone.store.files import atomic_write_text
 from hone.store.runstore import RunStore
 
-__all__ = ["reference_of"]
+__all__ = ["VERSION", "reference_of"]
+
+VERSION = 2  # of the reference models: a cache written by other models is fitted again
 
 
 def reference_of(store: RunStore, config: dict[str, Any]) -> dict[str, Any] | None:
@@ -26,7 +28,8 @@ def reference_of(store: RunStore, config: dict[str, Any]) -> dict[str, Any] | No
     cfg = load_config(config)
     if cfg.data.dataset == "python":
         return None
-    identity = json.dumps(cfg.data.model_dump(mode="json"), sort_keys=True, default=str)
+    identity = json.dumps({"data": cfg.data.model_dump(mode="json"), "models": VERSION},
+                          sort_keys=True, default=str)  # fmt: skip
     key = hashlib.sha256(identity.encode()).hexdigest()[:20]
     path = store.root / "cache" / "references" / f"{key}.json"
     try:
