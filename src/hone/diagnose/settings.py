@@ -21,7 +21,7 @@ from hone.config.names import higher_is_better
 from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
-from hone.diagnose.progress import late_progress
+from hone.diagnose.progress import SHORT, late_progress
 from hone.diagnose.signals import SAFE_LR, finite, longer, nice, relative_drop
 
 __all__ = [
@@ -174,10 +174,9 @@ def schedule(ev: Evidence) -> Suspect | None:
 
 
 def early_stopping(ev: Evidence) -> Suspect | None:
-    """Early stopping that stopped while the value it watched was still improving — by less
-    than ``min_delta`` a step, or for fewer epochs than its patience could see — in a run
-    that falls short of what is achievable (stopping a model that is already there costs
-    nothing)."""
+    """Early stopping that stopped while the value it watched was still improving (each step
+    better than the best it had counted, only by less than ``min_delta``), or while training
+    loss still fell steeply in a run that falls short of what is achievable."""
     stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
     settings = ev.cfg("train.early_stopping") or {}
     if not stopped or not isinstance(settings, dict):
@@ -193,14 +192,8 @@ def early_stopping(ev: Evidence) -> Suspect | None:
     last = watched[-1]
     improving = bool(best) and (last > best[0] if up else last < best[0])
     change = (watched[-2] - last) / max(abs(watched[-2]), 1e-12) * (-1 if up else 1)
-    train = ev.series("train_loss")
-    if not improving and not (len(train) >= 2 and relative_drop(train[-3:]) >= STEEP):
+    if not improving and not _stopped_while_fitting(ev):
         return None
-    target = achievable(ev)
-    score = score_of(ev, "val" if ev.has_val else "train")
-    near = target is not None and target.below(score) <= target.margin / 2
-    if near and not improving:
-        return None  # only training loss fell, and the model is as good as the data allows
     epochs = int(ev.cfg("train.epochs", 0) or 0)
     patience = int(settings.get("patience", 10))
     delta = float(settings.get("min_delta", 0.0))
@@ -216,6 +209,18 @@ def early_stopping(ev: Evidence) -> Suspect | None:
         {"stopped_epoch": stopped, "patience": patience, "min_delta": delta,
          f"{monitor}_change_at_stop": change},
     )  # fmt: skip
+
+
+def _stopped_while_fitting(ev: Evidence) -> bool:
+    """Training loss still fell steeply in a model that does not yet fit its own training
+    data as well as the data allows: it was stopped mid-climb. (A model that fits and whose
+    validation loss stalled was stopped where it should be, however fast its training loss
+    still falls: that is memorisation.)"""
+    train = ev.series("train_loss")
+    if len(train) < 2 or relative_drop(train[-3:]) < STEEP:
+        return False
+    target = achievable(ev)
+    return target is not None and target.below(score_of(ev, "train")) > target.margin / 2
 
 
 def short_training(ev: Evidence) -> list[Suspect]:
@@ -264,6 +269,14 @@ def tiny_steps(ev: Evidence) -> Suspect | None:
         0.9,
         [Prescription(f"a larger learning rate ({higher:g})", {"train.optimizer.lr": higher})],
     )
+
+
+def _too_short(ev: Evidence) -> bool:
+    """A completed run of fewer epochs than a trend can be read from: its length is a
+    suspect whatever its last epoch showed."""
+    epochs = len(ev.series("train_loss"))
+    stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
+    return ev.status == "completed" and 0 < epochs < SHORT and not stopped
 
 
 def _steps_per_epoch(ev: Evidence) -> int:
@@ -369,7 +382,7 @@ def suspects_for_underfitting(ev: Evidence) -> list[Suspect]:
     lr = tiny_steps(ev)
     if lr is not None:
         found.append(lr)
-    elif all(s.weight < STRONG for s in found) and late_progress(ev) is not None:
-        found.extend(short_training(ev))  # still falling when training ended
+    elif all(s.weight < STRONG for s in found) and (late_progress(ev) or _too_short(ev)):
+        found.extend(short_training(ev))  # still falling, or too short to tell
     found.sort(key=lambda s: -s.weight)
     return found or [capacity(ev)]
