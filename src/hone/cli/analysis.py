@@ -194,6 +194,8 @@ def predict_cmd(
             entry["predicted"] = data.classes[int(row.argmax())]
             if truth:
                 entry["true"] = data.classes[int(truth[i])]
+        elif truth:  # regression: the recorded target, in its own units
+            entry["true"] = truth[i]
         rows.append(entry)
     if out_csv is not None:
         _write_predictions(out_csv, rows, data.classes)
@@ -208,6 +210,9 @@ def predict_cmd(
             f"{len(rows)} records; showing the first {MAX_SHOWN_RECORDS} "
             "(--out FILE.csv writes them all)"
         )
+    if not data.classes:
+        _show_values(rows[:MAX_SHOWN_RECORDS], index, built.config.data.target)
+        return
     for i, (entry, row) in enumerate(
         zip(rows[:MAX_SHOWN_RECORDS], outputs[:MAX_SHOWN_RECORDS], strict=True)
     ):
@@ -223,6 +228,20 @@ def predict_cmd(
             bar = "█" * round(40 * max(0.0, min(1.0, p)))
             mark = " ◀ true" if entry.get("true") == label else ""
             out.print(f"  {safe(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)
+
+
+def _show_values(rows: list[dict[str, Any]], index: int | None, target: str | None) -> None:
+    """A regression's predictions, one line per record, in the target's units."""
+    for i, entry in enumerate(rows):
+        values = entry["outputs"]
+        names = [target] if target and len(values) == 1 else [f"output {j}" for j in
+                                                              range(len(values))]  # fmt: skip
+        shown = ", ".join(f"{safe(n)} {v:.6g}" for n, v in zip(names, values, strict=True))
+        true = entry.get("true")
+        if true is not None:
+            shown += " (true: " + ", ".join(f"{v:.6g}" for v in true) + ")"
+        out.print(f"[bold]record {index if index is not None else i}[/] -> {shown}",
+                  highlight=False)  # fmt: skip
 
 
 def _write_predictions(path: Path, rows: list[dict[str, Any]], classes: list[str]) -> None:

@@ -209,8 +209,9 @@ def _what_to_try(store: Path, run_id: str) -> None:
 
 
 def _print_notes(notes: dict[str, Any]) -> None:
-    """What the run did beyond the obvious: early stopping, transfer, class weighting, sampling,
-    data loading."""
+    """What the run did beyond the obvious: the task data.task: auto chose, target scaling,
+    early stopping, transfer, class weighting, sampling, data loading."""
+    _print_task(notes)
     stopping = notes.get("early_stopping") or {}
     if stopping.get("stopped_epoch"):
         best = stopping.get("best_value")
@@ -241,6 +242,8 @@ def _print_notes(notes: dict[str, Any]) -> None:
     if notes.get("sampler") == "balanced":
         out.print("sampler: balanced (each class drawn equally often)")
     data = notes.get("data") or {}
+    for line in data.get("ignored") or []:
+        out.print(f"note: {safe(line)}", highlight=False)
     if data.get("cache"):
         out.print(
             f"images: decoded cache {data['cache']}; {data.get('skipped_images', 0)} unreadable "
@@ -261,6 +264,25 @@ def _print_notes(notes: dict[str, Any]) -> None:
         out.print(
             f"missing values: {data['filled_missing_cells']} cells filled with training means"
         )
+
+
+def _print_task(notes: dict[str, Any]) -> None:
+    """The task ``data.task: auto`` decided and why, and how the targets were scaled."""
+    task = notes.get("task")
+    if isinstance(task, dict) and task.get("reason"):
+        out.print(f"task: {safe(task.get('task'))} — {safe(task['reason'])}", highlight=False)
+    scaling = notes.get("target_scale")
+    if isinstance(scaling, dict):
+        mean, std = scaling.get("mean") or [], scaling.get("std") or []
+        stats = (
+            f"mean {mean[0]:.6g}, std {std[0]:.6g}"
+            if len(mean) == 1 and len(std) == 1
+            else "per output column"
+        )
+        out.print(f"targets: trained standardised ({stats}); results in their units",
+                  highlight=False)  # fmt: skip
+    elif isinstance(scaling, str):
+        out.print(f"target scaling: {safe(scaling)}", highlight=False)
 
 
 def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt = False) -> None:

@@ -12,6 +12,7 @@ from hone.config.load import (
     load_config,
     parse_set,
     read_yaml,
+    recorded_config,
 )
 from hone.config.model import DEFAULT_BLOCK_ORDER, BlockStep, ConvLayer, ModelConfig
 from hone.config.options import OptimizerConfig, ScheduleConfig
@@ -51,5 +52,6 @@ __all__ = [
     "load_config",
     "parse_set",
     "read_yaml",
+    "recorded_config",
     "yaml_load",
 ]

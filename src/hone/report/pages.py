@@ -205,7 +205,8 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         "notes": {
             k: v
             for k, v in record.extra.items()
-            if k in ("init_from", "class_weights", "sampler", "early_stopping")
+            if k
+            in ("task", "target_scale", "init_from", "class_weights", "sampler", "early_stopping")
         },
     }
     if report and "confusion_matrix" in report:

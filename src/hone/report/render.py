@@ -27,6 +27,17 @@ def _num(value: Any, spec: str = "%.4f") -> str:
     return spec % value
 
 
+def _metric(value: Any) -> str:
+    """A metric in any unit: counts as they are, 4 decimals below 1,000, 6 significant digits
+    below a million (a price's MAE of 5609.17), 4 above (an MSE of 4.464e+07)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}" if abs(value) < 1e3 else f"{value:.6g}" if abs(value) < 1e6 else (
+        f"{value:.4g}")  # fmt: skip
+
+
 def _environment() -> Environment:
     # Autoescape everything: run names, class labels and config values may contain markup.
     env = Environment(
@@ -34,6 +45,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     env.filters["num"] = _num
+    env.filters["metric"] = _metric
     env.filters["pval"] = format_p
     env.filters["set_args"] = set_args  # the same paste-ready --set text as the terminal
     return env

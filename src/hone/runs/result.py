@@ -49,6 +49,8 @@ class RunResult:
         }
         if self.notes.get("repairs"):
             out["repairs"] = self.notes["repairs"]
+        if self.notes.get("task"):  # what data.task: auto decided, and why
+            out["task"] = self.notes["task"]
         if self.members:
             out["members"] = [
                 {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members

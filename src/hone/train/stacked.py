@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from hone.data.base import Split
+from hone.nn.stack import member_buffers
 from hone.train.callbacks.base import Callback, CallbackList
 from hone.train.guards import (
     CHECK_EVERY,
@@ -89,7 +90,7 @@ def fit_stacked(
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
     # updates those in every training forward pass, stopped members' rows included). Every
     # stacked tensor has the member dimension first.
-    held = [*params, *stacked.buffers()]
+    held = [*params, *member_buffers(stacked).values()]
     named = dict(stacked.named_parameters())
     penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
