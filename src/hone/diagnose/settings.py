@@ -220,7 +220,11 @@ def _stopped_while_fitting(ev: Evidence) -> bool:
     if len(train) < 2 or relative_drop(train[-3:]) < STEEP:
         return False
     target = achievable(ev)
-    return target is not None and target.below(score_of(ev, "train")) > target.margin / 2
+    if target is None:
+        return False
+    val = score_of(ev, "val" if ev.has_val else "train")
+    # ... and the stop cost something: validation, too, falls short of what is achievable.
+    return min(target.below(score_of(ev, "train")), target.below(val)) > target.margin / 2
 
 
 def short_training(ev: Evidence) -> list[Suspect]:
