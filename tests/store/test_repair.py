@@ -43,7 +43,7 @@ def test_a_reset_index_is_reported_and_repaired(store: Path, how: str) -> None:
             db.execute("ALTER TABLE runs DROP COLUMN metrics")
         db.commit()
         db.close()
-    with pytest.raises(StoreError, match="hone runs repair"):
+    with pytest.raises(StoreError, match="hone store repair"):
         RunStore(store)
     check = check_store(store)
     assert not check.ok and check.problem and sorted(check.not_indexed) == sorted(ids)

@@ -4,11 +4,12 @@ Every write is one short ``BEGIN IMMEDIATE`` transaction, so several processes c
 at once; readers never block writers in WAL mode. History is appended epoch by epoch while a run
 trains, so an interrupted or crashed run keeps what it had recorded. Each run folder also holds
 ``run.json`` (the index row and, once the run ends, its history), so the index can be rebuilt
-from the folders (``hone runs repair``).
+from the folders (``hone store repair``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,9 +23,10 @@ from typing import Any
 
 import yaml
 
-from hone.errors import StoreError
+from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
 from hone.store.experiments import ExperimentsMixin, matching_ids, require_id
 from hone.store.files import atomic_write, atomic_write_text, describe_os_error
+from hone.store.guard import repair_hint
 from hone.store.owner import current_owner, is_alive
 from hone.store.records import (
     RUN_COLUMNS,
@@ -55,6 +57,11 @@ def resolve_store_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get("HONE_HOME") or "hone-runs")
 
 
+def _writable(root: Path) -> bool:
+    index = root / "runs.db"
+    return os.access(root, os.W_OK) and (not index.exists() or os.access(index, os.W_OK))
+
+
 # libyaml's emitter when PyYAML has it: the pure-Python one costs ~8 ms a config, per run
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -81,16 +88,18 @@ class RunStore(ExperimentsMixin):
                         raise StoreError(
                             f"cannot use {self.root} as a run store: it is a file"
                         ) from None
-            self._db = open_index(self.root)
+            # A store this process cannot write (a read-only mount, another user's files)
+            # is still read: listing, showing, diagnosing and reports with --out work.
+            self.read_only = not _writable(self.root)
+            self._db = open_index(self.root, self.read_only)
         except OSError as exc:
             raise StoreError(
                 f"cannot open run store: {describe_os_error(exc, self.root)}"
             ) from None
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
+            raise StoreDamagedError(
                 f"cannot open run store at {self.root}: {self.root / 'runs.db'} is not a "
-                f"readable SQLite index ({exc}); run `hone runs repair --store {self.root}` to "
-                "rebuild it from the run folders"
+                f"readable SQLite index ({exc}); {repair_hint(self.root)}"
             ) from None
 
     def close(self) -> None:
@@ -102,8 +111,18 @@ class RunStore(ExperimentsMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def require_writable(self, what: str = "record runs") -> None:
+        """Refuse, saying where to write instead, when the store is read-only."""
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"the run store {self.root} is read-only (a read-only mount, or no write "
+                f"permission); reading commands work on it, but to {what} give a writable "
+                "store with --store DIR (or $HONE_HOME), and --out FILE for a report"
+            )
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        self.require_writable()
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -111,15 +130,24 @@ class RunStore(ExperimentsMixin):
         try:
             yield self._db
         except sqlite3.OperationalError as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"cannot write to {self.root / 'runs.db'}: {exc}") from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
+            self._rollback()
             raise StoreError(f"cannot write to {self.root / 'runs.db'}: {exc}") from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (a full disk): nothing left to undo then.
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            self._db.execute("ROLLBACK")
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -127,6 +155,7 @@ class RunStore(ExperimentsMixin):
         return self.root / "runs" / run_id
 
     def create_run(self, name: str, config: dict[str, Any], seed: int | None = None) -> str:
+        self.require_writable()
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.run_dir(run_id)
         owner = current_owner()
@@ -243,12 +272,18 @@ class RunStore(ExperimentsMixin):
         atomic_write_text(folder / "run.json", json.dumps(record.to_json()))
 
     def save_weights(self, run_id: str, state_dict: dict[str, Any]) -> Path:
-        """Write weights with safetensors (no pickled code), atomically."""
+        """Write weights with safetensors (no pickled code), atomically: a full disk leaves
+        the previous file (or none) and raises ``DiskFullError`` naming the path and size."""
+        from safetensors import SafetensorError
         from safetensors.torch import save_file
 
+        self.require_writable()
         tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+        needed = sum(t.numel() * t.element_size() for t in tensors.values()) + 64 * len(tensors)
         path = self.run_dir(run_id) / "weights.safetensors"
-        return atomic_write(path, lambda tmp: save_file(tensors, tmp))
+        return atomic_write(
+            path, lambda tmp: save_file(tensors, tmp), needed=needed, errors=(SafetensorError,)
+        )
 
     def load_weights(self, run_id: str) -> dict[str, Any]:
         from safetensors import SafetensorError
@@ -269,6 +304,7 @@ class RunStore(ExperimentsMixin):
     def save_json(self, run_id: str, name: str, obj: Any, indent: int | None = 1) -> Path:
         """``indent=None`` for big files read by programs (telemetry): Python's JSON encoder
         is ~10x faster without indentation."""
+        self.require_writable()
         text = json.dumps(clean_json(obj), indent=indent)
         return atomic_write_text(self.run_dir(run_id) / name, text)
 
@@ -324,11 +360,17 @@ class RunStore(ExperimentsMixin):
     def get_run(self, run_id: str, with_history: bool = True) -> RunRecord:
         run_id = self.resolve_id(run_id)
         row = self._db.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
+        if row is None:  # the id index lists it, the table does not: one of them is damaged
+            raise StoreDamagedError(
+                f"{self.root / 'runs.db'} is damaged: it lists run {run_id} but cannot read its "
+                f"row; {repair_hint(self.root)}"
+            )
         record = record_from_row(row)
         if record.damaged:
             raise StoreError(
                 f"run {run_id}: its index row is damaged ({', '.join(record.damaged)}); run "
-                f"`hone runs repair --store {self.root}` to restore it from {self.run_dir(run_id)}"
+                f"`hone store repair --store {self.root}` to restore it from "
+                f"{self.run_dir(run_id)}"
             )
         if with_history:
             record.history = self.history(run_id)
@@ -354,7 +396,7 @@ class RunStore(ExperimentsMixin):
         logs = []
         for (text,) in rows:
             try:
-                entry = json.loads(text)
+                entry = json.loads(text) if "\ufffd" not in text else None
             except (TypeError, ValueError):
                 continue  # a damaged epoch row: the rest of the history still stands
             if isinstance(entry, dict):
@@ -363,6 +405,25 @@ class RunStore(ExperimentsMixin):
         for entry in logs:
             keys.extend(k for k in entry if k not in keys)
         return {k: [entry.get(k) for entry in logs] for k in keys}
+
+    def damaged_histories(self) -> list[str]:
+        """Runs with an epoch row that does not read back (the index writes ASCII JSON), or
+        fewer epoch rows than they counted: a damaged page lost or changed them."""
+        rows = self._db.execute(
+            "SELECT run_id FROM epochs WHERE NOT json_valid(logs) OR logs GLOB '*[^ -~]*' "
+            "OR json_extract(logs, '$.epoch') IS NOT epoch "
+            "UNION SELECT id FROM runs WHERE epochs_run > "
+            "(SELECT COUNT(*) FROM epochs WHERE epochs.run_id = runs.id)"
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
+    def unindexed_folders(self) -> list[str]:
+        """Run folders the index does not list (``hone store repair`` indexes them)."""
+        folder = self.root / "runs"
+        if not folder.is_dir():
+            return []
+        known = {r[0] for r in self._db.execute("SELECT id FROM runs").fetchall()}
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in known)
 
     def list_runs(self, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs newest first, damaged rows included (their ``damaged`` field says what)."""
