@@ -11,7 +11,7 @@ import typer
 
 from hone.cli import analysis, experiments, report, runs, search, store, studies, train
 from hone.cli.common import err, safe
-from hone.errors import HoneError
+from hone.errors import HoneError, Terminated
 
 __all__ = ["app", "main"]
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
+        raise Terminated  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
 
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, terminate)
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # output piped into head: not an error
         sys.exit(0)
-    except KeyboardInterrupt:  # Ctrl-C outside training (loading data, writing a report)
-        err.print("[bold red]interrupted[/]")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # outside training (loading data, writing a report)
+        sigterm = isinstance(exc, Terminated)
+        err.print("[bold red]interrupted[/]" + (" by SIGTERM" if sigterm else ""))
+        sys.exit(143 if sigterm else 130)

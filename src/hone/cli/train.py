@@ -129,10 +129,11 @@ def _train(
         from hone.runs.restart import run_with_repair
 
         return run_with_repair(config, attempts=attempts, progress=shown, store=store,
-                               on_repair=_say_repair if shown else None, **overrides)  # fmt: skip
+                               on_repair=_say_repair if shown else None,
+                               overrides=overrides)  # fmt: skip
     from hone.runs import run
 
-    return run(config, progress=shown, store=store, stack=stack, **overrides)
+    return run(config, progress=shown, store=store, stack=stack, overrides=overrides)
 
 
 def _print_result(result: Any) -> None:

@@ -10,6 +10,7 @@ from hone.config.load import (
     default_config,
     format_validation_error,
     load_config,
+    merge_overrides,
     parse_set,
     read_yaml,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "default_config",
     "format_validation_error",
     "load_config",
+    "merge_overrides",
     "parse_set",
     "read_yaml",
     "yaml_load",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from hone.diagnose.evidence import Evidence, load_evidence
+from hone.diagnose.evidence import DamagedEvidence, Evidence, load_evidence, unreadable
 from hone.diagnose.finding import SEVERITIES, TIERS, Diagnosis, Finding, Prescription
 from hone.diagnose.prescribe import finalize
 from hone.diagnose.rules import RULES, Rule
@@ -52,9 +52,13 @@ def diagnose_run(
     findings')."""
     findings: list[Finding] = []
     unjudged: dict[str, str] = {}
+    given = unreadable(ev)  # a rule that needs a damaged file cannot judge: it says so
     for rule in rules or RULES:
         try:
-            found = rule.check(ev)
+            found = rule.check(given)
+        except DamagedEvidence as exc:
+            unjudged[rule.code] = f"the run's {exc}"
+            continue
         except Exception as exc:  # one rule must never abort the whole diagnosis
             unjudged[rule.code] = f"{type(exc).__name__}: {str(exc)[:200]}"
             continue

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.errors import HoneError
+from hone.errors import HoneError, ReadOnlyStoreError
 from hone.store.runstore import RunStore
 
 __all__ = ["render_all"]
@@ -24,6 +24,12 @@ def render_all(
     """
     from hone.report.render import page_path, render_page, render_report, study_names
 
+    if store.read_only:
+        raise ReadOnlyStoreError(
+            f"the run store {store.root} is read-only, and --all writes its pages into it "
+            f"({store.root / 'reports'}); write single pages elsewhere with hone report ID "
+            "--out FILE.html"
+        )
     runs = store.list_runs(limit=limit)
     experiments = store.list_experiments(limit)
     studies = study_names(store)

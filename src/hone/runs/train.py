@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.assemble import ModelSource, build_run
-from hone.config import Config, load_config
+from hone.config import Config, load_config, merge_overrides
 from hone.data import DataBundle
 from hone.data.load import load_data, resolve_task
 from hone.data.memory import fingerprint, from_python
@@ -22,7 +22,7 @@ from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.resume import load_checkpoint
 
-__all__ = ["python_data", "resume", "run"]
+__all__ = ["check_sources", "python_data", "resume", "run"]
 
 
 def run(
@@ -35,11 +35,19 @@ def run(
     store: str | Path | None = None,
     evaluate: Sequence[str] = SPLITS,
     stack: str = "auto",
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """Train, evaluate and record one run (``hone.run`` without ``repair``; see there)."""
-    cfg = load_config(config, overrides)
+    given = merge_overrides(overrides, keywords)
+    check_sources(model, data)
+    cfg = load_config(config, given)
     if store is not None:  # one place decides where runs live: transfer sources, caches, records
+        if "store" in given and str(given["store"]) != str(store):
+            raise ConfigError(
+                f"store: given as store={str(store)!r} and in the overrides as "
+                f"{str(given['store'])!r}; give it once"
+            )
         cfg = cfg.model_copy(update={"store": str(store)})
     if cfg.train.ensemble is not None:
         if model is not None or data is not None:
@@ -66,6 +74,7 @@ def resume(
     """Continue an interrupted, failed or killed run from its last checkpoint, in the same
     run record: weights, optimizer and schedule state, random generators and the epoch all
     come from the checkpoint, so the result equals a run that was never stopped."""
+    check_sources(model, data)
     run_id, cfg, ckpt, extra = _resumable(run_id, store)
     if store is not None:
         cfg = cfg.model_copy(update={"store": str(store)})
@@ -130,6 +139,21 @@ def _resumable(
                 "with the same config"
             )
     return run_id, cfg, ckpt, record.extra
+
+
+def check_sources(model: Any, data: Any) -> None:
+    """``model=`` and ``data=`` are your own module and data, never the config's sections of
+    the same names (a mapping there is a config section passed the wrong way)."""
+    for name, value, what in (
+        ("model", model, "your own nn.Module (or a function that builds one)"),
+        ("data", data, "your own data: (x, y) arrays or a torch Dataset of (x, y) items"),
+    ):
+        if isinstance(value, Mapping):
+            raise ConfigError(
+                f"{name}=: takes {what}, not a mapping. To change the config's {name}: section, "
+                f"pass overrides={{{name!r}: {{...}}}} or dotted keys such as "
+                f"overrides={{'{name}.{'hidden' if name == 'model' else 'dataset'}': ...}}"
+            )
 
 
 def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:

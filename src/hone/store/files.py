@@ -126,12 +126,18 @@ def atomic_write(
     except Exception as exc:
         if not isinstance(exc, (OSError, *errors)):
             raise
+        _remove(tmp)  # first, so the message counts the space the failed write took back
+        tmp = ""
         raise write_error(exc, path, needed) from None
     finally:
-        if tmp:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        _remove(tmp)
     return path
+
+
+def _remove(tmp: str) -> None:
+    if tmp:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> Path:

@@ -291,7 +291,7 @@ def repair_store(root: str | Path | None) -> dict[str, Any]:
     if not path.is_dir():
         raise StoreError(f"no run store at {path}")
     if not os.access(path, os.W_OK):
-        RunStore(path).require_writable("repair it")
+        RunStore(path).require_writable("repair it", elsewhere=False)
     problem = _index_problem(path)
     moved, rows = _fresh_index(path) if problem else (None, {})
     restored, experiments = [], 0
@@ -325,6 +325,8 @@ def cleanup_killed(root: str | Path | None) -> list[str]:
     """Record ``killed`` for runs left ``running`` by a process that no longer exists."""
     with RunStore(root) as rs:
         dead = [r.id for r in rs.list_runs(status="killed")]
+        if dead:
+            rs.require_writable("record that they were killed", elsewhere=False)
         for run_id in dead:
             rs.set_status(
                 run_id, "killed", "the process training this run died (kill -9 or a crash)"

@@ -111,14 +111,22 @@ class RunStore(ExperimentsMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def require_writable(self, what: str = "record runs") -> None:
-        """Refuse, saying where to write instead, when the store is read-only."""
-        if self.read_only:
-            raise ReadOnlyStoreError(
-                f"the run store {self.root} is read-only (a read-only mount, or no write "
-                f"permission); reading commands work on it, but to {what} give a writable "
-                "store with --store DIR (or $HONE_HOME), and --out FILE for a report"
-            )
+    def require_writable(self, what: str = "record runs", elsewhere: bool = True) -> None:
+        """Refuse, saying what to do instead, when the store is read-only. ``elsewhere``:
+        the work can go to another store (``--store``); else the store itself must be made
+        writable."""
+        if not self.read_only:
+            return
+        instead = (
+            "give a writable store with --store DIR (or $HONE_HOME)"
+            if elsewhere
+            else "make it writable first (remount it read-write, or fix its permissions), or "
+            "work on a copy"
+        )
+        raise ReadOnlyStoreError(
+            f"the run store {self.root} is read-only (a read-only mount, or no write "
+            f"permission); reading commands work on it, but to {what} {instead}"
+        )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -322,6 +330,7 @@ class RunStore(ExperimentsMixin):
 
     def delete_run(self, run_id: str, min_prefix: int = MIN_DELETE_PREFIX) -> str:
         text = require_id(run_id, "run")
+        self.require_writable("delete a run", elsewhere=False)
         if len(text) < min_prefix:
             raise StoreError(
                 f"refusing to delete by '{text}': give at least {min_prefix} characters of the "

@@ -10,12 +10,12 @@ from typing import Any
 
 from hone.assemble import load_run_data
 from hone.config import Config, load_config
+from hone.config.names import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from hone.data import DataBundle
 from hone.errors import ConfigError, suggest
 from hone.experiments.variants import Variant
 from hone.store.owner import current_owner
 from hone.store.runstore import RunStore
-from hone.train.losses import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 
 __all__ = [
     "FINAL",
