@@ -14,6 +14,7 @@ import contextlib
 import errno
 import os
 import re
+import resource
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -68,15 +69,26 @@ def _errno_of(exc: BaseException) -> int | None:
     return None
 
 
-def write_error(exc: BaseException, path: Path | str, needed: int | None = None) -> StoreError:
+def _file_size_limit() -> int | None:
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def write_error(
+    exc: BaseException, path: Path | str, needed: int | None = None, written: int = 0
+) -> StoreError:
     """The error to raise for a write to ``path`` that failed with ``exc``. ``needed``: the
-    bytes the write wanted, stated in the message (and, when the library does not say why it
-    failed, compared with the space left to tell a full disk)."""
+    bytes the write wanted, stated in the message; when the library does not say why it
+    failed, it and ``written`` (what the write got to) are compared with the space left and
+    with the process's file-size limit."""
     path = Path(path)
     code = _errno_of(exc)
     free = free_bytes(path.parent)
+    limit = _file_size_limit()
     if code is None and needed is not None and free is not None and free < needed:
         code = errno.ENOSPC
+    elif code is None and limit is not None and max(needed or 0, written) >= limit:
+        code = errno.EFBIG
     need = f"writing it needs about {human_bytes(needed)}" if needed else "it could not be written"
     if code in _FULL:
         left = f", {human_bytes(free)} are free there" if free is not None else ""
@@ -126,9 +138,10 @@ def atomic_write(
     except Exception as exc:
         if not isinstance(exc, (OSError, *errors)):
             raise
+        written = os.path.getsize(tmp) if tmp and os.path.exists(tmp) else 0
         _remove(tmp)  # first, so the message counts the space the failed write took back
         tmp = ""
-        raise write_error(exc, path, needed) from None
+        raise write_error(exc, path, needed, written) from None
     finally:
         _remove(tmp)
     return path

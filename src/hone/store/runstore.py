@@ -361,10 +361,27 @@ class RunStore(ExperimentsMixin):
         if prefix in ids:
             return prefix
         if not ids:
+            folders = self._unlisted_folders(prefix)
+            if folders:
+                raise StoreError(
+                    f"run {folders[0]} has a folder in {self.root / 'runs'}, but the index "
+                    f"({self.root / 'runs.db'}) does not list it: the index lost it or is "
+                    f"damaged; {repair_hint(self.root)}"
+                )
             raise StoreError(f"no run '{prefix}' in {self.root} (see `hone runs list`)")
         if len(ids) > 1:
             raise StoreError(f"run id '{prefix}' is ambiguous: {', '.join(ids[:5])}")
         return str(ids[0])
+
+    def _unlisted_folders(self, text: str) -> list[str]:
+        folder = self.root / "runs"
+        if not folder.is_dir() or "/" in text or text in (".", ".."):
+            return []
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if (p.name.startswith(text) or p.name.endswith(text)) and p.is_dir()
+        )
 
     def get_run(self, run_id: str, with_history: bool = True) -> RunRecord:
         run_id = self.resolve_id(run_id)
