@@ -81,3 +81,27 @@ def test_errors_are_read_from_the_text_libraries_wrap_them_in() -> None:
     assert "larger than this process may write" in str(write_error(too_big, Path("/x/w"), 10))
     other = write_error(ValueError("odd"), Path("/x/w"))
     assert type(other) is StoreError and "/x/w" in str(other)
+
+
+@needs_small_disk
+def test_a_store_too_full_to_open_for_writing_is_still_read(disk: Path) -> None:
+    with RunStore(disk / "store") as rs:
+        kept = rs.create_run("kept", {"seed": 1})
+        rs.finish_run(kept, "completed", {"test_accuracy": 0.5}, 1.0)
+    (disk / "filler").write_bytes(b"\0" * (free_bytes(disk) or 0))  # every byte taken
+    with RunStore(disk / "store") as rs:
+        assert [r.id for r in rs.list_runs()] == [kept]  # reading still works
+        with pytest.raises(DiskFullError, match="disk is full"):
+            rs.create_run("new", {})
+    assert sorted(p.name for p in (disk / "store" / "runs").iterdir()) == [kept]
+
+
+@needs_small_disk
+def test_a_run_that_cannot_start_leaves_no_half_made_folder(disk: Path) -> None:
+    with RunStore(disk / "store") as rs:
+        rs.create_run("first", {})
+        (disk / "filler").write_bytes(b"\0" * ((free_bytes(disk) or 0) - 1024))
+        with pytest.raises(DiskFullError):
+            rs.create_run("big config", {"x": "y" * 100_000})  # config.yaml does not fit
+        assert len(list((disk / "store" / "runs").iterdir())) == 1
+        assert len(rs.list_runs()) == 1

@@ -26,14 +26,12 @@ def store_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     if json_out:
         echo_json(result.to_json())
         raise typer.Exit(0 if result.ok else 1)
-    out.print(
-        f"{safe(result.root)}: {result.indexed} runs in the index, {result.folders} run folders",
-        highlight=False,
-    )
+    indexed = f"{result.indexed} runs in the index" if result.readable else "no readable index"
+    out.print(f"{safe(result.root)}: {indexed}, {result.folders} run folders", highlight=False)
     if result.problem:
         out.print(f"[red]index[/]: {safe(result.problem)}", highlight=False)
     for label, ids in (
-        ("folders not in the index", result.not_indexed),
+        ("folders not in the index", result.not_indexed if result.readable else []),
         ("index rows without a folder", result.no_folder),
         ("damaged index rows", result.damaged),
         ("runs whose process died (shown as killed)", result.killed),
@@ -43,13 +41,13 @@ def store_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
             out.print(f"{label} ({len(ids)}): {', '.join(ids[:10])}{more}", highlight=False)
     if result.ok:
         out.print("ok")
-    else:
+    elif "hone store repair" not in result.problem:  # the problem may say it already
         out.print(
-            f"repair: hone store repair --store {safe(result.root)}  (rebuilds the index from "
-            "what it still holds and from the run folders; a damaged runs.db is kept beside it)",
-            highlight=False,
-            soft_wrap=True,
+            "repair it (the index is rebuilt from what it still holds and from the run "
+            "folders; a damaged runs.db is kept beside it):"
         )
+        out.print(f"  hone store repair --store {safe(result.root)}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
     raise typer.Exit(0 if result.ok else 1)
 
 

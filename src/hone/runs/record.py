@@ -270,7 +270,7 @@ def record_interrupted(
     it (the result equals a run that was never interrupted)."""
     message = (
         f"interrupted by {_how(exc)} after training, before its final evaluation was recorded; "
-        f"`hone run --resume {run_id}` evaluates and records it"
+        "resuming it (hone run --resume, hone.resume) evaluates and records it"
     )
     checkpoint = capture(state, state.callbacks, wall)
     checkpoint["ended"] = {"status": state.status, "stop_reason": state.stop_reason,

@@ -23,7 +23,7 @@ from hone.diagnose.watch import MIN_EPOCHS
 from hone.errors import ConfigError
 from hone.runs.diagnosis import diagnose_recorded
 from hone.runs.result import RunResult
-from hone.runs.train import check_sources, run
+from hone.runs.train import check_arguments, check_sources, run
 from hone.store import RunStore
 from hone.train.callbacks import Callback
 
@@ -69,6 +69,7 @@ def run_with_repair(
     """``hone.run`` that restarts an early-failing run with its top prescription, at most
     ``attempts`` times; returns the last run's result, with ``notes["repairs"]``."""
     check_sources(model, data)
+    callbacks = check_arguments(callbacks)[0]
     cfg = load_config(config, merge_overrides(overrides, keywords))
     run_args = {"model": model, "data": data, "callbacks": callbacks, "progress": progress}
     if cfg.train.ensemble is not None:

@@ -24,6 +24,7 @@ _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _FULL = 13  # SQLITE_FULL
 _READ_ONLY = 8  # SQLITE_READONLY
 _IO = 10  # SQLITE_IOERR
+_NEARLY_FULL = 1 << 20  # bytes: below this, an I/O error is the disk being full
 
 
 def repair_hint(root: Path) -> str:
@@ -67,27 +68,41 @@ def index_error(
         base = 11
     text = _text(exc)
     root = path.parent
-    if base == _FULL:
-        free = free_bytes(root)
-        left = f"; {human_bytes(free)} are free there" if free is not None else ""
+    free = free_bytes(root)
+    nearly_full = free is not None and free < _NEARLY_FULL
+    if base == _FULL or (base == _IO and nearly_full):  # a full disk fails SQLite's I/O too
+        left = f", {human_bytes(free)} are free there" if free is not None else ""
         return DiskFullError(
-            f"{path}: the disk is full, SQLite could not write the index ({text}{left}); free "
-            "some space and try again, or record runs elsewhere with --store DIR"
+            f"{path}: the disk is full, SQLite could not write the index ({text}; a write "
+            f"needs about {human_bytes(_page_size(db))} at least, a page{left}); free some "
+            "space and try again, or record runs elsewhere with --store DIR"
         )
     if base == _READ_ONLY:
         return ReadOnlyStoreError(
             f"the run store {root} is read-only ({text}); reading commands work, but to record "
             "runs give a writable store with --store DIR (and --out FILE for a report)"
         )
-    if base in _DAMAGED or "could not decode" in text.lower() or base == _IO:
+    if base in _DAMAGED or base == _IO:
         problems = quick_check(db) if db is not None and base != 26 else []
         if db is not None and base != 26 and not problems:
             problems = quick_check(db, thorough=True)  # the damage may be in an index
-        if not problems and base == _IO:
-            return StoreError(f"{path}: SQLite could not read or write it ({text})")
+        unreadable = problems[:1] == [f"SQLite cannot read it: {text}"]
+        if base == _IO and (not problems or unreadable):
+            return StoreError(
+                f"{path}: SQLite could not read or write it ({text}); check the disk it is on"
+            )
         return StoreDamagedError(f"{path} is damaged ({describe(problems, text)}); "
                                  f"{repair_hint(root)}")  # fmt: skip
     return None
+
+
+def _page_size(db: sqlite3.Connection | None) -> int:
+    try:
+        cursor = sqlite3.Connection.cursor(db) if db is not None else None
+        row = sqlite3.Cursor.execute(cursor, "PRAGMA page_size").fetchone() if cursor else None
+    except (sqlite3.Error, UnicodeDecodeError):
+        row = None
+    return int(row[0]) if row else 4096
 
 
 def describe(problems: list[str], error: str = "") -> str:

@@ -47,6 +47,7 @@ class StoreCheck:
     killed: list[str] = field(default_factory=list)  # 'running' rows whose process is gone
     problem: str = ""  # the index itself is damaged or cannot be opened
     integrity: list[str] = field(default_factory=list)  # what SQLite's integrity_check found
+    readable: bool = True  # False: the index could not be read at all
 
     @property
     def ok(self) -> bool:
@@ -95,6 +96,7 @@ def check_store(root: str | Path | None) -> StoreCheck:
     except StoreError as exc:
         result.problem = str(exc)
         result.not_indexed = folders
+        result.readable = False
     if result.integrity and not result.problem:
         result.problem = f"{path / 'runs.db'} is damaged ({describe(result.integrity)})"
     return result

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
+from hone.errors import DiskFullError, ReadOnlyStoreError, StoreDamagedError, StoreError
 from hone.store.experiments import ExperimentsMixin, matching_ids, require_id
 from hone.store.files import atomic_write, atomic_write_text, describe_os_error
 from hone.store.guard import repair_hint
@@ -91,7 +91,14 @@ class RunStore(ExperimentsMixin):
             # A store this process cannot write (a read-only mount, another user's files)
             # is still read: listing, showing, diagnosing and reports with --out work.
             self.read_only = not _writable(self.root)
-            self._db = open_index(self.root, self.read_only)
+            self._full: DiskFullError | None = None
+            try:
+                self._db = open_index(self.root, self.read_only)
+            except DiskFullError as exc:  # too full even to open for writing: still readable
+                if not (self.root / "runs.db").is_file():
+                    raise
+                self._db = open_index(self.root, read_only=True)
+                self.read_only, self._full = True, exc
         except OSError as exc:
             raise StoreError(
                 f"cannot open run store: {describe_os_error(exc, self.root)}"
@@ -117,6 +124,8 @@ class RunStore(ExperimentsMixin):
         writable."""
         if not self.read_only:
             return
+        if self._full is not None:
+            raise self._full
         instead = (
             "give a writable store with --store DIR (or $HONE_HOME)"
             if elsewhere
@@ -172,16 +181,25 @@ class RunStore(ExperimentsMixin):
             folder.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
             raise StoreError(describe_os_error(exc, folder)) from None
-        text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
-        atomic_write_text(folder / "config.yaml", text)
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
-                "proc_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (run_id, name, "running", now, seed, json.dumps(clean_json(config)), owner.pid,
-                 owner.host, owner.started, now),
-            )  # fmt: skip
-        self._save_record_file(run_id)
+        indexed = False
+        try:
+            text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
+            atomic_write_text(folder / "config.yaml", text)
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
+                    "proc_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, name, "running", now, seed, json.dumps(clean_json(config)),
+                     owner.pid, owner.host, owner.started, now),
+                )  # fmt: skip
+            indexed = True
+            self._save_record_file(run_id)
+        except BaseException:  # a full disk, Ctrl-C: a run that never started leaves nothing
+            if indexed:
+                with contextlib.suppress(sqlite3.Error, StoreError), self._write() as db:
+                    db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return run_id
 
     def reopen_run(self, run_id: str, keep_epochs: int) -> None:

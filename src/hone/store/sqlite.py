@@ -92,7 +92,9 @@ def _open_read_only(
     db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=OPEN_TIMEOUT,
                          check_same_thread=check_same_thread, factory=factory)  # fmt: skip
     try:
-        db.execute("PRAGMA user_version").fetchone()  # WAL: fails here without -shm
+        # WAL: fails here when the -shm file cannot be made (the plain method, so a factory
+        # that reports errors its own way does not turn this one into another)
+        sqlite3.Connection.execute(db, "PRAGMA user_version").fetchone()
     except sqlite3.OperationalError as exc:
         db.close()
         if is_busy(exc):
