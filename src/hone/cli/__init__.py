@@ -4,25 +4,31 @@ store start without importing PyTorch: each command imports what it needs when i
 from __future__ import annotations
 
 import sys
+from importlib import import_module
 from typing import Any
 
 __all__ = ["app", "main"]
+
+
+def _app_module() -> Any:
+    module = import_module("hone.cli.app")
+    # Importing the submodule binds its name here to the module; ``hone.cli.app`` is the app.
+    globals()["app"] = module.app
+    return module
 
 
 def main(argv: list[str] | None = None) -> None:
     """The entry point. The app is imported here, so a Ctrl-C while it loads ends like one
     at any other moment (exit 130), not in a traceback."""
     try:
-        from hone.cli.app import main as run
+        module = _app_module()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         sys.exit(130)
-    run(argv)
+    module.main(argv)
 
 
 def __getattr__(name: str) -> Any:
     if name == "app":
-        from hone.cli.app import app
-
-        return app
+        return _app_module().app
     raise AttributeError(f"module 'hone.cli' has no attribute {name!r}")
