@@ -269,13 +269,24 @@ def study(
         folder, store = Path(tmp), str(Path(tmp) / "store")
         patches = config_patches(_nan_run(store))
         valid: list[dict[str, Any]] = []
-        return {
+        results = {
             "configs (Python API)": configs(n_configs, train_share, store, rng, patches, valid),
             "configs (command line)": cli_configs(n_cli, folder, store, rng, patches, valid),
             "hone.run keywords": api_calls(n_api, store, rng),
             "bad data files": data_files(folder, store),
             "bad CLI arguments": cli_args(store, folder),
         }
+        results["runs recorded (data lost = unreadable)"] = _recorded(store)
+        return results
+
+
+def _recorded(store: str) -> Counter[str]:
+    """Every run the study recorded must still read back whole: its row, its folder."""
+    from hone.store.repair import check_store
+
+    check = check_store(store)
+    lost = set(check.not_indexed) | set(check.no_folder) | set(check.damaged)
+    return Counter({"clean": check.indexed - len(lost), "data lost": len(lost)})
 
 
 def main() -> None:
@@ -287,9 +298,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     results = study(args.configs, args.cli_configs, args.api_calls, args.train_share)
-    rows = [[k, sum(v.values()), v["clean"], v["accepted"], v["traceback"], v["hang"]]
-            for k, v in results.items()]  # fmt: skip
-    print_table("fuzz study", ["family", "tried", "clean", "accepted", "traceback", "hang"], rows)
+    rows = [[k, sum(v.values()), v["clean"], v["accepted"], v["traceback"], v["hang"],
+             v["data lost"]] for k, v in results.items()]  # fmt: skip
+    header = ["family", "tried", "clean", "accepted", "traceback", "hang", "data lost"]
+    print_table("fuzz study", header, rows)
     summary: dict[str, Any] = {k: dict(v) for k, v in results.items()}
     summary["seconds"] = time.perf_counter() - started
     print("wrote", write_result("fuzz_study", summary))

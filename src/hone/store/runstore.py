@@ -23,10 +23,12 @@ from typing import Any
 
 import yaml
 
-from hone.errors import DiskFullError, ReadOnlyStoreError, StoreDamagedError, StoreError
+from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
+from hone.store.artifacts import ArtifactsMixin
 from hone.store.experiments import ExperimentsMixin, matching_ids, require_id
-from hone.store.files import atomic_write, atomic_write_text, describe_os_error
+from hone.store.files import atomic_write_text, describe_os_error
 from hone.store.guard import repair_hint
+from hone.store.opening import open_store
 from hone.store.owner import current_owner, is_alive
 from hone.store.records import (
     RUN_COLUMNS,
@@ -36,7 +38,6 @@ from hone.store.records import (
     clean_json,
     record_from_row,
 )
-from hone.store.schema import open_index
 
 __all__ = [
     "MIN_DELETE_PREFIX",
@@ -57,57 +58,20 @@ def resolve_store_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(explicit or os.environ.get("HONE_HOME") or "hone-runs")
 
 
-def _writable(root: Path) -> bool:
-    index = root / "runs.db"
-    return os.access(root, os.W_OK) and (not index.exists() or os.access(index, os.W_OK))
-
-
 # libyaml's emitter when PyYAML has it: the pure-Python one costs ~8 ms a config, per run
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class RunStore(ExperimentsMixin):
-    """Open (creating if needed) the store at ``root``."""
+class RunStore(ArtifactsMixin, ExperimentsMixin):
+    """Open (creating if needed) the store at ``root``. ``read_only``: it cannot be written
+    (a read-only mount, another user's files, a disk too full to open it for writing); it
+    is read all the same, and writes say why they cannot be done."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = resolve_store_root(root)
         if "\x00" in str(self.root):
             raise StoreError("the store path contains a NUL byte")
-        try:
-            if not self.root.is_dir():
-                parent = self.root.absolute().parent
-                if not parent.is_dir():
-                    raise StoreError(
-                        f"cannot create the run store {self.root}: its parent folder {parent} "
-                        "does not exist (create it, or give another --store)"
-                    )
-                try:
-                    self.root.mkdir()
-                except FileExistsError:  # a file, or a store another process just created
-                    if not self.root.is_dir():
-                        raise StoreError(
-                            f"cannot use {self.root} as a run store: it is a file"
-                        ) from None
-            # A store this process cannot write (a read-only mount, another user's files)
-            # is still read: listing, showing, diagnosing and reports with --out work.
-            self.read_only = not _writable(self.root)
-            self._full: DiskFullError | None = None
-            try:
-                self._db = open_index(self.root, self.read_only)
-            except DiskFullError as exc:  # too full even to open for writing: still readable
-                if not (self.root / "runs.db").is_file():
-                    raise
-                self._db = open_index(self.root, read_only=True)
-                self.read_only, self._full = True, exc
-        except OSError as exc:
-            raise StoreError(
-                f"cannot open run store: {describe_os_error(exc, self.root)}"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreDamagedError(
-                f"cannot open run store at {self.root}: {self.root / 'runs.db'} is not a "
-                f"readable SQLite index ({exc}); {repair_hint(self.root)}"
-            ) from None
+        self._db, self.read_only, self._full = open_store(self.root)
 
     def close(self) -> None:
         self._db.close()
@@ -296,55 +260,6 @@ class RunStore(ExperimentsMixin):
             return
         record = self.get_run(run_id, with_history=with_history)
         atomic_write_text(folder / "run.json", json.dumps(record.to_json()))
-
-    def save_weights(self, run_id: str, state_dict: dict[str, Any]) -> Path:
-        """Write weights with safetensors (no pickled code), atomically: a full disk leaves
-        the previous file (or none) and raises ``DiskFullError`` naming the path and size."""
-        from safetensors import SafetensorError
-        from safetensors.torch import save_file
-
-        self.require_writable()
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-        needed = sum(t.numel() * t.element_size() for t in tensors.values()) + 64 * len(tensors)
-        path = self.run_dir(run_id) / "weights.safetensors"
-        return atomic_write(
-            path, lambda tmp: save_file(tensors, tmp), needed=needed, errors=(SafetensorError,)
-        )
-
-    def load_weights(self, run_id: str) -> dict[str, Any]:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        run_id = self.resolve_id(run_id)
-        path = self.run_dir(run_id) / "weights.safetensors"
-        if not path.is_file():
-            raise StoreError(f"run {run_id} has no saved weights ({path} is missing)")
-        try:
-            return dict(load_file(str(path)))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise StoreError(
-                f"run {run_id}: {path} is damaged or not a safetensors file ({exc}); "
-                "re-train the run or delete it"
-            ) from None
-
-    def save_json(self, run_id: str, name: str, obj: Any, indent: int | None = 1) -> Path:
-        """``indent=None`` for big files read by programs (telemetry): Python's JSON encoder
-        is ~10x faster without indentation."""
-        self.require_writable()
-        text = json.dumps(clean_json(obj), indent=indent)
-        return atomic_write_text(self.run_dir(run_id) / name, text)
-
-    def load_json(self, run_id: str, name: str) -> Any:
-        run_id = self.resolve_id(run_id)
-        path = self.run_dir(run_id) / name
-        if not path.is_file():
-            raise StoreError(f"run {run_id} has no {name}")
-        try:
-            return json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise StoreError(
-                f"run {run_id}: {path} is damaged ({type(exc).__name__}); it cannot be read"
-            ) from None
 
     def delete_run(self, run_id: str, min_prefix: int = MIN_DELETE_PREFIX) -> str:
         text = require_id(run_id, "run")
