@@ -381,7 +381,7 @@ def input_cases(quick: bool) -> list[tuple[str, Check]]:
         ("CSV from Excel (BOM)", _csv("excel-bom"), 0, ""),
         ("CSV in Windows-1252", _csv("windows-1252"), 2, "Windows-1252"),
         ("CSV in UTF-16", _csv("utf-16"), 2, "UTF-16"),
-        ("CSV with NUL bytes", _csv("nul-bytes"), 2, "NUL bytes"),
+        ("CSV with NUL bytes", _csv("nul-bytes"), 2, "NUL byte"),
         ("class weights all zero", _config(patches[0]), 2, "class_weight"),
         ("init_value 1e308", _config(patches[1]), 2, "float32"),
         ("negative_slope 1e308", _config(patches[3]), 2, "float32"),

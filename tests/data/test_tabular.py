@@ -165,7 +165,7 @@ def test_a_csv_saved_by_excel_with_a_byte_order_mark_reads_its_first_column(
     [
         ("label,name\na,café\nb,naïve\n".encode("cp1252"), "Windows-1252"),
         ("label,a\nx,1\ny,2\n".encode("utf-16"), "UTF-16"),
-        (b"label,a\nx,1\ny,2\x00\x00\nx,3\n", "NUL bytes"),
+        (b"label,a\nx,1\ny,2\x00\x00\nx,3\n", "2 NUL bytes"),
     ],
 )
 def test_other_encodings_and_nul_bytes_are_refused_by_name(
@@ -176,7 +176,7 @@ def test_other_encodings_and_nul_bytes_are_refused_by_name(
     with pytest.raises(DataError, match=needle) as info:
         load_csv(str(path), "label")
     assert str(path) in str(info.value)
-    if needle == "NUL bytes":
-        assert f"{path}:3:" in str(info.value) and "2 of them" in str(info.value)
+    if needle == "2 NUL bytes":
+        assert f"{path}:3:" in str(info.value)
     if needle == "Windows-1252":
         assert "not UTF-8" in str(info.value) and "iconv" in str(info.value)

@@ -48,7 +48,7 @@ def test_predict_refuses_other_encodings_and_nul_bytes(
     run_id, store = csv_run
     _, built = load_run(run_id, str(store))
     args = (built.data.input_shape, built.data.preprocess, built.data.report["columns"])
-    for data, needle in ((b"a,b\n1,\xe9\n", "not UTF-8"), (b"a,b\n1,2\x00\n", "NUL bytes")):
+    for data, needle in ((b"a,b\n1,\xe9\n", "not UTF-8"), (b"a,b\n1,2\x00\n", "NUL byte")):
         path = tmp_path / "in.csv"
         path.write_bytes(data)
         with pytest.raises(DataError, match=needle):

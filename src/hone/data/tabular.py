@@ -144,9 +144,10 @@ def _decode(data: bytes, source: str) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         count = data.count(b"\x00")
+        bytes_ = "a NUL byte" if count == 1 else f"{count} NUL bytes"
         raise DataError(
-            f"{source}:{_line_of(data, nul)}: the file contains NUL bytes ({count} of them), "
-            "so it is not a text CSV; remove them, or export the table again"
+            f"{source}:{_line_of(data, nul)}: the file contains {bytes_} (the first on this "
+            "line), so it is not a text CSV; remove them, or export the table again"
         )
     try:
         return data.decode("utf-8-sig")
