@@ -1,16 +1,110 @@
-"""``hone.run``'s ways in: dotted overrides as ``overrides={...}`` (any key, also one named
-like a parameter) or as keyword arguments; a key given twice, or a config section passed as
-``model=``/``data=``, is a clear error, never Python's TypeError."""
+"""The Python API (``hone.run``, ``hone.compare``, ``hone.tune``, ``hone.diagnose``): typed
+results equal to what the commands record, HTML that Jupyter can show, and one unambiguous
+way in for config overrides (``overrides={...}``, any key; keyword arguments for the rest)."""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 import hone
 from hone.errors import ConfigError
+from hone.experiments.compare import summarize_experiment
+from hone.store import RunStore
 from tests.conftest import tiny
+
+
+class _Checker(HTMLParser):
+    """Fails on unbalanced tags; collects the text, so escaping can be checked."""
+
+    VOID = frozenset({"br", "hr", "img"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.text = ""
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag, tag
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def _check_html(html: str) -> str:
+    parser = _Checker()
+    parser.feed(html)
+    parser.close()
+    assert not parser.stack and "<script" not in html
+    return parser.text
+
+
+def test_compare_returns_what_the_store_records(store: Path) -> None:
+    result = hone.compare(tiny(**{"train.epochs": 3}), vary={"train.optimizer.lr": [0.001, 0.1]},
+                          seeds=3, store=store)  # fmt: skip
+    assert [v.name for v in result.variants] == [
+        "baseline", "train.optimizer.lr=0.001", "train.optimizer.lr=0.1"
+    ]  # fmt: skip
+    with RunStore(store) as rs:
+        summary = summarize_experiment(rs, result.experiment_id)
+        assert rs.get_experiment(result.experiment_id).status == "completed"
+    low = result["train.optimizer.lr=0.001"]
+    row = summary["variants"][1]
+    assert low.values == row["values"] and len(low.run_ids) == 3
+    assert low.mean == pytest.approx(row["summary"]["mean"])
+    assert low.verdict == row["vs"]["verdict"] and low.compare_to == "baseline"
+    text = _check_html(result._repr_html_())
+    assert "train.optimizer.lr=0.1" in text and result.metric in text
+    with pytest.raises(KeyError, match="have: baseline"):
+        result["nope"]
+
+
+def test_named_variants_as_a_ladder(store: Path) -> None:
+    result = hone.compare(
+        tiny(**{"train.epochs": 2}),
+        variants={"sgd": {"train.optimizer.name": "sgd"}, "+lr": {"train.optimizer.lr": 0.1}},
+        ladder=True, seeds=1, store=store,
+    )  # fmt: skip
+    assert result.kind == "ladder"
+    assert result["+lr"].patch == {"train.optimizer.name": "sgd", "train.optimizer.lr": 0.1}
+    assert result["+lr"].compare_to == "sgd"
+
+
+def test_compare_needs_variants(store: Path) -> None:
+    with pytest.raises(ConfigError, match="vary="):
+        hone.compare(tiny(), store=store)
+    with pytest.raises(ConfigError, match="list of values"):
+        hone.compare(tiny(), vary={"train.optimizer.lr": 0.1}, store=store)  # type: ignore[dict-item]
+
+
+def test_tune_with_a_space_mapping(store: Path) -> None:
+    space = {"train.optimizer.lr": {"type": "float", "low": 1e-3, "high": 0.3, "log": True}}
+    outcome = hone.tune(tiny(**{"train.epochs": 2}), space=space, trials=3, seeds_final=2,
+                        store=store)  # fmt: skip
+    assert outcome.study.counts.get("complete", 0) + outcome.study.counts.get("pruned", 0) == 3
+    assert set(outcome.best_params) == {"train.optimizer.lr"}
+    assert outcome.final is not None and outcome.final.variants[-1].name == "best"
+    assert len(outcome.final["best"].values) == 2
+    _check_html(outcome._repr_html_())
+
+
+def test_diagnose_is_callable_and_renders(store: Path) -> None:
+    import hone.diagnose.rules  # importing the package must keep it callable
+
+    run = hone.run(tiny(**{"train.epochs": 3, "name": "<script>alert(1)</script>"}), store=store)
+    diagnosis = hone.diagnose(run.run_id[-6:], store=store)
+    assert diagnosis.run_id == run.run_id and diagnosis.findings
+    text = _check_html(diagnosis._repr_html_())
+    assert diagnosis.findings[0].code in text
+    assert _check_html(diagnosis.findings[0]._repr_html_())
+    run_text = _check_html(run._repr_html_())
+    assert "<script>alert(1)</script>" in run_text  # shown as text, never as markup
 
 
 def test_overrides_take_any_key_including_store(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hone.config import Config, apply_overrides, load_config, parse_set
+from hone.config import Config, apply_overrides, load_config, parse_set, recorded_config
 from hone.errors import ConfigError
 
 
@@ -101,3 +101,24 @@ def test_round_trip_through_yaml(tmp_path: Path) -> None:
     path.write_text(cfg.to_yaml())
     assert load_config(path) == cfg
     assert isinstance(load_config(cfg), Config)
+
+
+def test_recorded_config_reads_a_missing_target_scale_as_none() -> None:
+    old = {"data": {"dataset": "csv", "task": "auto", "path": "p.csv", "target": "price",
+                    "preprocess": {"scale": "none"}}}  # fmt: skip
+    cfg = recorded_config(old)
+    assert cfg.data.preprocess.target_scale == "none" and cfg.data.task == "classification"
+    generated = recorded_config({"data": {"dataset": "regression", "preprocess": {}}})
+    assert generated.data.task == "regression"
+    new = {"data": {"dataset": "csv", "task": "auto", "preprocess": {"target_scale": "standard"}}}
+    assert recorded_config(new).data.task == "auto"  # a run of today: as it is
+
+
+def test_loss_auto_and_stratify_auto_are_the_defaults() -> None:
+    cfg = load_config({"data": {"dataset": "csv", "path": "p.csv", "target": "y"}})
+    assert cfg.train.loss == "auto" and cfg.data.split.stratify == "auto"
+    assert cfg.data.preprocess.target_scale == "standard"
+    with pytest.raises(ConfigError, match=r"data\.preprocess\.target_scale"):
+        load_config({"data": {"preprocess": {"target_scale": "minmax"}}})
+    with pytest.raises(ConfigError, match=r"train\.loss.*auto"):
+        load_config({"train": {"loss": "l2"}})

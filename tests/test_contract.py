@@ -12,9 +12,10 @@ import torch
 import hone
 from hone.api import build_run
 from hone.config import load_config
+from hone.config.names import REGRESSION_LOSSES
 from hone.nn.activations import ACTIVATIONS
 from hone.nn.init import INITIALIZERS
-from hone.train.losses import LOSSES, REGRESSION_LOSSES
+from hone.train.losses import LOSSES
 from hone.train.optim import OPTIMIZERS
 from hone.train.schedules import SCHEDULES
 from tests.conftest import tiny
@@ -96,3 +97,16 @@ def test_naive_random_inits_explode_activations_with_depth(name: str) -> None:
     assert bad[-1] > 100 * bad[0], bad  # the scale grows by orders of magnitude with depth
     he = activation_stds("auto")
     assert he[-1] < 10 * he[0], he  # He keeps it of the same order
+
+
+def test_every_registry_holds_exactly_the_names_config_checks() -> None:
+    """A config is validated against ``hone.config.names`` without importing the layers that
+    build what it names; each registry implements exactly that vocabulary."""
+    from hone.config import names
+
+    assert ACTIVATIONS.names() == list(names.ACTIVATIONS)
+    assert INITIALIZERS.names() == list(names.INITIALIZERS)
+    assert sorted(LOSSES.names()) == sorted(names.LOSSES)
+    assert set(names.CLASSIFICATION_LOSSES) | set(names.REGRESSION_LOSSES) == set(names.LOSSES)
+    assert OPTIMIZERS.names() == list(names.OPTIMIZERS)
+    assert SCHEDULES.names() == list(names.SCHEDULES)

@@ -3,6 +3,7 @@ safetensors, each checked against the run's own predictions."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -14,8 +15,8 @@ import yaml
 import hone
 from hone.api import load_run
 from hone.evaluate.report import predict_outputs
+from tests.cli.test_safety import cli
 from tests.conftest import tiny
-from tests.test_cli_safety import cli
 
 
 @pytest.fixture
@@ -140,3 +141,37 @@ def test_an_experiment_exports_one_folder_per_variant_and_seed(
     code, _, err = cli(capsys, "export", exp_id, str(tmp_path / "x"), "--to", "wandb",
                        "--store", str(store))  # fmt: skip
     assert code == 2 and "valid: tensorboard" in err
+
+
+def test_a_regression_exports_in_the_targets_units(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Trained on standardised prices, every export answers in prices."""
+    from sklearn.metrics import r2_score
+
+    from tests.cli.test_regression import price_config, price_table
+
+    run = hone.run(price_config(tmp_path), store=store)
+    x, price = price_table()
+    raw = x.astype(np.float32)
+    expected = hone.load(run.run_id, store=store).predict(raw)
+    assert r2_score(price, expected[:, 0]) >= 0.95  # prices, not standard deviations
+    code, _, _ = cli(capsys, "export", run.run_id, str(tmp_path / "m.pt"), "--store", str(store))
+    assert code == 0
+    scripted = torch.jit.load(str(tmp_path / "m.pt"))
+    np.testing.assert_allclose(scripted(torch.from_numpy(raw)).detach().numpy(), expected,
+                               rtol=1e-6)  # fmt: skip
+    hone.export(run.run_id, "safetensors", tmp_path / "m.safetensors", store=store)
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "m.safetensors"), "pt") as f:
+        meta = f.metadata()
+    assert json.loads(meta["target_shift"])[0] == pytest.approx(price.mean(), rel=0.02)
+    assert "target_scale" in meta and "target's units" in meta["transform"]
+    if importlib.util.find_spec("onnxscript") and importlib.util.find_spec("onnxruntime"):
+        import onnxruntime as ort
+
+        path = hone.export(run.run_id, "onnx", tmp_path / "m.onnx", store=store)
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (got,) = session.run(None, {"input": raw})
+        np.testing.assert_allclose(got, expected, rtol=1e-5)

@@ -120,3 +120,24 @@ def test_resume_with_the_same_module_and_data(
         hone.resume(cut.run_id, store=store, model=TwoLayer(), data=(moons[0] * 2, moons[1]))
     done = hone.resume(cut.run_id, store=store, model=TwoLayer(), data=moons)
     assert done.status == "completed" and done.metrics == pytest.approx(whole.metrics)
+
+
+def test_your_module_on_a_price_regression_answers_in_prices(store: Path) -> None:
+    """Float targets from Python are a regression; your module learns standardised prices
+    (hone wraps it, never changes it) and hone.load gives prices back."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (300, 2)).astype(np.float32)
+    price = (250_000 + x @ [50_000.0, -30_000.0] + rng.normal(0, 2_000, 300)).astype(np.float32)
+
+    def module() -> nn.Module:
+        return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1))
+
+    mine = module()
+    result = hone.run({"train": {"epochs": 60}}, model=mine, data=(x, price), store=store)
+    assert result.notes["task"]["task"] == "regression" and not hasattr(mine, "target")
+    assert result.metrics["test_r2"] > 0.9, result.metrics
+    loaded = hone.load(result.run_id, store=store, model=module())
+    assert result.model is not None
+    expected = result.model.eval()(torch.from_numpy(x[:10])).detach().numpy()
+    np.testing.assert_allclose(loaded.predict(x[:10]), expected, rtol=1e-5)
+    assert abs(float(loaded.predict(x).mean()) - float(price.mean())) < 10_000

@@ -322,7 +322,8 @@ class TuneOutcome:
 
     @property
     def best_value(self) -> float | None:
-        return self.study.best_value
+        value: float | None = self.study.best_value  # Any or float, by Optuna's version
+        return value
 
     def _repr_html_(self) -> str:
         final = comparison_html(self.final.summary) if self.final else ""

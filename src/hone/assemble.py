@@ -23,14 +23,18 @@ from hone.data.augment import Augmenter
 from hone.errors import ConfigError, suggest
 from hone.nn.build import build_model
 from hone.nn.size import check_memory
+from hone.nn.target import add_target_scale
 from hone.store.runstore import RunStore, resolve_store_root
+from hone.tracking.live import check_targets
 from hone.train.callbacks import Callback, EarlyStopping, LRSchedule
-from hone.train.engine import GradClip, fit
+from hone.train.engine import fit
+from hone.train.guards import GradClip
 from hone.train.losses import LossFn, LossSpec, make_loss, resolve_output_activation
 from hone.train.optim import make_optimizer
 from hone.train.regularize import Penalty, penalized_parameters
 from hone.train.schedules import Schedule
 from hone.train.state import TrainState
+from hone.train.targets import check_regression_settings, resolved_config, target_scale
 from hone.train.transfer import Unfreeze, freeze, load_matching
 
 __all__ = [
@@ -178,11 +182,11 @@ def build_run(
     """
     device = resolve_device(cfg.train.device)
     if cfg.log_to:
-        from hone.tracking.live import check_targets
-
         check_targets(cfg.log_to)
     generator = seed_everything(cfg.seed)
     data = (data or load_run_data(cfg)).to(device)
+    cfg = resolved_config(cfg, data)
+    check_regression_settings(cfg, data)
     check_memory(cfg, data.input_shape, data.n_outputs, _batch_size(cfg, data), device)
     torch.manual_seed(cfg.seed if init_seed is None else init_seed)
     net: nn.Module
@@ -202,9 +206,14 @@ def build_run(
         torch.set_num_threads(choose_threads(cfg.train.threads, net, _batch_size(cfg, data)))
     train = cfg.train
     out_act = resolve_output_activation(cfg.model.output_activation, train.loss, data.task)
+    data, target = target_scale(data, out_act, notes)
+    if "task" in data.report:  # data.task: auto decided, and why (said once, recorded)
+        notes["task"] = data.report["task"]
+    net = add_target_scale(net, target, own=model is not None)
     weights = resolve_class_weights(train.class_weight, data)
     spec = LossSpec(train.loss, out_act, data.n_outputs, data.task, train.label_smoothing,
-                    train.huber_delta, weights)  # fmt: skip
+                    train.huber_delta, weights,
+                    tuple(target["scale"]) if target else None)  # fmt: skip
     loss_fn = make_loss(spec)
     opt = train.optimizer
     optimizer = make_optimizer(opt.name, net.parameters(), opt.lr, opt.options())
@@ -287,7 +296,10 @@ def resolve_class_weights(
     if setting is None:
         return None
     if data.task != "classification":
-        raise ConfigError("train.class_weight: only classification has classes to weight")
+        raise ConfigError(
+            "train.class_weight: weights classes, and this is a regression task (no classes); "
+            "remove train.class_weight"
+        )
     if setting == "balanced":
         counts = torch.bincount(data.train.y.cpu(), minlength=data.n_classes).double()
         n, k = float(counts.sum()), data.n_classes
@@ -370,7 +382,10 @@ def _add_remedies(built: BuiltRun, device: torch.device) -> None:
         built.augment = Augmenter(train.augment, built.data.input_shape, cfg.seed, device)
     if cfg.data.sampler == "balanced":
         if built.data.task != "classification":
-            raise ConfigError("data.sampler: balanced sampling needs classes")
+            raise ConfigError(
+                "data.sampler: balanced draws each class equally often, and this is a "
+                "regression task (no classes); remove data.sampler (or set it to none)"
+            )
         y = built.data.train.y
         counts = torch.bincount(y, minlength=built.data.n_classes).double()
         built.sample_weights = (1.0 / counts[y]).cpu()

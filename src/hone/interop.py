@@ -4,7 +4,7 @@
 shape, classes, the scaler fitted on the training split) and its weights, and wraps it with
 its input transform and output activation: ``predict`` takes raw inputs, as the training data
 was before scaling (pixels in [0, 1], features as in the CSV after one-hot encoding), and
-returns probabilities (or the regression outputs).
+returns probabilities (or the regression outputs, in the target's own units).
 
 ``export(run_id, fmt, out)`` writes that same wrapped model as TorchScript or ONNX (inputs:
 raw features; outputs: probabilities), or the bare weights as safetensors with the transform in
@@ -23,8 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from hone.config import recorded_config
 from hone.errors import ConfigError, StoreError
+from hone.nn.build import build_model
+from hone.nn.target import add_target_scale, target_scale_of
+from hone.store import RunStore
 from hone.store.files import atomic_write
+from hone.train.losses import output_transform, resolve_output_activation
 
 __all__ = ["FORMATS", "LoadedModel", "export", "load"]
 
@@ -63,7 +68,6 @@ class Inference(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.fills:  # data.missing: mean — NaN cells take the training means
             x = torch.where(torch.isnan(x), self.fill.expand_as(x), x)
-        from hone.train.losses import output_transform
 
         return output_transform(self.model((x - self.shift) / self.scale), self.output)
 
@@ -108,11 +112,6 @@ def load(
 
     A run that trained your own module (``hone.run(config, model=...)``) needs ``model``: a
     module of the same architecture, which gets the run's weights."""
-    from hone.config import load_config
-    from hone.nn.build import build_model
-    from hone.store import RunStore
-    from hone.train.losses import resolve_output_activation
-
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
@@ -120,7 +119,7 @@ def load(
         meta = rs.load_json(run_id, "data.json")
     if not meta or "input_shape" not in meta:
         raise StoreError(f"run {run_id}: data.json is missing or damaged; re-train the run")
-    cfg = load_config(record.config)
+    cfg = recorded_config(record.config)
     shape = tuple(int(d) for d in meta["input_shape"])
     classes = list(meta.get("classes") or [])
     task = meta.get("task", "classification")
@@ -135,8 +134,13 @@ def load(
             f"architecture: hone.load({run_id!r}, model=...)"
         )
     torch.manual_seed(cfg.seed)
+    own_module = model is not None
     if model is None:
         model = build_model(cfg.model, shape, n_outputs)
+    # A regression trained on standardised targets ends with their scaler (data.json), so
+    # predictions and exports come back in the target's units.
+    preprocess = meta.get("preprocess") or {}
+    model = add_target_scale(model, preprocess.get("target"), own=own_module)
     try:
         model.load_state_dict(weights)
     except RuntimeError:
@@ -145,7 +149,7 @@ def load(
             "re-train the run"
         ) from None
     output = resolve_output_activation(cfg.model.output_activation, cfg.train.loss, task)
-    module = Inference(model, meta.get("preprocess") or {}, output, shape).eval()
+    module = Inference(model, preprocess, output, shape).eval()
     return LoadedModel(run_id, module, shape, classes, record.config)
 
 
@@ -179,15 +183,21 @@ def _safetensors(loaded: LoadedModel, path: str) -> None:
 
     module = loaded.module
     tensors = {k: v.contiguous() for k, v in module.model.state_dict().items()}
+    target = target_scale_of(module.model)
     meta = {
         "hone_run": loaded.run_id,
         "input_shape": json.dumps(loaded.input_shape),
         "classes": json.dumps(loaded.classes),
         "output": module.output,
-        "transform": "x -> (x - shift) / scale per feature (or channel), then the model",
+        "transform": "x -> (x - shift) / scale per feature (or channel), then the model"
+        + ("; its outputs * target_scale + target_shift are in the target's units"
+           if target is not None else ""),
         "shift": json.dumps(module.shift.reshape(-1).tolist()),
         "scale": json.dumps(module.scale.reshape(-1).tolist()),
-    }
+    }  # fmt: skip
+    if target is not None:
+        meta["target_shift"] = json.dumps(target.shift.tolist())
+        meta["target_scale"] = json.dumps(target.scale.tolist())
     save_file(tensors, path, metadata=meta)
 
 

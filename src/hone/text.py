@@ -66,7 +66,8 @@ def set_args(patch: dict[str, Any]) -> str:
 
 
 def fmt(value: Any) -> str:
-    """A number as tables show it: 4 decimals, or 3 significant digits when tiny or huge."""
+    """A number as tables show it: 4 decimals, 6 significant digits from 1,000 (a price's
+    4826.52, not 4826.5191), or 3 significant digits when tiny or huge."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -76,5 +77,5 @@ def fmt(value: Any) -> str:
             return "nan"
         if value and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.3g}"
-        return f"{value:.4f}"
+        return f"{value:.6g}" if abs(value) >= 1e3 else f"{value:.4f}"
     return strip_control(value, keep_newlines=False)

@@ -122,17 +122,44 @@ def test_roc_auc_is_nan_when_a_class_has_no_positives() -> None:
     assert np.isnan(roc_auc(y, torch.rand(10, 2, dtype=torch.float64))["auc"])
 
 
-def test_regression_against_scikit_learn() -> None:
+def regression_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     g = torch.Generator().manual_seed(0)
-    y = torch.randn(100, 2, generator=g, dtype=torch.float64)
-    p = y + 0.3 * torch.randn(100, 2, generator=g, dtype=torch.float64)
+    y1 = torch.randn(100, 1, generator=g, dtype=torch.float64)
+    y2 = torch.randn(100, 2, generator=g, dtype=torch.float64) * torch.tensor([1.0, 50.0])
+    prices = 3e5 + 4e4 * torch.randn(60, 1, generator=g, dtype=torch.float64)  # x1000 target
+    return [
+        ("one_column", y1, y1 + 0.3 * torch.randn(100, 1, generator=g, dtype=torch.float64)),
+        ("two_columns_two_scales", y2, y2 + torch.randn(100, 2, generator=g, dtype=torch.float64)),
+        ("prices", prices, prices + 6e3 * torch.randn(60, 1, generator=g, dtype=torch.float64)),
+        ("worse_than_the_mean", y1, -y1),
+    ]
+
+
+@pytest.mark.parametrize(("name", "y", "p"), regression_cases(), ids=lambda c: str(c)[:20])
+def test_regression_against_scikit_learn(name: str, y: torch.Tensor, p: torch.Tensor) -> None:
     report = regression_report(y, p)
     yn, pn = y.numpy(), p.numpy()
-    assert report["mse"] == pytest.approx(skm.mean_squared_error(yn, pn), abs=TOL)
-    assert report["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(yn, pn)), abs=TOL)
-    assert report["mae"] == pytest.approx(skm.mean_absolute_error(yn, pn), abs=TOL)
-    assert report["r2"] == pytest.approx(skm.r2_score(yn, pn), abs=TOL)
+    for key, fn in (
+        ("mse", skm.mean_squared_error),
+        ("rmse", skm.root_mean_squared_error),
+        ("mae", skm.mean_absolute_error),
+        ("r2", skm.r2_score),
+    ):
+        expected = fn(yn, pn)  # uniform average over output columns
+        assert report[key] == pytest.approx(expected, rel=1e-12, abs=TOL), (name, key)
+    assert report["n"] == len(y)
+
+
+def test_regression_edge_cases_follow_scikit_learn() -> None:
     constant = torch.ones(10, 1, dtype=torch.float64)
     assert regression_report(constant, constant)["r2"] == skm.r2_score(
         constant.numpy(), constant.numpy()
+    )
+    off = constant + 0.5
+    assert regression_report(constant, off)["r2"] == skm.r2_score(constant.numpy(), off.numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns: R² is not defined for one sample
+        expected = skm.r2_score([3.0], [2.0])
+    assert np.isnan(expected) and np.isnan(
+        regression_report(3 * constant[:1], 2 * constant[:1])["r2"]
     )

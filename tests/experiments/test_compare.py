@@ -21,8 +21,8 @@ from hone.experiments.compare import (
 )
 from hone.experiments.variants import grid, ladder
 from hone.store import RunStore
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 FAST = {"train.epochs": 3, "telemetry": False}
 

@@ -22,8 +22,8 @@ from hone.experiments.compare import plan_experiment
 from hone.experiments.improve import improve
 from hone.experiments.variants import Variant
 from hone.store import RunStore
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 FAST = {"train.epochs": 3, "telemetry": False}
 UNDERFIT = {

@@ -10,8 +10,8 @@ import yaml
 from hone.config import load_config
 from hone.errors import ConfigError
 from hone.experiments.tune import load_space, tune
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 SPACE = """
 train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}

@@ -9,7 +9,7 @@ import pytest
 
 from hone.report.index import render_all
 from hone.store import RunStore
-from tests.test_cli_safety import cli, one_run
+from tests.cli.test_safety import cli, one_run
 
 
 def test_index_links_every_run_and_only_writes_missing_pages(

@@ -12,8 +12,8 @@ import hone
 from hone.runs import evidence_of
 from hone.runs.deferred import DEFERRED, complete_evaluation
 from hone.store import RunStore
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 
 def _pair(tmp_path: Path) -> tuple[hone.RunResult, hone.RunResult]:

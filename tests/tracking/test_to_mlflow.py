@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 import hone
+from tests.cli.test_safety import cli
 from tests.conftest import tiny
-from tests.test_cli_safety import cli
 
 pytest.importorskip("mlflow", reason="pip install 'hone[tracking]'")
 

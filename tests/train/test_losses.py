@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from hone.errors import ConfigError
-from hone.train.losses import LossSpec, make_loss
+from hone.train.losses import LossSpec, make_loss, per_sample_loss
 
 
 def spec(name: str, act: str, task: str = "classification", **kw: float) -> LossSpec:
@@ -82,3 +82,36 @@ def test_label_smoothing_applies_to_every_classification_loss(name: str, act: st
     if name == "mse":
         expected = F.mse_loss(torch.sigmoid(logits), target)
         assert torch.allclose(make_loss(spec(name, act, label_smoothing=eps))(logits, y), expected)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber"])
+def test_standardised_targets_give_the_scaled_gradient_and_the_loss_in_units(name: str) -> None:
+    """The value is the loss on the targets as given; the gradient is that of the loss on
+    (out - y) / std, so the learning rate means the same whatever the target's units."""
+    std = (1000.0, 5.0)  # two output columns, two units
+    g = torch.Generator().manual_seed(0)
+    target = torch.randn(16, 2, generator=g, dtype=torch.float64) * torch.tensor(std)
+    out = (target + torch.randn(16, 2, generator=g, dtype=torch.float64) * 3).requires_grad_()
+    scaled = LossSpec(name, "none", 2, "regression", huber_delta=0.5, target_scale=std)
+    value = make_loss(scaled)(out, target)
+    in_units = {"mse": F.mse_loss, "mae": F.l1_loss}.get(name)
+    if in_units is not None:
+        torch.testing.assert_close(value, in_units(out, target))
+    else:  # Huber with delta in standard deviations is, in units, Huber with delta * std
+        s = torch.tensor(std, dtype=torch.float64)
+        rows = F.huber_loss(out / s, target / s, delta=0.5, reduction="none") * s**2
+        torch.testing.assert_close(value, rows.mean())
+    (grad,) = torch.autograd.grad(value, out)
+    plain = LossSpec(name, "none", 2, "regression", huber_delta=0.5)
+    s = torch.tensor(std, dtype=torch.float64)
+    reference = out.detach().clone().requires_grad_()
+    (expected,) = torch.autograd.grad(make_loss(plain)(reference / s, target / s), reference)
+    torch.testing.assert_close(grad, expected)
+    per_sample = per_sample_loss(scaled)
+    assert per_sample is not None
+    torch.testing.assert_close(per_sample(out, target).mean(), value)
+
+
+def test_label_smoothing_on_a_regression_names_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"train\.label_smoothing: 0\.1.*regression.*remove"):
+        make_loss(spec("mse", "none", "regression", label_smoothing=0.1))

@@ -44,6 +44,10 @@ CASES: dict[str, dict[str, Any]] = {
         "train.early_stopping": {"patience": 50},
     },
     "one_cycle per step": {"train.schedule": {"name": "one_cycle"}, "train.batch_size": 16},
+    "regression on standardised targets": {
+        "data": {"dataset": "regression", "params": {"n_samples": 200}, "split": "6:2:2"},
+        "train.early_stopping": {"patience": 50},
+    },
     "image augmentation": {
         "data": {"dataset": "digits", "split": "6:2:2"},
         "train.augment": {"translate": 0.1, "noise": 0.05},

@@ -26,7 +26,12 @@ from hone.cli.common import (
     set_args,
     show,
 )
+from hone.cluster import parse_backend
+from hone.config import load_config, parse_set
+from hone.diagnose import diagnose_run
 from hone.errors import ConfigError
+from hone.store import RunStore
+from hone.store.files import atomic_write_text
 
 MAX_SHOWN_RECORDS = 10
 SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
@@ -42,9 +47,7 @@ def diagnose_cmd(
     ] = None,
 ) -> None:
     """What holds this run back: findings with evidence and ranked prescriptions."""
-    from hone.diagnose import diagnose_run
     from hone.runs import evidence_of
-    from hone.store import RunStore
 
     with RunStore(store) as rs:
         evidence = evidence_of(rs, rs.resolve_id(run_id))
@@ -91,9 +94,6 @@ def diagnose_cmd(
 
 
 def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:
-    from hone.config import load_config
-    from hone.store.files import atomic_write_text
-
     top = next((p for f in findings for p in f.prescriptions if p.patch), None)
     if top is None:
         raise ConfigError("--patch: no finding prescribes a config change for this run")
@@ -127,8 +127,6 @@ def datacurve_cmd(
     stack: StackOpt = "auto",
 ) -> None:
     """More data or more tuning? Validation error against training-set size."""
-    from hone.cluster import parse_backend
-    from hone.config import load_config, parse_set
     from hone.experiments.datacurve import data_curve
     from hone.runs.stacking import check_stack
 
@@ -275,6 +273,8 @@ def predict_cmd(
             entry["predicted"] = data.classes[int(row.argmax())]
             if truth:
                 entry["true"] = data.classes[int(truth[i])]
+        elif truth:  # regression: the recorded target, in its own units
+            entry["true"] = truth[i]
         rows.append(entry)
     if out_csv is not None:
         _write_predictions(out_csv, rows, data.classes)
@@ -289,6 +289,9 @@ def predict_cmd(
             f"{len(rows)} records; showing the first {MAX_SHOWN_RECORDS} "
             "(--out FILE.csv writes them all)"
         )
+    if not data.classes:
+        _show_values(rows[:MAX_SHOWN_RECORDS], index, built.config.data.target)
+        return
     for i, (entry, row) in enumerate(
         zip(rows[:MAX_SHOWN_RECORDS], outputs[:MAX_SHOWN_RECORDS], strict=True)
     ):
@@ -306,12 +309,24 @@ def predict_cmd(
             out.print(f"  {safe(label):>{width}} {p:7.4f} {bar}{mark}", highlight=False)
 
 
+def _show_values(rows: list[dict[str, Any]], index: int | None, target: str | None) -> None:
+    """A regression's predictions, one line per record, in the target's units."""
+    for i, entry in enumerate(rows):
+        values = entry["outputs"]
+        names = [target] if target and len(values) == 1 else [f"output {j}" for j in
+                                                              range(len(values))]  # fmt: skip
+        shown = ", ".join(f"{safe(n)} {v:.6g}" for n, v in zip(names, values, strict=True))
+        true = entry.get("true")
+        if true is not None:
+            shown += " (true: " + ", ".join(f"{v:.6g}" for v in true) + ")"
+        out.print(f"[bold]record {index if index is not None else i}[/] -> {shown}",
+                  highlight=False)  # fmt: skip
+
+
 def _write_predictions(path: Path, rows: list[dict[str, Any]], classes: list[str]) -> None:
     """One line per record: its index, the predicted class and each output."""
     import csv
     import io
-
-    from hone.store.files import atomic_write_text
 
     if path.is_dir():
         raise ConfigError(f"--out: {path} is a folder; give a file name such as predictions.csv")

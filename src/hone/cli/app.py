@@ -12,6 +12,7 @@ import typer
 from hone.cli import analysis, experiments, report, runs, search, store, studies, train
 from hone.cli.common import err, safe
 from hone.errors import HoneError, Terminated
+from hone.version import __version__
 
 __all__ = ["app", "main"]
 
@@ -25,8 +26,6 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        from hone.version import __version__
-
         typer.echo(f"hone {__version__}")
         raise typer.Exit()
 

@@ -17,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hone.config import load_config, parse_set
+from hone.store.records import clean_json
 from hone.text import fmt, plain, safe, set_args, strip_control
 
 __all__ = [
@@ -61,8 +63,6 @@ def show(renderable: Any) -> None:
 
 def echo_json(value: Any) -> None:
     """One strict JSON object on stdout: NaN and inf become null, never the invalid NaN."""
-    from hone.store.records import clean_json
-
     typer.echo(json.dumps(clean_json(value), allow_nan=False, default=str))
 
 
@@ -143,8 +143,6 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
 
 def base_config(config: Path | None, set_: list[str] | None) -> Any:
     """The command's config with its ``--set`` overrides."""
-    from hone.config import load_config, parse_set
-
     return load_config(config, parse_set(set_ or []))
 
 

@@ -30,8 +30,15 @@ from hone.cli.common import (
     safe,
     show,
 )
+from hone.cluster import parse_backend
+from hone.config import load_config
 from hone.errors import ConfigError
+from hone.experiments.stats import format_p as fmt_p
+from hone.experiments.variants import from_file, grid
+from hone.experiments.variants import ladder as make_ladder
 from hone.progress import RunsBar
+from hone.store import RunStore
+from hone.store.owner import is_alive
 from hone.text import plain
 
 experiments_app = typer.Typer(
@@ -143,17 +150,13 @@ def compare_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Compare variants over paired seeds: mean ± CI, paired differences and verdicts."""
-    from hone.cluster import parse_backend
     from hone.experiments.compare import (
         check_metric,
         plan_experiment,
         run_pending,
         summarize_experiment,
     )
-    from hone.experiments.variants import from_file, grid
-    from hone.experiments.variants import ladder as make_ladder
     from hone.runs.stacking import check_stack
-    from hone.store import RunStore
 
     check_stack(stack)
     where = parse_backend(backend, address)
@@ -196,8 +199,6 @@ def _print_compare(summary: dict[str, Any]) -> None:
 
 
 def format_p(p: float | None) -> str:
-    from hone.experiments.stats import format_p as fmt_p
-
     return fmt_p(p)
 
 
@@ -238,12 +239,9 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
-    from hone.cluster import parse_backend
-    from hone.config import load_config
     from hone.experiments.compare import check_metric
     from hone.experiments.improve import improve
     from hone.runs.stacking import check_stack
-    from hone.store import RunStore
 
     check_stack(stack)
     where = parse_backend(backend, address)
@@ -319,8 +317,6 @@ def _print_improve(result: dict[str, Any], chosen: str) -> None:
 @experiments_app.command("list")
 def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """Experiments, newest first."""
-    from hone.store import RunStore
-
     with RunStore(store) as rs:
         records = rs.list_experiments()
     if json_out:
@@ -329,7 +325,6 @@ def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     table = Table(title="experiments", title_justify="left")
     for col in ("id", "kind", "name", "status", "variants", "seeds"):
         table.add_column(col, no_wrap=col == "id")
-    from hone.store.owner import is_alive
 
     for r in records:
         owner = r.spec.get("owner") or {}
@@ -357,7 +352,6 @@ def experiments_show(
     """One experiment's results: the variants table (compare, ladder, tune re-run) or the
     improve ladder, recomputed from its recorded runs."""
     from hone.experiments.compare import summarize_experiment
-    from hone.store import RunStore
 
     with RunStore(store) as rs:
         record = rs.get_experiment(exp_id)

@@ -10,6 +10,8 @@ import typer
 
 from hone.cli.common import StoreOpt, out, safe
 from hone.errors import ConfigError
+from hone.progress import RunsBar
+from hone.store import RunStore
 
 __all__ = ["export_cmd", "report_cmd"]
 
@@ -35,8 +37,8 @@ def report_cmd(
 ) -> None:
     """Write a self-contained HTML report for a run, an experiment or a study (or, with
     --all, every one of them and an index page)."""
-    from hone.report import render_report
-    from hone.store import RunStore
+    from hone.report.index import render_all  # matplotlib and jinja2: only when writing
+    from hone.report.render import render_report
 
     if all_ == (ident is not None):
         raise ConfigError("give a run id, an experiment id or a study name, or --all (not both)")
@@ -44,10 +46,7 @@ def report_cmd(
         if all_:
             if out_path is not None:
                 raise ConfigError("--out: not with --all (pages go to <store>/reports/)")
-            from hone.progress import RunsBar as _Bar
-            from hone.report.index import render_all
-
-            with _Bar("report --all", quiet=False, unit="pages") as bar:
+            with RunsBar("report --all", quiet=False, unit="pages") as bar:
                 path, counts = render_all(rs, bar)
             out.print(
                 f"{counts['written']} pages written, {counts['kept']} up to date"
@@ -87,7 +86,6 @@ def export_cmd(
     safetensors (no dataset files needed); or, with --to, a run's or an experiment's curves,
     telemetry and config as TensorBoard event files or into an MLflow tracking store."""
     if to is not None:
-        from hone.store import RunStore
         from hone.tracking import export_to
 
         with RunStore(store) as rs:

@@ -16,15 +16,19 @@ from hone.cli.common import (
     echo_json,
     err,
     fmt,
+    metrics_table,
     out,
     plain,
     safe,
     set_args,
     show,
+    strip_control,
 )
 from hone.cli.store import store_check, store_repair
 from hone.errors import ConfigError, StoreError
 from hone.progress import shorten
+from hone.store import STATUSES, RunStore
+from hone.store.repair import cleanup_killed
 
 runs_app = typer.Typer(
     help="List, show, delete, check and repair recorded runs.", no_args_is_help=True
@@ -50,8 +54,6 @@ def runs_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List recorded runs, newest first."""
-    from hone.store import STATUSES, RunStore
-
     if status is not None and status not in STATUSES:
         raise ConfigError(f"--status: unknown status '{status}'; valid: {', '.join(STATUSES)}")
     with RunStore(store) as rs:
@@ -121,9 +123,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     """Show one run: status, config, final metrics and the last epochs."""
     import yaml
 
-    from hone.cli.common import metrics_table
     from hone.runs.deferred import complete_evaluation
-    from hone.store import RunStore
 
     with RunStore(store) as rs:
         complete_evaluation(rs, rs.resolve_id(run_id))  # a tune trial's other splits
@@ -181,8 +181,6 @@ def runs_delete(
     ] = False,
 ) -> None:
     """Delete a run's record and its files (asks first on a terminal; --yes in scripts)."""
-    from hone.store import RunStore
-
     with RunStore(store) as rs:
         if not run_id.strip():
             rs.resolve_id(run_id)  # the empty-id error, with what to do
@@ -206,8 +204,6 @@ def runs_delete(
 
 
 def strip(text: str) -> str:
-    from hone.cli.common import strip_control
-
     return strip_control(text, keep_newlines=False)[:60]
 
 
@@ -226,8 +222,6 @@ def runs_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 @runs_app.command("cleanup")
 def runs_cleanup(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """Record `killed` for runs left `running` by a process that died (kill -9, a crash)."""
-    from hone.store.repair import cleanup_killed
-
     dead = cleanup_killed(store)
     if json_out:
         echo_json({"killed": dead})

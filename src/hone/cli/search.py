@@ -30,8 +30,11 @@ from hone.cli.common import (
     set_args,
     show,
 )
+from hone.cluster import parse_backend
 from hone.errors import ConfigError
 from hone.progress import RunsBar
+from hone.store import RunStore, resolve_store_root
+from hone.store.files import atomic_write_bytes
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
 
@@ -71,11 +74,9 @@ def tune_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
-    from hone.cluster import parse_backend
     from hone.experiments.compare import check_metric
     from hone.experiments.tune import load_space, rerun_best, tune
     from hone.runs.stacking import check_stack
-    from hone.store import RunStore, resolve_store_root
 
     check_stack(stack)
     where = parse_backend(backend, address)
@@ -160,8 +161,6 @@ def lr_find_cmd(
     and the one to use."""
     from hone.experiments.lr_find import lr_find
     from hone.report.plots import lr_find_png
-    from hone.store.files import atomic_write_bytes
-    from hone.store.runstore import resolve_store_root
 
     if not 0 < start < end:
         raise ConfigError(f"--start/--end: need 0 < start < end, got {start} and {end}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from hone.cli.common import JsonOpt, StoreOpt, echo_json, out, safe
+from hone.store.repair import check_store, repair_store
 
 __all__ = ["store_app", "store_check", "store_repair"]
 
@@ -20,8 +21,6 @@ store_app = typer.Typer(
 def store_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """SQLite's integrity check of runs.db, and the index against the run folders (exit 1 when
     something is wrong)."""
-    from hone.store.repair import check_store
-
     result = check_store(store)
     if json_out:
         echo_json(result.to_json())
@@ -55,8 +54,6 @@ def store_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
 def store_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """Rebuild the index from what survives in it and from the run folders (a damaged
     runs.db is kept beside it as runs.db.damaged-<time>)."""
-    from hone.store.repair import repair_store
-
     result = repair_store(store)
     if json_out:
         echo_json(result)

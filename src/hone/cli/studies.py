@@ -9,6 +9,7 @@ from rich.table import Table
 
 from hone.cli.common import JsonOpt, StoreOpt, echo_json, err, fmt, out, plain, show
 from hone.errors import ConfigError
+from hone.store.runstore import resolve_store_root
 
 studies_app = typer.Typer(help="List hone tune's Optuna studies.", no_args_is_help=True)
 
@@ -55,8 +56,6 @@ def studies_list(
     store: StoreOpt = None, storage: StorageOpt = None, json_out: JsonOpt = False
 ) -> None:
     """Studies with their trial counts by state, best value and the best trial's run."""
-    from hone.store.runstore import resolve_store_root
-
     root = resolve_store_root(store)
     if storage is None:
         db = root / "studies.db"

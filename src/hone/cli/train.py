@@ -24,7 +24,9 @@ from hone.cli.common import (
     set_args,
     show,
 )
+from hone.config import load_config, parse_set
 from hone.errors import ConfigError, HoneError
+from hone.store import RunStore
 
 __all__ = ["EXIT_CODES", "model_cmd", "run_cmd"]
 
@@ -81,8 +83,7 @@ def run_cmd(
     elif not quiet:
         _print_result(result)
     if report:
-        from hone.report import render_report
-        from hone.store import RunStore
+        from hone.report.render import render_report  # matplotlib and jinja2
 
         with RunStore(result.store) as rs:
             path = render_report(rs, result.run_id)
@@ -99,8 +100,6 @@ def _overrides(
 ) -> tuple[dict[str, Any], Path | None]:
     """The ``--set`` overrides with ``--seed``; ``--set store=DIR`` is ``--store DIR`` (which
     wins when both are given)."""
-    from hone.config import load_config, parse_set
-
     overrides = parse_set(set_ or [])
     if seed is not None:
         overrides["seed"] = seed
@@ -217,8 +216,9 @@ def _what_to_try(store: Path, run_id: str) -> None:
 
 
 def _print_notes(notes: dict[str, Any]) -> None:
-    """What the run did beyond the obvious: early stopping, transfer, class weighting, sampling,
-    data loading."""
+    """What the run did beyond the obvious: the task data.task: auto chose, target scaling,
+    early stopping, transfer, class weighting, sampling, data loading."""
+    _print_task(notes)
     stopping = notes.get("early_stopping") or {}
     if stopping.get("stopped_epoch"):
         best = stopping.get("best_value")
@@ -249,6 +249,8 @@ def _print_notes(notes: dict[str, Any]) -> None:
     if notes.get("sampler") == "balanced":
         out.print("sampler: balanced (each class drawn equally often)")
     data = notes.get("data") or {}
+    for line in data.get("ignored") or []:
+        out.print(f"note: {safe(line)}", highlight=False)
     if data.get("cache"):
         out.print(
             f"images: decoded cache {data['cache']}; {data.get('skipped_images', 0)} unreadable "
@@ -271,10 +273,28 @@ def _print_notes(notes: dict[str, Any]) -> None:
         )
 
 
+def _print_task(notes: dict[str, Any]) -> None:
+    """The task ``data.task: auto`` decided and why, and how the targets were scaled."""
+    task = notes.get("task")
+    if isinstance(task, dict) and task.get("reason"):
+        out.print(f"task: {safe(task.get('task'))} — {safe(task['reason'])}", highlight=False)
+    scaling = notes.get("target_scale")
+    if isinstance(scaling, dict):
+        mean, std = scaling.get("mean") or [], scaling.get("std") or []
+        stats = (
+            f"mean {mean[0]:.6g}, std {std[0]:.6g}"
+            if len(mean) == 1 and len(std) == 1
+            else "per output column"
+        )
+        out.print(f"targets: trained standardised ({stats}); results in their units",
+                  highlight=False)  # fmt: skip
+    elif isinstance(scaling, str):
+        out.print(f"target scaling: {safe(scaling)}", highlight=False)
+
+
 def model_cmd(config: ConfigArg = None, set_: SetOpt = None, json_out: JsonOpt = False) -> None:
     """Print the model's layer table with output shapes and parameter counts."""
     from hone.assemble import build_run
-    from hone.config import load_config, parse_set
     from hone.nn.build import describe_model
 
     cfg = load_config(config, parse_set(set_ or []))

@@ -13,6 +13,7 @@ from hone.config.load import (
     merge_overrides,
     parse_set,
     read_yaml,
+    recorded_config,
 )
 from hone.config.model import DEFAULT_BLOCK_ORDER, BlockStep, ConvLayer, ModelConfig
 from hone.config.options import OptimizerConfig, ScheduleConfig
@@ -53,5 +54,6 @@ __all__ = [
     "merge_overrides",
     "parse_set",
     "read_yaml",
+    "recorded_config",
     "yaml_load",
 ]

@@ -41,7 +41,9 @@ class SplitConfig(Strict):
     train: Unit | None = Field(None, gt=0)
     val: Unit | None = Field(None, lt=1)
     test: Unit | None = Field(None, lt=1)
-    stratify: bool = True
+    # auto: stratify classification splits by label; a regression target has no classes
+    # (an explicit true there is ignored, and the run says so).
+    stratify: bool | Literal["auto"] = "auto"
     shuffle: bool = True
     seed: Seed = 0  # fixed apart from the run seed: seeds vary the model, not the data
 
@@ -80,6 +82,10 @@ class PreprocessConfig(Strict):
     grayscale: bool = False  # image_folder: drop colour (1 channel instead of 3)
     resize: tuple[PosInt, PosInt] | None = None  # image_folder: [H, W]
     resize_mode: Literal["stretch", "pad", "crop"] = "stretch"
+    # Regression targets: standard trains on (y - mean) / std of the training split, while
+    # metrics, predictions and exports stay in the target's own units. Classification: unused.
+    # A run recorded before this key existed trained unscaled (read as none).
+    target_scale: Literal["standard", "none"] = "standard"
 
     @field_validator("resize")
     @classmethod

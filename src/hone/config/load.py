@@ -30,6 +30,7 @@ __all__ = [
     "merge_overrides",
     "parse_set",
     "read_yaml",
+    "recorded_config",
 ]
 
 
@@ -238,3 +239,23 @@ def _field_names(loc: tuple[str, ...]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
+
+
+def recorded_config(raw: Mapping[str, Any]) -> Config:
+    """A recorded run's config, read so the run rebuilds as it trained.
+
+    Runs recorded before ``data.preprocess.target_scale`` existed (their config lacks the key)
+    trained on unscaled targets, and their ``data.task: auto`` meant regression only for the
+    ``regression`` generator: both are made explicit here, so resuming or re-evaluating such a
+    run gives the model it trained."""
+    data = raw.get("data")
+    if not isinstance(data, dict):
+        return load_config(raw)
+    preprocess = data.get("preprocess")
+    if isinstance(preprocess, dict) and "target_scale" in preprocess:
+        return load_config(raw)
+    legacy = {"data.preprocess.target_scale": "none"}
+    if data.get("task", "auto") == "auto":
+        regression = data.get("dataset") == "regression"
+        legacy["data.task"] = "regression" if regression else "classification"
+    return load_config(raw, legacy)

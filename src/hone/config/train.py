@@ -119,7 +119,8 @@ class WatchConfig(Strict):
 
 
 class TrainConfig(Strict):
-    loss: Text = "cross_entropy"
+    # auto: cross_entropy for classification, mse for regression (the run records which)
+    loss: Text = "auto"
     label_smoothing: Unit = Field(0.0, lt=1)
     # Weight each class's loss: "balanced" (n / (classes * count), as scikit-learn) or
     # {label: weight} with unlisted labels at 1.
@@ -178,7 +179,7 @@ class TrainConfig(Strict):
     @field_validator("loss")
     @classmethod
     def _known_loss(cls, name: str) -> str:
-        return check_name("loss", name, LOSSES)
+        return name if name == "auto" else check_name("loss", name, ("auto", *LOSSES))
 
     @field_validator("device")
     @classmethod

@@ -27,6 +27,8 @@ class RawData:
     # CSV only: the feature columns in order, each {"name", "categories"} (None when numeric;
     # else the one-hot categories), so new rows can be encoded exactly as these were.
     columns: list[dict[str, Any]] | None = None
+    # ``data.task: auto`` on a file or Python data: why the task is what it is (a line to show).
+    task_reason: str | None = None
 
     @property
     def task(self) -> str:

@@ -20,18 +20,28 @@ from hone.data.generators import generate
 from hone.data.idx import DATASETS as IDX_DATASETS
 from hone.data.idx import load_idx_dataset
 from hone.data.images import load_image_folder
-from hone.data.preprocess import apply_scaler, fit_scaler
+from hone.data.preprocess import apply_scaler, fit_scaler, fit_target_scaler
 from hone.data.split import resolve_ratios, split_indices
 from hone.data.tabular import load_csv, load_npz
 from hone.data.validate import check_raw, check_splits
 from hone.errors import DataError
 
-__all__ = ["data_key", "load_data", "load_raw", "provided_raw"]
+__all__ = ["DECIDED_FROM_TARGET", "data_key", "load_data", "load_raw", "provided_raw",
+           "resolve_task"]  # fmt: skip
+
+
+# Sources whose task ``data.task: auto`` decides from the target's values (``hone.data.task``);
+# the others' task is fixed by the dataset.
+DECIDED_FROM_TARGET = ("csv", "npz", "python")
 
 
 def resolve_task(cfg: DataConfig) -> str:
+    """The task to read the data as: explicit, fixed by the dataset, or ``auto`` (the loader
+    decides from the target) for tables and data given from Python."""
     if cfg.task != "auto":
         return cfg.task
+    if cfg.dataset in DECIDED_FROM_TARGET:
+        return "auto"
     return "regression" if cfg.dataset == "regression" else "classification"
 
 
@@ -118,7 +128,7 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
         )
     else:
         raw = generate(cfg.dataset, cfg.params)
-    if raw.task != task:
+    if task != "auto" and raw.task != task:
         raise DataError(f"data.task: '{cfg.dataset}' is a {raw.task} dataset, not {task}")
     source = cfg.path or cfg.dataset
     check_raw(raw, str(source), allow_nan=cfg.dataset == "csv" and cfg.missing == "mean")
@@ -170,7 +180,14 @@ def _split_data(
     ratios = resolve_ratios(cfg.split, raw.test is not None, cfg.dataset)
     if fixed_val is not None:
         ratios = (ratios[0] + ratios[1], 0.0, ratios[2])
-    stratify = cfg.split.stratify and raw.task == "classification"
+    if raw.task_reason:  # data.task: auto decided, and says why
+        report["task"] = {"task": raw.task, "reason": raw.task_reason}
+    if cfg.split.stratify is True and raw.task == "regression":
+        report["ignored"] = [
+            "data.split.stratify: true is ignored: a regression target has no classes to "
+            "stratify by (leave it out, or set it to false)"
+        ]
+    stratify = cfg.split.stratify is not False and raw.task == "classification"
     strata = raw.y if raw.task == "classification" else np.zeros(len(raw.y), dtype=np.int64)
     tr, va, te = split_indices(strata, ratios, stratify, cfg.split.shuffle, cfg.split.seed)
     x_test, y_test = raw.test if raw.test is not None else (raw.x[te], raw.y[te])
@@ -198,6 +215,8 @@ def _split_data(
     state = fit_scaler(cfg.preprocess.scale, _filled(x_train, fill))
     if fill is not None:
         state["fill"] = fill.tolist()
+    if raw.task == "regression" and cfg.preprocess.target_scale == "standard":
+        state["target"] = fit_target_scaler(raw.y[tr])
 
     def make(x: np.ndarray, y: np.ndarray) -> Split:
         x = apply_scaler(state, _filled(x, fill))

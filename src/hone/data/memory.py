@@ -49,7 +49,8 @@ def _from_dataset(dataset: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def from_python(data: Any, task: str) -> RawData:
-    """``(x, y)`` arrays or a map-style torch ``Dataset`` of ``(x, y)`` items."""
+    """``(x, y)`` arrays or a map-style torch ``Dataset`` of ``(x, y)`` items; ``task: auto``
+    decides classification or regression from ``y``."""
     if isinstance(data, tuple | list) and len(data) == 2:
         x, y = _array(data[0], "x"), _array(data[1], "y")
     elif hasattr(data, "__getitem__") and hasattr(data, "__len__"):
@@ -64,8 +65,8 @@ def from_python(data: Any, task: str) -> RawData:
         )
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{SOURCE}: x must hold real numbers, got {x.dtype}")
-    labels, classes = encode_targets(y, SOURCE, task)
-    return RawData(np.asarray(x, dtype=np.float32), labels, classes)
+    labels, classes, reason = encode_targets(y, SOURCE, task, "y")
+    return RawData(np.asarray(x, dtype=np.float32), labels, classes, task_reason=reason)
 
 
 def fingerprint(raw: RawData) -> str:

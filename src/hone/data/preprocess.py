@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["apply_scaler", "fit_scaler"]
+__all__ = ["apply_scaler", "fit_scaler", "fit_target_scaler"]
 
 
 def _axes(x: np.ndarray) -> tuple[int, ...]:
@@ -39,3 +39,13 @@ def apply_scaler(state: dict[str, Any], x: np.ndarray) -> np.ndarray:
     shift = np.asarray(state["shift"], dtype=np.float32).reshape(shape)
     scale = np.asarray(state["scale"], dtype=np.float32).reshape(shape)
     return ((x - shift) / scale).astype(np.float32)
+
+
+def fit_target_scaler(y_train: np.ndarray) -> dict[str, Any]:
+    """Regression targets' mean and standard deviation per output column, from the training
+    split: the model learns ``(y - shift) / scale`` and its last layer maps back to ``y``."""
+    y = np.asarray(y_train, dtype=np.float64).reshape(len(y_train), -1)
+    shift = y.mean(axis=0)
+    scale = y.std(axis=0)
+    scale = np.where(scale > 1e-12 * np.maximum(np.abs(shift), 1.0), scale, 1.0)
+    return {"kind": "standard", "shift": shift.tolist(), "scale": scale.tolist()}

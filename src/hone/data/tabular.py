@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from hone.data.base import RawData
+from hone.data.task import infer_task
+from hone.data.validate import check_npz_sizes
 from hone.errors import DataError
 
 __all__ = ["encode_labels", "encode_targets", "load_csv", "load_npz", "read_csv_rows"]
@@ -47,8 +49,19 @@ def _require_file(path: str | None, kind: str) -> Path:
 
 
 def encode_targets(
-    values: np.ndarray | list[str], source: str, task: str
-) -> tuple[np.ndarray, list[str]]:
+    values: np.ndarray | list[str], source: str, task: str, name: str = "the target"
+) -> tuple[np.ndarray, list[str], str | None]:
+    """Class indices and names, or float targets; ``task: auto`` decides first from the values
+    (``infer_task``) and returns why, else the reason is ``None``."""
+    reason = None
+    if task == "auto":
+        choice = infer_task(values, name, source)
+        task, reason = choice.task, choice.reason
+    y, classes = _encode(values, source, task)
+    return y, classes, reason
+
+
+def _encode(values: np.ndarray | list[str], source: str, task: str) -> tuple[np.ndarray, list[str]]:
     if task != "regression":
         return encode_labels(values, source)
     try:
@@ -231,10 +244,10 @@ def load_csv(
         raise DataError(f"{p}: no rows left after dropping rows with missing values")
     x = x[keep]
     labels = [v for v, k in zip(labels, keep, strict=True) if k]
-    y, classes = encode_targets(labels, str(p), task)
+    y, classes, reason = encode_targets(labels, str(p), task, f"target '{target[:40]}'")
     if np.isinf(x).any():
         raise DataError(f"{p}: features contain inf; clean those rows")
-    return RawData(x, y, classes, columns=columns)
+    return RawData(x, y, classes, columns=columns, task_reason=reason)
 
 
 def encode_rows(
@@ -274,8 +287,6 @@ def encode_rows(
 
 
 def load_npz(path: str | None, task: str = "classification") -> RawData:
-    from hone.data.validate import check_npz_sizes
-
     p = _require_file(path, "npz")
     check_npz_sizes(p)
     try:
@@ -294,5 +305,5 @@ def load_npz(path: str | None, task: str = "classification") -> RawData:
                         "label per row of x")  # fmt: skip
     if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{p}: x must hold numbers, got {x.dtype}")
-    y, classes = encode_targets(y_raw, str(p), task)
-    return RawData(np.asarray(x, dtype=np.float32), y, classes)
+    y, classes, reason = encode_targets(y_raw, str(p), task, "target y")
+    return RawData(np.asarray(x, dtype=np.float32), y, classes, task_reason=reason)

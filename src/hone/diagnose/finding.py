@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hone.notebook import diagnosis_html, finding_html
+
 __all__ = ["SEVERITIES", "TIERS", "Diagnosis", "Finding", "Prescription"]
 
 SEVERITIES = ("info", "warning", "critical")
@@ -56,8 +58,6 @@ class Finding:
         return TIERS.get(self.code, 5)
 
     def _repr_html_(self) -> str:
-        from hone.notebook import finding_html
-
         return finding_html(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -81,8 +81,6 @@ class Diagnosis:
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
-        from hone.notebook import diagnosis_html
-
         return diagnosis_html(self)
 
     def to_json(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
+from hone.config import load_config
 from hone.diagnose.finding import SEVERITIES, Finding, Prescription
 from hone.diagnose.signals import nice
 from hone.errors import HoneError
@@ -54,8 +55,6 @@ def _summary(cfg: Any) -> dict[str, float]:
 
 def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | None:
     """+1/-1 per quantity the patch raises/lowers; {} for a no-op; None when it is invalid."""
-    from hone.config import load_config
-
     try:
         before = load_config(config)
         after = load_config(before, patch)

@@ -18,6 +18,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from hone.config.train import WATCH_CODES
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.judge import diagnose_run
+from hone.diagnose.rules import RULES
 from hone.train.callbacks.base import Callback
 from hone.train.callbacks.telemetry import Telemetry
 from hone.train.state import TrainState
@@ -60,7 +63,6 @@ class Watch(Callback):
         self._paced = 0.0  # less the one-off cost of a code's first appearance (paces judging)
         self._started = time.monotonic()
         self.share = 1.0  # of the time budget: 1/K for each of K stacked members
-        import hone.diagnose.rules  # noqa: F401  (imported once per process, not mid-run)
 
     def _due(self, state: TrainState) -> bool:
         if state.epoch < MIN_EPOCHS or state.epoch % self.every:
@@ -121,9 +123,6 @@ class Watch(Callback):
                 break
 
     def _judge(self, state: TrainState) -> list[Any]:
-        from hone.diagnose import Evidence, diagnose_run
-        from hone.diagnose.rules import RULES
-
         telemetry = None
         for cb in state.callbacks:
             if isinstance(cb, Telemetry):

@@ -155,11 +155,13 @@ def classification_report(
 
 
 def regression_report(y_true: torch.Tensor, pred: torch.Tensor) -> dict[str, Any]:
-    """MSE, RMSE, MAE and R² (averaged uniformly over output columns, as scikit-learn)."""
+    """MSE, RMSE, MAE and R², each averaged uniformly over output columns as scikit-learn's
+    ``multioutput="uniform_average"`` does (RMSE: the mean of each column's RMSE). R² of a
+    constant target is 1 when predicted exactly, else 0; of one row, NaN (undefined)."""
     y = y_true.detach().cpu().double().reshape(len(y_true), -1)
     p = pred.detach().cpu().double().reshape(len(pred), -1)
     err = p - y
-    mse = float(err.pow(2).mean())
+    mse_cols = err.pow(2).mean(0)
     ss_res = err.pow(2).sum(0)
     ss_tot = (y - y.mean(0)).pow(2).sum(0)
     r2_cols = torch.where(
@@ -169,8 +171,8 @@ def regression_report(y_true: torch.Tensor, pred: torch.Tensor) -> dict[str, Any
     )
     return {
         "n": len(y),
-        "mse": mse,
-        "rmse": math.sqrt(mse),
+        "mse": float(mse_cols.mean()),
+        "rmse": float(mse_cols.sqrt().mean()),
         "mae": float(err.abs().mean()),
-        "r2": float(r2_cols.mean()),
+        "r2": float(r2_cols.mean()) if len(y) > 1 else math.nan,
     }

@@ -12,7 +12,7 @@ import torch
 
 from hone.data.images import IMAGE_SUFFIXES, read_image
 from hone.data.preprocess import apply_scaler
-from hone.data.tabular import read_csv_rows
+from hone.data.tabular import encode_rows, read_csv_rows
 from hone.errors import DataError
 
 __all__ = ["load_inputs"]
@@ -33,8 +33,6 @@ def _table(
     path: Path, rows: list[list[str]], columns: list[dict[str, Any]], preprocess: dict[str, Any]
 ) -> np.ndarray:
     """A CSV in the training format (a header naming the columns), encoded as training was."""
-    from hone.data.tabular import encode_rows
-
     if len(rows) < 2:
         raise DataError(f"{path}: no rows to predict on (a header and at least one data row)")
     header, body = [h.strip() for h in rows[0]], rows[1:]

@@ -12,9 +12,12 @@ from hone.evaluate.metrics import classification_report, regression_report
 from hone.evaluate.predict import predict_logits
 from hone.train.losses import output_transform
 
-__all__ = ["SPLITS", "evaluate_model", "evaluate_splits", "predict_outputs"]
+__all__ = ["REGRESSION_HEADLINE", "SPLITS", "evaluate_model", "evaluate_splits",
+           "predict_outputs"]  # fmt: skip
 
 SPLITS = ("train", "val", "test")  # every split a run can have, in the order reported
+# A regression's headline metrics beside its loss (``test_r2``, ...), in the target's units.
+REGRESSION_HEADLINE = ("r2", "mae", "rmse")
 
 
 def _as_outputs(logits: torch.Tensor, output_activation: str) -> torch.Tensor:
@@ -37,8 +40,9 @@ def evaluate_splits(
     splits: tuple[str, ...] = SPLITS,
     reports_too: bool = True,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """Headline metrics (``test_loss``, ``test_accuracy``, ...; no loss without ``loss_fn``)
-    and (unless not ``reports_too``) full reports, from one forward pass per split."""
+    """Headline metrics (``test_loss``, ``test_accuracy``, or for regression ``test_r2``,
+    ``test_mae``, ``test_rmse``; no loss without ``loss_fn``) and (unless not ``reports_too``)
+    full reports, from one forward pass per split."""
     metrics: dict[str, float] = {}
     reports: dict[str, Any] = {}
     for name in splits:
@@ -52,12 +56,13 @@ def evaluate_splits(
             outputs = _as_outputs(logits, output_activation)
         if data.task == "classification":
             metrics[f"{name}_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
-        if not reports_too:
+            if reports_too:
+                reports[name] = classification_report(split.y, outputs, data.classes)
             continue
-        if data.task == "classification":
-            reports[name] = classification_report(split.y, outputs, data.classes)
-        else:
-            reports[name] = regression_report(split.y, outputs)
+        report = regression_report(split.y, outputs)
+        metrics.update({f"{name}_{k}": report[k] for k in REGRESSION_HEADLINE})
+        if reports_too:
+            reports[name] = report
     return metrics, reports
 
 

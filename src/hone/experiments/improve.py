@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.diagnose import diagnose
 from hone.errors import HoneError
-from hone.experiments.compare import Progress, run_pending, summarize_experiment
+from hone.experiments.compare import Progress, plan_experiment, run_pending, summarize_experiment
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
 from hone.runs import evidence_of
@@ -106,6 +107,9 @@ def candidates(
     return out[:MAX_CANDIDATES], considered
 
 
+HELPED_LESS = "helped less than the adopted change"
+
+
 def improve(
     store: RunStore,
     base: Config,
@@ -125,8 +129,6 @@ def improve(
     """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored).
     ``announce(exp_id)`` is called once the experiment exists (to print how to resume);
     ``stack``, ``say`` and ``backend`` are ``run_pending``'s."""
-    from hone.experiments.compare import plan_experiment
-
     seed_list = list(range(base.seed, base.seed + seeds))
     if exp_id is None:
         extra = {"budget_runs": budget_runs, "budget_seconds": budget_seconds, "seconds_used": 0.0}
@@ -135,99 +137,139 @@ def improve(
     if announce is not None:
         announce(exp_id)
     spec = store.get_experiment(exp_id).spec
-    seed_list = list(spec["seeds"])
-    earlier = float(spec.get("seconds_used") or 0.0)
-    started = time.monotonic()
-    adopted: list[dict[str, Any]] = []
-    rejected: list[dict[str, Any]] = []
-    considered: list[dict[str, Any]] = []
-    current_name: str = "baseline"
-    current_patch: dict[str, Any] = {}
-    planned = len(seed_list)  # the baseline's runs
-    stop_reason = "no candidate helped"
-
-    def seconds() -> float:
-        return earlier + time.monotonic() - started
-
-    def out_of_time() -> bool:
-        return budget_seconds is not None and seconds() >= budget_seconds
-
-    def add_variants(variants: list[Variant]) -> None:
-        record = store.get_experiment(exp_id)
-        names = {v["name"] for v in record.spec["variants"]}
-        record.spec["variants"] += [asdict(v) for v in variants if v.name not in names]
-        record.spec["seconds_used"] = seconds()
-        store.update_spec(exp_id, record.spec)
-
-    run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say,
-                backend=backend)  # fmt: skip
+    loop = _Loop(store, exp_id, base, metric, list(spec["seeds"]), budget_runs, budget_seconds,
+                 float(spec.get("seconds_used") or 0.0),
+                 lambda: run_pending(store, exp_id, jobs, progress, "improve", stack=stack,
+                                     say=say, backend=backend))  # fmt: skip
+    loop.run_pending()
     for round_no in range(1, 100):
-        rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
-        current_cfg = load_config(base, current_patch)
-        proposals, skipped = candidates(store, rows[current_name]["run_ids"], current_cfg)
-        considered += [{**c, "round": round_no} for c in skipped]
+        stop = loop.round(round_no)
+        if stop is not None:
+            loop.stop_reason = stop
+            break
+    result = loop.result()
+    store.finish_experiment(exp_id, "completed", result)
+    return result
+
+
+@dataclass
+class _Loop:
+    """The state of one improvement loop: what was adopted, rejected and considered, the
+    current step, and the budgets (runs planned, seconds spent over every session)."""
+
+    store: RunStore
+    exp_id: str
+    base: Config
+    metric: str
+    seeds: list[int]
+    budget_runs: int | None
+    budget_seconds: float | None
+    earlier: float  # seconds spent by earlier sessions of this experiment
+    run_pending: Callable[[], object]
+    started: float = field(default_factory=time.monotonic)
+    adopted: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    considered: list[dict[str, Any]] = field(default_factory=list)
+    current_name: str = "baseline"
+    current_patch: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str = "no candidate helped"
+
+    def __post_init__(self) -> None:
+        self.planned = len(self.seeds)  # the baseline's runs
+
+    def seconds(self) -> float:
+        return self.earlier + time.monotonic() - self.started
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        return {r["name"]: r for r in summarize_experiment(self.store, self.exp_id)["variants"]}
+
+    def round(self, round_no: int) -> str | None:
+        """One round: candidates from the current step's diagnosis, run over the seeds, the
+        best one that is ``better`` adopted. Returns why the loop stops, else ``None``."""
+        current_cfg = load_config(self.base, self.current_patch)
+        run_ids = self.rows()[self.current_name]["run_ids"]
+        proposals, skipped = candidates(self.store, run_ids, current_cfg)
+        self.considered += [{**c, "round": round_no} for c in skipped]
         if not proposals:
-            stop_reason = "nothing left to try"
-            break
-        if budget_runs is not None:
-            affordable = max(0, budget_runs - planned) // len(seed_list)
+            return "nothing left to try"
+        if self.budget_runs is not None:
+            affordable = max(0, self.budget_runs - self.planned) // len(self.seeds)
             for why, patch in proposals[affordable:]:
-                considered.append({"name": why, "patch": patch, "round": round_no,
-                                   "fate": "not tried: run budget spent"})  # fmt: skip
+                self.considered.append({"name": why, "patch": patch, "round": round_no,
+                                        "fate": "not tried: run budget spent"})  # fmt: skip
             proposals = proposals[:affordable]
-        if not proposals or out_of_time():
-            stop_reason = "budget spent"
-            break
+        out_of_time = self.budget_seconds is not None and self.seconds() >= self.budget_seconds
+        if not proposals or out_of_time:
+            return "budget spent"
         variants = [
-            Variant(f"round {round_no}: {why}", {**current_patch, **patch}, current_name)
+            Variant(f"round {round_no}: {why}", {**self.current_patch, **patch}, self.current_name)
             for why, patch in proposals
         ]
-        planned += len(variants) * len(seed_list)
-        add_variants(variants)
-        run_pending(store, exp_id, jobs, progress, "improve", stack=stack, say=say,
-                backend=backend)  # fmt: skip
-        rows = {r["name"]: r for r in summarize_experiment(store, exp_id)["variants"]}
-        base_values = rows[current_name]["values"]
+        self.planned += len(variants) * len(self.seeds)
+        self._add(variants)
+        self.run_pending()
+        best = self._judge(variants, self.rows())
+        if best is None:
+            return "no candidate helped"
+        winner, entry, summary = best
+        self.adopted.append({**entry, "summary": summary})
+        self.current_name, self.current_patch = winner.name, winner.patch
+        return None
+
+    def _add(self, variants: list[Variant]) -> None:
+        """Record the round's variants in the experiment's plan, so that it resumes."""
+        record = self.store.get_experiment(self.exp_id)
+        names = {v["name"] for v in record.spec["variants"]}
+        record.spec["variants"] += [asdict(v) for v in variants if v.name not in names]
+        record.spec["seconds_used"] = self.seconds()
+        self.store.update_spec(self.exp_id, record.spec)
+
+    def _judge(
+        self, variants: list[Variant], rows: dict[str, dict[str, Any]]
+    ) -> tuple[Variant, dict[str, Any], dict[str, Any]] | None:
+        """The variant that is ``better`` than the current step by the most, if any; every
+        other one is rejected with the reason."""
+        base_values = rows[self.current_name]["values"]
         best: tuple[float, Variant, dict[str, Any]] | None = None
         for v in variants:
             values = rows[v.name]["values"]
             if len(values) != len(base_values) or len(values) < 2:
-                rejected.append({"name": v.name, "patch": v.patch,
-                                 "reason": "runs failed or diverged"})  # fmt: skip
+                self.rejected.append({"name": v.name, "patch": v.patch,
+                                      "reason": "runs failed or diverged"})  # fmt: skip
                 continue
-            cmp = compare_paired(values, base_values, metric)
-            entry = {"name": v.name, "patch": v.patch, "vs": current_name, **cmp.to_json()}
+            cmp = compare_paired(values, base_values, self.metric)
+            entry = {"name": v.name, "patch": v.patch, "vs": self.current_name, **cmp.to_json()}
             if cmp.verdict == "better" and (best is None or abs(cmp.mean_diff) > best[0]):
                 if best is not None:
-                    rejected.append({**best[2], "reason": "helped less than the adopted change"})
+                    self.rejected.append(
+                        {**best[2], "reason": "helped less than the adopted change"}
+                    )
                 best = (abs(cmp.mean_diff), v, entry)
             elif cmp.verdict == "better":
-                rejected.append({**entry, "reason": "helped less than the adopted change"})
+                self.rejected.append({**entry, "reason": HELPED_LESS})
             else:
-                rejected.append({**entry, "reason": cmp.verdict})
+                self.rejected.append({**entry, "reason": cmp.verdict})
         if best is None:
-            stop_reason = "no candidate helped"
-            break
-        _, winner, entry = best
-        adopted.append({**entry, "summary": rows[winner.name]["summary"]})
-        current_name, current_patch = winner.name, winner.patch
-    final = summarize_experiment(store, exp_id)
-    rows = {r["name"]: r for r in final["variants"]}
-    result = {
-        "experiment": exp_id,
-        "metric": metric,
-        "seeds": seed_list,
-        "baseline": rows["baseline"]["summary"],
-        "adopted": adopted,
-        "rejected": rejected,
-        "considered": considered,
-        "stop_reason": stop_reason,
-        "final_variant": current_name,
-        "final_summary": rows[current_name]["summary"],
-        "final_test": rows[current_name]["final_test"],
-        "final_config": load_config(base, current_patch).to_yaml(),
-        "runs_used": planned,
-        "seconds": seconds(),
-    }
-    store.finish_experiment(exp_id, "completed", result)
-    return result
+            return None
+        return best[1], best[2], rows[best[1].name]["summary"]
+
+    def result(self) -> dict[str, Any]:
+        """The loop's summary: the ladder of adopted changes, what was rejected and why,
+        the final config."""
+        rows = self.rows()
+        return {
+            "experiment": self.exp_id,
+            "metric": self.metric,
+            "seeds": self.seeds,
+            "baseline": rows["baseline"]["summary"],
+            "adopted": self.adopted,
+            "rejected": self.rejected,
+            "considered": self.considered,
+            "stop_reason": self.stop_reason,
+            "final_variant": self.current_name,
+            "final_summary": rows[self.current_name]["summary"],
+            "final_test": rows[self.current_name]["final_test"],
+            "final_config": load_config(self.base, self.current_patch).to_yaml(),
+            "runs_used": self.planned,
+            "seconds": self.seconds(),
+        }

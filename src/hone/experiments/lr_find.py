@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hone.assemble import build_run
 from hone.config import Config
 
 __all__ = ["LRFinding", "lr_find", "suggest"]
@@ -81,8 +82,6 @@ def lr_find(
     diverge: float = 4.0,
 ) -> LRFinding:
     """Repeatable under ``cfg.seed``: same init, same batches."""
-    from hone.assemble import build_run
-
     built = build_run(cfg)
     model, opt, loss_fn = built.model, built.optimizer, built.loss_fn
     x, y = built.data.train.x, built.data.train.y

@@ -19,7 +19,9 @@ from typing import Any
 
 from hone.cluster.backend import Backend
 from hone.config import Config, load_config
+from hone.config.data import DataConfig
 from hone.data.base import RawData
+from hone.data.load import data_key, load_raw, provided_raw
 from hone.errors import HoneError
 from hone.runs.unit import train_unit as train_here
 from hone.store.bundle import RunBundle, pack_run, unpack_run
@@ -66,8 +68,6 @@ def provided(shared: Shared | None) -> Iterator[None]:
     if shared is None:
         yield
         return
-    from hone.config.data import DataConfig
-    from hone.data.load import provided_raw
 
     data_cfg, raw, report = shared
     with provided_raw(DataConfig.model_validate(data_cfg), raw, report):
@@ -119,8 +119,6 @@ class SharedData:
         self.runs: dict[str, Any] = {}
 
     def ref(self, cfg: Config) -> Any:
-        from hone.data.load import data_key, load_raw
-
         if cfg.data.dataset == "python":
             return None
         key = data_key(cfg.data)

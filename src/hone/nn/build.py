@@ -14,6 +14,7 @@ from hone.config import ModelConfig
 from hone.errors import ConfigError
 from hone.nn.activations import make_activation, width_factor
 from hone.nn.init import initialize
+from hone.nn.size import check_conv_shapes
 
 __all__ = ["LayerRow", "build_model", "describe_model"]
 
@@ -58,7 +59,6 @@ def build_model(cfg: ModelConfig, input_shape: tuple[int, ...], n_outputs: int) 
                 f"model.kind: cnn needs image data (C, H, W); this dataset's samples have shape "
                 f"{input_shape}. Use kind: mlp, or an image dataset (digits, mnist, ...)"
             )
-        from hone.nn.size import check_conv_shapes
 
         check_conv_shapes(cfg, input_shape)  # names the layer that leaves no pixels
         channels = input_shape[0]

@@ -18,19 +18,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from hone.nn.target import TargetScale
+
 __all__ = [
     "StackedBatchNorm",
     "StackedFlatten",
     "StackedLayerNorm",
     "StackedLinear",
+    "member_buffers",
     "stack_models",
     "unstackable",
 ]
 
 # Modules that act elementwise (or are the identity), so they apply to (K, batch, ...) as is.
+# TargetScale's fixed shift and scale are the same for every member (they come from the data).
 _ELEMENTWISE = (
     nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Dropout,
-    nn.SiLU, nn.Softplus, nn.SELU, nn.Hardtanh, nn.ReLU6, nn.Mish,
+    nn.SiLU, nn.Softplus, nn.SELU, nn.Hardtanh, nn.ReLU6, nn.Mish, TargetScale,
 )  # fmt: skip
 
 
@@ -171,13 +175,21 @@ def stack_models(members: list[nn.Module]) -> nn.Module:
         if replacement is not None:
             _replace(stacked, name, replacement)
     shared = dict(stacked.named_parameters())
-    buffers = dict(stacked.named_buffers())
+    buffers = member_buffers(stacked)
     for k, member in enumerate(members):
         for name, param in member.named_parameters():
             param.data = shared[name].data[k]
         for name, buffer in member.named_buffers():  # running statistics, for eval and saving
-            buffer.data = buffers[name].data[k]
+            if name in buffers:
+                buffer.data = buffers[name].data[k]
     return stacked
+
+
+def member_buffers(stacked: nn.Module) -> dict[str, torch.Tensor]:
+    """The stacked model's buffers that hold one row per member (running statistics), by
+    name; not ``TargetScale``'s, which every member shares whole."""
+    fixed = {id(b) for m in stacked.modules() if isinstance(m, TargetScale) for b in m.buffers()}
+    return {n: b for n, b in stacked.named_buffers() if id(b) not in fixed}
 
 
 def _replace(root: nn.Module, name: str, module: nn.Module) -> None:

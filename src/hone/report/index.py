@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.errors import HoneError, ReadOnlyStoreError
+from hone.report.render import page_path, render_page, render_report, study_names
 from hone.store.runstore import RunStore
 
 __all__ = ["render_all"]
@@ -22,8 +23,6 @@ def render_all(
     Returns the index's path and counts of pages written, kept and failed: a page that cannot
     be rendered (a damaged run) is listed as such on the index, and the rest still are.
     """
-    from hone.report.render import page_path, render_page, render_report, study_names
-
     if store.read_only:
         raise ReadOnlyStoreError(
             f"the run store {store.root} is read-only, and --all writes its pages into it "

@@ -1,5 +1,5 @@
-"""Gather what each report page shows: a run, an experiment (compare/ladder/improve, tune
-re-runs) or an Optuna study. Everything here is data for the templates; plots are data URIs."""
+"""Gather what the run and experiment pages show (the study page: ``study``). Everything here
+is data for the templates; plots are data URIs."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from hone.diagnose import diagnose
+from hone.errors import HoneError
 from hone.report import plots
 from hone.store.runstore import RunStore
 
-__all__ = ["experiment_context", "run_context", "study_context"]
+__all__ = ["experiment_context", "run_context"]
 
 
 def _best_epoch(history: dict[str, list[Any]]) -> int | None:
@@ -164,8 +166,6 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
 
 
 def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
-    from hone.diagnose import diagnose
-    from hone.errors import HoneError
     from hone.runs import evidence_of
 
     evidence = evidence_of(store, store.resolve_id(run_id))  # completes a deferred evaluation
@@ -193,7 +193,8 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         "notes": {
             k: v
             for k, v in record.extra.items()
-            if k in ("init_from", "class_weights", "sampler", "early_stopping")
+            if k
+            in ("task", "target_scale", "init_from", "class_weights", "sampler", "early_stopping")
         },
     }
     if report and "confusion_matrix" in report:
@@ -251,130 +252,6 @@ def _timeline(extra: dict[str, Any]) -> list[dict[str, Any]]:
     return [t for t in entries or [] if isinstance(t, dict) and "code" in t]
 
 
-def _trial_state(t: Any) -> str:
-    """``pruned (bad_init, epoch 5)`` for a trial live diagnosis pruned, else its status."""
-    state = str(t.user_attrs.get("status") or t.state.name.lower())
-    cause = t.user_attrs.get("pruned_by")
-    if state == "pruned" and cause:
-        return f"pruned ({cause}, epoch {t.user_attrs.get('pruned_epoch')})"
-    return state
-
-
-def study_context(store: RunStore, study_name: str, storage: str | None = None) -> dict[str, Any]:
-    import optuna
-
-    storage = storage or f"sqlite:///{store.root.resolve() / 'studies.db'}"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=storage)
-    every = study.get_trials(deepcopy=False)
-    trials = [t for t in every if t.state == optuna.trial.TrialState.COMPLETE]
-    metric = study.user_attrs.get("metric", "value")
-    ctx: dict[str, Any] = {
-        "kind": "study",
-        "name": study_name,
-        "metric": metric,
-        "storage": storage,
-        "n_trials": len(study.trials),
-        "n_complete": len(trials),
-        "trials": [  # every trial, pruned and failed ones included, with its run
-            {
-                "number": t.number,
-                "state": _trial_state(t),
-                "value": t.value,
-                "params": ", ".join(f"{k}={_short_value(v)}" for k, v in t.params.items()),
-                "run_id": t.user_attrs.get("run_id"),
-            }
-            for t in every
-        ],
-    }
-    pruned_by: dict[str, list[int]] = {}
-    for t in every:
-        if t.state == optuna.trial.TrialState.PRUNED:
-            cause = str(t.user_attrs.get("pruned_by", "metric"))
-            pruned_by.setdefault(cause, []).append(int(t.user_attrs.get("pruned_epoch") or 0))
-    ctx["pruned_by"] = [  # what pruned how many trials, and at which epochs
-        {"cause": "the metric (Optuna's pruner)" if c == "metric" else f"diagnosis: {c}",
-         "n": len(e), "epochs": ", ".join(str(x) for x in sorted(e))}
-        for c, e in sorted(pruned_by.items(), key=lambda kv: -len(kv[1]))
-    ]  # fmt: skip
-    if not trials:
-        return ctx
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    numbers = [float(t.number) for t in trials]
-    values = [float(t.value or 0) for t in trials]
-    best = list(np.maximum.accumulate(values) if maximize else np.minimum.accumulate(values))
-    cut = [t for t in every if t.state == optuna.trial.TrialState.PRUNED and t.intermediate_values]
-    pruned = (
-        [float(t.number) for t in cut],
-        [float(t.intermediate_values[max(t.intermediate_values)]) for t in cut],
-    )
-    ctx["history"] = plots.scatter(
-        numbers, values, "trial", metric, best_line=best, integer_x=True, pruned=pruned
-    )
-    params = sorted({p for t in trials for p in t.params})
-    slices = []
-    for p in params:
-        xs = [t.params.get(p) for t in trials]
-        if all(isinstance(x, int | float) for x in xs):
-            log = min(xs) > 0 and max(xs) / max(min(xs), 1e-300) > 100  # type: ignore[type-var,operator]
-            slices.append({"param": p, "uri": plots.scatter(xs, values, p, metric, log_x=log)})  # type: ignore[arg-type]
-        else:
-            cats = sorted({str(x) for x in xs})
-            where = [float(cats.index(str(x))) for x in xs]
-            uri = plots.scatter(where, values, p, metric, categories=cats)
-            slices.append({"param": p, "uri": uri})
-    ctx["slices"] = slices
-    try:
-        importances = optuna.importance.get_param_importances(study) if len(trials) > 1 else {}
-    except (RuntimeError, ValueError):
-        importances = {}
-    if importances:
-        ctx["importances"] = plots.bars(
-            list(importances), list(importances.values()), "importance", horizontal=True
-        )
-    top = sorted(trials, key=lambda t: -float(t.value or 0) if maximize else float(t.value or 0))[
-        :15
-    ]
-    shown = [p for p in params if all(p in t.params for t in top)]
-    categorical = {
-        p: sorted({str(t.params[p]) for t in trials if p in t.params})
-        for p in shown
-        if not all(isinstance(t.params[p], int | float) for t in top)
-    }
-    if shown and len(top) > 1:
-
-        def coordinate(t: Any, p: str) -> float:
-            if p in categorical:
-                return float(categorical[p].index(str(t.params[p])))
-            return float(t.params[p])
-
-        rows = [[coordinate(t, p) for p in shown] for t in top]
-        top_values = [float(t.value or 0) for t in top]
-        ctx["parallel"] = plots.parallel(shown, rows, top_values, metric, categorical)
-    best_trial = study.best_trial
-    ctx["best"] = {
-        "number": best_trial.number,
-        "value": best_trial.value,
-        "params": _decoded(best_trial),
-        "run_id": best_trial.user_attrs.get("run_id"),
-    }
-    reruns = [
-        e
-        for e in store.list_experiments(200)
-        if e.kind == "tune" and e.spec.get("study") == study_name
-    ]
-    if reruns:
-        final = reruns[0].summary.get("variants", [{}])[0] if reruns[0].summary else {}
-        ctx["final"] = {"experiment": reruns[0].id, **final}
-    return ctx
-
-
-def _short_value(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
 def _record_colors(n: int, true: int, predicted: int) -> list[str]:
     """Green for the true class; red only for a wrong prediction; the rest neutral."""
     colors = ["#94a3b8"] * n
@@ -382,15 +259,3 @@ def _record_colors(n: int, true: int, predicted: int) -> list[str]:
         colors[predicted] = "#dc2626"
     colors[true] = "#16a34a"
     return colors
-
-
-def _decoded(trial: Any) -> dict[str, Any]:
-    """A trial's parameters as config values (categorical choices are stored as JSON text)."""
-    import json
-
-    from optuna.distributions import CategoricalDistribution
-
-    return {
-        k: json.loads(v) if isinstance(trial.distributions.get(k), CategoricalDistribution) else v
-        for k, v in trial.params.items()
-    }

@@ -10,10 +10,12 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import ReadOnlyStoreError, StoreError
 from hone.experiments.stats import format_p
-from hone.report.pages import experiment_context, run_context, study_context
+from hone.report.pages import experiment_context, run_context
+from hone.report.study import study_context
 from hone.store.files import atomic_write_text, write_error
 from hone.store.runstore import RunStore
 from hone.text import set_args
+from hone.version import __version__
 
 __all__ = ["page_path", "render_page", "render_report", "study_names"]
 
@@ -25,6 +27,17 @@ def _num(value: Any, spec: str = "%.4f") -> str:
     return spec % value
 
 
+def _metric(value: Any) -> str:
+    """A metric in any unit: counts as they are, 4 decimals below 1,000, 6 significant digits
+    below a million (a price's MAE of 5609.17), 4 above (an MSE of 4.464e+07)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}" if abs(value) < 1e3 else f"{value:.6g}" if abs(value) < 1e6 else (
+        f"{value:.4g}")  # fmt: skip
+
+
 def _environment() -> Environment:
     # Autoescape everything: run names, class labels and config values may contain markup.
     env = Environment(
@@ -32,6 +45,7 @@ def _environment() -> Environment:
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
     env.filters["num"] = _num
+    env.filters["metric"] = _metric
     env.filters["pval"] = format_p
     env.filters["set_args"] = set_args  # the same paste-ready --set text as the terminal
     return env
@@ -66,8 +80,6 @@ def render_page(
     store: RunStore, template: str, ctx: dict[str, Any], path: Path, explicit: bool = False
 ) -> Path:
     """Render ``template`` with ``ctx`` to ``path``, atomically."""
-    from hone.version import __version__
-
     html = _environment().get_template(template).render(**ctx, version=__version__)
     if path.is_dir():
         raise StoreError(

@@ -17,7 +17,9 @@ from torch import nn
 from hone.assemble import build_run, load_run_data
 from hone.config import Config
 from hone.data import DataBundle
+from hone.evaluate.metrics import regression_report
 from hone.evaluate.predict import predict_logits
+from hone.evaluate.report import REGRESSION_HEADLINE
 from hone.runs.record import train_and_record
 from hone.runs.result import RunResult
 from hone.runs.stacking import NotStackable, run_stacked, why_not_stacked
@@ -46,6 +48,8 @@ def train_ensemble(
     try:
         ens_id = run_store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
         members, how = _train_members(cfg, data, run_store, ens_id, callbacks, progress, stack)
+        if "task" in data.report:  # data.task: auto decided: say so once, for the ensemble
+            how["task"] = data.report["task"]
         status = next((m.status for m in members if m.status != "completed"), "completed")
         metrics = _combined_metrics(cfg, members, data) if status == "completed" else {}
         wall = time.perf_counter() - started
@@ -137,8 +141,10 @@ def _combined_metrics(cfg: Config, members: list[RunResult], data: DataBundle) -
             continue
         outputs = [output_transform(predict_logits(model, split.x), activation) for model in models]
         pred, mean_prob = combine(outputs, ens.combine, data.task)
-        if data.task == "regression":
-            metrics[f"{split_name}_loss"] = float(((pred - split.y) ** 2).mean())
+        if data.task == "regression":  # the members' mean, in the target's units
+            report = regression_report(split.y, pred)
+            metrics[f"{split_name}_loss"] = report["mse"]
+            metrics.update({f"{split_name}_{k}": report[k] for k in REGRESSION_HEADLINE})
             continue
         metrics[f"{split_name}_accuracy"] = float((pred == split.y).float().mean())
         if mean_prob is not None:

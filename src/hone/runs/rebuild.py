@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from hone.assemble import BuiltRun, build_run
-from hone.config import load_config
+from hone.config import recorded_config
 from hone.errors import StoreError
 from hone.evaluate.report import SPLITS, evaluate_splits
 from hone.store.runstore import RunStore, resolve_store_root
@@ -21,7 +21,7 @@ def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRu
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
         weights = rs.load_weights(run_id)
-    cfg = load_config(record.config)
+    cfg = recorded_config(record.config)
     if cfg.data.dataset == "python" or own_model_of(run_id, record.extra, store):
         raise StoreError(
             f"run {run_id} trained on data or a model given from Python, which its config "

@@ -23,6 +23,7 @@ from hone.runs.deferred import DEFERRED, deferrable
 from hone.runs.result import RunResult
 from hone.store.runstore import RunStore
 from hone.text import set_args
+from hone.tracking.live import LiveLogger
 from hone.train.callbacks import Callback, Checkpoint, ProgressBar, StoreRecorder, Telemetry
 from hone.train.resume import capture, save_checkpoint
 from hone.train.state import TrainState
@@ -61,8 +62,6 @@ def train_and_record(
         cbs.append(bar)
     live = None
     if cfg.log_to:
-        from hone.tracking.live import LiveLogger  # its writers import the optional extras
-
         live = LiveLogger(cfg.log_to, store, run_id)
         cbs.append(live)
     started = time.perf_counter() - before

@@ -9,6 +9,7 @@ from typing import Any
 from torch import nn
 
 from hone.config import Config
+from hone.notebook import run_html
 from hone.store.records import clean_json
 
 __all__ = ["RunResult"]
@@ -33,8 +34,6 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """The run as a small table in Jupyter."""
-        from hone.notebook import run_html
-
         return run_html(self)
 
     def to_json(self) -> dict[str, Any]:
@@ -50,6 +49,8 @@ class RunResult:
         }
         if self.notes.get("repairs"):
             out["repairs"] = self.notes["repairs"]
+        if self.notes.get("task"):  # what data.task: auto decided, and why
+            out["task"] = self.notes["task"]
         if self.members:
             out["members"] = [
                 {"run_id": m.run_id, "status": m.status, "metrics": m.metrics} for m in self.members

@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from hone.assemble import ModelSource, build_run
-from hone.config import Config, load_config, merge_overrides
+from hone.config import Config, load_config, merge_overrides, recorded_config
 from hone.data import DataBundle
 from hone.data.load import load_data, resolve_task
 from hone.data.memory import fingerprint, from_python
@@ -131,7 +131,7 @@ def _resumable(
                 f"run {run_id} {shown}; there is nothing to resume. To train it further, start a "
                 f"new run from its weights: hone run --set model.init_from={run_id}"
             )
-        cfg = load_config(record.config)
+        cfg = recorded_config(record.config)
         if cfg.train.ensemble is not None:
             raise StoreError(
                 f"run {run_id} is an ensemble; resume its members, then run the ensemble again"

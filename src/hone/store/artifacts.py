@@ -1,10 +1,12 @@
-"""A run's files beside its index row: the weights (safetensors, no pickled code) and JSON
+"""A run's folder beside its index row: the weights (safetensors, no pickled code) and JSON
 documents (evaluation, telemetry, data), each written atomically and read with an error that
-names the run and the file when it is missing or damaged."""
+names the run and the file when it is missing or damaged; and run folders the index does not
+list (what ``hone store repair`` indexes)."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,29 @@ __all__ = ["ArtifactsMixin"]
 
 
 class ArtifactsMixin:
+    root: Path
+    _db: sqlite3.Connection
     run_dir: Callable[[str], Path]
     resolve_id: Callable[[str], str]
     require_writable: Callable[..., None]
+
+    def unindexed_folders(self) -> list[str]:
+        """Run folders the index does not list (``hone store repair`` indexes them)."""
+        folder = self.root / "runs"
+        if not folder.is_dir():
+            return []
+        known = {r[0] for r in self._db.execute("SELECT id FROM runs").fetchall()}
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in known)
+
+    def _unlisted_folders(self, text: str) -> list[str]:
+        folder = self.root / "runs"
+        if not folder.is_dir() or "/" in text or text in (".", ".."):
+            return []
+        return sorted(
+            p.name
+            for p in folder.iterdir()
+            if (p.name.startswith(text) or p.name.endswith(text)) and p.is_dir()
+        )
 
     def save_weights(self, run_id: str, state_dict: dict[str, Any]) -> Path:
         """Write weights with safetensors (no pickled code), atomically: a full disk leaves

@@ -306,16 +306,6 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
             raise StoreError(f"run id '{prefix}' is ambiguous: {', '.join(ids[:5])}")
         return str(ids[0])
 
-    def _unlisted_folders(self, text: str) -> list[str]:
-        folder = self.root / "runs"
-        if not folder.is_dir() or "/" in text or text in (".", ".."):
-            return []
-        return sorted(
-            p.name
-            for p in folder.iterdir()
-            if (p.name.startswith(text) or p.name.endswith(text)) and p.is_dir()
-        )
-
     def get_run(self, run_id: str, with_history: bool = True) -> RunRecord:
         run_id = self.resolve_id(run_id)
         row = self._db.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
@@ -375,14 +365,6 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
             "(SELECT COUNT(*) FROM epochs WHERE epochs.run_id = runs.id)"
         ).fetchall()
         return sorted(str(r[0]) for r in rows)
-
-    def unindexed_folders(self) -> list[str]:
-        """Run folders the index does not list (``hone store repair`` indexes them)."""
-        folder = self.root / "runs"
-        if not folder.is_dir():
-            return []
-        known = {r[0] for r in self._db.execute("SELECT id FROM runs").fetchall()}
-        return sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in known)
 
     def list_runs(self, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs newest first, damaged rows included (their ``damaged`` field says what)."""

@@ -17,6 +17,8 @@ from typing import Any
 from hone.config.root import TrackingTarget
 from hone.store import RunStore
 from hone.tracking.common import finite, flatten, require
+from hone.tracking.to_mlflow import client, experiment_id, log_record
+from hone.tracking.to_tensorboard import write_summary
 from hone.train.callbacks.base import Callback
 from hone.train.state import TrainState
 
@@ -67,8 +69,6 @@ class LiveLogger(Callback):
                 self._failed("tensorboard", exc)
         if "mlflow" in self.log_to:
             try:
-                from hone.tracking.to_mlflow import client, experiment_id
-
                 self._mlflow = client(self.log_to["mlflow"])
                 tags = {"mlflow.runName": f"{record.name} {self.run_id[-6:]}",
                         "hone.run_id": self.run_id, "hone.status": "running"}  # fmt: skip
@@ -103,16 +103,12 @@ class LiveLogger(Callback):
         """After the run is recorded: the full record to each target; returns any warnings."""
         if self._tb is not None:
             try:
-                from hone.tracking.to_tensorboard import write_summary
-
                 write_summary(self._tb, self.store, self.run_id)
                 self._tb.close()
             except Exception as exc:
                 self._failed("tensorboard", exc)
         if self._mlflow is not None:
             try:
-                from hone.tracking.to_mlflow import log_record
-
                 record = self.store.get_run(self.run_id, with_history=False)
                 log_record(self._mlflow, self.store, self.run_id, record.name or "hone")
             except Exception as exc:

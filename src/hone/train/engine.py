@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from types import FrameType
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -25,28 +21,20 @@ from torch import nn
 from hone.data.base import Split
 from hone.evaluate.predict import evaluate_split
 from hone.train.callbacks.base import Callback, CallbackList
+from hone.train.guards import (
+    CHECK_EVERY,
+    GradClip,
+    biggest_weight,
+    diverged,
+    exploded,
+    never_trained,
+    stop_on_ctrl_c,
+)
 from hone.train.losses import LossFn
 from hone.train.resume import restore, restore_counters, restore_ending
 from hone.train.state import TrainState
 
-__all__ = ["GradClip", "fit"]
-
-CHECK_EVERY = 256  # steps between divergence checks inside an epoch
-EXPLODED = 1e4  # an epoch's loss this many times the first step's (and above 1e3): diverged
-HUGE_WEIGHT = 1e4  # |w| beyond this with accuracy at chance: the run never trained
-GREW = 50.0  # or the largest weight grew this many times its initial size
-
-
-@dataclass(frozen=True)
-class GradClip:
-    norm: float | None = None  # rescale so the global gradient norm is at most this
-    value: float | None = None  # clamp every gradient element to [-value, value]
-
-    def __call__(self, params: list[nn.Parameter]) -> None:
-        if self.norm is not None:
-            torch.nn.utils.clip_grad_norm_(params, self.norm)
-        if self.value is not None:
-            torch.nn.utils.clip_grad_value_(params, self.value)
+__all__ = ["fit"]
 
 
 def fit(
@@ -113,11 +101,11 @@ def fit(
         state.generators["augment"] = augment.generator  # type: ignore[union-attr]
     state.scaler = scaler
     state.callbacks = cbs.callbacks
-    state.init_weight = _biggest_weight(model)
+    state.init_weight = biggest_weight(model)
     if resume is not None:
         restore_counters(state, resume)
         state.resumed_from = state.epoch
-    with _stop_on_ctrl_c(state):
+    with stop_on_ctrl_c(state):
         cbs.call("on_train_begin", state)
         if resume is not None:
             restore(state, cbs.callbacks, resume)
@@ -180,7 +168,7 @@ def fit(
                         cbs.call("on_batch_end", state)
                     window = b + 1 - CHECK_EVERY
                     checkpoint = window >= 0 and (b + 1) % CHECK_EVERY == 0
-                    if checkpoint and _diverged(state, losses[window : b + 1], window):
+                    if checkpoint and diverged(state, losses[window : b + 1], window):
                         break
                     if state.interrupt_requested:
                         break
@@ -188,12 +176,12 @@ def fit(
                     how = "SIGTERM" if state.info.get("signal") == "SIGTERM" else "Ctrl-C"
                     state.status, state.stop_reason = "interrupted", f"interrupted by {how}"
                     break
-                if state.status == "diverged" or _diverged(state, losses[: b + 1], 0):
+                if state.status == "diverged" or diverged(state, losses[: b + 1], 0):
                     break
                 if state.first_loss is None:
                     state.first_loss = float(losses[0])
                 state.logs = {"train_loss": float((losses * sizes).sum() / n)}
-                if _exploded(state, state.first_loss):
+                if exploded(state, state.first_loss):
                     break
                 if penalty is not None:
                     l1, l2 = ((penalties * sizes[:, None]).sum(0) / n).tolist()
@@ -213,7 +201,7 @@ def fit(
             if state.status == "running":
                 state.status = "completed"
                 if classification:
-                    _never_trained(state, train.y, state.init_weight)
+                    never_trained(state, train.y, state.init_weight)
         except KeyboardInterrupt:  # a second Ctrl-C, or Ctrl-C outside the main thread
             state.status, state.stop_reason = "interrupted", "interrupted by Ctrl-C"
         finally:
@@ -221,88 +209,3 @@ def fit(
                 state.status = "failed"
             cbs.call("on_train_end", state)
     return state
-
-
-def _diverged(state: TrainState, window: torch.Tensor, start: int) -> bool:
-    """True (and status ``diverged``) when a loss in ``window`` (the batch losses from batch
-    index ``start`` on) is NaN or infinite."""
-    if bool(torch.isfinite(window.sum())):
-        return False
-    offset = int(torch.nonzero(~torch.isfinite(window))[0, 0])
-    first_bad = start + offset + 1
-    state.status = "diverged"
-    state.diverged_at = (state.epoch, first_bad)
-    state.stop_reason = (
-        f"loss became {float(window[offset])} at epoch {state.epoch}, "
-        f"step {first_bad} of {state.steps_per_epoch}"
-    )
-    return True
-
-
-def _exploded(state: TrainState, first_loss: float) -> bool:
-    """A loss that grew by orders of magnitude without reaching inf: diverged all the same."""
-    loss = state.logs["train_loss"]
-    if loss > 1e3 and loss > EXPLODED * max(first_loss, 1e-8):
-        state.status = "diverged"
-        state.diverged_at = (state.epoch, state.steps_per_epoch)
-        state.stop_reason = (
-            f"loss exploded from {first_loss:.3g} at the first step to {loss:.3g} in epoch "
-            f"{state.epoch}"
-        )
-        return True
-    return False
-
-
-def _biggest_weight(model: nn.Module) -> float:
-    with torch.no_grad():
-        sizes = [float(p.detach().abs().max()) for p in model.parameters() if p.numel()]
-    return max(sizes, default=0.0)
-
-
-def _never_trained(state: TrainState, y: torch.Tensor, init_weight: float) -> None:
-    """Accuracy at the majority-class share with weights that blew up (huge, or 50x their
-    initial size): a far too high LR, or a huge init, left a model that predicts one class.
-    Recorded as diverged."""
-    acc = state.history.get("train_accuracy", [])
-    if not acc:
-        return
-    majority = float(torch.bincount(y).max()) / len(y)
-    biggest = _biggest_weight(state.model)
-    blew_up = biggest > HUGE_WEIGHT or (init_weight > 0 and biggest > GREW * init_weight)
-    if acc[-1] <= majority + 0.02 and blew_up:
-        state.status = "diverged"
-        state.diverged_at = (state.epoch, state.steps_per_epoch)
-        state.stop_reason = (
-            f"training failed: accuracy {acc[-1]:.3f} is the majority-class share and weights "
-            f"reach {biggest:.3g}; the updates blew the weights up (too high a learning rate or "
-            "too large an initialisation)"
-        )
-
-
-@contextmanager
-def _stop_on_ctrl_c(state: TrainState) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM): finish the current step, then stop cleanly and record the
-    run as interrupted. Second: raise at once."""
-    try:
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread; KeyboardInterrupt is caught by fit instead
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        if state.interrupt_requested:
-            raise KeyboardInterrupt
-        state.interrupt_requested = True
-        state.info["signal"] = signal.Signals(signum).name
-
-    try:
-        for sig in previous:
-            signal.signal(sig, handler)
-    except ValueError:
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

@@ -3,6 +3,14 @@
 A loss knows the output activation so it can stay numerically stable: cross-entropy on
 softmax outputs and BCE on sigmoid outputs are computed from the logits, never from
 probabilities that may have rounded to 0 or 1.
+
+Regression on standardised targets (``data.preprocess.target_scale: standard``): the model's
+outputs are in the target's units (its last layer maps back, ``hone.nn.target``), and the loss
+has two faces. Its gradient is the loss of the standardised residual ``(out - y) / std``, so the
+learning rate means the same whatever the target's units; its value is the same loss in the
+target's units (MSE in units², MAE in units; Huber with ``huber_delta`` standard deviations,
+which in units is ``delta * std``). So ``train_loss``, ``val_loss`` and ``test_loss`` mean one
+thing, the loss on the targets as given, with or without scaling.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ __all__ = [
     "make_loss",
     "output_transform",
     "per_sample_loss",
+    "resolve_loss",
     "resolve_output_activation",
 ]
 
@@ -42,6 +51,7 @@ class LossSpec:
     label_smoothing: float = 0.0
     huber_delta: float = 1.0
     class_weights: tuple[float, ...] | None = None  # one per class
+    target_scale: tuple[float, ...] | None = None  # regression: std per output column
 
 
 def _weighted_mean(
@@ -65,11 +75,19 @@ LOSSES: Registry[Callable[[LossSpec], LossFn]] = Registry("loss", "train.loss")
 
 # The output activation each loss implies when ``model.output_activation: auto``.
 _AUTO_OUTPUT = {"cross_entropy": "softmax", "bce": "sigmoid", "mse": "sigmoid"}
+# ``train.loss: auto`` by task.
+AUTO_LOSS = {"classification": "cross_entropy", "regression": "mse"}
+
+
+def resolve_loss(loss: str, task: str) -> str:
+    """``train.loss`` with ``auto`` made concrete: cross_entropy, or mse for regression."""
+    return AUTO_LOSS[task] if loss == "auto" else loss
 
 
 def resolve_output_activation(requested: str, loss: str, task: str = "classification") -> str:
     if requested != "auto":
         return requested
+    loss = resolve_loss(loss, task)
     return _AUTO_OUTPUT.get(loss, "none") if task == "classification" else "none"
 
 
@@ -96,7 +114,10 @@ def make_loss(spec: LossSpec) -> LossFn:
             "probabilities; use output_activation sigmoid (or auto), or loss cross_entropy"
         )
     if spec.label_smoothing and spec.task != "classification":
-        raise ConfigError("train.label_smoothing: smoothing needs class labels (classification)")
+        raise ConfigError(
+            f"train.label_smoothing: {spec.label_smoothing:g} smooths class labels, and this "
+            "is a regression task; remove train.label_smoothing (or set it to 0)"
+        )
     return factory(spec)
 
 
@@ -174,17 +195,32 @@ def _mse(spec: LossSpec) -> LossFn:
 @LOSSES.register("mae")
 @LOSSES.register("huber")
 def _regression(spec: LossSpec) -> LossFn:
-    act, delta = spec.output_activation, spec.huber_delta
-
     def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        out = output_transform(logits, act)
-        if spec.name == "mae":
-            return F.l1_loss(out, target)
-        if spec.name == "huber":
-            return F.huber_loss(out, target, delta=delta)
-        return F.mse_loss(out, target)
+        return _regression_elements(spec, logits, target).mean()
 
     return loss
+
+
+def _elements(spec: LossSpec, out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if spec.name == "mae":
+        return F.l1_loss(out, target, reduction="none")
+    if spec.name == "huber":
+        return F.huber_loss(out, target, reduction="none", delta=spec.huber_delta)
+    return F.mse_loss(out, target, reduction="none")
+
+
+def _regression_elements(
+    spec: LossSpec, logits: torch.Tensor, target: torch.Tensor
+) -> torch.Tensor:
+    """Each element's loss, (N, outputs). With standardised targets: the value in the target's
+    units, the gradient of the standardised loss (see the module docstring)."""
+    out = output_transform(logits, spec.output_activation)
+    if spec.target_scale is None:
+        return _elements(spec, out, target)
+    std = torch.tensor(spec.target_scale, dtype=out.dtype, device=out.device)
+    scaled = _elements(spec, out / std, target / std)
+    in_units = scaled.detach() * (std if spec.name == "mae" else std * std)
+    return scaled + (in_units - scaled.detach())
 
 
 def per_sample_loss(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
@@ -200,12 +236,7 @@ def per_sample_loss(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], to
 
     def loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if spec.task == "regression":
-            out = output_transform(logits, act)
-            if spec.name == "mae":
-                return rows(F.l1_loss(out, target, reduction="none"))
-            if spec.name == "huber":
-                return rows(F.huber_loss(out, target, reduction="none", delta=spec.huber_delta))
-            return rows(F.mse_loss(out, target, reduction="none"))
+            return rows(_regression_elements(spec, logits, target))
         if spec.name == "cross_entropy" and act != "sigmoid":
             return F.cross_entropy(logits, target, reduction="none",
                                    label_smoothing=spec.label_smoothing)  # fmt: skip

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler as lrs
 
+from hone.config.names import higher_is_better
 from hone.errors import ConfigError, suggest
 from hone.registry import Registry
 
@@ -160,9 +161,7 @@ class Schedule:
             kwargs[renames.get(key, key)] = value
         if name == "reduce_on_plateau":
             self.monitor = self.monitor or "val_loss"
-            from hone.train.callbacks.monitor import resolve_mode
-
-            kwargs.setdefault("mode", resolve_mode(self.monitor, "auto"))
+            kwargs.setdefault("mode", "max" if higher_is_better(self.monitor) else "min")
         return kwargs
 
     def step_batch(self) -> None:

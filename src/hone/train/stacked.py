@@ -25,15 +25,16 @@ import torch
 from torch import nn
 
 from hone.data.base import Split
+from hone.nn.stack import member_buffers
 from hone.train.callbacks.base import Callback, CallbackList
-from hone.train.engine import (
+from hone.train.guards import (
     CHECK_EVERY,
     GradClip,
-    _biggest_weight,
-    _diverged,
-    _exploded,
-    _never_trained,
-    _stop_on_ctrl_c,
+    biggest_weight,
+    diverged,
+    exploded,
+    never_trained,
+    stop_on_ctrl_c,
 )
 from hone.train.losses import LossFn
 from hone.train.stacked_telemetry import MemberTelemetry, StackedProbe, stacked_layers
@@ -89,7 +90,7 @@ def fit_stacked(
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
     # updates those in every training forward pass, stopped members' rows included). Every
     # stacked tensor has the member dimension first.
-    held = [*params, *stacked.buffers()]
+    held = [*params, *member_buffers(stacked).values()]
     named = dict(stacked.named_parameters())
     penalized, l1, l2 = penalty
     weights = [named[name] for name in penalized]
@@ -105,7 +106,7 @@ def fit_stacked(
         m.state = TrainState(m.model, m.optimizer, epochs, steps)
         m.state.generators["batches"] = m.generator
         m.state.callbacks = list(m.callbacks)
-        m.state.init_weight = _biggest_weight(m.model)
+        m.state.init_weight = biggest_weight(m.model)
         m.state.optimizer_state = _member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
         m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
@@ -129,11 +130,11 @@ def fit_stacked(
         if m.state.status == "running":
             m.state.status = "completed"
             if classification:
-                _never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
+                never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
         m.cbs.call("on_train_end", m.state)
         m.frozen = [t.detach()[k].clone() for t in held]
 
-    with _stop_on_ctrl_c(driver), warnings.catch_warnings():
+    with stop_on_ctrl_c(driver), warnings.catch_warnings():
         # Each member's schedule steps its own optimizer, which never steps (the shared one
         # does): torch's warning about that order does not apply.
         warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
@@ -340,7 +341,7 @@ def _check(
     if not bool(bad.any()):
         return live
     for k in [k for k in live if bool(bad[k])]:
-        _diverged(members[k].state, window[:, k], start)
+        diverged(members[k].state, window[:, k], start)
         mask[k] = False
         stop(k)
     return [k for k in live if members[k].active]
@@ -366,7 +367,7 @@ def _end_epoch(
     if state.first_loss is None:
         state.first_loss = float(losses[0, k])
     state.logs = {"train_loss": float((losses[:, k] * sizes).sum() / n)}
-    if _exploded(state, state.first_loss):
+    if exploded(state, state.first_loss):
         return
     if penalized:
         l1, l2 = ((penalties[:, k] * sizes[:, None]).sum(0) / n).tolist()

@@ -19,9 +19,9 @@ from torch import nn
 from hone.train.callbacks.base import Callback
 from hone.train.callbacks.telemetry import (
     Telemetry,
-    _activations,
-    _layers,
-    _weight,
+    activation_modules,
+    layer_weight,
+    measured_layers,
     member_activation_stats,
     member_grad_norms,
     member_layer_stats,
@@ -43,7 +43,9 @@ def stacked_layers(member: nn.Module, stacked_params: Sequence[nn.Parameter]) ->
     """Each telemetry layer of a member model (by its name there) -> the stacked parameter
     that holds its weight; the member's parameters are in the stacked ones' order."""
     index = {id(p): i for i, p in enumerate(member.parameters())}
-    return {n: stacked_params[index[id(_weight(m))]] for n, m in _layers(member).items()}
+    return {
+        n: stacked_params[index[id(layer_weight(m))]] for n, m in measured_layers(member).items()
+    }
 
 
 class StackedProbe:
@@ -57,7 +59,7 @@ class StackedProbe:
         self.before = {n: w.detach().index_select(0, self.index) for n, w in layers.items()}
         self.hooks = [
             module.register_forward_hook(self._hook(name))
-            for name, module in _activations(stacked).items()
+            for name, module in activation_modules(stacked).items()
         ]
 
     def _hook(self, name: str) -> Any:

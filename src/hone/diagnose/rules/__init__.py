@@ -5,6 +5,7 @@ from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.bias_variance import BiasVariance
 from hone.diagnose.rules.gradients import ExplodingGradients, VanishingGradients
 from hone.diagnose.rules.lr_too_high import LrTooHigh
+from hone.diagnose.rules.lr_too_low import LrTooLow
 from hone.diagnose.rules.misleading_accuracy import MisleadingAccuracy
 from hone.diagnose.rules.not_converged import NotConverged
 from hone.diagnose.rules.overfitting import Overfitting
@@ -19,6 +20,7 @@ __all__ = [
     "DeadUnits",
     "ExplodingGradients",
     "LrTooHigh",
+    "LrTooLow",
     "MisleadingAccuracy",
     "NotConverged",
     "Overfitting",
@@ -39,6 +41,7 @@ RULES: list[Rule] = [
     Saturation(),
     Underfitting(),
     Overfitting(),
+    LrTooLow(),
     NotConverged(),
     MisleadingAccuracy(),
     SplitMismatch(),

@@ -16,6 +16,7 @@ from hone.errors import ConfigError, suggest
 from hone.experiments.variants import Variant
 from hone.store.owner import current_owner
 from hone.store.runstore import RunStore
+from hone.train.losses import resolve_loss
 
 __all__ = [
     "FINAL",
@@ -99,7 +100,7 @@ def check_variants(base: Config, variants: list[Variant], task: str | None = Non
     allowed = CLASSIFICATION_LOSSES if task == "classification" else REGRESSION_LOSSES
     for v in variants:
         cfg = v.config(base)
-        if cfg.train.loss not in allowed:
+        if resolve_loss(cfg.train.loss, task) not in allowed:
             raise ConfigError(
                 f"variant '{v.name}': train.loss '{cfg.train.loss}' does not fit a {task} task; "
                 "use one of: " + ", ".join(allowed)

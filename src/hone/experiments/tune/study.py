@@ -28,6 +28,7 @@ from hone.config import Config
 from hone.config.names import higher_is_better
 from hone.errors import ConfigError, HoneError
 from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
+from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.storage import open_storage
@@ -103,8 +104,6 @@ def tune(
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     try:
         if backend is not None and backend.is_ray:
-            from hone.experiments.tune.on_ray import tune_on_ray  # imports Ray (an extra)
-
             study.sampler = make_sampler(sampler, specs, base.seed)
             study.pruner = make_pruner(pruner)
             tune_on_ray(study, specs, base, metric, store, storage, pruner, trials, jobs,

@@ -22,7 +22,10 @@ from hone.train.state import TrainState
 
 __all__ = [
     "Telemetry",
+    "activation_modules",
     "activation_stats",
+    "layer_weight",
+    "measured_layers",
     "member_activation_stats",
     "member_grad_norms",
     "member_layer_stats",
@@ -33,17 +36,17 @@ _BOUNDS = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0)}
 _RELU_TYPES = ("ReLU", "LeakyReLU", "ELU", "GELU", "Maxout")
 
 
-def _layers(model: nn.Module) -> dict[str, nn.Module]:
+def measured_layers(model: nn.Module) -> dict[str, nn.Module]:
     return {n: m for n, m in model.named_modules() if isinstance(m, nn.Linear | nn.Conv2d)}
 
 
-def _weight(module: nn.Module) -> torch.Tensor:
+def layer_weight(module: nn.Module) -> torch.Tensor:
     weight = module.weight
     assert isinstance(weight, torch.Tensor)
     return weight
 
 
-def _activations(model: nn.Module) -> dict[str, nn.Module]:
+def activation_modules(model: nn.Module) -> dict[str, nn.Module]:
     kinds = (*_BOUNDS, *_RELU_TYPES)
     return {n: m for n, m in model.named_modules() if type(m).__name__ in kinds}
 
@@ -166,7 +169,7 @@ class Telemetry(Callback):
         return stats
 
     def _attach(self, model: nn.Module) -> None:
-        for name, module in _activations(model).items():
+        for name, module in activation_modules(model).items():
 
             def hook(mod: nn.Module, _inp: object, out: torch.Tensor, name: str = name) -> None:
                 self._acts[name] = activation_stats(mod, out)
@@ -193,15 +196,17 @@ class Telemetry(Callback):
 
     def _remember(self, state: TrainState) -> None:
         """Each layer's weights before the step, for the update/weight ratio."""
-        self._before = {n: _weight(m).detach().clone() for n, m in _layers(state.model).items()}
+        self._before = {
+            n: layer_weight(m).detach().clone() for n, m in measured_layers(state.model).items()
+        }
 
     def on_batch_end(self, state: TrainState) -> None:
         if not self._sampled(state):
             return
         self._detach()
         layers: dict[str, dict[str, float]] = {}
-        for name, module in _layers(state.model).items():
-            weight, before = _weight(module), self._before.get(name)
+        for name, module in measured_layers(state.model).items():
+            weight, before = layer_weight(module), self._before.get(name)
             grad = weight.grad[None] if weight.grad is not None else None
             [layers[name]] = member_layer_stats(
                 weight[None], grad, before[None] if before is not None else None
@@ -253,14 +258,14 @@ class Telemetry(Callback):
         return out
 
     def to_json(self, model: nn.Module) -> dict[str, Any]:
-        kinds = {n: type(m).__name__ for n, m in _activations(model).items()}
+        kinds = {n: type(m).__name__ for n, m in activation_modules(model).items()}
         return {
             "at_init": self.at_init,
             "at_end": self.at_end,
             "non_finite_at": list(self.non_finite_at) if self.non_finite_at else None,
             "samples": self.records,
             "activation_kinds": kinds,
-            "layers": list(_layers(model)),
+            "layers": list(measured_layers(model)),
             "relu_family": sorted(RELU_FAMILY),
             "saturating": sorted(SATURATING),
         }

@@ -16,8 +16,8 @@ from hone.cli.common import set_args
 from hone.progress import ProgressLine, clock, shorten
 from hone.train.callbacks.progress import ProgressBar, metrics_text
 from hone.train.state import TrainState
+from tests.cli.test_safety import cli, one_run
 from tests.conftest import tiny
-from tests.test_cli_safety import cli, one_run
 
 LOGS = {"train_loss": 0.36, "train_accuracy": 0.8417, "val_loss": 0.4358, "val_accuracy": 0.875}
 
@@ -284,7 +284,7 @@ def test_run_lists_one_hot_columns_and_predict_reads_the_training_csv_format(
 def test_model_needs_no_dataset_files_for_a_fixed_shape(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    example = Path(__file__).resolve().parent.parent / "examples" / "mnist_mlp.yaml"
+    example = Path(__file__).resolve().parents[2] / "examples" / "mnist_mlp.yaml"
     code, out, err = cli(capsys, "model", str(example), "--set",
                          f"data.path={tmp_path / 'absent'}", "--json")  # fmt: skip
     assert code == 0, err

@@ -196,3 +196,15 @@ def test_a_bad_stack_mode_is_refused_before_anything_is_planned(store: Path) -> 
         hone.compare(tiny(), vary={"train.optimizer.lr": [0.1]}, seeds=2, store=store,
                      stack="bogus")  # fmt: skip
     assert not store.exists()
+
+
+def test_a_regression_on_standardised_targets_stacks(store: Path) -> None:
+    """Every member keeps the whole target scaler: its losses, in the target's units, and its
+    R² match the run alone."""
+    data = {"dataset": "regression", "params": {"n_samples": 200, "noise": 5.0}, "split": "6:2:2"}
+    records, alone = _both(store, **{"train.epochs": 6, "data": data})
+    for rec, ref in zip(records, alone, strict=True):
+        assert rec.status == ref.status == "completed" and "target_scale" in ref.notes
+        for key in ("train_loss", "val_loss"):
+            assert rec.history[key] == pytest.approx(ref.history[key], rel=1e-4)
+        assert rec.metrics["test_r2"] == pytest.approx(ref.metrics["test_r2"], abs=1e-4)

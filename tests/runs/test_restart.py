@@ -11,8 +11,8 @@ import yaml
 
 import hone
 from hone.store import RunStore
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 
 def test_a_far_too_high_lr_is_repaired_into_a_better_completed_run(

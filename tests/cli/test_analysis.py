@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import hone
+from tests.cli.test_app import cli
 from tests.conftest import tiny
-from tests.test_cli import cli
 
 
 @pytest.fixture

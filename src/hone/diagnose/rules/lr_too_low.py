@@ -1,0 +1,50 @@
+"""``lr_too_low``: steady but slow progress — the curve has not begun to bend, or each step
+moves the weights by less than 0.01 % of their size, a tenth of the healthy ~1e-3
+update/weight ratio."""
+
+from __future__ import annotations
+
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.finding import Finding, Prescription
+from hone.diagnose.rules.base import Rule
+from hone.diagnose.rules.progress import late_progress
+from hone.diagnose.signals import SAFE_LR, longer, nice
+
+__all__ = ["LrTooLow"]
+
+
+class LrTooLow(Rule):
+    code = "lr_too_low"
+
+    def check(self, ev: Evidence) -> Finding | None:
+        progress = late_progress(ev)
+        if progress is None or not progress.slow:
+            return None
+        lr = float(ev.cfg("train.optimizer.lr", 0.0))
+        name = str(ev.cfg("train.optimizer.name", "adam"))
+        # A tenth of the optimizer's safe rate at least: a curve this straight is far from
+        # the right step size, and x10 alone often leaves it slow.
+        safe = SAFE_LR.get(name, 0.01)
+        higher = nice(max(lr * 3, min(max(lr * 10, safe / 10), safe)))
+        remedies = [
+            Prescription(f"a larger learning rate ({higher:g})", {"train.optimizer.lr": higher})
+        ]
+        if name in ("sgd", "momentum", "nesterov", "adagrad"):
+            remedies.append(
+                Prescription(
+                    "Adam at its usual learning rate (0.001) adapts the step per weight",
+                    {"train.optimizer": {"name": "adam", "lr": max(lr, 0.001)}},
+                )
+            )
+        remedies.append(Prescription("train longer", {"train.epochs": longer(ev, progress.epochs)}))
+        return Finding(
+            self.code,
+            "warning",
+            "The learning rate is too low",
+            f"{progress.key} fell {progress.late:.1%} over the last {progress.last} epochs, as "
+            f"fast as at the start ({progress.early:.1%}): with lr {lr:g} the curve has not "
+            "begun to flatten.",
+            progress.evidence(lr),
+            remedies,
+            harmful={"lr": -1, "epochs": -1},
+        )

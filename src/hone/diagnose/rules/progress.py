@@ -1,0 +1,68 @@
+"""What ``not_converged`` and ``lr_too_low`` both measure: whether the monitored loss was still
+falling steadily when training ended, how fast compared with its start, and how far each step
+moved the weights. Each rule decides on its own from this one measurement."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.signals import median_update_ratio, relative_drop, tail
+
+__all__ = ["LateProgress", "late_progress"]
+
+STILL_FALLING = 0.02  # the last fifth improved the monitored loss by >= 2 %
+STEADY = 0.7  # and >= 70 % of its steps went down
+LINEAR = 0.5  # slow: the last fifth falls at >= half the pace of the first fifth
+SMALL_UPDATE = 1e-3  # and a step moves the weights by < 0.1 % (healthy is around 1e-3)
+TINY_UPDATE = 1e-4  # steps this small mean a too-low LR whatever the curve's shape
+
+
+@dataclass
+class LateProgress:
+    """The monitored loss was still falling when training ended; ``slow`` when it fell as
+    fast as at the start with small steps (the curve never began to bend)."""
+
+    key: str
+    epochs: int
+    last: int  # epochs in the last fifth
+    late: float  # relative drop over the last fifth
+    early: float  # relative drop over the first fifth
+    down: float  # share of the last fifth's epochs that went down
+    update: float | None  # median update/weight ratio
+    slow: bool
+
+    def evidence(self, lr: float) -> dict[str, Any]:
+        return {
+            "monitored": self.key,
+            "last_fifth_drop": self.late,
+            "first_fifth_drop": self.early,
+            "share_of_last_steps_down": self.down,
+            "epochs": self.epochs,
+            "lr": lr,
+            "median_update_to_weight_ratio": self.update,
+        }
+
+
+def late_progress(ev: Evidence) -> LateProgress | None:
+    """The measurement, or ``None`` when the run did not end still improving (or stopped
+    early, or did not complete)."""
+    key = "val_loss" if ev.has_val else "train_loss"
+    curve = ev.series(key)
+    if len(curve) < 5 or ev.status != "completed":
+        return None
+    if (ev.extra.get("early_stopping") or {}).get("stopped_epoch"):
+        return None
+    end = tail(curve)
+    down = sum(1 for a, b in pairwise(end) if b < a) / (len(end) - 1)
+    late = relative_drop(end)
+    early = relative_drop(curve[: len(end)])
+    update = median_update_ratio(ev.telemetry) if ev.telemetry else None
+    tiny_steps = update is not None and update < TINY_UPDATE
+    if down < STEADY or late <= 0 or (late < STILL_FALLING and not tiny_steps):
+        return None
+    small_steps = update is None or update < SMALL_UPDATE
+    slow = tiny_steps or (early > 0 and late >= LINEAR * early and small_steps)
+    return LateProgress(key, len(curve), len(end), late, early, down, update, slow)
