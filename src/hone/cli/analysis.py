@@ -73,8 +73,11 @@ def diagnose_cmd(
             out.print(f"  {i}. {safe(p.why)}")
             if patch:  # a line to paste: never wrapped
                 out.print(f"     [dim]{safe(patch)}[/]", soft_wrap=True)
-    for code, why in result.unjudged.items():
-        out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
+    reasons: dict[str, list[str]] = {}
+    for code, why in result.unjudged.items():  # one line per reason: a damaged file, a bug
+        reasons.setdefault(why, []).append(code)
+    for why, codes in reasons.items():
+        out.print(f"\n[dim]could not judge {', '.join(codes)}: {safe(why)}[/]")
     if result.timeline:
         out.print("\n[bold]while training[/] (live diagnosis, first seen):")
         for t in result.timeline:
