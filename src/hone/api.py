@@ -30,7 +30,7 @@ from hone.assemble import (
 )
 from hone.cluster import parse_backend
 from hone.cluster.backend import Backend
-from hone.config import Config, load_config
+from hone.config import Config, load_config, merge_overrides
 from hone.diagnose import Diagnosis
 from hone.errors import ConfigError
 from hone.evaluate.report import SPLITS
@@ -85,13 +85,16 @@ def run(
     repair: int = 0,
     evaluate: Sequence[str] = SPLITS,
     stack: str = "auto",
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """Train, evaluate and record one run.
 
-    ``overrides`` are dotted config keys; use ``seed=1`` or ``**{"train.optimizer.lr": 0.01}``
-    (``train__epochs=5`` works too). Returns whatever the run reached, also when interrupted
-    or diverged (see ``RunResult.status``).
+    ``overrides`` are dotted config keys: ``overrides={"train.optimizer.lr": 0.01,
+    "store": "runs"}`` takes any key, also one named like a parameter of this function
+    (``store``, ``model``, ``data``); keyword arguments such as ``seed=1`` or
+    ``train__epochs=5`` work too for the others. A key given twice is an error. Returns
+    whatever the run reached, also when interrupted or diverged (see ``RunResult.status``).
 
     ``model`` (an ``nn.Module`` returning logits, or a function building one) replaces the
     config's ``model:``; ``data`` (``(x, y)`` arrays or a torch ``Dataset`` of ``(x, y)``)
@@ -103,13 +106,15 @@ def run(
     something reads the run's full record (``hone.runs.deferred``). ``stack``: auto
     trains an ensemble's members as one stacked model where they differ only in the seed.
     """
+    given = merge_overrides(overrides, keywords)
     if repair:  # each restart applies a prescription the probe measured
         return run_with_repair(
             config, attempts=repair, store=store, model=model, data=data,
-            callbacks=callbacks, progress=progress, diagnose=probing_diagnoser(), **overrides,
+            callbacks=callbacks, progress=progress, diagnose=probing_diagnoser(),
+            overrides=given,
         )  # fmt: skip
     return runs.run(config, model=model, data=data, callbacks=callbacks, progress=progress,
-                    store=store, evaluate=evaluate, stack=stack, **overrides)  # fmt: skip
+                    store=store, evaluate=evaluate, stack=stack, overrides=given)  # fmt: skip
 
 
 @dataclass
@@ -188,8 +193,19 @@ def _vary_strings(vary: Mapping[str, Sequence[Any]] | Sequence[str]) -> list[str
     return [str(v) for v in vary]
 
 
-def _base(config: Any, overrides: dict[str, Any], store: str | Path | None) -> Config:
-    cfg = load_config(config, overrides)
+def _base(
+    config: Any,
+    overrides: Mapping[str, Any] | None,
+    keywords: dict[str, Any],
+    store: str | Path | None,
+) -> Config:
+    given = merge_overrides(overrides, keywords)
+    if store is not None and "store" in given and str(given["store"]) != str(store):
+        raise ConfigError(
+            f"store: given as store={str(store)!r} and in the overrides as "
+            f"{str(given['store'])!r}; give it once"
+        )
+    cfg = load_config(config, given)
     return cfg.model_copy(update={"store": str(store)}) if store is not None else cfg
 
 
@@ -227,7 +243,8 @@ def compare(
     stack: str = "auto",
     backend: str = "local",
     address: str | None = None,
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> ComparisonResult:
     """Compare variants of ``config`` over paired seeds, as ``hone compare`` does.
 
@@ -241,7 +258,8 @@ def compare(
     """
     check_stack(stack)
     where = parse_backend(backend, address)
-    base = _base(config, overrides, store)
+    runs.check_sources(model, data)
+    base = _base(config, overrides, keywords, store)
     runner, bundle = None, None
     if model is not None or data is not None:
         if jobs > 1 or where.is_ray:
@@ -330,13 +348,14 @@ def tune(
     progress: bool = False,
     backend: str = "local",
     address: str | None = None,
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> TuneOutcome:
     """Search hyper-parameters with Optuna as ``hone tune`` does; ``space`` is a mapping
     ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file.
     ``backend="ray"`` runs the trials on a Ray cluster at ``address``."""
     where = parse_backend(backend, address)
-    base = _base(config, overrides, store)
+    base = _base(config, overrides, keywords, store)
     if isinstance(space, str | Path):
         specs = load_space(Path(space), base)
     else:

@@ -88,8 +88,11 @@ def diagnose_cmd(
     _print_reference(result.reference)
     for f in result.findings:
         _print_finding(f, evidence.config)
-    for code, why in result.unjudged.items():
-        out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
+    reasons: dict[str, list[str]] = {}
+    for code, why in result.unjudged.items():  # one line per reason: a damaged file, a bug
+        reasons.setdefault(why, []).append(code)
+    for why, codes in reasons.items():
+        out.print(f"\n[dim]could not judge {', '.join(codes)}: {safe(why)}[/]")
     if result.timeline:
         out.print("\n[bold]while training[/] (live diagnosis, first seen):")
         for t in result.timeline:

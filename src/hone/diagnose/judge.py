@@ -8,7 +8,7 @@ from collections.abc import Collection
 from typing import Any
 
 from hone.diagnose.achievable import achievable, score_of
-from hone.diagnose.evidence import Evidence
+from hone.diagnose.evidence import DamagedEvidence, Evidence, unreadable
 from hone.diagnose.finding import Diagnosis, Finding
 from hone.diagnose.prescribe import finalize
 from hone.diagnose.rules import RULES, Rule
@@ -43,9 +43,13 @@ def diagnose_run(
     findings')."""
     findings: list[Finding] = []
     unjudged: dict[str, str] = {}
+    given = unreadable(ev)  # a rule that needs a damaged file cannot judge: it says so
     for rule in rules or RULES:
         try:
-            found = rule.check(ev)
+            found = rule.check(given)
+        except DamagedEvidence as exc:
+            unjudged[rule.code] = f"the run's {exc}"
+            continue
         except Exception as exc:  # one rule must never abort the whole diagnosis
             unjudged[rule.code] = f"{type(exc).__name__}: {str(exc)[:200]}"
             continue

@@ -12,20 +12,21 @@ and why. The last attempt trains with the user's own watch settings and is never
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hone.config import Config, load_config
+from hone.config import Config, load_config, merge_overrides
 from hone.config.train import WatchConfig
 from hone.diagnose import Diagnosis
 from hone.diagnose.watch import MIN_EPOCHS
 from hone.errors import ConfigError
 from hone.runs.diagnosis import diagnose_recorded
 from hone.runs.result import RunResult
-from hone.runs.train import run
+from hone.runs.train import check_arguments, check_sources, run
 from hone.store import RunStore
+from hone.train.callbacks import Callback
 
 __all__ = ["Diagnoser", "Repair", "repair_window", "run_with_repair"]
 
@@ -61,15 +62,21 @@ def run_with_repair(
     store: str | Path | None = None,
     on_repair: Callable[[Repair], None] | None = None,
     diagnose: Diagnoser | None = None,
-    **kwargs: Any,
+    model: Any = None,
+    data: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """``hone.run`` that restarts an early-failing run with its top prescription, at most
     ``attempts`` times; returns the last run's result, with ``notes["repairs"]``.
     ``diagnose(run_id, store)`` reads what went wrong (default: the rules alone; the faces
     pass one that probes the top prescriptions first, ``hone.experiments.probe``)."""
-    overrides = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
-    run_args = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
-    cfg = load_config(config, overrides)
+    check_sources(model, data)
+    callbacks = check_arguments(callbacks)[0]
+    cfg = load_config(config, merge_overrides(overrides, keywords))
+    run_args = {"model": model, "data": data, "callbacks": callbacks, "progress": progress}
     if cfg.train.ensemble is not None:
         raise ConfigError("--repair: not for ensembles; repair a member's config, then ensemble")
     user_watch = cfg.train.watch
@@ -91,9 +98,6 @@ def run_with_repair(
         cfg = load_config(cfg, patch)
     result.notes["repairs"] = [r.to_json() for r in repairs]
     return result
-
-
-_RUN_ARGS = {"model", "data", "callbacks", "progress"}
 
 
 def _repair_watch(cfg: Config) -> WatchConfig:
