@@ -24,6 +24,7 @@ from hone.cli.common import (
     show,
 )
 from hone.config import load_config
+from hone.diagnose import diagnose_run
 from hone.errors import ConfigError
 from hone.progress import RunsBar
 from hone.store import RunStore
@@ -64,7 +65,6 @@ def diagnose_cmd(
 ) -> None:
     """What holds this run back: findings with evidence, causes and ranked prescriptions;
     with --probe, each top prescription measured."""
-    from hone.diagnose import diagnose_run
     from hone.runs import evidence_of  # rebuilds a deferred evaluation: PyTorch
 
     seconds = parse_duration(budget, "--budget") if budget is not None else None
