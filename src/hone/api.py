@@ -40,6 +40,7 @@ from hone.experiments.compare import (
     run_pending,
     summarize_experiment,
 )
+from hone.experiments.probe import probe_diagnosis, probing_diagnoser
 from hone.experiments.tune import TuneResult, load_space, parse_space, rerun_best
 from hone.experiments.tune import tune as run_study
 from hone.experiments.variants import from_items, grid
@@ -106,10 +107,11 @@ def run(
     trains an ensemble's members as one stacked model where they differ only in the seed.
     """
     given = merge_overrides(overrides, keywords)
-    if repair:
+    if repair:  # each restart applies a prescription the probe measured
         return run_with_repair(
             config, attempts=repair, store=store, model=model, data=data,
-            callbacks=callbacks, progress=progress, overrides=given,
+            callbacks=callbacks, progress=progress, diagnose=probing_diagnoser(),
+            overrides=given,
         )  # fmt: skip
     return runs.run(config, model=model, data=data, callbacks=callbacks, progress=progress,
                     store=store, evaluate=evaluate, stack=stack, overrides=given)  # fmt: skip
@@ -373,7 +375,25 @@ def tune(
     return TuneOutcome(result, final)
 
 
-def diagnose(run_id: str, store: str | Path | None = None) -> Diagnosis:
+def diagnose(
+    run_id: str,
+    store: str | Path | None = None,
+    *,
+    probe: bool = False,
+    budget: float | None = None,
+    seeds: int = 3,
+    progress: bool = False,
+) -> Diagnosis:
     """The diagnosis of a recorded run (``hone diagnose RUN``): findings, root cause first,
-    each with prescriptions as config patches."""
-    return runs.diagnose_recorded(run_id, store)
+    each with the settings that caused it and prescriptions as config patches.
+
+    ``probe=True`` (``--probe``) tests the top prescriptions by short runs on ``seeds`` fresh
+    seeds and ranks the findings by the measured effect (``Finding.probe``); ``budget``:
+    the seconds it may spend (default: what the run itself took)."""
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        found = runs.diagnose_recorded(run_id, rs)
+        if not probe:
+            return found
+        with RunsBar("probe", not progress) as bar:
+            return probe_diagnosis(rs, run_id, found, budget=budget, seeds=seeds, progress=bar)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hone.cli import analysis, experiments, report, runs, search, store, studies, train
+from hone.cli import analysis, diagnose, experiments, report, runs, search, store, studies, train
 from hone.cli.common import err, safe
 from hone.errors import HoneError, Terminated
 from hone.version import __version__
@@ -44,7 +44,7 @@ def _root(
 
 app.add_typer(runs.runs_app, name="runs")
 app.add_typer(store.store_app, name="store")
-app.command("diagnose")(analysis.diagnose_cmd)
+app.command("diagnose")(diagnose.diagnose_cmd)
 app.command("datacurve")(analysis.datacurve_cmd)
 app.command("eval")(analysis.eval_cmd)
 app.command("predict")(analysis.predict_cmd)

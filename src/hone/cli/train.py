@@ -124,12 +124,13 @@ def _train(
         from hone.runs import resume as resume_run
 
         return resume_run(resume, progress=shown, store=store)
-    if repair:
+    if repair:  # each restart applies a prescription the probe measured
+        from hone.experiments.probe import probing_diagnoser
         from hone.runs.restart import run_with_repair
 
         return run_with_repair(config, attempts=attempts, progress=shown, store=store,
                                on_repair=_say_repair if shown else None,
-                               overrides=overrides)  # fmt: skip
+                               diagnose=probing_diagnoser(), overrides=overrides)  # fmt: skip
     from hone.runs import run
 
     return run(config, progress=shown, store=store, stack=stack, overrides=overrides)

@@ -25,6 +25,9 @@ class Evidence:
     telemetry: dict[str, Any] | None = None
     evaluation: dict[str, Any] = field(default_factory=dict)  # {split: report}
     data: dict[str, Any] = field(default_factory=dict)  # classes, task, stats
+    # What is achievable on the data (``hone.evaluate.reference``): reference models scored
+    # on the same validation split. ``None`` when it could not be had (data from Python).
+    reference: dict[str, Any] | None = None
     # Files of the run that exist but cannot be used: file name -> what is wrong with it.
     damaged: dict[str, str] = field(default_factory=dict)
 
