@@ -19,7 +19,13 @@ from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.diagnose import diagnose
 from hone.errors import HoneError
-from hone.experiments.compare import Progress, plan_experiment, run_pending, summarize_experiment
+from hone.experiments.compare import (
+    Progress,
+    plan_experiment,
+    resolve_resumable,
+    run_pending,
+    summarize_experiment,
+)
 from hone.experiments.probe import probe_diagnosis
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
@@ -143,6 +149,8 @@ def improve(
         extra = {"budget_runs": budget_runs, "budget_seconds": budget_seconds, "seconds_used": 0.0}
         exp_id = plan_experiment(store, "improve", base, [Variant("baseline", {})], seed_list,
                                  metric, extra)  # fmt: skip
+    else:
+        exp_id = resolve_resumable(store, exp_id, "improve")
     if announce is not None:
         announce(exp_id)
     spec = store.get_experiment(exp_id).spec
