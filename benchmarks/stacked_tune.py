@@ -61,7 +61,9 @@ INITS: dict[str, Callable[[torch.Tensor], Any]] = {
     "lecun_normal": lambda w: nn.init.normal_(w, 0.0, 1 / w.shape[1] ** 0.5),
 }
 WITHIN = 0.005
-SETTINGS: dict[str, Any] = {"sampler": "tpe", "trials": None, "epochs": None}  # from the CLI
+# from the command line
+SETTINGS: dict[str, Any] = {"sampler": "tpe", "trials": None, "epochs": None,
+                            "contenders": ("auto", "off", "plain")}  # fmt: skip
 
 
 def sizes(quick: bool) -> tuple[int, int]:
@@ -170,11 +172,11 @@ def sampler_check(off: list[dict[str, Any]], auto: list[dict[str, Any]]) -> dict
 def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
     epochs, trials = sizes(quick)
     cfg = moons(epochs)
-    names = ("auto", "off", "plain")
+    names = tuple(SETTINGS["contenders"])
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     before = load()
     for seed in range(seeds):
-        for name in names[seed % 3 :] + names[: seed % 3]:
+        for name in names[seed % len(names) :] + names[: seed % len(names)]:
             got = plain_study(cfg, trials, seed) if name == "plain" else hone_study(
                 cfg, trials, seed, name)  # fmt: skip
             runs[name].append(got)
@@ -183,7 +185,11 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
     rate = {n: trials * 60 / statistics.median(r["wall_s"] for r in runs[n]) for n in names}
     best = {n: [float(r["best"]) for r in runs[n]] for n in names}
     paired = compare_paired(best["auto"], best["plain"], "best val_accuracy") if seeds > 1 else None
-    check = sampler_check(runs["off"], runs["auto"])
+    check = sampler_check(runs["off"], runs["auto"]) if "off" in names else {}
+    # per seed, the two studies ran back to back under the same load: their ratio, with an
+    # interval over the seeds
+    per_seed = [p["wall_s"] / a["wall_s"] for a, p in zip(runs["auto"], runs["plain"], strict=True)]
+    ratio = summarize(per_seed)
     rows = [[n, seeds, trials, epochs, rate[n], rate[n] / rate["plain"],
              statistics.fmean(best[n])] for n in names]  # fmt: skip
     print_table(f"1. trials/min, moons space, {SETTINGS['sampler']}, {trials} trials x {epochs} "
@@ -191,6 +197,10 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
                 f"study seeds; load {before:.2f} → {load():.2f}",
                 ["contender", "seeds", "trials", "epochs", "trials/min", "x plain",
                  "mean best val acc"], rows)  # fmt: skip
+    print(
+        f"   auto vs plain, per-seed ratio of study times: {ratio.mean:.2f}x "
+        f"[{ratio.ci_low:.2f}, {ratio.ci_high:.2f}] (95 % CI over {seeds} seeds)"
+    )
     if paired is not None:
         print(
             f"   best value auto vs plain, paired by seed: {paired.verdict} "
@@ -207,6 +217,7 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
             print(f"   sampler: {key}: share off/auto {res}")
     return {"trials": trials, "epochs": epochs, "seeds": seeds, "runs": runs,
             "trials_per_min": rate, "ratio_auto_vs_plain": rate["auto"] / rate["plain"],
+            "ratio_per_seed": per_seed, "ratio_ci": [ratio.mean, ratio.ci_low, ratio.ci_high],
             "best": best, "paired_auto_vs_plain": paired.to_json() if paired else None,
             "sampler_check": check, "load_before": before, "load_after": load()}  # fmt: skip
 
@@ -312,8 +323,16 @@ def main() -> None:
     parser.add_argument("--sampler", default="tpe", choices=("tpe", "random"))
     parser.add_argument("--trials", type=int, help="trials per study (default 64, quick 24)")
     parser.add_argument("--epochs", type=int, help="epochs per trial (default 30, quick 10)")
+    parser.add_argument("--contenders", default="auto,off,plain",
+                        help="throughput: which of auto, off, plain (off is the slowest; the "
+                        "sampler check needs it)")  # fmt: skip
+    parser.add_argument("--tag", default="", help="a suffix for the result file's name")
     args = parser.parse_args()
-    SETTINGS.update(sampler=args.sampler, trials=args.trials, epochs=args.epochs)
+    contenders = tuple(c for c in args.contenders.split(",") if c)
+    if not {"auto", "plain"} <= set(contenders) or not set(contenders) <= {"auto", "off", "plain"}:
+        parser.error("--contenders: auto and plain, and optionally off")
+    SETTINGS.update(sampler=args.sampler, trials=args.trials, epochs=args.epochs,
+                    contenders=contenders)  # fmt: skip
     chosen = [b for b in args.only.split(",") if b]
     seeds = args.seeds or (2 if args.quick else 10)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -321,6 +340,7 @@ def main() -> None:
     out: dict[str, Any] = {"quick": args.quick, **SETTINGS}
     name = "stacked_tune" + ("-quick" if args.quick else "")
     name += "" if args.sampler == "tpe" else f"-{args.sampler}"
+    name += f"-{args.tag}" if args.tag else ""
     for bench in chosen:
         if bench == "throughput":
             out[bench] = bench_throughput(args.quick, seeds)
