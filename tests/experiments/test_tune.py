@@ -321,11 +321,38 @@ def test_pruned_members_end_as_pruned_trials(tmp_path: Path, refill: bool) -> No
     counts = result.counts  # type: ignore[attr-defined]
     assert counts["complete"] + counts["pruned"] == 16 and counts["running"] == 0
     pruned = [t for t in result.trials if t["state"] == "pruned"]  # type: ignore[attr-defined]
+    assert pruned, "the median pruner pruned nothing: the test checks nothing"
     with RunStore(tmp_path / "s") as rs:
         for t in pruned:
             record = rs.get_run(t["run_id"])
-            assert record.status == "stopped" and len(record.history["epoch"]) <= 8
-            assert record.message.startswith("pruned")
+            assert record.status == "stopped" and record.message.startswith("pruned")
+            # frozen from the epoch it was pruned at: no more epochs recorded, no more reports
+            stopped_at = t["pruned_epoch"]
+            assert 1 <= stopped_at <= 8 and len(record.history["epoch"]) == stopped_at
+            assert max(t["intermediate"]) == stopped_at
+    assert min(t["pruned_epoch"] for t in pruned) < 8  # some stopped while their stack trained
+
+
+@pytest.mark.parametrize(("stack", "size", "says"), [
+    ("off", 4, "with --stack off"), ("auto", 0, "1 or more"), ("auto", -2, "1 or more"),
+])  # fmt: skip
+def test_a_stack_size_is_a_positive_count_with_stack_auto(
+    tmp_path: Path, stack: str, size: int, says: str
+) -> None:
+    with pytest.raises(ConfigError, match="--stack-size") as info:
+        _stacked(tmp_path, stack=stack, stack_size=size)
+    assert says in str(info.value)
+    assert not (tmp_path / "s" / "studies.journal").exists()  # refused before a study is made
+
+
+def test_cli_refuses_a_stack_size_with_stack_off(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: Path
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 1, "telemetry": False})))
+    code, _, err = cli(capsys, "tune", str(config), "--space", str(space(tmp_path, WIDE_SPACE)),
+                       "--stack", "off", "--stack-size", "4", "--store", str(store))  # fmt: skip
+    assert code == 2 and "--stack-size" in err and "Traceback" not in err
 
 
 def test_trials_that_cannot_stack_run_one_by_one_and_say_why_once(tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ import torch
 from hone.assemble import build_run, load_run_data
 from hone.config import Config
 from hone.data import DataBundle
+from hone.errors import ConfigError
 from hone.experiments.tune.members import Asked, TrialMember, ask_trial, tell, tell_failed
 from hone.experiments.tune.samplers import TPE_STARTUP
 from hone.experiments.tune.space import ParamSpec
@@ -42,7 +43,7 @@ from hone.runs.stacking import CPU_WORK_LIMIT, stack_runs, why_not_stacked
 from hone.store.runstore import RunStore
 from hone.train.stacked import Member
 
-__all__ = ["ASK_SECONDS", "StackedStudy", "stack_size", "tune_stacked"]
+__all__ = ["ASK_SECONDS", "StackedStudy", "check_stack_size", "stack_size", "tune_stacked"]
 
 ASK_SECONDS = 1.0  # how long the sampler is asked for trials to fill a stack
 LIE_SHARE = 0.5  # TPE: trials in flight at most this share of the trials finished
@@ -71,6 +72,16 @@ def stack_size(base: Config, data: DataBundle, requested: int | None) -> tuple[i
         return 0, f"{work:,} multiply-adds a step: on a CPU stacking trials does not pay"
     limit = GPU_STACK_WORK if device == "cuda" else CPU_STACK_WORK
     return max(2, min(MAX_SIZE.get(device, 32), limit // max(1, work))), None
+
+
+def check_stack_size(stack: str, size: int | None) -> None:
+    """``--stack-size`` is a positive count, and only with ``--stack auto``."""
+    if size is None:
+        return
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"--stack-size: {size!r} is not a count of trials; give 1 or more")
+    if stack == "off":
+        raise ConfigError("--stack-size: trials train one by one with --stack off; drop one")
 
 
 def tune_stacked(study: optuna.Study, base: Config, specs: list[ParamSpec], metric: str,

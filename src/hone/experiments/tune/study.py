@@ -31,7 +31,7 @@ from hone.experiments.compare import plan_experiment, run_pending, summarize_exp
 from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
-from hone.experiments.tune.stacked import tune_stacked
+from hone.experiments.tune.stacked import check_stack_size, tune_stacked
 from hone.experiments.tune.storage import default_storage, open_storage
 from hone.experiments.tune.trials import RunFailed, objective
 from hone.experiments.tune.workers import worker
@@ -108,6 +108,7 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", module="optuna.samplers._cmaes")
+    check_stack_size(stack, stack_size)  # before a study is made
     study, storage = open_study(base, specs, metric, store, storage, study_name)
     report = _reporter(study, progress, trials)
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
