@@ -14,11 +14,13 @@ Writes benchmarks/results/startup[-quick].json.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, load, print_table, write_result
@@ -26,60 +28,78 @@ from benchmarks.common import ROOT, load, print_table, write_result
 WATCHED = ("torch", "torch._dynamo", "sklearn", "scipy", "optuna", "hone")
 
 
-def commands(store: str) -> dict[str, list[str]]:
-    return {
-        "hone run moons, 1 epoch": [sys.executable, "-m", "hone.cli", "run",
-                                    str(ROOT / "examples" / "moons.yaml"), "--set",
-                                    "train.epochs=1", "--store", store, "--quiet"],
-        "import torch (floor)": [sys.executable, "-c", "import torch"],
-    }  # fmt: skip
+HONE = "hone run moons, 1 epoch"
 
 
-def wall(cmd: list[str]) -> float:
+def commands(store: str, before: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Each contender's command line and environment (``PYTHONPATH``: which hone it runs;
+    ``before``: another checkout's ``src``, e.g. the main branch, as a third contender)."""
+    run = [sys.executable, "-m", "hone.cli", "run", str(ROOT / "examples" / "moons.yaml"),
+           "--set", "train.epochs=1", "--store", store, "--quiet"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = {HONE: (run, env), "import torch (floor)": ([sys.executable, "-c", "import torch"], env)}
+    if before is not None:
+        out[f"{HONE} (before: {before})"] = (run, {**env, "PYTHONPATH": str(before)})
+    return out
+
+
+def wall(cmd: tuple[list[str], dict[str, str]]) -> float:
     started = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(cmd[0], check=True, capture_output=True, cwd=ROOT, env=cmd[1])
     return time.perf_counter() - started
 
 
-def import_times(cmd: list[str]) -> dict[str, float]:
-    """Cumulative import seconds of the watched top-level modules (absent: not imported)."""
-    done = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], check=True,
-                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+def import_times(cmd: tuple[list[str], dict[str, str]]) -> tuple[dict[str, float], list[Any]]:
+    """Cumulative import seconds of the watched top-level modules (absent: not imported), and
+    the top-level packages by their own cumulative time, slowest first: what is left."""
+    argv = cmd[0]
+    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], check=True,
+                          capture_output=True, text=True, cwd=ROOT, env=cmd[1])  # fmt: skip
     found: dict[str, float] = {}
+    top: dict[str, float] = {}
     for line in done.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
         _, cumulative, name = line[len("import time:") :].split("|")
-        name = name.strip()
-        if name in WATCHED:
-            found[name] = max(found.get(name, 0.0), int(cumulative) / 1e6)
-    return found
+        seconds, module = int(cumulative) / 1e6, name.strip()
+        if module in WATCHED:
+            found[module] = max(found.get(module, 0.0), seconds)
+        if not name.startswith("  "):  # " module": imported at the top level, not by another
+            top[module] = max(top.get(module, 0.0), seconds)
+    return found, sorted(top.items(), key=lambda kv: -kv[1])[:12]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--before", type=Path, help="another checkout's src/, timed alongside")
     args = parser.parse_args()
     repeats = 2 if args.quick else 7
     with tempfile.TemporaryDirectory() as store:
-        cmds = commands(store)
-        wall(cmds["hone run moons, 1 epoch"])  # warm the file cache, not measured
+        cmds = commands(store, args.before)
+        for cmd in cmds.values():
+            wall(cmd)  # warm the file cache, not measured
         names = list(cmds)
         samples: dict[str, list[float]] = {n: [] for n in names}
         before = load()
         for r in range(repeats):
-            for name in names[r % 2 :] + names[: r % 2]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 samples[name].append(wall(cmds[name]))
         after = load()
-        imports = import_times(cmds["hone run moons, 1 epoch"])
+        imports, top = import_times(cmds[HONE])
     rows = [[n, statistics.median(s), min(s), len(s)] for n, s in samples.items()]
     print_table(f"fresh-process wall seconds; load {before:.2f} → {after:.2f}",
                 ["command", "median s", "min s", "n"], rows)  # fmt: skip
     print("imported by the hone command (cumulative s, -X importtime): "
           + ", ".join(f"{k} {v:.2f}" for k, v in imports.items()))  # fmt: skip
+    print("top-level imports, cumulative s: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+    floor = statistics.median(samples["import torch (floor)"])
+    for name in names:
+        print(f"{name}: {statistics.median(samples[name]) / floor:.2f}x import torch")
     missing = [k for k in ("torch._dynamo", "sklearn", "scipy") if k not in imports]
     print(f"not imported: {', '.join(missing) or 'none'}")
     payload: dict[str, Any] = {"samples": samples, "imports": imports, "not_imported": missing,
+                               "top_imports": top,
                                "load_before": before, "load_after": after}  # fmt: skip
     print("results:", write_result("startup" + ("-quick" if args.quick else ""), payload))
 
