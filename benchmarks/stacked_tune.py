@@ -63,7 +63,7 @@ INITS: dict[str, Callable[[torch.Tensor], Any]] = {
 WITHIN = 0.005
 # from the command line
 SETTINGS: dict[str, Any] = {"sampler": "tpe", "trials": None, "epochs": None,
-                            "contenders": ("auto", "off", "plain")}  # fmt: skip
+                            "contenders": ("auto", "off", "plain"), "first_seed": 0}  # fmt: skip
 
 
 def sizes(quick: bool) -> tuple[int, int]:
@@ -175,7 +175,7 @@ def bench_throughput(quick: bool, seeds: int) -> dict[str, Any]:
     names = tuple(SETTINGS["contenders"])
     runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
     before = load()
-    for seed in range(seeds):
+    for seed in range(SETTINGS["first_seed"], SETTINGS["first_seed"] + seeds):
         for name in names[seed % len(names) :] + names[: seed % len(names)]:
             got = plain_study(cfg, trials, seed) if name == "plain" else hone_study(
                 cfg, trials, seed, name)  # fmt: skip
@@ -234,9 +234,10 @@ def bench_pruning(quick: bool, seeds: int) -> dict[str, Any]:
     modes = {"none": ("none", True), "median, refill": ("median", True),
              "median, idle": ("median", False)}  # fmt: skip
     got: dict[str, list[dict[str, Any]]] = {m: [] for m in modes}
-    for seed in range(seeds):
+    for i in range(seeds):
+        seed = SETTINGS["first_seed"] + i
         names = list(modes)
-        for name in names[seed % 3 :] + names[: seed % 3]:
+        for name in names[i % 3 :] + names[: i % 3]:
             pruner, refill = modes[name]
             got[name].append(hone_study(cfg, trials, seed, "auto", pruner, refill))
     out: dict[str, Any] = {"trials": trials, "epochs": epochs, "seeds": seeds}
@@ -326,13 +327,14 @@ def main() -> None:
     parser.add_argument("--contenders", default="auto,off,plain",
                         help="throughput: which of auto, off, plain (off is the slowest; the "
                         "sampler check needs it)")  # fmt: skip
+    parser.add_argument("--first-seed", type=int, default=0, help="study seeds start here")
     parser.add_argument("--tag", default="", help="a suffix for the result file's name")
     args = parser.parse_args()
     contenders = tuple(c for c in args.contenders.split(",") if c)
     if not {"auto", "plain"} <= set(contenders) or not set(contenders) <= {"auto", "off", "plain"}:
         parser.error("--contenders: auto and plain, and optionally off")
     SETTINGS.update(sampler=args.sampler, trials=args.trials, epochs=args.epochs,
-                    contenders=contenders)  # fmt: skip
+                    contenders=contenders, first_seed=args.first_seed)  # fmt: skip
     chosen = [b for b in args.only.split(",") if b]
     seeds = args.seeds or (2 if args.quick else 10)
     optuna.logging.set_verbosity(optuna.logging.ERROR)
