@@ -40,7 +40,11 @@ def test_default_run_json_schema_and_accuracy(
     result = json.loads(out)
     assert set(result) >= {"run_id", "status", "epochs_run", "metrics", "history", "wall_seconds"}
     assert result["status"] == "completed" and result["epochs_run"] == 1000
-    assert set(result["metrics"]) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(result["metrics"]) == {
+        f"{split}_{name}"
+        for split in ("train", "test")
+        for name in ("loss", "accuracy", "balanced_accuracy")
+    }
     assert result["metrics"]["test_accuracy"] >= 0.8
     assert result["metrics"]["train_accuracy"] >= 0.8
     assert len(result["history"]["train_loss"]) == 1000
