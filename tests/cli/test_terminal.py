@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from hone.progress import ProgressLine, clock, shorten
 from hone.train.callbacks.progress import ProgressBar, metrics_text
 from hone.train.state import TrainState
 from tests.cli.test_safety import cli, one_run
-from tests.conftest import tiny
+from tests.conftest import in_pty, screen_text, tiny
 
 LOGS = {"train_loss": 0.36, "train_accuracy": 0.8417, "val_loss": 0.4358, "val_accuracy": 0.875}
 
@@ -303,3 +304,45 @@ def test_lr_find_plots_in_the_store_are_linked_from_the_index(
     index = (store / "reports" / "index.html").read_text()
     (png,) = (store / "lr-find").glob("*.png")
     assert f'href="../lr-find/{png.name}"' in index
+
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def test_compare_on_a_terminal_shows_each_seed_live_at_80_columns(tmp_path: Path) -> None:
+    """The display says what runs now (variant, seed, epoch, live loss) while it runs, keeps
+    turning between numbers, and never draws past 80 columns."""
+    cfg = tiny(**{"data.params.n_samples": 3000, "train.epochs": 40, "model.hidden": [32]})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "compare", str(path), "--vary",
+                           "train.optimizer.lr=0.003", "--seeds", "3", "--store",
+                           str(tmp_path / "store")])  # fmt: skip
+    pieces = screen_text(chunks)
+    assert code == 0, pieces[-20:]
+    live = [p for p in pieces if re.search(r"baseline seed [012]  epoch (\d+)/40  loss", p)]
+    mid = [p for p in live if int(re.search(r"epoch (\d+)/", p).group(1)) < 40]  # type: ignore[union-attr]
+    assert mid, "no line showed a seed while it trained"
+    assert {p for p in pieces if "train.optimizer.lr=0.003 seed 2  epoch" in p}
+    assert len({p[0] for p in pieces if p[0] in SPINNER}) >= 3  # redrawn, not only at the ends
+    assert max(len(p) for p in pieces) <= 80
+    assert any("3/6 runs" in p for p in pieces)  # counted as runs end
+
+
+def test_improve_notes_never_glue_to_the_live_line(tmp_path: Path) -> None:
+    """A note printed while the display is live lands on its own line above it."""
+    cfg = tiny(**{"train.epochs": 15, "train.augment": {"noise": 0.05}})  # not stackable
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "improve", str(path), "--budget",
+                           "6", "--seeds", "3", "--store", str(tmp_path / "store")])  # fmt: skip
+    pieces = screen_text(chunks)
+    assert code == 0, pieces[-20:]
+    # A note starts its own line ("baseline: seeds run ...", or "round 1: ..." wrapped between
+    # words); glued to the live line it would follow "completed" or a spinner on one line.
+    notes = [p for p in pieces if "not stacked" in p or "seeds run one by one" in p]
+    assert len(notes) >= 2, pieces
+    for p in notes:
+        assert not re.search(r"runs|completed|epoch|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", p), p
+    live = [p for p in pieces if p[0] in SPINNER or "  epoch " in p]
+    assert live and max(len(p) for p in live) <= 80

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hone.cli import analysis, experiments, report, runs, search, studies, train
+from hone.cli import analysis, experiments, improve, report, runs, search, studies, train
 from hone.cli.common import err, safe
 from hone.errors import HoneError
 from hone.version import __version__
@@ -50,7 +50,7 @@ app.command("predict")(analysis.predict_cmd)
 app.command("compare")(experiments.compare_cmd)
 app.command("tune")(search.tune_cmd)
 app.command("lr-find")(search.lr_find_cmd)
-app.command("improve")(experiments.improve_cmd)
+app.command("improve")(improve.improve_cmd)
 app.add_typer(experiments.experiments_app, name="experiments")
 app.add_typer(studies.studies_app, name="studies")
 app.command("run")(train.run_cmd)
