@@ -7,9 +7,21 @@ keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import sys
+import warnings
 from collections.abc import Iterable
+from pathlib import Path
 
-__all__ = ["ConfigError", "DataError", "HoneError", "StoreError", "suggest"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "HoneError",
+    "HoneNotice",
+    "HoneWarning",
+    "StoreError",
+    "suggest",
+    "warn",
+]
 
 
 class HoneError(Exception):
@@ -36,7 +48,29 @@ class StoreError(HoneError):
     exit_code = 2
 
 
+class HoneWarning(UserWarning):
+    """Something hone chose or changed for the user that they should know about (defaults it
+    picked, an old path rule it still accepted); the CLI prints it as one ``warning:`` line."""
+
+
+class HoneNotice(HoneWarning):
+    """Something hone does that the user should hear about, not a problem (it downloads a
+    dataset into a folder it creates); the CLI prints it as one ``note:`` line."""
+
+
 def suggest(name: str, options: Iterable[str]) -> str:
     """Return " (did you mean 'x'?)" for the closest option, or "" when nothing is close."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def warn(message: str, category: type[HoneWarning] = HoneWarning) -> None:
+    """A ``HoneWarning`` attributed to the first caller outside hone (the user's line), so
+    Python shows it once per place it is triggered from."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        level, frame = level + 1, frame.f_back  # type: ignore[assignment]
+    warnings.warn(message, category, stacklevel=level)

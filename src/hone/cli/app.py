@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from typing import Annotated
 
 import typer
 
 from hone.cli import analysis, experiments, improve, report, runs, search, studies, train
 from hone.cli.common import err, safe
-from hone.errors import HoneError
+from hone.errors import HoneError, HoneNotice, HoneWarning
 from hone.version import __version__
 
 __all__ = ["app", "main"]
@@ -59,6 +60,20 @@ app.command("export")(report.export_cmd)
 app.command("model")(train.model_cmd)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:  # fmt: skip
+    """hone's own warnings as one ``warning:`` line on stderr (through a live display, if one
+    is up); anything else as Python shows it."""
+    if issubclass(category, HoneWarning):
+        label = "[cyan]note:[/]" if issubclass(category, HoneNotice) else "[yellow]warning:[/]"
+        err.print(f"{label} {safe(str(message))}", highlight=False)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)  # type: ignore[arg-type]
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one message and exit code 2, never a traceback.
 
@@ -72,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, terminate)
+    warnings.showwarning = _show_warning
     try:
         app(args=argv, prog_name="hone")
     except HoneError as exc:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hone.data.base import RawData
+from hone.data.paths import existing
 from hone.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "ImageFolder", "load_image_folder", "to_array"]
@@ -137,7 +138,7 @@ def load_image_folder(
         raise DataError(
             "data.path: dataset 'image_folder' needs data.path (a folder of class folders)"
         )
-    folder = ImageFolder.scan(Path(path))
+    folder = ImageFolder.scan(existing(path, "folder", "image_folder"))
     size = tuple(preprocess.resize) if preprocess.resize else None
     transform = f"gray={preprocess.grayscale};size={size};mode={preprocess.resize_mode}"
     key = folder.fingerprint(transform)

@@ -80,6 +80,10 @@ class Diagnosis:
     # prescription}, in the order the findings first appeared.
     timeline: list[dict[str, Any]] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        found = ", ".join(f"{f.code} ({f.severity})" for f in self.findings) or "healthy"
+        return f"Diagnosis(run {self.run_id}: {found})"
+
     def _repr_html_(self) -> str:
         return diagnosis_html(self)
 

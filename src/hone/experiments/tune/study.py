@@ -71,6 +71,10 @@ class TuneResult:
     def best_patch(self) -> dict[str, Any]:
         return dict(self.best_params)
 
+    def __repr__(self) -> str:  # one line; .trials and the rest hold the details
+        return (f"TuneResult({self.study_name!r}: {len(self.trials)} trials, best "
+                f"{self.best_value} with {self.best_params})")  # fmt: skip
+
     def _repr_html_(self) -> str:
         return tune_html(self)
 
