@@ -7,6 +7,7 @@ keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 import warnings
 from collections.abc import Iterable
@@ -71,6 +72,6 @@ def warn(message: str, category: type[HoneWarning] = HoneWarning) -> None:
     """A ``HoneWarning`` attributed to the first caller outside hone (the user's line), so
     Python shows it once per place it is triggered from."""
     level, frame = 1, sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back  # type: ignore[assignment]
     warnings.warn(message, category, stacklevel=level)

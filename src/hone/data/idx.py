@@ -211,7 +211,7 @@ def find_or_download(name: str, path: str | None, mirrors: list[str] | None) -> 
     return folder
 
 
-_VERIFIED: set[tuple[str, int, int]] = set()
+_VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
 _TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
@@ -220,7 +220,7 @@ _TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 def _verify(path: Path, md5: str, name: str = "") -> None:
     """The official content, not merely a file of the right name (checked once per process)."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, md5)  # as this dataset's file
     if key in _VERIFIED:
         return
     try:
