@@ -132,10 +132,9 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     """Show one run: status, config, final metrics and the last epochs."""
     import yaml
 
-    from hone.runs.deferred import complete_evaluation
-
     with RunStore(store) as rs:
-        complete_evaluation(rs, rs.resolve_id(run_id))  # a tune trial's other splits
+        run_id = rs.resolve_id(run_id)
+        _complete_evaluation(rs, run_id)
         record = rs.get_run(run_id)
         status = rs.shown_status(record)
     if json_out:
@@ -161,6 +160,25 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
         show(table)
     out.print("config:")
     out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
+
+
+def _complete_evaluation(rs: RunStore, run_id: str) -> None:
+    """A tune trial evaluated only the split it was judged on; its other splits are evaluated
+    the first time someone reads it. Say so while it happens (it loads the data and the
+    model); a run with nothing deferred costs nothing (PyTorch is not even imported)."""
+    deferred = rs.get_run(run_id, with_history=False).extra.get("deferred_evaluation")
+    if not deferred:  # the key hone.runs.deferred.DEFERRED
+        return
+    what = (f"evaluating run {run_id} on its other splits ({', '.join(map(str, deferred))}): a "
+            "tune trial leaves them until the run is first read")  # fmt: skip
+    from hone.runs.deferred import complete_evaluation  # PyTorch: only when there is work
+
+    if err.is_terminal:
+        with err.status(what):
+            complete_evaluation(rs, run_id)
+    else:
+        err.print(what, highlight=False, soft_wrap=True)
+        complete_evaluation(rs, run_id)
 
 
 def _print_links(extra: dict[str, Any]) -> None:

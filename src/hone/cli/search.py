@@ -38,6 +38,8 @@ from hone.store.files import atomic_write_bytes
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
 
+MIN_TRUSTED = 20  # complete trials before parameter importance means much (the study page too)
+
 
 def tune_cmd(
     config: ConfigArg = None,
@@ -122,8 +124,13 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
     out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
     if result.best_params:
         out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
-    for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
-        out.print(f"  importance {safe(key)}: {value:.3f}")
+    complete = c.get("complete", 0)
+    if result.importances and complete < MIN_TRUSTED:
+        out.print(f"  importance: left out; {complete} complete trials are too few to trust it "
+                  f"(it needs {MIN_TRUSTED})", highlight=False)  # fmt: skip
+    elif result.importances:
+        for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
+            out.print(f"  importance {safe(key)}: {value:.3f}")
     for w in result.edge_warnings:
         out.print(f"[yellow]warning[/]: {safe(w)}")
     if final:

@@ -227,14 +227,17 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
     # Short labels (base, v1, ...) on the figures; the variants table is their key.
     labels = {r["name"]: f"v{i}" if i else "base" for i, r in enumerate(rows)}
     ctx["labels"] = labels
-    if done:
+    ctx["comparisons"] = _comparisons(rows, labels, record.kind)
+    if done and record.kind == "improve":
+        ctx["ladder"] = _improve_ladder(done, labels, record.summary, metric)
+    elif done:
         ctx["ladder"] = plots.ladder(
             [labels[r["name"]] for r in done],
             [r["summary"]["mean"] for r in done],
             [r["summary"]["ci_low"] for r in done],
             [r["summary"]["ci_high"] for r in done],
             metric,
-            joined=record.kind in ("ladder", "improve"),
+            joined=record.kind == "ladder",
         )
         key = metric if metric.startswith("val_") else "val_loss"
         series = {
@@ -243,6 +246,50 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
         }
         ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")
     return ctx
+
+
+def _comparisons(rows: list[dict[str, Any]], labels: dict[str, str], kind: str) -> list[str]:
+    """What each p value compares, and where Holm's correction applies, from the rows
+    themselves (an improve candidate is compared with the step it would build on)."""
+    notes = []
+    if kind == "improve":
+        notes.append(
+            "Each candidate is compared with the step it would build on (the vs column): the "
+            "baseline in round 1, then the change adopted before."
+        )
+    elif kind == "ladder":
+        notes.append("Each step is compared with the step before it (the vs column).")
+    corrected: dict[str, int] = {}
+    for r in rows:
+        if r.get("vs") and "holm" in r["vs"]:
+            ref = labels.get(r["vs"]["variant"], r["vs"]["variant"])
+            corrected[ref] = corrected.get(ref, 0) + 1
+    for ref, k in corrected.items():
+        notes.append(f"The {k} variants compared with {ref} are judged with Holm's correction "
+                     f"for {k} comparisons.")  # fmt: skip
+    return notes
+
+
+def _improve_ladder(
+    done: list[dict[str, Any]], labels: dict[str, str], result: dict[str, Any], metric: str
+) -> str:
+    """The ladder of adopted steps (baseline, then each adopted change, joined); the rejected
+    candidates of each round drawn apart, above the round that tried them."""
+    adopted = {a["name"] for a in result.get("adopted") or []}
+    steps, rejected = [], []
+    for r in done:
+        name, s = r["name"], r["summary"]
+        point = (labels[name], s["mean"], s["ci_low"], s["ci_high"])
+        if name == "baseline" or name in adopted:
+            steps.append(point)
+        else:
+            rejected.append((_round_of(name), *point))
+    return plots.improve_ladder(steps, rejected, metric)
+
+
+def _round_of(name: str) -> int:
+    head = name.split(":", 1)[0]  # "round 2: ..."
+    return int(head.split()[-1]) if head.startswith("round ") and head.split()[-1].isdigit() else 0
 
 
 def _timeline(extra: dict[str, Any]) -> list[dict[str, Any]]:

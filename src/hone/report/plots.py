@@ -24,6 +24,7 @@ __all__ = [
     "confusion",
     "curves",
     "image_grid",
+    "improve_ladder",
     "ladder",
     "parallel",
     "scatter",
@@ -91,6 +92,7 @@ def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
             color = COLORS[i % len(COLORS)]
             ax.plot(x, np.nanmean(arr, 0), color=color, lw=1.6, label=name)
             ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.15)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
@@ -135,6 +137,8 @@ def series_by_layer(
             ax.plot(x[: len(ys)], ys, label=layer, color=COLORS[i % len(COLORS)], lw=1.3)
         if log:
             ax.set_yscale("log")
+        if xlabel == "epoch":  # fractional epochs between samples; ticks at whole ones
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
@@ -188,6 +192,37 @@ def ladder(
         return to_uri(fig)
 
 
+def improve_ladder(
+    steps: list[tuple[str, float, float, float]],
+    rejected: list[tuple[int, str, float, float, float]],
+    ylabel: str,
+) -> str:
+    """``hone improve``: the adopted steps (label, mean, low, high) as a ladder, joined; each
+    rejected candidate (round, label, ...) as a hollow grey mark beside the step its round
+    started from, never on the line."""
+    with figure(6.5, 3.4) as (fig, ax):
+        x = np.arange(len(steps))
+        means = [s[1] for s in steps]
+        err = [np.subtract(means, [s[2] for s in steps]), np.subtract([s[3] for s in steps], means)]
+        ax.errorbar(x, means, yerr=err, fmt="o-", color=COLORS[0], capsize=4,
+                    label="adopted (each builds on the one before)")  # fmt: skip
+        by_round: dict[int, int] = {}
+        for i, (rnd, label, mean, low, high) in enumerate(rejected):
+            k = by_round.get(rnd, 0)
+            by_round[rnd] = k + 1
+            xr = rnd - 0.5 + 0.12 * (k + 1)  # between the step it tried on and the next
+            ax.errorbar([xr], [mean], yerr=[[mean - low], [high - mean]], fmt="o", mfc="white",
+                        color="#9ca3af", capsize=3, label=None if i else "rejected")  # fmt: skip
+            ax.annotate(label, (xr, mean), xytext=(4, 0), textcoords="offset points",
+                        fontsize=7, color="#6b7280", va="center")  # fmt: skip
+        ax.set_xticks(x, [s[0] for s in steps], fontsize=8)
+        ax.set_xlim(-0.5, max(len(steps) - 0.5, max(by_round, default=0) + 0.2))
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        return to_uri(fig)
+
+
 def scatter(
     x: list[float],
     y: list[float],
@@ -206,8 +241,8 @@ def scatter(
             jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(x))
             x = [xi + j for xi, j in zip(x, jitter, strict=True)]
             ax.set_xticks(range(len(categories)))
-            ax.set_xticklabels([c if len(c) <= 14 else c[:13] + "…" for c in categories],
-                               rotation=30 if len(categories) > 3 else 0, ha="right")  # fmt: skip
+            ax.set_xticklabels(categories, rotation=30 if len(categories) > 3 else 0,
+                               ha="right" if len(categories) > 3 else "center")  # fmt: skip
             ax.set_xlim(-0.5, len(categories) - 0.5)
         elif integer_x:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -232,13 +267,19 @@ def parallel(
     values: list[float],
     metric: str = "metric",
     categories: dict[str, list[str]] | None = None,
+    logs: list[str] | None = None,
 ) -> str:
-    """Parallel coordinates: each trial a line across its (normalised) parameters, coloured by
-    its metric with a colour bar. A categorical parameter's rows hold indices into
-    ``categories[param]``, whose names are written along its axis."""
-    categories = categories or {}
-    with figure(7.0, 3.4) as (fig, ax):
+    """Parallel coordinates: each trial a line across its parameters, coloured by its metric
+    with a colour bar. Every axis is labelled with its values (lowest at the bottom, highest
+    at the top; a log-scale parameter on a log axis, its values in its own units); a
+    categorical parameter's rows hold indices into ``categories[param]``, named along its
+    axis."""
+    categories, logs = categories or {}, logs or []
+    with figure(7.4, 3.8) as (fig, ax):
         arr = np.asarray(rows, dtype=float)
+        for j, p in enumerate(params):
+            if p in logs:
+                arr[:, j] = np.log10(np.where(arr[:, j] > 0, arr[:, j], np.nan))
         low, high = np.nanmin(arr, 0), np.nanmax(arr, 0)
         for j, p in enumerate(params):
             if p in categories:  # the whole category range, not just the values the top used
@@ -249,17 +290,36 @@ def parallel(
         for i in np.argsort(values):
             ax.plot(range(len(params)), norm[i], color=cmap(scale(values[i])), lw=1.2, alpha=0.85)
         for j, p in enumerate(params):
-            for k, name in enumerate(categories.get(p, [])):
-                where = k / max(1, len(categories[p]) - 1)
-                ax.text(j + 0.03, where, name[:12], fontsize=7, va="center", color="#374151")
-        labels = [(p if len(p) <= 22 else "…" + p[-21:]) for p in params]
-        ax.set_xticks(range(len(params)), labels, rotation=15, ha="right", fontsize=8)
-        ax.set_ylabel("low → high (per axis)")
-        ax.set_ylim(-0.05, 1.05)
-        ax.grid(alpha=0.3)
+            ax.axvline(j, color="#9ca3af", lw=0.8, zorder=0)
+            names = categories.get(p)
+            if names is None:  # the axis's own range, in the parameter's units
+                ends = (10 ** low[j], 10 ** high[j]) if p in logs else (low[j], high[j])
+                names = [f"{ends[0]:.3g}", f"{ends[1]:.3g}"]
+            for k, name in enumerate(names):
+                where = k / max(1, len(names) - 1)
+                ax.text(j + 0.03, where, name, fontsize=7, va="center", color="#374151")
+        labels = [_wrap(p) + ("\n(log axis)" if p in logs else "") for p in params]
+        ax.set_xticks(range(len(params)), labels, fontsize=8)
+        ax.set_yticks([])
+        ax.set_ylabel("each axis: lowest → highest")
+        ax.set_ylim(-0.08, 1.08)
+        ax.set_xlim(-0.2, len(params) - 0.4)
         bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=scale, cmap=cmap), ax=ax)
         bar.set_label(metric, fontsize=8)
         return to_uri(fig)
+
+
+def _wrap(name: str, width: int = 16) -> str:
+    """A dotted key over lines at its dots, so a long name is never cut."""
+    lines, line = [], ""
+    for part in name.split("."):
+        piece = f"{line}.{part}" if line else part
+        if line and len(piece) > width:
+            lines.append(line + ".")
+            line = part
+        else:
+            line = piece
+    return "\n".join([*lines, line])
 
 
 def image_grid(images: list[np.ndarray], titles: list[str], columns: int = 6) -> str:
