@@ -141,7 +141,8 @@ def print_improve(result: dict[str, Any], chosen: str, base: dict[str, Any]) -> 
         why = str(c["fate"]).removeprefix(
             "not tried: "
         )  # "not tried X: not tried: ..." read as a bug
-        out.print(f"[dim]not tried[/] {safe(c['name'])}: {safe(why)}", highlight=False)
+        when = f" (round {c['round']})" if c.get("round") else ""
+        out.print(f"[dim]not tried{when}[/] {safe(c['name'])}: {safe(why)}", highlight=False)
     t = result["final_test"]
     out.print(
         f"stopped: {result['stop_reason']}; {result['runs_used']} runs. Final "

@@ -11,8 +11,10 @@ import yaml
 
 from hone.diagnose import diagnose
 from hone.errors import HoneError
-from hone.report import plots
+from hone.report import charts, plots
 from hone.store.runstore import RunStore
+
+DataCache = dict[str, Any]  # hone.runs.DataCache: data bundles by store and data config
 
 __all__ = ["experiment_context", "run_context"]
 
@@ -70,13 +72,13 @@ def _as_epochs(samples: list[dict[str, Any]]) -> list[float]:
     return [s["step"] / max(per_epoch, 1) for s in samples]
 
 
-def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
+def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Figures (or, for one that would be empty, a sentence saying why it is left out)."""
     if not tele or not tele.get("samples"):
         return []
     samples = tele["samples"]
     steps = _as_epochs(samples)
-    figures = []
+    figures: list[dict[str, Any]] = []
     grads = {
         layer: [s["layers"][layer]["grad_norm"] for s in samples if layer in s["layers"]]
         for layer in tele.get("layers", [])
@@ -105,21 +107,20 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
     at_init = tele.get("at_init") or {}
     if at_init:
         names = list(at_init)
-        figures.append(
-            {
-                "title": "Activation std per layer at initialisation",
-                "uri": plots.bars(names, [at_init[n]["std"] for n in names], "std"),
-            }
-        )
+        stds = [at_init[n]["std"] for n in names]
+        figures.append({"title": "Activation std per layer at initialisation",
+                        "bars": charts.bar_rows(names, stds)})  # fmt: skip
     return figures
 
 
-def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
+def _predictions(
+    run_id: str, store: RunStore, index: int, cache: DataCache | None
+) -> dict[str, Any]:
     """Test-split predictions: the most confident mistakes first, and one record's outputs."""
     from hone.evaluate.report import predict_outputs
     from hone.runs import load_run
 
-    _, built = load_run(run_id, store.root)
+    _, built = load_run(run_id, store.root, cache)
     data = built.data
     if data.task != "classification":
         return {}
@@ -141,34 +142,27 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
         for i in shown
     ]
     out: dict[str, Any] = {"cards": cards, "mistakes": len(wrong), "n": len(y)}
-    if len(data.input_shape) == 3:
-        imgs = [data.test.x[i].cpu().numpy() for i in shown]
-        imgs = [(im - im.min()) / (im.max() - im.min() + 1e-12) for im in imgs]
-        titles = [
-            f"{'✓' if c['correct'] else '✗'} {c['predicted'][:10]} {c['p']:.2f}"
-            f"\ntrue {c['true'][:10]}"
-            for c in cards
-        ]
-        out["grid"] = plots.image_grid(imgs, titles)
+    if len(data.input_shape) == 3:  # each card gets its image
+        for card, i in zip(cards, shown, strict=True):
+            card["image"] = charts.thumbnail(data.test.x[i].cpu().numpy())
     index = min(max(index, 0), len(y) - 1)
+    colors = _record_colors(len(data.classes), int(y[index]), int(pred[index]))
     out["record"] = {
         "index": index,
         "true": data.classes[y[index]],
         "predicted": data.classes[pred[index]],
-        "uri": plots.bars(
-            data.classes,
-            probs[index].tolist(),
-            "output",
-            colors=_record_colors(len(data.classes), int(y[index]), int(pred[index])),
-        ),
+        "bars": charts.bar_rows(data.classes, probs[index].tolist(), colors),
     }
     return out
 
 
-def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
+def run_context(
+    store: RunStore, run_id: str, index: int = 0, cache: DataCache | None = None
+) -> dict[str, Any]:
+    """What the run page shows; ``cache`` holds data already loaded for other runs' pages."""
     from hone.runs import evidence_of
 
-    evidence = evidence_of(store, store.resolve_id(run_id))  # completes a deferred evaluation
+    evidence = evidence_of(store, store.resolve_id(run_id), cache)  # completes deferred evaluation
     record = store.get_run(evidence.run_id)
     evaluation = evidence.evaluation
     split = "test" if "test" in evaluation else next(iter(evaluation), None)
@@ -198,11 +192,11 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         },
     }
     if report and "confusion_matrix" in report:
-        ctx["confusion"] = plots.confusion(report["confusion_matrix"], report["classes"])
+        ctx["confusion"] = charts.heatmap(report["confusion_matrix"], report["classes"])
         ctx["classes"] = report["classes"]
     try:
         ctx["predictions"] = (
-            _predictions(record.id, store, index) if record.status != "diverged" else {}
+            _predictions(record.id, store, index, cache) if record.status != "diverged" else {}
         )
     except HoneError as exc:  # data moved or weights missing: the rest of the page still stands
         ctx["predictions"] = {"error": str(exc)}

@@ -17,13 +17,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 __all__ = [
     "bars",
-    "confusion",
     "curves",
-    "image_grid",
     "improve_ladder",
     "ladder",
     "parallel",
@@ -43,14 +41,24 @@ def figure(width: float = 6.0, height: float = 3.2) -> Iterator[tuple[Figure, An
         plt.close(fig)
 
 
-def to_uri(fig: Figure) -> str:
+def to_uri(fig: Figure, grow: bool = True) -> str:
+    """The figure as a PNG data URI. ``tight_layout`` fits the axes, their labels and a
+    colour bar into the figure; ``grow`` also grows the image to hold every artist (a legend
+    or text beside the axes is never cut), at about twice the cost: the plots that keep
+    everything inside their axes pass ``grow=False``."""
     buf = io.BytesIO()
-    with warnings.catch_warnings():  # a layout that cannot fit is fixed by bbox "tight" below
+    with warnings.catch_warnings():  # a layout that cannot fit: "grow" below fixes it
         warnings.simplefilter("ignore", UserWarning)
         fig.tight_layout()
-    # "tight" grows the image to hold every artist: a long legend or tick label is never cut.
-    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.05)
+    fig.savefig(buf, format="png", bbox_inches="tight" if grow else None, pad_inches=0.05)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _log_y(ax: Any) -> None:
+    """A log y axis labelled at its decades only (labelling every minor tick is slow to lay
+    out and crowds the axis)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _finite(values: list[Any]) -> list[float]:
@@ -71,13 +79,13 @@ def curves(
         for j, (label, epoch) in enumerate((marks or {}).items()):
             ax.axvline(epoch, ls="--", color=COLORS[(j + 3) % len(COLORS)], lw=1, label=label)
         if log:
-            ax.set_yscale("log")
+            _log_y(ax)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
@@ -97,32 +105,7 @@ def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        return to_uri(fig)
-
-
-def confusion(matrix: list[list[int]], classes: list[str]) -> str:
-    cm = np.asarray(matrix)
-    size = min(9.0, 2.5 + 0.45 * len(classes))
-    with figure(size, size * 0.85) as (fig, ax):
-        ax.imshow(cm, cmap="Blues")
-        ticks = range(len(classes))
-        ax.set_xticks(ticks, [c[:12] for c in classes], rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(ticks, [c[:12] for c in classes], fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        high = cm.max() or 1
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                ax.text(
-                    j,
-                    i,
-                    str(cm[i, j]),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if cm[i, j] > high / 2 else "black",
-                )
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def series_by_layer(
@@ -136,14 +119,14 @@ def series_by_layer(
             ys = _finite(values)
             ax.plot(x[: len(ys)], ys, label=layer, color=COLORS[i % len(COLORS)], lw=1.3)
         if log:
-            ax.set_yscale("log")
+            _log_y(ax)
         if xlabel == "epoch":  # fractional epochs between samples; ticks at whole ones
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def bars(
@@ -189,7 +172,7 @@ def ladder(
                       ha="right" if len(names) > 6 else "center", fontsize=8)  # fmt: skip
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def improve_ladder(
@@ -258,7 +241,7 @@ def scatter(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def parallel(
@@ -320,21 +303,6 @@ def _wrap(name: str, width: int = 16) -> str:
         else:
             line = piece
     return "\n".join([*lines, line])
-
-
-def image_grid(images: list[np.ndarray], titles: list[str], columns: int = 6) -> str:
-    rows = max(1, math.ceil(len(images) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), dpi=100)
-    try:
-        for ax in np.atleast_1d(axes).ravel():
-            ax.axis("off")
-        for ax, img, title in zip(np.atleast_1d(axes).ravel(), images, titles, strict=False):
-            pic = img.transpose(1, 2, 0) if img.shape[0] in (3,) else img[0]
-            ax.imshow(pic, cmap=None if img.shape[0] == 3 else "gray")
-            ax.set_title(title, fontsize=7)
-        return to_uri(fig)
-    finally:
-        plt.close(fig)
 
 
 def lr_find_png(

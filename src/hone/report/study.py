@@ -5,6 +5,7 @@ parallel coordinates, the best trial and its fresh-seed re-run."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from hone.report import plots
 from hone.store.runstore import RunStore
 
-__all__ = ["study_context"]
+__all__ = ["study_changed", "study_context"]
 
 TOP = 15  # trials drawn in parallel coordinates
 MIN_TRUSTED = 20  # complete trials before parameter importance is shown
@@ -87,6 +88,27 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
         final = reruns[0].summary.get("variants", [{}])[0] if reruns[0].summary else {}
         ctx["final"] = {"experiment": reruns[0].id, **final}
     return ctx
+
+
+def study_changed(store: RunStore, study_name: str) -> float:
+    """When the study (or its fresh-seed re-run) last changed, as a timestamp: its page is
+    written again only after that."""
+    storage = f"sqlite:///{store.root.resolve() / 'studies.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(
+            deepcopy=False
+        )
+    except (KeyError, ValueError, RuntimeError):
+        return time.time()  # cannot tell: write it
+    if any(t.state == TrialState.RUNNING for t in trials):
+        return time.time()
+    stamps = [(t.datetime_complete or t.datetime_start) for t in trials]
+    changed = max((s.timestamp() for s in stamps if s is not None), default=time.time())
+    for e in store.list_experiments(200):
+        if e.kind == "tune" and e.spec.get("study") == study_name:
+            changed = max(changed, e.finished or e.created)
+    return changed
 
 
 def _pruned_by(every: list[FrozenTrial]) -> list[dict[str, Any]]:
