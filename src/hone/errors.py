@@ -16,10 +16,14 @@ from pathlib import Path
 __all__ = [
     "ConfigError",
     "DataError",
+    "DiskFullError",
     "HoneError",
     "HoneNotice",
     "HoneWarning",
+    "ReadOnlyStoreError",
+    "StoreDamagedError",
     "StoreError",
+    "Terminated",
     "suggest",
     "warn",
 ]
@@ -57,6 +61,26 @@ class HoneWarning(UserWarning):
 class HoneNotice(HoneWarning):
     """Something hone does that the user should hear about, not a problem (it downloads a
     dataset into a folder it creates); the CLI prints it as one ``note:`` line."""
+
+
+class ReadOnlyStoreError(StoreError):
+    """The run store cannot be written (a read-only mount, no write permission)."""
+
+
+class StoreDamagedError(StoreError):
+    """``runs.db`` itself is damaged; ``hone store repair`` rebuilds it."""
+
+
+class DiskFullError(StoreError):
+    """A write ran out of space (or past a file-size limit): the run failed, the input was
+    fine, so the exit code is 1, not 2."""
+
+    exit_code = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so it stops hone the same way and the record
+    can still tell which it was."""
 
 
 def suggest(name: str, options: Iterable[str]) -> str:

@@ -10,9 +10,20 @@ from typing import Annotated
 
 import typer
 
-from hone.cli import analysis, experiments, improve, report, runs, search, studies, train
+from hone.cli import (
+    analysis,
+    diagnose,
+    experiments,
+    improve,
+    report,
+    runs,
+    search,
+    store,
+    studies,
+    train,
+)
 from hone.cli.common import err, safe
-from hone.errors import HoneError, HoneNotice, HoneWarning
+from hone.errors import HoneError, HoneNotice, HoneWarning, Terminated
 from hone.version import __version__
 
 __all__ = ["app", "main"]
@@ -44,7 +55,8 @@ def _root(
 
 
 app.add_typer(runs.runs_app, name="runs")
-app.command("diagnose")(analysis.diagnose_cmd)
+app.add_typer(store.store_app, name="store")
+app.command("diagnose")(diagnose.diagnose_cmd)
 app.command("datacurve")(analysis.datacurve_cmd)
 app.command("eval")(analysis.eval_cmd)
 app.command("predict")(analysis.predict_cmd)
@@ -83,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
+        raise Terminated  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
 
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, terminate)
@@ -96,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # output piped into head: not an error
         sys.exit(0)
-    except KeyboardInterrupt:  # Ctrl-C outside training (loading data, writing a report)
-        err.print("[bold red]interrupted[/]")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # outside training (loading data, writing a report)
+        sigterm = isinstance(exc, Terminated)
+        err.print("[bold red]interrupted[/]" + (" by SIGTERM" if sigterm else ""))
+        sys.exit(143 if sigterm else 130)

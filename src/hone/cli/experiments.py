@@ -105,6 +105,7 @@ def compare_cmd(
     from hone.experiments.compare import (
         check_metric,
         plan_experiment,
+        resolve_resumable,
         run_pending,
         summarize_experiment,
     )
@@ -114,7 +115,7 @@ def compare_cmd(
     where = parse_backend(backend, address)
     with RunStore(store) as rs, runs_bar("compare", quiet or json_out) as bar:
         if resume:
-            exp_id = rs.resolve_experiment(resume)
+            exp_id = resolve_resumable(rs, resume, "compare")
         else:
             bar.phase("loading the data and checking the variants")
             base = base_config(config, set_)

@@ -76,7 +76,7 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
-    from hone.experiments.compare import check_metric
+    from hone.experiments.compare import check_metric, resolve_resumable
     from hone.experiments.improve import improve
     from hone.runs.stacking import check_stack
 
@@ -85,7 +85,7 @@ def improve_cmd(
     with RunStore(store) as rs, runs_bar("improve", quiet or json_out) as bar:
         bar.phase("loading the data")
         if resume:
-            exp_id = rs.resolve_experiment(resume)
+            exp_id = resolve_resumable(rs, resume, "improve")
             spec = rs.get_experiment(exp_id).spec
             base = load_config(spec["config"])
             runs, seconds = spec.get("budget_runs"), spec.get("budget_seconds")

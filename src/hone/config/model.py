@@ -7,7 +7,15 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hone.config.names import ACTIVATIONS, INITIALIZERS, check_name
-from hone.config.types import Finite, Int, NonNegFinite, PosFinite, Strict, Text
+from hone.config.types import (
+    Int,
+    NonNegFinite,
+    Strict,
+    TensorFinite,
+    TensorNonNeg,
+    TensorPos,
+    Text,
+)
 
 __all__ = ["DEFAULT_BLOCK_ORDER", "BlockStep", "ConvLayer", "ModelConfig"]
 
@@ -44,8 +52,8 @@ class ModelConfig(Strict):
     hidden: list[Units] = Field(default_factory=lambda: [25], max_length=MAX_LAYERS)
     conv: list[ConvLayer] = Field(default_factory=list, max_length=100)  # cnn: the conv stack
     activation: Text = "relu"
-    negative_slope: NonNegFinite = 0.01  # leaky_relu (the MNIST book uses 0.02)
-    alpha: PosFinite = 1.0  # elu
+    negative_slope: TensorNonNeg = 0.01  # leaky_relu (the MNIST book uses 0.02)
+    alpha: TensorPos = 1.0  # elu
     pieces: Int = Field(2, ge=2, le=64)  # maxout: linear pieces per unit
     output_activation: Literal["auto", "softmax", "sigmoid", "none"] = "auto"
     norm: Literal["none", "batch", "layer"] = "none"
@@ -57,7 +65,7 @@ class ModelConfig(Strict):
     block_order: list[BlockStep] | None = Field(None, max_length=4)
     init: Text = "auto"
     bias_init: Text = "zeros"
-    init_value: Finite = 0.1  # for init/bias_init "constant"
+    init_value: TensorFinite = 0.1  # for init/bias_init "constant"
     init_from: Text | None = None  # a run id: start from its weights where names and shapes match
     init_from_skip: list[Text] = Field(default_factory=list)  # layers to keep fresh: [output]
     freeze: list[Text] | Literal["all_but_head"] | None = None  # layer names not to train

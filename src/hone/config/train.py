@@ -10,7 +10,17 @@ from pydantic import Field, field_validator, model_validator
 
 from hone.config.names import LOSSES, check_name
 from hone.config.options import OptimizerConfig, ScheduleConfig
-from hone.config.types import Int, NonNegFinite, NonNegInt, PosFinite, PosInt, Strict, Text, Unit
+from hone.config.types import (
+    Int,
+    NonNegFinite,
+    NonNegInt,
+    PosInt,
+    Strict,
+    TensorNonNeg,
+    TensorPos,
+    Text,
+    Unit,
+)
 
 __all__ = [
     "WATCH_CODES",
@@ -36,8 +46,8 @@ class EarlyStoppingConfig(Strict):
 
 
 class GradClipConfig(Strict):
-    norm: PosFinite | None = None  # clip the global gradient norm to this
-    value: PosFinite | None = None  # clip every gradient element to [-value, value]
+    norm: TensorPos | None = None  # clip the global gradient norm to this
+    value: TensorPos | None = None  # clip every gradient element to [-value, value]
 
     @model_validator(mode="after")
     def _one_of(self) -> GradClipConfig:
@@ -114,8 +124,10 @@ class TrainConfig(Strict):
     label_smoothing: Unit = Field(0.0, lt=1)
     # Weight each class's loss: "balanced" (n / (classes * count), as scikit-learn) or
     # {label: weight} with unlisted labels at 1.
-    class_weight: Literal["balanced"] | dict[str, NonNegFinite] | None = None
-    huber_delta: PosFinite = 1.0  # huber
+    # A dict's unlisted classes weigh 1; weights of 0 for every class in the training split
+    # are refused when the data is known (hone.assemble.resolve_class_weights).
+    class_weight: Literal["balanced"] | dict[str, TensorNonNeg] | None = None
+    huber_delta: TensorPos = 1.0  # huber
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     batch_size: PosInt | Literal["full"] = 32
     epochs: Int = Field(100, gt=0, le=10_000_000)

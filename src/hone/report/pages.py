@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from hone.diagnose import diagnose
+from hone.diagnose import diagnose_run
 from hone.errors import HoneError
 from hone.report import charts, plots
 from hone.store.runstore import RunStore
@@ -156,6 +156,18 @@ def _predictions(
     return out
 
 
+def _diagnosis(evidence: Any) -> dict[str, Any]:
+    """The findings, and what is achievable on the data with the reference models' scores."""
+    found = diagnose_run(evidence)
+    reference = found.reference
+    split = reference.get("split") or "val"
+    target = reference.get("achievable") or {}
+    metric = target.get("metric", "accuracy")
+    models = {k: v.get(f"{split}_{metric}") for k, v in (reference.get("models") or {}).items()
+              if isinstance(v, dict) and f"{split}_{metric}" in v}  # fmt: skip
+    return {"findings": found.findings, "reference": reference, "reference_models": models}
+
+
 def run_context(
     store: RunStore, run_id: str, index: int = 0, cache: DataCache | None = None
 ) -> dict[str, Any]:
@@ -175,7 +187,7 @@ def run_context(
         "curves": _learning_curves(record),
         "constant_lr": _constant_lr(record.history),
         "telemetry": _telemetry(evidence.telemetry),
-        "findings": diagnose(evidence),
+        **_diagnosis(evidence),
         "timeline": _timeline(record.extra),
         "repair_of": record.extra.get("repair_of"),
         "repaired_by": record.extra.get("repaired_by"),

@@ -23,7 +23,7 @@ def train_one(
 ) -> tuple[str, str]:
     """One run (module-level, so it pickles into a worker): ``(run_id, status)``."""
     overrides: dict[str, Any] = {"train.threads": threads} if threads else {}
-    result = run(cfg, store=store_root, callbacks=callbacks, **overrides)
+    result = run(cfg, store=store_root, callbacks=callbacks, overrides=overrides)
     return result.run_id, result.status
 
 

@@ -129,7 +129,7 @@ def objective(
         report = ReportToTrial(trial, metric)
         live = [Pulses(pulse, f"trial {trial.number}")] if pulse else []
         result = run(base, store=store, callbacks=[report, *live], evaluate=judged_on(metric),
-                     **overrides)  # fmt: skip
+                     overrides=overrides)  # fmt: skip
         ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
                          result.epochs_run, report.pruned)  # fmt: skip
         return settle(trial, ended, metric, store)
