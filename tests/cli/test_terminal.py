@@ -131,23 +131,30 @@ def test_a_diverged_run_says_what_to_try(
     assert "hone diagnose" in err
 
 
-def test_runs_list_keeps_ids_status_and_numbers_whole_at_80_columns(
-    capsys: pytest.CaptureFixture[str], store: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("columns", [80, 120])
+def test_runs_list_on_a_terminal_keeps_names_apart_and_drops_the_least_useful_columns(
+    store: Path, columns: int
 ) -> None:
-    long_name = "an-experiment-with-a-very-long-name/+ model.hidden=[32, 32, 32]"
-    ids = [one_run(store, name=long_name) for _ in range(2)]
-    from hone.cli import common as cli_common
-    from hone.cli import runs as cli_runs
-
-    narrow = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
-    monkeypatch.setattr(cli_common, "out", narrow)
-    monkeypatch.setattr(cli_runs, "out", narrow)
-    cli_runs.runs_list(store=store, limit=10, status=None, json_out=False)
-    text = narrow.file.getvalue()  # type: ignore[attr-defined]
-    assert all(len(line) <= 80 for line in text.splitlines())
-    for run_id in ids:
-        assert run_id in text
-    assert "completed" in text and "…" in text and "32, 32]" in text
+    """In a pty: distinct names that share a long start and end stay distinct (cut where they
+    agree), each run shows its seed, ids and statuses stay whole and apart from the name."""
+    head = "an-experiment-with-a-very-long-name/+ model.hidden="
+    names = [f"{head}[32, 32, 32] + train.optimizer.lr=0.003 (same as baseline)",
+             f"{head}[64, 32, 32] + train.optimizer.lr=0.003 (same as baseline)"]  # fmt: skip
+    ids = [one_run(store, name=name, seed=seed) for seed, name in enumerate(names, start=7)]
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "runs", "list", "--store",
+                           str(store)], columns=columns)  # fmt: skip
+    lines = [ln for ln in screen_text(chunks) if any(i in ln for i in ids)]
+    assert code == 0 and len(lines) == 2, lines
+    assert all(len(ln) <= columns for ln in lines)
+    header = next(p for p in screen_text(chunks) if p.lstrip().startswith("id "))
+    assert "seed" in header and "val_acc" in header
+    assert ("created" in header) == (columns >= 120)  # the first to go at 80 columns
+    cells = [re.split(r" {2,}", ln.strip()) for ln in lines]
+    assert [c[0] for c in cells] == ids[::-1]  # ids whole, in their own cell, newest first
+    assert cells[0][1] != cells[1][1]  # the names are told apart ...
+    assert "…" in cells[0][1] or columns > 80  # ... though cut
+    assert [c[2] for c in cells] == ["8", "7"]  # the seed column
+    assert all(c[3] == "completed" for c in cells)  # never glued to the name
 
 
 def test_experiments_show_prints_the_variants_table(

@@ -13,7 +13,15 @@ from typing import Any
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
-__all__ = ["ProgressLine", "clock", "metric_pairs", "metrics_text", "number", "shorten"]
+__all__ = [
+    "ProgressLine",
+    "clock",
+    "metric_pairs",
+    "metrics_text",
+    "number",
+    "shorten",
+    "shorten_apart",
+]
 
 MIN_BAR = 10
 MAX_BAR = 30
@@ -46,6 +54,42 @@ def shorten(text: str, width: int) -> str:
         return text[: width - 1] + "…" if width > 1 else ""
     tail = min(max(7, width // 3), width - 4)
     return text[: width - tail - 1] + "…" + text[-tail:]
+
+
+def shorten_apart(names: list[str], width: int) -> dict[str, str]:
+    """Each name in at most ``width`` characters, names that differ still told apart: cut in
+    the middle where that keeps them distinct (the same cut for all, so they line up), else
+    each keeps its start, the part where it differs from the others, and its end."""
+    distinct = sorted(set(names))
+    if all(len(n) <= width for n in distinct) or width < 5:
+        return {n: shorten(n, width) for n in distinct}
+    for tail in range(min(max(7, width // 3), width - 4), 0, -1):
+        for head in (width - tail - 1, tail):  # the usual cut, then more of the end
+            if head < 1 or head + tail + 1 > width:
+                continue
+            short = {n: n if len(n) <= width else n[:head] + "…" + n[-(width - head - 1):]
+                     for n in distinct}  # fmt: skip
+            if len(set(short.values())) == len(distinct):
+                return short
+    return {n: _around_difference(n, distinct, width) for n in distinct}
+
+
+def _around_difference(name: str, names: list[str], width: int) -> str:
+    """``start…differing part…end`` in ``width`` characters."""
+    if len(name) <= width:
+        return name
+    at = max((_common_prefix(name, other) for other in names if other != name), default=0)
+    edge = max(1, (width - 2) // 5)
+    middle = width - 2 * edge - 2
+    start = min(max(edge, at - middle // 2), len(name) - edge - middle)
+    return name[:edge] + "…" + name[start : start + middle] + "…" + name[-edge:]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 def number(value: float) -> str:
