@@ -89,6 +89,36 @@ def test_export_errors_name_the_fix(
     assert code == 2 and "is a folder" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "package", "extra"),
+    [
+        (["--to", "tensorboard"], "tensorboard", "tracking"),
+        (["--format", "onnx"], "onnxscript", "onnx"),
+    ],
+)
+def test_a_missing_extra_is_named_before_anything_is_written_with_a_hint_that_works_here(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str], package: str, extra: str,
+) -> None:  # fmt: skip
+    """The package made unimportable in this process (``sys.modules[name] = None`` is how
+    Python marks a module that cannot be imported). hone runs here from a checkout, so the
+    hint is an editable install of this checkout, from its root ``.``."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, package, None)
+    root = Path(hone.__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    target = tmp_path / ("tb" if package == "tensorboard" else "model.onnx")
+    code, _, err = cli(capsys, "export", trained[0], str(target), *args, "--store", str(store))
+    assert code == 2 and "needs" in err and package in err
+    assert f"pip install -e '.[{extra}]'" in err and "'hone[" not in err
+    assert not target.exists()  # no empty folder, no half file
+    monkeypatch.chdir(tmp_path)  # elsewhere: the checkout's own path
+    code, _, err = cli(capsys, "export", trained[0], str(target), *args, "--store", str(store))
+    assert f"pip install -e '{root}[{extra}]'" in err.replace("\n", "")
+
+
 def test_a_mnist_shaped_cnn_exports_with_per_channel_scaling(store: Path, tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     cfg = tiny(**{"data": {"dataset": "digits", "split": "6:2:2"},

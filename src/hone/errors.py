@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable
@@ -24,6 +25,8 @@ __all__ = [
     "StoreDamagedError",
     "StoreError",
     "Terminated",
+    "error_json",
+    "install_hint",
     "suggest",
     "warn",
 ]
@@ -99,3 +102,48 @@ def warn(message: str, category: type[HoneWarning] = HoneWarning) -> None:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         level, frame = level + 1, frame.f_back  # type: ignore[assignment]
     warnings.warn(message, category, stacklevel=level)
+
+
+def error_json(exc: BaseException, exit_code: int) -> dict[str, object]:
+    """A failure as ``hone ... --json`` prints it on stdout: ``{"error": {"code", "message",
+    "field"}, "exit_code"}``. ``code`` is the kind (``config_error``, ``data_error``,
+    ``store_error``, ``usage_error``, ...); ``field`` the config key, flag or file the message
+    starts with (``train.optimizer.lr: ...``), or ``null`` when it names none."""
+    name = "interrupted" if exit_code in (130, 143) else _snake(type(exc).__name__)
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    field = getattr(exc, "field", None) or _field_of(message)
+    return {"error": {"code": name, "message": message, "field": field}, "exit_code": exit_code}
+
+
+def _snake(name: str) -> str:
+    if name in ("UsageError", "BadParameter", "NoSuchOption", "MissingParameter", "BadOptionUsage"):
+        return "usage_error"
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+
+
+def _field_of(message: str) -> str | None:
+    """``train.optimizer.lr``, ``--budget``, ``data=`` or a file's path before the first ": "
+    (or, in a list of config errors, the first indented key); ``None`` where none is named."""
+    m = re.match(r"([^\s:'\"]+): ", message) or re.search(r"^\s+([A-Za-z_][\w.\[\]]*): ",
+                                                           message, re.M)  # fmt: skip
+    if m is None:
+        m = re.match(r"(?:No such option|Invalid value for|Missing option)[: ]+'?(--?[\w-]+)",
+                     message)  # fmt: skip
+    return m.group(1) if m else None
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs hone's optional ``extra`` the way hone itself was installed:
+    from a checkout (editable, or on ``PYTHONPATH``) ``pip install -e '.[extra]'`` (the
+    checkout's path when it is not the working folder); from a package, ``pip install
+    'hone[extra]'``."""
+    root = Path(__file__).resolve().parents[2]
+    project = root / "pyproject.toml"
+    try:
+        ours = project.is_file() and 'name = "hone"' in project.read_text("utf-8")
+    except OSError:
+        ours = False
+    if not ours:
+        return f"pip install 'hone[{extra}]'"
+    where = "." if root == Path.cwd().resolve() else str(root)
+    return f"pip install -e '{where}[{extra}]'"

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from hone.config import recorded_config
-from hone.errors import ConfigError, StoreError
+from hone.errors import ConfigError, StoreError, install_hint
 from hone.nn.build import build_model
 from hone.nn.target import add_target_scale, target_scale_of
 from hone.store import RunStore
@@ -203,6 +203,8 @@ def export(run_id: str, fmt: str, out: Path, store: str | Path | None = None) ->
         raise ConfigError(f"{out} is a folder; give a file name such as model.{_suffix(fmt)}")
     if not out.parent.is_dir():
         raise ConfigError(f"the folder {out.parent} does not exist")
+    if fmt == "onnx":  # before the run is loaded or anything written
+        _need_onnx()
     loaded = load(run_id, store)
     example = torch.zeros((1, *loaded.input_shape))
     state = loaded.module.model.state_dict()
@@ -243,12 +245,15 @@ def _safetensors(loaded: LoadedModel, path: str) -> None:
     save_file(tensors, path, metadata=meta)
 
 
-def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
+def _need_onnx() -> None:
     import importlib.util
 
     missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
     if missing:
-        raise ConfigError(f"--format onnx needs {', '.join(missing)}: pip install 'hone[onnx]'")
+        raise ConfigError(f"--format onnx needs {', '.join(missing)}: {install_hint('onnx')}")
+
+
+def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
     torch.onnx.export(
         loaded.module,
         (example,),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -22,8 +22,8 @@ from hone.cli import (
     studies,
     train,
 )
-from hone.cli.common import err, safe
-from hone.errors import HoneError, HoneNotice, HoneWarning, Terminated
+from hone.cli.common import echo_json, err, safe
+from hone.errors import HoneError, HoneNotice, HoneWarning, Terminated, error_json
 from hone.version import __version__
 
 __all__ = ["app", "main"]
@@ -100,15 +100,47 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, terminate)
     warnings.showwarning = _show_warning
+    json_out = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, prog_name="hone")
+        if not json_out:
+            app(args=argv, prog_name="hone")
+        # --json: usage errors come back as exceptions too, to be printed as JSON below
+        code = app(args=argv, prog_name="hone", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except HoneError as exc:
-        label = "[bold yellow]interrupted:[/]" if exc.exit_code == 130 else "[bold red]error:[/]"
-        err.print(f"{label} {safe(str(exc))}", highlight=False)
-        sys.exit(exc.exit_code)
+        _fail(exc, exc.exit_code, json_out, str(exc))
+    except typer.Abort as exc:  # --json only (standalone mode prints it itself)
+        _fail(exc, 130, json_out, "interrupted")
+    except Exception as exc:
+        if not _usage_error(exc):
+            raise
+        _fail(exc, int(getattr(exc, "exit_code", 2)), json_out, exc.format_message())  # type: ignore[attr-defined]
     except BrokenPipeError:  # output piped into head: not an error
         sys.exit(0)
     except KeyboardInterrupt as exc:  # outside training (loading data, writing a report)
         sigterm = isinstance(exc, Terminated)
-        err.print("[bold red]interrupted[/]" + (" by SIGTERM" if sigterm else ""))
-        sys.exit(143 if sigterm else 130)
+        _fail(
+            exc,
+            143 if sigterm else 130,
+            json_out,
+            "interrupted" + (" by SIGTERM" if sigterm else ""),
+        )
+
+
+def _usage_error(exc: Exception) -> bool:
+    """Click's usage errors (a mistyped option, a bad value), which reach here only with
+    ``--json`` (Typer bundles its own Click, so they are known by their class's name)."""
+    return any(c.__name__ == "ClickException" for c in type(exc).__mro__)
+
+
+def _fail(exc: BaseException, code: int, json_out: bool, message: str) -> NoReturn:
+    """One message on stderr; with ``--json`` also the error as one JSON object on stdout, so a
+    script reading stdout learns why (code, message, field) as well as the exit code."""
+    if code in (130, 143) and not isinstance(exc, HoneError):
+        err.print(f"[bold red]{safe(message)}[/]", highlight=False)
+    else:
+        label = "[bold yellow]interrupted:[/]" if code == 130 else "[bold red]error:[/]"
+        err.print(f"{label} {safe(message)}", highlight=False)
+    if json_out:
+        echo_json(error_json(exc, code))
+    sys.exit(code)

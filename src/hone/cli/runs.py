@@ -99,7 +99,7 @@ def _runs_table(records: list[Any], shown: dict[str, str], root: Path) -> Table:
     """Ids, status and numbers always whole; the name gets the width left, cut in the middle
     (distinct names stay distinct); the least useful columns leave first when it is narrow."""
     width = out.width if out.is_terminal else 160
-    columns: dict[str, list[str]] = {
+    columns: dict[str, list[Any]] = {
         "id": [r.id for r in records],
         "name": [r.name for r in records],
         "seed": ["-" if r.seed is None else str(r.seed) for r in records],
