@@ -337,12 +337,13 @@ def test_compare_on_a_terminal_shows_each_seed_live_at_80_columns(tmp_path: Path
 
 
 def test_improve_notes_never_glue_to_the_live_line(tmp_path: Path) -> None:
-    """A note printed while the display is live lands on its own line above it."""
+    """A note printed while the display is live lands on its own line above it. (A budget of
+    7: the baseline's 3 runs, one candidate's 3, and the final test run.)"""
     cfg = tiny(**{"train.epochs": 15, "train.augment": {"noise": 0.05}})  # not stackable
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(cfg))
     code, chunks = in_pty([sys.executable, "-m", "hone.cli", "improve", str(path), "--budget",
-                           "6", "--seeds", "3", "--store", str(tmp_path / "store")])  # fmt: skip
+                           "7", "--seeds", "3", "--store", str(tmp_path / "store")])  # fmt: skip
     pieces = screen_text(chunks)
     assert code == 0, pieces[-20:]
     # A note starts its own line ("baseline: seeds run ...", or "round 1: ..." wrapped between

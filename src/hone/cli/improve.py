@@ -109,8 +109,8 @@ def improve_cmd(
             backend=where,
             say=notes_to(bar),
             progress=bar,
-            announce=lambda e: bar.say(
-                f"experiment {e} (resume with: hone improve --resume {e})", wrap=False
+            announce=lambda e: bar.say(  # the command on a line of its own: never cut
+                f"experiment {e}\n  resume with: hone improve --resume {e}", wrap=False
             ),
         )
     if json_out:

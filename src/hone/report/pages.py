@@ -250,7 +250,7 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
             labels[r["name"]]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
             for r in done
         }
-        ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")
+        ctx["curves"] = plots.band_curves(series, key)  # the heading says mean and band
     return ctx
 
 
