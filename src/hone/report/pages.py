@@ -271,6 +271,11 @@ def _comparisons(rows: list[dict[str, Any]], labels: dict[str, str], kind: str) 
             ref = labels.get(r["vs"]["variant"], r["vs"]["variant"])
             corrected[ref] = corrected.get(ref, 0) + 1
     for ref, k in corrected.items():
+        if kind == "improve":
+            notes.append(f"The p values are uncorrected: improve judges each candidate on its "
+                         f"own paired test against {ref}, not with Holm's correction for the "
+                         f"{k} comparisons.")  # fmt: skip
+            continue
         notes.append(f"The {k} variants compared with {ref} are judged with Holm's correction "
                      f"for {k} comparisons.")  # fmt: skip
     return notes
