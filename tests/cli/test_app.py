@@ -108,6 +108,27 @@ def test_config_errors_exit_2_with_one_message(
     assert not (store / "runs").exists()  # bad input records nothing
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "field"),
+    [
+        (["run", "--set", "train.batchsize=3"], "config_error", "train.batchsize"),
+        (["run", "--set", "train.optimizer.lr=abc"], "config_error", "train.optimizer.lr"),
+        (["runs", "show", "nope"], "store_error", None),
+        (["runs", "list", "--bogus"], "usage_error", "--bogus"),
+        (["compare", "--seeds", "x"], "usage_error", "--seeds"),
+    ],
+)
+def test_json_failures_print_a_json_error_on_stdout(
+    capsys: pytest.CaptureFixture[str], store: Path, args: list[str], code: str, field: str | None
+) -> None:
+    """A script reading --json output learns why a command failed, not only that it did."""
+    exit_code, out, err = cli(capsys, *args, "--json", "--store", str(store))
+    assert exit_code == 2 and "error:" in err  # a person still reads it on stderr
+    error = json.loads(out)["error"]
+    assert error["code"] == code and error["field"] == field and error["message"]
+    assert json.loads(out)["exit_code"] == 2 and "Traceback" not in err
+
+
 def test_model_table(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = cli(capsys, "model")
     assert code == 0 and "hidden1.dense" in out and "output" in out
