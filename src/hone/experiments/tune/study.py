@@ -37,6 +37,7 @@ from hone.experiments.tune.trials import RunFailed, objective
 from hone.experiments.tune.workers import worker
 from hone.experiments.variants import Variant
 from hone.notebook import tune_html
+from hone.progress import Pulsing
 from hone.store import RunStore
 
 __all__ = ["StudyInterrupted", "TuneResult", "open_study", "rerun_best", "tune"]
@@ -71,6 +72,10 @@ class TuneResult:
 
     def best_patch(self) -> dict[str, Any]:
         return dict(self.best_params)
+
+    def __repr__(self) -> str:  # one line; .trials and the rest hold the details
+        return (f"TuneResult({self.study_name!r}: {len(self.trials)} trials, best "
+                f"{self.best_value} with {self.best_params})")  # fmt: skip
 
     def _repr_html_(self) -> str:
         return tune_html(self)
@@ -111,6 +116,7 @@ def tune(
     check_stack_size(stack, stack_size)  # before a study is made
     study, storage = open_study(base, specs, metric, store, storage, study_name)
     report = _reporter(study, progress, trials)
+    report()  # the display starts now, not when the first trial ends
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     try:
         if backend is not None and backend.is_ray:
@@ -133,7 +139,9 @@ def tune(
             if why is not None:
                 if stack == "auto" and say is not None:
                     say(f"trials train one by one: {why}")
-                study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis),
+                pulse = progress.pulse if isinstance(progress, Pulsing) else None
+                study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis,
+                                         pulse),
                                n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
         else:
             _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,
