@@ -102,7 +102,7 @@ def tune_cmd(
         result = tune(base, specs, trials=trials, metric=chosen, store=str(root),
                       storage=storage, study_name=study, sampler=sampler, pruner=pruner,
                       jobs=jobs, progress=bar, backend=where, stack=stack,
-                      stack_size=stack_size, say=notes_to(silent))  # fmt: skip
+                      stack_size=stack_size, say=notes_to(bar))  # fmt: skip
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
         with RunStore(root) as rs, runs_bar("final re-run", silent) as bar:
