@@ -131,6 +131,10 @@ class VariantResult:
 
 @dataclass
 class ComparisonResult:
+    """What ``hone.compare`` returns: one ``VariantResult`` per variant, in order (the
+    reference first), looked up by name with ``result["name"]``; ``summary`` is the object
+    ``hone compare --json`` prints, with each variant's final test metric."""
+
     experiment_id: str
     kind: str  # compare | ladder | tune
     metric: str

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from hone.cli import analysis, experiments, report, runs, search, studies, train
+from hone.cli import analysis, experiments, report, runs, schema, search, studies, train
 from hone.cli.common import err, safe
 from hone.errors import HoneError
 from hone.version import __version__
@@ -57,6 +57,7 @@ app.command("run")(train.run_cmd)
 app.command("report")(report.report_cmd)
 app.command("export")(report.export_cmd)
 app.command("model")(train.model_cmd)
+app.command("schema")(schema.schema_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:
