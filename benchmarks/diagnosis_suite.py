@@ -22,8 +22,9 @@ from typing import Any
 import hone
 from benchmarks.common import print_table, write_result
 from hone.config import load_config
-from hone.diagnose import CODES, diagnose, load_evidence
+from hone.diagnose import CODES, diagnose
 from hone.experiments.stats import compare_paired
+from hone.runs import evidence_of
 from hone.store import RunStore
 from tests.diagnose.scenarios import Scenario, scenarios
 
@@ -46,7 +47,7 @@ def run_scenario(s: Scenario, seeds: list[int], store: str, verify: bool) -> dic
     for seed in seeds:
         result = hone.run(s.config, store=store, seed=seed, name=s.name)
         with RunStore(store) as rs:
-            findings = diagnose(load_evidence(rs, result.run_id))
+            findings = diagnose(evidence_of(rs, result.run_id))
         verdict = judge(s, [f.code for f in findings])
         verdict["truth_holds"] = s.truth(result) if s.truth else None
         top = next((p for f in findings[:1] for p in f.prescriptions if p.patch), None)

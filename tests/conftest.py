@@ -24,6 +24,20 @@ def datasets() -> Path:
     return DATASETS
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test before its fixtures start if pytest-xdist's loadgroup did not
+    group it: tests that share one resource (a Ray cluster) would run in two workers at once
+    and fail by chance."""
+    grouped = getattr(item.config.option, "loadgroup", False)
+    if grouped and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(
+            f"pytest-xdist ignored this test's xdist_group under pytest {pytest.__version__}; "
+            "install the versions pyproject.toml's dev extra names",
+            pytrace=False,
+        )
+
+
 def tiny(**overrides: Any) -> dict[str, Any]:
     """A seconds-fast classification config on blobs; dotted keys override."""
     from hone.config import apply_overrides

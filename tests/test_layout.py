@@ -123,3 +123,16 @@ def test_starting_hone_loads_no_torch(code: str) -> None:
     check += "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
     done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_no_import_cycles() -> None:
+    """No module imports itself back through others, function-level imports included (the
+    layers contract forbids upward imports between layers; this covers modules within one)."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("hone", cache_dir=None)
+    cycles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if module != imported and graph.chain_exists(imported=module, importer=imported):
+                cycles.append(f"{module} <-> {imported}")
+    assert not cycles, "import cycles:\n" + "\n".join(cycles[:20])

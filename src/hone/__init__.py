@@ -54,12 +54,13 @@ _LAZY = {"run": "hone.api", "resume": "hone.api", "RunResult": "hone.api",
          "LoadedModel": "hone.interop"}  # fmt: skip
 
 
-def diagnose(run_id: str, store: str | Path | None = None) -> Diagnosis:
+def diagnose(run_id: str, store: str | Path | None = None, **options: Any) -> Diagnosis:
     """The diagnosis of a recorded run (``hone diagnose RUN``): findings, root cause first,
-    each with prescriptions as config patches."""
+    each with the settings that caused it and prescriptions as config patches; ``probe=True``
+    measures the top prescriptions (see ``hone.api.diagnose``)."""
     from hone.api import diagnose as diagnose_recorded  # the API loads PyTorch: on first use
 
-    return diagnose_recorded(run_id, store)
+    return diagnose_recorded(run_id, store, **options)
 
 
 def __getattr__(name: str) -> Any:

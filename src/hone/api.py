@@ -30,7 +30,7 @@ from hone.assemble import (
 )
 from hone.cluster import parse_backend
 from hone.cluster.backend import Backend
-from hone.config import Config, load_config
+from hone.config import Config, load_config, merge_overrides
 from hone.diagnose import Diagnosis
 from hone.errors import ConfigError
 from hone.evaluate.report import SPLITS
@@ -40,6 +40,7 @@ from hone.experiments.compare import (
     run_pending,
     summarize_experiment,
 )
+from hone.experiments.probe import probe_diagnosis, probing_diagnoser
 from hone.experiments.tune import TuneResult, load_space, parse_space, rerun_best
 from hone.experiments.tune import tune as run_study
 from hone.experiments.variants import from_items, grid
@@ -84,13 +85,16 @@ def run(
     repair: int = 0,
     evaluate: Sequence[str] = SPLITS,
     stack: str = "auto",
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """Train, evaluate and record one run.
 
-    ``overrides`` are dotted config keys; use ``seed=1`` or ``**{"train.optimizer.lr": 0.01}``
-    (``train__epochs=5`` works too). Returns whatever the run reached, also when interrupted
-    or diverged (see ``RunResult.status``).
+    ``overrides`` are dotted config keys: ``overrides={"train.optimizer.lr": 0.01,
+    "store": "runs"}`` takes any key, also one named like a parameter of this function
+    (``store``, ``model``, ``data``); keyword arguments such as ``seed=1`` or
+    ``train__epochs=5`` work too for the others. A key given twice is an error. Returns
+    whatever the run reached, also when interrupted or diverged (see ``RunResult.status``).
 
     ``model`` (an ``nn.Module`` returning logits, or a function building one) replaces the
     config's ``model:``; ``data`` (``(x, y)`` arrays or a torch ``Dataset`` of ``(x, y)``)
@@ -102,13 +106,15 @@ def run(
     something reads the run's full record (``hone.runs.deferred``). ``stack``: auto
     trains an ensemble's members as one stacked model where they differ only in the seed.
     """
-    if repair:
+    given = merge_overrides(overrides, keywords)
+    if repair:  # each restart applies a prescription the probe measured
         return run_with_repair(
             config, attempts=repair, store=store, model=model, data=data,
-            callbacks=callbacks, progress=progress, **overrides,
+            callbacks=callbacks, progress=progress, diagnose=probing_diagnoser(),
+            overrides=given,
         )  # fmt: skip
     return runs.run(config, model=model, data=data, callbacks=callbacks, progress=progress,
-                    store=store, evaluate=evaluate, stack=stack, **overrides)  # fmt: skip
+                    store=store, evaluate=evaluate, stack=stack, overrides=given)  # fmt: skip
 
 
 @dataclass
@@ -191,8 +197,19 @@ def _vary_strings(vary: Mapping[str, Sequence[Any]] | Sequence[str]) -> list[str
     return [str(v) for v in vary]
 
 
-def _base(config: Any, overrides: dict[str, Any], store: str | Path | None) -> Config:
-    cfg = load_config(config, overrides)
+def _base(
+    config: Any,
+    overrides: Mapping[str, Any] | None,
+    keywords: dict[str, Any],
+    store: str | Path | None,
+) -> Config:
+    given = merge_overrides(overrides, keywords)
+    if store is not None and "store" in given and str(given["store"]) != str(store):
+        raise ConfigError(
+            f"store: given as store={str(store)!r} and in the overrides as "
+            f"{str(given['store'])!r}; give it once"
+        )
+    cfg = load_config(config, given)
     return cfg.model_copy(update={"store": str(store)}) if store is not None else cfg
 
 
@@ -230,7 +247,8 @@ def compare(
     stack: str = "auto",
     backend: str = "local",
     address: str | None = None,
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> ComparisonResult:
     """Compare variants of ``config`` over paired seeds, as ``hone compare`` does.
 
@@ -244,7 +262,8 @@ def compare(
     """
     check_stack(stack)
     where = parse_backend(backend, address)
-    base = _base(config, overrides, store)
+    runs.check_sources(model, data)
+    base = _base(config, overrides, keywords, store)
     runner, bundle = None, None
     if model is not None or data is not None:
         if jobs > 1 or where.is_ray:
@@ -333,13 +352,14 @@ def tune(
     progress: bool = False,
     backend: str = "local",
     address: str | None = None,
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> TuneOutcome:
     """Search hyper-parameters with Optuna as ``hone tune`` does; ``space`` is a mapping
     ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file.
     ``backend="ray"`` runs the trials on a Ray cluster at ``address``."""
     where = parse_backend(backend, address)
-    base = _base(config, overrides, store)
+    base = _base(config, overrides, keywords, store)
     if isinstance(space, str | Path):
         specs = load_space(Path(space), base)
     else:
@@ -359,7 +379,25 @@ def tune(
     return TuneOutcome(result, final)
 
 
-def diagnose(run_id: str, store: str | Path | None = None) -> Diagnosis:
+def diagnose(
+    run_id: str,
+    store: str | Path | None = None,
+    *,
+    probe: bool = False,
+    budget: float | None = None,
+    seeds: int = 3,
+    progress: bool = False,
+) -> Diagnosis:
     """The diagnosis of a recorded run (``hone diagnose RUN``): findings, root cause first,
-    each with prescriptions as config patches."""
-    return runs.diagnose_recorded(run_id, store)
+    each with the settings that caused it and prescriptions as config patches.
+
+    ``probe=True`` (``--probe``) tests the top prescriptions by short runs on ``seeds`` fresh
+    seeds and ranks the findings by the measured effect (``Finding.probe``); ``budget``:
+    the seconds it may spend (default: what the run itself took)."""
+    with RunStore(store) as rs:
+        run_id = rs.resolve_id(run_id)
+        found = runs.diagnose_recorded(run_id, rs)
+        if not probe:
+            return found
+        with RunsBar("probe", not progress) as bar:
+            return probe_diagnosis(rs, run_id, found, budget=budget, seeds=seeds, progress=bar)

@@ -268,6 +268,14 @@ def _transfer(cfg: Config, model: nn.Module) -> dict[str, Any]:
             source = rs.resolve_id(cfg.model.init_from)
             weights = rs.load_weights(source)
         loaded = load_matching(model, weights, cfg.model.init_from_skip)
+        broken = [n for n in loaded["loaded"] if not bool(torch.isfinite(weights[n]).all())]
+        if broken:
+            raise ConfigError(
+                f"model.init_from: run {source}'s weights hold NaN or inf (in "
+                f"{', '.join(broken[:5])}); it diverged, and a run started from them diverges "
+                "at once. Start from another run, or leave those layers fresh with "
+                "model.init_from_skip"
+            )
         if not loaded["loaded"]:
             raise ConfigError(
                 f"model.init_from: run {source}'s weights share no layer (name and shape) with "
@@ -304,7 +312,17 @@ def resolve_class_weights(
             + ", ".join(data.classes)
         )
     given = {str(k): float(v) for k, v in setting.items()}
-    return tuple(given.get(c, 1.0) for c in data.classes)
+    weights = tuple(given.get(c, 1.0) for c in data.classes)
+    per_class = torch.bincount(data.train.y.cpu(), minlength=data.n_classes).tolist()
+    if not any(w > 0 and n > 0 for w, n in zip(weights, per_class, strict=True)):
+        present = [c for c, n in zip(data.classes, per_class, strict=True) if n]
+        raise ConfigError(
+            "train.class_weight: every class in the training split ("
+            + ", ".join(present[:20])
+            + ") has weight 0, so no example counts and the loss is NaN at the first step; "
+            "give at least one of them a positive weight"
+        )
+    return weights
 
 
 def recorded_metrics(data: DataBundle, penalty: bool) -> list[str]:

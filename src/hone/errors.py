@@ -9,7 +9,17 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["ConfigError", "DataError", "HoneError", "StoreError", "suggest"]
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DiskFullError",
+    "HoneError",
+    "ReadOnlyStoreError",
+    "StoreDamagedError",
+    "StoreError",
+    "Terminated",
+    "suggest",
+]
 
 
 class HoneError(Exception):
@@ -34,6 +44,26 @@ class StoreError(HoneError):
     """The run store has no such run, or cannot be opened."""
 
     exit_code = 2
+
+
+class ReadOnlyStoreError(StoreError):
+    """The run store cannot be written (a read-only mount, no write permission)."""
+
+
+class StoreDamagedError(StoreError):
+    """``runs.db`` itself is damaged; ``hone store repair`` rebuilds it."""
+
+
+class DiskFullError(StoreError):
+    """A write ran out of space (or past a file-size limit): the run failed, the input was
+    fine, so the exit code is 1, not 2."""
+
+    exit_code = 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so it stops hone the same way and the record
+    can still tell which it was."""
 
 
 def suggest(name: str, options: Iterable[str]) -> str:

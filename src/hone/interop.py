@@ -28,6 +28,7 @@ from hone.errors import ConfigError, StoreError
 from hone.nn.build import build_model
 from hone.nn.target import add_target_scale, target_scale_of
 from hone.store import RunStore
+from hone.store.files import atomic_write
 from hone.train.losses import output_transform, resolve_output_activation
 
 __all__ = ["FORMATS", "LoadedModel", "export", "load"]
@@ -162,33 +163,42 @@ def export(run_id: str, fmt: str, out: Path, store: str | Path | None = None) ->
         raise ConfigError(f"the folder {out.parent} does not exist")
     loaded = load(run_id, store)
     example = torch.zeros((1, *loaded.input_shape))
+    state = loaded.module.model.state_dict()
+    needed = sum(v.numel() * v.element_size() for v in state.values()) + 64 * 1024
     if fmt == "torchscript":
         traced = torch.jit.trace(loaded.module, example)  # type: ignore[no-untyped-call]
-        traced.save(str(out))
+        write: Any = lambda tmp: traced.save(tmp)  # noqa: E731
     elif fmt == "onnx":
-        _onnx(loaded, example, out)
+        write = lambda tmp: _onnx(loaded, example, Path(tmp))  # noqa: E731
     else:
-        from safetensors.torch import save_file
+        write = lambda tmp: _safetensors(loaded, tmp)  # noqa: E731
+    # A new file renamed into place: a full disk leaves no half model file behind.
+    from safetensors import SafetensorError
 
-        module = loaded.module
-        tensors = {k: v.contiguous() for k, v in module.model.state_dict().items()}
-        target = target_scale_of(module.model)
-        meta = {
-            "hone_run": loaded.run_id,
-            "input_shape": json.dumps(loaded.input_shape),
-            "classes": json.dumps(loaded.classes),
-            "output": module.output,
-            "transform": "x -> (x - shift) / scale per feature (or channel), then the model"
-            + ("; its outputs * target_scale + target_shift are in the target's units"
-               if target is not None else ""),
-            "shift": json.dumps(module.shift.reshape(-1).tolist()),
-            "scale": json.dumps(module.scale.reshape(-1).tolist()),
-        }  # fmt: skip
-        if target is not None:
-            meta["target_shift"] = json.dumps(target.shift.tolist())
-            meta["target_scale"] = json.dumps(target.scale.tolist())
-        save_file(tensors, str(out), metadata=meta)
-    return out
+    return atomic_write(out, write, needed=needed, errors=(RuntimeError, SafetensorError))
+
+
+def _safetensors(loaded: LoadedModel, path: str) -> None:
+    from safetensors.torch import save_file
+
+    module = loaded.module
+    tensors = {k: v.contiguous() for k, v in module.model.state_dict().items()}
+    target = target_scale_of(module.model)
+    meta = {
+        "hone_run": loaded.run_id,
+        "input_shape": json.dumps(loaded.input_shape),
+        "classes": json.dumps(loaded.classes),
+        "output": module.output,
+        "transform": "x -> (x - shift) / scale per feature (or channel), then the model"
+        + ("; its outputs * target_scale + target_shift are in the target's units"
+           if target is not None else ""),
+        "shift": json.dumps(module.shift.reshape(-1).tolist()),
+        "scale": json.dumps(module.scale.reshape(-1).tolist()),
+    }  # fmt: skip
+    if target is not None:
+        meta["target_shift"] = json.dumps(target.shift.tolist())
+        meta["target_scale"] = json.dumps(target.scale.tolist())
+    save_file(tensors, path, metadata=meta)
 
 
 def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,23 +33,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _ray(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run([str(RAY_BIN), *args], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, (
+        f"ray {' '.join(args)}:\n{done.stdout[-2000:]}{done.stderr[-3000:]}"
+    )
+
+
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def cluster() -> Iterator[tuple[str, dict[str, str]]]:
     if not RAY_BIN.exists():
         pytest.skip("the ray command is not installed")
     port = _free_port()
-    temp = tmp_path_factory.mktemp("ray")
+    # short: Ray's socket paths under it must stay within AF_UNIX's 107 bytes, which a
+    # pytest-xdist worker's tmp_path (…/popen-gw1/ray0/session_…/sockets/…) exceeds
+    temp = Path(tempfile.mkdtemp(prefix="hone-ray-"))
     # token authentication (Ray's default for clusters) with a token of this test's own
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
            "RAY_USAGE_STATS_ENABLED": "0"}  # fmt: skip
     address = f"127.0.0.1:{port}"
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    subprocess.run([str(RAY_BIN), "start", "--head", "--port", str(port), "--include-dashboard",
-                    "false", "--temp-dir", str(temp), *common],
-                   env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+    _ray(env, "start", "--head", "--port", str(port), "--include-dashboard", "false",
+         "--temp-dir", str(temp), *common)  # fmt: skip
     try:
-        subprocess.run([str(RAY_BIN), "start", "--address", address, *common],
-                       env=env, check=True, capture_output=True, timeout=120)  # fmt: skip
+        _ray(env, "start", "--address", address, *common)
         yield address, env
     finally:
         subprocess.run([str(RAY_BIN), "stop", "--force"], env=env, capture_output=True,

@@ -181,3 +181,56 @@ def test_predict_applies_the_training_transform_to_new_images(tmp_path: Path) ->
     assert x.shape == (1, 1, 8, 8)
     distances = np.abs(everything - x.numpy()).reshape(len(everything), -1).max(1)
     assert distances.min() < 1e-5  # exactly one of the training-pipeline images
+
+
+def bomb_png(path: Path, width: int, height: int) -> Path:
+    """A PNG whose header claims ``width`` x ``height`` pixels in a few hundred bytes: a
+    decompression bomb (Pillow reads the header before any pixel)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + body))
+        return struct.pack(">I", len(body)) + kind + body + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" * (width + 1) * 4)  # a few rows; the rest never decoded
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels)
+                     + chunk(b"IEND", b""))  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize("side", [7_000, 20_000])  # 49 M (Pillow only warns), 400 M pixels
+def test_a_decompression_bomb_is_one_clean_error_for_training_and_for_predict(
+    tmp_path: Path, side: int
+) -> None:
+    import hone
+    from hone.cli import main
+
+    root = render(tmp_path / "imgs")
+    bomb = bomb_png(root / "0" / "bomb.png", side, side)
+    with pytest.raises(DataError, match=r"bomb\.png: .*more .*than hone decodes"):
+        load_data(config(root).data)  # type: ignore[attr-defined]
+    bomb.unlink()
+    store = tmp_path / "store"
+    run_id = hone.run(
+        {"data": config(root).data.model_dump(), "train": {"epochs": 1}},  # type: ignore[attr-defined]
+        store=str(store),
+    ).run_id
+    big = bomb_png(tmp_path / "big.png", side, side)
+    with pytest.raises(SystemExit) as info:
+        main(["predict", run_id, "--input", str(big), "--store", str(store)])
+    assert info.value.code == 2
+
+
+def test_every_unreadable_image_gets_the_same_message_in_training_and_predict(
+    tmp_path: Path,
+) -> None:
+    from hone.data.images import read_image
+
+    for name, data in (("text.png", b"not a png"), ("cut.jpg", b"\xff\xd8\xff\xe0 cut"),
+                       ("empty.png", b"")):  # fmt: skip
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(DataError, match=rf"{name}: cannot read the image"):
+            read_image(path, True, (8, 8))

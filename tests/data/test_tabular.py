@@ -149,3 +149,34 @@ def test_runs_share_a_split_until_the_file_or_the_config_changes(tmp_path: Path)
     assert len(load_data(other).train) != len(first.train)
     path.write_text(path.read_text() + "".join(f"{i},{i % 3},x\n" for i in range(40, 60)))
     assert len(load_data(cfg).train) > len(first.train)  # a changed file is read again
+
+
+def test_a_csv_saved_by_excel_with_a_byte_order_mark_reads_its_first_column(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufefflabel,a,b\r\nx,1,2\r\ny,3,4\r\nx,5,6\r\n".encode())  # "CSV UTF-8"
+    raw = load_csv(str(path), "label")
+    assert raw.classes == ["x", "y"] and raw.x.tolist() == [[1, 2], [3, 4], [5, 6]]
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ("label,name\na,café\nb,naïve\n".encode("cp1252"), "Windows-1252"),
+        ("label,a\nx,1\ny,2\n".encode("utf-16"), "UTF-16"),
+        (b"label,a\nx,1\ny,2\x00\x00\nx,3\n", "2 NUL bytes"),
+    ],
+)
+def test_other_encodings_and_nul_bytes_are_refused_by_name(
+    tmp_path: Path, data: bytes, needle: str
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataError, match=needle) as info:
+        load_csv(str(path), "label")
+    assert str(path) in str(info.value)
+    if needle == "2 NUL bytes":
+        assert f"{path}:3:" in str(info.value)
+    if needle == "Windows-1252":
+        assert "not UTF-8" in str(info.value) and "iconv" in str(info.value)

@@ -10,8 +10,9 @@ import pytest
 
 import hone
 from hone.config import load_config
-from hone.diagnose import CODES, diagnose_run, load_evidence
+from hone.diagnose import CODES, diagnose_run
 from hone.diagnose.prescribe import effects
+from hone.runs import evidence_of
 from hone.store import RunStore
 from tests.diagnose.scenarios import scenarios
 
@@ -36,7 +37,7 @@ def test_scenario(folder: Path, tmp_path: Path, name: str) -> None:
     if scenario.truth is not None:
         assert scenario.truth(result), f"{name}: the scenario's problem is not in the run"
     with RunStore(store) as rs:
-        diagnosis = diagnose_run(load_evidence(rs, result.run_id))
+        diagnosis = diagnose_run(evidence_of(rs, result.run_id))
     assert not diagnosis.unjudged, diagnosis.unjudged
     fired = [f.code for f in diagnosis.findings]
     assert scenario.expected <= set(fired), f"{name}: expected {scenario.expected}, got {fired}"

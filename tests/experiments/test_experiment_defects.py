@@ -66,8 +66,14 @@ def test_improve_resumed_after_kill_ends_with_the_same_ladder(tmp_path: Path) ->
     _wait_for_links(killed, 4)  # the baseline and the first candidate's first run
     proc.kill()
     proc.wait(30)
-    with RunStore(killed) as rs:
-        exp_id = rs.list_experiments()[0].id
+    with RunStore(killed) as rs:  # the improve's own; its probes are experiments too
+        (exp_id,) = [e.id for e in rs.list_experiments() if e.kind == "improve"]
+        probe = next(e.id for e in rs.list_experiments() if e.kind == "probe")
+    wrong = subprocess.run(
+        [sys.executable, "-m", "hone.cli", "improve", "--resume", probe, "--store", str(killed)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert wrong.returncode == 2 and f"hone compare --resume {probe}" in wrong.stderr
     code = subprocess.run(
         [sys.executable, "-m", "hone.cli", "improve", "--resume", exp_id, "--json",
          "--store", str(killed)],

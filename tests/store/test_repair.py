@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import hone
+from benchmarks.faults import flip_bytes
 from hone.errors import StoreError
 from hone.store import RunStore
 from hone.store.repair import check_store, repair_store
@@ -43,7 +46,7 @@ def test_a_reset_index_is_reported_and_repaired(store: Path, how: str) -> None:
             db.execute("ALTER TABLE runs DROP COLUMN metrics")
         db.commit()
         db.close()
-    with pytest.raises(StoreError, match="hone runs repair"):
+    with pytest.raises(StoreError, match="hone store repair"):
         RunStore(store)
     check = check_store(store)
     assert not check.ok and check.problem and sorted(check.not_indexed) == sorted(ids)
@@ -120,3 +123,79 @@ def test_an_index_from_a_newer_hone_is_refused(store: Path) -> None:
     db.close()
     with pytest.raises(StoreError, match="newer hone"):
         RunStore(store)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A store of finished runs, an experiment and a run still training (whose history only
+    the index holds), with what each run looked like."""
+    store = tmp_path_factory.mktemp("pristine") / "store"
+    for i in range(4):
+        hone.run(tiny(**{"train.epochs": 6, "seed": i, "name": f"r{i}"}), store=str(store))
+    hone.compare(tiny(**{"train.epochs": 2}), vary={"train.optimizer.lr": [0.01, 0.1]},
+                 seeds=1, store=str(store))  # fmt: skip
+    with RunStore(store) as rs:
+        training = rs.create_run("training", tiny())
+        rs.append_epochs(training, [{"epoch": e, "train_loss": 1 / e} for e in range(1, 9)])
+        before = {r.id: (r.status, r.epochs_run, rs.get_run(r.id).history) for r in rs.list_runs()}
+    return store, before
+
+
+def _damage(db: Path, how: str) -> None:
+    data = db.read_bytes()
+    if how.startswith("flip"):
+        _, count, seed = how.split("-")
+        flip_bytes(db, int(count), int(seed))
+    elif how == "header":
+        db.write_bytes(b"not an SQLite header" + data[20:])
+    elif how == "truncated":
+        db.write_bytes(data[: len(data) // 3])
+    elif how == "zeroed-pages":
+        db.write_bytes(data[:4096] + bytes(len(data) - 4096))
+    elif how == "schema-page":
+        damaged = bytearray(data)
+        for i in range(200, 4000, 97):  # inside page 1, past the header: the schema's text
+            damaged[i] ^= 0xFF
+        db.write_bytes(bytes(damaged))
+
+
+DAMAGE = ["flip-3-1", "flip-3-2", "flip-3-3", "flip-8-4", "flip-40-5", "header", "truncated",
+          "zeroed-pages", "schema-page"]  # fmt: skip
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_index_is_named_and_repaired_with_every_run_whose_folder_is_intact(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    pristine: tuple[Path, dict[str, Any]],
+    how: str,
+) -> None:
+    from hone.cli import main
+
+    source, before = pristine
+    store = tmp_path / "store"
+    shutil.copytree(source, store)
+    _damage(store / "runs.db", how)
+    a_run = sorted(before)[0]
+    for args in (["runs", "list"], ["runs", "show", a_run], ["experiments", "list"],
+                 ["store", "check"], ["runs", "check"]):  # fmt: skip
+        with pytest.raises(SystemExit) as info:
+            main([*args, "--store", str(store)])
+        err = capsys.readouterr().err
+        assert info.value.code in (0, 1, 2, None), (args, err)
+        if info.value.code == 2:  # the index cannot be read: the file and the way out
+            assert "runs.db" in err and "hone store repair" in err, (args, err)
+    with pytest.raises(SystemExit) as info:
+        main(["store", "repair", "--store", str(store)])
+    out = capsys.readouterr().out
+    assert info.value.code in (0, None), out
+    with RunStore(store) as rs:
+        after = {r.id: (r.status, r.epochs_run, rs.get_run(r.id).history) for r in rs.list_runs()}
+    for run_id, (status, epochs, history) in before.items():
+        assert run_id in after, f"{run_id} lost"
+        if status != "running":  # its folder holds the whole record: back exactly
+            assert after[run_id] == (status, epochs, history), run_id
+    assert check_store(store).ok
+    kept = [p for p in store.glob("runs.db.damaged-*") if not p.name.endswith(("-wal", "-shm"))]
+    if "kept the damaged index" in out:
+        assert len(kept) == 1 and kept[0].stat().st_size > 0

@@ -126,3 +126,17 @@ def test_fashion_head_from_mnist_converges_faster(tmp_path: Path, datasets: Path
         f"fashion val acc (1,000 images, mean of 3 seeds): scratch {scratch}, from MNIST {transfer}"
     )
     assert transfer[0] > scratch[0] and sum(transfer) > sum(scratch)
+
+
+def test_init_from_a_run_whose_weights_hold_nan_is_refused_by_name(tmp_path: Path) -> None:
+    # The largest constant float32 holds: the first forward pass overflows, the step NaNs.
+    diverged = hone.run(tiny(**{"model.init": "constant", "model.init_value": 3e38}),
+                        store=str(tmp_path))  # fmt: skip
+    assert diverged.status == "diverged"
+    with RunStore(str(tmp_path)) as rs:
+        weights = rs.load_weights(diverged.run_id)
+    assert not all(bool(torch.isfinite(w).all()) for w in weights.values())
+    with pytest.raises(ConfigError, match=f"model.init_from: run {diverged.run_id}.*NaN or inf"):
+        hone.run(tiny(**{"model.init_from": diverged.run_id}), store=str(tmp_path))
+    with RunStore(str(tmp_path)) as rs:
+        assert [r.id for r in rs.list_runs()] == [diverged.run_id]  # refused before recording

@@ -1,6 +1,34 @@
 """The ``hone`` command line (Typer). ``hone --help`` and the commands that only read the
 store start without importing PyTorch: each command imports what it needs when it runs."""
 
-from hone.cli.app import app, main
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+from typing import Any
 
 __all__ = ["app", "main"]
+
+
+def _app_module() -> Any:
+    module = import_module("hone.cli.app")
+    # Importing the submodule binds its name here to the module; ``hone.cli.app`` is the app.
+    globals()["app"] = module.app
+    return module
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The entry point. The app is imported here, so a Ctrl-C while it loads ends like one
+    at any other moment (exit 130), not in a traceback."""
+    try:
+        module = _app_module()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        sys.exit(130)
+    module.main(argv)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        return _app_module().app
+    raise AttributeError(f"module 'hone.cli' has no attribute {name!r}")

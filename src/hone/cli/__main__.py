@@ -1,5 +1,5 @@
 """``python -m hone.cli``."""
 
-from hone.cli.app import main
+from hone.cli import main
 
 main()

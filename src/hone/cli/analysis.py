@@ -1,4 +1,4 @@
-"""``hone diagnose``, ``datacurve``, ``eval`` and ``predict``: commands that read a run."""
+"""``hone datacurve``, ``eval`` and ``predict``: commands that read a run or its data."""
 
 from __future__ import annotations
 
@@ -21,91 +21,15 @@ from hone.cli.common import (
     echo_json,
     fmt,
     out,
-    plain,
     safe,
-    set_args,
     show,
 )
 from hone.cluster import parse_backend
 from hone.config import load_config, parse_set
-from hone.diagnose import diagnose_run
 from hone.errors import ConfigError
-from hone.store import RunStore
 from hone.store.files import atomic_write_text
 
 MAX_SHOWN_RECORDS = 10
-SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
-
-
-def diagnose_cmd(
-    run_id: str,
-    store: StoreOpt = None,
-    json_out: JsonOpt = False,
-    patch_out: Annotated[
-        Path | None,
-        typer.Option("--patch", help="Write the config with the top prescription applied."),
-    ] = None,
-) -> None:
-    """What holds this run back: findings with evidence and ranked prescriptions."""
-    from hone.runs import evidence_of
-
-    with RunStore(store) as rs:
-        evidence = evidence_of(rs, rs.resolve_id(run_id))
-    result = diagnose_run(evidence)
-    findings = result.findings
-    if patch_out is not None:
-        _write_patch(evidence.config, findings, patch_out)
-    if json_out:
-        echo_json(result.to_json())
-        return
-    out.print(f"[bold]diagnosis of run {evidence.run_id}[/] ({safe(evidence.status)})")
-    for f in findings:
-        style = SEVERITY_STYLE[f.severity]
-        cause = f" [dim](follows from {f.explained_by})[/]" if f.explained_by else ""
-        out.print(f"\n[{style}]{f.severity.upper()}[/] [bold]{f.code}[/]: {safe(f.title)}{cause}")
-        out.print(safe(f.explanation))
-        ev = Table(show_header=False, box=None, padding=(0, 2))
-        for key, value in f.evidence.items():
-            ev.add_row(f"  {key}", plain(_short(value)))
-        show(ev)
-        for i, p in enumerate(f.prescriptions, start=1):
-            patch = set_args(p.patch)
-            out.print(f"  {i}. {safe(p.why)}")
-            if patch:  # a line to paste: never wrapped
-                out.print(f"     [dim]{safe(patch)}[/]", soft_wrap=True)
-    for code, why in result.unjudged.items():
-        out.print(f"\n[dim]could not judge {code}: {safe(why)}[/]")
-    if result.timeline:
-        out.print("\n[bold]while training[/] (live diagnosis, first seen):")
-        for t in result.timeline:
-            out.print(
-                f"  epoch {t.get('epoch')}, step {t.get('step')}: {safe(str(t['code']))} "
-                f"({safe(str(t.get('severity')))})",
-                highlight=False,
-            )
-    if patch_out is not None:
-        out.print(
-            f"\nwrote {safe(patch_out)} (the config with the top prescription applied)",
-            soft_wrap=True,
-        )
-
-
-def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:
-    top = next((p for f in findings for p in f.prescriptions if p.patch), None)
-    if top is None:
-        raise ConfigError("--patch: no finding prescribes a config change for this run")
-    patched = load_config(config, top.patch)
-    if path.is_dir():
-        raise ConfigError(f"--patch: {path} is a folder; give a file name such as patched.yaml")
-    atomic_write_text(path, f"# {top.why}\n" + patched.to_yaml())
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, float):
-        return fmt(value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {_short(v)}" for k, v in list(value.items())[:8])
-    return str(value)
 
 
 def datacurve_cmd(

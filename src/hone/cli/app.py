@@ -9,9 +9,20 @@ from typing import Annotated
 
 import typer
 
-from hone.cli import analysis, experiments, report, runs, schema, search, studies, train
+from hone.cli import (
+    analysis,
+    diagnose,
+    experiments,
+    report,
+    runs,
+    schema,
+    search,
+    store,
+    studies,
+    train,
+)
 from hone.cli.common import err, safe
-from hone.errors import HoneError
+from hone.errors import HoneError, Terminated
 from hone.version import __version__
 
 __all__ = ["app", "main"]
@@ -43,7 +54,8 @@ def _root(
 
 
 app.add_typer(runs.runs_app, name="runs")
-app.command("diagnose")(analysis.diagnose_cmd)
+app.add_typer(store.store_app, name="store")
+app.command("diagnose")(diagnose.diagnose_cmd)
 app.command("datacurve")(analysis.datacurve_cmd)
 app.command("eval")(analysis.eval_cmd)
 app.command("predict")(analysis.predict_cmd)
@@ -69,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
+        raise Terminated  # SIGTERM stops hone as Ctrl-C does: recorded, not lost
 
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, terminate)
@@ -81,6 +93,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except BrokenPipeError:  # output piped into head: not an error
         sys.exit(0)
-    except KeyboardInterrupt:  # Ctrl-C outside training (loading data, writing a report)
-        err.print("[bold red]interrupted[/]")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:  # outside training (loading data, writing a report)
+        sigterm = isinstance(exc, Terminated)
+        err.print("[bold red]interrupted[/]" + (" by SIGTERM" if sigterm else ""))
+        sys.exit(143 if sigterm else 130)

@@ -9,6 +9,7 @@ recolour or clear the terminal. Emoji codes such as ``:x:`` are not substituted 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hone.config import load_config, parse_set
+from hone.errors import ConfigError
 from hone.store.records import clean_json
 from hone.text import fmt, plain, safe, set_args, strip_control
 
@@ -38,6 +40,7 @@ __all__ = [
     "metrics_table",
     "notes_to",
     "out",
+    "parse_duration",
     "plain",
     "safe",
     "set_args",
@@ -149,3 +152,11 @@ def base_config(config: Path | None, set_: list[str] | None) -> Any:
 def notes_to(silent: bool) -> Callable[[str], None] | None:
     """Where an experiment's one-line notes go (why seeds run one by one): stderr."""
     return None if silent else lambda line: err.print(line, highlight=False, soft_wrap=True)
+
+
+def parse_duration(text: str, flag: str) -> float:
+    """``90s``, ``5m``, ``1h`` or plain seconds, as seconds (more than zero)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|h)?", text.strip())
+    if not m or float(m.group(1)) <= 0:
+        raise ConfigError(f"{flag}: expected a duration like 90s, 5m or 1h, got {text!r}")
+    return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]

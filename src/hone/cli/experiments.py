@@ -153,6 +153,7 @@ def compare_cmd(
     from hone.experiments.compare import (
         check_metric,
         plan_experiment,
+        resolve_resumable,
         run_pending,
         summarize_experiment,
     )
@@ -162,7 +163,7 @@ def compare_cmd(
     where = parse_backend(backend, address)
     with RunStore(store) as rs:
         if resume:
-            exp_id = rs.resolve_experiment(resume)
+            exp_id = resolve_resumable(rs, resume, "compare")
         else:
             base = base_config(config, set_)
             if experiment is not None:
@@ -239,7 +240,7 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
-    from hone.experiments.compare import check_metric
+    from hone.experiments.compare import check_metric, resolve_resumable
     from hone.experiments.improve import improve
     from hone.runs.stacking import check_stack
 
@@ -247,7 +248,7 @@ def improve_cmd(
     where = parse_backend(backend, address)
     with RunStore(store) as rs:
         if resume:
-            exp_id = rs.resolve_experiment(resume)
+            exp_id = resolve_resumable(rs, resume, "improve")
             spec = rs.get_experiment(exp_id).spec
             base = load_config(spec["config"])
             runs, seconds = spec.get("budget_runs"), spec.get("budget_seconds")

@@ -24,10 +24,11 @@ from hone.cli.common import (
     show,
     strip_control,
 )
+from hone.cli.store import store_check, store_repair
 from hone.errors import ConfigError, StoreError
 from hone.progress import shorten
 from hone.store import STATUSES, RunStore
-from hone.store.repair import check_store, cleanup_killed, repair_store
+from hone.store.repair import cleanup_killed
 
 runs_app = typer.Typer(
     help="List, show, delete, check and repair recorded runs.", no_args_is_help=True
@@ -59,7 +60,7 @@ def runs_list(
         records = rs.list_runs(limit=limit, status=status)
         shown = {r.id: rs.shown_status(r) for r in records}
         root = rs.root
-        missing = _unindexed(rs)
+        missing = len(rs.unindexed_folders())
     if json_out:
         echo_json([{**r.to_json(), "status": shown[r.id]} for r in records])
         return
@@ -115,16 +116,6 @@ def _runs_table(records: list[Any], shown: dict[str, str], root: Path) -> Table:
         row[2] = f"[{_STATUS_STYLE.get(status.split()[0], '')}]{status}[/]"
         table.add_row(*row)
     return table
-
-
-def _unindexed(rs: object) -> int:
-    assert isinstance(rs, RunStore)
-    folder = rs.root / "runs"
-    if not folder.is_dir():
-        return 0
-    names = {p.name for p in folder.iterdir() if p.is_dir()}
-    known = {r[0] for r in rs._db.execute("SELECT id FROM runs")}
-    return len(names - known)
 
 
 @runs_app.command("show")
@@ -218,44 +209,14 @@ def strip(text: str) -> str:
 
 @runs_app.command("check")
 def runs_check(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
-    """Compare the index with the run folders and report where they disagree."""
-    result = check_store(store)
-    if json_out:
-        echo_json(result.to_json())
-    else:
-        out.print(
-            f"{safe(result.root)}: {result.indexed} runs in the index, "
-            f"{result.folders} run folders",
-            highlight=False,
-        )
-        if result.problem:
-            out.print(f"[red]index[/]: {safe(result.problem)}", highlight=False)
-        for label, ids in (
-            ("folders not in the index", result.not_indexed),
-            ("index rows without a folder", result.no_folder),
-            ("damaged index rows", result.damaged),
-            ("runs whose process died (shown as killed)", result.killed),
-        ):
-            if ids:
-                out.print(f"{label} ({len(ids)}): {', '.join(ids[:10])}", highlight=False)
-        out.print(
-            "ok" if result.ok else "run `hone runs repair` to rebuild the index from the folders"
-        )
-    raise typer.Exit(0 if result.ok else 1)
+    """The index against the run folders (the same as `hone store check`)."""
+    store_check(store, json_out)
 
 
 @runs_app.command("repair")
 def runs_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
-    """Rebuild the index from the run folders (a damaged index is kept beside as a copy)."""
-    result = repair_store(store)
-    if json_out:
-        echo_json(result)
-        return
-    if result["moved_index"]:
-        out.print(f"the damaged index was moved to {safe(result['moved_index'])}", highlight=False)
-    out.print(
-        f"restored {len(result['restored'])} run(s) and {result['experiments']} experiment(s)"
-    )
+    """Rebuild the index from the run folders (the same as `hone store repair`)."""
+    store_repair(store, json_out)
 
 
 @runs_app.command("cleanup")

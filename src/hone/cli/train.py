@@ -124,14 +124,16 @@ def _train(
         from hone.runs import resume as resume_run
 
         return resume_run(resume, progress=shown, store=store)
-    if repair:
+    if repair:  # each restart applies a prescription the probe measured
+        from hone.experiments.probe import probing_diagnoser
         from hone.runs.restart import run_with_repair
 
         return run_with_repair(config, attempts=attempts, progress=shown, store=store,
-                               on_repair=_say_repair if shown else None, **overrides)  # fmt: skip
+                               on_repair=_say_repair if shown else None,
+                               diagnose=probing_diagnoser(), overrides=overrides)  # fmt: skip
     from hone.runs import run
 
-    return run(config, progress=shown, store=store, stack=stack, **overrides)
+    return run(config, progress=shown, store=store, stack=stack, overrides=overrides)
 
 
 def _print_result(result: Any) -> None:
@@ -141,7 +143,10 @@ def _print_result(result: Any) -> None:
         f"{result.wall_seconds:.1f} s"
     )
     out.print(f"[bold]{safe(result.config.name, keep_newlines=False)}[/]", highlight=False)
-    show(metrics_table(result.metrics, title))
+    if result.metrics:
+        show(metrics_table(result.metrics, title))
+    else:  # interrupted before its evaluation: no table of nothing
+        out.print(title, highlight=False)
     if result.members:
         members = Table(title="ensemble members", title_justify="left")
         for col in ("member run", "status", "val_acc", "test_acc"):
@@ -171,9 +176,14 @@ def _print_outcome(result: Any, store_given: bool, json_out: bool) -> None:
     if result.status != "completed":
         err.print(f"[bold red]{result.status}[/]: {safe(result.message)}", highlight=False)
     if result.status in ("interrupted", "failed") and result.notes.get("checkpoint_epoch"):
+        what = (
+            "evaluate and record it"
+            if "after training" in result.message
+            else f"continue from epoch {result.notes['checkpoint_epoch']}"
+        )
         err.print(
-            f"continue from epoch {result.notes['checkpoint_epoch']}: hone run --resume "
-            f"{result.run_id}" + (f" --store {safe(result.store)}" if store_given else ""),
+            f"{what}: hone run --resume {result.run_id}"
+            + (f" --store {safe(result.store)}" if store_given else ""),
             highlight=False,
             soft_wrap=True,
         )

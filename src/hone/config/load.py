@@ -27,6 +27,7 @@ __all__ = [
     "default_config",
     "format_validation_error",
     "load_config",
+    "merge_overrides",
     "parse_set",
     "read_yaml",
     "recorded_config",
@@ -111,6 +112,37 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
             node = child
         node[keys[-1]] = value
     return out
+
+
+def merge_overrides(
+    overrides: Mapping[str, Any] | None, keywords: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Dotted-key overrides given as ``overrides={...}`` and as keyword arguments, as one
+    mapping. A key given twice (also as ``a.b`` and ``a__b``) is an error, not a silent pick.
+
+    ``overrides=`` is the one way in for every key: a keyword argument whose name is also a
+    parameter of the function (``store``, ``model``, ``data``) is that parameter, never a
+    config key."""
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(
+            "overrides: give a mapping of dotted config keys, e.g. "
+            f"overrides={{'train.epochs': 5}}; got {type(overrides).__name__}"
+        )
+    merged: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for source in (overrides or {}, keywords or {}):
+        for key, value in source.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"overrides: keys are dotted config names, got {key!r}")
+            name = key.replace("__", ".")
+            if name in seen:
+                raise ConfigError(
+                    f"{name}: given twice ({seen[name]!r} and {key!r}, in overrides= or as "
+                    "keyword arguments); give each config key once"
+                )
+            seen[name] = key
+            merged[key] = value
+    return merged
 
 
 def load_config(

@@ -7,7 +7,16 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from hone.config.names import ACTIVATIONS, INITIALIZERS, check_name
-from hone.config.types import Finite, Int, NonNegFinite, PosFinite, Strict, Text, names_schema
+from hone.config.types import (
+    Int,
+    NonNegFinite,
+    Strict,
+    TensorFinite,
+    TensorNonNeg,
+    TensorPos,
+    Text,
+    names_schema,
+)
 
 __all__ = ["DEFAULT_BLOCK_ORDER", "BlockStep", "ConvLayer", "ModelConfig"]
 
@@ -61,9 +70,9 @@ class ModelConfig(Strict):
     """cnn: the convolution blocks, e.g. [{filters: 32, kernel: 3, pool: max2}]."""
     activation: Text = Field("relu", json_schema_extra=names_schema(ACTIVATIONS))
     """The hidden layers' activation."""
-    negative_slope: NonNegFinite = 0.01
+    negative_slope: TensorNonNeg = 0.01
     """leaky_relu: the slope for negative inputs (the MNIST book uses 0.02)."""
-    alpha: PosFinite = 1.0
+    alpha: TensorPos = 1.0
     """elu: the saturation value for negative inputs."""
     pieces: Int = Field(2, ge=2, le=64)
     """maxout: linear pieces per unit (the layer before it has units x pieces outputs)."""
@@ -84,7 +93,7 @@ class ModelConfig(Strict):
     """Weight initialisation; auto: He for the ReLU family, Xavier for sigmoid and tanh."""
     bias_init: Text = Field("zeros", json_schema_extra=names_schema(INITIALIZERS))
     """Bias initialisation (any init name)."""
-    init_value: Finite = 0.1
+    init_value: TensorFinite = 0.1
     """The value for init or bias_init: constant."""
     init_from: Text | None = None
     """A run id: start from its weights wherever layer names and shapes match (transfer)."""

@@ -14,9 +14,10 @@ from hone.config.types import (
     Int,
     NonNegFinite,
     NonNegInt,
-    PosFinite,
     PosInt,
     Strict,
+    TensorNonNeg,
+    TensorPos,
     Text,
     Unit,
     names_schema,
@@ -56,9 +57,9 @@ class EarlyStoppingConfig(Strict):
 
 
 class GradClipConfig(Strict):
-    norm: PosFinite | None = None
+    norm: TensorPos | None = None
     """Clip the global gradient norm to this."""
-    value: PosFinite | None = None
+    value: TensorPos | None = None
     """Clip every gradient element to [-value, value]."""
 
     @model_validator(mode="after")
@@ -165,10 +166,11 @@ class TrainConfig(Strict):
     Classification: cross_entropy, bce, mse (on one-hot targets); regression: mse, mae, huber."""
     label_smoothing: Unit = Field(0.0, lt=1)
     """Targets become (1 - e) one-hot + e / K, for every classification loss."""
-    class_weight: Literal["balanced"] | dict[str, NonNegFinite] | None = None
+    class_weight: Literal["balanced"] | dict[str, TensorNonNeg] | None = None
     """Weight each class's loss: balanced (n / (classes x count), as scikit-learn) or
-    {label: weight} with unlisted labels at 1."""
-    huber_delta: PosFinite = 1.0
+    {label: weight} with unlisted labels at 1 (weights of 0 for every class in the training
+    split are refused when the data is known)."""
+    huber_delta: TensorPos = 1.0
     """huber: where the loss turns from quadratic to linear (in standard deviations of a
     standardised target)."""
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)

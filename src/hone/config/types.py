@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 __all__ = [
+    "F32_MAX",
     "MAX_INT",
     "MAX_SEED",
     "Finite",
@@ -24,6 +25,9 @@ __all__ = [
     "PosInt",
     "Seed",
     "Strict",
+    "TensorFinite",
+    "TensorNonNeg",
+    "TensorPos",
     "Text",
     "Unit",
     "names_schema",
@@ -33,6 +37,7 @@ __all__ = [
 MAX_SEED = 2**63 - 1  # torch and NumPy take seeds up to 64 bits
 MAX_INT = 10**9  # beyond any sensible count (epochs, batch size, patience)
 MAX_TEXT = 1000  # names, paths and labels
+F32_MAX = 3.4028234663852886e38  # the largest float32: weights and losses are float32 tensors
 
 
 def _no_bool(value: Any) -> Any:
@@ -55,6 +60,15 @@ def _integral(value: Any) -> Any:
     return value
 
 
+def _float32(value: float) -> float:
+    if abs(value) > F32_MAX:
+        raise ValueError(
+            f"{value:g} is beyond float32's range (±3.4e38); this value becomes a float32 "
+            "tensor (a weight, a loss term, a clipping bound), so give a smaller one"
+        )
+    return value
+
+
 def _text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("contains a NUL byte")
@@ -73,6 +87,10 @@ Finite = Annotated[float, _NUMBER, _FINITE]
 PosFinite = Annotated[float, _NUMBER, _FINITE, Field(gt=0)]
 NonNegFinite = Annotated[float, _NUMBER, _FINITE, Field(ge=0)]
 Unit = Annotated[float, _NUMBER, _FINITE, Field(ge=0, le=1)]
+# Values that become float32 tensors (or scale them): bounded by float32's range.
+TensorFinite = Annotated[float, _NUMBER, _FINITE, AfterValidator(_float32)]
+TensorPos = Annotated[float, _NUMBER, _FINITE, Field(gt=0), AfterValidator(_float32)]
+TensorNonNeg = Annotated[float, _NUMBER, _FINITE, Field(ge=0), AfterValidator(_float32)]
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
 
 

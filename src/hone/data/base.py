@@ -50,7 +50,8 @@ class Split:
         return int(self.y.shape[0])
 
     def moments(self) -> dict[str, list[float]]:
-        """Mean and std of the first 64 features (or channels), from up to 10,000 rows;
+        """Mean and std of the first 64 features (or channels), and of regression targets,
+        from up to 10,000 rows;
         computed once, since every run in a process that shares the split records them."""
         if self._moments is None:
             x = self.x.detach()[:10000].float().cpu()
@@ -60,6 +61,9 @@ class Split:
             else:
                 flat = x.reshape(len(x), -1)[:, :64].T.contiguous()
             self._moments = {"mean": flat.mean(1).tolist(), "std": flat.std(1).tolist()}
+            if self.y.is_floating_point():  # regression targets: their shift counts too
+                y = self.y.detach()[:10000].float().cpu().reshape(len(x), -1)
+                self._moments.update(y_mean=y.mean(0).tolist(), y_std=y.std(0).tolist())
         return copy.deepcopy(self._moments)
 
     def to(self, device: torch.device) -> Split:

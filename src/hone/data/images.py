@@ -5,13 +5,21 @@ Images are decoded once with Pillow, converted (grayscale or RGB), resized to on
 cached as a uint8 array keyed by a hash of the files' bytes and the transform, so the second
 run skips decoding. Every unreadable image is listed in one error, or skipped and counted
 with ``on_bad_image: skip``; nothing fails halfway through.
+
+``read_image`` is the one way hone opens a user's image (training folders and ``hone predict
+--input``), with one error policy: a file that is not an image, is damaged or truncated, or
+has more pixels than ``MAX_PIXELS`` (a decompression bomb) raises ``DataError`` naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import struct
 import tempfile
+import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +29,10 @@ import numpy as np
 from hone.data.base import RawData
 from hone.errors import DataError
 
-__all__ = ["IMAGE_SUFFIXES", "ImageFolder", "load_image_folder", "to_array"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImageFolder", "load_image_folder", "read_image",
+           "to_array"]  # fmt: skip
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 MAX_PIXELS = 40_000_000  # per image; a bigger one is a decompression bomb, not a photo
 MAX_NAMED = 20  # skipped images named in the run notes (all are counted)
 SPLIT_DIRS = ("train", "val", "test")
@@ -49,6 +58,43 @@ def to_array(img: Any, grayscale: bool, size: tuple[int, int] | None, mode: str)
             img = canvas
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+
+
+def read_image(
+    path: Path, grayscale: bool, size: tuple[int, int] | None, mode: str = "stretch"
+) -> np.ndarray:
+    """Decode one user image to uint8 (C, H, W) as ``to_array`` does; any way it cannot be
+    read is a ``DataError`` naming the file. Its size is checked from the header, before a
+    single pixel is decoded."""
+    from PIL import Image, UnidentifiedImageError
+
+    # Decoders of damaged or hostile files raise more than OSError (struct.error from a short
+    # header, SyntaxError from a broken PNG chunk, zlib.error, EOFError): all mean "cannot read".
+    errors = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error, zlib.error,
+              Image.DecompressionBombError, UnidentifiedImageError)  # fmt: skip
+    try:
+        with warnings.catch_warnings():
+            # The size is judged below against MAX_PIXELS; Pillow's own (larger) limit
+            # only warns first, and raises DecompressionBombError at twice that.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                pixels = img.width * img.height
+                if pixels > MAX_PIXELS:
+                    raise DataError(
+                        f"{path}: {img.width}x{img.height} is {pixels:,} pixels, more than "
+                        f"hone decodes ({MAX_PIXELS:,}); a decompression bomb, or a photo to "
+                        "shrink first"
+                    )
+                img.load()
+                return to_array(img, grayscale, size, mode)
+    except Image.DecompressionBombError:
+        raise DataError(
+            f"{path}: has more pixels than hone decodes ({MAX_PIXELS:,}); a decompression "
+            "bomb, or a photo to shrink first"
+        ) from None
+    except errors as exc:
+        detail = str(exc)[:160] or type(exc).__name__
+        raise DataError(f"{path}: cannot read the image ({detail})") from None
 
 
 @dataclass
@@ -85,7 +131,7 @@ class ImageFolder:
             splits[split] = files
         if not any(splits.values()):
             raise DataError(
-                f"{root}: no images found; expected class_name/*.png|jpg|jpeg|bmp|webp "
+                f"{root}: no images found; expected class_name/*.png|jpg|jpeg|bmp|webp|gif "
                 "(one folder per class), optionally inside train/, val/ and test/"
             )
         classes = sorted(names)
@@ -114,19 +160,36 @@ def _decode(
     size: tuple[int, int] | None,
     mode: str,
 ) -> tuple[list[np.ndarray], list[int], list[str]]:
-    from PIL import Image, UnidentifiedImageError
-
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # larger images raise DecompressionBombError
     arrays, labels, bad = [], [], []
     for path, label in files:
         try:
-            with Image.open(path) as img:
-                img.load()
-                arrays.append(to_array(img, grayscale, size, mode))
+            arrays.append(read_image(path, grayscale, size, mode))
             labels.append(classes.index(label))
-        except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError) as exc:
-            bad.append(f"{path}: {type(exc).__name__}: {exc}")
+        except DataError as exc:
+            bad.append(str(exc))
     return arrays, labels, bad
+
+
+def _write_cache(
+    cache: Path, arrays: dict[str, Any], skipped: int, skipped_files: list[str]
+) -> None:
+    """Keep the decoded images for the next run; a cache that cannot be written (a full disk,
+    a read-only store) only costs that run the decoding again."""
+    tmp = ""
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
+        os.close(fd)
+        names = np.array(skipped_files, dtype=str)
+        np.savez(tmp, skipped=np.array(skipped), skipped_files=names, **arrays)
+        os.replace(tmp, cache)
+        tmp = ""
+    except OSError:
+        pass
+    finally:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def load_image_folder(
@@ -182,12 +245,7 @@ def load_image_folder(
                 f"{folder.root}: train/val/test images differ in size; set data.preprocess.resize"
             )
         if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz")
-            os.close(fd)
-            names = np.array(skipped_files, dtype=str)
-            np.savez(tmp, skipped=np.array(skipped), skipped_files=names, **arrays)
-            os.replace(tmp, cache)
+            _write_cache(cache, arrays, skipped, skipped_files)
         report["cache"] = "miss"
         report["skipped_images"] = skipped
         report["skipped_files"] = skipped_files

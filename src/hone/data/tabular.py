@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from hone.data.task import infer_task
 from hone.data.validate import check_npz_sizes
 from hone.errors import DataError
 
-__all__ = ["encode_labels", "encode_targets", "load_csv", "load_npz"]
+__all__ = ["encode_labels", "encode_targets", "load_csv", "load_npz", "read_csv_rows"]
 
 
 def encode_labels(values: np.ndarray | list[str], source: str) -> tuple[np.ndarray, list[str]]:
@@ -131,6 +133,66 @@ def _columns_hint(header: list[str], body: list[list[str]]) -> str:
     return f"set data.target to one of: {shown}"
 
 
+_WIDE_BOMS = {
+    codecs.BOM_UTF32_LE: "UTF-32",
+    codecs.BOM_UTF32_BE: "UTF-32",
+    codecs.BOM_UTF16_LE: 'UTF-16 (Excel\'s "Unicode Text")',
+    codecs.BOM_UTF16_BE: "UTF-16",
+}
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode(data: bytes, source: str) -> str:
+    """UTF-8, with or without the byte-order mark Excel's "CSV UTF-8" writes; any other
+    encoding is an error that says which one it looks like and how to convert it."""
+    for bom, name in _WIDE_BOMS.items():
+        if data.startswith(bom):
+            raise DataError(
+                f'{source}: the file is {name}, not UTF-8; save it as "CSV UTF-8" (Excel) or '
+                "convert it (iconv -f UTF-16 -t UTF-8)"
+            )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        count = data.count(b"\x00")
+        bytes_ = "a NUL byte" if count == 1 else f"{count} NUL bytes"
+        raise DataError(
+            f"{source}:{_line_of(data, nul)}: the file contains {bytes_} (the first on this "
+            "line), so it is not a text CSV; remove them, or export the table again"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1]
+        try:
+            bad.decode("cp1252")
+            guess = 'Windows-1252 / Latin-1, what Excel\'s plain "CSV" saves'
+            convert = "iconv -f WINDOWS-1252 -t UTF-8"
+        except UnicodeDecodeError:
+            guess, convert = "an 8-bit encoding", "iconv -f <its encoding> -t UTF-8"
+        raise DataError(
+            f"{source}:{_line_of(data, exc.start)}: the file is not UTF-8 (byte "
+            f"0x{bad.hex()} at offset {exc.start}; it looks like {guess}); save it as "
+            f'"CSV UTF-8" or convert it ({convert})'
+        ) from None
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    """A CSV file's non-empty rows, read as UTF-8 (a byte-order mark is dropped, not read as
+    part of the first column's name); NUL bytes and other encodings are refused."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read CSV: {exc.strerror or exc}") from None
+    text = _decode(data, str(path))
+    try:
+        return [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    except csv.Error as exc:
+        raise DataError(f"{path}: cannot read CSV: {str(exc)[:200]}") from None
+
+
 def load_csv(
     path: str | None, target: str | None, task: str = "classification", missing: str = "error"
 ) -> RawData:
@@ -141,13 +203,7 @@ def load_csv(
     if p.stat().st_size > MAX_CSV_BYTES:
         raise DataError(f"{p}: {p.stat().st_size / 2**30:.1f} GB is more than a CSV hone reads "
                         f"({MAX_CSV_BYTES // 2**30} GB); convert it to NPZ")  # fmt: skip
-    try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{p}: cannot read CSV: {str(exc)[:200]}") from None
-    except ValueError:  # a NUL byte in the file (csv: "line contains NUL")
-        raise DataError(f"{p}: the file contains NUL bytes; it is not a text CSV") from None
+    rows = read_csv_rows(p)
     if len(rows) < 2:
         raise DataError(f"{p}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]

@@ -28,6 +28,7 @@ TIERS: dict[str, int] = {
     "underfitting": 5,
     "overfitting": 5,
     "bias_variance": 5,
+    "overconfidence": 5,
     "healthy": 6,
 }
 
@@ -52,6 +53,12 @@ class Finding:
     # would make it worse. No prescription of any finding may move a quantity that way.
     harmful: dict[str, int] = field(default_factory=dict)
     explained_by: str | None = None  # the root-cause finding this one follows from
+    # The settings that can explain it (dotted config keys), the most likely first: the top
+    # prescription moves the first of them.
+    causes: list[str] = field(default_factory=list)
+    # With ``hone diagnose --probe``: what applying the top prescription measured (effect,
+    # interval, verdict: confirmed | refuted | inconclusive); empty when not probed.
+    probe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tier(self) -> int:
@@ -79,6 +86,10 @@ class Diagnosis:
     # What live diagnosis saw while the run trained: {code, severity, title, epoch, step,
     # prescription}, in the order the findings first appeared.
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    # What is achievable on the run's data (the reference models, or the target error) and
+    # how the run compares; empty when there is no reference (data given from Python).
+    reference: dict[str, Any] = field(default_factory=dict)
+    probed: bool = False  # hone diagnose --probe measured the top prescriptions
 
     def _repr_html_(self) -> str:
         return diagnosis_html(self)
@@ -89,4 +100,6 @@ class Diagnosis:
             "findings": [f.to_json() for f in self.findings],
             "unjudged": self.unjudged,
             "timeline": self.timeline,
+            "reference": self.reference,
+            "probed": self.probed,
         }

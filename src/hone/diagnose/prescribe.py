@@ -83,6 +83,7 @@ def finalize(
             if root.tier < f.tier:
                 f.explained_by = root.code
                 f.explanation += f" Here {f.code} is a consequence of {root.code}: fix that first."
+                f.causes = [*root.causes, *(c for c in f.causes if c not in root.causes)]
     for f in ordered:
         if prescribe is not None and f.code not in prescribe:
             continue

@@ -4,49 +4,35 @@ the training data was (shape, pixel scale, the scaler fitted on the training spl
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from hone.data.images import to_array
+from hone.data.images import IMAGE_SUFFIXES, read_image
 from hone.data.preprocess import apply_scaler
-from hone.data.tabular import encode_rows
+from hone.data.tabular import encode_rows, read_csv_rows
 from hone.errors import DataError
 
 __all__ = ["load_inputs"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 
 
 def _image(path: Path, shape: tuple[int, ...], image: dict[str, Any] | None) -> np.ndarray:
     """Decode like the training images: the run's grayscale/resize/mode, else fit ``shape``."""
     if len(shape) != 3:
         raise DataError(f"{path}: this model takes {shape}-shaped rows, not images")
-    from PIL import Image, UnidentifiedImageError
-
     c, h, w = shape
     gray = bool(image["grayscale"]) if image else c == 1
     mode = str(image["resize_mode"]) if image else "stretch"
-    try:
-        with Image.open(path) as opened:
-            arr = to_array(opened, gray, (h, w), mode)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: cannot read image: {exc}") from None
+    arr = read_image(path, gray, (h, w), mode)
     return (arr.astype(np.float32) / 255.0)[None]
 
 
-def _table(path: Path, columns: list[dict[str, Any]], preprocess: dict[str, Any]) -> np.ndarray:
+def _table(
+    path: Path, rows: list[list[str]], columns: list[dict[str, Any]], preprocess: dict[str, Any]
+) -> np.ndarray:
     """A CSV in the training format (a header naming the columns), encoded as training was."""
-    import csv
-
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = [r for r in csv.reader(fh) if r]
-    except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
-        raise DataError(f"{path}: cannot read CSV: {str(exc)[:200]}") from None
     if len(rows) < 2:
         raise DataError(f"{path}: no rows to predict on (a header and at least one data row)")
     header, body = [h.strip() for h in rows[0]], rows[1:]
@@ -65,13 +51,23 @@ def _table(path: Path, columns: list[dict[str, Any]], preprocess: dict[str, Any]
     return x.astype(np.float32)
 
 
-def _has_header(path: Path, columns: list[dict[str, Any]] | None) -> bool:
-    if not columns:
-        return False
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        first = fh.readline()
-    names = {c["name"] for c in columns}
-    return any(cell.strip() in names for cell in first.split(","))
+def _names_columns(first: list[str], columns: list[dict[str, Any]] | None) -> bool:
+    """Whether the first row is a header naming the training columns."""
+    names = {c["name"] for c in columns or []}
+    return any(cell.strip() in names for cell in first)
+
+
+def _numbers(path: Path, rows: list[list[str]]) -> np.ndarray:
+    """Bare numeric rows, all as wide as the first."""
+    if rows and any(len(r) != len(rows[0]) for r in rows):
+        line = next(i for i, r in enumerate(rows, start=1) if len(r) != len(rows[0]))
+        raise DataError(f"{path}:{line}: rows differ in length; give one record per row")
+    try:
+        return np.asarray([[float(cell) for cell in row] for row in rows], dtype=np.float32)
+    except ValueError as exc:
+        raise DataError(
+            f"{path}: expected numeric CSV rows without a header: {str(exc)[:160]}"
+        ) from None
 
 
 def load_inputs(
@@ -92,20 +88,14 @@ def load_inputs(
             x = np.load(path, allow_pickle=False).astype(np.float32)
         except (OSError, ValueError) as exc:
             raise DataError(f"{path}: cannot read .npy: {exc}") from None
-    elif suffix == ".csv" and columns and _has_header(path, columns):
-        x = _table(path, columns, preprocess)
-        if not np.all(np.isfinite(x)):
-            raise DataError(f"{path}: the input contains NaN or inf; give finite numbers")
-        return torch.from_numpy(np.ascontiguousarray(apply_scaler(preprocess, x)))
     elif suffix == ".csv":
-        try:
-            with warnings.catch_warnings():  # an empty file warns, then is reported below
-                warnings.simplefilter("ignore")
-                x = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
-        except ValueError as exc:
-            raise DataError(
-                f"{path}: expected numeric CSV rows without a header: {str(exc)[:160]}"
-            ) from None
+        rows = read_csv_rows(path)  # UTF-8 with or without a BOM; NUL bytes refused
+        if rows and columns and _names_columns(rows[0], columns):
+            x = _table(path, rows, columns, preprocess)
+            if not np.all(np.isfinite(x)):
+                raise DataError(f"{path}: the input contains NaN or inf; give finite numbers")
+            return torch.from_numpy(np.ascontiguousarray(apply_scaler(preprocess, x)))
+        x = _numbers(path, rows)
     else:
         raise DataError(
             f"--input: {path}: use a .npy, .csv or image file ({', '.join(IMAGE_SUFFIXES)})"

@@ -19,10 +19,17 @@ from hone.cluster.backend import Backend
 from hone.config import Config, load_config
 from hone.diagnose import diagnose
 from hone.errors import HoneError
-from hone.experiments.compare import Progress, plan_experiment, run_pending, summarize_experiment
+from hone.experiments.compare import (
+    Progress,
+    plan_experiment,
+    resolve_resumable,
+    run_pending,
+    summarize_experiment,
+)
+from hone.experiments.probe import probe_diagnosis
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
-from hone.runs import evidence_of
+from hone.runs import diagnose_recorded, evidence_of
 from hone.store.runstore import RunStore
 
 __all__ = ["Candidate", "candidates", "improve"]
@@ -68,11 +75,12 @@ def _merge(values: list[Any]) -> Any:
 
 
 def candidates(
-    store: RunStore, run_ids: list[str], cfg: Config
+    store: RunStore, run_ids: list[str], cfg: Config, refuted: dict[str, str] | None = None
 ) -> tuple[list[Candidate], list[dict[str, Any]]]:
     """Prescriptions most of the baseline's seeds agree on, grouped by what they do (finding
     code and the keys they set, so early stopping with a patience that differs per seed is
-    one candidate), most important finding first. Also every group considered, with its fate."""
+    one candidate), most important finding first. Also every group considered, with its fate.
+    ``refuted``: what a probe refuted (``patch_key`` -> the probe's words), not tried again."""
     groups: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = {}
     for run_id in run_ids:
         findings = diagnose(evidence_of(store, run_id))
@@ -97,6 +105,9 @@ def candidates(
             considered.append({**entry, "fate": "fewer than half of the seeds prescribed it"})
         elif _applied(cfg, patch):
             considered.append({**entry, "fate": "already in place"})
+        elif refuted and any(patch_key(p) in refuted for p in group["patches"]):
+            why = next(refuted[patch_key(p)] for p in group["patches"] if patch_key(p) in refuted)
+            considered.append({**entry, "fate": f"not tried: the probe refuted it ({why})"})
         else:
             agreed.append((group["rank"], (group["why"], patch)))
     out = [c for _, c in sorted(agreed, key=lambda t: t[0])]
@@ -108,6 +119,10 @@ def candidates(
 
 
 HELPED_LESS = "helped less than the adopted change"
+
+
+def patch_key(patch: dict[str, Any]) -> str:
+    return repr(sorted(patch.items()))
 
 
 def improve(
@@ -134,6 +149,8 @@ def improve(
         extra = {"budget_runs": budget_runs, "budget_seconds": budget_seconds, "seconds_used": 0.0}
         exp_id = plan_experiment(store, "improve", base, [Variant("baseline", {})], seed_list,
                                  metric, extra)  # fmt: skip
+    else:
+        exp_id = resolve_resumable(store, exp_id, "improve")
     if announce is not None:
         announce(exp_id)
     spec = store.get_experiment(exp_id).spec
@@ -188,7 +205,7 @@ class _Loop:
         best one that is ``better`` adopted. Returns why the loop stops, else ``None``."""
         current_cfg = load_config(self.base, self.current_patch)
         run_ids = self.rows()[self.current_name]["run_ids"]
-        proposals, skipped = candidates(self.store, run_ids, current_cfg)
+        proposals, skipped = candidates(self.store, run_ids, current_cfg, self._probe(run_ids))
         self.considered += [{**c, "round": round_no} for c in skipped]
         if not proposals:
             return "nothing left to try"
@@ -215,6 +232,17 @@ class _Loop:
         self.adopted.append({**entry, "summary": summary})
         self.current_name, self.current_patch = winner.name, winner.patch
         return None
+
+    def _probe(self, run_ids: list[str]) -> dict[str, str]:
+        """Probe the current step's first run (short runs, at most what that run cost) and
+        return what the probe refuted: those prescriptions are not worth full runs."""
+        if not run_ids:
+            return {}
+        found = probe_diagnosis(self.store, run_ids[0], diagnose_recorded(run_ids[0], self.store),
+                                top=MAX_CANDIDATES)  # fmt: skip
+        self.planned += 1  # a probe costs what one run of the step cost
+        return {patch_key(f.probe["patch"]): str(f.probe["summary"]) for f in found.findings
+                if f.probe.get("verdict") == "refuted"}  # fmt: skip
 
     def _add(self, variants: list[Variant]) -> None:
         """Record the round's variants in the experiment's plan, so that it resumes."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from hone.config import Config, ModelConfig
+from hone.config.model import ConvLayer
 from hone.errors import ConfigError
 from hone.nn.activations import width_factor
 
@@ -30,26 +31,64 @@ class ModelSize:
     activations: int  # values per sample across the layers (forward pass)
 
 
+def _pad(padding: str | int, kernel: int) -> int:
+    if padding == "same":
+        return kernel // 2
+    return 0 if padding == "valid" else int(padding)
+
+
+def _fits(n: int, kernel: int, stride: int, pad: int) -> bool:
+    """Along one side of ``n`` pixels: at least one output, and every tap of the kernel
+    reaches a real pixel at some output (a tap that only ever sees padding never learns)."""
+    outputs = (n + 2 * pad - kernel) // stride + 1
+    if outputs < 1:
+        return False
+    # tap j reads pixel i*stride + j - pad for outputs i = 0 .. outputs-1
+    return all(any(0 <= i * stride + j - pad < n for i in range(outputs)) for j in range(kernel))
+
+
+def _largest_stride(h: int, w: int, kernel: int, padding: str | int) -> int:
+    pad = _pad(padding, kernel)
+    for stride in range(min(h, w), 0, -1):
+        if _fits(h, kernel, stride, pad) and _fits(w, kernel, stride, pad):
+            return stride
+    return 1
+
+
+def _check_conv(i: int, conv: ConvLayer, h: int, w: int) -> None:
+    """Refuse a kernel or stride larger than the feature map the layer receives (or a
+    stride so large that part of the kernel only ever sees padding)."""
+    where = f"model.conv[{i}] (layer conv{i + 1}) receives a {h}x{w} feature map"
+    side = min(h, w)
+    pad = _pad(conv.padding, conv.kernel)
+    fits = _fits(h, conv.kernel, conv.stride, pad) and _fits(w, conv.kernel, conv.stride, pad)
+    if conv.kernel > side and not fits:
+        raise ConfigError(
+            f"{where}, smaller than its {conv.kernel}x{conv.kernel} kernel: most of the "
+            "kernel would only ever see padding and never learn. The largest kernel that "
+            f"fits is {side} (kernel: {side}); or use fewer pools or strided layers before it"
+        )
+    if conv.stride > side or not fits:
+        largest = _largest_stride(h, w, conv.kernel, conv.padding)
+        raise ConfigError(
+            f"{where}, and its stride {conv.stride} is too large for it (with its "
+            f"{conv.kernel}x{conv.kernel} kernel it would read one position and skip the rest, "
+            f"or part of the kernel would only see padding). The largest stride that fits is "
+            f"{largest} (stride: {largest}); or use fewer pools or strided layers before it"
+        )
+
+
 def check_conv_shapes(cfg: ModelConfig, input_shape: tuple[int, ...]) -> list[tuple[int, int, int]]:
-    """(channels, height, width) after each conv block, or a ConfigError naming the layer."""
+    """(channels, height, width) after each conv block, or a ConfigError naming the layer,
+    the feature map it receives and what fits it."""
     channels, h, w = input_shape
     shapes = []
     for i, conv in enumerate(cfg.conv):
-        if conv.padding == "same":
-            pad = conv.kernel // 2
-        elif conv.padding == "valid":
-            pad = 0
-        else:
-            pad = int(conv.padding)
-        nh = (h + 2 * pad - conv.kernel) // conv.stride + 1
-        nw = (w + 2 * pad - conv.kernel) // conv.stride + 1
-        if nh < 1 or nw < 1:
-            raise ConfigError(
-                f"model.conv[{i}]: a {conv.kernel}x{conv.kernel} kernel with stride {conv.stride} "
-                f"and padding {pad} does not fit the {h}x{w} feature map it receives; use a "
-                "smaller kernel, padding: same, or fewer layers or pools before it"
-            )
-        h, w, channels = nh, nw, conv.filters
+        _check_conv(i, conv, h, w)
+        pad = _pad(conv.padding, conv.kernel)
+        h = (h + 2 * pad - conv.kernel) // conv.stride + 1
+        w = (w + 2 * pad - conv.kernel) // conv.stride + 1
+        channels = conv.filters
         if conv.pool != "none":
             if h < 2 or w < 2:
                 raise ConfigError(

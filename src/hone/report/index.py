@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hone.errors import HoneError
+from hone.errors import HoneError, ReadOnlyStoreError
 from hone.report.render import page_path, render_page, render_report, study_names
 from hone.store.runstore import RunStore
 
@@ -23,6 +23,12 @@ def render_all(
     Returns the index's path and counts of pages written, kept and failed: a page that cannot
     be rendered (a damaged run) is listed as such on the index, and the rest still are.
     """
+    if store.read_only:
+        raise ReadOnlyStoreError(
+            f"the run store {store.root} is read-only, and --all writes its pages into it "
+            f"({store.root / 'reports'}); write single pages elsewhere with hone report ID "
+            "--out FILE.html"
+        )
     runs = store.list_runs(limit=limit)
     experiments = store.list_experiments(limit)
     studies = study_names(store)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from hone.diagnose import diagnose
+from hone.diagnose import diagnose_run
 from hone.errors import HoneError
 from hone.report import plots
 from hone.store.runstore import RunStore
@@ -165,6 +165,18 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
     return out
 
 
+def _diagnosis(evidence: Any) -> dict[str, Any]:
+    """The findings, and what is achievable on the data with the reference models' scores."""
+    found = diagnose_run(evidence)
+    reference = found.reference
+    split = reference.get("split") or "val"
+    target = reference.get("achievable") or {}
+    metric = target.get("metric", "accuracy")
+    models = {k: v.get(f"{split}_{metric}") for k, v in (reference.get("models") or {}).items()
+              if isinstance(v, dict) and f"{split}_{metric}" in v}  # fmt: skip
+    return {"findings": found.findings, "reference": reference, "reference_models": models}
+
+
 def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
     from hone.runs import evidence_of
 
@@ -181,7 +193,7 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         "curves": _learning_curves(record),
         "constant_lr": _constant_lr(record.history),
         "telemetry": _telemetry(evidence.telemetry),
-        "findings": diagnose(evidence),
+        **_diagnosis(evidence),
         "timeline": _timeline(record.extra),
         "repair_of": record.extra.get("repair_of"),
         "repaired_by": record.extra.get("repaired_by"),

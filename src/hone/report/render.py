@@ -8,11 +8,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from hone.errors import StoreError
+from hone.errors import ReadOnlyStoreError, StoreError
 from hone.experiments.stats import format_p
 from hone.report.pages import experiment_context, run_context
 from hone.report.study import study_context
-from hone.store.files import atomic_write_text
+from hone.store.files import atomic_write_text, write_error
 from hone.store.runstore import RunStore
 from hone.text import set_args
 from hone.version import __version__
@@ -86,7 +86,15 @@ def render_page(
             f"--out: {path} is a folder; give a file name such as {path / 'report.html'}"
         )
     if not explicit:
-        path.parent.mkdir(exist_ok=True)
+        if store.read_only:
+            raise ReadOnlyStoreError(
+                f"the run store {store.root} is read-only, so the report cannot be written to "
+                f"{path}; write it elsewhere with --out FILE.html"
+            )
+        try:
+            path.parent.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise write_error(exc, path.parent) from None
     elif not path.parent.is_dir():
         raise StoreError(f"--out: the folder {path.parent} does not exist")
     # A new file renamed into place: a link planted at the destination is replaced, never

@@ -9,10 +9,11 @@ public names; workers train ``unit.train_unit``.
 from hone.runs.diagnosis import diagnose_recorded, evidence_of
 from hone.runs.rebuild import final_metrics, load_run
 from hone.runs.result import RunResult
-from hone.runs.train import python_data, resume, run
+from hone.runs.train import check_sources, python_data, resume, run
 
 __all__ = [
     "RunResult",
+    "check_sources",
     "diagnose_recorded",
     "evidence_of",
     "final_metrics",

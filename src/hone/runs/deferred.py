@@ -35,6 +35,8 @@ def complete_evaluation(store: RunStore, run_id: str) -> str | None:
     record = store.get_run(run_id, with_history=False)
     if not record.extra.get(DEFERRED):
         return None
+    if store.read_only:  # nowhere to keep the result: the record is shown as it stands
+        return "the store is read-only, so the deferred evaluation was not done"
     try:
         _, built = load_run(record.id, store.root)
     except (HoneError, OSError) as exc:

@@ -1,6 +1,7 @@
 """Diagnosing a recorded run. The rules are pure (``hone.diagnose``: they read evidence and
 never train); what a diagnosis needs that the run did not record at its end — the evaluation
-a tune trial deferred — is done here first, and the record completed in place."""
+a tune trial deferred, the reference of what is achievable on its data — is done here first:
+the record is completed in place, the reference cached per dataset."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 from hone.diagnose import Diagnosis, Evidence, diagnose_run, load_evidence
 from hone.runs.deferred import complete_evaluation
+from hone.runs.reference import reference_of
 from hone.store.runstore import RunStore
 
 __all__ = ["diagnose_recorded", "evidence_of"]
@@ -15,9 +17,11 @@ __all__ = ["diagnose_recorded", "evidence_of"]
 
 def evidence_of(store: RunStore, run_id: str) -> Evidence:
     """Everything diagnosis reads about a run, its deferred evaluation done first so the
-    findings see every split."""
+    findings see every split, and the reference of what is achievable on its data."""
     complete_evaluation(store, run_id)
-    return load_evidence(store, run_id)
+    evidence = load_evidence(store, run_id)
+    evidence.reference = reference_of(store, evidence.config)
+    return evidence
 
 
 def diagnose_recorded(run_id: str, store: str | Path | RunStore | None = None) -> Diagnosis:

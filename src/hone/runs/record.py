@@ -17,7 +17,7 @@ from hone.assemble import BuiltRun
 from hone.config import Config
 from hone.data import DataBundle
 from hone.diagnose.watch import StepWatch, Watch
-from hone.errors import HoneError
+from hone.errors import HoneError, Terminated
 from hone.evaluate.report import SPLITS, evaluate_splits
 from hone.runs.deferred import DEFERRED, deferrable
 from hone.runs.result import RunResult
@@ -25,11 +25,13 @@ from hone.store.runstore import RunStore
 from hone.text import set_args
 from hone.tracking.live import LiveLogger
 from hone.train.callbacks import Callback, Checkpoint, ProgressBar, StoreRecorder, Telemetry
+from hone.train.resume import capture, save_checkpoint
 from hone.train.state import TrainState
 
 __all__ = [
     "new_run",
     "record_failure",
+    "record_interrupted",
     "record_trained",
     "recorders",
     "telemetry_for",
@@ -65,10 +67,22 @@ def train_and_record(
     started = time.perf_counter() - before
     try:
         state = built.fit(cbs, resume=resume)
-        return record_trained(built, store, run_id, state, telemetry,
-                              time.perf_counter() - started, live, extra, evaluate)  # fmt: skip
     except BaseException as exc:
         record_failure(store, run_id, model, telemetry, time.perf_counter() - started, exc)
+        raise
+    wall = time.perf_counter() - started
+    try:
+        if state.interrupt_requested and state.status != "interrupted":
+            # Ctrl-C while the last epoch ended (validation, a checkpoint): training is
+            # done, so the run stops before its final evaluation.
+            signal_name = state.info.get("signal")
+            raise Terminated if signal_name == "SIGTERM" else KeyboardInterrupt
+        return record_trained(built, store, run_id, state, telemetry, wall, live, extra,
+                              evaluate)  # fmt: skip
+    except KeyboardInterrupt as exc:  # during the final evaluation or while saving
+        return record_interrupted(built, store, run_id, state, telemetry, wall, exc)
+    except BaseException as exc:
+        record_failure(store, run_id, model, telemetry, wall, exc)
         raise
 
 
@@ -179,8 +193,18 @@ def _watch(cfg: Config, data: DataBundle, bar: ProgressBar | None) -> Watch:
 
 def new_run(store: RunStore, built: BuiltRun) -> str:
     """Create the run's index row and folder, with ``data.json`` (what its data was)."""
-    cfg, data = built.config, built.data
+    cfg = built.config
     run_id = store.create_run(cfg.name, cfg.to_dict(), cfg.seed)
+    try:
+        _save_data_json(store, run_id, built)
+    except BaseException as exc:  # Ctrl-C, a full disk: the run ends here, recorded so
+        record_failure(store, run_id, built.model, None, 0.0, exc)
+        raise
+    return run_id
+
+
+def _save_data_json(store: RunStore, run_id: str, built: BuiltRun) -> None:
+    data = built.data
     store.save_json(
         run_id,
         "data.json",
@@ -194,7 +218,10 @@ def new_run(store: RunStore, built: BuiltRun) -> str:
             "model": built.notes.get("model"),  # your own module's class, when it was one
         },
     )
-    return run_id
+
+
+def _how(exc: BaseException) -> str:
+    return "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
 
 
 def record_failure(
@@ -205,15 +232,67 @@ def record_failure(
     seconds: float,
     exc: BaseException,
 ) -> None:
-    """Keep what can be kept of a run that failed (a bug, a full disk, a read-only store):
-    each step on its own, so one that fails again does not stop the others."""
-    message = str(exc) if isinstance(exc, HoneError) else repr(exc)
-    steps: list[Callable[[], object]] = [lambda: store.save_weights(run_id, model.state_dict())]
+    """Keep what can be kept of a run that failed (a bug, a full disk, a read-only store) or
+    was interrupted before it trained to its end: its status and message first (a small
+    write that a nearly full disk still takes), then weights and telemetry, each step on its
+    own, so one that fails again does not stop the others."""
+    if isinstance(exc, KeyboardInterrupt):
+        status, message = "interrupted", f"interrupted by {_how(exc)} before training ended"
+    else:
+        status = "failed"
+        message = str(exc) if isinstance(exc, HoneError) else repr(exc)
+    steps: list[Callable[[], object]] = [
+        lambda: store.finish_run(run_id, status, {}, seconds, message[:500]),
+        lambda: store.save_weights(run_id, model.state_dict()),
+    ]
     if telemetry is not None:
         steps.append(
             lambda: store.save_json(run_id, "telemetry.json", telemetry.to_json(model), indent=None)
         )
-    steps.append(lambda: store.finish_run(run_id, "failed", {}, seconds, message[:500]))
     for step in steps:
         with contextlib.suppress(HoneError, OSError, sqlite3.Error):
             step()
+
+
+def record_interrupted(
+    built: BuiltRun,
+    store: RunStore,
+    run_id: str,
+    state: TrainState,
+    telemetry: Telemetry | None,
+    wall: float,
+    exc: BaseException,
+) -> RunResult:
+    """A run that trained to its end and was interrupted (Ctrl-C, SIGTERM) during its final
+    evaluation or while it was being saved: recorded ``interrupted`` with its weights, and a
+    checkpoint that says training ended, so ``hone run --resume`` only evaluates and records
+    it (the result equals a run that was never interrupted)."""
+    message = (
+        f"interrupted by {_how(exc)} after training, before its final evaluation was recorded; "
+        "resuming it (hone run --resume, hone.resume) evaluates and records it"
+    )
+    checkpoint = capture(state, state.callbacks, wall)
+    checkpoint["ended"] = {"status": state.status, "stop_reason": state.stop_reason,
+                           "diverged_at": list(state.diverged_at or []) or None}  # fmt: skip
+    extra = {**state.info, **built.notes, "checkpoint_epoch": state.epoch}
+    steps: list[Callable[[], object]] = [
+        lambda: save_checkpoint(store.run_dir(run_id), checkpoint),
+        lambda: store.finish_run(run_id, "interrupted", {}, wall, message, extra),
+        lambda: store.save_weights(run_id, built.model.state_dict()),
+    ]
+    for step in steps:
+        with contextlib.suppress(HoneError, OSError, sqlite3.Error):
+            step()
+    return RunResult(
+        run_id=run_id,
+        status="interrupted",
+        epochs_run=len(state.history.get("epoch", [])),
+        metrics={},
+        history=state.history,
+        wall_seconds=wall,
+        config=built.config,
+        message=message,
+        store=store.root,
+        model=built.model,
+        notes={**built.notes, **state.info, "checkpoint_epoch": state.epoch},
+    )

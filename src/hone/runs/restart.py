@@ -12,23 +12,26 @@ and why. The last attempt trains with the user's own watch settings and is never
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hone.config import Config, load_config
+from hone.config import Config, load_config, merge_overrides
 from hone.config.train import WatchConfig
+from hone.diagnose import Diagnosis
 from hone.diagnose.watch import MIN_EPOCHS
 from hone.errors import ConfigError
 from hone.runs.diagnosis import diagnose_recorded
 from hone.runs.result import RunResult
-from hone.runs.train import run
+from hone.runs.train import check_arguments, check_sources, run
 from hone.store import RunStore
+from hone.train.callbacks import Callback
 
-__all__ = ["Repair", "repair_window", "run_with_repair"]
+__all__ = ["Diagnoser", "Repair", "repair_window", "run_with_repair"]
 
 SHARE = 1 / 3  # "the first part of training"
+Diagnoser = Callable[[str, Path], Diagnosis]  # (run id, store) -> its diagnosis
 
 
 @dataclass
@@ -58,13 +61,22 @@ def run_with_repair(
     attempts: int = 2,
     store: str | Path | None = None,
     on_repair: Callable[[Repair], None] | None = None,
-    **kwargs: Any,
+    diagnose: Diagnoser | None = None,
+    model: Any = None,
+    data: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """``hone.run`` that restarts an early-failing run with its top prescription, at most
-    ``attempts`` times; returns the last run's result, with ``notes["repairs"]``."""
-    overrides = {k: v for k, v in kwargs.items() if k not in _RUN_ARGS}
-    run_args = {k: v for k, v in kwargs.items() if k in _RUN_ARGS}
-    cfg = load_config(config, overrides)
+    ``attempts`` times; returns the last run's result, with ``notes["repairs"]``.
+    ``diagnose(run_id, store)`` reads what went wrong (default: the rules alone; the faces
+    pass one that probes the top prescriptions first, ``hone.experiments.probe``)."""
+    check_sources(model, data)
+    callbacks = check_arguments(callbacks)[0]
+    cfg = load_config(config, merge_overrides(overrides, keywords))
+    run_args = {"model": model, "data": data, "callbacks": callbacks, "progress": progress}
     if cfg.train.ensemble is not None:
         raise ConfigError("--repair: not for ensembles; repair a member's config, then ensemble")
     user_watch = cfg.train.watch
@@ -76,7 +88,7 @@ def run_with_repair(
         result = run(trial, store=store, **run_args)
         if repairs:
             _link(result.store, repairs[-1].run_id, result.run_id, repairs[-1])
-        found = None if last else _what_went_wrong(result, repair_window(cfg))
+        found = None if last else _what_went_wrong(result, repair_window(cfg), diagnose)
         if found is None:
             break
         code, why, patch = found
@@ -88,23 +100,28 @@ def run_with_repair(
     return result
 
 
-_RUN_ARGS = {"model", "data", "callbacks", "progress"}
-
-
 def _repair_watch(cfg: Config) -> WatchConfig:
     watch = cfg.train.watch or WatchConfig()
     return watch.model_copy(update={"stop_on": "critical", "stop_within": repair_window(cfg)})
 
 
-def _what_went_wrong(result: RunResult, window: int) -> tuple[str, str, dict[str, Any]] | None:
+def _what_went_wrong(
+    result: RunResult, window: int, diagnose: Diagnoser | None = None
+) -> tuple[str, str, dict[str, Any]] | None:
     """(code, why, patch) for a run the watch stopped or that diverged within ``window``
-    epochs and whose diagnosis prescribes a change; else ``None``."""
+    epochs and whose diagnosis prescribes a change; else ``None``. A probed diagnosis's
+    confirmed prescription wins."""
     stopped = result.status == "stopped" and result.message.startswith("watch: ")
     diverged = result.status == "diverged" and result.epochs_run <= window
     if not (stopped or diverged):
         return None
     wanted = result.message.split()[1] if stopped else None
-    findings = diagnose_recorded(result.run_id, result.store).findings
+    found = (diagnose or diagnose_recorded)(result.run_id, result.store)
+    findings = found.findings
+    confirmed = next((f for f in findings if f.probe.get("verdict") == "confirmed"), None)
+    if confirmed is not None:
+        patch = confirmed.probe["patch"]
+        return confirmed.code, str(confirmed.probe["prescription"]), dict(patch)
     for f in findings:
         if (f.code == wanted or (wanted is None and f.severity == "critical")) and f.explained_by:
             wanted = f.explained_by  # fix the cause, not its consequence

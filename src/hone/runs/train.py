@@ -7,8 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from hone.assemble import ModelSource, build_run
-from hone.config import Config, load_config, recorded_config
+from hone.config import Config, load_config, merge_overrides, recorded_config
 from hone.data import DataBundle
 from hone.data.load import load_data, resolve_task
 from hone.data.memory import fingerprint, from_python
@@ -22,7 +24,7 @@ from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.resume import load_checkpoint
 
-__all__ = ["python_data", "resume", "run"]
+__all__ = ["check_arguments", "check_sources", "python_data", "resume", "run"]
 
 
 def run(
@@ -35,20 +37,30 @@ def run(
     store: str | Path | None = None,
     evaluate: Sequence[str] = SPLITS,
     stack: str = "auto",
-    **overrides: Any,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
 ) -> RunResult:
     """Train, evaluate and record one run (``hone.run`` without ``repair``; see there)."""
-    cfg = load_config(config, overrides)
+    given = merge_overrides(overrides, keywords)
+    check_sources(model, data)
+    callbacks, evaluate = check_arguments(callbacks, evaluate)
+    cfg = load_config(config, given)
     if store is not None:  # one place decides where runs live: transfer sources, caches, records
+        if "store" in given and str(given["store"]) != str(store):
+            raise ConfigError(
+                f"store: given as store={str(store)!r} and in the overrides as "
+                f"{str(given['store'])!r}; give it once"
+            )
         cfg = cfg.model_copy(update={"store": str(store)})
     if cfg.train.ensemble is not None:
         if model is not None or data is not None:
             raise ConfigError("train.ensemble: not with model= or data=; use hone.compare")
         return train_ensemble(cfg, callbacks=callbacks, progress=progress, stack=stack)
-    cfg, bundle = python_data(cfg, data)
-    built = build_run(cfg, bundle, model=model)
     run_store = RunStore(cfg.store)
     try:
+        run_store.require_writable()  # before the data is loaded and the model built
+        cfg, bundle = python_data(cfg, data)
+        built = build_run(cfg, bundle, model=model)
         return train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
     finally:
         run_store.close()
@@ -66,6 +78,8 @@ def resume(
     """Continue an interrupted, failed or killed run from its last checkpoint, in the same
     run record: weights, optimizer and schedule state, random generators and the epoch all
     come from the checkpoint, so the result equals a run that was never stopped."""
+    check_sources(model, data)
+    callbacks = check_arguments(callbacks)[0]
     run_id, cfg, ckpt, extra = _resumable(run_id, store)
     if store is not None:
         cfg = cfg.model_copy(update={"store": str(store)})
@@ -130,6 +144,50 @@ def _resumable(
                 "with the same config"
             )
     return run_id, cfg, ckpt, record.extra
+
+
+def check_arguments(
+    callbacks: Any = (), evaluate: Any = SPLITS
+) -> tuple[list[Callback], tuple[str, ...]]:
+    """``callbacks=`` (``Callback`` instances; ``None`` for none) and ``evaluate=`` (split
+    names; one name alone is a split too) as ``run`` takes them, or a ``ConfigError``."""
+    if callbacks is None:
+        callbacks = ()
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, Sequence | set):
+        raise ConfigError(
+            f"callbacks=: give a list of hone.train.callbacks.Callback objects, got "
+            f"{type(callbacks).__name__}"
+        )
+    odd = [type(c).__name__ for c in callbacks if not isinstance(c, Callback)]
+    if odd:
+        raise ConfigError(
+            f"callbacks=: {', '.join(odd[:3])} is not a hone.train.callbacks.Callback "
+            "(subclass it and override the hooks you need)"
+        )
+    names = (evaluate,) if isinstance(evaluate, str) else evaluate
+    if not isinstance(names, Sequence | set) or not all(n in SPLITS for n in names):
+        raise ConfigError(f"evaluate=: give split names from {', '.join(SPLITS)}, got {evaluate!r}")
+    return list(callbacks), tuple(names)
+
+
+def check_sources(model: Any, data: Any) -> None:
+    """``model=`` and ``data=`` are your own module and data, never the config's sections of
+    the same names (a mapping there is a config section passed the wrong way)."""
+    if model is not None and not (isinstance(model, nn.Module) or callable(model)):
+        raise ConfigError(
+            f"model=: takes your own nn.Module (or a function that builds one), got "
+            f"{type(model).__name__}; to choose the config's model, use overrides={{'model': ...}}"
+        )
+    for name, value, what in (
+        ("model", model, "your own nn.Module (or a function that builds one)"),
+        ("data", data, "your own data: (x, y) arrays or a torch Dataset of (x, y) items"),
+    ):
+        if isinstance(value, Mapping):
+            raise ConfigError(
+                f"{name}=: takes {what}, not a mapping. To change the config's {name}: section, "
+                f"pass overrides={{{name!r}: {{...}}}} or dotted keys such as "
+                f"overrides={{'{name}.{'hidden' if name == 'model' else 'dataset'}': ...}}"
+            )
 
 
 def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:

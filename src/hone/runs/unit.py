@@ -15,7 +15,7 @@ __all__ = ["train_one", "train_unit"]
 def train_one(cfg: dict[str, Any], store_root: str, threads: int | None) -> tuple[str, str]:
     """One run (module-level, so it pickles into a worker): ``(run_id, status)``."""
     overrides: dict[str, Any] = {"train.threads": threads} if threads else {}
-    result = run(cfg, store=store_root, **overrides)
+    result = run(cfg, store=store_root, overrides=overrides)
     return result.run_id, result.status
 
 

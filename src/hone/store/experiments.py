@@ -2,7 +2,7 @@
 
 A run is linked only once it completed, so resuming re-runs exactly what is missing. Each
 experiment is also written to ``<store>/experiments/<id>.json`` (spec, links, summary), so
-``hone runs repair`` can rebuild the index from files alone.
+``hone store repair`` can rebuild the index from files alone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from hone.errors import StoreError
+from hone.errors import StoreDamagedError, StoreError
 from hone.store.files import atomic_write_text
+from hone.store.guard import repair_hint
 from hone.store.records import ExperimentRecord, clean_json, experiment_from_row
 
 __all__ = ["ExperimentsMixin", "matching_ids", "require_id"]
@@ -118,6 +119,11 @@ class ExperimentsMixin:
             "WHERE id = ?",
             (exp_id,),
         ).fetchone()
+        if row is None:  # the id index lists it, the table does not: one of them is damaged
+            raise StoreDamagedError(
+                f"{self.root / 'runs.db'} is damaged: it lists experiment {exp_id} but cannot "
+                f"read its row; {repair_hint(self.root)}"
+            )
         runs = [
             {"variant": v, "seed": s, "run_id": r}
             for v, s, r in self._db.execute(
@@ -137,7 +143,7 @@ class ExperimentsMixin:
         return [experiment_from_row(r, []) for r in rows]
 
     def restore_experiment(self, data: dict[str, Any]) -> None:
-        """Insert an experiment read from its file (``hone runs repair``)."""
+        """Insert an experiment read from its file (``hone store repair``)."""
         with self._write() as db:
             db.execute(
                 "INSERT OR IGNORE INTO experiments (id, kind, name, status, created, finished, "

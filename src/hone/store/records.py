@@ -73,6 +73,10 @@ class ExperimentRecord:
 
 
 def _loads(text: Any, name: str, damaged: list[str]) -> dict[str, Any]:
+    # The index writes JSON as ASCII: U+FFFD is where the file held bytes that are not UTF-8.
+    if isinstance(text, str) and "\ufffd" in text:
+        damaged.append(name)
+        return {}
     try:
         value = json.loads(text)
     except (TypeError, ValueError):

@@ -4,11 +4,12 @@ Every write is one short ``BEGIN IMMEDIATE`` transaction, so several processes c
 at once; readers never block writers in WAL mode. History is appended epoch by epoch while a run
 trains, so an interrupted or crashed run keeps what it had recorded. Each run folder also holds
 ``run.json`` (the index row and, once the run ends, its history), so the index can be rebuilt
-from the folders (``hone runs repair``).
+from the folders (``hone store repair``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -22,9 +23,12 @@ from typing import Any
 
 import yaml
 
-from hone.errors import StoreError
+from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
+from hone.store.artifacts import ArtifactsMixin
 from hone.store.experiments import ExperimentsMixin, matching_ids, require_id
-from hone.store.files import atomic_write, atomic_write_text, describe_os_error
+from hone.store.files import atomic_write_text, describe_os_error
+from hone.store.guard import repair_hint
+from hone.store.opening import open_store
 from hone.store.owner import current_owner, is_alive
 from hone.store.records import (
     RUN_COLUMNS,
@@ -34,7 +38,6 @@ from hone.store.records import (
     clean_json,
     record_from_row,
 )
-from hone.store.schema import open_index
 
 __all__ = [
     "MIN_DELETE_PREFIX",
@@ -59,39 +62,16 @@ def resolve_store_root(explicit: str | os.PathLike[str] | None = None) -> Path:
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class RunStore(ExperimentsMixin):
-    """Open (creating if needed) the store at ``root``."""
+class RunStore(ArtifactsMixin, ExperimentsMixin):
+    """Open (creating if needed) the store at ``root``. ``read_only``: it cannot be written
+    (a read-only mount, another user's files, a disk too full to open it for writing); it
+    is read all the same, and writes say why they cannot be done."""
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = resolve_store_root(root)
         if "\x00" in str(self.root):
             raise StoreError("the store path contains a NUL byte")
-        try:
-            if not self.root.is_dir():
-                parent = self.root.absolute().parent
-                if not parent.is_dir():
-                    raise StoreError(
-                        f"cannot create the run store {self.root}: its parent folder {parent} "
-                        "does not exist (create it, or give another --store)"
-                    )
-                try:
-                    self.root.mkdir()
-                except FileExistsError:  # a file, or a store another process just created
-                    if not self.root.is_dir():
-                        raise StoreError(
-                            f"cannot use {self.root} as a run store: it is a file"
-                        ) from None
-            self._db = open_index(self.root)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot open run store: {describe_os_error(exc, self.root)}"
-            ) from None
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"cannot open run store at {self.root}: {self.root / 'runs.db'} is not a "
-                f"readable SQLite index ({exc}); run `hone runs repair --store {self.root}` to "
-                "rebuild it from the run folders"
-            ) from None
+        self._db, self.read_only, self._full = open_store(self.root)
 
     def close(self) -> None:
         self._db.close()
@@ -102,8 +82,28 @@ class RunStore(ExperimentsMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def require_writable(self, what: str = "record runs", elsewhere: bool = True) -> None:
+        """Refuse, saying what to do instead, when the store is read-only. ``elsewhere``:
+        the work can go to another store (``--store``); else the store itself must be made
+        writable."""
+        if not self.read_only:
+            return
+        if self._full is not None:
+            raise self._full
+        instead = (
+            "give a writable store with --store DIR (or $HONE_HOME)"
+            if elsewhere
+            else "make it writable first (remount it read-write, or fix its permissions), or "
+            "work on a copy"
+        )
+        raise ReadOnlyStoreError(
+            f"the run store {self.root} is read-only (a read-only mount, or no write "
+            f"permission); reading commands work on it, but to {what} {instead}"
+        )
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        self.require_writable()
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -111,15 +111,24 @@ class RunStore(ExperimentsMixin):
         try:
             yield self._db
         except sqlite3.OperationalError as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"cannot write to {self.root / 'runs.db'}: {exc}") from None
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
+            self._rollback()
             raise StoreError(f"cannot write to {self.root / 'runs.db'}: {exc}") from None
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back (a full disk): nothing left to undo then.
+        with contextlib.suppress(sqlite3.Error, StoreError):
+            self._db.execute("ROLLBACK")
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -127,6 +136,7 @@ class RunStore(ExperimentsMixin):
         return self.root / "runs" / run_id
 
     def create_run(self, name: str, config: dict[str, Any], seed: int | None = None) -> str:
+        self.require_writable()
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
         folder = self.run_dir(run_id)
         owner = current_owner()
@@ -135,16 +145,25 @@ class RunStore(ExperimentsMixin):
             folder.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
             raise StoreError(describe_os_error(exc, folder)) from None
-        text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
-        atomic_write_text(folder / "config.yaml", text)
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
-                "proc_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (run_id, name, "running", now, seed, json.dumps(clean_json(config)), owner.pid,
-                 owner.host, owner.started, now),
-            )  # fmt: skip
-        self._save_record_file(run_id)
+        indexed = False
+        try:
+            text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
+            atomic_write_text(folder / "config.yaml", text)
+            with self._write() as db:
+                db.execute(
+                    "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
+                    "proc_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, name, "running", now, seed, json.dumps(clean_json(config)),
+                     owner.pid, owner.host, owner.started, now),
+                )  # fmt: skip
+            indexed = True
+            self._save_record_file(run_id)
+        except BaseException:  # a full disk, Ctrl-C: a run that never started leaves nothing
+            if indexed:
+                with contextlib.suppress(sqlite3.Error, StoreError), self._write() as db:
+                    db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return run_id
 
     def reopen_run(self, run_id: str, keep_epochs: int) -> None:
@@ -242,50 +261,9 @@ class RunStore(ExperimentsMixin):
         record = self.get_run(run_id, with_history=with_history)
         atomic_write_text(folder / "run.json", json.dumps(record.to_json()))
 
-    def save_weights(self, run_id: str, state_dict: dict[str, Any]) -> Path:
-        """Write weights with safetensors (no pickled code), atomically."""
-        from safetensors.torch import save_file
-
-        tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
-        path = self.run_dir(run_id) / "weights.safetensors"
-        return atomic_write(path, lambda tmp: save_file(tensors, tmp))
-
-    def load_weights(self, run_id: str) -> dict[str, Any]:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        run_id = self.resolve_id(run_id)
-        path = self.run_dir(run_id) / "weights.safetensors"
-        if not path.is_file():
-            raise StoreError(f"run {run_id} has no saved weights ({path} is missing)")
-        try:
-            return dict(load_file(str(path)))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise StoreError(
-                f"run {run_id}: {path} is damaged or not a safetensors file ({exc}); "
-                "re-train the run or delete it"
-            ) from None
-
-    def save_json(self, run_id: str, name: str, obj: Any, indent: int | None = 1) -> Path:
-        """``indent=None`` for big files read by programs (telemetry): Python's JSON encoder
-        is ~10x faster without indentation."""
-        text = json.dumps(clean_json(obj), indent=indent)
-        return atomic_write_text(self.run_dir(run_id) / name, text)
-
-    def load_json(self, run_id: str, name: str) -> Any:
-        run_id = self.resolve_id(run_id)
-        path = self.run_dir(run_id) / name
-        if not path.is_file():
-            raise StoreError(f"run {run_id} has no {name}")
-        try:
-            return json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            raise StoreError(
-                f"run {run_id}: {path} is damaged ({type(exc).__name__}); it cannot be read"
-            ) from None
-
     def delete_run(self, run_id: str, min_prefix: int = MIN_DELETE_PREFIX) -> str:
         text = require_id(run_id, "run")
+        self.require_writable("delete a run", elsewhere=False)
         if len(text) < min_prefix:
             raise StoreError(
                 f"refusing to delete by '{text}': give at least {min_prefix} characters of the "
@@ -316,6 +294,13 @@ class RunStore(ExperimentsMixin):
         if prefix in ids:
             return prefix
         if not ids:
+            folders = self._unlisted_folders(prefix)
+            if folders:
+                raise StoreError(
+                    f"run {folders[0]} has a folder in {self.root / 'runs'}, but the index "
+                    f"({self.root / 'runs.db'}) does not list it: the index lost it or is "
+                    f"damaged; {repair_hint(self.root)}"
+                )
             raise StoreError(f"no run '{prefix}' in {self.root} (see `hone runs list`)")
         if len(ids) > 1:
             raise StoreError(f"run id '{prefix}' is ambiguous: {', '.join(ids[:5])}")
@@ -324,11 +309,17 @@ class RunStore(ExperimentsMixin):
     def get_run(self, run_id: str, with_history: bool = True) -> RunRecord:
         run_id = self.resolve_id(run_id)
         row = self._db.execute(_SELECT + " WHERE id = ?", (run_id,)).fetchone()
+        if row is None:  # the id index lists it, the table does not: one of them is damaged
+            raise StoreDamagedError(
+                f"{self.root / 'runs.db'} is damaged: it lists run {run_id} but cannot read its "
+                f"row; {repair_hint(self.root)}"
+            )
         record = record_from_row(row)
         if record.damaged:
             raise StoreError(
                 f"run {run_id}: its index row is damaged ({', '.join(record.damaged)}); run "
-                f"`hone runs repair --store {self.root}` to restore it from {self.run_dir(run_id)}"
+                f"`hone store repair --store {self.root}` to restore it from "
+                f"{self.run_dir(run_id)}"
             )
         if with_history:
             record.history = self.history(run_id)
@@ -354,7 +345,7 @@ class RunStore(ExperimentsMixin):
         logs = []
         for (text,) in rows:
             try:
-                entry = json.loads(text)
+                entry = json.loads(text) if "\ufffd" not in text else None
             except (TypeError, ValueError):
                 continue  # a damaged epoch row: the rest of the history still stands
             if isinstance(entry, dict):
@@ -363,6 +354,17 @@ class RunStore(ExperimentsMixin):
         for entry in logs:
             keys.extend(k for k in entry if k not in keys)
         return {k: [entry.get(k) for entry in logs] for k in keys}
+
+    def damaged_histories(self) -> list[str]:
+        """Runs with an epoch row that does not read back (the index writes ASCII JSON), or
+        fewer epoch rows than they counted: a damaged page lost or changed them."""
+        rows = self._db.execute(
+            "SELECT run_id FROM epochs WHERE NOT json_valid(logs) OR logs GLOB '*[^ -~]*' "
+            "OR json_extract(logs, '$.epoch') IS NOT epoch "
+            "UNION SELECT id FROM runs WHERE epochs_run > "
+            "(SELECT COUNT(*) FROM epochs WHERE epochs.run_id = runs.id)"
+        ).fetchall()
+        return sorted(str(r[0]) for r in rows)
 
     def list_runs(self, limit: int | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs newest first, damaged rows included (their ``damaged`` field says what)."""

@@ -2,7 +2,7 @@
 
 ``runs.db`` carries ``PRAGMA user_version``. A missing or emptied index beside existing run
 folders, a dropped table, or an index from a newer hone is an error that says what to do
-(``hone runs repair``), never a fresh empty index that makes runs vanish.
+(``hone store repair``), never a fresh empty index that makes runs vanish.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hone.errors import StoreError
+from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
+from hone.store.guard import GuardedConnection, repair_hint
 from hone.store.sqlite import connect as sqlite_connect
 from hone.store.sqlite import retry_busy
 
-__all__ = ["SCHEMA_VERSION", "TABLES", "connect", "open_index"]
+__all__ = ["COLUMNS", "SCHEMA_VERSION", "TABLES", "connect", "create_index", "open_index"]
 
 SCHEMA_VERSION = 2  # 1: wave 1 (no owner columns); 2: owner, heartbeat
 
@@ -76,11 +77,22 @@ _OWNER_COLUMNS = (
 
 _RUN_COLUMNS = ("id", "name", "status", "created", "finished", "seed", "config", "metrics",
                 "epochs_run", "wall_seconds", "message", "extra")  # fmt: skip
+# Every column each table must have (a damaged schema page can rename one).
+COLUMNS = {
+    "runs": (*_RUN_COLUMNS, *(name for name, _ in _OWNER_COLUMNS)),
+    "epochs": ("run_id", "epoch", "logs"),
+    "experiments": ("id", "kind", "name", "status", "created", "finished", "spec", "summary"),
+    "experiment_runs": ("experiment_id", "variant", "seed", "run_id"),
+}
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """The index connection: WAL, autocommit (each write opens its own transaction)."""
-    return sqlite_connect(path, autocommit=True)
+def connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
+    """The index connection: WAL, autocommit (each write opens its own transaction), its
+    errors about the file itself reported as store errors (``hone.store.guard``)."""
+    db = sqlite_connect(path, autocommit=True, factory=GuardedConnection, read_only=read_only)
+    assert isinstance(db, GuardedConnection)
+    db.path = Path(path)
+    return db
 
 
 def _run_folders(root: Path) -> int:
@@ -118,30 +130,37 @@ def _tables(db: sqlite3.Connection) -> set[str]:
 
 
 def _repair_hint(root: Path) -> str:
-    return f"run `hone runs repair --store {root}` to rebuild the index from the run folders"
+    return repair_hint(root)
 
 
-def open_index(root: Path) -> sqlite3.Connection:
+def open_index(root: Path, read_only: bool = False) -> sqlite3.Connection:
     """Open ``root/runs.db``, creating it only for a new store and migrating an old one.
 
     Several processes may open (and create) the same new store at once: creation is one
-    transaction that checks again, under the write lock, whether another process won."""
+    transaction that checks again, under the write lock, whether another process won.
+    ``read_only``: a store this process cannot write is read as it is, never created or
+    migrated."""
     path = root / "runs.db"
     if not path.exists() and (folders := _run_folders(root)):
         raise StoreError(
             f"{path} is missing, but {root / 'runs'} holds {folders} run folder(s); "
             f"{_repair_hint(root)}"
         )
-    db = connect(path)
+    if read_only and not path.exists():
+        raise ReadOnlyStoreError(
+            f"the run store {root} is read-only and holds no index ({path} does not exist); "
+            "give a writable store with --store DIR"
+        )
+    db = connect(path, read_only)
     try:
-        retry_busy(lambda: _check(db, root))
+        retry_busy(lambda: _check(db, root, read_only))
     except BaseException:
         db.close()
         raise
     return db
 
 
-def _check(db: sqlite3.Connection, root: Path) -> None:
+def _check(db: sqlite3.Connection, root: Path, read_only: bool = False) -> None:
     path = root / "runs.db"
     version = int(db.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
@@ -155,18 +174,23 @@ def _check(db: sqlite3.Connection, root: Path) -> None:
         return
     missing = [t for t in TABLES if t not in present]
     if missing:
-        raise StoreError(
+        raise StoreDamagedError(
             f"{path} is damaged: table(s) {', '.join(missing)} are missing; {_repair_hint(root)}"
         )
     if version < SCHEMA_VERSION:
+        if read_only:
+            raise ReadOnlyStoreError(
+                f"{path} was written by an older hone and must be upgraded, which a read-only "
+                "store does not allow; open it once where it is writable"
+            )
         _migrate(db)
-    columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
-    lost = [c for c in _RUN_COLUMNS if c not in columns]
-    if lost:
-        raise StoreError(
-            f"{path} is damaged: column(s) {', '.join(lost)} of runs are missing; "
-            f"{_repair_hint(root)}"
-        )
+    for table, expected in COLUMNS.items():
+        columns = {r[1] for r in db.execute(f"PRAGMA table_info({table})").fetchall()}
+        if lost := [c for c in expected if c not in columns]:
+            raise StoreDamagedError(
+                f"{path} is damaged: column(s) {', '.join(lost)} of {table} are missing; "
+                f"{_repair_hint(root)}"
+            )
 
 
 def _create_if_new(db: sqlite3.Connection, root: Path) -> None:

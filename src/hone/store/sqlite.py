@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 __all__ = ["OPEN_TIMEOUT", "connect", "is_busy", "retry_busy"]
 
@@ -54,12 +55,21 @@ def connect(
     autocommit: bool = False,
     foreign_keys: bool = True,
     check_same_thread: bool = True,
+    factory: type[sqlite3.Connection] = sqlite3.Connection,
+    read_only: bool = False,
 ) -> sqlite3.Connection:
     """A connection in WAL mode with ``synchronous=NORMAL``, opened with busy retries.
-    ``autocommit``: no implicit transactions (the caller begins its own)."""
+    ``autocommit``: no implicit transactions (the caller begins its own). ``read_only``: for
+    a file in a folder this process cannot write (a read-only mount): opened with
+    ``mode=ro``, else, where SQLite cannot even create its shared-memory file there, as
+    ``immutable`` (nothing can change it while it is read-only)."""
 
     def attempt() -> sqlite3.Connection:
-        db = sqlite3.connect(path, timeout=OPEN_TIMEOUT, check_same_thread=check_same_thread)
+        if read_only:
+            return _open_read_only(Path(path), factory, check_same_thread)
+        db = sqlite3.connect(
+            path, timeout=OPEN_TIMEOUT, check_same_thread=check_same_thread, factory=factory
+        )
         if autocommit:
             db.isolation_level = None
         try:
@@ -73,3 +83,23 @@ def connect(
         return db
 
     return retry_busy(attempt)
+
+
+def _open_read_only(
+    path: Path, factory: type[sqlite3.Connection], check_same_thread: bool
+) -> sqlite3.Connection:
+    uri = "file:" + quote(str(path.absolute()))
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, timeout=OPEN_TIMEOUT,
+                         check_same_thread=check_same_thread, factory=factory)  # fmt: skip
+    try:
+        # WAL: fails here when the -shm file cannot be made (the plain method, so a factory
+        # that reports errors its own way does not turn this one into another)
+        sqlite3.Connection.execute(db, "PRAGMA user_version").fetchone()
+    except sqlite3.OperationalError as exc:
+        db.close()
+        if is_busy(exc):
+            raise
+        db = sqlite3.connect(uri + "?immutable=1", uri=True, timeout=OPEN_TIMEOUT,
+                             check_same_thread=check_same_thread, factory=factory)  # fmt: skip
+    db.isolation_level = None
+    return db

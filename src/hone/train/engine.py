@@ -31,12 +31,14 @@ from hone.train.guards import (
     stop_on_ctrl_c,
 )
 from hone.train.losses import LossFn
-from hone.train.resume import restore, restore_counters
+from hone.train.resume import restore, restore_counters, restore_ending
 from hone.train.state import TrainState
 
 __all__ = ["fit"]
 
 
+# Longer than 80 lines on purpose: the loop reads top to bottom as one piece (shuffle, slice,
+# step, check, validate, record); steps split into functions would hide their order.
 def fit(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -109,8 +111,10 @@ def fit(
         cbs.call("on_train_begin", state)
         if resume is not None:
             restore(state, cbs.callbacks, resume)
+            restore_ending(state, resume)  # trained to its end already: no epoch left
+        last = epochs if state.status == "running" else state.epoch
         try:
-            for epoch in range(state.epoch + 1, epochs + 1):
+            for epoch in range(state.epoch + 1, last + 1):
                 state.epoch = epoch
                 cbs.call("on_epoch_begin", state)
                 lr = optimizer.param_groups[0]["lr"]

@@ -31,6 +31,7 @@ __all__ = [
     "load_checkpoint",
     "restore",
     "restore_counters",
+    "restore_ending",
     "save_checkpoint",
 ]
 
@@ -96,8 +97,14 @@ def restore_counters(state: TrainState, ckpt: dict[str, Any]) -> None:
 def restore(state: TrainState, callbacks: list[Any], ckpt: dict[str, Any]) -> None:
     """Weights, optimizer, RNGs and callback states: after ``on_train_begin`` (which builds
     schedules and resets early stopping), so the saved state wins."""
-    state.model.load_state_dict(ckpt["model"])
-    state.optimizer.load_state_dict(ckpt["optimizer"])
+    try:
+        state.model.load_state_dict(ckpt["model"])
+        state.optimizer.load_state_dict(ckpt["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise StoreError(
+            "the checkpoint does not fit this model (layer names or shapes differ: "
+            f"{str(exc).splitlines()[0][:160]}); resume with the model the run trained"
+        ) from None
     if state.scaler is not None and ckpt["scaler"]:
         state.scaler.load_state_dict(ckpt["scaler"])
     for name, g in state.generators.items():
@@ -116,10 +123,41 @@ def restore(state: TrainState, callbacks: list[Any], ckpt: dict[str, Any]) -> No
             cb.load_state_dict(saved[_key(cb, i)])
 
 
+def restore_ending(state: TrainState, ckpt: dict[str, Any]) -> None:
+    """A checkpoint of a run that had trained to its end (it was interrupted during its final
+    evaluation): the run ends as it did, without training on."""
+    ended = ckpt.get("ended")
+    if isinstance(ended, dict):
+        state.status = str(ended.get("status") or "completed")
+        state.stop_reason = str(ended.get("stop_reason") or "")
+        at = ended.get("diverged_at")
+        state.diverged_at = (int(at[0]), int(at[1])) if at else None
+
+
+def _tensor_bytes(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
+
+
 def save_checkpoint(folder: Path, ckpt: dict[str, Any]) -> Path:
-    """Write atomically: a kill mid-write leaves the previous checkpoint whole."""
+    """Write atomically: a kill mid-write leaves the previous checkpoint whole; a full disk
+    leaves it too, and raises ``DiskFullError`` naming the file and the space it needs
+    (``torch.save`` reports a failed write as a ``RuntimeError``)."""
     path = folder / CHECKPOINT_FILE
-    atomic_write(path, lambda tmp: torch.save(ckpt, tmp))
+    needed = _tensor_bytes(ckpt) + 64 * 1024
+
+    def write(tmp: str) -> None:
+        # A file this function closes: torch.save's own writer keeps its file open after a
+        # failed write until it is garbage-collected, holding the space the failure freed.
+        with open(tmp, "wb") as fh:
+            torch.save(ckpt, fh)
+
+    atomic_write(path, write, needed=needed, errors=(RuntimeError,))
     return path
 
 

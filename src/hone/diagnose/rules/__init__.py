@@ -8,6 +8,7 @@ from hone.diagnose.rules.lr_too_high import LrTooHigh
 from hone.diagnose.rules.lr_too_low import LrTooLow
 from hone.diagnose.rules.misleading_accuracy import MisleadingAccuracy
 from hone.diagnose.rules.not_converged import NotConverged
+from hone.diagnose.rules.overconfidence import Overconfidence
 from hone.diagnose.rules.overfitting import Overfitting
 from hone.diagnose.rules.split_mismatch import SplitMismatch
 from hone.diagnose.rules.underfitting import Underfitting
@@ -23,6 +24,7 @@ __all__ = [
     "LrTooLow",
     "MisleadingAccuracy",
     "NotConverged",
+    "Overconfidence",
     "Overfitting",
     "Rule",
     "Saturation",
@@ -41,6 +43,7 @@ RULES: list[Rule] = [
     Saturation(),
     Underfitting(),
     Overfitting(),
+    Overconfidence(),
     LrTooLow(),
     NotConverged(),
     MisleadingAccuracy(),

@@ -84,4 +84,17 @@ class BadInit(Rule):
                 "saturated_at_init": saturated,
             },
             out,
+            causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
+            + _init_keys(ev, bool(symmetric)),
         )
+
+
+def _init_keys(ev: Evidence, symmetric: bool) -> list[str]:
+    """The initialiser settings to blame: a constant or zero bias can make units symmetric
+    (or dead) as surely as constant weights."""
+    keys = ["model.init"]
+    if ev.cfg("model.init") == "constant" or ev.cfg("model.bias_init") == "constant":
+        keys.append("model.init_value")
+    if ev.cfg("model.bias_init", "zeros") not in ("zeros", "auto"):
+        keys.insert(0 if not symmetric else 1, "model.bias_init")
+    return keys

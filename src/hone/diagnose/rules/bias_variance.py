@@ -72,4 +72,7 @@ class BiasVariance(Rule):
             f"{advice}.",
             evidence,
             remedies,
+            causes=["model.hidden", "train.epochs"]
+            if first == "bias"
+            else ["model.dropout", "train.l2", "train.early_stopping"],
         )

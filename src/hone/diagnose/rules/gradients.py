@@ -82,7 +82,18 @@ class VanishingGradients(Rule):
                 "learned_nothing": stalled,
             },
             out,
+            causes=_vanishing_causes(ev),
         )
+
+
+def _vanishing_causes(ev: Evidence) -> list[str]:
+    """Saturating activations in a deep stack without normalisation; or the initialisation."""
+    causes = []
+    if ev.cfg("model.activation") in ("sigmoid", "tanh"):
+        causes.append("model.activation")
+    if ev.cfg("model.norm", "none") == "none":
+        causes.append("model.norm")
+    return [*causes, "model.hidden", "model.init"]
 
 
 def _learned_nothing(ev: Evidence) -> bool:
@@ -159,4 +170,6 @@ class ExplodingGradients(Rule):
             },
             out,
             harmful={"lr": 1},
+            causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
+            + ["train.optimizer.lr", "train.grad_clip"],
         )

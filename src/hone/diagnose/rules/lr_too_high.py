@@ -91,6 +91,8 @@ class LrTooHigh(Rule):
             evidence,
             _prescriptions(ev),
             harmful={"lr": 1},
+            causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
+            + ["train.optimizer.lr"],
         )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
+from hone.diagnose.progress import late_progress
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.rules.progress import late_progress
+from hone.diagnose.settings import nothing_to_gain, slowed_by_setting
 from hone.diagnose.signals import SAFE_LR, longer, nice
 
 __all__ = ["LrTooLow"]
@@ -18,8 +19,10 @@ class LrTooLow(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         progress = late_progress(ev)
-        if progress is None or not progress.slow:
-            return None
+        if progress is None or not progress.slow or slowed_by_setting(ev) is not None:
+            return None  # strong regularisation or a dying schedule, not the rate, is slow
+        if nothing_to_gain(ev):
+            return None  # already at what the data allows: a faster rate has nothing to win
         lr = float(ev.cfg("train.optimizer.lr", 0.0))
         name = str(ev.cfg("train.optimizer.name", "adam"))
         # A tenth of the optimizer's safe rate at least: a curve this straight is far from
@@ -47,4 +50,5 @@ class LrTooLow(Rule):
             progress.evidence(lr),
             remedies,
             harmful={"lr": -1, "epochs": -1},
+            causes=["train.optimizer.lr"],
         )

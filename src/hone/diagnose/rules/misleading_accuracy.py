@@ -10,6 +10,10 @@ from hone.diagnose.signals import chance_accuracy, finite
 
 IMBALANCED = 0.75  # the majority class holds >= 75 % of the training set
 POOR_RECALL = 0.5  # and some class is recalled less than half the time
+HEAVY = 0.9  # a majority this large makes accuracy misleading by itself, ...
+MEASURED = 20  # ... unless the minority's recall is measured on this many rows
+GOOD_RECALL = 0.8  # and found good
+RARE = 0.25  # or a class has at most a quarter of the largest class's examples
 
 
 class MisleadingAccuracy(Rule):
@@ -21,14 +25,20 @@ class MisleadingAccuracy(Rule):
             return None
         split, report = found
         majority = chance_accuracy(ev)
-        recalls = {}
+        recalls, supports = {}, {}
         for cls, scores in (report.get("per_class") or {}).items():
             recall = finite([(scores or {}).get("recall")])
             support = finite([(scores or {}).get("support")])
             if recall and support and support[0] > 0:
-                recalls[cls] = recall[0]
-        if majority < IMBALANCED or not recalls or min(recalls.values()) >= POOR_RECALL:
+                recalls[cls], supports[cls] = recall[0], support[0]
+        if not recalls:
             return None
+        # Imbalanced: one class dominates, or (with several classes) a class is a small
+        # fraction of the largest one. The failing class must be such a minority.
+        rare = {c for c, n in supports.items() if n <= RARE * max(supports.values())}
+        failing = {c for c, r in recalls.items() if r < POOR_RECALL}
+        if not (failing and (majority >= IMBALANCED or rare & failing)):
+            return self._unmeasured(ev, split, majority, recalls, supports)
         worst = min(recalls, key=recalls.__getitem__)
         acc = (finite([report.get("accuracy")]) or [float("nan")])[0]
         balanced = (finite([report.get("balanced_accuracy")]) or [float("nan")])[0]
@@ -61,4 +71,36 @@ class MisleadingAccuracy(Rule):
                 ),
                 Prescription("collect more examples of the minority class"),
             ],
+            causes=["train.class_weight", "data.sampler"],
         )
+
+    def _unmeasured(
+        self,
+        ev: Evidence,
+        split: str,
+        majority: float,
+        recalls: dict[str, float],
+        supports: dict[str, float],
+    ) -> Finding | None:
+        """A heavy majority whose minority is too rare in the split to measure: accuracy is
+        misleading by construction, whatever this split happened to show (info)."""
+        if majority < HEAVY:
+            return None
+        minority = min(supports, key=supports.__getitem__)
+        if supports[minority] >= MEASURED and recalls[minority] >= GOOD_RECALL:
+            return None
+        return Finding(
+            self.code,
+            "info",
+            "Accuracy mostly measures the majority class",
+            f"The majority class holds {majority:.0%} of the training set, so accuracy rewards "
+            f"predicting it. Class '{minority}' has only {supports[minority]:.0f} rows in "
+            f"{split} (recalled {recalls[minority]:.0%} of the time): too few to show how the "
+            "model treats it. Judge it by balanced accuracy and F1, and weight the loss.",
+            {"split": split, "majority_share": majority, "minority": minority,
+             "minority_support": supports[minority], "minority_recall": recalls[minority]},
+            [Prescription("weight the loss by inverse class frequency",
+                          {"train.class_weight": "balanced"}),
+             Prescription("collect more examples of the minority class")],
+            causes=["train.class_weight", "data.sampler"],
+        )  # fmt: skip

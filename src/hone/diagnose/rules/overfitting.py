@@ -1,102 +1,117 @@
-"""``overfitting``: validation loss turns up while training loss keeps improving, or a wide
-gap opens between train and validation accuracy (high variance).
+"""``overfitting``: the model memorises its training set (high variance): a gap opens between
+training and validation scores — accuracy for classification, R² for regression — wide enough
+to matter and wider than the noise of the validation split, or validation loss turns up while
+training loss keeps improving *and* the validation score pays for it.
 
-The turn is judged against the curve's own noise: the smoothed validation loss at the end must
-sit above its smoothed minimum by more than the epoch-to-epoch spread, not merely above the
-single lowest point of a noisy curve."""
+Validation loss that rises while accuracy holds is over-confidence (``overconfidence``), a
+calibration matter, not memorisation; for regression the loss is the score, so a turn alone
+is overfitting."""
 
 from __future__ import annotations
 
-import math
-import statistics
-
+from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import finite, noise_level, smooth
+from hone.diagnose.rules.turn import Turn, score_gap, val_turn
 
-RISE = 0.2  # smoothed val loss at the end at least 20 % above its smoothed minimum
-GIVEN_BACK = 0.04  # and the rise undoes at least 4 % of the improvement made before it
-NOISE = 3.0  # and exceeds 3x the noise of the mean of the last epochs
-GAP = 0.1  # train accuracy at least 10 points above val accuracy
+__all__ = ["Overfitting"]
+
+GAP = 0.1  # a train/val score gap this wide matters whatever the split's noise
+MIN_GAP = 0.03  # ... and one narrower than this is not news
+MILD = 0.05  # a gap (with no turn of validation loss) under this is a note, not a warning
 
 
 class Overfitting(Rule):
     code = "overfitting"
 
     def check(self, ev: Evidence) -> Finding | None:
-        val, train = ev.series("val_loss"), ev.series("train_loss")
-        if len(val) < 5 or len(train) != len(val) or ev.status == "diverged":
+        if not ev.has_val or ev.status == "diverged":
             return None
-        window = max(3, len(val) // 10) | 1
-        sval, strain = smooth(val, window), smooth(train, window)
-        best = min(range(len(sval)), key=sval.__getitem__)
-        k = max(3, window)
-        end = statistics.fmean(val[-k:])
-        noise = noise_level(val, window) / math.sqrt(k)
-        rise = (end - sval[best]) / max(abs(sval[best]), 1e-12)
-        given_back = (end - sval[best]) / max(sval[0] - sval[best], 1e-12)
-        train_improved = strain[-1] < strain[best]
-        turned_up = (
-            rise >= RISE
-            and given_back >= GIVEN_BACK
-            and end - sval[best] > NOISE * noise
-            and best < len(val) - 2
-            and train_improved
+        measured = score_gap(ev)  # None mid-run: the turn of validation loss speaks alone
+        gap, name = measured if measured is not None else (None, "accuracy")
+        turn = val_turn(ev)
+        target = achievable(ev)
+        noise = max(MIN_GAP, target.margin if target is not None else MIN_GAP)
+        # With a reference, a gap beyond the noise is variance when validation falls short
+        # of what is achievable and training does not (a model that underfits has a gap of
+        # its own making: that is avoidable bias). Without one, a gap of GAP alone.
+        variance = (
+            target is not None
+            and target.clearly_below(score_of(ev, "val"))
+            and not target.clearly_below(score_of(ev, "train"))
         )
-        accuracies = finite([ev.metrics.get("train_accuracy"), ev.metrics.get("val_accuracy")])
-        gap = accuracies[0] - accuracies[1] if len(accuracies) == 2 else 0.0
-        restored = (ev.extra.get("early_stopping") or {}).get("restored", False)
+        wide = gap is not None and (gap >= GAP or (gap > noise and variance))
+        pays = turn is not None and (ev.task == "regression" or gap is None or gap > noise)
+        restored = bool((ev.extra.get("early_stopping") or {}).get("restored"))
         if restored:
-            turned_up = False  # the remedy is in place: only a remaining gap is news
-        if not (turned_up or gap >= GAP):
+            pays = False  # the remedy is in place: only a remaining gap is news
+        if not (wide or pays):
             return None
-        evidence = {
-            "best_val_epoch": best + 1,
-            "best_val_loss_smoothed": sval[best],
-            "final_val_loss_mean": end,
-            "val_loss_rise": rise,
-            "val_loss_noise": noise,
-            "train_loss_at_best": strain[best],
-            "final_train_loss": train[-1],
-            "train_val_accuracy_gap": gap,
-        }
-        what = (
-            f"Validation loss was lowest around epoch {best + 1} ({sval[best]:.4g}, smoothed) and "
-            f"ended {rise:.0%} higher ({end:.4g}) — beyond its epoch-to-epoch noise — while "
-            f"training loss kept falling ({strain[best]:.4g} -> {train[-1]:.4g}). "
-            if turned_up
-            else ""
-        )
+        mild = not pays and gap is not None and gap < MILD
+        severity = "critical" if pays and turn is not None and turn.rise > 1.0 else "warning"
         return Finding(
             self.code,
-            "info" if restored else ("critical" if rise > 1.0 and turned_up else "warning"),
-            "The model memorises the training set (high variance)",
-            what
-            + f"Train accuracy exceeds validation accuracy by {gap:.3f}."
+            "info" if restored or mild else severity,
+            "The model memorises the training set (high variance)"
+            if not mild
+            else "Validation falls short of training: some variance",
+            _what(turn if pays else None, gap, name)
             + (" Early stopping already restored the best weights." if restored else ""),
-            evidence,
-            _prescriptions(ev, best + 1),
+            _evidence(turn, gap, name, target),
+            _prescriptions(ev, turn.best_epoch if turn else None),
             harmful={"capacity": 1, "regularization": -1},
+            causes=_causes(ev),
         )
 
 
-def _prescriptions(ev: Evidence, best_epoch: int) -> list[Prescription]:
+def _what(turn: Turn | None, gap: float | None, name: str) -> str:
+    said = f"Train {name} exceeds validation {name} by {gap:.3f}." if gap is not None else ""
+    if turn is None:
+        return said
+    return (
+        f"Validation loss was lowest around epoch {turn.best_epoch} ({turn.best:.4g}, "
+        f"smoothed) and ended {turn.rise:.0%} higher ({turn.end:.4g}) — beyond its "
+        f"epoch-to-epoch noise — while training loss kept falling ({turn.train_at_best:.4g} -> "
+        f"{turn.train_end:.4g}). " + said
+    )
+
+
+def _evidence(turn: Turn | None, gap: float | None, name: str, target: object) -> dict[str, object]:
+    out: dict[str, object] = {f"train_val_{'r2' if name == 'R²' else 'accuracy'}_gap": gap}
+    if turn is not None:
+        out.update(best_val_epoch=turn.best_epoch, best_val_loss_smoothed=turn.best,
+                   final_val_loss_mean=turn.end, val_loss_rise=turn.rise,
+                   val_loss_noise=turn.noise, final_train_loss=turn.train_end)  # fmt: skip
+    if target is not None:
+        out["achievable"] = target.to_json()  # type: ignore[attr-defined]
+    return out
+
+
+def _causes(ev: Evidence) -> list[str]:
+    """What lets a model memorise: no early stopping, little regularisation, a big model."""
+    causes = []
+    if ev.cfg("train.early_stopping") is None:
+        causes.append("train.early_stopping")
+    if float(ev.cfg("model.dropout") or 0.0) < 0.3:
+        causes.append("model.dropout")
+    if not ev.cfg("train.l2"):
+        causes.append("train.l2")
+    return [*causes, "model.hidden"]
+
+
+def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
     out = []
     if ev.cfg("train.early_stopping") is None:
-        patience = max(3, min(20, best_epoch // 2))
+        epoch = best_epoch or len(ev.series("val_loss"))
+        patience = max(3, min(20, epoch // 2))
         out.append(
             Prescription(
-                f"stop near epoch {best_epoch} and keep its weights",
-                {
-                    "train.early_stopping": {
-                        "monitor": "val_loss",
-                        "patience": patience,
-                        "restore_best": True,
-                    }
-                },
+                f"stop near epoch {epoch} and keep its weights",
+                {"train.early_stopping": {"monitor": "val_loss", "patience": patience,
+                                          "restore_best": True}},
             )
-        )
+        )  # fmt: skip
     dropout = float(ev.cfg("model.dropout") or 0.0)
     out.append(
         Prescription(

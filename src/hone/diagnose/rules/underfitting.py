@@ -1,92 +1,113 @@
-"""``underfitting``: the model cannot fit even its training data (high bias)."""
+"""``underfitting``: the model does not fit its own training data as well as the data allows
+(high avoidable bias).
+
+*As well as the data allows* is read from a reference (``hone.diagnose.achievable``): the
+target error the user gave, or the best reference model on the same validation split. A run
+whose training score falls short of it by more than the noise of that split underfits; a run
+within that noise is at the data's noise floor, however low its accuracy. Without any
+reference (data given from Python), the fallback is the textbook threshold: training
+accuracy that recovered less than 60 % of the way from chance to perfect.
+
+The finding names the settings that can explain it (``hone.diagnose.settings``), the
+strongest first: regularisation, a schedule that killed the learning rate, early stopping that
+stopped too soon, a loss that does not fit the task; capacity only when nothing else does.
+"""
 
 from __future__ import annotations
 
+from hone.diagnose.achievable import Achievable, achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.signals import chance_accuracy, longer, relative_drop, tail
+from hone.diagnose.settings import Suspect, suspects_for_underfitting
+from hone.diagnose.signals import chance_accuracy, relative_drop, tail
 
-RECOVERED = 0.6  # train accuracy recovers < 60 % of the way from chance to perfect
-R2_FLOOR = 0.6  # regression: train R^2 below this
+__all__ = ["Underfitting"]
+
+RECOVERED = 0.6  # no reference: train accuracy recovers < 60 % of the way from chance
+R2_FLOOR = 0.6  # no reference, regression: train R² below this
 FLAT = 0.02  # the last fifth of training improved train loss by < 2 %
+STRONG = 0.9  # a suspect this strong halves the shortfall that counts as one ...
+WEAK_PRIORS = ("model.hidden", "train.epochs", "train.batch_size")  # ... unless it is these
 
 
 class Underfitting(Rule):
     code = "underfitting"
 
     def check(self, ev: Evidence) -> Finding | None:
-        train = ev.series("train_loss")
-        if len(train) < 3 or ev.status == "diverged":
+        train_loss = ev.series("train_loss")
+        if len(train_loss) < 2 or ev.status == "diverged":
             return None
-        late_drop = relative_drop(tail(train))
-        flat = late_drop < FLAT
-        if ev.task == "regression":
-            r2 = (ev.evaluation.get("train") or {}).get("r2")
-            if not isinstance(r2, int | float) or r2 >= R2_FLOOR:
-                return None
-            score, floor, label = float(r2), R2_FLOOR, "train R²"
-        else:
-            acc = ev.metrics.get("train_accuracy")
-            if not isinstance(acc, int | float):
-                return None
-            chance = chance_accuracy(ev)
-            floor = chance + RECOVERED * (1 - chance)
-            if acc >= floor:
-                return None
-            score, label = float(acc), "train accuracy"
+        train = score_of(ev, "train")
+        if train is None:
+            return None
+        target = achievable(ev)
+        suspects = suspects_for_underfitting(ev)
+        strong = suspects[0].weight >= STRONG and suspects[0].key not in WEAK_PRIORS
+        shortfall = _shortfall(ev, train, target, strong)
+        if shortfall is None:
+            return None
+        threshold, against = shortfall
+        flat = relative_drop(tail(train_loss)) < FLAT
+        metric = "R²" if ev.task == "regression" else "accuracy"
         evidence = {
-            label.replace(" ", "_").replace("²", "2"): score,
-            "threshold": floor,
-            "final_train_loss": train[-1],
-            "first_train_loss": train[0],
-            "last_fifth_loss_drop": late_drop,
+            f"train_{'r2' if ev.task == 'regression' else 'accuracy'}": train,
+            "threshold": threshold,
+            "against": against,
+            "final_train_loss": train_loss[-1],
+            "first_train_loss": train_loss[0],
             "loss_flat": flat,
-            "epochs": len(train),
+            "epochs": len(train_loss),
+            **({"achievable": target.to_json()} if target is not None else {}),
+            "suspects": {s.key: s.why for s in suspects},
         }
+        cause = suspects[0]
+        clear = target is None or target.clearly_below(train)
         return Finding(
             self.code,
-            "warning",
-            "The model cannot fit its own training data (high bias)",
-            f"{label} is {score:.3f}, below {floor:.3f}; train loss went {train[0]:.4g} -> "
-            f"{train[-1]:.4g} and "
+            "warning" if clear else "info",
+            "The model does not fit its own training data (avoidable bias)",
+            f"Training {metric} is {train:.3f}, short of {threshold:.3f} ({against}). "
+            f"Most likely cause: {cause.why}."
+            + ("" if len(suspects) == 1 else f" Also possible: {_others(suspects[1:])}.")
             + (
-                "has flattened: more epochs alone will not help."
-                if flat
-                else "is still falling: more epochs may help, but capacity is the first suspect."
+                ""
+                if clear
+                else " The shortfall is within the reference's noise, but the "
+                "setting is a strong suspect: --probe measures its cost."
             ),
             evidence,
-            _prescriptions(ev, flat),
+            _prescriptions(ev, suspects),
             harmful={"capacity": -1, "regularization": 1},
+            causes=[s.key for s in suspects],
         )
 
 
-def _prescriptions(ev: Evidence, flat: bool) -> list[Prescription]:
-    out = []
-    hidden = list(ev.cfg("model.hidden") or [16])
-    epochs = len(ev.series("train_loss"))
-    for key in ("model.dropout", "train.l2", "train.l1"):
-        if ev.cfg(key):
-            out.append(
-                Prescription(f"remove regularisation that limits fitting ({key})", {key: 0.0})
-            )
-    if ev.cfg("model.activation") in ("sigmoid", "tanh") and len(hidden) >= 3:
-        out.append(
-            Prescription(
-                "LeakyReLU does not saturate, so gradients reach the early layers",
-                {"model.activation": "leaky_relu", "model.init": "auto"},
-            )
-        )
-    if len(hidden) >= 3:
-        wider = [max(64, 2 * h) for h in hidden]
-        out.append(Prescription("wider layers (more capacity per layer)", {"model.hidden": wider}))
-    else:
-        wider = [max(64, 4 * h) for h in hidden]
-        out.append(
-            Prescription(
-                "a wider and deeper model (more capacity)", {"model.hidden": [*wider, wider[-1]]}
-            )
-        )
+def _shortfall(
+    ev: Evidence, train: float, target: Achievable | None, strong: bool
+) -> tuple[float, str] | None:
+    """(the score training should reach, what says so), or ``None`` when it reaches it. A
+    strong suspect (a setting known to cost fit) needs half the evidence of a shortfall."""
+    if target is not None:
+        margin = target.margin / 2 if strong else target.margin
+        val = score_of(ev, "val") if ev.has_val else train
+        if target.below(train) <= margin or target.below(val) <= margin:
+            return None  # fits as well as the data allows, or generalises as well anyway
+        return target.score - margin, f"achievable: {target.describe()}"
+    if ev.task == "regression":
+        return (R2_FLOOR, "no reference: the R² floor") if train < R2_FLOOR else None
+    chance = chance_accuracy(ev)
+    floor = chance + RECOVERED * (1 - chance)
+    return (floor, "no reference: 60 % of the way from chance") if train < floor else None
+
+
+def _others(suspects: list[Suspect]) -> str:
+    return "; ".join(s.why for s in suspects[:2])
+
+
+def _prescriptions(ev: Evidence, suspects: list[Suspect]) -> list[Prescription]:
+    """Each suspect's remedies, the strongest suspect's first; then the optimizer's."""
+    out = [p for s in suspects for p in s.remedies]
     if ev.cfg("train.optimizer.name") in ("sgd", "momentum", "nesterov", "adagrad"):
         out.append(
             Prescription(
@@ -94,7 +115,4 @@ def _prescriptions(ev: Evidence, flat: bool) -> list[Prescription]:
                 {"train.optimizer": {"name": "adam", "lr": 0.001}},
             )
         )
-    why = "train longer: the loss is still falling" if not flat else "train longer"
-    where = len(out) if flat else min(len(out), 2)
-    out.insert(where, Prescription(why, {"train.epochs": longer(ev, epochs)}))
     return out

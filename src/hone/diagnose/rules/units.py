@@ -10,14 +10,16 @@ from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.signals import fits_training_set, last_epoch_activation, unscaled_inputs
 
 DEAD = 0.4  # a layer with >= 40 % dead units
+SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
 MIN_UNITS = 4  # a share of fewer units says more about the model's size than about its units
 
 
-def _judged(ev: Evidence, shares: dict[str, float]) -> dict[str, float]:
-    """Layers wide enough to judge, in a network that does not already fit its data."""
+def _judged(ev: Evidence, shares: dict[str, float], severe: float = 1.01) -> dict[str, float]:
+    """Layers wide enough to judge, in a network that does not already fit its data — or,
+    at ``severe`` or more, whatever it fits (a layer running on a tenth of its units)."""
     if fits_training_set(ev):
-        return {}
+        shares = {k: v for k, v in shares.items() if v >= severe}
     widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
     return {k: v for k, v in shares.items() if widths.get(k, MIN_UNITS) >= MIN_UNITS}
 
@@ -27,7 +29,7 @@ class DeadUnits(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         dead = last_epoch_activation(ev.telemetry or {}, "dead")
-        worst = {k: v for k, v in _judged(ev, dead).items() if v >= DEAD}
+        worst = {k: v for k, v in _judged(ev, dead, SEVERE_DEAD).items() if v >= DEAD}
         if not worst or ev.status == "diverged":
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
@@ -64,6 +66,12 @@ class DeadUnits(Rule):
             {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias},
             out,
             harmful={"lr": 1},
+            causes=(
+                ["model.bias_init", "model.init_value"]
+                if out[0].patch.get("model.bias_init")
+                else []
+            )
+            + ["model.activation", "train.optimizer.lr"],
         )
 
 
@@ -123,4 +131,14 @@ class Saturation(Rule):
                 "inputs_unscaled": unscaled_inputs(ev),
             },
             out,
+            causes=[
+                p
+                for p, hit in (
+                    ("data.preprocess.scale", unscaled_inputs(ev)),
+                    ("model.init", ev.cfg("model.init") in ("normal", "uniform", "constant")),
+                    ("model.norm", deep),
+                    ("model.activation", True),
+                )
+                if hit
+            ],
         )

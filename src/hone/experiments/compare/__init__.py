@@ -12,6 +12,7 @@ from hone.experiments.compare.plan import (
     pending_runs,
     plan_experiment,
     recordable_metrics,
+    resolve_resumable,
 )
 from hone.experiments.compare.summary import summarize_experiment
 
@@ -25,6 +26,7 @@ __all__ = [
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
+    "resolve_resumable",
     "run_pending",
     "summarize_experiment",
 ]

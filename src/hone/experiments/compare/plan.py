@@ -28,6 +28,7 @@ __all__ = [
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
+    "resolve_resumable",
     "tell_once",
     "unit_label",
 ]
@@ -37,6 +38,24 @@ RESERVED = ("baseline",)
 # Outcomes linked to an experiment: a resumed experiment does not train them again (a diverged
 # seed diverges again); the summary counts a diverged run without using its value.
 FINAL = ("completed", "diverged")
+
+# Which command finishes which kind of experiment: an improve has rounds that only improve
+# plans; the others are fixed plans of (variant, seed) runs that compare finishes.
+_RESUMED_BY = {"improve": "improve"}
+
+
+def resolve_resumable(store: RunStore, prefix: str, command: str) -> str:
+    """The experiment ``prefix`` names, if ``hone <command> --resume`` can finish it; else a
+    ConfigError naming the command that can (a probe's runs are not an improve's rounds)."""
+    record = store.get_experiment(prefix)
+    owner = _RESUMED_BY.get(record.kind, "compare")
+    if owner != command:
+        raise ConfigError(
+            f"experiment {record.id} is a {record.kind} experiment, not one `hone {command}` "
+            f"made; finish it with: hone {owner} --resume {record.id}"
+        )
+    return record.id
+
 
 Unit = list[tuple[str, int, dict[str, Any]]]  # (variant, seed, config) trained together
 # (label of the run just done, done, total, labels of the runs in progress)

@@ -98,7 +98,7 @@ def run_trial(
         ended, error = None, ""
         try:
             r = run(base, store=root, callbacks=[report], evaluate=judged_on(metric),
-                    **overrides)  # fmt: skip
+                    overrides=overrides)  # fmt: skip
             ended = TrialRun(r.run_id, r.status, r.message, r.metrics, r.epochs_run, report.pruned)
         except Exception as exc:  # recorded as failed in the temporary store: ship that too
             error = f"{type(exc).__name__}: {exc}"

@@ -125,7 +125,7 @@ def objective(
         overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = ReportToTrial(trial, metric)
         result = run(base, store=store, callbacks=[report], evaluate=judged_on(metric),
-                     **overrides)  # fmt: skip
+                     overrides=overrides)  # fmt: skip
         ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
                          result.epochs_run, report.pruned)  # fmt: skip
         return settle(trial, ended, metric, store)

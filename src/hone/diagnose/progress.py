@@ -18,6 +18,7 @@ STEADY = 0.7  # and >= 70 % of its steps went down
 LINEAR = 0.5  # slow: the last fifth falls at >= half the pace of the first fifth
 SMALL_UPDATE = 1e-3  # and a step moves the weights by < 0.1 % (healthy is around 1e-3)
 TINY_UPDATE = 1e-4  # steps this small mean a too-low LR whatever the curve's shape
+SHORT = 5  # fewer epochs than this have no trend to read
 
 
 @dataclass
@@ -48,19 +49,26 @@ class LateProgress:
 
 def late_progress(ev: Evidence) -> LateProgress | None:
     """The measurement, or ``None`` when the run did not end still improving (or stopped
-    early, or did not complete)."""
+    early, or did not complete). A run of fewer than ``SHORT`` epochs has no trend to read:
+    it counts as still improving when its last epoch lowered the loss by ``STILL_FALLING``
+    (a single epoch always does), and as slow only when its steps were tiny."""
     key = "val_loss" if ev.has_val else "train_loss"
     curve = ev.series(key)
-    if len(curve) < 5 or ev.status != "completed":
+    if not curve or ev.status != "completed":
         return None
     if (ev.extra.get("early_stopping") or {}).get("stopped_epoch"):
         return None
+    update = median_update_ratio(ev.telemetry) if ev.telemetry else None
+    tiny_steps = update is not None and update < TINY_UPDATE
+    if len(curve) < SHORT:
+        drop = relative_drop(curve[-2:]) if len(curve) >= 2 else 1.0
+        if drop < STILL_FALLING and not tiny_steps:
+            return None
+        return LateProgress(key, len(curve), len(curve), drop, drop, 1.0, update, tiny_steps)
     end = tail(curve)
     down = sum(1 for a, b in pairwise(end) if b < a) / (len(end) - 1)
     late = relative_drop(end)
     early = relative_drop(curve[: len(end)])
-    update = median_update_ratio(ev.telemetry) if ev.telemetry else None
-    tiny_steps = update is not None and update < TINY_UPDATE
     if down < STEADY or late <= 0 or (late < STILL_FALLING and not tiny_steps):
         return None
     small_steps = update is None or update < SMALL_UPDATE

@@ -1,0 +1,159 @@
+"""What is achievable on a dataset: reference models scored on the run's own validation split.
+
+The notes' "baseline" and "target error": a model's avoidable bias is its training error
+minus the error that is achievable on the data, and a model at the data's noise floor cannot
+do better. Cheap references that need no tuning, each fitted on the training split and scored
+on the validation split (or on the training split when there is none):
+
+- ``majority`` (classification: always the most common training class) or ``mean``
+  (regression: always the training mean) — what a model that learned nothing scores;
+- ``linear``: logistic regression (a ridge classifier on large images, where it is seconds,
+  not a minute), or ridge regression, on standardised features;
+- ``neighbours``: k nearest neighbours (k = 5) — no training, strong on low-dimensional data
+  and on images, where trees and linear models fall short;
+- ``boosting``: scikit-learn's ``HistGradientBoosting`` — strong on tabular data — on up to
+  ``MAX_TABULAR_FEATURES`` features.
+
+Fitting is bounded so the whole costs seconds: at most ``MAX_ROWS`` training rows for the
+fitted models and ``MAX_NEIGHBOUR_ROWS`` for the neighbours (random subsets, said in the
+result), and at most ``MAX_SCORED`` rows scored.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from hone.data.base import DataBundle
+
+__all__ = ["MAX_NEIGHBOUR_ROWS", "MAX_ROWS", "MAX_SCORED", "fit_references"]
+
+MAX_ROWS = 100_000  # training rows the fitted references see (a random subset beyond)
+MAX_IMAGE_ROWS = 10_000  # ... the linear model on many features
+MAX_NEIGHBOUR_ROWS = 5_000  # ... the neighbours (each scored row is compared with all)
+MAX_SCORED = 5_000  # validation rows scored (a random subset beyond: a wider margin)
+MAX_TABULAR_FEATURES = 500  # boosting and logistic regression on more are no longer cheap
+
+
+def fit_references(data: DataBundle, seed: int = 0) -> dict[str, Any]:
+    """The references' scores on ``data`` (accuracy for classification, R² and MSE for
+    regression), with what each cost and which one is best on the scored split."""
+    started = time.perf_counter()
+    classification = data.task == "classification"
+    x_train, y_train = _arrays(data.train.x, data.train.y)
+    scored = data.val if data.val is not None and len(data.val) else data.train
+    split = "val" if scored is data.val else "train"
+    x_eval, y_eval = _arrays(scored.x, scored.y)
+    rng = np.random.default_rng(seed)
+    n_eval = len(x_eval)
+    scored_rows = _subset(n_eval, MAX_SCORED, rng)
+    x_eval, y_eval = x_eval[scored_rows], y_eval[scored_rows]
+    wide = x_train.shape[1] > MAX_TABULAR_FEATURES
+    image = data.train.x.dim() > 2
+    models: dict[str, dict[str, Any]] = {}
+    candidates = [
+        ("majority" if classification else "mean", MAX_ROWS),
+        ("linear", MAX_IMAGE_ROWS if wide else MAX_ROWS),
+        ("neighbours", MAX_NEIGHBOUR_ROWS),
+    ]
+    if not wide:
+        candidates.append(("boosting", MAX_ROWS))
+    for name, limit in candidates:
+        keep = _subset(len(x_train), limit, rng)
+        tic = time.perf_counter()
+        try:
+            model = _make(name, classification, seed, wide, image)
+            # One thread: OpenMP threads that spin beside a busy core make boosting many times
+            # slower, and a reference must cost seconds.
+            with warnings.catch_warnings(), threadpool_limits(1):
+                warnings.simplefilter("ignore")  # convergence notices: the score says enough
+                model.fit(x_train[keep], y_train[keep])
+            models[name] = {
+                **_scores(model, x_eval, y_eval, classification, split),
+                **_scores(model, x_train[keep], y_train[keep], classification, "train"),
+                "rows": len(keep),
+                "seconds": round(time.perf_counter() - tic, 3),
+            }
+        except (ValueError, MemoryError) as exc:  # one class only, too little data, ...
+            models[name] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+    metric = "accuracy" if classification else "r2"
+    ok = {k: v for k, v in models.items() if f"{split}_{metric}" in v}
+    best = max(ok, key=lambda k: ok[k][f"{split}_{metric}"]) if ok else None
+    return {
+        "task": data.task,
+        "split": split,
+        "metric": metric,
+        "models": models,
+        "best": best,
+        "n_train": len(x_train),
+        "n_scored": len(x_eval),
+        "image": image,
+        "note": _note(len(x_train), n_eval, len(scored_rows), models),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _arrays(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Rows as flat float64 features (images flattened) and the targets."""
+    features = x.detach().cpu().reshape(len(x), -1).double().numpy()
+    targets = y.detach().cpu().numpy()
+    return features, targets.reshape(len(targets), -1)[:, 0] if targets.ndim > 1 else targets
+
+
+def _subset(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= limit else np.sort(rng.choice(n, limit, replace=False))
+
+
+def _make(name: str, classification: bool, seed: int, wide: bool, image: bool) -> Any:
+    # scikit-learn is imported here, when a reference is first fitted: it costs a run that is
+    # never diagnosed nothing.
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge, RidgeClassifier
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "majority":
+        return DummyClassifier(strategy="most_frequent")
+    if name == "mean":
+        return DummyRegressor(strategy="mean")
+    if name == "linear":
+        linear: Any = Ridge(alpha=1.0)
+        if classification:  # on hundreds of features a closed-form solve, in seconds
+            linear = RidgeClassifier(alpha=1.0) if wide else LogisticRegression(max_iter=300)
+        return make_pipeline(StandardScaler(), linear)
+    if name == "neighbours":
+        knn = KNeighborsClassifier(5) if classification else KNeighborsRegressor(5)
+        # Pixels are on one scale already; standardising them would weigh empty corners up.
+        return knn if image else make_pipeline(StandardScaler(), knn)
+    if classification:
+        return HistGradientBoostingClassifier(max_iter=100, random_state=seed)
+    return HistGradientBoostingRegressor(max_iter=100, random_state=seed)
+
+
+def _scores(
+    model: Any, x: np.ndarray, y: np.ndarray, classification: bool, split: str
+) -> dict[str, float]:
+    pred = model.predict(x)
+    if classification:
+        return {f"{split}_accuracy": float(np.mean(pred == y))}
+    err = pred - y
+    mse = float(np.mean(err**2))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum(err**2)) / total if total > 0 else (1.0 if mse == 0 else 0.0)
+    return {f"{split}_r2": r2, f"{split}_mse": mse}
+
+
+def _note(n_train: int, n_eval: int, n_scored: int, models: dict[str, dict[str, Any]]) -> str:
+    """What the references saw, when it was less than everything."""
+    subsets = sorted({v["rows"] for v in models.values() if "rows" in v and v["rows"] < n_train})
+    parts = [f"fitted on subsets of {', '.join(f'{r:,}' for r in subsets)} of {n_train:,} "
+             "training rows"] if subsets else []  # fmt: skip
+    if n_scored < n_eval:
+        parts.append(f"scored on {n_scored:,} of {n_eval:,} rows")
+    return "; ".join(parts)

@@ -1,0 +1,218 @@
+"""Proving a diagnosis (``hone diagnose RUN --probe``): its top hypotheses tested by short
+counterfactual runs.
+
+Each of the top findings' first prescription (the one that moves the setting it blames) is
+applied to the run's config and trained on a few fresh seeds, beside the config as it is on
+the same seeds, for a fraction of the epochs — an experiment of kind ``probe`` in the store,
+stacked where the seeds can be, paired like any comparison. The measured effect on the
+validation metric, with its interval, ranks the findings and their prescriptions: a confirmed
+hypothesis first, a refuted one last and said to be refuted, never dropped. By default the
+whole probe costs no more than the run it explains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hone.config import Config, load_config
+from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.experiments.compare import (
+    Progress,
+    default_metric,
+    plan_experiment,
+    run_pending,
+    summarize_experiment,
+)
+from hone.experiments.variants import Variant
+from hone.runs import diagnose_recorded
+from hone.store.runstore import RunStore
+
+__all__ = ["Hypothesis", "hypotheses", "probe_diagnosis", "probing_diagnoser"]
+
+TOP = 3  # hypotheses tested
+SEEDS = 3  # fresh seeds per arm: the fewest with a verdict
+MIN_EPOCHS = 3  # a probe shorter than this measures the first steps, not the remedy
+STACKED_SPEEDUP = 2.0  # a stacked arm of tiny models costs about half its runs alone
+VERDICTS = {"better": "confirmed", "worse": "refuted"}  # anything else: inconclusive
+
+
+@dataclass
+class Hypothesis:
+    """A finding's claim as a testable change: its first prescription with a patch."""
+
+    finding: Finding
+    prescription: Prescription
+
+    @property
+    def name(self) -> str:
+        return f"{self.finding.code}: {self.prescription.why}"
+
+
+def hypotheses(diagnosis: Diagnosis, top: int = TOP) -> list[Hypothesis]:
+    """The top findings' first prescriptions with a patch, one per distinct patch."""
+    out: list[Hypothesis] = []
+    seen: set[str] = set()
+    for f in diagnosis.findings:
+        p = next((p for p in f.prescriptions if p.patch), None)
+        if p is None or repr(sorted(p.patch.items())) in seen:
+            continue
+        seen.add(repr(sorted(p.patch.items())))
+        out.append(Hypothesis(f, p))
+        if len(out) >= top:
+            break
+    return out
+
+
+def probe_diagnosis(
+    store: RunStore,
+    run_id: str,
+    diagnosis: Diagnosis,
+    *,
+    budget: float | None = None,
+    seeds: int = SEEDS,
+    top: int = TOP,
+    progress: Progress | None = None,
+    stack: str = "auto",
+) -> Diagnosis:
+    """Test the diagnosis's top hypotheses and return it ranked by what they measured (the
+    probe experiment's id in ``reference["probe"]``). ``budget``: seconds the probe may
+    spend (default: what the run itself took)."""
+    found = hypotheses(diagnosis, top)
+    if not found:
+        diagnosis.probed = True
+        return diagnosis
+    record = store.get_run(run_id, with_history=False)
+    base = load_config(record.config)
+    base = base.model_copy(update={"store": str(store.root)})
+    epochs = _probe_epochs(base, record.wall_seconds, record.epochs_run, budget,
+                           arms=len(found) + 1, seeds=seeds, stack=stack)  # fmt: skip
+    short = load_config(base, {"train.epochs": epochs})
+    variants = [Variant("baseline", {})] + [
+        Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
+    ]
+    first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
+    seed_list = list(range(first, first + seeds))
+    exp_id = _earlier(store, run_id, variants, seed_list, epochs)
+    if exp_id is None:
+        exp_id = plan_experiment(store, "probe", short, variants, seed_list,
+                                 default_metric(short),
+                                 {"probe_of": run_id, "epochs": epochs})  # fmt: skip
+    run_pending(store, exp_id, None, progress, "compare", stack=stack)
+    summary = summarize_experiment(store, exp_id)
+    status = "completed" if summary["complete"] else "incomplete"
+    store.finish_experiment(exp_id, status, summary)
+    return _ranked(diagnosis, found, summary, epochs, base.train.epochs)
+
+
+def _earlier(
+    store: RunStore, run_id: str, variants: list[Variant], seeds: list[int], epochs: int
+) -> str | None:
+    """The same probe of the same run, asked before (``hone improve`` resumed, ``hone
+    diagnose --probe`` again): resumed or read, not trained again."""
+    wanted = [(v.name, v.patch) for v in variants]
+    for record in store.list_experiments(500):
+        spec = record.spec
+        if record.kind != "probe" or spec.get("probe_of") != run_id:
+            continue
+        planned = [(v["name"], v["patch"]) for v in spec.get("variants") or []]
+        if planned == wanted and spec.get("seeds") == seeds and spec.get("epochs") == epochs:
+            return record.id
+    return None
+
+
+def _probe_epochs(
+    base: Config,
+    wall: float | None,
+    epochs_run: int,
+    budget: float | None,
+    arms: int,
+    seeds: int,
+    stack: str,
+) -> int:
+    """Epochs per probe run so that every arm's seeds together cost ``budget`` seconds
+    (default: the run's own time), at least ``MIN_EPOCHS``, at most the run's epochs."""
+    configured = int(base.train.epochs)
+    per_epoch = (wall or 0.0) / max(1, epochs_run)
+    spend = budget if budget is not None else (wall or 0.0)
+    if per_epoch <= 0 or spend <= 0:
+        return min(configured, max(MIN_EPOCHS, configured // (arms * seeds)))
+    speedup = STACKED_SPEEDUP if stack == "auto" and seeds > 1 else 1.0
+    affordable = spend * speedup / (per_epoch * arms * seeds)
+    return int(min(configured, max(MIN_EPOCHS, math.floor(affordable))))
+
+
+def _scaled(patch: dict[str, Any], base: Config, epochs: int) -> dict[str, Any]:
+    """The patch for a probe that trains ``epochs`` of the run's ``base.train.epochs``:
+    an epoch count it sets is scaled by the same fraction."""
+    if "train.epochs" not in patch:
+        return dict(patch)
+    factor = epochs / max(1, int(base.train.epochs))
+    return {**patch, "train.epochs": max(1, round(int(patch["train.epochs"]) * factor))}
+
+
+def _ranked(
+    diagnosis: Diagnosis,
+    found: list[Hypothesis],
+    summary: dict[str, Any],
+    epochs: int,
+    configured: int,
+) -> Diagnosis:
+    """Each tested finding gets its probe result; confirmed findings first (largest effect
+    first), then the untested, then the inconclusive, then the refuted."""
+    rows = {r["name"]: r for r in summary["variants"]}
+    order: dict[int, tuple[int, float]] = {}
+    for h in found:
+        vs = rows.get(h.name, {}).get("vs") or {}
+        verdict = VERDICTS.get(str(vs.get("verdict")), "inconclusive")
+        effect = vs.get("mean_diff")
+        h.finding.probe = {
+            "verdict": verdict,
+            "prescription": h.prescription.why,
+            "patch": h.prescription.patch,
+            "metric": summary["metric"],
+            "effect": effect,
+            "ci": [vs.get("t_ci_low"), vs.get("t_ci_high")],
+            "p_value": vs.get("p_value"),
+            "seeds": len(summary["seeds"]),
+            "epochs": f"{epochs} of {configured}",
+            "experiment": summary["experiment"],
+            "summary": _words(verdict, vs, summary["metric"], epochs, configured),
+        }
+        size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
+        rank = {"confirmed": 0, "inconclusive": 2, "refuted": 3}[verdict]
+        order[id(h.finding)] = (rank, -size)
+        if verdict == "refuted":
+            h.prescription.why += " (refuted by the probe)"
+    keep = {id(f): i for i, f in enumerate(diagnosis.findings)}
+    diagnosis.findings.sort(key=lambda f: (*order.get(id(f), (1, 0.0)), keep[id(f)]))
+    diagnosis.probed = True
+    diagnosis.reference["probe"] = {"experiment": summary["experiment"], "epochs": epochs,
+                                    "seeds": summary["seeds"]}  # fmt: skip
+    return diagnosis
+
+
+def _words(verdict: str, vs: dict[str, Any], metric: str, epochs: int, configured: int) -> str:
+    effect = vs.get("mean_diff")
+    if not isinstance(effect, int | float) or not math.isfinite(effect):
+        return f"{verdict}: no measurable difference in {metric}"
+    low, high = vs.get("t_ci_low"), vs.get("t_ci_high")
+    interval = f" [95 % CI {low:+.3g}, {high:+.3g}]" if isinstance(low, float) else ""
+    return (
+        f"{verdict}: {metric} {effect:+.3g}{interval} with the prescription, over "
+        f"{vs.get('n')} paired seeds of {epochs} of {configured} epochs"
+    )
+
+
+def probing_diagnoser(budget: float | None = None, seeds: int = SEEDS) -> Any:
+    """A ``hone.runs.restart`` diagnoser that probes the top prescriptions before a repair
+    is chosen, so the restart applies a measured remedy (``hone run --repair``)."""
+
+    def diagnose(run_id: str, store: Path) -> Diagnosis:
+        with RunStore(store) as rs:
+            found = diagnose_recorded(run_id, rs)
+            return probe_diagnosis(rs, run_id, found, budget=budget, seeds=seeds)
+
+    return diagnose

@@ -1,0 +1,128 @@
+"""The six runs issue 21 found misdiagnosed, each built the way it was described: the cause was
+a setting of the run, or the curves needed a reference to be read. Each is a real run read
+through ``hone.diagnose`` (references and all), as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import hone
+from hone.diagnose import Diagnosis, Finding
+
+
+def _diagnose(store: Path, config: dict[str, Any]) -> tuple[Any, Diagnosis]:
+    result = hone.run(config, store=store)
+    return result, hone.diagnose(result.run_id, store)
+
+
+def _first(diagnosis: Diagnosis, code: str) -> Finding:
+    found = [f for f in diagnosis.findings if f.code == code]
+    assert found, f"no {code}: {[(f.code, f.causes) for f in diagnosis.findings]}"
+    return found[0]
+
+
+def _top_patch(diagnosis: Diagnosis) -> dict[str, Any]:
+    return next(p.patch for f in diagnosis.findings for p in f.prescriptions if p.patch)
+
+
+def test_early_stopping_at_chance_is_not_healthy(store: Path) -> None:
+    """A 3-class spiral stopped after 2 epochs by ``patience: 1, min_delta: 0.1`` while the
+    loss was still falling, at chance-level accuracy."""
+    result, diagnosis = _diagnose(store, {
+        "data": {"dataset": "spiral", "params": {"classes": 3, "n_samples": 600}, "split": "6:2:2"},
+        "model": {"hidden": [32]},
+        "train": {"epochs": 200, "optimizer": {"name": "adam", "lr": 0.001},
+                  "early_stopping": {"patience": 1, "min_delta": 0.1}},
+    })  # fmt: skip
+    assert result.epochs_run <= 5 and result.metrics["train_accuracy"] < 0.5
+    codes = [f.code for f in diagnosis.findings]
+    assert "healthy" not in codes
+    assert diagnosis.reference["achievable"]["score"] > 0.9  # what the data allows
+    assert "train.early_stopping" in diagnosis.findings[0].causes
+    assert any(k.startswith("train.early_stopping") for k in _top_patch(diagnosis))
+
+
+def test_too_much_dropout_is_named_and_lowered(store: Path) -> None:
+    """Moons with ``model.dropout: 0.9``: the same net without dropout reaches 0.97+; the fix
+    is less dropout, not twice the epochs."""
+    _, diagnosis = _diagnose(store, {
+        "data": {"dataset": "moons", "params": {"noise": 0.2}, "split": "6:2:2"},
+        "model": {"hidden": [32, 32], "dropout": 0.9},
+        "train": {"epochs": 100, "optimizer": {"name": "adam", "lr": 0.01}},
+    })  # fmt: skip
+    under = _first(diagnosis, "underfitting")
+    assert under.causes[0] == "model.dropout"
+    assert _top_patch(diagnosis) == {"model.dropout": 0.1}
+    assert not any("train.epochs" in p.patch for p in under.prescriptions[:1])
+
+
+def test_a_schedule_that_kills_learning_is_the_cause_not_capacity(store: Path) -> None:
+    """Adam 0.01 with ``step`` (step_size 1, gamma 0.05): below 1e-5 from epoch 4."""
+    result, diagnosis = _diagnose(store, {
+        "data": {"dataset": "moons", "params": {"noise": 0.2}, "split": "6:2:2"},
+        "model": {"hidden": [32, 32]},
+        "train": {"epochs": 60, "optimizer": {"name": "adam", "lr": 0.01},
+                  "schedule": {"name": "step", "step_size": 1, "gamma": 0.05}},
+    })  # fmt: skip
+    assert result.history["lr"][4] < 1e-5
+    under = _first(diagnosis, "underfitting")
+    assert under.causes[0] == "train.schedule"
+    top = _top_patch(diagnosis)
+    assert "train.schedule" in top and "model.hidden" not in top
+
+
+def test_regression_overfitting_is_overfitting_not_a_split_mismatch(store: Path) -> None:
+    """60 training rows, 30 features, a 2x256 MLP, 400 epochs: train MSE near zero,
+    validation far from it."""
+    _, diagnosis = _diagnose(store, {
+        "data": {"dataset": "regression", "split": {"train": 0.2, "val": 0.4, "test": 0.4},
+                 "params": {"n_samples": 300, "n_features": 30, "n_informative": 30,
+                            "noise": 10.0}},
+        "model": {"hidden": [256, 256]},
+        "train": {"loss": "mse", "epochs": 400, "optimizer": {"name": "adam", "lr": 0.001}},
+    })  # fmt: skip
+    codes = [f.code for f in diagnosis.findings]
+    assert "overfitting" in codes and "split_mismatch" not in codes
+    assert _first(diagnosis, "overfitting").evidence["train_val_r2_gap"] > 0.3
+
+
+def test_a_model_at_the_noise_floor_is_healthy(store: Path, tmp_path: Path) -> None:
+    """A third of the labels flipped at random (best reachable accuracy about 0.67): a small
+    MLP with early stopping that reaches it is not underfitting."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 1500)
+    x = rng.normal(0, 1, (1500, 4)) + y[:, None] * 4.0
+    noisy = np.where(rng.random(1500) < 1 / 3, 1 - y, y)
+    np.savez(tmp_path / "noisy.npz", x=x.astype(np.float32), y=noisy)
+    result, diagnosis = _diagnose(store, {
+        "data": {"dataset": "npz", "path": str(tmp_path / "noisy.npz"), "split": "6:2:2"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 200, "optimizer": {"name": "adam", "lr": 0.01},
+                  "early_stopping": {"patience": 10}},
+    })  # fmt: skip
+    assert 0.6 < result.metrics["val_accuracy"] < 0.72
+    assert not [f for f in diagnosis.findings if f.severity != "info"]
+    assert "underfitting" not in [f.code for f in diagnosis.findings]
+
+
+@pytest.mark.slow
+def test_rising_val_loss_without_an_accuracy_gap_is_over_confidence(store: Path) -> None:
+    """Moons trained long: validation loss rises well above its minimum while validation
+    accuracy stays with training accuracy."""
+    result, diagnosis = _diagnose(store, {
+        "data": {"dataset": "moons", "params": {"n_samples": 500, "noise": 0.1}, "split": "6:2:2"},
+        "model": {"hidden": [128, 128]},
+        "train": {"epochs": 400, "optimizer": {"name": "adam", "lr": 0.01}},
+    })  # fmt: skip
+    val = result.history["val_loss"]
+    assert val[-1] > 3 * min(val)
+    assert result.metrics["train_accuracy"] - result.metrics["val_accuracy"] < 0.03
+    codes = {f.code: f for f in diagnosis.findings}
+    assert "overfitting" not in codes
+    confident = codes["overconfidence"]
+    assert confident.severity == "info"
+    assert "train.early_stopping" in _top_patch(diagnosis)

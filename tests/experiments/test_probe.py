@@ -1,0 +1,63 @@
+"""``hone diagnose --probe``: the top hypotheses tested by short paired runs, the findings
+ranked by what was measured, refuted ones kept and said to be refuted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import hone
+from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.experiments.probe import STACKED_SPEEDUP, probe_diagnosis
+from hone.store import RunStore
+from tests.cli.test_app import cli
+
+DROPOUT = {
+    "data": {"dataset": "moons", "params": {"noise": 0.2}, "split": "6:2:2"},
+    "model": {"hidden": [32, 32], "dropout": 0.9},
+    "train": {"epochs": 60, "optimizer": {"name": "adam", "lr": 0.01}},
+}
+
+
+def test_a_true_hypothesis_is_confirmed_within_the_run_s_own_cost(store: Path) -> None:
+    run = hone.run(DROPOUT, store=store)
+    diagnosis = hone.diagnose(run.run_id, store, probe=True)
+    assert diagnosis.probed
+    top = diagnosis.findings[0]
+    assert top.code == "underfitting" and top.causes[0] == "model.dropout"
+    assert top.probe["verdict"] == "confirmed" and top.probe["effect"] > 0
+    assert top.probe["ci"][0] > 0 and top.probe["patch"] == {"model.dropout": 0.1}
+    with RunStore(store) as rs:
+        probe = rs.get_experiment(diagnosis.reference["probe"]["experiment"])
+        arms = len(probe.spec["variants"])
+        seeds = len(probe.spec["seeds"])
+        epochs = probe.spec["epochs"]
+    assert probe.kind == "probe" and probe.spec["probe_of"] == run.run_id
+    # Its plan costs at most what the run cost (epochs; stacked seeds cost about half).
+    assert arms * seeds * epochs <= run.epochs_run * STACKED_SPEEDUP
+
+
+def test_a_refuted_hypothesis_is_kept_and_said_to_be_refuted(store: Path) -> None:
+    run = hone.run({**DROPOUT, "model": {"hidden": [32, 32]}}, store=store)
+    wrong = Finding("lr_too_low", "warning", "made up", "a hypothesis that is false", {},
+                    [Prescription("a far larger learning rate", {"train.optimizer.lr": 5.0})],
+                    causes=["train.optimizer.lr"])  # fmt: skip
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, Diagnosis(run.run_id, [wrong]))
+    kept = probed.findings[0]
+    assert kept.code == "lr_too_low" and kept.probe["verdict"] == "refuted"
+    assert "refuted by the probe" in kept.prescriptions[0].why
+
+
+def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = hone.run(DROPOUT, store=store)
+    first = hone.diagnose(run.run_id, store, probe=True)
+    with RunStore(store) as rs:
+        runs_before = len(rs.list_runs())
+    again = hone.diagnose(run.run_id, store, probe=True)
+    with RunStore(store) as rs:
+        assert len(rs.list_runs()) == runs_before  # nothing trained twice
+    assert again.reference["probe"] == first.reference["probe"]
+    code, out, _ = cli(capsys, "diagnose", run.run_id, "--store", str(store), "--probe")
+    assert code == 0 and "probe: confirmed" in out and "caused by: model.dropout" in out
