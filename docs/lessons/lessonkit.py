@@ -83,6 +83,11 @@ class Lesson:
         """A file of this repository (``examples/...``), wherever the notebook runs from."""
         return str(ROOT / relative)
 
+    @staticmethod
+    def read(path: str) -> str:
+        """The text of a file (a config the lesson shows before running it)."""
+        return Path(path).read_text(encoding="utf-8")
+
     def hone(self, *args: str, show: bool = True) -> Any:
         """Run ``hone ARGS`` as a shell would, print the command and what it printed; with
         ``--json`` return the parsed object."""
