@@ -260,3 +260,31 @@ def test_every_lesson_has_committed_figures_for_both_budgets() -> None:
         outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
         assert outputs, f"{notebook.name} is committed without its full-budget outputs"
         assert not any(o["output_type"] == "error" for o in outputs), notebook.name
+
+
+# ---- the README ----------------------------------------------------------------------------
+
+
+def test_the_readme_is_the_front_door() -> None:
+    """At most 250 lines; its test command is CI's; every link into docs/ exists."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 250
+    assert "bash scripts/install.sh --dev && .venv/bin/python -m pytest" in readme
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "bash scripts/install.sh --dev" in ci and "\n.venv/bin/python -m pytest\n" in ci
+    links = re.findall(r"\]\((docs/[^)#]+)", readme)
+    assert len(links) >= 10
+    for target in links:
+        assert (ROOT / target).exists(), f"README links to a missing {target}"
+
+
+@pytest.mark.slow
+def test_the_readme_python_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its Python block, from the repository root, into a fresh store (about 20 s of CPU)."""
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, flags=re.M | re.S)
+    assert blocks
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("HONE_HOME", str(tmp_path / "store"))
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})
