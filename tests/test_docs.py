@@ -198,7 +198,13 @@ def test_a_notebook_becomes_a_page_with_its_outputs(tmp_path: Path) -> None:
         "source": "secret()",
         "outputs": [],
     }
-    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# Title"}, cell, hidden],
+    claims = {
+        "cell_type": "markdown",
+        "metadata": {},
+        "source": "**Claims.**\n- one\n  more\n- two",
+    }
+    title = {"cell_type": "markdown", "metadata": {}, "source": "# Title"}
+    nb = {"cells": [title, cell, hidden, claims],
           "metadata": {}, "nbformat": 4, "nbformat_minor": 5}  # fmt: skip
     path = tmp_path / "07_x.ipynb"
     path.write_text(json.dumps(nb))
@@ -211,6 +217,7 @@ def test_a_notebook_becomes_a_page_with_its_outputs(tmp_path: Path) -> None:
     )
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in page and 'alt="&lt;Image&gt;"' in page
     assert "secret()" not in page
+    assert "**Claims.**\n\n- one\n  more\n- two" in page  # a list under a paragraph stays a list
 
 
 # ---- the lessons' check -------------------------------------------------------------------

@@ -25,6 +25,22 @@ def _fence(text: str, lang: str = "text") -> str:
     return f"{ticks}{lang}\n{text}\n{ticks}"
 
 
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+\.) ")
+
+
+def _markdown(text: str) -> str:
+    """Jupyter's Markdown (CommonMark) starts a list right under a paragraph; Python-Markdown
+    needs a blank line first, or the items run into the paragraph."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        previous = lines[-1] if lines else ""
+        if (_LIST_ITEM.match(line) and previous.strip() and not _LIST_ITEM.match(previous)
+                and not previous.startswith((" ", "\t"))):  # fmt: skip
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines)
+
+
 def _html_block(text: str) -> str:
     """Raw HTML that Markdown passes through: no blank lines inside, one wrapper."""
     body = "\n".join(line for line in text.splitlines() if line.strip())
@@ -59,7 +75,7 @@ def notebook_markdown(path: Path) -> str:
         source = _text(cell.get("source", "")).strip("\n")
         tags = cell.get("metadata", {}).get("tags", [])
         if cell.get("cell_type") == "markdown":
-            parts.append(source)
+            parts.append(_markdown(source))
             if i == 0:
                 parts.append(
                     f"[Download this lesson as a notebook]({path.name}){{ .md-button }}"
