@@ -79,8 +79,9 @@ def verify_probed(case: Case, result: Any, diagnosis: Any, store: Path) -> dict[
         return {**out, "applied": False, "why": "no prescription with a patch"}
     fresh = case.seed + 1000  # neither the run's seed nor the probe's
     try:
+        # on the probe's own metric: balanced accuracy where accuracy was found misleading
         cmp = hone.compare(case.config, variants={"top": dict(top.patch)}, seeds=VERIFY_SEEDS,
-                           store=store, seed=fresh)  # fmt: skip
+                           store=store, seed=fresh, metric=probe.get("metric"))  # fmt: skip
     except Exception as exc:  # a patch hone cannot apply is a finding of the study
         return {**out, "applied": False, "patch": top.patch, "why": f"{exc}"[:300]}
     v = cmp["top"]

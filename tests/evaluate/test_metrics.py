@@ -18,6 +18,7 @@ from hone.evaluate.metrics import (
     roc_auc,
     top_k_accuracy,
 )
+from hone.evaluate.report import balanced_accuracy
 
 TOL = 1e-9
 
@@ -163,3 +164,14 @@ def test_regression_edge_cases_follow_scikit_learn() -> None:
     assert np.isnan(expected) and np.isnan(
         regression_report(3 * constant[:1], 2 * constant[:1])["r2"]
     )
+
+
+@pytest.mark.parametrize(("name", "y", "probs"), CASES, ids=[c[0] for c in CASES])
+def test_the_run_s_balanced_accuracy_equals_scikit_learn(
+    name: str, y: torch.Tensor, probs: torch.Tensor
+) -> None:
+    predicted = probs.argmax(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns on classes it never sees
+        expected = skm.balanced_accuracy_score(y.numpy(), predicted.numpy())
+    assert balanced_accuracy(predicted, y) == pytest.approx(expected, abs=TOL)

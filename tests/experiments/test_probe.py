@@ -12,6 +12,7 @@ from hone.diagnose import Diagnosis, Finding, Prescription
 from hone.experiments.probe import STACKED_SPEEDUP, probe_diagnosis
 from hone.store import RunStore
 from tests.cli.test_app import cli
+from tests.diagnose.scenarios import imbalanced_npz
 
 DROPOUT = {
     "data": {"dataset": "moons", "params": {"noise": 0.2}, "split": "6:2:2"},
@@ -61,3 +62,18 @@ def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFi
     assert again.reference["probe"] == first.reference["probe"]
     code, out, _ = cli(capsys, "diagnose", run.run_id, "--store", str(store), "--probe")
     assert code == 0 and "probe: confirmed" in out and "caused by: model.dropout" in out
+
+
+def test_where_accuracy_misleads_the_probe_compares_balanced_accuracy(
+    store: Path, tmp_path: Path
+) -> None:
+    path = imbalanced_npz(tmp_path)  # 5 % minority: accuracy 0.95 by never predicting it
+    cfg = {"data": {"dataset": "npz", "path": path, "split": "6:2:2"},
+           "model": {"hidden": [16]},
+           "train": {"epochs": 20, "optimizer": {"name": "adam", "lr": 0.01}}}  # fmt: skip
+    run = hone.run(cfg, store=store)
+    diagnosis = hone.diagnose(run.run_id, store, probe=True)
+    assert "misleading_accuracy" in [f.code for f in diagnosis.findings]
+    assert diagnosis.reference["probe"]["metric"] == "val_balanced_accuracy"
+    probed = [f for f in diagnosis.findings if f.probe]
+    assert probed and all(f.probe["metric"] == "val_balanced_accuracy" for f in probed)

@@ -12,12 +12,22 @@ from hone.evaluate.metrics import classification_report, regression_report
 from hone.evaluate.predict import predict_logits
 from hone.train.losses import output_transform
 
-__all__ = ["REGRESSION_HEADLINE", "SPLITS", "evaluate_model", "evaluate_splits",
-           "predict_outputs"]  # fmt: skip
+__all__ = ["REGRESSION_HEADLINE", "SPLITS", "balanced_accuracy", "evaluate_model",
+           "evaluate_splits", "predict_outputs"]  # fmt: skip
 
 SPLITS = ("train", "val", "test")  # every split a run can have, in the order reported
 # A regression's headline metrics beside its loss (``test_r2``, ...), in the target's units.
 REGRESSION_HEADLINE = ("r2", "mae", "rmse")
+
+
+def balanced_accuracy(predicted: torch.Tensor, y: torch.Tensor) -> float:
+    """The mean recall over the classes present in ``y`` (scikit-learn's
+    ``balanced_accuracy_score``): the number that accuracy hides on imbalanced classes."""
+    n = int(max(int(y.max()), int(predicted.max())) + 1) if len(y) else 0
+    total = torch.bincount(y, minlength=n)
+    hits = torch.bincount(y[predicted == y], minlength=n)
+    present = total > 0
+    return float((hits[present].double() / total[present].double()).mean()) if n else 0.0
 
 
 def _as_outputs(logits: torch.Tensor, output_activation: str) -> torch.Tensor:
@@ -55,7 +65,9 @@ def evaluate_splits(
                 metrics[f"{name}_loss"] = float(loss_fn(logits, split.y))
             outputs = _as_outputs(logits, output_activation)
         if data.task == "classification":
-            metrics[f"{name}_accuracy"] = float((logits.argmax(1) == split.y).double().mean())
+            predicted = logits.argmax(1)
+            metrics[f"{name}_accuracy"] = float((predicted == split.y).double().mean())
+            metrics[f"{name}_balanced_accuracy"] = balanced_accuracy(predicted, split.y)
             if reports_too:
                 reports[name] = classification_report(split.y, outputs, data.classes)
             continue

@@ -95,10 +95,10 @@ def probe_diagnosis(
     ]
     first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
     seed_list = list(range(first, first + seeds))
-    exp_id = _earlier(store, run_id, variants, seed_list, epochs)
+    metric = _metric(short, diagnosis)
+    exp_id = _earlier(store, run_id, variants, seed_list, epochs, metric)
     if exp_id is None:
-        exp_id = plan_experiment(store, "probe", short, variants, seed_list,
-                                 default_metric(short),
+        exp_id = plan_experiment(store, "probe", short, variants, seed_list, metric,
                                  {"probe_of": run_id, "epochs": epochs})  # fmt: skip
     run_pending(store, exp_id, None, progress, "compare", stack=stack)
     summary = summarize_experiment(store, exp_id)
@@ -108,7 +108,12 @@ def probe_diagnosis(
 
 
 def _earlier(
-    store: RunStore, run_id: str, variants: list[Variant], seeds: list[int], epochs: int
+    store: RunStore,
+    run_id: str,
+    variants: list[Variant],
+    seeds: list[int],
+    epochs: int,
+    metric: str,
 ) -> str | None:
     """The same probe of the same run, asked before (``hone improve`` resumed, ``hone
     diagnose --probe`` again): resumed or read, not trained again."""
@@ -118,9 +123,18 @@ def _earlier(
         if record.kind != "probe" or spec.get("probe_of") != run_id:
             continue
         planned = [(v["name"], v["patch"]) for v in spec.get("variants") or []]
-        if planned == wanted and spec.get("seeds") == seeds and spec.get("epochs") == epochs:
+        same = spec.get("seeds") == seeds and spec.get("epochs") == epochs
+        if planned == wanted and same and spec.get("metric") == metric:
             return record.id
     return None
+
+
+def _metric(short: Config, diagnosis: Diagnosis) -> str:
+    """The validation metric the probe compares on: balanced accuracy where the diagnosis
+    found accuracy misleading (a remedy for a neglected class lowers plain accuracy)."""
+    metric = default_metric(short)
+    misled = any(f.code == "misleading_accuracy" for f in diagnosis.findings)
+    return "val_balanced_accuracy" if misled and metric == "val_accuracy" else metric
 
 
 def _probe_epochs(
@@ -190,7 +204,8 @@ def _ranked(
     diagnosis.findings.sort(key=lambda f: (*order.get(id(f), (1, 0.0)), keep[id(f)]))
     diagnosis.probed = True
     diagnosis.reference["probe"] = {"experiment": summary["experiment"], "epochs": epochs,
-                                    "seeds": summary["seeds"]}  # fmt: skip
+                                    "seeds": summary["seeds"],
+                                    "metric": summary["metric"]}  # fmt: skip
     return diagnosis
 
 

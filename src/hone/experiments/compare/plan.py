@@ -63,7 +63,9 @@ Progress = Callable[[str, int, int, list[str]], None]
 
 
 def recordable_metrics(cfg: Config, task: str, has_val: bool) -> list[str]:
-    names = ["train_loss"] + (["train_accuracy"] if task == "classification" else [])
+    names = ["train_loss"]
+    if task == "classification":  # balanced: the fair number on imbalanced classes
+        names += ["train_accuracy", "train_balanced_accuracy"]
     if has_val:
         names += [n.replace("train_", "val_") for n in names]
     return names
