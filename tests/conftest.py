@@ -50,3 +50,57 @@ def tiny(**overrides: Any) -> dict[str, Any]:
         "train": {"epochs": 5, "batch_size": 32, "optimizer": {"name": "adam", "lr": 0.01}},
     }
     return apply_overrides(cfg, overrides)
+
+
+def in_pty(
+    args: list[str], columns: int = 80, timeout: float = 600, cwd: Path | None = None
+) -> tuple[int, list[tuple[float, bytes]]]:
+    """Run ``args`` on a pseudo-terminal ``columns`` wide; its exit code and every chunk it
+    wrote, with the seconds since the start."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import subprocess
+    import termios
+    import time
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns), "LINES": "40", "TERM": "xterm-256color"}
+    proc = subprocess.Popen(args, stdin=follower, stdout=follower, stderr=follower, cwd=cwd,
+                            env=env, close_fds=True)  # fmt: skip
+    os.close(follower)
+    chunks: list[tuple[float, bytes]] = []
+    start = time.monotonic()
+    try:
+        while time.monotonic() - start < timeout:
+            ready, _, _ = select.select([leader], [], [], 0.1)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append((time.monotonic() - start, data))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        code = proc.wait()
+        os.close(leader)
+    return code, chunks
+
+
+def screen_text(chunks: list[tuple[float, bytes]]) -> list[str]:
+    """What a terminal drew, as the pieces of text between line breaks, carriage returns and
+    cursor movements (each piece is text drawn on one line in one go; colours removed)."""
+    import re
+
+    raw = b"".join(data for _, data in chunks).decode("utf-8", "replace")
+    raw = re.sub(r"\x1b\[[0-9;]*m", "", raw)  # colours do not move the cursor
+    pieces = re.split(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|[\r\n]", raw)
+    return [p for p in pieces if p]

@@ -61,7 +61,7 @@ def test_compare_returns_what_the_store_records(store: Path) -> None:
     assert low.verdict == row["vs"]["verdict"] and low.compare_to == "baseline"
     text = _check_html(result._repr_html_())
     assert "train.optimizer.lr=0.1" in text and result.metric in text
-    with pytest.raises(KeyError, match="have: baseline"):
+    with pytest.raises(KeyError, match="have: 'baseline'"):
         result["nope"]
 
 
@@ -105,6 +105,59 @@ def test_diagnose_is_callable_and_renders(store: Path) -> None:
     assert _check_html(diagnosis.findings[0]._repr_html_())
     run_text = _check_html(run._repr_html_())
     assert "<script>alert(1)</script>" in run_text  # shown as text, never as markup
+
+
+def test_a_variant_is_found_by_the_name_written_and_results_print_short(store: Path) -> None:
+    """tiny's lr is 0.01: the variant "train.optimizer.lr=0.01" equals the baseline and is shown
+    as "... (same as baseline)", yet found by the name the user wrote (the README's example)."""
+    result = hone.compare(tiny(**{"train.epochs": 3}), vary={"train.optimizer.lr": [0.01, 0.003]},
+                          seeds=3, store=store)  # fmt: skip
+    same = result["train.optimizer.lr=0.01"]
+    assert same.name == "train.optimizer.lr=0.01 (same as baseline)"
+    assert result["train.optimizer.lr=1e-2"] is same  # the same value written another way
+    other = result["train.optimizer.lr=0.003"]
+    vs = result.summary["variants"][2]["vs"]
+    assert (other.diff_ci_low, other.diff_ci_high) == (vs["t_ci_low"], vs["t_ci_high"])
+    assert other.detectable == vs["detectable"] and other.n == 3
+    with pytest.raises(KeyError, match=r"have: 'baseline', 'train.optimizer.lr=0.01 \(same"):
+        result["train.optimizer.lr=0.5"]
+    text = repr(result)
+    assert text.count("\n") == len(result.variants) + 1 and "values" not in text
+    assert "vs baseline" in repr(other) and "p " in repr(other)
+    run = hone.run(tiny(), store=store)
+    assert "\n" not in repr(run) and "history" not in repr(run) and run.run_id in repr(run)
+    assert len(repr(run)) < 200 and run.history  # the full data stays one attribute away
+    assert repr(hone.diagnose(run.run_id, store=store)).startswith(f"Diagnosis(run {run.run_id}")
+
+
+def test_dir_lists_the_public_names() -> None:
+    names = dir(hone)
+    for name in ("run", "compare", "tune", "diagnose", "load", "resume", "VariantResult"):
+        assert name in names
+        getattr(hone, name)
+
+
+def test_a_module_and_data_without_a_config_get_defaults_that_fit_and_say_so(store: Path) -> None:
+    import numpy as np
+    from torch import nn
+
+    class Tiny(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(3, 2)
+
+        def forward(self, x: object) -> object:
+            return self.layer(x)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(int)
+    with pytest.warns(hone.HoneWarning, match="defaults for data given from Python"):
+        run = hone.run(model=Tiny(), data=(x, y), store=store, **{"train.epochs": 30})
+    cfg = run.config
+    assert cfg.name == "Tiny-on-200x3" and cfg.data.split.val and cfg.data.split.val > 0
+    assert cfg.train.early_stopping is not None and cfg.train.epochs == 30  # overrides win
+    assert "val_accuracy" in run.metrics and "defaults" in run.notes
 
 
 def test_overrides_take_any_key_including_store(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from hone.config import Config, apply_overrides, load_config, parse_set, recorded_config
-from hone.errors import ConfigError
+from hone.errors import ConfigError, HoneWarning
 
 
 def error_of(source: object, overrides: dict[str, object] | None = None) -> str:
@@ -122,3 +122,35 @@ def test_loss_auto_and_stratify_auto_are_the_defaults() -> None:
         load_config({"data": {"preprocess": {"target_scale": "minmax"}}})
     with pytest.raises(ConfigError, match=r"train\.loss.*auto"):
         load_config({"train": {"loss": "l2"}})
+
+
+def test_every_relative_path_in_a_config_file_is_read_from_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "project"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "d.csv").write_text("a,label\n1,x\n")
+    config = folder / "c.yaml"
+    config.write_text("data: {dataset: csv, path: data/d.csv, target: label}\n"
+                      "store: runs\nlog_to: {tensorboard: tb}\n")  # fmt: skip
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the same config works from any folder
+    cfg = load_config(config)
+    assert cfg.data.path == str(folder / "data" / "d.csv")
+    assert cfg.store == str(folder / "runs") and cfg.log_to["tensorboard"] == str(folder / "tb")
+    override = load_config(config, {"data.path": "x.csv"})  # --set: the working directory
+    assert override.data.path == "x.csv"
+
+
+def test_a_data_path_found_only_the_old_way_is_read_with_a_warning_giving_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "d.csv").write_text("a,label\n1,x\n")
+    config = tmp_path / "configs" / "c.yaml"
+    config.write_text("data: {dataset: csv, path: d.csv, target: label}\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.warns(HoneWarning, match=r"Write data.path: \.\./d\.csv"):
+        cfg = load_config(config)
+    assert cfg.data.path == str(tmp_path / "d.csv")

@@ -14,6 +14,7 @@ import yaml
 
 import hone
 from hone.api import load_run
+from hone.errors import ConfigError
 from hone.evaluate.report import predict_outputs
 from tests.cli.test_safety import cli
 from tests.conftest import tiny
@@ -86,6 +87,36 @@ def test_export_errors_name_the_fix(
     assert code == 2 and "valid: torchscript, onnx, safetensors" in err
     code, _, err = cli(capsys, "export", run_id, str(tmp_path), "--store", str(store))
     assert code == 2 and "is a folder" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "package", "extra"),
+    [
+        (["--to", "tensorboard"], "tensorboard", "tracking"),
+        (["--format", "onnx"], "onnxscript", "onnx"),
+    ],
+)
+def test_a_missing_extra_is_named_before_anything_is_written_with_a_hint_that_works_here(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: list[str], package: str, extra: str,
+) -> None:  # fmt: skip
+    """The package made unimportable in this process (``sys.modules[name] = None`` is how
+    Python marks a module that cannot be imported). hone runs here from a checkout, so the
+    hint is an editable install of this checkout, from its root ``.``."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, package, None)
+    root = Path(hone.__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    target = tmp_path / ("tb" if package == "tensorboard" else "model.onnx")
+    code, _, err = cli(capsys, "export", trained[0], str(target), *args, "--store", str(store))
+    assert code == 2 and "needs" in err and package in err
+    assert f"pip install -e '.[{extra}]'" in err and "'hone[" not in err
+    assert not target.exists()  # no empty folder, no half file
+    monkeypatch.chdir(tmp_path)  # elsewhere: the checkout's own path
+    code, _, err = cli(capsys, "export", trained[0], str(target), *args, "--store", str(store))
+    assert f"pip install -e '{root}[{extra}]'" in err.replace("\n", "")
 
 
 def test_a_mnist_shaped_cnn_exports_with_per_channel_scaling(store: Path, tmp_path: Path) -> None:
@@ -175,3 +206,38 @@ def test_a_regression_exports_in_the_targets_units(
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (got,) = session.run(None, {"input": raw})
         np.testing.assert_allclose(got, expected, rtol=1e-5)
+
+
+def test_predict_takes_the_unambiguous_shapes_and_uint8_pixels(store: Path, datasets: Path) -> None:
+    """A (1, 28, 28) model: (N, 28, 28), one (28, 28) image and one (1, 28, 28) record are the
+    same inputs; uint8 0-255 pixels are scaled to the [0, 1] it trained on; float pixels above
+    1 are refused with the fix; a wrong shape names the shape received."""
+    data = {"dataset": "mnist", "path": str(datasets / "mnist"),
+            "split": {"train": 0.01, "val": 0.01}}  # fmt: skip
+    run = hone.run({"data": data, "model": {"hidden": [16]}, "train": {"epochs": 1}}, store=store)
+    model = hone.load(run.run_id, store=store)
+    assert model.input_shape == (1, 28, 28) and "1, 28, 28" in repr(model)
+    pixels = np.random.default_rng(0).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    floats = pixels.astype(np.float32) / 255.0
+    want = model.predict(floats[:, None])
+    np.testing.assert_allclose(model.predict(floats), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(pixels), want, rtol=1e-6)
+    np.testing.assert_allclose(model.predict(floats[0]), want[:1], rtol=1e-6)
+    np.testing.assert_allclose(model.predict(floats[0][None]), want[:1], rtol=1e-6)
+    with pytest.raises(ConfigError, match="divide by 255"):
+        model.predict(pixels.astype(np.float32))
+    with pytest.raises(ConfigError, match=r"got inputs shaped \(4, 27, 28\); this model takes"):
+        model.predict(floats[:, 1:])
+    labels = model.predict_classes(pixels)
+    assert all(type(label) is int for label in labels) and set(labels) <= set(range(10))
+
+
+def test_predict_classes_keeps_string_labels(store: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "pets.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"{a:.3f},{b:.3f},{'cat' if a > b else 'dog'}" for a, b in rng.random((120, 2))]
+    csv.write_text("a,b,label\n" + "\n".join(rows) + "\n")
+    run = hone.run({"data": {"dataset": "csv", "path": str(csv), "target": "label"},
+                    "train": {"epochs": 2}}, store=str(store))  # fmt: skip
+    labels = hone.load(run.run_id, store=store).predict_classes(np.zeros((3, 2), np.float32))
+    assert all(label in ("cat", "dog") for label in labels)

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any
 # ``hone.diagnose(run_id)`` calls the function, ``from hone.diagnose import Finding`` reads the
 # package. The package imports no PyTorch.
 import hone.diagnose as _diagnosis_package  # noqa: F401
-from hone.errors import ConfigError, DataError, HoneError, StoreError
+from hone.errors import ConfigError, DataError, HoneError, HoneWarning, StoreError
 
 if TYPE_CHECKING:
-    from hone.api import ComparisonResult, RunResult, TuneOutcome, compare, resume, run, tune
+    from hone.api import (
+        ComparisonResult,
+        RunResult,
+        TuneOutcome,
+        VariantResult,
+        compare,
+        resume,
+        run,
+        tune,
+    )
     from hone.config import Config, load_config
     from hone.diagnose import Diagnosis
     from hone.interop import LoadedModel, export, load
@@ -31,11 +40,14 @@ __all__ = [
     "Config",
     "ConfigError",
     "DataError",
+    "Diagnosis",
     "HoneError",
+    "HoneWarning",
     "LoadedModel",
     "RunResult",
     "StoreError",
     "TuneOutcome",
+    "VariantResult",
     "__version__",
     "compare",
     "diagnose",
@@ -49,7 +61,8 @@ __all__ = [
 
 _LAZY = {"run": "hone.api", "resume": "hone.api", "RunResult": "hone.api",
          "compare": "hone.api", "tune": "hone.api", "ComparisonResult": "hone.api",
-         "TuneOutcome": "hone.api", "Config": "hone.config", "load_config": "hone.config",
+         "TuneOutcome": "hone.api", "VariantResult": "hone.api", "Diagnosis": "hone.diagnose",
+         "Config": "hone.config", "load_config": "hone.config",
          "load": "hone.interop", "export": "hone.interop",
          "LoadedModel": "hone.interop"}  # fmt: skip
 

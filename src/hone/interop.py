@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from hone.config import recorded_config
-from hone.errors import ConfigError, StoreError
+from hone.errors import ConfigError, StoreError, install_hint
 from hone.nn.build import build_model
 from hone.nn.target import add_target_scale, target_scale_of
 from hone.store import RunStore
@@ -72,7 +72,10 @@ class Inference(nn.Module):
         return output_transform(self.model((x - self.shift) / self.scale), self.output)
 
 
-@dataclass
+PIXEL_DATASETS = ("mnist", "fashion_mnist", "image_folder")  # trained on pixels in [0, 1]
+
+
+@dataclass(repr=False)
 class LoadedModel:
     """A trained run, ready to predict: ``predict(x)`` on raw inputs shaped like
     ``input_shape`` (a batch dimension first)."""
@@ -83,26 +86,65 @@ class LoadedModel:
     classes: list[str]
     config: dict[str, Any]
 
+    def __repr__(self) -> str:
+        kind = f"{len(self.classes)} classes" if self.classes else "regression"
+        return f"LoadedModel(run {self.run_id}: inputs (N, {_dims(self.input_shape)}), {kind})"
+
     def predict(self, x: Any) -> np.ndarray:
-        """Probabilities per class (or regression outputs) for a batch of raw inputs."""
-        batch = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        if tuple(batch.shape[1:]) != self.input_shape:
-            if batch.dim() == len(self.input_shape):  # one record without its batch dimension
-                batch = batch.unsqueeze(0)
-            if tuple(batch.shape[1:]) != self.input_shape:
-                raise ConfigError(
-                    f"predict: inputs shaped {tuple(batch.shape)}; this model takes "
-                    f"(N, {', '.join(map(str, self.input_shape))})"
-                )
+        """Probabilities per class (or regression outputs) for a batch of raw inputs: shaped
+        ``(N, *input_shape)``, one record shaped ``input_shape``, or, for one-channel images,
+        ``(N, H, W)``. A ``uint8`` image batch (0-255) is scaled to the [0, 1] pixels the
+        model trained on."""
+        arr = np.asarray(x)
+        pixels = (self.config.get("data") or {}).get("dataset") in PIXEL_DATASETS
+        if pixels and arr.dtype == np.uint8:
+            arr = arr.astype(np.float32) / 255.0
+        elif pixels and arr.size and np.issubdtype(arr.dtype, np.number) and arr.max() > 1.0:
+            raise ConfigError(
+                f"predict: pixel values up to {float(arr.max()):g}, but this model trained on "
+                "pixels in [0, 1]: divide by 255 (a uint8 array is scaled for you)"
+            )
+        batch = torch.as_tensor(np.asarray(arr, dtype=np.float32))
+        shape, got = self.input_shape, tuple(batch.shape)
+        gray = len(shape) == 3 and shape[0] == 1  # one-channel images: the channel may be left out
+        if got == shape:  # one record without its batch dimension
+            batch = batch.unsqueeze(0)
+        elif gray and got == shape[1:]:  # one (H, W) image
+            batch = batch[None, None]
+        elif gray and len(got) == 3 and got[1:] == shape[1:]:  # (N, H, W)
+            batch = batch.unsqueeze(1)
+        elif got[1:] != shape:
+            other = f", (N, {_dims(shape[1:])})" if gray else ""
+            raise ConfigError(
+                f"predict: got inputs shaped {got}; this model takes (N, {_dims(shape)}){other} "
+                f"or one record shaped {shape}"
+            )
         with torch.inference_mode():
             result: np.ndarray = self.module(batch).numpy()
         return result
 
-    def predict_classes(self, x: Any) -> list[str]:
-        """The predicted class name per record (classification runs)."""
+    def predict_classes(self, x: Any) -> list[Any]:
+        """The predicted label per record (classification runs), in the labels' own type: ints
+        for integer labels, floats for other numbers, strings for names."""
         if not self.classes:
             raise ConfigError("predict_classes: this is a regression run; use predict")
-        return [self.classes[int(i)] for i in self.predict(x).argmax(1)]
+        labels = [_label(c) for c in self.classes]
+        return [labels[int(i)] for i in self.predict(x).argmax(1)]
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return ", ".join(map(str, shape))
+
+
+def _label(name: str) -> Any:
+    """A class name as the label it was: ``"3"`` -> 3, ``"0.5"`` -> 0.5, ``"cat"`` stays."""
+    try:
+        number = float(name)
+    except ValueError:
+        return name
+    if number.is_integer() and str(int(number)) == name:
+        return int(number)
+    return number if repr(number) == name or str(number) == name else name
 
 
 def load(
@@ -161,6 +203,8 @@ def export(run_id: str, fmt: str, out: Path, store: str | Path | None = None) ->
         raise ConfigError(f"{out} is a folder; give a file name such as model.{_suffix(fmt)}")
     if not out.parent.is_dir():
         raise ConfigError(f"the folder {out.parent} does not exist")
+    if fmt == "onnx":  # before the run is loaded or anything written
+        _need_onnx()
     loaded = load(run_id, store)
     example = torch.zeros((1, *loaded.input_shape))
     state = loaded.module.model.state_dict()
@@ -201,12 +245,15 @@ def _safetensors(loaded: LoadedModel, path: str) -> None:
     save_file(tensors, path, metadata=meta)
 
 
-def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
+def _need_onnx() -> None:
     import importlib.util
 
     missing = [m for m in ("onnx", "onnxscript") if importlib.util.find_spec(m) is None]
     if missing:
-        raise ConfigError(f"--format onnx needs {', '.join(missing)}: pip install 'hone[onnx]'")
+        raise ConfigError(f"--format onnx needs {', '.join(missing)}: {install_hint('onnx')}")
+
+
+def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
     torch.onnx.export(
         loaded.module,
         (example,),

@@ -7,6 +7,7 @@ name cannot recolour or clear the terminal with ANSI escapes.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import shlex
@@ -17,7 +18,7 @@ from rich.text import Text
 
 from hone.yaml_safe import yaml_load
 
-__all__ = ["fmt", "plain", "safe", "set_args", "strip_control"]
+__all__ = ["fmt", "plain", "safe", "set_args", "strip_control", "yaml_diff"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -79,3 +80,11 @@ def fmt(value: Any) -> str:
             return f"{value:.3g}"
         return f"{value:.6g}" if abs(value) >= 1e3 else f"{value:.4f}"
     return strip_control(value, keep_newlines=False)
+
+
+def yaml_diff(before: str, after: str, old: str = "before", new: str = "after") -> list[str]:
+    """The lines of a unified diff of two YAML texts, one line of context around each change
+    (so a changed value shows under its key)."""
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), old, new, n=1,
+                                 lineterm="")  # fmt: skip
+    return list(lines)

@@ -40,7 +40,11 @@ def test_default_run_json_schema_and_accuracy(
     result = json.loads(out)
     assert set(result) >= {"run_id", "status", "epochs_run", "metrics", "history", "wall_seconds"}
     assert result["status"] == "completed" and result["epochs_run"] == 1000
-    assert set(result["metrics"]) == {"train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(result["metrics"]) == {
+        f"{split}_{name}"
+        for split in ("train", "test")
+        for name in ("loss", "accuracy", "balanced_accuracy")
+    }
     assert result["metrics"]["test_accuracy"] >= 0.8
     assert result["metrics"]["train_accuracy"] >= 0.8
     assert len(result["history"]["train_loss"]) == 1000
@@ -102,6 +106,27 @@ def test_config_errors_exit_2_with_one_message(
     code, _, err = cli(capsys, "run", "--set", "train.batchsize=3", "--store", str(store))
     assert code == 2 and "did you mean 'batch_size'" in err and "Traceback" not in err
     assert not (store / "runs").exists()  # bad input records nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "field"),
+    [
+        (["run", "--set", "train.batchsize=3"], "config_error", "train.batchsize"),
+        (["run", "--set", "train.optimizer.lr=abc"], "config_error", "train.optimizer.lr"),
+        (["runs", "show", "nope"], "store_error", None),
+        (["runs", "list", "--bogus"], "usage_error", "--bogus"),
+        (["compare", "--seeds", "x"], "usage_error", "--seeds"),
+    ],
+)
+def test_json_failures_print_a_json_error_on_stdout(
+    capsys: pytest.CaptureFixture[str], store: Path, args: list[str], code: str, field: str | None
+) -> None:
+    """A script reading --json output learns why a command failed, not only that it did."""
+    exit_code, out, err = cli(capsys, *args, "--json", "--store", str(store))
+    assert exit_code == 2 and "error:" in err  # a person still reads it on stderr
+    error = json.loads(out)["error"]
+    assert error["code"] == code and error["field"] == field and error["message"]
+    assert json.loads(out)["exit_code"] == 2 and "Traceback" not in err
 
 
 def test_model_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from hone.progress import ProgressLine, clock, shorten
 from hone.train.callbacks.progress import ProgressBar, metrics_text
 from hone.train.state import TrainState
 from tests.cli.test_safety import cli, one_run
-from tests.conftest import tiny
+from tests.conftest import in_pty, screen_text, tiny
 
 LOGS = {"train_loss": 0.36, "train_accuracy": 0.8417, "val_loss": 0.4358, "val_accuracy": 0.875}
 
@@ -130,23 +131,30 @@ def test_a_diverged_run_says_what_to_try(
     assert "hone diagnose" in err
 
 
-def test_runs_list_keeps_ids_status_and_numbers_whole_at_80_columns(
-    capsys: pytest.CaptureFixture[str], store: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("columns", [80, 120])
+def test_runs_list_on_a_terminal_keeps_names_apart_and_drops_the_least_useful_columns(
+    store: Path, columns: int
 ) -> None:
-    long_name = "an-experiment-with-a-very-long-name/+ model.hidden=[32, 32, 32]"
-    ids = [one_run(store, name=long_name) for _ in range(2)]
-    from hone.cli import common as cli_common
-    from hone.cli import runs as cli_runs
-
-    narrow = Console(width=80, file=io.StringIO(), force_terminal=True, color_system=None)
-    monkeypatch.setattr(cli_common, "out", narrow)
-    monkeypatch.setattr(cli_runs, "out", narrow)
-    cli_runs.runs_list(store=store, limit=10, status=None, json_out=False)
-    text = narrow.file.getvalue()  # type: ignore[attr-defined]
-    assert all(len(line) <= 80 for line in text.splitlines())
-    for run_id in ids:
-        assert run_id in text
-    assert "completed" in text and "…" in text and "32, 32]" in text
+    """In a pty: distinct names that share a long start and end stay distinct (cut where they
+    agree), each run shows its seed, ids and statuses stay whole and apart from the name."""
+    head = "an-experiment-with-a-very-long-name/+ model.hidden="
+    names = [f"{head}[32, 32, 32] + train.optimizer.lr=0.003 (same as baseline)",
+             f"{head}[64, 32, 32] + train.optimizer.lr=0.003 (same as baseline)"]  # fmt: skip
+    ids = [one_run(store, name=name, seed=seed) for seed, name in enumerate(names, start=7)]
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "runs", "list", "--store",
+                           str(store)], columns=columns)  # fmt: skip
+    lines = [ln for ln in screen_text(chunks) if any(i in ln for i in ids)]
+    assert code == 0 and len(lines) == 2, lines
+    assert all(len(ln) <= columns for ln in lines)
+    header = next(p for p in screen_text(chunks) if p.lstrip().startswith("id "))
+    assert "seed" in header and "val_acc" in header
+    assert ("created" in header) == (columns >= 120)  # the first to go at 80 columns
+    cells = [re.split(r" {2,}", ln.strip()) for ln in lines]
+    assert [c[0] for c in cells] == ids[::-1]  # ids whole, in their own cell, newest first
+    assert cells[0][1] != cells[1][1]  # the names are told apart ...
+    assert "…" in cells[0][1] or columns > 80  # ... though cut
+    assert [c[2] for c in cells] == ["8", "7"]  # the seed column
+    assert all(c[3] == "completed" for c in cells)  # never glued to the name
 
 
 def test_experiments_show_prints_the_variants_table(
@@ -303,3 +311,46 @@ def test_lr_find_plots_in_the_store_are_linked_from_the_index(
     index = (store / "reports" / "index.html").read_text()
     (png,) = (store / "lr-find").glob("*.png")
     assert f'href="../lr-find/{png.name}"' in index
+
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def test_compare_on_a_terminal_shows_each_seed_live_at_80_columns(tmp_path: Path) -> None:
+    """The display says what runs now (variant, seed, epoch, live loss) while it runs, keeps
+    turning between numbers, and never draws past 80 columns."""
+    cfg = tiny(**{"data.params.n_samples": 3000, "train.epochs": 40, "model.hidden": [32]})
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "compare", str(path), "--vary",
+                           "train.optimizer.lr=0.003", "--seeds", "3", "--store",
+                           str(tmp_path / "store")])  # fmt: skip
+    pieces = screen_text(chunks)
+    assert code == 0, pieces[-20:]
+    live = [p for p in pieces if re.search(r"baseline seed [012]  epoch (\d+)/40  loss", p)]
+    mid = [p for p in live if int(re.search(r"epoch (\d+)/", p).group(1)) < 40]  # type: ignore[union-attr]
+    assert mid, "no line showed a seed while it trained"
+    assert {p for p in pieces if "train.optimizer.lr=0.003 seed 2  epoch" in p}
+    assert len({p[0] for p in pieces if p[0] in SPINNER}) >= 3  # redrawn, not only at the ends
+    assert max(len(p) for p in pieces) <= 80
+    assert any("3/6 runs" in p for p in pieces)  # counted as runs end
+
+
+def test_improve_notes_never_glue_to_the_live_line(tmp_path: Path) -> None:
+    """A note printed while the display is live lands on its own line above it. (A budget of
+    7: the baseline's 3 runs, one candidate's 3, and the final test run.)"""
+    cfg = tiny(**{"train.epochs": 15, "train.augment": {"noise": 0.05}})  # not stackable
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "improve", str(path), "--budget",
+                           "7", "--seeds", "3", "--store", str(tmp_path / "store")])  # fmt: skip
+    pieces = screen_text(chunks)
+    assert code == 0, pieces[-20:]
+    # A note starts its own line ("baseline: seeds run ...", or "round 1: ..." wrapped between
+    # words); glued to the live line it would follow "completed" or a spinner on one line.
+    notes = [p for p in pieces if "not stacked" in p or "seeds run one by one" in p]
+    assert len(notes) >= 2, pieces
+    for p in notes:
+        assert not re.search(r"runs|completed|epoch|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", p), p
+    live = [p for p in pieces if p[0] in SPINNER or "  epoch " in p]
+    assert live and max(len(p) for p in live) <= 80

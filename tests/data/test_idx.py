@@ -90,6 +90,7 @@ def http_server(datasets: Path) -> Iterator[str]:
 
 def test_downloader_fetches_verifies_and_loads(tmp_path: Path, http_server: str) -> None:
     folder = tmp_path / "mnist"
+    folder.mkdir()  # a data.path folder the user made: hone downloads into it
     cfg = load_config(
         {
             "data": {
@@ -117,6 +118,7 @@ def test_downloader_rejects_wrong_content(tmp_path: Path, http_server: str) -> N
 
 
 def test_offline_and_missing_says_where_to_put_files(tmp_path: Path) -> None:
+    (tmp_path / "none").mkdir()
     with pytest.raises(DataError) as info:
         find_or_download("mnist", str(tmp_path / "none"), mirrors=["http://127.0.0.1:9/"])
     msg = str(info.value)
@@ -144,3 +146,21 @@ def test_split_train_is_honoured_with_a_fixed_test_set(datasets: Path) -> None:
     assert (len(data.train), len(data.val or []), len(data.test)) == (1000, 3000, 10000)
     counts = np.bincount(data.train.y.numpy(), minlength=10)
     assert counts.min() >= 80  # stratified: every digit is there
+
+
+def test_a_mistyped_data_path_is_an_error_naming_it_and_creates_nothing(tmp_path: Path) -> None:
+    typo = tmp_path / "datsets" / "mnist"
+    with pytest.raises(DataError) as info:
+        find_or_download("mnist", str(typo), mirrors=["http://127.0.0.1:9/"])
+    msg = str(info.value)
+    assert f"{typo} does not exist" in msg and f"nearest folder that exists is {tmp_path}" in msg
+    assert not (tmp_path / "datsets").exists()  # no folders made for a typo
+
+
+def test_fashion_mnist_pointed_at_mnist_says_it_is_mnist(datasets: Path) -> None:
+    cfg = load_config({"data": {"dataset": "fashion_mnist", "path": str(datasets / "mnist")}})
+    with pytest.raises(DataError) as info:
+        load_data(cfg.data)
+    msg = str(info.value)
+    assert "this is MNIST's file, not Fashion-MNIST's" in msg and "delete" not in msg
+    assert "data.dataset: mnist" in msg

@@ -151,6 +151,20 @@ def test_runs_share_a_split_until_the_file_or_the_config_changes(tmp_path: Path)
     assert len(load_data(cfg).train) > len(first.train)  # a changed file is read again
 
 
+def test_a_missing_file_names_the_absolute_path_tried_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError) as info:
+        load_csv("sub/nope.csv", "label")
+    msg = str(info.value)
+    assert f"{tmp_path / 'sub' / 'nope.csv'} ('sub/nope.csv' relative to the working" in msg
+    assert f"does not exist; the nearest folder that exists is {tmp_path}" in msg
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(DataError, match="is a folder; dataset 'csv' reads a file"):
+        load_csv(str(tmp_path / "folder.csv"), "label")
+
+
 def test_a_csv_saved_by_excel_with_a_byte_order_mark_reads_its_first_column(
     tmp_path: Path,
 ) -> None:

@@ -11,7 +11,7 @@ import pytest
 import hone
 from hone.config import load_config
 from hone.diagnose import CODES, diagnose_run
-from hone.diagnose.prescribe import effects
+from hone.diagnose.prescribe import disagreements, effective, effects
 from hone.runs import evidence_of
 from hone.store import RunStore
 from tests.diagnose.scenarios import scenarios
@@ -51,10 +51,16 @@ def test_scenario(folder: Path, tmp_path: Path, name: str) -> None:
             continue
         assert f.prescriptions, f.code
         for p in f.prescriptions:
+            # The sentence states only numbers its patch sets (it is made from the patch).
+            assert not disagreements(p.why, p.patch), (name, f.code, p.why, p.patch)
             if p.patch:  # a real, effective change, in a direction no other finding forbids
                 load_config(result.config, p.patch)
                 moved = effects(result.config.to_dict(), p.patch)
                 assert moved, f"{name}: {f.code} prescribes a no-op {p.patch}"
+                # ... and every key of it changes the resolved config (no bias_init: zeros
+                # where biases already start at zero).
+                kept = effective(result.config.to_dict(), p.patch)
+                assert kept == p.patch, f"{name}: {f.code}: no-op keys in {p.patch}"
                 for other in diagnosis.findings:
                     for key, direction in other.harmful.items():
                         assert moved.get(key) != direction, (f.code, p.patch, other.code)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hone.api import _result
+from hone.api.results import result_of as _result
 from hone.config import load_config
 from hone.experiments.compare import (
     ExperimentInterrupted,

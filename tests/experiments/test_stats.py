@@ -100,3 +100,21 @@ def test_holm_correction() -> None:
 
     assert holm([0.01, 0.04, 0.03]) == [True, False, False]
     assert holm([0.001, 0.01, 0.02]) == [True, True, True]
+
+
+def test_an_improve_summary_keeps_improves_verdict_and_says_it_is_uncorrected() -> None:
+    """The page and `experiments show` must not call 'no detectable difference' the step
+    improve adopted; a compare of the same rows is corrected."""
+    from hone.experiments.compare.summary import _holm
+
+    def rows() -> list[dict[str, object]]:
+        ps = [0.0153, 0.0572, 0.0153, 0.0572]
+        return [{"name": f"v{i}", "vs": {"variant": "baseline", "p_value": p,
+                 "verdict": "better"}} for i, p in enumerate(ps)]  # fmt: skip
+
+    improve, compare = rows(), rows()
+    _holm(improve, "improve")
+    _holm(compare, "compare")
+    assert improve[0]["vs"]["verdict"] == "better"  # type: ignore[index]
+    assert "uncorrected" in improve[0]["vs"]["note"]  # type: ignore[index]
+    assert compare[0]["vs"]["verdict"] == "no detectable difference"  # type: ignore[index]

@@ -45,3 +45,16 @@ def test_a_page_that_cannot_be_written_is_marked_and_the_rest_still_are(
 def test_report_needs_an_id_or_all(capsys: pytest.CaptureFixture[str], store: Path) -> None:
     code, _, err = cli(capsys, "report", "--store", str(store))
     assert code == 2 and "--all" in err
+
+
+def test_pages_rendered_in_worker_processes_match_and_are_then_kept(store: Path) -> None:
+    ids = [one_run(store, name=f"p{i}") for i in range(3)]
+    with RunStore(store) as rs:
+        _, counts = render_all(rs, jobs=2)
+        assert counts == {"written": 3, "kept": 0, "failed": 0}
+        for run_id in ids:
+            page = (store / "reports" / f"{run_id}.html").read_text()
+            assert run_id in page and 'id="evaluation"' in page
+        (store / "reports" / f"{ids[0]}.html").unlink()
+        _, counts = render_all(rs, jobs=2)
+    assert counts == {"written": 1, "kept": 2, "failed": 0}

@@ -7,7 +7,7 @@ import io
 
 from PIL import Image
 
-from hone.report import plots
+from hone.report import charts, plots
 
 
 def _size(uri: str) -> tuple[int, int]:
@@ -25,8 +25,15 @@ def test_a_legend_outside_the_axes_is_kept_whole() -> None:
     assert _size(long_uri)[0] > _size(short)[0] * 1.3  # the image grew to hold the legend
 
 
-def test_long_category_names_and_many_classes_stay_readable() -> None:
+def test_long_class_names_and_many_classes_stay_whole_in_the_confusion_table() -> None:
+    """The confusion matrix is an HTML table: 20 long class names are text, never cut."""
+    from jinja2 import Environment, PackageLoader
+
     names = [f"class number {i} with a long name" for i in range(20)]
-    uri = plots.confusion([[i == j for j in range(20)] for i in range(20)], names)  # type: ignore[misc]
-    width, height = _size(uri)
-    assert width >= 600 and height >= 600  # 20 classes get room, not a 6-inch square
+    matrix = [[5 if i == j else 0 for j in range(20)] for i in range(20)]
+    env = Environment(loader=PackageLoader("hone.report", "templates"), autoescape=True)
+    page = env.from_string('{% import "charts.html" as c %}{{ c.heatmap(h) }}').render(
+        h=charts.heatmap(matrix, names)
+    )
+    assert all(page.count(f">{n}<") == 2 for n in names)  # a column and a row, whole
+    assert page.count("rgba(37, 99, 235, 1.0)") == 20 and page.count("<td") == 400

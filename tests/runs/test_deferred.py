@@ -25,7 +25,7 @@ def _pair(tmp_path: Path) -> tuple[hone.RunResult, hone.RunResult]:
 
 def test_only_the_judged_split_is_evaluated_then_the_rest_on_demand(tmp_path: Path) -> None:
     full, lazy = _pair(tmp_path)
-    assert set(lazy.metrics) == {"val_loss", "val_accuracy"}
+    assert set(lazy.metrics) == {"val_loss", "val_accuracy", "val_balanced_accuracy"}
     assert lazy.metrics["val_accuracy"] == full.metrics["val_accuracy"]
     with RunStore(tmp_path / "lazy") as rs:
         record = rs.get_run(lazy.run_id)

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from hone.config import load_config, parse_set
 from hone.errors import ConfigError
+from hone.progress import RunsBar
 from hone.store.records import clean_json
 from hone.text import fmt, plain, safe, set_args, strip_control
 
@@ -31,6 +32,7 @@ __all__ = [
     "JsonOpt",
     "MetricOpt",
     "QuietOpt",
+    "SeedsOpt",
     "SetOpt",
     "StoreOpt",
     "base_config",
@@ -42,6 +44,7 @@ __all__ = [
     "out",
     "parse_duration",
     "plain",
+    "runs_bar",
     "safe",
     "set_args",
     "show",
@@ -112,6 +115,9 @@ AddressOpt = Annotated[
     ),
 ]
 
+SeedsOpt = Annotated[
+    int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
+]
 MetricOpt = Annotated[
     str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
 ]
@@ -149,9 +155,16 @@ def base_config(config: Path | None, set_: list[str] | None) -> Any:
     return load_config(config, parse_set(set_ or []))
 
 
-def notes_to(silent: bool) -> Callable[[str], None] | None:
-    """Where an experiment's one-line notes go (why seeds run one by one): stderr."""
-    return None if silent else lambda line: err.print(line, highlight=False, soft_wrap=True)
+def runs_bar(title: str, silent: bool, unit: str = "runs") -> RunsBar:
+    """A command's live progress on stderr (``err``: what else the command prints there
+    lands above the display, never inside it)."""
+    return RunsBar(title, silent, unit, console=err)
+
+
+def notes_to(bar: RunsBar) -> Callable[[str], None] | None:
+    """Where an experiment's one-line notes go (why seeds run one by one): above its
+    progress display, on stderr."""
+    return None if bar.quiet else bar.say
 
 
 def parse_duration(text: str, flag: str) -> float:

@@ -26,7 +26,7 @@ from hone.cli.common import (
 )
 from hone.cli.store import store_check, store_repair
 from hone.errors import ConfigError, StoreError
-from hone.progress import shorten
+from hone.progress import shorten, shorten_apart
 from hone.store import STATUSES, RunStore
 from hone.store.repair import cleanup_killed
 
@@ -73,47 +73,61 @@ def runs_list(
         )
 
 
-def _short_name(name: str, width: int) -> str:
-    """``experiment/variant`` names keep the variant (what tells runs apart) whole if they can."""
-    head, _, variant = name.rpartition("/")
-    if len(name) <= width or not head or len(variant) > width - 5:
-        return shorten(name, width)
-    return shorten(head, width - len(variant) - 1) + "/" + variant
+def _short_names(names: list[str], width: int) -> dict[str, str]:
+    """``experiment/variant`` names keep the variant (what tells runs apart) whole if they
+    can; names that differ always stay different (cut in the middle where they agree)."""
+    short = {}
+    for name in set(names):
+        head, _, variant = name.rpartition("/")
+        if len(name) <= width or not head or len(variant) > width - 5:
+            short[name] = shorten(name, width)
+        else:
+            short[name] = shorten(head, width - len(variant) - 1) + "/" + variant
+    if len(set(short.values())) == len(short):
+        return short
+    return shorten_apart(names, width)
+
+
+# Columns given up first when a terminal is narrow ("created": the id starts with the date and
+# time; then the seconds, the epochs, the test accuracy); id, name, seed, status and the
+# validation accuracy always stay.
+_DROPPED_FIRST = ("created", "s", "epochs", "test_acc")
+_MIN_NAME = 24
 
 
 def _runs_table(records: list[Any], shown: dict[str, str], root: Path) -> Table:
-    """Ids, status and numbers always whole; the name gets the width left (cut in the middle,
-    so a variant's tail stays readable); "created" only where there is room (the id already
-    starts with the date and time)."""
+    """Ids, status and numbers always whole; the name gets the width left, cut in the middle
+    (distinct names stay distinct); the least useful columns leave first when it is narrow."""
     width = out.width if out.is_terminal else 160
-    created = width >= 120
-    rows = []
-    for r in records:
-        rows.append(
-            [
-                r.id,
-                r.name,
-                shown[r.id] + (" (damaged)" if r.damaged else ""),
-                *([time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))] if created else []),
-                str(r.epochs_run),
-                fmt(r.metrics.get("val_accuracy")),
-                fmt(r.metrics.get("test_accuracy")),
-                _seconds(r.wall_seconds),
-            ]
-        )
-    heads = ["id", "name", "status", *(["created"] if created else []), "epochs", "val_acc",
-             "test_acc", "s"]  # fmt: skip
-    widths = [max([len(h)] + [len(str(row[i])) for row in rows]) for i, h in enumerate(heads)]
-    fixed = sum(w for i, w in enumerate(widths) if i != 1) + 2 * (len(heads) - 1)
-    name_width = max(8, min(widths[1], width - fixed))
+    columns: dict[str, list[Any]] = {
+        "id": [r.id for r in records],
+        "name": [r.name for r in records],
+        "seed": ["-" if r.seed is None else str(r.seed) for r in records],
+        "status": [shown[r.id] + (" (damaged)" if r.damaged else "") for r in records],
+        "created": [time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created)) for r in records],
+        "epochs": [str(r.epochs_run) for r in records],
+        "val_acc": [fmt(r.metrics.get("val_accuracy")) for r in records],
+        "test_acc": [fmt(r.metrics.get("test_accuracy")) for r in records],
+        "s": [_seconds(r.wall_seconds) for r in records],
+    }
+    widths = {h: max([len(h)] + [len(v) for v in vals]) for h, vals in columns.items()}
+    want = min(widths["name"], _MIN_NAME)
+    for head in _DROPPED_FIRST:
+        fixed = sum(w for h, w in widths.items() if h != "name") + 2 * (len(widths) - 1)
+        if fixed + want <= width:
+            break
+        del columns[head], widths[head]
+    fixed = sum(w for h, w in widths.items() if h != "name") + 2 * (len(widths) - 1)
+    short = _short_names(columns["name"], max(8, min(widths["name"], width - fixed)))
+    columns["name"] = [plain(short[n]) for n in columns["name"]]
+    columns["status"] = [
+        f"[{_STATUS_STYLE.get(v.split()[0], '')}]{v}[/]" for v in columns["status"]
+    ]
     table = Table(title=f"runs in {safe(root)}", title_justify="left", box=None, pad_edge=False)
-    for i, head in enumerate(heads):
-        right = i >= len(heads) - 4
-        table.add_column(head, no_wrap=True, justify="right" if right else "left")
-    for row in rows:
-        status = row[2]
-        row[1] = plain(_short_name(row[1], name_width))
-        row[2] = f"[{_STATUS_STYLE.get(status.split()[0], '')}]{status}[/]"
+    numbers = {"seed", "epochs", "val_acc", "test_acc", "s"}
+    for head in columns:
+        table.add_column(head, no_wrap=True, justify="right" if head in numbers else "left")
+    for row in zip(*columns.values(), strict=True):
         table.add_row(*row)
     return table
 
@@ -123,10 +137,9 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     """Show one run: status, config, final metrics and the last epochs."""
     import yaml
 
-    from hone.runs.deferred import complete_evaluation
-
     with RunStore(store) as rs:
-        complete_evaluation(rs, rs.resolve_id(run_id))  # a tune trial's other splits
+        run_id = rs.resolve_id(run_id)
+        _complete_evaluation(rs, run_id)
         record = rs.get_run(run_id)
         status = rs.shown_status(record)
     if json_out:
@@ -152,6 +165,25 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
         show(table)
     out.print("config:")
     out.print(yaml.safe_dump(record.config, sort_keys=False), markup=False, highlight=False)
+
+
+def _complete_evaluation(rs: RunStore, run_id: str) -> None:
+    """A tune trial evaluated only the split it was judged on; its other splits are evaluated
+    the first time someone reads it. Say so while it happens (it loads the data and the
+    model); a run with nothing deferred costs nothing (PyTorch is not even imported)."""
+    deferred = rs.get_run(run_id, with_history=False).extra.get("deferred_evaluation")
+    if not deferred:  # the key hone.runs.deferred.DEFERRED
+        return
+    what = (f"evaluating run {run_id} on its other splits ({', '.join(map(str, deferred))}): a "
+            "tune trial leaves them until the run is first read")  # fmt: skip
+    from hone.runs.deferred import complete_evaluation  # PyTorch: only when there is work
+
+    if err.is_terminal:
+        with err.status(what):
+            complete_evaluation(rs, run_id)
+    else:
+        err.print(what, highlight=False, soft_wrap=True)
+        complete_evaluation(rs, run_id)
 
 
 def _print_links(extra: dict[str, Any]) -> None:

@@ -26,17 +26,19 @@ from hone.cli.common import (
     fmt,
     notes_to,
     out,
+    runs_bar,
     safe,
     set_args,
     show,
 )
 from hone.cluster import parse_backend
 from hone.errors import ConfigError
-from hone.progress import RunsBar
 from hone.store import RunStore, resolve_store_root
 from hone.store.files import atomic_write_bytes
 
 __all__ = ["lr_find_cmd", "tune_cmd"]
+
+MIN_TRUSTED = 20  # complete trials before parameter importance means much (the study page too)
 
 
 def tune_cmd(
@@ -80,20 +82,21 @@ def tune_cmd(
 
     check_stack(stack)
     where = parse_backend(backend, address)
-    base = base_config(config, set_)
-    specs = load_space(space, base)
-    chosen = check_metric(base, metric)
-    root = resolve_store_root(store or base.store)
     silent = quiet or json_out
-    with RunsBar("tune", silent) as bar:
+    with runs_bar("tune", silent, "trials") as bar:
+        bar.phase("loading the data")
+        base = base_config(config, set_)
+        specs = load_space(space, base)
+        chosen = check_metric(base, metric)
+        root = resolve_store_root(store or base.store)
         result = tune(base, specs, trials=trials, metric=chosen, store=str(root),
                       storage=storage, study_name=study, sampler=sampler, pruner=pruner,
                       jobs=jobs, progress=bar, backend=where)  # fmt: skip
     final: dict[str, Any] = {}
     if result.best_params and seeds_final > 0:
-        with RunStore(root) as rs, RunsBar("final re-run", silent) as bar:
+        with RunStore(root) as rs, runs_bar("final re-run", silent) as bar:
             final = rerun_best(rs, base, result, chosen, seeds_final, jobs, bar, stack,
-                               notes_to(silent), where)  # fmt: skip
+                               notes_to(bar), where)  # fmt: skip
     payload = {**{k: v for k, v in result.__dict__.items()}, "metric": chosen, "final": final}
     if json_out:
         echo_json(payload)
@@ -121,8 +124,13 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
     out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
     if result.best_params:
         out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
-    for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
-        out.print(f"  importance {safe(key)}: {value:.3f}")
+    complete = c.get("complete", 0)
+    if result.importances and complete < MIN_TRUSTED:
+        out.print(f"  importance: left out; {complete} complete trials are too few to trust it "
+                  f"(it needs {MIN_TRUSTED})", highlight=False)  # fmt: skip
+    elif result.importances:
+        for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
+            out.print(f"  importance {safe(key)}: {value:.3f}")
     for w in result.edge_warnings:
         out.print(f"[yellow]warning[/]: {safe(w)}")
     if final:

@@ -11,7 +11,7 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from types import ModuleType
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, install_hint
 
 __all__ = ["ADDRESS_ENV", "BACKENDS", "Backend", "parse_backend"]
 
@@ -59,7 +59,7 @@ class Backend:
             import ray
         except ImportError:
             raise ConfigError(
-                "--backend ray needs Ray, which is not installed: pip install 'hone[ray]'"
+                f"--backend ray needs Ray, which is not installed: {install_hint('ray')}"
             ) from None
         if not ray.is_initialized():
             # Ray says on stderr that a new local cluster uses token authentication (its

@@ -8,6 +8,7 @@ naming the offending path.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -19,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from hone.config.options import KEY_MARK
 from hone.config.root import Config
-from hone.errors import ConfigError, suggest
+from hone.errors import ConfigError, suggest, warn
 from hone.yaml_safe import YamlLimitError, yaml_load
 
 __all__ = [
@@ -151,8 +152,9 @@ def load_config(
 ) -> Config:
     """Build a validated ``Config`` from a YAML path, mapping, Config or ``None`` (the default).
 
-    A relative ``store:`` written in a config file is taken relative to that file's folder;
-    from ``--set`` or a mapping it is relative to the current directory.
+    Every relative path written in a config file (``store``, ``data.path``, a ``log_to``
+    folder) is taken relative to that file's folder; from ``--set`` or a mapping it is
+    relative to the current directory.
     """
     origin = "config"
     base_dir: Path | None = None
@@ -167,10 +169,8 @@ def load_config(
         raw = read_yaml(source)
         origin = str(source)
         base_dir = Path(source).resolve().parent
-    store = raw.get("store")
-    relative = isinstance(store, str) and "\x00" not in store and not Path(store).is_absolute()
-    if base_dir is not None and relative:
-        raw["store"] = str(base_dir / str(store))
+    if base_dir is not None:
+        _resolve_paths(raw, base_dir, origin)
     if overrides:
         raw = apply_overrides(raw, overrides)
     try:
@@ -179,6 +179,38 @@ def load_config(
         raise ConfigError(format_validation_error(exc, origin)) from None
     except RecursionError:
         raise ConfigError(f"invalid {origin}: nested too deeply") from None
+
+
+def _relative(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and "\x00" not in value and (
+        not Path(value).expanduser().is_absolute())  # fmt: skip
+
+
+def _resolve_paths(raw: dict[str, Any], base_dir: Path, origin: str) -> None:
+    """Relative paths in a config file, made absolute against the file's folder. A
+    ``data.path`` found only relative to the working directory (where older versions read
+    it) is still read there, with a warning that gives the fix."""
+    if _relative(raw.get("store")):
+        raw["store"] = str(base_dir / str(raw["store"]))
+    data = raw.get("data")
+    if isinstance(data, dict) and _relative(data.get("path")):
+        written = str(data["path"])
+        here, old = base_dir / written, Path.cwd() / written
+        if not here.exists() and old.exists() and here.resolve() != old.resolve():
+            old = Path(os.path.abspath(old))  # as written (a link stays a link)
+            fix = os.path.relpath(old, base_dir)
+            warn(
+                f"{origin}: data.path '{written}' is read relative to the config file's folder "
+                f"({here}), where it does not exist; it was found relative to the working "
+                f"directory ({old}), where older versions read it, and is read from "
+                f"there this time. Write data.path: {fix} (or an absolute path) so the config "
+                "works from any folder"
+            )
+            here = old
+        data["path"] = os.path.abspath(here)
+    log_to = raw.get("log_to")
+    if isinstance(log_to, dict) and _relative(log_to.get("tensorboard")):
+        log_to["tensorboard"] = str(base_dir / str(log_to["tensorboard"]))
 
 
 def format_validation_error(exc: ValidationError, origin: str) -> str:

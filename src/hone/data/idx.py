@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from hone.data.base import RawData
-from hone.errors import DataError
+from hone.errors import DataError, HoneNotice, warn
 
 __all__ = ["DATASETS", "download", "find_or_download", "load_idx_dataset", "read_idx"]
 
@@ -173,14 +173,32 @@ def download(
 
 
 def find_or_download(name: str, path: str | None, mirrors: list[str] | None) -> Path:
-    """Return the folder holding all four files of ``name``, downloading what is missing."""
+    """Return the folder holding all four files of ``name``, downloading what is missing.
+
+    A ``data.path`` folder must exist: a mistyped path is an error naming it, never a tree of
+    new folders. Only the default folder (``$HONE_DATA/<name>`` or the user cache) is created,
+    and a download says where it goes."""
     spec = DATASETS[name]
-    folder = Path(path) if path else default_dir(name)
+    if path:
+        folder = Path(path).expanduser().resolve()
+        if not folder.exists():
+            parent = next((q for q in folder.parents if q.is_dir()), None)
+            near = f" (the nearest folder that exists is {parent})" if parent else ""
+            raise DataError(
+                f"data.path: {folder} does not exist{near}. Fix the path, create the folder to "
+                f"download {name} into it, or remove data.path to use {default_dir(name)} "
+                "(relative paths in a config file are read from that file's folder)"
+            )
+    else:
+        folder = default_dir(name)
     if folder.is_file():
         raise DataError(f"data.path: {folder} is a file; give the folder holding the IDX files")
     missing = [f for f in FILES.values() if not (folder / f).is_file()]
     md5s: dict[str, str] = spec["md5"]  # type: ignore[assignment]
     urls: list[str] = mirrors if mirrors is not None else spec["mirrors"]  # type: ignore[assignment]
+    if missing:
+        made = "" if folder.is_dir() else " (a new folder)"
+        warn(f"{name}: downloading {len(missing)} file(s) into {folder}{made}", HoneNotice)
     for filename in missing:
         try:
             download(filename, folder, urls, md5s[filename])
@@ -193,13 +211,16 @@ def find_or_download(name: str, path: str | None, mirrors: list[str] | None) -> 
     return folder
 
 
-_VERIFIED: set[tuple[str, int, int]] = set()
+_VERIFIED: set[tuple[str, int, int, str]] = set()
 
 
-def _verify(path: Path, md5: str) -> None:
+_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def _verify(path: Path, md5: str, name: str = "") -> None:
     """The official content, not merely a file of the right name (checked once per process)."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, md5)  # as this dataset's file
     if key in _VERIFIED:
         return
     try:
@@ -207,6 +228,14 @@ def _verify(path: Path, md5: str) -> None:
     except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataError(f"{path}: cannot read ({exc}); delete it to re-download") from None
     if got != md5:
+        other = next((n for n, spec in DATASETS.items()
+                      if got in spec["md5"].values()), None)  # type: ignore[attr-defined]  # fmt: skip
+        if other is not None:
+            raise DataError(
+                f"{path}: this is {_TITLES[other]}'s file, not {_TITLES.get(name, name)}'s (its "
+                f"content is {other}'s official file, md5 {got}): point data.path at the "
+                f"folder holding {name}, or set data.dataset: {other}"
+            )
         raise DataError(
             f"{path}: the content differs from the official file (md5 {got}, expected {md5}); "
             "delete it to re-download, or use dataset: npz for data of your own"
@@ -218,7 +247,7 @@ def load_idx_dataset(name: str, path: str | None, mirrors: list[str] | None) -> 
     folder = find_or_download(name, path, mirrors)
     md5s: dict[str, str] = DATASETS[name]["md5"]  # type: ignore[assignment]
     for filename in FILES.values():
-        _verify(folder / filename, md5s[filename])
+        _verify(folder / filename, md5s[filename], name)
     arrays = {key: read_idx(folder / filename) for key, filename in FILES.items()}
     for part in ("train", "test"):
         images, labels = arrays[f"{part}_images"], arrays[f"{part}_labels"]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from hone.data.base import RawData
+from hone.data.paths import existing
 from hone.errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImageFolder", "load_image_folder", "read_image",
@@ -200,7 +201,7 @@ def load_image_folder(
         raise DataError(
             "data.path: dataset 'image_folder' needs data.path (a folder of class folders)"
         )
-    folder = ImageFolder.scan(Path(path))
+    folder = ImageFolder.scan(existing(path, "folder", "image_folder"))
     size = tuple(preprocess.resize) if preprocess.resize else None
     transform = f"gray={preprocess.grayscale};size={size};mode={preprocess.resize_mode}"
     key = folder.fingerprint(transform)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from hone.data.base import RawData
+from hone.data.paths import existing
 from hone.data.task import infer_task
 from hone.data.validate import check_npz_sizes
 from hone.errors import DataError
@@ -40,12 +41,7 @@ def encode_labels(values: np.ndarray | list[str], source: str) -> tuple[np.ndarr
 
 
 def _require_file(path: str | None, kind: str) -> Path:
-    if not path:
-        raise DataError(f"data.path: dataset '{kind}' needs data.path pointing to the file")
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"data.path: {p} does not exist or is not a file")
-    return p
+    return existing(path, "file", kind)
 
 
 def encode_targets(

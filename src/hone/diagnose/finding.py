@@ -91,6 +91,10 @@ class Diagnosis:
     reference: dict[str, Any] = field(default_factory=dict)
     probed: bool = False  # hone diagnose --probe measured the top prescriptions
 
+    def __repr__(self) -> str:
+        found = ", ".join(f"{f.code} ({f.severity})" for f in self.findings) or "healthy"
+        return f"Diagnosis(run {self.run_id}: {found})"
+
     def _repr_html_(self) -> str:
         return diagnosis_html(self)
 

@@ -4,12 +4,18 @@
   capacity finding that follows from an earlier one says so (``explained_by``).
 - No prescription is a no-op (a patch that leaves the config as it is) or moves a quantity in
   a direction another finding on the same run shows to be harmful (raising the LR of a run
-  that oscillates, adding capacity to one that memorises).
+  that oscillates, adding capacity to one that memorises); a key of a patch that changes
+  nothing (``bias_init: zeros`` where biases already start at zero) is left out of it.
 - Numbers are rounded to three significant digits.
+- The sentence says what the patch does: ``{dotted.key}`` in a prescription's text is filled
+  with the patch's (rounded) value, so the two cannot drift apart; ``disagreements`` lists a
+  number the text states that the patch does not set (the scenario tests keep it empty).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Collection
 from typing import Any
 
@@ -18,7 +24,7 @@ from hone.diagnose.finding import SEVERITIES, Finding, Prescription
 from hone.diagnose.signals import nice
 from hone.errors import HoneError
 
-__all__ = ["effects", "finalize"]
+__all__ = ["disagreements", "effective", "effects", "fill", "finalize"]
 
 # Capacity findings that an earlier root cause explains, and the root causes that can.
 _CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance")
@@ -67,6 +73,83 @@ def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | N
     return moved or {"other": 1}
 
 
+def effective(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``patch`` without the keys that leave ``config`` as it is (each tried on its own)."""
+    try:
+        before = load_config(config).model_dump_json()
+    except HoneError:
+        return patch
+    kept = {}
+    for key, value in patch.items():
+        try:
+            same = load_config(config, {key: value}).model_dump_json() == before
+        except HoneError:
+            same = False  # invalid alone: effects() judges the whole patch
+        if not same:
+            kept[key] = value
+    return kept
+
+
+def _lookup(tree: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in a patch (dotted keys, nested values) or a config; KeyError."""
+    for key in sorted(tree, key=len, reverse=True):
+        if dotted == key:
+            return tree[key]
+        if dotted.startswith(key + "."):
+            value = tree[key]
+            for part in dotted[len(key) + 1 :].split("."):
+                value = value[part]
+            return value
+    raise KeyError(dotted)
+
+
+_SLOT = re.compile(r"\{([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)+)\}")
+
+
+def fill(why: str, patch: dict[str, Any], config: dict[str, Any] | None = None) -> str:
+    """``why`` with each ``{dotted.key}`` replaced by the patch's value for it (else the
+    config's): the sentence is made from the patch it describes."""
+
+    def value(m: re.Match[str]) -> str:
+        for source in (patch, config or {}):
+            try:
+                found = _lookup(source, m.group(1))
+            except (KeyError, TypeError):
+                continue
+            return f"{found:g}" if isinstance(found, float) else str(found)
+        return m.group(0)
+
+    return _SLOT.sub(value, why)
+
+
+# A number the sentence states; "epoch 12" is a point in the run's history, not a setting.
+_NUMBER = re.compile(r"(?<![\w.])(?<!epoch )[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.%])")
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [float(value)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in _numbers(v)]
+    return []
+
+
+def disagreements(why: str, patch: dict[str, Any]) -> list[str]:
+    """The numbers ``why`` states that ``patch`` does not set (to 3 significant digits; an
+    ``epoch N`` is where something happened in the run, not a setting)."""
+    wanted = [nice(n) for n in _numbers(patch)]
+    out = []
+    for text in _NUMBER.findall(why):
+        number = nice(float(text))
+        if not any(math.isclose(number, w, rel_tol=1e-3, abs_tol=1e-12) for w in wanted):
+            out.append(text)
+    return out
+
+
 def finalize(
     findings: list[Finding], config: dict[str, Any], prescribe: Collection[str] | None = None
 ) -> list[Finding]:
@@ -96,6 +179,10 @@ def finalize(
         seen: set[str] = set()
         for p in f.prescriptions:
             patch = _round(p.patch)
+            if patch and config:
+                patch = effective(config, patch)
+                if not patch:  # every key already in place
+                    continue
             if patch:
                 moved = effects(config, patch) if config else {"other": 1}
                 if not moved:  # invalid or already in place
@@ -106,6 +193,6 @@ def finalize(
                 if key in seen:
                     continue
                 seen.add(key)
-            kept.append(Prescription(p.why, patch))
+            kept.append(Prescription(fill(p.why, patch, config), patch))
         f.prescriptions = kept
     return ordered

@@ -11,8 +11,10 @@ import yaml
 
 from hone.diagnose import diagnose_run
 from hone.errors import HoneError
-from hone.report import plots
+from hone.report import charts, plots
 from hone.store.runstore import RunStore
+
+DataCache = dict[str, Any]  # hone.runs.DataCache: data bundles by store and data config
 
 __all__ = ["experiment_context", "run_context"]
 
@@ -70,13 +72,13 @@ def _as_epochs(samples: list[dict[str, Any]]) -> list[float]:
     return [s["step"] / max(per_epoch, 1) for s in samples]
 
 
-def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
+def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Figures (or, for one that would be empty, a sentence saying why it is left out)."""
     if not tele or not tele.get("samples"):
         return []
     samples = tele["samples"]
     steps = _as_epochs(samples)
-    figures = []
+    figures: list[dict[str, Any]] = []
     grads = {
         layer: [s["layers"][layer]["grad_norm"] for s in samples if layer in s["layers"]]
         for layer in tele.get("layers", [])
@@ -105,21 +107,20 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, str]]:
     at_init = tele.get("at_init") or {}
     if at_init:
         names = list(at_init)
-        figures.append(
-            {
-                "title": "Activation std per layer at initialisation",
-                "uri": plots.bars(names, [at_init[n]["std"] for n in names], "std"),
-            }
-        )
+        stds = [at_init[n]["std"] for n in names]
+        figures.append({"title": "Activation std per layer at initialisation",
+                        "bars": charts.bar_rows(names, stds)})  # fmt: skip
     return figures
 
 
-def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
+def _predictions(
+    run_id: str, store: RunStore, index: int, cache: DataCache | None
+) -> dict[str, Any]:
     """Test-split predictions: the most confident mistakes first, and one record's outputs."""
     from hone.evaluate.report import predict_outputs
     from hone.runs import load_run
 
-    _, built = load_run(run_id, store.root)
+    _, built = load_run(run_id, store.root, cache)
     data = built.data
     if data.task != "classification":
         return {}
@@ -141,26 +142,16 @@ def _predictions(run_id: str, store: RunStore, index: int) -> dict[str, Any]:
         for i in shown
     ]
     out: dict[str, Any] = {"cards": cards, "mistakes": len(wrong), "n": len(y)}
-    if len(data.input_shape) == 3:
-        imgs = [data.test.x[i].cpu().numpy() for i in shown]
-        imgs = [(im - im.min()) / (im.max() - im.min() + 1e-12) for im in imgs]
-        titles = [
-            f"{'✓' if c['correct'] else '✗'} {c['predicted'][:10]} {c['p']:.2f}"
-            f"\ntrue {c['true'][:10]}"
-            for c in cards
-        ]
-        out["grid"] = plots.image_grid(imgs, titles)
+    if len(data.input_shape) == 3:  # each card gets its image
+        for card, i in zip(cards, shown, strict=True):
+            card["image"] = charts.thumbnail(data.test.x[i].cpu().numpy())
     index = min(max(index, 0), len(y) - 1)
+    colors = _record_colors(len(data.classes), int(y[index]), int(pred[index]))
     out["record"] = {
         "index": index,
         "true": data.classes[y[index]],
         "predicted": data.classes[pred[index]],
-        "uri": plots.bars(
-            data.classes,
-            probs[index].tolist(),
-            "output",
-            colors=_record_colors(len(data.classes), int(y[index]), int(pred[index])),
-        ),
+        "bars": charts.bar_rows(data.classes, probs[index].tolist(), colors),
     }
     return out
 
@@ -177,10 +168,13 @@ def _diagnosis(evidence: Any) -> dict[str, Any]:
     return {"findings": found.findings, "reference": reference, "reference_models": models}
 
 
-def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
+def run_context(
+    store: RunStore, run_id: str, index: int = 0, cache: DataCache | None = None
+) -> dict[str, Any]:
+    """What the run page shows; ``cache`` holds data already loaded for other runs' pages."""
     from hone.runs import evidence_of
 
-    evidence = evidence_of(store, store.resolve_id(run_id))  # completes a deferred evaluation
+    evidence = evidence_of(store, store.resolve_id(run_id), cache)  # completes deferred evaluation
     record = store.get_run(evidence.run_id)
     evaluation = evidence.evaluation
     split = "test" if "test" in evaluation else next(iter(evaluation), None)
@@ -210,11 +204,11 @@ def run_context(store: RunStore, run_id: str, index: int = 0) -> dict[str, Any]:
         },
     }
     if report and "confusion_matrix" in report:
-        ctx["confusion"] = plots.confusion(report["confusion_matrix"], report["classes"])
+        ctx["confusion"] = charts.heatmap(report["confusion_matrix"], report["classes"])
         ctx["classes"] = report["classes"]
     try:
         ctx["predictions"] = (
-            _predictions(record.id, store, index) if record.status != "diverged" else {}
+            _predictions(record.id, store, index, cache) if record.status != "diverged" else {}
         )
     except HoneError as exc:  # data moved or weights missing: the rest of the page still stands
         ctx["predictions"] = {"error": str(exc)}
@@ -239,22 +233,74 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
     # Short labels (base, v1, ...) on the figures; the variants table is their key.
     labels = {r["name"]: f"v{i}" if i else "base" for i, r in enumerate(rows)}
     ctx["labels"] = labels
-    if done:
+    ctx["comparisons"] = _comparisons(rows, labels, record.kind)
+    if done and record.kind == "improve":
+        ctx["ladder"] = _improve_ladder(done, labels, record.summary, metric)
+    elif done:
         ctx["ladder"] = plots.ladder(
             [labels[r["name"]] for r in done],
             [r["summary"]["mean"] for r in done],
             [r["summary"]["ci_low"] for r in done],
             [r["summary"]["ci_high"] for r in done],
             metric,
-            joined=record.kind in ("ladder", "improve"),
+            joined=record.kind == "ladder",
         )
         key = metric if metric.startswith("val_") else "val_loss"
         series = {
             labels[r["name"]]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
             for r in done
         }
-        ctx["curves"] = plots.band_curves(series, f"{key} (mean, band: min-max over seeds)")
+        ctx["curves"] = plots.band_curves(series, key)  # the heading says mean and band
     return ctx
+
+
+def _comparisons(rows: list[dict[str, Any]], labels: dict[str, str], kind: str) -> list[str]:
+    """What each p value compares, and where Holm's correction applies, from the rows
+    themselves (an improve candidate is compared with the step it would build on)."""
+    notes = []
+    if kind == "improve":
+        notes.append(
+            "Each candidate is compared with the step it would build on (the vs column): the "
+            "baseline in round 1, then the change adopted before."
+        )
+    elif kind == "ladder":
+        notes.append("Each step is compared with the step before it (the vs column).")
+    corrected: dict[str, int] = {}
+    for r in rows:
+        if r.get("vs") and "holm" in r["vs"]:
+            ref = labels.get(r["vs"]["variant"], r["vs"]["variant"])
+            corrected[ref] = corrected.get(ref, 0) + 1
+    for ref, k in corrected.items():
+        if kind == "improve":
+            notes.append(f"The p values are uncorrected: improve judges each candidate on its "
+                         f"own paired test against {ref}, not with Holm's correction for the "
+                         f"{k} comparisons.")  # fmt: skip
+            continue
+        notes.append(f"The {k} variants compared with {ref} are judged with Holm's correction "
+                     f"for {k} comparisons.")  # fmt: skip
+    return notes
+
+
+def _improve_ladder(
+    done: list[dict[str, Any]], labels: dict[str, str], result: dict[str, Any], metric: str
+) -> str:
+    """The ladder of adopted steps (baseline, then each adopted change, joined); the rejected
+    candidates of each round drawn apart, above the round that tried them."""
+    adopted = {a["name"] for a in result.get("adopted") or []}
+    steps, rejected = [], []
+    for r in done:
+        name, s = r["name"], r["summary"]
+        point = (labels[name], s["mean"], s["ci_low"], s["ci_high"])
+        if name == "baseline" or name in adopted:
+            steps.append(point)
+        else:
+            rejected.append((_round_of(name), *point))
+    return plots.improve_ladder(steps, rejected, metric)
+
+
+def _round_of(name: str) -> int:
+    head = name.split(":", 1)[0]  # "round 2: ..."
+    return int(head.split()[-1]) if head.startswith("round ") and head.split()[-1].isdigit() else 0
 
 
 def _timeline(extra: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,13 +17,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullFormatter
 
 __all__ = [
     "bars",
-    "confusion",
     "curves",
-    "image_grid",
+    "improve_ladder",
     "ladder",
     "parallel",
     "scatter",
@@ -42,14 +41,24 @@ def figure(width: float = 6.0, height: float = 3.2) -> Iterator[tuple[Figure, An
         plt.close(fig)
 
 
-def to_uri(fig: Figure) -> str:
+def to_uri(fig: Figure, grow: bool = True) -> str:
+    """The figure as a PNG data URI. ``tight_layout`` fits the axes, their labels and a
+    colour bar into the figure; ``grow`` also grows the image to hold every artist (a legend
+    or text beside the axes is never cut), at about twice the cost: the plots that keep
+    everything inside their axes pass ``grow=False``."""
     buf = io.BytesIO()
-    with warnings.catch_warnings():  # a layout that cannot fit is fixed by bbox "tight" below
+    with warnings.catch_warnings():  # a layout that cannot fit: "grow" below fixes it
         warnings.simplefilter("ignore", UserWarning)
         fig.tight_layout()
-    # "tight" grows the image to hold every artist: a long legend or tick label is never cut.
-    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.05)
+    fig.savefig(buf, format="png", bbox_inches="tight" if grow else None, pad_inches=0.05)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _log_y(ax: Any) -> None:
+    """A log y axis labelled at its decades only (labelling every minor tick is slow to lay
+    out and crowds the axis)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def _finite(values: list[Any]) -> list[float]:
@@ -70,13 +79,13 @@ def curves(
         for j, (label, epoch) in enumerate((marks or {}).items()):
             ax.axvline(epoch, ls="--", color=COLORS[(j + 3) % len(COLORS)], lw=1, label=label)
         if log:
-            ax.set_yscale("log")
+            _log_y(ax)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
@@ -91,36 +100,12 @@ def band_curves(series: dict[str, list[list[float]]], ylabel: str) -> str:
             color = COLORS[i % len(COLORS)]
             ax.plot(x, np.nanmean(arr, 0), color=color, lw=1.6, label=name)
             ax.fill_between(x, np.nanmin(arr, 0), np.nanmax(arr, 0), color=color, alpha=0.15)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        return to_uri(fig)
-
-
-def confusion(matrix: list[list[int]], classes: list[str]) -> str:
-    cm = np.asarray(matrix)
-    size = min(9.0, 2.5 + 0.45 * len(classes))
-    with figure(size, size * 0.85) as (fig, ax):
-        ax.imshow(cm, cmap="Blues")
-        ticks = range(len(classes))
-        ax.set_xticks(ticks, [c[:12] for c in classes], rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(ticks, [c[:12] for c in classes], fontsize=8)
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
-        high = cm.max() or 1
-        for i in range(cm.shape[0]):
-            for j in range(cm.shape[1]):
-                ax.text(
-                    j,
-                    i,
-                    str(cm[i, j]),
-                    ha="center",
-                    va="center",
-                    fontsize=7,
-                    color="white" if cm[i, j] > high / 2 else "black",
-                )
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def series_by_layer(
@@ -134,12 +119,14 @@ def series_by_layer(
             ys = _finite(values)
             ax.plot(x[: len(ys)], ys, label=layer, color=COLORS[i % len(COLORS)], lw=1.3)
         if log:
-            ax.set_yscale("log")
+            _log_y(ax)
+        if xlabel == "epoch":  # fractional epochs between samples; ticks at whole ones
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def bars(
@@ -185,6 +172,37 @@ def ladder(
                       ha="right" if len(names) > 6 else "center", fontsize=8)  # fmt: skip
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
+        return to_uri(fig, grow=False)
+
+
+def improve_ladder(
+    steps: list[tuple[str, float, float, float]],
+    rejected: list[tuple[int, str, float, float, float]],
+    ylabel: str,
+) -> str:
+    """``hone improve``: the adopted steps (label, mean, low, high) as a ladder, joined; each
+    rejected candidate (round, label, ...) as a hollow grey mark beside the step its round
+    started from, never on the line."""
+    with figure(6.5, 3.4) as (fig, ax):
+        x = np.arange(len(steps))
+        means = [s[1] for s in steps]
+        err = [np.subtract(means, [s[2] for s in steps]), np.subtract([s[3] for s in steps], means)]
+        ax.errorbar(x, means, yerr=err, fmt="o-", color=COLORS[0], capsize=4,
+                    label="adopted (each builds on the one before)")  # fmt: skip
+        by_round: dict[int, int] = {}
+        for i, (rnd, label, mean, low, high) in enumerate(rejected):
+            k = by_round.get(rnd, 0)
+            by_round[rnd] = k + 1
+            xr = rnd - 0.5 + 0.12 * (k + 1)  # between the step it tried on and the next
+            ax.errorbar([xr], [mean], yerr=[[mean - low], [high - mean]], fmt="o", mfc="white",
+                        color="#9ca3af", capsize=3, label=None if i else "rejected")  # fmt: skip
+            ax.annotate(label, (xr, mean), xytext=(4, 0), textcoords="offset points",
+                        fontsize=7, color="#6b7280", va="center")  # fmt: skip
+        ax.set_xticks(x, [s[0] for s in steps], fontsize=8)
+        ax.set_xlim(-0.5, max(len(steps) - 0.5, max(by_round, default=0) + 0.2))
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
         return to_uri(fig)
 
 
@@ -206,8 +224,8 @@ def scatter(
             jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(x))
             x = [xi + j for xi, j in zip(x, jitter, strict=True)]
             ax.set_xticks(range(len(categories)))
-            ax.set_xticklabels([c if len(c) <= 14 else c[:13] + "…" for c in categories],
-                               rotation=30 if len(categories) > 3 else 0, ha="right")  # fmt: skip
+            ax.set_xticklabels(categories, rotation=30 if len(categories) > 3 else 0,
+                               ha="right" if len(categories) > 3 else "center")  # fmt: skip
             ax.set_xlim(-0.5, len(categories) - 0.5)
         elif integer_x:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -223,7 +241,7 @@ def scatter(
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        return to_uri(fig)
+        return to_uri(fig, grow=False)
 
 
 def parallel(
@@ -232,13 +250,19 @@ def parallel(
     values: list[float],
     metric: str = "metric",
     categories: dict[str, list[str]] | None = None,
+    logs: list[str] | None = None,
 ) -> str:
-    """Parallel coordinates: each trial a line across its (normalised) parameters, coloured by
-    its metric with a colour bar. A categorical parameter's rows hold indices into
-    ``categories[param]``, whose names are written along its axis."""
-    categories = categories or {}
-    with figure(7.0, 3.4) as (fig, ax):
+    """Parallel coordinates: each trial a line across its parameters, coloured by its metric
+    with a colour bar. Every axis is labelled with its values (lowest at the bottom, highest
+    at the top; a log-scale parameter on a log axis, its values in its own units); a
+    categorical parameter's rows hold indices into ``categories[param]``, named along its
+    axis."""
+    categories, logs = categories or {}, logs or []
+    with figure(7.4, 3.8) as (fig, ax):
         arr = np.asarray(rows, dtype=float)
+        for j, p in enumerate(params):
+            if p in logs:
+                arr[:, j] = np.log10(np.where(arr[:, j] > 0, arr[:, j], np.nan))
         low, high = np.nanmin(arr, 0), np.nanmax(arr, 0)
         for j, p in enumerate(params):
             if p in categories:  # the whole category range, not just the values the top used
@@ -249,32 +273,36 @@ def parallel(
         for i in np.argsort(values):
             ax.plot(range(len(params)), norm[i], color=cmap(scale(values[i])), lw=1.2, alpha=0.85)
         for j, p in enumerate(params):
-            for k, name in enumerate(categories.get(p, [])):
-                where = k / max(1, len(categories[p]) - 1)
-                ax.text(j + 0.03, where, name[:12], fontsize=7, va="center", color="#374151")
-        labels = [(p if len(p) <= 22 else "…" + p[-21:]) for p in params]
-        ax.set_xticks(range(len(params)), labels, rotation=15, ha="right", fontsize=8)
-        ax.set_ylabel("low → high (per axis)")
-        ax.set_ylim(-0.05, 1.05)
-        ax.grid(alpha=0.3)
+            ax.axvline(j, color="#9ca3af", lw=0.8, zorder=0)
+            names = categories.get(p)
+            if names is None:  # the axis's own range, in the parameter's units
+                ends = (10 ** low[j], 10 ** high[j]) if p in logs else (low[j], high[j])
+                names = [f"{ends[0]:.3g}", f"{ends[1]:.3g}"]
+            for k, name in enumerate(names):
+                where = k / max(1, len(names) - 1)
+                ax.text(j + 0.03, where, name, fontsize=7, va="center", color="#374151")
+        labels = [_wrap(p) + ("\n(log axis)" if p in logs else "") for p in params]
+        ax.set_xticks(range(len(params)), labels, fontsize=8)
+        ax.set_yticks([])
+        ax.set_ylabel("each axis: lowest → highest")
+        ax.set_ylim(-0.08, 1.08)
+        ax.set_xlim(-0.2, len(params) - 0.4)
         bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=scale, cmap=cmap), ax=ax)
         bar.set_label(metric, fontsize=8)
         return to_uri(fig)
 
 
-def image_grid(images: list[np.ndarray], titles: list[str], columns: int = 6) -> str:
-    rows = max(1, math.ceil(len(images) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), dpi=100)
-    try:
-        for ax in np.atleast_1d(axes).ravel():
-            ax.axis("off")
-        for ax, img, title in zip(np.atleast_1d(axes).ravel(), images, titles, strict=False):
-            pic = img.transpose(1, 2, 0) if img.shape[0] in (3,) else img[0]
-            ax.imshow(pic, cmap=None if img.shape[0] == 3 else "gray")
-            ax.set_title(title, fontsize=7)
-        return to_uri(fig)
-    finally:
-        plt.close(fig)
+def _wrap(name: str, width: int = 16) -> str:
+    """A dotted key over lines at its dots, so a long name is never cut."""
+    lines, line = [], ""
+    for part in name.split("."):
+        piece = f"{line}.{part}" if line else part
+        if line and len(piece) > width:
+            lines.append(line + ".")
+            line = part
+        else:
+            line = piece
+    return "\n".join([*lines, line])
 
 
 def lr_find_png(

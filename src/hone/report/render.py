@@ -68,9 +68,16 @@ def page_path(store: RunStore, stem: str) -> Path:
     return store.root / "reports" / f"{stem}.html"
 
 
-def render_report(store: RunStore, ident: str, out: Path | None = None, index: int = 0) -> Path:
-    """Find what ``ident`` names (run id, experiment id, or study name) and write its page."""
-    template, ctx, stem = _resolve(store, ident, index)
+def render_report(
+    store: RunStore,
+    ident: str,
+    out: Path | None = None,
+    index: int = 0,
+    cache: dict[str, Any] | None = None,
+) -> Path:
+    """Find what ``ident`` names (run id, experiment id, or study name) and write its page.
+    ``cache``: data loaded for earlier run pages, reused by this one (``hone report --all``)."""
+    template, ctx, stem = _resolve(store, ident, index, cache)
     return render_page(
         store, template, ctx, out or page_path(store, stem), explicit=out is not None
     )
@@ -102,7 +109,9 @@ def render_page(
     return atomic_write_text(path, html)
 
 
-def _resolve(store: RunStore, ident: str, index: int) -> tuple[str, dict[str, Any], str]:
+def _resolve(
+    store: RunStore, ident: str, index: int, cache: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any], str]:
     if ident.startswith("exp-") or not _is_run(store, ident):
         try:
             exp_id = store.resolve_experiment(ident)
@@ -115,7 +124,7 @@ def _resolve(store: RunStore, ident: str, index: int) -> tuple[str, dict[str, An
                 "(see `hone runs list`, `hone experiments list`)"
             ) from None
     run_id = store.resolve_id(ident)
-    return "run.html", run_context(store, run_id, index), run_id
+    return "run.html", run_context(store, run_id, index, cache), run_id
 
 
 def _is_run(store: RunStore, ident: str) -> bool:

@@ -5,6 +5,7 @@ parallel coordinates, the best trial and its fresh-seed re-run."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,10 @@ from optuna.trial import FrozenTrial, TrialState
 from hone.report import plots
 from hone.store.runstore import RunStore
 
-__all__ = ["study_context"]
+__all__ = ["study_changed", "study_context"]
 
 TOP = 15  # trials drawn in parallel coordinates
+MIN_TRUSTED = 20  # complete trials before parameter importance is shown
 
 
 def study_context(store: RunStore, study_name: str, storage: str | None = None) -> dict[str, Any]:
@@ -52,14 +54,21 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
     ctx["history"] = _history(every, trials, metric, maximize)
     params = sorted({p for t in trials for p in t.params})
     ctx["slices"] = _slices(trials, params, metric)
-    try:
-        importances = optuna.importance.get_param_importances(study) if len(trials) > 1 else {}
-    except (RuntimeError, ValueError):
-        importances = {}
-    if importances:
-        ctx["importances"] = plots.bars(
-            list(importances), list(importances.values()), "importance", horizontal=True
+    if len(trials) < MIN_TRUSTED:  # a forest fitted to a handful of points says little
+        ctx["importance_note"] = (
+            f"Parameter importance is left out: it is estimated from {len(trials)} complete "
+            f"trials, and below {MIN_TRUSTED} it can contradict the slice plots below. Add "
+            "trials (hone tune --study NAME resumes this study) to see it."
         )
+    else:
+        try:
+            importances = optuna.importance.get_param_importances(study)
+        except (RuntimeError, ValueError):
+            importances = {}
+        if importances:
+            ctx["importances"] = plots.bars(
+                list(importances), list(importances.values()), "importance", horizontal=True
+            )
     parallel = _parallel(trials, params, metric, maximize)
     if parallel is not None:
         ctx["parallel"] = parallel
@@ -79,6 +88,27 @@ def study_context(store: RunStore, study_name: str, storage: str | None = None) 
         final = reruns[0].summary.get("variants", [{}])[0] if reruns[0].summary else {}
         ctx["final"] = {"experiment": reruns[0].id, **final}
     return ctx
+
+
+def study_changed(store: RunStore, study_name: str) -> float:
+    """When the study (or its fresh-seed re-run) last changed, as a timestamp: its page is
+    written again only after that."""
+    storage = f"sqlite:///{store.root.resolve() / 'studies.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        trials = optuna.load_study(study_name=study_name, storage=storage).get_trials(
+            deepcopy=False
+        )
+    except (KeyError, ValueError, RuntimeError):
+        return time.time()  # cannot tell: write it
+    if any(t.state == TrialState.RUNNING for t in trials):
+        return time.time()
+    stamps = [(t.datetime_complete or t.datetime_start) for t in trials]
+    changed = max((s.timestamp() for s in stamps if s is not None), default=time.time())
+    for e in store.list_experiments(200):
+        if e.kind == "tune" and e.spec.get("study") == study_name:
+            changed = max(changed, e.finished or e.created)
+    return changed
 
 
 def _pruned_by(every: list[FrozenTrial]) -> list[dict[str, Any]]:
@@ -113,15 +143,16 @@ def _history(
 
 
 def _slices(trials: list[FrozenTrial], params: list[str], metric: str) -> list[dict[str, str]]:
-    """One slice plot per parameter: the value against the parameter (log axis when its
-    range spans over two decades; categories by name)."""
+    """One slice plot per parameter: the value against the parameter (a log axis for a
+    parameter the space samples on a log scale; categories by name)."""
     values = [float(t.value or 0) for t in trials]
     slices = []
     for p in params:
         xs = [t.params.get(p) for t in trials]
         if all(isinstance(x, int | float) for x in xs):
-            log = min(xs) > 0 and max(xs) / max(min(xs), 1e-300) > 100  # type: ignore[type-var,operator]
-            slices.append({"param": p, "uri": plots.scatter(xs, values, p, metric, log_x=log)})  # type: ignore[arg-type]
+            log = _log_scale(trials, p)
+            label = f"{p} (log scale)" if log else p
+            slices.append({"param": p, "uri": plots.scatter(xs, values, label, metric, log_x=log)})  # type: ignore[arg-type]
         else:
             cats = sorted({str(x) for x in xs})
             where = [float(cats.index(str(x))) for x in xs]
@@ -152,7 +183,19 @@ def _parallel(
 
     rows = [[coordinate(t, p) for p in shown] for t in top]
     top_values = [float(t.value or 0) for t in top]
-    return plots.parallel(shown, rows, top_values, metric, categorical)
+    logs = [p for p in shown if p not in categorical and _log_scale(trials, p)]
+    return plots.parallel(shown, rows, top_values, metric, categorical, logs)
+
+
+def _log_scale(trials: list[FrozenTrial], param: str) -> bool:
+    """Whether the search space samples ``param`` on a log scale (or, for a study without
+    that record, whether its values span over two decades)."""
+    for t in trials:
+        dist = t.distributions.get(param)
+        if dist is not None and hasattr(dist, "log"):
+            return bool(dist.log)
+    xs = [float(t.params[param]) for t in trials if param in t.params]
+    return bool(xs) and min(xs) > 0 and max(xs) / min(xs) > 100
 
 
 def _trial_state(t: Any) -> str:

@@ -9,7 +9,7 @@ public names; workers train ``unit.train_unit``.
 from hone.runs.diagnosis import diagnose_recorded, evidence_of
 from hone.runs.rebuild import final_metrics, load_run
 from hone.runs.result import RunResult
-from hone.runs.train import check_sources, python_data, resume, run
+from hone.runs.train import check_sources, python_data, python_defaults, resume, run
 
 __all__ = [
     "RunResult",
@@ -19,6 +19,7 @@ __all__ = [
     "final_metrics",
     "load_run",
     "python_data",
+    "python_defaults",
     "resume",
     "run",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from hone.errors import HoneError
 from hone.evaluate.report import SPLITS, evaluate_splits
-from hone.runs.rebuild import load_run
+from hone.runs.rebuild import DataCache, load_run
 from hone.store.runstore import RunStore
 
 __all__ = ["DEFERRED", "SPLITS", "complete_evaluation", "deferrable"]
@@ -28,7 +28,7 @@ def deferrable(config: Any, notes: dict[str, Any]) -> bool:
     return config.data.dataset != "python" and not notes.get("model")
 
 
-def complete_evaluation(store: RunStore, run_id: str) -> str | None:
+def complete_evaluation(store: RunStore, run_id: str, cache: DataCache | None = None) -> str | None:
     """Evaluate every split of a run whose evaluation was deferred and complete its record
     (metrics, ``evaluation.json``). Returns why it could not (the record then stays as it
     is and says so), else ``None``; a run with nothing deferred is left alone."""
@@ -38,7 +38,7 @@ def complete_evaluation(store: RunStore, run_id: str) -> str | None:
     if store.read_only:  # nowhere to keep the result: the record is shown as it stands
         return "the store is read-only, so the deferred evaluation was not done"
     try:
-        _, built = load_run(record.id, store.root)
+        _, built = load_run(record.id, store.root, cache)
     except (HoneError, OSError) as exc:
         why = f"deferred evaluation could not be done: {exc}"
         store.update_results(record.id, record.metrics, {**record.extra, "evaluation_error": why})

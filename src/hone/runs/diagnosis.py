@@ -9,16 +9,18 @@ from pathlib import Path
 
 from hone.diagnose import Diagnosis, Evidence, diagnose_run, load_evidence
 from hone.runs.deferred import complete_evaluation
+from hone.runs.rebuild import DataCache
 from hone.runs.reference import reference_of
 from hone.store.runstore import RunStore
 
 __all__ = ["diagnose_recorded", "evidence_of"]
 
 
-def evidence_of(store: RunStore, run_id: str) -> Evidence:
+def evidence_of(store: RunStore, run_id: str, cache: DataCache | None = None) -> Evidence:
     """Everything diagnosis reads about a run, its deferred evaluation done first so the
-    findings see every split, and the reference of what is achievable on its data."""
-    complete_evaluation(store, run_id)
+    findings see every split, and the reference of what is achievable on its data
+    (``cache``: data already loaded, see ``load_run``)."""
+    complete_evaluation(store, run_id, cache)
     evidence = load_evidence(store, run_id)
     evidence.reference = reference_of(store, evidence.config)
     return evidence

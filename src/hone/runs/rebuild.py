@@ -6,17 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hone.assemble import BuiltRun, build_run
+from hone.assemble import BuiltRun, build_run, load_run_data
 from hone.config import recorded_config
+from hone.data import DataBundle
 from hone.errors import StoreError
 from hone.evaluate.report import SPLITS, evaluate_splits
 from hone.store.runstore import RunStore, resolve_store_root
 
-__all__ = ["data_json", "final_metrics", "load_run", "own_model_of"]
+__all__ = ["DataCache", "data_json", "final_metrics", "load_run", "own_model_of"]
+
+DataCache = dict[str, DataBundle]  # loaded data bundles by store and data config
 
 
-def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRun]:
-    """Rebuild a recorded run: its config, its data (same splits) and its saved weights."""
+def load_run(
+    run_id: str, store: str | Path | None = None, data: DataCache | None = None
+) -> tuple[str, BuiltRun]:
+    """Rebuild a recorded run: its config, its data (same splits) and its saved weights.
+    ``data``: bundles already loaded, by data config (a report of many runs on one dataset
+    loads it once)."""
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
@@ -28,7 +35,13 @@ def load_run(run_id: str, store: str | Path | None = None) -> tuple[str, BuiltRu
             "cannot rebuild; its record, diagnosis and report stand. For predictions use "
             f"hone.load({run_id!r}, model=...)"
         )
-    built = build_run(cfg)
+    bundle = None
+    if data is not None:
+        key = f"{resolve_store_root(cfg.store)}|{cfg.data.model_dump_json()}"
+        bundle = data.get(key)
+        if bundle is None:
+            bundle = data[key] = load_run_data(cfg)
+    built = build_run(cfg, bundle)
     device = next(built.model.parameters()).device
     try:
         built.model.load_state_dict({k: v.to(device) for k, v in weights.items()})

@@ -15,9 +15,14 @@ from hone.store.records import clean_json
 __all__ = ["RunResult"]
 
 
-@dataclass
+_KEY = ("val_accuracy", "val_loss", "val_r2", "test_accuracy", "test_loss", "test_r2")
+
+
+@dataclass(repr=False)
 class RunResult:
-    """What a run produced. ``model`` is the trained module (its weights are also in the store)."""
+    """What a run produced. ``model`` is the trained module (its weights are also in the store).
+    Its ``repr`` is one line (id, status, key metrics); ``metrics``, ``history`` and ``config``
+    hold the rest."""
 
     run_id: str
     status: str
@@ -31,6 +36,13 @@ class RunResult:
     model: nn.Module | None = field(default=None, repr=False)
     members: list[RunResult] = field(default_factory=list, repr=False)  # ensembles only
     notes: dict[str, Any] = field(default_factory=dict)  # transfer, class weights, data loading
+
+    def __repr__(self) -> str:
+        key = [k for k in _KEY if k in self.metrics] or list(self.metrics)[:4]
+        shown = ", ".join(f"{k} {self.metrics[k]:.4g}" for k in key)
+        why = f" ({self.message})" if self.message and self.status != "completed" else ""
+        return (f"RunResult({self.run_id}: {self.status}{why}, {self.epochs_run} epochs, "
+                f"{self.wall_seconds:.1f} s; {shown or 'no metrics'})")  # fmt: skip
 
     def _repr_html_(self) -> str:
         """The run as a small table in Jupyter."""

@@ -145,6 +145,7 @@ def run_stacked(
     extra: dict[str, Any] | None = None,
     init_seeds: list[int] | None = None,
     progress: str | None = None,
+    member_callbacks: list[list[Callback]] | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
     config (with ``extra`` in its record). Returns each run's result, in order. Raises
@@ -152,7 +153,9 @@ def run_stacked(
     or (unless ``force``) is too big for stacking to pay on a CPU (the caller runs them one
     by one instead). ``init_seeds``: the seed of each member's initial weights (default:
     its seed), as an ensemble's ``vary: init`` gives them. ``progress``: a bar with this
-    label follows the first member (every member trains the same epochs)."""
+    label follows the first member (every member trains the same epochs).
+    ``member_callbacks``: more callbacks for each member, in order (a command's live
+    progress follows every seed)."""
     configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
     data = load_run_data(configs[0])
     seeds: list[int | None] = list(init_seeds) if init_seeds else [None] * len(configs)
@@ -174,6 +177,7 @@ def run_stacked(
                                             init_batch=data.train.x[:512])  # fmt: skip
             telemetries.append(telemetry)
             cbs = [*b.callbacks, *recorders(b, store, run_id, telemetry)]
+            cbs += member_callbacks[i] if member_callbacks else []
             if progress and i == 0:
                 cbs.append(ProgressBar(progress))
             for cb in cbs:  # time budgets are the group's: each member gets its share

@@ -10,11 +10,18 @@ from typing import Any
 from torch import nn
 
 from hone.assemble import ModelSource, build_run
-from hone.config import Config, load_config, merge_overrides, recorded_config
+from hone.config import (
+    Config,
+    apply_overrides,
+    default_config,
+    load_config,
+    merge_overrides,
+    recorded_config,
+)
 from hone.data import DataBundle
 from hone.data.load import load_data, resolve_task
 from hone.data.memory import fingerprint, from_python
-from hone.errors import ConfigError, StoreError
+from hone.errors import ConfigError, StoreError, warn
 from hone.evaluate.report import SPLITS
 from hone.runs.ensemble import train_ensemble
 from hone.runs.rebuild import data_json, own_model_of
@@ -24,7 +31,18 @@ from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.resume import load_checkpoint
 
-__all__ = ["check_arguments", "check_sources", "python_data", "resume", "run"]
+__all__ = ["check_arguments", "check_sources", "python_data", "python_defaults", "resume", "run"]
+
+# A module or data given from Python without a config: a validation split to judge by, early
+# stopping to end when it stops helping, Adam at its usual rate.
+PYTHON_DEFAULTS: dict[str, Any] = {
+    "data.split": {"train": 0.7, "val": 0.15, "test": 0.15},
+    "data.preprocess.scale": "standard",
+    "train.optimizer": {"name": "adam", "lr": 0.001},
+    "train.batch_size": 32,
+    "train.epochs": 100,
+    "train.early_stopping": {"monitor": "val_loss", "patience": 10, "restore_best": True},
+}
 
 
 def run(
@@ -44,6 +62,9 @@ def run(
     given = merge_overrides(overrides, keywords)
     check_sources(model, data)
     callbacks, evaluate = check_arguments(callbacks, evaluate)
+    defaults = None
+    if config is None and (model is not None or data is not None):
+        config, defaults = python_defaults(model, data)
     cfg = load_config(config, given)
     if store is not None:  # one place decides where runs live: transfer sources, caches, records
         if "store" in given and str(given["store"]) != str(store):
@@ -61,9 +82,12 @@ def run(
         run_store.require_writable()  # before the data is loaded and the model built
         cfg, bundle = python_data(cfg, data)
         built = build_run(cfg, bundle, model=model)
-        return train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
+        result = train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
     finally:
         run_store.close()
+    if defaults:
+        result.notes["defaults"] = defaults
+    return result
 
 
 def resume(
@@ -201,3 +225,35 @@ def python_data(cfg: Config, data: Any) -> tuple[Config, DataBundle | None]:
     bundle = load_data(cfg.data, raw=raw)
     bundle.report["python_data"] = {"shape": list(raw.x.shape), "sha256": fingerprint(raw)}
     return cfg, bundle
+
+
+def python_defaults(model: Any, data: Any) -> tuple[dict[str, Any], str]:
+    """The config for ``hone.run(model=..., data=...)`` without one, and what it chose (also
+    said as a ``HoneWarning``): named after the module and the data, with a validation split
+    and early stopping rather than the blobs recipe's 1,000 epochs."""
+    what = model if model is not None else None
+    module = type(what).__name__ if isinstance(what, nn.Module) else getattr(what, "__name__", "")
+    shape = _shape_of(data)
+    name = "-".join(p for p in (module or "mlp", "on", shape or "blobs") if p)
+    cfg = apply_overrides(default_config(), {**PYTHON_DEFAULTS, "name": name})
+    said = (
+        f"hone.run without a config: run '{name}' uses defaults for data given from Python: "
+        "split 70/15/15 (train/val/test, stratified), inputs standardised on the training "
+        "split, adam lr 0.001, batch 32, up to 100 epochs with early stopping on val_loss "
+        "(patience 10, best weights restored). Pass a config, or overrides such as "
+        "**{'train.epochs': 20}, to choose otherwise"
+    )
+    warn(said)
+    return cfg, said
+
+
+def _shape_of(data: Any) -> str:
+    """``1000x20`` for arrays ``(x, y)``, ``1000`` for a dataset; ``""`` when not known."""
+    if isinstance(data, tuple | list) and len(data) == 2:
+        shape = getattr(data[0], "shape", None)
+        if shape is not None:
+            return "x".join(str(int(d)) for d in shape)
+    try:
+        return str(len(data)) if data is not None else ""
+    except TypeError:
+        return ""

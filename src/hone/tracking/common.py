@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from hone.errors import ConfigError
+from hone.errors import ConfigError, install_hint
 from hone.store import RunRecord
 
 __all__ = ["TARGETS", "epochs_of", "finite", "flatten", "require", "telemetry_scalars"]
@@ -17,8 +17,10 @@ TARGETS = ("tensorboard", "mlflow")
 
 
 def require(package: str, what: str) -> None:
+    """A clear error, with the install command that fits this install, when ``package`` is
+    missing (checked before anything is written)."""
     if importlib.util.find_spec(package) is None:
-        raise ConfigError(f"{what} needs the {package} package: pip install 'hone[tracking]'")
+        raise ConfigError(f"{what} needs the {package} package: {install_hint('tracking')}")
 
 
 def finite(value: Any) -> bool:

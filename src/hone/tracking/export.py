@@ -8,7 +8,7 @@ from typing import Any
 
 from hone.errors import ConfigError
 from hone.store import RunStore
-from hone.tracking.common import TARGETS
+from hone.tracking.common import TARGETS, require
 from hone.tracking.to_mlflow import to_mlflow
 from hone.tracking.to_tensorboard import to_tensorboard
 
@@ -21,7 +21,9 @@ def export_to(target: str, rs: RunStore, ident: str, where: str | None) -> dict[
     if target == "tensorboard":
         if not where:
             raise ConfigError("--to tensorboard: give the folder to write the event files to")
+        require("tensorboard", "--to tensorboard")  # before its folder is made
         return to_tensorboard(rs, ident, Path(where))
     if target == "mlflow":
+        require("mlflow", "--to mlflow")
         return to_mlflow(rs, ident, where)
     raise ConfigError(f"--to: '{target}' is not a target; valid: {', '.join(TARGETS)}")

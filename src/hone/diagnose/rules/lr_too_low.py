@@ -35,7 +35,7 @@ class LrTooLow(Rule):
         if name in ("sgd", "momentum", "nesterov", "adagrad"):
             remedies.append(
                 Prescription(
-                    "Adam at its usual learning rate (0.001) adapts the step per weight",
+                    "Adam adapts the step per weight (at lr {train.optimizer.lr})",
                     {"train.optimizer": {"name": "adam", "lr": max(lr, 0.001)}},
                 )
             )

@@ -9,20 +9,24 @@ Ctrl-C (or SIGTERM) stops the whole experiment, not one run: the run in progress
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
+import queue
 import signal
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from hone.cluster.backend import Backend
-from hone.cluster.processes import local_pool
+from hone.cluster.processes import local_pool, start_method
 from hone.config import load_config
 from hone.errors import ConfigError, HoneError
 from hone.experiments.compare.on_ray import run_on_ray
 from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
+from hone.progress import Pulse, Pulsing
 from hone.runs.stacking import check_stack, why_not_stacked
-from hone.runs.unit import train_unit
+from hone.runs.unit import PulseSink, train_unit
 from hone.store.runstore import RunStore
 
 __all__ = ["ExperimentInterrupted", "run_pending"]
@@ -61,10 +65,30 @@ def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Un
     return units
 
 
-def _ignore_sigint() -> None:
+_PULSES: Any = None  # in a --jobs worker: the queue its runs' pulses go to the parent by
+
+
+def _worker_start(pulses: Any = None) -> None:
     # Between runs a worker ignores Ctrl-C and the parent stops it in order (cancel, then
     # wait); inside a run the engine's own handler records the run as interrupted.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    global _PULSES
+    _PULSES = pulses
+    if pulses is not None:
+        pulses.cancel_join_thread()  # a worker never waits at exit for pulses nobody reads
+
+
+def _train_in_worker(
+    cfgs: list[dict[str, Any]], root: str, threads: int, labels: list[str]
+) -> tuple[list[tuple[str, str]], str | None]:
+    """``train_unit`` in a ``--jobs`` worker, its pulses sent to the parent."""
+    sink = _PULSES.put if _PULSES is not None else None
+    return train_unit(cfgs, root, threads, sink, labels)
+
+
+def run_label(name: str, seed: int) -> str:
+    """How progress names one run of an experiment: ``variant seed 2``."""
+    return f"{name} seed {seed}"
 
 
 def run_pending(
@@ -95,6 +119,9 @@ def run_pending(
     total, root = len(todo), str(store.root)
     if not todo:
         return 0
+    pulse: PulseSink | None = progress.pulse if isinstance(progress, Pulsing) else None
+    if progress:
+        progress("", 0, total, [])  # on screen now, not when the first run ends
     try:
         if runner is not None:
             units: list[Unit] = [[job] for job in todo]
@@ -110,21 +137,24 @@ def run_pending(
             done = 0
             told: set[str] = set()
             for unit in units:
+                labels = [run_label(name, seed) for name, seed, _ in unit]
                 if runner is not None:
                     results = [runner(unit[0][2])]
                 else:
-                    results, why = train_unit([cfg for _, _, cfg in unit], root, None)
+                    cfgs = [cfg for _, _, cfg in unit]
+                    note = functools.partial(tell_once, say, told, unit)
+                    results, why = train_unit(cfgs, root, None, pulse, labels, note)
                     tell_once(say, told, unit, why)
                 for (name, seed, _), (run_id, status) in zip(unit, results, strict=True):
                     done += 1
                     if status in FINAL:
                         store.link_run(exp_id, name, seed, run_id)
                     if progress:
-                        progress(f"{name} seed {seed}: {status}", done, total, [])
+                        progress(f"{run_label(name, seed)}: {status}", done, total, [])
                 if any(status == "interrupted" for _, status in results):
                     raise KeyboardInterrupt
             return total
-        _run_parallel(store, exp_id, units, jobs, progress, say)
+        _run_parallel(store, exp_id, units, jobs, progress, say, pulse)
     except KeyboardInterrupt:
         store.set_experiment_status(exp_id, "interrupted")
         raise ExperimentInterrupted(exp_id, command) from None
@@ -138,19 +168,25 @@ def _run_parallel(
     jobs: int,
     progress: Progress | None,
     say: Callable[[str], None] | None = None,
+    pulse: PulseSink | None = None,
 ) -> None:
     threads = max(1, (os.cpu_count() or 1) // jobs)
     told: set[str] = set()
     root, done, last = str(store.root), 0, ""
     total = sum(len(unit) for unit in units)
-    pool = local_pool(jobs, _ignore_sigint)
+    # Pulses come back through a queue the parent drains while it waits.
+    pulses = multiprocessing.get_context(start_method()).Queue() if pulse else None
+    pool = local_pool(jobs, _worker_start, (pulses,))
     futures: dict[Future[tuple[list[tuple[str, str]], str | None]], Unit] = {
-        pool.submit(train_unit, [cfg for _, _, cfg in unit], root, threads): unit for unit in units
-    }
+        pool.submit(_train_in_worker, [cfg for _, _, cfg in unit], root, threads,
+                    [run_label(name, seed) for name, seed, _ in unit]): unit
+        for unit in units
+    }  # fmt: skip
     pending = set(futures)
     try:
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            _drain(pulses, pulse)
             for fut in finished:
                 unit = futures[fut]
                 results, why = fut.result()
@@ -159,7 +195,7 @@ def _run_parallel(
                     if status in FINAL:
                         store.link_run(exp_id, name, seed, run_id)
                     done += 1
-                    last = f"{name} seed {seed}: {status}"
+                    last = f"{run_label(name, seed)}: {status}"
             if progress:
                 active = [unit_label(futures[f]) for f in pending if f.running()]
                 progress(last, done, total, active)
@@ -173,4 +209,21 @@ def _run_parallel(
                 os.kill(proc.pid, signal.SIGINT)
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        if pulses is not None:
+            pulses.close()
+
+
+def _drain(pulses: Any, pulse: PulseSink | None) -> None:
+    """Hand the pulses the workers sent since the last look to the display."""
+    if pulses is None or pulse is None:
+        return
+    for _ in range(10_000):
+        try:
+            item = pulses.get_nowait()
+        except (queue.Empty, OSError, ValueError):
+            return
+        if isinstance(item, Pulse):
+            pulse(item)

@@ -115,14 +115,21 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
 
 def _holm(rows: list[dict[str, Any]], kind: str) -> None:
     """Several variants judged against one baseline: a verdict must survive Holm's correction
-    for the number of comparisons (a ladder compares each step once, so it needs none)."""
+    for the number of comparisons (a ladder compares each step once, so it needs none). An
+    improve adopted its step by the candidate's own test: its verdict stays what improve
+    decided on, and the note says what the correction would have made of it."""
     judged = [r for r in rows if "vs" in r and r["vs"]["variant"] == "baseline"]
     if kind == "ladder" or len(judged) < 2:
         return
     keep = holm([float(r["vs"]["p_value"]) for r in judged])
     for r, ok in zip(judged, keep, strict=True):
         r["vs"]["holm"] = ok
-        if not ok and r["vs"]["verdict"] in ("better", "worse"):
+        if not ok and r["vs"]["verdict"] in ("better", "worse") and kind == "improve":
+            r["vs"]["note"] = (
+                f"p = {r['vs']['p_value']:.3g} is uncorrected, as improve judged it; it would "
+                f"not survive Holm's correction for {len(judged)} comparisons"
+            )
+        elif not ok and r["vs"]["verdict"] in ("better", "worse"):
             r["vs"]["verdict"] = "no detectable difference"
             r["vs"]["note"] = (
                 f"p = {r['vs']['p_value']:.3g} does not survive Holm's correction for "

@@ -35,6 +35,7 @@ from hone.experiments.tune.storage import open_storage
 from hone.experiments.tune.trials import RunFailed, objective, worker
 from hone.experiments.variants import Variant
 from hone.notebook import tune_html
+from hone.progress import Pulsing
 from hone.store import RunStore
 
 __all__ = ["StudyInterrupted", "TuneResult", "open_study", "rerun_best", "tune"]
@@ -70,6 +71,10 @@ class TuneResult:
     def best_patch(self) -> dict[str, Any]:
         return dict(self.best_params)
 
+    def __repr__(self) -> str:  # one line; .trials and the rest hold the details
+        return (f"TuneResult({self.study_name!r}: {len(self.trials)} trials, best "
+                f"{self.best_value} with {self.best_params})")  # fmt: skip
+
     def _repr_html_(self) -> str:
         return tune_html(self)
 
@@ -101,6 +106,7 @@ def tune(
     warnings.filterwarnings("ignore", module="optuna.samplers._cmaes")
     study, storage = open_study(base, specs, metric, store, storage, study_name)
     report = _reporter(study, progress, trials)
+    report()  # the display starts now, not when the first trial ends
     diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     try:
         if backend is not None and backend.is_ray:
@@ -111,7 +117,8 @@ def tune(
         elif (jobs or 1) <= 1:
             study.sampler = make_sampler(sampler, specs, base.seed)
             study.pruner = make_pruner(pruner)
-            study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis),
+            pulse = progress.pulse if isinstance(progress, Pulsing) else None
+            study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis, pulse),
                            n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
         else:
             _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,

@@ -13,9 +13,10 @@ import optuna
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.storage import open_storage
+from hone.progress import Pulse
 from hone.runs.train import run
 from hone.store import RunStore
-from hone.train.callbacks import Callback
+from hone.train.callbacks import Callback, Pulses
 from hone.train.state import TrainState
 
 __all__ = [
@@ -117,14 +118,17 @@ def objective(
     store: str,
     threads: int | None,
     diagnosis: bool = False,
+    pulse: Callable[[Pulse], None] | None = None,
 ) -> Callable[[optuna.Trial], float]:
-    """Optuna's objective: each trial one recorded run of ``base`` with its parameters."""
+    """Optuna's objective: each trial one recorded run of ``base`` with its parameters
+    (``pulse``: where a live display learns how far each trial's run is)."""
 
     def trial_value(trial: optuna.Trial) -> float:
         patch = {s.key: s.suggest(trial) for s in specs}
         overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = ReportToTrial(trial, metric)
-        result = run(base, store=store, callbacks=[report], evaluate=judged_on(metric),
+        live = [Pulses(pulse, f"trial {trial.number}")] if pulse else []
+        result = run(base, store=store, callbacks=[report, *live], evaluate=judged_on(metric),
                      overrides=overrides)  # fmt: skip
         ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
                          result.epochs_run, report.pruned)  # fmt: skip

@@ -5,7 +5,7 @@ from hone.train.callbacks.checkpoint import Checkpoint
 from hone.train.callbacks.early_stopping import EarlyStopping
 from hone.train.callbacks.lr_schedule import LRSchedule
 from hone.train.callbacks.monitor import MonitorCallback, resolve_mode
-from hone.train.callbacks.progress import ProgressBar
+from hone.train.callbacks.progress import ProgressBar, Pulses
 from hone.train.callbacks.recorder import StoreRecorder
 from hone.train.callbacks.telemetry import Telemetry
 
@@ -17,6 +17,7 @@ __all__ = [
     "LRSchedule",
     "MonitorCallback",
     "ProgressBar",
+    "Pulses",
     "StoreRecorder",
     "Telemetry",
     "resolve_mode",

@@ -1,4 +1,5 @@
-"""Progress over epochs: a one-line live bar on a terminal, plain lines in a log.
+"""Progress over epochs: a one-line live bar on a terminal, plain lines in a log; and
+``Pulses``, which tells a command's display (``hone.progress.RunsBar``) where a run is.
 
 On a terminal the line is laid out for the width it is drawn at: the bar, ``epoch/total`` and
 the elapsed time and ETA always fit; metrics are abbreviated, then dropped, to make room. In a
@@ -10,52 +11,19 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.live import Live
 
-from hone.progress import ProgressLine
+from hone.progress import ProgressLine, Pulse, metric_pairs, metrics_text
 from hone.text import strip_control
 from hone.train.callbacks.base import Callback
 from hone.train.state import TrainState
 
-__all__ = ["ProgressBar", "metric_pairs", "metrics_text"]
+__all__ = ["ProgressBar", "Pulses", "metric_pairs", "metrics_text"]
 
-# (log key, long label, short label), in the order they are given room.
-_SHOWN = (
-    ("train_loss", "loss", "l"),
-    ("val_loss", "val_loss", "vl"),
-    ("val_accuracy", "val_acc", "va"),
-    ("train_accuracy", "acc", "a"),
-)
-_ORDER = [_SHOWN[i] for i in (0, 3, 1, 2)]  # Keras's order: loss, acc, val_loss, val_acc
 _MAX_LOG_LINES = 60  # a long run in a log prints about this many epoch lines
-
-
-def _number(value: float) -> str:
-    if not math.isfinite(value):
-        return "nan" if value != value else ("inf" if value > 0 else "-inf")
-    if value and (abs(value) < 1e-3 or abs(value) >= 1e5):
-        return f"{value:.2e}"
-    return f"{value:.4f}"
-
-
-def metric_pairs(logs: dict[str, float], width: int) -> list[str]:
-    """``label value`` pairs that fit ``width`` characters joined by spaces: long labels first,
-    then short ones, then fewer metrics (the least telling dropped first)."""
-    present = [(key, long, short) for key, long, short in _SHOWN if key in logs]
-    for label in (1, 2):  # 1: long labels, 2: short labels
-        for n in range(len(present), 0, -1):
-            chosen = [p for p in _ORDER if p in present[:n]]  # display order stays fixed
-            pairs = [f"{p[label]} {_number(logs[p[0]])}" for p in chosen]
-            if len(" ".join(pairs)) <= width:
-                return pairs
-    return []
-
-
-def metrics_text(logs: dict[str, float], width: int) -> str:
-    """The epoch's metrics in at most ``width`` characters."""
-    return " ".join(metric_pairs(logs, width))
 
 
 class ProgressBar(Callback):
@@ -111,3 +79,43 @@ class ProgressBar(Callback):
             self._live.stop()
             self._live = None
         self._line = None
+
+
+class Pulses(Callback):
+    """Tells ``sink`` where the run is: at its start, about every ``every`` seconds inside an
+    epoch (the epoch's fraction done and the latest batch's loss), at each epoch's end (its
+    metrics) and when it ends. Reading a batch's loss waits for the device, so it is done
+    at most that often."""
+
+    def __init__(self, sink: Callable[[Pulse], None], label: str, every: float = 0.5) -> None:
+        self.sink, self.label, self.every = sink, label, every
+        self._next = 0.0
+        self._logs: dict[str, float] = {}
+
+    def _send(self, state: TrainState, epoch: float, loss: float | None, status: str = ""
+              ) -> None:  # fmt: skip
+        pulse = Pulse(self.label, epoch, state.epochs, loss, dict(self._logs), bool(status),
+                      status)  # fmt: skip
+        self.sink(pulse)
+        self._next = time.monotonic() + self.every
+
+    def on_train_begin(self, state: TrainState) -> None:
+        self._send(state, float(state.epoch), None)
+
+    def on_batch_end(self, state: TrainState) -> None:
+        if time.monotonic() < self._next or state.batch_loss is None:
+            return
+        done = state.epoch - 1 + (state.batch + 1) / max(1, state.steps_per_epoch)
+        self._send(state, done, float(state.batch_loss))
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        self._logs = {k: v for k, v in state.logs.items() if k in _PULSED}
+        self._send(state, float(state.epoch), None)
+
+    def on_train_end(self, state: TrainState) -> None:
+        why = state.stop_reason if state.status != "completed" else ""
+        status = f"{state.status} ({why})" if why else state.status
+        self._send(state, float(state.epoch), None, status or "ended")
+
+
+_PULSED = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")

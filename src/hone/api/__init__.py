@@ -12,13 +12,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 from hone import runs
+from hone.api.results import ComparisonResult, TuneOutcome, VariantResult, result_of
 from hone.assemble import (
     BuiltRun,
     ModelSource,
@@ -41,11 +41,10 @@ from hone.experiments.compare import (
     summarize_experiment,
 )
 from hone.experiments.probe import probe_diagnosis, probing_diagnoser
-from hone.experiments.tune import TuneResult, load_space, parse_space, rerun_best
+from hone.experiments.tune import load_space, parse_space, rerun_best
 from hone.experiments.tune import tune as run_study
 from hone.experiments.variants import from_items, grid
 from hone.experiments.variants import ladder as make_ladder
-from hone.notebook import comparison_html, tune_html
 from hone.progress import RunsBar
 from hone.runs import RunResult, final_metrics, load_run, resume
 from hone.runs.restart import run_with_repair
@@ -117,73 +116,6 @@ def run(
                     store=store, evaluate=evaluate, stack=stack, overrides=given)  # fmt: skip
 
 
-@dataclass
-class VariantResult:
-    """One variant over its seeds; ``vs`` is the paired comparison with ``compare_to``."""
-
-    name: str
-    patch: dict[str, Any]
-    values: list[float]  # the metric per completed seed, in seed order
-    mean: float
-    ci_low: float
-    ci_high: float
-    run_ids: list[str]  # every run, diverged ones too, in seed order
-    compare_to: str | None = None
-    mean_diff: float | None = None
-    p_value: float | None = None
-    verdict: str | None = None  # better | worse | no detectable difference | too few seeds
-    missing: str = ""  # why some runs give no value, e.g. "2 of 5 runs ... (2 diverged)"
-
-
-@dataclass
-class ComparisonResult:
-    """What ``hone.compare`` returns: one ``VariantResult`` per variant, in order (the
-    reference first), looked up by name with ``result["name"]``; ``summary`` is the object
-    ``hone compare --json`` prints, with each variant's final test metric."""
-
-    experiment_id: str
-    kind: str  # compare | ladder | tune
-    metric: str
-    complete: bool
-    variants: list[VariantResult]
-    summary: dict[str, Any] = field(repr=False)  # what `hone compare --json` prints
-
-    def __getitem__(self, name: str) -> VariantResult:
-        for v in self.variants:
-            if v.name == name:
-                return v
-        raise KeyError(f"no variant '{name}'; have: {', '.join(v.name for v in self.variants)}")
-
-    def _repr_html_(self) -> str:
-        return comparison_html(self.summary)
-
-
-def _result(summary: dict[str, Any]) -> ComparisonResult:
-    variants = []
-    for row in summary["variants"]:
-        s, vs = row["summary"], row.get("vs") or {}
-        variants.append(
-            VariantResult(
-                row["name"],
-                row["patch"],
-                row["values"],
-                s["mean"],
-                s["ci_low"],
-                s["ci_high"],
-                row["run_ids"],
-                row.get("compare_to"),
-                vs.get("mean_diff"),
-                vs.get("p_value"),
-                vs.get("verdict"),
-                row.get("missing", ""),
-            )
-        )
-    return ComparisonResult(
-        summary["experiment"], summary["kind"], summary["metric"], summary["complete"],
-        variants, summary,
-    )  # fmt: skip
-
-
 def _vary_strings(vary: Mapping[str, Sequence[Any]] | Sequence[str]) -> list[str]:
     """``{"train.optimizer.lr": [0.1, 0.01]}`` -> ``["train.optimizer.lr=0.1,0.01"]`` (values
     as JSON, which the ``--vary`` parser reads as YAML)."""
@@ -228,7 +160,7 @@ def _run_experiment(
     summary = summarize_experiment(rs, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     rs.finish_experiment(exp_id, status, {**summary, **(extra or {})})
-    return _result(summary)
+    return result_of(summary)
 
 
 def compare(
@@ -263,6 +195,8 @@ def compare(
     check_stack(stack)
     where = parse_backend(backend, address)
     runs.check_sources(model, data)
+    if config is None and (model is not None or data is not None):
+        config = runs.python_defaults(model, data)[0]  # a validation split to compare on
     base = _base(config, overrides, keywords, store)
     runner, bundle = None, None
     if model is not None or data is not None:
@@ -315,27 +249,6 @@ def _python_runner(base: Config, model: Any, data: Any) -> Any:
     return train
 
 
-@dataclass
-class TuneOutcome:
-    """The study and, when ``seeds_final`` > 0, the best config re-run on fresh seeds."""
-
-    study: TuneResult
-    final: ComparisonResult | None
-
-    @property
-    def best_params(self) -> dict[str, Any]:
-        return dict(self.study.best_params)
-
-    @property
-    def best_value(self) -> float | None:
-        value: float | None = self.study.best_value  # Any or float, by Optuna's version
-        return value
-
-    def _repr_html_(self) -> str:
-        final = comparison_html(self.final.summary) if self.final else ""
-        return tune_html(self.study) + final
-
-
 def tune(
     config: str | Path | Mapping[str, Any] | Config | None = None,
     *,
@@ -375,7 +288,7 @@ def tune(
         with RunStore(root) as rs, RunsBar("final re-run", not progress) as bar:
             summary = rerun_best(rs, base, result, chosen, seeds_final, jobs, bar,
                                  backend=where)  # fmt: skip
-        final = _result(summary)
+        final = result_of(summary)
     return TuneOutcome(result, final)
 
 
