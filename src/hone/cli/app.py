@@ -17,6 +17,7 @@ from hone.cli import (
     improve,
     report,
     runs,
+    schema,
     search,
     store,
     studies,
@@ -70,6 +71,7 @@ app.command("run")(train.run_cmd)
 app.command("report")(report.report_cmd)
 app.command("export")(report.export_cmd)
 app.command("model")(train.model_cmd)
+app.command("schema")(schema.schema_cmd)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,

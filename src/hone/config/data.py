@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from hone.config.types import MAX_TEXT, PosInt, Seed, Strict, Text, Unit
+from hone.config.types import MAX_TEXT, PosInt, Seed, Strict, Text, Unit, or_shorthand
 
 __all__ = ["DATASETS", "DataConfig", "PreprocessConfig", "SplitConfig"]
 
@@ -27,6 +27,9 @@ DATASETS = (
     "python",  # arrays or a Dataset given from Python: hone.run(config, data=(x, y))
 )
 
+# ``split: "6:2:2"`` (train:val:test) or ``"8:2"`` (train:test), as _parse_ratio_string reads it
+RATIOS = r"^\s*[0-9.eE+]+\s*:\s*[0-9.eE+]+\s*(:\s*[0-9.eE+]+\s*)?$"
+
 MAX_PARAMS_DEPTH = 8  # generator arguments are flat: numbers, strings, short lists
 MAX_PARAMS_ITEMS = 1000
 
@@ -38,14 +41,27 @@ class SplitConfig(Strict):
     MNIST-style data, and otherwise whatever train and val leave over.
     """
 
+    model_config = ConfigDict(
+        json_schema_extra=or_shorthand(
+            {"type": "string", "pattern": RATIOS, "description": "ratios, e.g. '6:2:2' or '8:2'"}
+        )
+    )
+
     train: Unit | None = Field(None, gt=0)
+    """Fraction for training. MNIST-style data: of the 60,000 training images (the rest of
+    them is left out, so 0.05 trains on 3,000); otherwise what val and test leave."""
     val: Unit | None = Field(None, lt=1)
+    """Fraction for validation (what diagnosis, early stopping and comparisons judge); 0: none."""
     test: Unit | None = Field(None, lt=1)
-    # auto: stratify classification splits by label; a regression target has no classes
-    # (an explicit true there is ignored, and the run says so).
+    """Fraction held out for the final test (default 0.2); MNIST-style data keeps its official
+    10,000-image test set and refuses this key."""
     stratify: bool | Literal["auto"] = "auto"
+    """auto: stratify classification splits by label; a regression target has no classes (an
+    explicit true there is ignored, and the run says so)."""
     shuffle: bool = True
-    seed: Seed = 0  # fixed apart from the run seed: seeds vary the model, not the data
+    """Shuffle before splitting; false keeps the file's order: train first, test last."""
+    seed: Seed = 0
+    """The split's own seed, fixed apart from the run seed: seeds vary the model, not the data."""
 
     @model_validator(mode="before")
     @classmethod
@@ -78,14 +94,23 @@ class SplitConfig(Strict):
 
 
 class PreprocessConfig(Strict):
-    scale: Literal["none", "standard", "minmax"] = "none"  # per channel for images
-    grayscale: bool = False  # image_folder: drop colour (1 channel instead of 3)
-    resize: tuple[PosInt, PosInt] | None = None  # image_folder: [H, W]
+    """Transforms fitted on the training split only, stored with the run so ``predict`` and
+    exports apply the same ones."""
+
+    scale: Literal["none", "standard", "minmax"] = "none"
+    """Feature scaling fitted on the training split (per channel for images)."""
+    grayscale: bool = False
+    """image_folder: drop colour (1 channel instead of 3)."""
+    resize: tuple[PosInt, PosInt] | None = Field(
+        None, json_schema_extra={"items": {"type": "integer", "minimum": 1, "maximum": 4096}}
+    )
+    """image_folder: [H, W], at most 4096 pixels a side."""
     resize_mode: Literal["stretch", "pad", "crop"] = "stretch"
-    # Regression targets: standard trains on (y - mean) / std of the training split, while
-    # metrics, predictions and exports stay in the target's own units. Classification: unused.
-    # A run recorded before this key existed trained unscaled (read as none).
+    """image_folder: how resize keeps (pad, crop) or ignores (stretch) the aspect ratio."""
     target_scale: Literal["standard", "none"] = "standard"
+    """Regression targets: standard trains on (y - mean) / std of the training split, while
+    metrics, predictions and exports stay in the target's own units. Classification: unused.
+    A run recorded before this key existed trained unscaled (read as none)."""
 
     @field_validator("resize")
     @classmethod
@@ -117,18 +142,38 @@ def _check_params(value: Any, depth: int = 0, count: list[int] | None = None) ->
 
 
 class DataConfig(Strict):
+    """Which dataset, how it is split and preprocessed."""
+
     dataset: Literal[DATASETS] = "blobs"  # type: ignore[valid-type]
+    """A generator (blobs, moons, circles, spiral, xor, regression), scikit-learn's digits,
+    mnist or fashion_mnist (IDX files), a file (csv, npz), a folder of images (image_folder),
+    or python (data given as hone.run(config, data=(x, y)))."""
     task: Literal["auto", "classification", "regression"] = "auto"
+    """auto decides from the target (csv, npz, Python data) and says why; generated datasets
+    keep their own task."""
     params: dict[str, Any] = Field(default_factory=dict)
+    """Generator arguments (n_samples, centers, noise, random_state, ...); generators only."""
     path: Text | None = None
+    """Folder (mnist, fashion_mnist, image_folder) or file (csv, npz); MNIST-style data is
+    downloaded when no path is given."""
     target: Text | None = None
+    """csv: the name of the label column."""
     split: SplitConfig = Field(default_factory=SplitConfig)
+    """Train/val/test fractions, or ratios such as '6:2:2'."""
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
-    mirrors: list[Text] | None = None  # override download mirrors (MNIST-style datasets)
-    on_bad_image: Literal["error", "skip"] = "error"  # image_folder: unreadable files
-    missing: Literal["error", "drop", "mean"] = "error"  # csv: empty/NA cells
-    sampler: Literal["none", "balanced"] = "none"  # balanced: classes drawn equally often
-    target_error: Unit | None = Field(None, lt=1)  # best reachable error (human/Bayes)
+    """Scaling and image transforms, fitted on the training split."""
+    mirrors: list[Text] | None = None
+    """mnist, fashion_mnist: download mirrors to try instead of the official ones."""
+    on_bad_image: Literal["error", "skip"] = "error"
+    """image_folder: unreadable files are one error listing them all, or left out and counted."""
+    missing: Literal["error", "drop", "mean"] = "error"
+    """csv: empty or NA cells are an error naming the line, drop the row, or take the training
+    split's column mean."""
+    sampler: Literal["none", "balanced"] = "none"
+    """balanced: each class is drawn equally often in training batches."""
+    target_error: Unit | None = Field(None, lt=1)
+    """The best reachable error (human-level or Bayes): diagnosis splits the rest into
+    avoidable bias and variance."""
 
     @field_validator("params")
     @classmethod

@@ -12,7 +12,16 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hone.config.names import OPTIMIZERS, SCHEDULES, check_name
-from hone.config.types import NonNegFinite, NonNegInt, PosFinite, PosInt, Text, Unit
+from hone.config.types import (
+    NonNegFinite,
+    NonNegInt,
+    PosFinite,
+    PosInt,
+    Text,
+    Unit,
+    names_schema,
+    or_shorthand,
+)
 from hone.errors import suggest
 
 __all__ = ["KEY_MARK", "OptimizerConfig", "ScheduleConfig", "at_key", "schedule_options_model"]
@@ -21,7 +30,9 @@ __all__ = ["KEY_MARK", "OptimizerConfig", "ScheduleConfig", "at_key", "schedule_
 class _NamedWithOptions(BaseModel):
     """A registry ``name`` (``optimizer: adam`` is short for ``{name: adam}``) plus options."""
 
-    model_config = ConfigDict(extra="allow", validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="allow", validate_default=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -91,8 +102,14 @@ def _number(value: Any) -> bool:
 class OptimizerConfig(_NamedWithOptions):
     """``name`` and ``lr``; other keys pass through to the ``torch.optim`` class."""
 
-    name: Text = "adam"
+    model_config = ConfigDict(
+        json_schema_extra=or_shorthand({"enum": list(OPTIMIZERS)}), title="OptimizerConfig"
+    )
+
+    name: Text = Field("adam", json_schema_extra=names_schema(OPTIMIZERS))
+    """sgd, momentum (SGD with 0.9), nesterov, adam, adamw, adagrad or rmsprop."""
     lr: PosFinite = Field(0.001, le=1e6)  # far beyond any useful rate; a typo, not a choice
+    """The learning rate: where a schedule starts and what warm-up rises to."""
 
     @field_validator("name")
     @classmethod
@@ -114,21 +131,29 @@ class OptimizerConfig(_NamedWithOptions):
 
 
 class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, use_attribute_docstrings=True)
 
 
 class _Constant(_Options):
-    pass
+    """The learning rate stays at train.optimizer.lr."""
 
 
 class _Step(_Options):
+    """Multiply the learning rate by gamma every step_size epochs (StepLR)."""
+
     step_size: PosInt = 10
+    """Epochs between decays."""
     gamma: PosFinite = 0.1
+    """The factor applied at each decay."""
 
 
 class _MultiStep(_Options):
+    """Multiply the learning rate by gamma at each milestone epoch (MultiStepLR)."""
+
     milestones: list[PosInt] = Field(default_factory=list, max_length=1000)
+    """Increasing epochs at which to decay; empty: once, at half the epochs."""
     gamma: PosFinite = 0.1
+    """The factor applied at each milestone."""
 
     @field_validator("milestones")
     @classmethod
@@ -139,42 +164,77 @@ class _MultiStep(_Options):
 
 
 class _Exponential(_Options):
+    """Multiply the learning rate by gamma every epoch (ExponentialLR)."""
+
     gamma: PosFinite = 0.95
+    """The factor applied every epoch."""
 
 
 class _Cosine(_Options):
+    """Cosine annealing from lr down to eta_min over t_max epochs (CosineAnnealingLR)."""
+
     t_max: PosInt | None = None
+    """Epochs of one half cosine; default: the epochs after warm-up."""
     eta_min: NonNegFinite = 0.0
+    """The lowest learning rate."""
 
 
 class _CosineRestarts(_Options):
+    """Cosine annealing restarted every t_0, t_0 x t_mult, ... epochs (SGDR)."""
+
     t_0: PosInt = 10
+    """Epochs of the first cycle."""
     t_mult: PosInt = 1
+    """Each cycle is this many times longer than the one before."""
     eta_min: NonNegFinite = 0.0
+    """The lowest learning rate."""
 
 
 class _OneCycle(_Options):
+    """The one-cycle policy (OneCycleLR), stepped every batch: warm up to max_lr, then anneal
+    far below the start."""
+
     max_lr: PosFinite | None = None
+    """The peak learning rate; default 10 x train.optimizer.lr."""
     pct_start: Unit = Field(0.3, gt=0, lt=1)
+    """The fraction of the steps spent rising to max_lr."""
     anneal_strategy: Literal["cos", "linear"] = "cos"
+    """The shape of both phases."""
     div_factor: PosFinite = 25.0
+    """The start learning rate is max_lr / div_factor."""
     final_div_factor: PosFinite = 1e4
+    """The last learning rate is the start / final_div_factor."""
     three_phase: bool = False
+    """A third phase that anneals further after the symmetric rise and fall."""
     cycle_momentum: bool = True
+    """Cycle momentum (or Adam's beta1) inversely to the learning rate."""
     base_momentum: Unit = 0.85
+    """The momentum at the learning rate's peak."""
     max_momentum: Unit = 0.95
+    """The momentum at the start and end."""
 
 
 class _Plateau(_Options):
+    """Multiply the learning rate by factor when a metric stops improving (ReduceLROnPlateau)."""
+
     monitor: Text = "val_loss"
+    """The history series watched."""
     mode: Literal["min", "max"] | None = None
+    """Default: max for accuracy-like metrics, min otherwise."""
     factor: Unit = Field(0.1, gt=0, lt=1)
+    """The factor applied on a plateau."""
     patience: NonNegInt = 10
+    """Epochs without improvement before the decay."""
     threshold: NonNegFinite = 1e-4
+    """The smallest change that counts as an improvement."""
     threshold_mode: Literal["rel", "abs"] = "rel"
+    """Whether threshold is relative to the best value or absolute."""
     cooldown: NonNegInt = 0
+    """Epochs to wait after a decay before watching again."""
     min_lr: NonNegFinite = 0.0
+    """The learning rate never goes below this."""
     eps: NonNegFinite = 1e-8
+    """A decay smaller than this is skipped."""
 
 
 _SCHEDULE_OPTIONS: dict[str, type[_Options]] = {
@@ -193,11 +253,38 @@ def schedule_options_model(name: str) -> type[BaseModel]:
     return _SCHEDULE_OPTIONS[name]
 
 
+def _per_schedule(schema: dict[str, Any], *_: Any) -> None:
+    """The schema lists each schedule's own settings, so an editor completes and checks them:
+    one alternative per name (``name`` may be left out for constant)."""
+    shared = schema.pop("properties")
+    for key in ("additionalProperties", "type"):
+        schema.pop(key, None)
+    alternatives: list[dict[str, Any]] = [{"enum": list(SCHEDULES)}]
+    for name, model in _SCHEDULE_OPTIONS.items():
+        own = model.model_json_schema()
+        named = {"const": name, "description": shared["name"].get("description", "")}
+        alternatives.append({
+            "type": "object",
+            "title": name,
+            "description": own.get("description", ""),
+            "properties": {**shared, "name": named, **own.get("properties", {})},
+            "required": [] if name == "constant" else ["name"],
+            "additionalProperties": False,
+        })  # fmt: skip
+    schema["anyOf"] = alternatives
+
+
 class ScheduleConfig(_NamedWithOptions):
     """``name`` plus that schedule's settings, each checked for type and range."""
 
-    name: Text = "constant"
-    warmup_epochs: NonNegInt = 0  # linear warm-up in front of any schedule
+    model_config = ConfigDict(json_schema_extra=_per_schedule, title="ScheduleConfig")
+
+    name: Text = Field("constant", json_schema_extra=names_schema(SCHEDULES))
+    """constant, step, multistep, exponential, cosine, cosine_restarts, one_cycle or
+    reduce_on_plateau; the other keys are that schedule's options."""
+    warmup_epochs: NonNegInt = 0
+    """Epochs of linear warm-up to the learning rate before the schedule starts (not with
+    one_cycle, which has its own: pct_start)."""
 
     @field_validator("name")
     @classmethod

@@ -10,24 +10,43 @@ from pydantic import Field, field_validator
 from hone.config.data import DataConfig
 from hone.config.model import ModelConfig
 from hone.config.train import TelemetryConfig, TrainConfig
-from hone.config.types import Seed, Strict, Text
+from hone.config.types import Seed, Strict, Text, or_shorthand
 
 __all__ = ["Config", "TrackingTarget"]
 
 TrackingTarget = Literal["tensorboard", "mlflow"]
 
 
+_TARGETS = ["tensorboard", "mlflow"]
+
+
 class Config(Strict):
+    """A hone run: what to train on, the network, and how to train it."""
+
     name: Text = Field("run", max_length=200)
+    """The run's name, shown in tables and reports."""
     seed: Seed = 0
+    """Seeds the model's initialisation, batch order, dropout and augmentation (not the data
+    split, which has its own data.split.seed)."""
     data: DataConfig = Field(default_factory=DataConfig)
+    """Which dataset, how it is split and preprocessed."""
     model: ModelConfig = Field(default_factory=ModelConfig)
+    """The network."""
     train: TrainConfig = Field(default_factory=TrainConfig)
-    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)  # or telemetry: false
-    store: Text | None = None  # default: $HONE_HOME, else ./hone-runs
-    # Live tracking while the run trains: [tensorboard, mlflow], or {tensorboard: DIR,
-    # mlflow: URI}; defaults <store>/tensorboard and MLflow's own tracking URI.
-    log_to: dict[TrackingTarget, Text | None] = Field(default_factory=dict)
+    """How it is trained."""
+    telemetry: TelemetryConfig = Field(default_factory=TelemetryConfig)
+    """Per-layer statistics diagnosis reads; telemetry: false turns them off."""
+    store: Text | None = None
+    """The run store folder; default $HONE_HOME, else ./hone-runs. Relative to the config
+    file's folder when written in a file."""
+    log_to: dict[TrackingTarget, Text | None] = Field(
+        default_factory=dict,
+        json_schema_extra=or_shorthand(
+            {"type": "array", "items": {"enum": _TARGETS}, "uniqueItems": True}
+        ),
+    )
+    """Live tracking while the run trains: [tensorboard, mlflow], or {tensorboard: DIR,
+    mlflow: URI}; defaults <store>/tensorboard and MLflow's own tracking URI."""
 
     @field_validator("log_to", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ billion units. Integral floats such as ``1e3`` are still accepted where an integ
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -29,6 +30,8 @@ __all__ = [
     "TensorPos",
     "Text",
     "Unit",
+    "names_schema",
+    "or_shorthand",
 ]
 
 MAX_SEED = 2**63 - 1  # torch and NumPy take seeds up to 64 bits
@@ -91,9 +94,41 @@ TensorNonNeg = Annotated[float, _NUMBER, _FINITE, Field(ge=0), AfterValidator(_f
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_text)]
 
 
+# ---- the JSON Schema (hone.config.schema) --------------------------------------------------
+# A key's meaning is the docstring under it (``use_attribute_docstrings``): it becomes the
+# schema's description, which editors show on hover and the config reference prints.
+
+JsonDict = dict[str, Any]
+
+
+def names_schema(names: Iterable[str]) -> JsonDict:
+    """``json_schema_extra`` for a name a registry checks (an activation, a loss): the schema
+    lists the valid names, so an editor completes them."""
+    return {"enum": list(names)}
+
+
+def or_shorthand(alternative: JsonDict) -> Callable[..., None]:
+    """``json_schema_extra`` for a value a ``mode="before"`` validator also accepts in a short
+    form (``split: "6:2:2"``, ``telemetry: false``): the schema allows either."""
+
+    def extra(schema: JsonDict, *_: Any) -> None:
+        whole = dict(schema)
+        schema.clear()
+        for key in ("title", "description", "default"):
+            if key in whole:
+                schema[key] = whole.pop(key)
+        schema["anyOf"] = [whole, alternative]
+
+    return extra
+
+
 class Strict(BaseModel):
     """A config section: unknown keys are errors, defaults are validated, floats are finite."""
 
     model_config = ConfigDict(
-        extra="forbid", validate_default=True, allow_inf_nan=False, strict=False
+        extra="forbid",
+        validate_default=True,
+        allow_inf_nan=False,
+        strict=False,
+        use_attribute_docstrings=True,
     )
