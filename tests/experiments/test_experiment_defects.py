@@ -89,7 +89,7 @@ def test_improve_resumed_after_kill_ends_with_the_same_ladder(tmp_path: Path) ->
 
 def test_ctrl_c_stops_compare_records_it_and_exits_130(tmp_path: Path, store: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 300, "telemetry": False})))
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 3000, "telemetry": False})))
     proc = subprocess.Popen(
         [sys.executable, "-m", "hone.cli", "compare", str(config), "--vary",
          "model.hidden=[8],[16]", "--seeds", "3", "-q", "--store", str(store)],
