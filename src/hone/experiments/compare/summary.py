@@ -62,7 +62,8 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
     record = store.get_experiment(exp_id)
     spec = record.spec
     metric = spec["metric"]
-    test_metric = "test_accuracy" if "accuracy" in metric else "test_loss"
+    # the chosen metric's own test counterpart (val_balanced_accuracy: test_balanced_accuracy)
+    test_metric = "test_" + metric.split("_", 1)[1] if "_" in metric else "test_loss"
     by_variant: dict[str, list[dict[str, Any]]] = {}
     for r in record.runs:
         by_variant.setdefault(r["variant"], []).append(r)
