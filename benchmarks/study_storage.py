@@ -28,7 +28,7 @@ from typing import Any
 import optuna
 
 from benchmarks.common import load, print_table, write_result
-from hone.experiments.tune.storage import open_storage
+from hone.store.studies import open_storage
 
 # sqlite: hone's tuned SQLite file; journal+fsync: Optuna's JournalFileBackend as it comes
 # (each write synced to the disk); journal: hone's (each write flushed to the OS).

@@ -29,11 +29,11 @@ from hone.experiments.ray_tasks import (
 )
 from hone.experiments.tune.samplers import make_pruner, parse_pruner
 from hone.experiments.tune.space import ParamSpec
-from hone.experiments.tune.storage import open_storage
 from hone.experiments.tune.trials import RunFailed, TrialRun, judged_on, settle, trial_overrides
 from hone.runs.train import run
 from hone.store.bundle import RunBundle, unpack_run
 from hone.store.runstore import RunStore
+from hone.store.studies import open_storage
 from hone.train.callbacks import Callback
 from hone.train.state import TrainState
 

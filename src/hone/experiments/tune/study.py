@@ -32,13 +32,13 @@ from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.stacked import check_stack_size, tune_stacked
-from hone.experiments.tune.storage import default_storage, open_storage
 from hone.experiments.tune.trials import RunFailed, objective
 from hone.experiments.tune.workers import worker
 from hone.experiments.variants import Variant
 from hone.notebook import tune_html
 from hone.progress import Pulsing
 from hone.store import RunStore
+from hone.store.studies import default_storage, open_storage
 
 __all__ = ["StudyInterrupted", "TuneResult", "open_study", "rerun_best", "tune"]
 

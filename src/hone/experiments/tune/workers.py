@@ -11,8 +11,8 @@ from hone.config import load_config
 from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.stacked import tune_stacked
-from hone.experiments.tune.storage import open_storage
 from hone.experiments.tune.trials import RunFailed, objective
+from hone.store.studies import open_storage
 
 __all__ = ["worker"]
 
