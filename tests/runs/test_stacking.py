@@ -147,10 +147,22 @@ def test_compare_stacks_by_default_and_not_with_stack_off(store: Path) -> None:
     alone = hone.compare(tiny(), stack="off", **kw)
     with RunStore(store) as rs:
         for row, ref in zip(stacked.variants, alone.variants, strict=True):
-            assert all("stacked" in rs.get_run(r, with_history=False).extra for r in row.run_ids)
+            # the variants differ in the learning rate alone: all of them share one stack
+            assert all(rs.get_run(r, with_history=False).extra["stacked"]["members"] == 9
+                       for r in row.run_ids)  # fmt: skip
             assert not any("stacked" in rs.get_run(r, with_history=False).extra
                            for r in ref.run_ids)  # fmt: skip
             assert row.values == pytest.approx(ref.values, abs=0.02)
+
+
+def test_variants_that_change_shapes_stack_only_their_own_seeds(store: Path) -> None:
+    variants = {"narrow": {"model.hidden": [8]}, "l2": {"train.l2": 0.01}}
+    result = hone.compare(tiny(), variants=variants, seeds=2, store=store)
+    with RunStore(store) as rs:
+        widths = {row.name: {rs.get_run(r, with_history=False).extra["stacked"]["members"]
+                             for r in row.run_ids} for row in result.variants}  # fmt: skip
+    # the baseline and the L2 variant share a stack; the narrower model has its own
+    assert sorted(w for ws in widths.values() for w in ws) == [2, 4, 4]
 
 
 def test_compare_says_once_why_seeds_run_one_by_one(store: Path) -> None:
@@ -340,3 +352,22 @@ def test_a_refilled_slot_trains_a_new_member_as_its_run_alone(store: Path) -> No
         assert ended[k][0].history["val_loss"] == pytest.approx(
             alone.history["val_loss"], rel=1e-4, abs=1e-6
         )
+
+
+class _CtrlCAtStart(Callback):
+    """Ctrl-C while the members' ``on_train_begin`` runs: before any epoch began."""
+
+    def on_train_begin(self, state: Any) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_before_the_first_epoch_records_every_member_interrupted(store: Path) -> None:
+    # It used to leave the loop at once, every member "failed" with no message, and a
+    # comparison went on as if nothing had been asked (exit 0, experiment incomplete).
+    configs = [load_config(tiny(seed=s)) for s in SEEDS]
+    results = run_stacked(configs, store, member_callbacks=[[_CtrlCAtStart()], [], []])
+    assert [r.status for r in results] == ["interrupted"] * 3
+    assert all("Ctrl-C" in (r.message or "") for r in results)

@@ -19,15 +19,18 @@ from typing import Any
 
 from hone.config import Config, load_config
 from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.errors import HoneError
 from hone.experiments.compare import (
     Progress,
     default_metric,
     plan_experiment,
     run_pending,
+    stack_units,
     summarize_experiment,
 )
 from hone.experiments.variants import Variant
 from hone.runs import diagnose_recorded
+from hone.runs.stacking import CPU_WORK_LIMIT
 from hone.store.runstore import RunStore
 
 __all__ = ["Hypothesis", "hypotheses", "probe_diagnosis", "probing_diagnoser"]
@@ -35,7 +38,10 @@ __all__ = ["Hypothesis", "hypotheses", "probe_diagnosis", "probing_diagnoser"]
 TOP = 3  # hypotheses tested
 SEEDS = 3  # fresh seeds per arm: the fewest with a verdict
 MIN_EPOCHS = 3  # a probe shorter than this measures the first steps, not the remedy
-STACKED_SPEEDUP = 2.0  # a stacked arm of tiny models costs about half its runs alone
+# Each member past the first adds this share of a run's epoch to a stacked epoch, plus its
+# share of the work (batch x parameters) over the CPU limit: measured on 12-member stacks,
+# 0.08-0.09 for models of ~100 parameters, 0.23 at 8e4 multiply-adds, 0.43-0.50 at 4e5.
+MEMBER_COST = 0.1
 VERDICTS = {"better": "confirmed", "worse": "refuted"}  # anything else: inconclusive
 
 
@@ -87,14 +93,19 @@ def probe_diagnosis(
     record = store.get_run(run_id, with_history=False)
     base = load_config(record.config)
     base = base.model_copy(update={"store": str(store.root)})
+    first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
+    seed_list = list(range(first, first + seeds))
+    arms = [Variant("baseline", {})] + [Variant(h.name, h.prescription.patch) for h in found]
+    jobs = [(v.name, s, load_config(base, {**v.patch, "seed": s}).to_dict())
+            for v in arms for s in seed_list]  # fmt: skip
+    widths = [len(unit) for unit in stack_units(jobs, stack, None)]
+    per_member = _member_cost(store, run_id, base)
     epochs = _probe_epochs(base, record.wall_seconds, record.epochs_run, budget,
-                           arms=len(found) + 1, seeds=seeds, stack=stack)  # fmt: skip
+                           widths, per_member)  # fmt: skip
     short = load_config(base, {"train.epochs": epochs})
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
     ]
-    first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
-    seed_list = list(range(first, first + seeds))
     metric = _metric(short, diagnosis)
     exp_id = _earlier(store, run_id, variants, seed_list, epochs, metric)
     if exp_id is None:
@@ -137,24 +148,37 @@ def _metric(short: Config, diagnosis: Diagnosis) -> str:
     return "val_balanced_accuracy" if misled and metric == "val_accuracy" else metric
 
 
+def _member_cost(store: RunStore, run_id: str, base: Config) -> float:
+    """What each member past the first adds to a stacked epoch, as a share of one run's
+    epoch: ``MEMBER_COST`` plus the step's work over ``CPU_WORK_LIMIT`` (the whole epoch
+    once stacking does not pay)."""
+    try:
+        params = sum(t.numel() for t in store.load_weights(run_id).values())
+    except HoneError:  # no weights (a failed run): as if stacking did not pay
+        return 1.0
+    batch = base.train.batch_size
+    rows = 1000 if batch == "full" else int(batch)  # a full batch: its rows are not recorded
+    return min(1.0, MEMBER_COST + params * rows / CPU_WORK_LIMIT)
+
+
 def _probe_epochs(
     base: Config,
     wall: float | None,
     epochs_run: int,
     budget: float | None,
-    arms: int,
-    seeds: int,
-    stack: str,
+    widths: list[int],
+    per_member: float,
 ) -> int:
-    """Epochs per probe run so that every arm's seeds together cost ``budget`` seconds
-    (default: the run's own time), at least ``MIN_EPOCHS``, at most the run's epochs."""
+    """Epochs per probe run so that the probe's units (``widths``: members each, stacked
+    where more than one) together cost ``budget`` seconds (default: the run's own time), at
+    least ``MIN_EPOCHS``, at most the run's epochs."""
     configured = int(base.train.epochs)
     per_epoch = (wall or 0.0) / max(1, epochs_run)
     spend = budget if budget is not None else (wall or 0.0)
     if per_epoch <= 0 or spend <= 0:
-        return min(configured, max(MIN_EPOCHS, configured // (arms * seeds)))
-    speedup = STACKED_SPEEDUP if stack == "auto" and seeds > 1 else 1.0
-    affordable = spend * speedup / (per_epoch * arms * seeds)
+        return min(configured, max(MIN_EPOCHS, configured // sum(widths)))
+    units = sum(1 + (k - 1) * per_member for k in widths)  # run-epochs one probe epoch costs
+    affordable = spend / (per_epoch * units)
     return int(min(configured, max(MIN_EPOCHS, math.floor(affordable))))
 
 

@@ -94,6 +94,12 @@ def stack_key(cfg: Config) -> str:
     return json.dumps(d, sort_keys=True, default=str)
 
 
+def _beyond_seed(configs: list[Config]) -> bool:
+    """Whether the configs differ in more than the seed and name (neither changes training)."""
+    first = {**configs[0].to_dict(), "seed": 0, "name": ""}
+    return any({**c.to_dict(), "seed": 0, "name": ""} != first for c in configs[1:])
+
+
 def why_not_stacked(configs: list[Config], trials: bool = False) -> str | None:
     """The reason these runs cannot train as one stacked model, else ``None``. ``trials``:
     members may differ in their own numbers too (``stack_key``)."""
@@ -103,8 +109,7 @@ def why_not_stacked(configs: list[Config], trials: bool = False) -> str | None:
         if len({stack_key(c) for c in configs}) > 1:
             return "the runs differ in more than per-member numbers"
     else:
-        first = {**configs[0].to_dict(), "seed": 0, "name": ""}  # neither changes training
-        if any({**c.to_dict(), "seed": 0, "name": ""} != first for c in configs[1:]):
+        if _beyond_seed(configs):
             return "the runs differ in more than the seed"
     cfg = configs[0]
     train, model = cfg.train, cfg.model
@@ -215,8 +220,8 @@ def run_stacked(
     progress: str | None = None,
     member_callbacks: list[list[Callback]] | None = None,
 ) -> list[RunResult]:
-    """Train ``configs`` (the same but for the seed) as one stacked model; record one run per
-    config (with ``extra`` in its record). Returns each run's result, in order. Raises
+    """Train ``configs`` (the same but for the seed, or for per-member numbers: ``stack_key``)
+    as one stacked model; record one run per config (with ``extra`` in its record). Returns each run's result, in order. Raises
     ``NotStackable`` before any run is recorded when the built model turns out not to stack,
     or (unless ``force``) is too big for stacking to pay on a CPU (the caller runs them one
     by one instead). ``init_seeds``: the seed of each member's initial weights (default:
@@ -225,10 +230,14 @@ def run_stacked(
     ``member_callbacks``: more callbacks for each member, in order (a command's live
     progress follows every seed)."""
     configs = [c.model_copy(update={"store": str(store_root)}) for c in configs]
+    memberwise = _beyond_seed(configs)  # a comparison's variants: trial-like members
+    why = why_not_stacked(configs, trials=True) if memberwise else None
+    if why is not None:
+        raise NotStackable(why)
     data = load_run_data(configs[0])
     seeds: list[int | None] = list(init_seeds) if init_seeds else [None] * len(configs)
     built = [build_run(c, data, init_seed=s) for c, s in zip(configs, seeds, strict=True)]
-    stack = stack_runs(built, force)
+    stack = stack_runs(built, force, memberwise=memberwise)
     k = len(built)
     store = RunStore(store_root)
     run_ids: list[str] = []

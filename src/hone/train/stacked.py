@@ -266,11 +266,6 @@ def fit_stacked(
                     if driver.interrupt_requested:
                         break
                 if driver.interrupt_requested:
-                    how = "SIGTERM" if driver.info.get("signal") == "SIGTERM" else "Ctrl-C"
-                    for k in live:
-                        s = members[k].state
-                        s.status, s.stop_reason = "interrupted", f"interrupted by {how}"
-                        stop(k)
                     break
                 live = _check(members, live, losses[: b + 1], 0, stop)
                 scores = evaluate_members(stacked, val, member_losses) if val is not None else None
@@ -281,6 +276,12 @@ def fit_stacked(
                                order, train.y, scores, m.numbers.penalized)  # fmt: skip
                     ended = m.state.status == "diverged" or m.state.stop_training
                     if ended or m.state.epoch >= epochs:
+                        stop(k)
+            if driver.interrupt_requested:  # maybe before the first epoch began
+                how = "SIGTERM" if driver.info.get("signal") == "SIGTERM" else "Ctrl-C"
+                for k, m in enumerate(members):
+                    if m.active:
+                        m.state.status, m.state.stop_reason = "interrupted", f"interrupted by {how}"
                         stop(k)
         except KeyboardInterrupt:
             for k, m in enumerate(members):

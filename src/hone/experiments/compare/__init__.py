@@ -2,7 +2,7 @@
 resumably, and compared with confidence intervals — planned (``plan``), run here, in worker
 processes or on Ray (``execute``, ``on_ray``) and summarised (``summary``)."""
 
-from hone.experiments.compare.execute import ExperimentInterrupted, run_pending
+from hone.experiments.compare.execute import ExperimentInterrupted, run_pending, stack_units
 from hone.experiments.compare.plan import (
     FINAL,
     Progress,
@@ -28,5 +28,6 @@ __all__ = [
     "recordable_metrics",
     "resolve_resumable",
     "run_pending",
+    "stack_units",
     "summarize_experiment",
 ]

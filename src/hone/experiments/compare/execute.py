@@ -25,7 +25,7 @@ from hone.errors import ConfigError, HoneError
 from hone.experiments.compare.on_ray import run_on_ray
 from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
 from hone.progress import Pulse, Pulsing
-from hone.runs.stacking import check_stack, why_not_stacked
+from hone.runs.stacking import check_stack, stack_key, why_not_stacked
 from hone.runs.unit import PulseSink, train_unit
 from hone.store.runstore import RunStore
 
@@ -45,17 +45,35 @@ class ExperimentInterrupted(HoneError):
         )
 
 
-def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Unit]:
+MAX_WIDTH = 32  # members in one stack of several variants: past this, memory, not speed, grows
+
+
+def stack_units(
+    todo: Unit, stack: str, say: Callable[[str], None] | None, across: bool = True
+) -> list[Unit]:
     """Group each variant's seeds into one stacked unit where they can be (``stack: auto``);
-    say once why a variant's seeds run one by one."""
+    say once why a variant's seeds run one by one. ``across``: variants that differ only in
+    per-member numbers (learning rate, L2, dropout rate, ...: ``stack_key``) share one stack
+    too, as stacked trials do, at most ``MAX_WIDTH`` members (a variant's seeds kept
+    together)."""
     if stack == "off":
         return [[job] for job in todo]
-    groups: dict[str, Unit] = {}
+    variants: dict[str, Unit] = {}
     for job in todo:
-        groups.setdefault(job[0], []).append(job)
+        variants.setdefault(job[0], []).append(job)
     units: list[Unit] = []
     told: set[str] = set()
-    for group in groups.values():
+    pending = list(variants.values())
+    if across:
+        pending = []
+        for groups in _across(list(variants.values())):
+            joined = [job for group in groups for job in group]
+            configs = [load_config(cfg) for _, _, cfg in joined]
+            if len(groups) > 1 and why_not_stacked(configs, trials=True) is None:
+                units.append(joined)
+            else:
+                pending.extend(groups)
+    for group in pending:
         why = why_not_stacked([load_config(cfg) for _, _, cfg in group]) if len(group) > 1 else None
         if len(group) > 1 and why is None:
             units.append(group)
@@ -63,6 +81,24 @@ def _units(todo: Unit, stack: str, say: Callable[[str], None] | None) -> list[Un
         units.extend([job] for job in group)
         tell_once(say, told, group, why)
     return units
+
+
+def _across(groups: list[Unit]) -> list[list[Unit]]:
+    """Variants' seed groups put together by what a stack must share (``stack_key``), at
+    most ``MAX_WIDTH`` members each."""
+    by_key: dict[str, list[Unit]] = {}
+    for group in groups:
+        by_key.setdefault(stack_key(load_config(group[0][2])), []).append(group)
+    out: list[list[Unit]] = []
+    for same in by_key.values():
+        current: list[Unit] = []
+        for group in same:
+            if current and sum(map(len, current)) + len(group) > MAX_WIDTH:
+                out.append(current)
+                current = []
+            current.append(group)
+        out.append(current)
+    return out
 
 
 _PULSES: Any = None  # in a --jobs worker: the queue its runs' pulses go to the parent by
@@ -126,7 +162,9 @@ def run_pending(
         if runner is not None:
             units: list[Unit] = [[job] for job in todo]
         else:
-            units = _units(todo, stack, say)
+            # several processes or a cluster share the work out by variant
+            across = (jobs or 1) <= 1 and (backend is None or not backend.is_ray)
+            units = stack_units(todo, stack, say, across)
         if backend is not None and backend.is_ray:
             if runner is not None:
                 raise ConfigError("--backend ray: a model or data given from Python trains here")
