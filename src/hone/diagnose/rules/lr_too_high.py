@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import statistics
 
+from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
@@ -83,9 +84,18 @@ class LrTooHigh(Rule):
             "lowest_train_loss": floor if body else None,
             "final_train_loss": train[-1] if train else None,
         }
+        severe = diverged or exploded or stuck
+        target = achievable(ev)
+        # A bouncing loss in a run that still reaches what is achievable costs it nothing
+        # measurable: worth saying, not an alarm.
+        harmless = not severe and target is not None and not target.clearly_below(
+            score_of(ev, "val") if ev.has_val else score_of(ev, "train")
+        )
+        if harmless:
+            why += f", yet validation reaches what is achievable here, {target.describe()}"
         return Finding(
             self.code,
-            "critical" if diverged or exploded or stuck else "warning",
+            "critical" if severe else "info" if harmless else "warning",
             "The learning rate is too high",
             f"With lr {lr:g}, {why}. Each step overshoots the minimum it aims at.",
             evidence,
