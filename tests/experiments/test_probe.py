@@ -83,3 +83,40 @@ def test_where_accuracy_misleads_the_probe_compares_balanced_accuracy(
     assert diagnosis.reference["probe"]["metric"] == "val_balanced_accuracy"
     probed = [f for f in diagnosis.findings if f.probe]
     assert probed and all(f.probe["metric"] == "val_balanced_accuracy" for f in probed)
+
+
+def _claims() -> Diagnosis:
+    """Three made-up hypotheses, each a per-member number (so all arms share one stack)."""
+    made = [("lr_too_low", {"train.optimizer.lr": 0.02}), ("overfitting", {"train.l2": 1e-4}),
+            ("underfitting", {"model.dropout": 0.05})]  # fmt: skip
+    return Diagnosis("", [Finding(code, "warning", "made up", "a hypothesis", {},
+                                  [Prescription("a change", patch)])
+                          for code, patch in made])  # fmt: skip
+
+
+LONG_EPOCHS = {
+    "data": {"dataset": "blobs", "params": {"n_samples": 3000}, "split": "6:2:2"},
+    "model": {"hidden": [32], "dropout": 0.1},
+    "train": {"batch_size": 8, "optimizer": {"name": "adam", "lr": 0.01}},
+}
+
+
+def test_long_epochs_let_a_probe_train_fewer_than_three(store: Path) -> None:
+    # 1,800 rows at batch 8: 225 steps an epoch, enough to see a remedy work in one.
+    run = hone.run({**LONG_EPOCHS, "train": {**LONG_EPOCHS["train"], "epochs": 3}}, store=store)
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, _claims())
+        spec = rs.get_experiment(probed.reference["probe"]["experiment"]).spec
+    assert len(spec["variants"]) == 4 and spec["epochs"] < MIN_EPOCHS
+    assert probed.reference["probe"]["within_budget"] is True
+
+
+def test_hypotheses_are_dropped_last_first_to_keep_within_the_budget(store: Path) -> None:
+    # One epoch: twelve stacked members cost more than it did, so only the top claim is tested.
+    run = hone.run({**LONG_EPOCHS, "train": {**LONG_EPOCHS["train"], "epochs": 1}}, store=store)
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, _claims())
+        spec = rs.get_experiment(probed.reference["probe"]["experiment"]).spec
+    assert [v["patch"] for v in spec["variants"]] == [{}, {"train.optimizer.lr": 0.02}]
+    assert probed.reference["probe"]["untested"] == 2
+    assert [f.probe != {} for f in probed.findings].count(True) == 1

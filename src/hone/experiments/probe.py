@@ -7,7 +7,10 @@ the same seeds, for a fraction of the epochs — an experiment of kind ``probe``
 stacked where the seeds can be, paired like any comparison. The measured effect on the
 validation metric, with its interval, ranks the findings and their prescriptions: a confirmed
 hypothesis first, a refuted one last and said to be refuted, never dropped. By default the
-whole probe costs no more than the run it explains.
+whole probe costs no more than the run it explains: arms that differ only in per-member
+numbers share one stack, the epochs are cut to fit (to one, where an epoch has enough
+steps), and when even that is too much the last hypotheses are left untested (said in
+``reference["probe"]``).
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ __all__ = ["Hypothesis", "hypotheses", "probe_diagnosis", "probing_diagnoser"]
 
 TOP = 3  # hypotheses tested
 SEEDS = 3  # fresh seeds per arm: the fewest with a verdict
-MIN_EPOCHS = 3  # a probe shorter than this measures the first steps, not the remedy
+MIN_EPOCHS = 3  # a probe shorter than this measures the first steps, not the remedy ...
+MIN_STEPS = 100  # ... unless its epochs are long: this many optimizer steps will do
 # Each member past the first adds this share of a run's epoch to a stacked epoch, plus its
 # share of the work (batch x parameters) over the CPU limit: measured on 12-member stacks,
 # 0.08-0.09 for models of ~100 parameters, 0.23 at 8e4 multiply-adds, 0.43-0.50 at 4e5.
@@ -86,7 +90,7 @@ def probe_diagnosis(
     """Test the diagnosis's top hypotheses and return it ranked by what they measured (the
     probe experiment's id in ``reference["probe"]``). ``budget``: seconds the probe may
     spend (default: what the run itself took)."""
-    found = hypotheses(diagnosis, top)
+    found = asked = hypotheses(diagnosis, top)
     if not found:
         diagnosis.probed = True
         return diagnosis
@@ -95,13 +99,14 @@ def probe_diagnosis(
     base = base.model_copy(update={"store": str(store.root)})
     first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
     seed_list = list(range(first, first + seeds))
-    arms = [Variant("baseline", {})] + [Variant(h.name, h.prescription.patch) for h in found]
-    jobs = [(v.name, s, load_config(base, {**v.patch, "seed": s}).to_dict())
-            for v in arms for s in seed_list]  # fmt: skip
-    widths = [len(unit) for unit in stack_units(jobs, stack, None)]
-    per_member = _member_cost(store, run_id, base)
-    epochs = _probe_epochs(base, record.wall_seconds, record.epochs_run, budget,
-                           widths, per_member)  # fmt: skip
+    shape = _shape(store, run_id, base)
+    while True:  # the fewest hypotheses dropped (the last first) to keep within the budget
+        weights = _unit_weights(base, found, seed_list, stack, shape)
+        epochs, fits = _probe_epochs(base, record.wall_seconds, record.epochs_run, budget,
+                                     weights, shape)  # fmt: skip
+        if fits or len(found) == 1:
+            break
+        found = found[:-1]
     short = load_config(base, {"train.epochs": epochs})
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
@@ -115,7 +120,10 @@ def probe_diagnosis(
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
-    return _ranked(diagnosis, found, summary, epochs, base.train.epochs)
+    ranked = _ranked(diagnosis, found, summary, epochs, base.train.epochs)
+    # hypotheses left untested so the probe keeps to its budget, and whether even one did
+    ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
+    return ranked
 
 
 def _earlier(
@@ -148,17 +156,55 @@ def _metric(short: Config, diagnosis: Diagnosis) -> str:
     return "val_balanced_accuracy" if misled and metric == "val_accuracy" else metric
 
 
-def _member_cost(store: RunStore, run_id: str, base: Config) -> float:
-    """What each member past the first adds to a stacked epoch, as a share of one run's
-    epoch: ``MEMBER_COST`` plus the step's work over ``CPU_WORK_LIMIT`` (the whole epoch
-    once stacking does not pay)."""
+@dataclass
+class _Shape:
+    """What a probe's cost depends on besides its epochs: the run's parameters and rows."""
+
+    params: int | None
+    rows: int | None
+
+    def steps(self, batch: int | str) -> int:
+        """Optimizer steps per epoch (a guess of 10 without the data's row count)."""
+        if batch == "full":
+            return 1
+        return math.ceil(self.rows / int(batch)) if self.rows else 10
+
+    def member_cost(self, batch: int | str) -> float:
+        """What each member past the first adds to a stacked epoch, as a share of one run's
+        epoch: ``MEMBER_COST`` plus the step's work over ``CPU_WORK_LIMIT`` (all of it once
+        stacking does not pay)."""
+        if self.params is None:
+            return 1.0
+        rows = (self.rows or 1000) if batch == "full" else int(batch)
+        return min(1.0, MEMBER_COST + self.params * rows / CPU_WORK_LIMIT)
+
+
+def _shape(store: RunStore, run_id: str, base: Config) -> _Shape:
     try:
-        params = sum(t.numel() for t in store.load_weights(run_id).values())
+        params: int | None = sum(t.numel() for t in store.load_weights(run_id).values())
     except HoneError:  # no weights (a failed run): as if stacking did not pay
-        return 1.0
-    batch = base.train.batch_size
-    rows = 1000 if batch == "full" else int(batch)  # a full batch: its rows are not recorded
-    return min(1.0, MEMBER_COST + params * rows / CPU_WORK_LIMIT)
+        params = None
+    try:
+        rows = int(store.load_json(run_id, "data.json")["stats"]["train"]["n"])
+    except (HoneError, KeyError, TypeError, ValueError):
+        rows = None
+    return _Shape(params, rows)
+
+
+def _unit_weights(
+    base: Config, found: list[Hypothesis], seeds: list[int], stack: str, shape: _Shape
+) -> float:
+    """What one probe epoch costs, in epochs of the run: each unit the probe trains (one
+    stack, or one run) weighed by its members and by its epochs (an arm that trains longer)."""
+    arms = [Variant("baseline", {})] + [Variant(h.name, h.prescription.patch) for h in found]
+    jobs = [(v.name, s, load_config(base, {**v.patch, "seed": s}).to_dict())
+            for v in arms for s in seeds]  # fmt: skip
+    per_member = shape.member_cost(base.train.batch_size)
+    total = 0.0
+    for unit in stack_units(jobs, stack, None):
+        longer = unit[0][2]["train"]["epochs"] / max(1, int(base.train.epochs))
+        total += longer * (1 + (len(unit) - 1) * per_member)
+    return total
 
 
 def _probe_epochs(
@@ -166,20 +212,22 @@ def _probe_epochs(
     wall: float | None,
     epochs_run: int,
     budget: float | None,
-    widths: list[int],
-    per_member: float,
-) -> int:
-    """Epochs per probe run so that the probe's units (``widths``: members each, stacked
-    where more than one) together cost ``budget`` seconds (default: the run's own time), at
-    least ``MIN_EPOCHS``, at most the run's epochs."""
+    weight: float,
+    shape: _Shape,
+) -> tuple[int, bool]:
+    """Epochs per probe run so that the probe (``weight``: run-epochs per probe epoch) costs
+    ``budget`` seconds (default: the run's own time); at least enough epochs to measure a
+    remedy rather than the first steps (``MIN_EPOCHS``, or fewer of ``MIN_STEPS`` steps
+    each), at most the run's epochs. Also whether that keeps within the budget."""
     configured = int(base.train.epochs)
+    fewest = min(configured, MIN_EPOCHS,
+                 max(1, math.ceil(MIN_STEPS / shape.steps(base.train.batch_size))))  # fmt: skip
     per_epoch = (wall or 0.0) / max(1, epochs_run)
     spend = budget if budget is not None else (wall or 0.0)
     if per_epoch <= 0 or spend <= 0:
-        return min(configured, max(MIN_EPOCHS, configured // sum(widths)))
-    units = sum(1 + (k - 1) * per_member for k in widths)  # run-epochs one probe epoch costs
-    affordable = spend / (per_epoch * units)
-    return int(min(configured, max(MIN_EPOCHS, math.floor(affordable))))
+        return max(fewest, min(configured, int(configured // max(1.0, weight)))), True
+    affordable = math.floor(spend / (per_epoch * weight))
+    return int(min(configured, max(fewest, affordable))), affordable >= fewest
 
 
 def _scaled(patch: dict[str, Any], base: Config, epochs: int) -> dict[str, Any]:

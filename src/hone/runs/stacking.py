@@ -221,7 +221,8 @@ def run_stacked(
     member_callbacks: list[list[Callback]] | None = None,
 ) -> list[RunResult]:
     """Train ``configs`` (the same but for the seed, or for per-member numbers: ``stack_key``)
-    as one stacked model; record one run per config (with ``extra`` in its record). Returns each run's result, in order. Raises
+    as one stacked model; record one run per config (with ``extra`` in its record). Returns
+    each run's result, in order. Raises
     ``NotStackable`` before any run is recorded when the built model turns out not to stack,
     or (unless ``force``) is too big for stacking to pay on a CPU (the caller runs them one
     by one instead). ``init_seeds``: the seed of each member's initial weights (default:

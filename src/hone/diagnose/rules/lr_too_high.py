@@ -88,10 +88,14 @@ class LrTooHigh(Rule):
         target = achievable(ev)
         # A bouncing loss in a run that still reaches what is achievable costs it nothing
         # measurable: worth saying, not an alarm.
-        harmless = not severe and target is not None and not target.clearly_below(
-            score_of(ev, "val") if ev.has_val else score_of(ev, "train")
+        harmless = (
+            not severe
+            and target is not None
+            and not target.clearly_below(
+                score_of(ev, "val") if ev.has_val else score_of(ev, "train")
+            )
         )
-        if harmless:
+        if harmless and target is not None:
             why += f", yet validation reaches what is achievable here, {target.describe()}"
         return Finding(
             self.code,
