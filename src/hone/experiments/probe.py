@@ -247,7 +247,8 @@ def _ranked(
     configured: int,
 ) -> Diagnosis:
     """Each tested finding gets its probe result; confirmed findings first (largest effect
-    first), then the untested, then the inconclusive, then the refuted."""
+    first), then the inconclusive and the untested in the rules' order (a hypothesis left
+    untested to keep within the budget ranked lower to begin with), then the refuted."""
     rows = {r["name"]: r for r in summary["variants"]}
     order: dict[int, tuple[int, float]] = {}
     for h in found:
@@ -268,7 +269,7 @@ def _ranked(
             "summary": _words(verdict, vs, summary["metric"], epochs, configured),
         }
         size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
-        rank = {"confirmed": 0, "inconclusive": 2, "refuted": 3}[verdict]
+        rank = {"confirmed": 0, "inconclusive": 1, "refuted": 3}[verdict]
         order[id(h.finding)] = (rank, -size)
         if verdict == "refuted":
             h.prescription.why += " (refuted by the probe)"
