@@ -259,7 +259,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         if not folder.is_dir():
             return
         record = self.get_run(run_id, with_history=with_history)
-        atomic_write_text(folder / "run.json", json.dumps(record.to_json()))
+        atomic_write_text(folder / "run.json", record.json_text())
 
     def delete_run(self, run_id: str, min_prefix: int = MIN_DELETE_PREFIX) -> str:
         text = require_id(run_id, "run")
