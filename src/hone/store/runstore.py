@@ -290,6 +290,8 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
     def resolve_id(self, prefix: str) -> str:
         """Accept a full id or a unique prefix (or suffix, the random part) of one."""
         prefix = require_id(prefix, "run")
+        if self._db.execute("SELECT 1 FROM runs WHERE id = ?", (prefix,)).fetchone():
+            return prefix  # a full id, by the primary key: no scan of every id (~3 ms in 10k)
         ids = matching_ids(self._db, "runs", prefix)
         if prefix in ids:
             return prefix
