@@ -322,7 +322,7 @@ def bench_overhead(quick: bool) -> dict[str, Any]:
     costs (opening it, the summary with Optuna's parameter importances) apart."""
     trials = 8 if quick else 24
     cfg = moons(30)
-    hone_study(cfg, 2, 0, "off")  # warm
+    hone_study(cfg, 5, 0, "off")  # warm: imports, and a summary with importances (4+ trials)
     before = load()
     plain = outside_fit(hone_study(cfg, trials, 1, "off"))
     prof = cProfile.Profile()
