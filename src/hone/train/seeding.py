@@ -12,7 +12,8 @@ def seed_torch(seed: int) -> None:
     """``torch.manual_seed``; in a PyTorch built without an accelerator, its CPU generator
     alone: ``manual_seed`` also queues a seed, with a stack trace (~0.5 ms a call in a run),
     for each accelerator family the build could have but this one never initialises."""
-    if torch.accelerator.current_accelerator() is None:
+    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6
+    if accelerator is not None and accelerator.current_accelerator() is None:
         torch.default_generator.manual_seed(seed)
     else:
         torch.manual_seed(seed)
