@@ -14,8 +14,10 @@
                (within 0.5 point), per study seed, with a 95 % interval of the mean.
 3. mnist       MNIST 784-200-10 (10k rows, 1 epoch, lr and weight decay): ``--stack auto``
                against ``off`` (on a CPU, auto declines to stack and says why).
-4. overhead    hone's per-trial bookkeeping outside training with ``--stack off``, by profile
-               (cProfile: wall minus the time inside the training loop, per trial).
+4. overhead    hone's per-trial bookkeeping outside training with ``--stack off``: without a
+               profiler (each trial's ask-to-tell from Optuna's timestamps minus its run's
+               recorded training time), and by profile (cProfile: time in the trials minus
+               the time inside the training loop); cProfile inflates code of many small calls.
 
     python -m benchmarks.stacked_tune            # ~20 minutes on 2 quiet cores
     python -m benchmarks.stacked_tune --quick    # a smoke run (fewer seeds, trials, epochs)
@@ -46,6 +48,8 @@ from hone.assemble import build_run
 from hone.config import Config, load_config
 from hone.experiments.stats import compare_paired, summarize
 from hone.experiments.tune import make_sampler, parse_space, tune
+from hone.store import RunStore
+from hone.store.studies import open_storage
 
 MOONS_SPACE: dict[str, Any] = {
     "train.optimizer.lr": {"type": "float", "low": 1e-3, "high": 0.5, "log": True},
@@ -134,7 +138,8 @@ def hone_study(cfg: Config, trials: int, seed: int, stack: str, pruner: str = "n
     rows = [t for t in result.trials if t["state"] in ("complete", "pruned")]
     return {"wall_s": wall, "best": result.best_value, "told_s": told,
             "values": [t["value"] for t in result.trials],
-            "params": [t["params"] for t in rows]}  # fmt: skip
+            "params": [t["params"] for t in rows], "store": store,
+            "storage": result.storage}  # fmt: skip
 
 
 def plain_study(cfg: Config, trials: int, seed: int) -> dict[str, Any]:
@@ -293,13 +298,33 @@ def bench_mnist(quick: bool) -> dict[str, Any]:
     return out
 
 
+def outside_fit(got: dict[str, Any]) -> dict[str, Any]:
+    """Without a profiler: per trial, Optuna's ask-to-tell (the trial's start and completion
+    timestamps) minus its run's training time (the run's recorded ``wall_seconds``, the time
+    inside ``engine.fit``); the study's own costs are its wall time outside the trials."""
+    study = optuna.load_study(study_name="bench", storage=open_storage(got["storage"]))
+    trials = study.get_trials(deepcopy=False)
+    with RunStore(got["store"]) as rs:
+        fit = [float(rs.get_run(t.user_attrs["run_id"], with_history=False).wall_seconds or 0)
+               for t in trials]  # fmt: skip
+    spans = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials
+             if t.datetime_complete is not None and t.datetime_start is not None]  # fmt: skip
+    outside = [s - f for s, f in zip(spans, fit, strict=True)]
+    return {"trials": len(trials), "trials_s": sum(spans), "fit_s": sum(fit),
+            "ms_per_trial": statistics.fmean(outside) * 1000,
+            "ms_per_trial_median": statistics.median(outside) * 1000,
+            "study_once_s": got["wall_s"] - sum(spans)}  # fmt: skip
+
+
 def bench_overhead(quick: bool) -> dict[str, Any]:
-    """``--stack off``, by profile (cProfile): per trial, the time in Optuna's ``_run_trial``
-    (ask to tell) outside ``engine.fit``; and the study's own once-per-process costs (opening
-    it, the summary with Optuna's parameter importances) apart."""
+    """``--stack off``: per trial, the time in Optuna's ask-to-tell outside ``engine.fit``,
+    without a profiler and then by profile (cProfile); and the study's own once-per-process
+    costs (opening it, the summary with Optuna's parameter importances) apart."""
     trials = 8 if quick else 24
     cfg = moons(30)
-    hone_study(cfg, 2, 0, "off")  # warm
+    hone_study(cfg, 5, 0, "off")  # warm: imports, and a summary with importances (4+ trials)
+    before = load()
+    plain = outside_fit(hone_study(cfg, trials, 1, "off"))
     prof = cProfile.Profile()
     prof.enable()
     got = hone_study(cfg, trials, 1, "off")
@@ -313,13 +338,20 @@ def bench_overhead(quick: bool) -> dict[str, Any]:
     in_trials = cumulative("optuna/study/_optimize.py", "_run_trial")
     per_trial = (in_trials - fit) * 1000 / trials
     study = got["wall_s"] - in_trials
+    after = load()
     print(
-        f"4. per-trial bookkeeping outside training, --stack off: {per_trial:.0f} ms (profiled: "
-        f"{in_trials:.1f} s in trials, {fit:.1f} s of it in engine.fit, {trials} trials); "
-        f"the study's own costs once: {study:.1f} s"
+        f"4. per-trial bookkeeping outside training, --stack off, {trials} trials, load "
+        f"{before:.2f} → {after:.2f}:\n"
+        f"   without a profiler: {plain['ms_per_trial']:.0f} ms (median "
+        f"{plain['ms_per_trial_median']:.0f} ms; {plain['trials_s']:.1f} s in trials, "
+        f"{plain['fit_s']:.1f} s of it in engine.fit); the study's own costs once: "
+        f"{plain['study_once_s']:.1f} s\n"
+        f"   by profile (cProfile): {per_trial:.0f} ms ({in_trials:.1f} s in trials, {fit:.1f} s "
+        f"of it in engine.fit); the study's own costs once: {study:.1f} s"
     )
-    return {"trials": trials, "wall_s": got["wall_s"], "fit_s": fit, "trials_s": in_trials,
-            "ms_per_trial": per_trial, "study_once_s": study}  # fmt: skip
+    return {"trials": trials, "unprofiled": plain, "wall_s": got["wall_s"], "fit_s": fit,
+            "trials_s": in_trials, "ms_per_trial": per_trial, "study_once_s": study,
+            "load_before": before, "load_after": after}  # fmt: skip
 
 
 BENCHES = ("throughput", "pruning", "mnist", "overhead")

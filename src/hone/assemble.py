@@ -33,6 +33,7 @@ from hone.train.losses import LossFn, LossSpec, make_loss, resolve_output_activa
 from hone.train.optim import make_optimizer
 from hone.train.regularize import Penalty, penalized_parameters
 from hone.train.schedules import Schedule
+from hone.train.seeding import seed_torch
 from hone.train.state import TrainState
 from hone.train.targets import check_regression_settings, resolved_config, target_scale
 from hone.train.transfer import Unfreeze, freeze, load_matching
@@ -117,7 +118,7 @@ def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return the generator that orders training batches."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    seed_torch(seed)
     return torch.Generator().manual_seed(seed)
 
 
@@ -188,7 +189,7 @@ def build_run(
     cfg = resolved_config(cfg, data)
     check_regression_settings(cfg, data)
     check_memory(cfg, data.input_shape, data.n_outputs, _batch_size(cfg, data), device)
-    torch.manual_seed(cfg.seed if init_seed is None else init_seed)
+    seed_torch(cfg.seed if init_seed is None else init_seed)
     net: nn.Module
     if model is None:
         net = build_model(cfg.model, data.input_shape, data.n_outputs).to(device)

@@ -268,6 +268,28 @@ def test_trials_evaluate_only_the_split_they_are_judged_on(tmp_path: Path) -> No
     assert full.metrics["val_loss"] == result.best_value and "test_loss" in full.metrics
 
 
+def test_trials_one_by_one_are_each_a_whole_run(tmp_path: Path) -> None:
+    """``--stack off``: the trials record through one store open for the whole study; each
+    is its own run with its history, weights and final run.json, a pruned one as pruned."""
+    from hone.store import RunStore
+
+    cfg = base(**{"train.epochs": 6})
+    specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
+    result = tune(cfg, specs, trials=8, metric="val_loss", store=str(tmp_path / "s"),  # type: ignore[arg-type]
+                  storage=None, study_name="off", sampler="random", pruner="median",
+                  stack="off")  # fmt: skip
+    assert len({t["run_id"] for t in result.trials}) == 8
+    with RunStore(tmp_path / "s") as rs:
+        for t in result.trials:
+            record = rs.get_run(t["run_id"])
+            assert rs.shown_status(record) == t["status"] in ("completed", "pruned")
+            assert record.history["epoch"] == list(range(1, record.epochs_run + 1))
+            assert record.epochs_run == (6 if t["status"] == "completed" else t["pruned_epoch"])
+            folder = rs.run_dir(record.id)
+            assert (folder / "weights.safetensors").is_file()
+            assert json.loads((folder / "run.json").read_text()) == record.to_json()
+
+
 # Stacked trials (--stack auto, the default): trials of one shape train as one stacked model.
 WIDE_SPACE = """
 train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true}

@@ -5,6 +5,7 @@ phase (a real SIGINT, in a child process)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -101,3 +102,29 @@ def test_ctrl_c_at_each_phase_ends_interrupted_and_resumable(tmp_path: Path) -> 
         assert p["weights"] and p["checkpoint"], p
         assert p["resumed"] == "completed" and p["same_as_reference"], p
     assert "--resume" in phases["evaluation"]["message"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc/self/fd")
+def test_what_must_outlast_a_power_cut_is_synced_before_its_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's files are each written beside their name and renamed into place (a crash of
+    the process leaves the old file or the new one). Those that must outlast a power cut
+    reach the disk first: config.yaml (what a run whose index row was lost is restored
+    from), data.json, telemetry.json, evaluation.json and the final run.json. The run.json
+    written when the run starts is not: the final one supersedes it."""
+    synced: list[str] = []
+    fsync = os.fsync
+
+    def noting(fd: int) -> None:  # the real fsync, noting which file it syncs
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", noting)
+    result = hone.run(tiny(), store=tmp_path / "store")
+    monkeypatch.undo()
+    names = [n.split(".tmp")[0].lstrip(".").rsplit(".", 1)[0] for n in synced]
+    assert sorted(names) == sorted(["config.yaml", "data.json", "telemetry.json",
+                                    "evaluation.json", "run.json"])  # fmt: skip
+    record = json.loads((tmp_path / "store" / "runs" / result.run_id / "run.json").read_text())
+    assert record["status"] == "completed" and len(record["history"]["epoch"]) == 5

@@ -31,7 +31,15 @@ from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback
 from hone.train.resume import load_checkpoint
 
-__all__ = ["check_arguments", "check_sources", "python_data", "python_defaults", "resume", "run"]
+__all__ = [
+    "check_arguments",
+    "check_sources",
+    "python_data",
+    "python_defaults",
+    "resume",
+    "run",
+    "run_in",
+]
 
 # A module or data given from Python without a config: a validation split to judge by, early
 # stopping to end when it stops helping, Adam at its usual rate.
@@ -77,17 +85,31 @@ def run(
         if model is not None or data is not None:
             raise ConfigError("train.ensemble: not with model= or data=; use hone.compare")
         return train_ensemble(cfg, callbacks=callbacks, progress=progress, stack=stack)
-    run_store = RunStore(cfg.store)
-    try:
-        run_store.require_writable()  # before the data is loaded and the model built
-        cfg, bundle = python_data(cfg, data)
-        built = build_run(cfg, bundle, model=model)
-        result = train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
-    finally:
-        run_store.close()
+    with RunStore(cfg.store) as run_store:
+        result = run_in(run_store, cfg, model=model, data=data, callbacks=callbacks,
+                        progress=progress, evaluate=evaluate)  # fmt: skip
     if defaults:
         result.notes["defaults"] = defaults
     return result
+
+
+def run_in(
+    run_store: RunStore,
+    cfg: Config,
+    *,
+    model: ModelSource | None = None,
+    data: Any = None,
+    callbacks: Sequence[Callback] = (),
+    progress: bool = False,
+    evaluate: Sequence[str] = SPLITS,
+) -> RunResult:
+    """``run`` for a loaded config (not an ensemble) in a store already open: a study's
+    trials share one (opening the index costs a few ms, and closing its last connection a
+    WAL checkpoint that waits for the disk, per run)."""
+    run_store.require_writable()  # before the data is loaded and the model built
+    cfg, bundle = python_data(cfg, data)
+    built = build_run(cfg, bundle, model=model)
+    return train_and_record(built, run_store, callbacks, progress, evaluate=evaluate)
 
 
 def resume(

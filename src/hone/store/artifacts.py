@@ -13,7 +13,7 @@ from typing import Any
 
 from hone.errors import StoreError
 from hone.store.files import atomic_write, atomic_write_text
-from hone.store.records import clean_json
+from hone.store.records import strict_json
 
 __all__ = ["ArtifactsMixin"]
 
@@ -77,8 +77,7 @@ class ArtifactsMixin:
         """``indent=None`` for big files read by programs (telemetry): Python's JSON encoder
         is ~10x faster without indentation."""
         self.require_writable()
-        text = json.dumps(clean_json(obj), indent=indent)
-        return atomic_write_text(self.run_dir(run_id) / name, text)
+        return atomic_write_text(self.run_dir(run_id) / name, strict_json(obj, indent))
 
     def load_json(self, run_id: str, name: str) -> Any:
         run_id = self.resolve_id(run_id)

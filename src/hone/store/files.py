@@ -153,15 +153,20 @@ def _remove(tmp: str) -> None:
             os.unlink(tmp)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
+def atomic_write_bytes(path: Path, data: bytes, sync: bool = True) -> Path:
+    """``sync``: on the disk before the rename (``fsync``), so not even a power cut leaves
+    the new name with lost contents; without it, the file survives a crash of the process
+    (a file that a later, synced write supersedes)."""
+
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            if sync:
+                os.fsync(fh.fileno())
 
     return atomic_write(path, write, needed=len(data))
 
 
-def atomic_write_text(path: Path, text: str) -> Path:
-    return atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, sync: bool = True) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"), sync)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["STATUSES", "ExperimentRecord", "RunRecord", "clean_json", "experiment_from_row",
-           "record_from_row"]  # fmt: skip
+           "record_from_row", "strict_json"]  # fmt: skip
 
 # running: in progress (or killed: see ``RunRecord.alive``); stopped: ended early on purpose
 # (a watch rule or a pruner); killed: the owning process died without recording an end.
@@ -29,6 +29,17 @@ def clean_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [clean_json(v) for v in value]
     return value
+
+
+def strict_json(value: Any, indent: int | None = None) -> str:
+    """``json.dumps(clean_json(value))``, without the walk in Python when nothing needs
+    cleaning: JSON's encoder refuses a NaN, an infinity or a key it cannot write, and only
+    then is the value cleaned first (the walk costs ~10x the encoding on a run's telemetry).
+    Keys ``True``, ``False`` and ``None`` are written as JSON writes them (``"true"``)."""
+    try:
+        return json.dumps(value, indent=indent, allow_nan=False)
+    except (ValueError, TypeError):
+        return json.dumps(clean_json(value), indent=indent)
 
 
 @dataclass
@@ -54,6 +65,13 @@ class RunRecord:
         if not self.damaged:
             out.pop("damaged")
         return out  # type: ignore[no-any-return]
+
+    def json_text(self) -> str:
+        """``to_json()`` as JSON text (``run.json``), without cleaning what needs none."""
+        fields = dict(self.__dict__)
+        if not self.damaged:
+            fields.pop("damaged")
+        return strict_json(fields)
 
 
 @dataclass

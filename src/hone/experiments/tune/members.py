@@ -122,7 +122,7 @@ class TrialMember:
         trial, states = self.asked.trial, optuna.trial.TrialState
         value, state_told, how = None, states.COMPLETE, "complete"
         try:
-            value = settle(trial, ended, self.metric, str(self.store.root))
+            value = settle(trial, ended, self.metric, self.store)
         except optuna.TrialPruned:
             state_told, how = states.PRUNED, "pruned"
         except RunFailed:

@@ -164,7 +164,7 @@ def _tell(
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         raise RayRunFailed(f"trial {trial.number} failed on a Ray worker: {outcome.error}")
     try:
-        value = settle(trial, outcome.run, metric, str(rs.root))
+        value = settle(trial, outcome.run, metric, rs)
     except optuna.TrialPruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
     except RunFailed:

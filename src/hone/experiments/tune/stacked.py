@@ -206,7 +206,7 @@ class StackedStudy:
         """One trial as ``--stack off`` trains it (``trials.objective``), told here."""
         states = optuna.trial.TrialState
         value, state = None, states.COMPLETE
-        train = objective(self.base_dict, self.specs, self.metric, str(self.store.root), None,
+        train = objective(self.base_dict, self.specs, self.metric, self.store, None,
                           self.diagnosis)  # fmt: skip
         try:
             value = train(asked.trial)  # its parameters are suggested already: the same

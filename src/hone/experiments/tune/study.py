@@ -139,10 +139,7 @@ def tune(
             if why is not None:
                 if stack == "auto" and say is not None:
                     say(f"trials train one by one: {why}")
-                pulse = progress.pulse if isinstance(progress, Pulsing) else None
-                study.optimize(objective(base.to_dict(), specs, metric, store, None, diagnosis,
-                                         pulse),
-                               n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
+                _one_by_one(study, base, specs, metric, store, trials, diagnosis, progress, report)
         else:
             _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,
                           jobs or 1, report, (stack, stack_size, refill))  # fmt: skip
@@ -192,6 +189,25 @@ def _reporter(study: optuna.Study, progress: Any, trials: int) -> Callable[..., 
         progress(label, len(now) - before - len(running), trials, running)
 
     return report
+
+
+def _one_by_one(
+    study: optuna.Study,
+    base: Config,
+    specs: list[ParamSpec],
+    metric: str,
+    store: str,
+    trials: int,
+    diagnosis: bool,
+    progress: Any,
+    report: Callable[..., None],
+) -> None:
+    """Trials one at a time (``--stack off``, or shapes that cannot stack), each a run in the
+    store, which stays open for the whole study."""
+    pulse = progress.pulse if isinstance(progress, Pulsing) else None
+    with RunStore(store) as rs:
+        study.optimize(objective(base.to_dict(), specs, metric, rs, None, diagnosis, pulse),
+                       n_trials=trials, catch=(RunFailed,), callbacks=[report])  # fmt: skip
 
 
 def _in_processes(

@@ -10,9 +10,10 @@ from typing import Any
 
 import optuna
 
+from hone.config import load_config
 from hone.experiments.tune.space import ParamSpec
 from hone.progress import Pulse
-from hone.runs.train import run
+from hone.runs.train import run, run_in
 from hone.store import RunStore
 from hone.train.callbacks import Callback, Pulses
 from hone.train.state import TrainState
@@ -45,10 +46,9 @@ class ReportToTrial(Callback):
             state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"
 
 
-def _mark_pruned(store: str, run_id: str, message: str) -> None:
+def _mark_pruned(store: RunStore, run_id: str, message: str) -> None:
     """A pruned trial's run ended early on purpose: ``stopped``, not ``completed``."""
-    with RunStore(store) as rs:
-        rs.set_status(run_id, "stopped", message or "pruned by Optuna")
+    store.set_status(run_id, "stopped", message or "pruned by Optuna")
 
 
 class RunFailed(Exception):
@@ -80,7 +80,7 @@ def trial_overrides(
     return overrides
 
 
-def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: str) -> float:
+def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: RunStore) -> float:
     """Record on ``trial`` how its run ended; its value, or raise ``TrialPruned``,
     ``RunFailed`` (diverged, failed) or ``KeyboardInterrupt`` (the run was interrupted)."""
     trial.set_user_attr("run_id", run.run_id)
@@ -112,21 +112,25 @@ def objective(
     base: dict[str, Any],
     specs: list[ParamSpec],
     metric: str,
-    store: str,
+    store: RunStore,
     threads: int | None,
     diagnosis: bool = False,
     pulse: Callable[[Pulse], None] | None = None,
 ) -> Callable[[optuna.Trial], float]:
-    """Optuna's objective: each trial one recorded run of ``base`` with its parameters
-    (``pulse``: where a live display learns how far each trial's run is)."""
+    """Optuna's objective: each trial one recorded run of ``base`` with its parameters, in
+    ``store`` (open for the whole study; ``pulse``: where a live display learns how far each
+    trial's run is)."""
 
     def trial_value(trial: optuna.Trial) -> float:
         patch = {s.key: s.suggest(trial) for s in specs}
         overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = ReportToTrial(trial, metric)
-        live = [Pulses(pulse, f"trial {trial.number}")] if pulse else []
-        result = run(base, store=store, callbacks=[report, *live], evaluate=judged_on(metric),
-                     overrides=overrides)  # fmt: skip
+        callbacks = [report, *([Pulses(pulse, f"trial {trial.number}")] if pulse else [])]
+        cfg = load_config(base, overrides).model_copy(update={"store": str(store.root)})
+        if cfg.train.ensemble is not None:  # members and their ensemble: hone.run's way
+            result = run(cfg, callbacks=callbacks, evaluate=judged_on(metric))
+        else:
+            result = run_in(store, cfg, callbacks=callbacks, evaluate=judged_on(metric))
         ended = TrialRun(result.run_id, result.status, result.message, result.metrics,
                          result.epochs_run, report.pruned)  # fmt: skip
         return settle(trial, ended, metric, store)

@@ -12,6 +12,7 @@ from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_prun
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.stacked import tune_stacked
 from hone.experiments.tune.trials import RunFailed, objective
+from hone.store import RunStore
 from hone.store.studies import open_storage
 
 __all__ = ["worker"]
@@ -37,5 +38,6 @@ def worker(args: tuple[Any, ...]) -> None:
                            lambda *_: None)  # fmt: skip
         if why is None:
             return
-    study.optimize(objective(base, specs, metric, store, threads, diagnosis), n_trials=n,
-                   catch=(RunFailed,))  # fmt: skip
+    with RunStore(store) as rs:
+        study.optimize(objective(base, specs, metric, rs, threads, diagnosis), n_trials=n,
+                       catch=(RunFailed,))  # fmt: skip
