@@ -103,7 +103,7 @@ LONG_EPOCHS = {
 
 def test_long_epochs_let_a_probe_train_fewer_than_three(store: Path) -> None:
     # 1,800 rows at batch 8: 225 steps an epoch, enough to see a remedy work in one.
-    run = hone.run({**LONG_EPOCHS, "train": {**LONG_EPOCHS["train"], "epochs": 3}}, store=store)
+    run = hone.run({**LONG_EPOCHS, "train": {**LONG_EPOCHS["train"], "epochs": 6}}, store=store)
     with RunStore(store) as rs:
         probed = probe_diagnosis(rs, run.run_id, _claims())
         spec = rs.get_experiment(probed.reference["probe"]["experiment"]).spec
