@@ -120,3 +120,18 @@ def test_hypotheses_are_dropped_last_first_to_keep_within_the_budget(store: Path
     assert [v["patch"] for v in spec["variants"]] == [{}, {"train.optimizer.lr": 0.02}]
     assert probed.reference["probe"]["untested"] == 2
     assert [f.probe != {} for f in probed.findings].count(True) == 1
+
+
+def test_a_remedy_that_stops_a_divergence_is_confirmed(store: Path) -> None:
+    # The run diverges on every seed, so there are no pairs to test; a prescription whose
+    # runs complete is still a clear verdict, not an inconclusive one.
+    from tests.conftest import tiny
+
+    config = tiny(**{"train.epochs": 20, "train.optimizer": {"name": "sgd", "lr": 50.0},
+                     "model.hidden": [64, 64]})  # fmt: skip
+    run = hone.run(config, store=store)
+    assert run.status == "diverged"
+    diagnosis = hone.diagnose(run.run_id, store, probe=True)
+    top = diagnosis.findings[0]
+    assert top.code == "lr_too_high" and top.probe["verdict"] == "confirmed"
+    assert "diverged on every seed" in top.probe["summary"]

@@ -253,10 +253,18 @@ def _ranked(
     untested to keep within the budget ranked lower to begin with), then the refuted."""
     rows = {r["name"]: r for r in summary["variants"]}
     order: dict[int, tuple[int, float]] = {}
+    lost = _all_diverged(rows.get("baseline", {}), len(summary["seeds"]))
     for h in found:
-        vs = rows.get(h.name, {}).get("vs") or {}
+        row = rows.get(h.name, {})
+        vs = row.get("vs") or {}
         verdict = VERDICTS.get(str(vs.get("verdict")), "inconclusive")
         effect = vs.get("mean_diff")
+        rescued = lost and int(row.get("n") or 0) >= 2  # no pairs, yet a clear verdict
+        if rescued:
+            verdict = "confirmed"
+            done = f"{row['n']} of {len(summary['seeds'])}"
+            vs = {**vs, "rescued": f"the run as it is diverged on every seed; with the "
+                  f"prescription it completed on {done}"}  # fmt: skip
         h.finding.probe = {
             "verdict": verdict,
             "prescription": h.prescription.why,
@@ -284,7 +292,14 @@ def _ranked(
     return diagnosis
 
 
+def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
+    """Whether the run as it is gave no value on any seed because it diverged on each."""
+    return not row.get("values") and f"({seeds} diverged)" in str(row.get("missing"))
+
+
 def _words(verdict: str, vs: dict[str, Any], metric: str, epochs: int, configured: int) -> str:
+    if vs.get("rescued"):
+        return f"{verdict}: {vs['rescued']} ({epochs} of {configured} epochs)"
     effect = vs.get("mean_diff")
     if not isinstance(effect, int | float) or not math.isfinite(effect):
         return f"{verdict}: no measurable difference in {metric}"
