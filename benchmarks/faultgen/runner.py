@@ -84,12 +84,12 @@ def verify_probed(case: Case, result: Any, diagnosis: Any, store: Path) -> dict[
                            store=store, seed=fresh, metric=probe.get("metric"))  # fmt: skip
     except Exception as exc:  # a patch hone cannot apply is a finding of the study
         return {**out, "applied": False, "patch": top.patch, "why": f"{exc}"[:300]}
-    v, base = cmp["top"], cmp.variants[0]
+    v, base = cmp["top"], cmp.summary["variants"][0]
     diff = v.mean_diff if v.mean_diff is not None and math.isfinite(v.mean_diff) else 0.0
     improves = diff > 0 if "acc" in cmp.metric else diff < 0
     # The run as it is diverged on every seed and the prescription's runs completed: no
     # pairs to subtract, and plainly an improvement (a diverged run has no usable model).
-    rescued = not base.values and f"({VERIFY_SEEDS} diverged)" in base.missing and v.n >= 2
+    rescued = not base["values"] and base["diverged"] == VERIFY_SEEDS and v.n >= 2
     return {**out, "applied": True, "patch": top.patch, "metric": cmp.metric,
             "mean_diff": diff, "verdict": v.verdict, "improves": improves or rescued,
             "rescued": rescued, "significantly_worse": v.verdict == "worse"}  # fmt: skip

@@ -68,6 +68,7 @@ def test_diverged_runs_are_counted_and_said_but_never_averaged(store: Path, stac
         blown["missing"] == "3 of 3 runs have no val_accuracy (3 diverged); lower the learning rate"
     )
     assert summary["variants"][0]["missing"] == ""
+    assert [row["diverged"] for row in summary["variants"]] == [0, 3]
     result = _result(summary)
     assert result.variants[1].missing == blown["missing"] and len(result.variants[1].run_ids) == 3
     assert "3 diverged" in result._repr_html_()

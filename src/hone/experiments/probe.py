@@ -294,7 +294,7 @@ def _ranked(
 
 def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
     """Whether the run as it is gave no value on any seed because it diverged on each."""
-    return not row.get("values") and f"({seeds} diverged)" in str(row.get("missing"))
+    return not row.get("values") and row.get("diverged") == seeds
 
 
 def _words(verdict: str, vs: dict[str, Any], metric: str, epochs: int, configured: int) -> str:

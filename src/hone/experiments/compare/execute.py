@@ -20,7 +20,7 @@ from typing import Any
 
 from hone.cluster.backend import Backend
 from hone.cluster.processes import local_pool, start_method
-from hone.config import load_config
+from hone.config import Config, load_config
 from hone.errors import ConfigError, HoneError
 from hone.experiments.compare.on_ray import run_on_ray
 from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
@@ -58,6 +58,7 @@ def stack_units(
     together)."""
     if stack == "off":
         return [[job] for job in todo]
+    config = {(name, seed): load_config(cfg) for name, seed, cfg in todo}  # each read once
     variants: dict[str, Unit] = {}
     for job in todo:
         variants.setdefault(job[0], []).append(job)
@@ -66,15 +67,16 @@ def stack_units(
     pending = list(variants.values())
     if across:
         pending = []
-        for groups in _across(list(variants.values())):
+        for groups in _across(list(variants.values()), config):
             joined = [job for group in groups for job in group]
-            configs = [load_config(cfg) for _, _, cfg in joined]
+            configs = [config[name, seed] for name, seed, _ in joined]
             if len(groups) > 1 and why_not_stacked(configs, trials=True) is None:
                 units.append(joined)
             else:
                 pending.extend(groups)
     for group in pending:
-        why = why_not_stacked([load_config(cfg) for _, _, cfg in group]) if len(group) > 1 else None
+        configs = [config[name, seed] for name, seed, _ in group]
+        why = why_not_stacked(configs) if len(group) > 1 else None
         if len(group) > 1 and why is None:
             units.append(group)
             continue
@@ -83,12 +85,12 @@ def stack_units(
     return units
 
 
-def _across(groups: list[Unit]) -> list[list[Unit]]:
+def _across(groups: list[Unit], config: dict[tuple[str, int], Config]) -> list[list[Unit]]:
     """Variants' seed groups put together by what a stack must share (``stack_key``), at
     most ``MAX_WIDTH`` members each."""
     by_key: dict[str, list[Unit]] = {}
     for group in groups:
-        by_key.setdefault(stack_key(load_config(group[0][2])), []).append(group)
+        by_key.setdefault(stack_key(config[group[0][0], group[0][1]]), []).append(group)
     out: list[list[Unit]] = []
     for same in by_key.values():
         current: list[Unit] = []

@@ -88,6 +88,9 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
                 r["run_id"] for r in sorted(by_variant.get(name, []), key=lambda r: r["seed"])
             ],
             "missing": _missing_note(records[name], mine, metric),
+            "diverged": sum(
+                r is not None and r.status == "diverged" for r in records[name].values()
+            ),
         }
         ref = v.get("compare_to")
         if ref and ref in values:
