@@ -163,3 +163,26 @@ def test_a_bouncing_loss_that_reaches_the_reference_is_no_alarm(store: Path) -> 
     assert bounce.severity == "info" and "reaches what is achievable" in bounce.explanation
     assert not [f.code for f in diagnosis.findings if f.severity in ("warning", "critical")]
     assert result.metrics["val_accuracy"] >= diagnosis.reference["achievable"]["score"] - 0.02
+
+
+def test_little_data_is_remedied_with_the_rows_the_split_keeps_out(store: Path) -> None:
+    """60 training rows of moons (the split keeps three quarters in its test share), a 2x256
+    MLP, 150 epochs: validation loss turns up after a few epochs from over-confidence while
+    validation accuracy keeps improving. The first remedy trains on more of the rows; early
+    stopping, where prescribed, watches accuracy, which stopping on the loss would give up."""
+    result, diagnosis = _diagnose(store, {
+        "seed": 1,
+        "data": {"dataset": "moons", "params": {"n_samples": 1000, "noise": 0.25},
+                 "split": {"train": 0.06, "val": 0.2}},
+        "model": {"hidden": [256, 256]},
+        "train": {"epochs": 150, "batch_size": 16, "optimizer": {"name": "adam", "lr": 0.01}},
+    })  # fmt: skip
+    val_loss, val_acc = result.history["val_loss"], result.history["val_accuracy"]
+    turned = val_loss.index(min(val_loss))
+    assert max(val_acc[turned + 1 :]) > val_acc[turned]  # accuracy gained after the loss turned
+    over = _first(diagnosis, "overfitting")
+    assert over.causes[0] == "data.split.train"
+    assert over.prescriptions[0].patch == {"data.split.train": 0.24}
+    stops = [p.patch["train.early_stopping"] for p in over.prescriptions
+             if "train.early_stopping" in p.patch]  # fmt: skip
+    assert all(stop["monitor"] == "val_accuracy" for stop in stops)

@@ -135,3 +135,23 @@ def test_a_remedy_that_stops_a_divergence_is_confirmed(store: Path) -> None:
     top = diagnosis.findings[0]
     assert top.code == "lr_too_high" and top.probe["verdict"] == "confirmed"
     assert "diverged on every seed" in top.probe["summary"]
+
+
+def test_an_arm_that_trains_on_more_rows_weighs_its_rows(store: Path) -> None:
+    """A remedy that moves rows into training costs more per epoch: the probe trains fewer
+    epochs to keep within the run's cost."""
+    cfg = {**LONG_EPOCHS, "data": {**LONG_EPOCHS["data"], "split": {"train": 0.1, "val": 0.2}},
+           "train": {**LONG_EPOCHS["train"], "epochs": 36}}  # fmt: skip
+    run = hone.run(cfg, store=store)
+    more = Finding("overfitting", "warning", "made up", "a claim", {},
+                   [Prescription("more rows", {"data.split.train": 0.4})])  # fmt: skip
+    same = Finding("overfitting", "warning", "made up", "a claim", {},
+                   [Prescription("a penalty", {"train.l2": 1e-4})])  # fmt: skip
+    epochs = []
+    with RunStore(store) as rs:
+        for claim in (more, same):
+            probed = probe_diagnosis(rs, run.run_id, Diagnosis(run.run_id, [claim]))
+            epochs.append(probed.reference["probe"]["epochs"])
+    # 4x the rows: the arm weighs 4x its stack (1 + 2 x MEMBER_COST), against one stack of
+    # six for the penalty: 36 / 9 = 4 epochs against 36 / 3 = 12
+    assert epochs[0] * 2 < epochs[1]

@@ -197,16 +197,25 @@ def _unit_weights(
     base: Config, found: list[Hypothesis], seeds: list[int], stack: str, shape: _Shape
 ) -> float:
     """What one probe epoch costs, in epochs of the run: each unit the probe trains (one
-    stack, or one run) weighed by its members and by its epochs (an arm that trains longer)."""
+    stack, or one run) weighed by its members, by its epochs (an arm that trains longer) and
+    by its training rows (an arm that trains on more of the data)."""
     arms = [Variant("baseline", {})] + [Variant(h.name, h.prescription.patch) for h in found]
     jobs = [(v.name, s, load_config(base, {**v.patch, "seed": s}).to_dict())
             for v in arms for s in seeds]  # fmt: skip
     per_member = shape.member_cost(base.train.batch_size)
     total = 0.0
     for unit in stack_units(jobs, stack, None):
-        longer = unit[0][2]["train"]["epochs"] / max(1, int(base.train.epochs))
-        total += longer * (1 + (len(unit) - 1) * per_member)
+        cfg = unit[0][2]
+        longer = cfg["train"]["epochs"] / max(1, int(base.train.epochs))
+        total += longer * _more_rows(base, cfg) * (1 + (len(unit) - 1) * per_member)
     return total
+
+
+def _more_rows(base: Config, cfg: dict[str, Any]) -> float:
+    """How many times the run's training rows an arm's config trains on (1 unless it
+    moves the split's training fraction)."""
+    was, now = base.data.split.train, (cfg["data"].get("split") or {}).get("train")
+    return now / was if was and now else 1.0
 
 
 def _probe_epochs(

@@ -20,6 +20,9 @@ __all__ = ["Overfitting"]
 GAP = 0.1  # a train/val score gap this wide matters whatever the split's noise
 MIN_GAP = 0.03  # ... and one narrower than this is not news
 MILD = 0.05  # a gap (with no turn of validation loss) under this is a note, not a warning
+SPARE = 2.0  # rows kept out of training this many times the training rows: use them first
+MORE = 4.0  # ... up to this many times the training rows (a probe can afford it)
+TEST_SHARE = 0.2  # the test share left when rows move from the test split into training
 
 
 class Overfitting(Rule):
@@ -89,8 +92,9 @@ def _evidence(turn: Turn | None, gap: float | None, name: str, target: object) -
 
 
 def _causes(ev: Evidence) -> list[str]:
-    """What lets a model memorise: no early stopping, little regularisation, a big model."""
-    causes = []
+    """What lets a model memorise: few training rows where more are at hand, no early
+    stopping, little regularisation, a big model."""
+    causes = ["data.split.train"] if _more_rows(ev) else []
     if ev.cfg("train.early_stopping") is None:
         causes.append("train.early_stopping")
     if float(ev.cfg("model.dropout") or 0.0) < 0.3:
@@ -100,18 +104,67 @@ def _causes(ev: Evidence) -> list[str]:
     return [*causes, "model.hidden"]
 
 
+def _more_rows(ev: Evidence) -> dict[str, float] | None:
+    """The split patch that trains on up to ``MORE`` times the rows, when the split keeps at
+    least ``SPARE`` times the training rows out of training (in a big test split, or left out
+    of a dataset with a fixed test set): the textbook remedy for variance, already at hand."""
+    frac, val = ev.cfg("data.split.train"), ev.cfg("data.split.val")
+    stats = ev.data.get("stats") or {}
+    n_train, n_val, n_test = ((stats.get(s) or {}).get("n") or 0 for s in ("train", "val", "test"))
+    if not isinstance(frac, int | float) or not 0 < frac < 1 or not n_train:
+        return None
+    pool = n_train / frac  # the rows the fractions are of
+    spare = pool - n_train - n_val
+    if spare < SPARE * n_train:
+        return None
+    val_share = float(val) if isinstance(val, int | float) else n_val / pool
+    left_out = spare - n_test >= n_train  # a fixed test set: rows nothing uses
+    room = 1 - val_share - (0.0 if left_out else TEST_SHARE)
+    wider = round(min(MORE * frac, room), 4)
+    if wider < 1.5 * frac:
+        return None
+    patch = {"data.split.train": wider}
+    if not left_out and ev.cfg("data.split.test") is not None:
+        patch["data.split.test"] = round(1 - val_share - wider, 4)
+    return patch
+
+
+def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
+    """Early stopping where it would keep a better epoch. A classifier whose validation
+    accuracy kept improving after its loss turned (over-confidence on the points it gets
+    wrong, while it gets more of them right) stops on accuracy; if accuracy peaked in the
+    last epochs, stopping would keep nothing better and is not prescribed."""
+    if ev.cfg("train.early_stopping") is not None:
+        return None
+    epochs = len(ev.series("val_loss"))
+    epoch, monitor = best_epoch or epochs, "val_loss"
+    accuracy = ev.series("val_accuracy") if ev.task == "classification" else []
+    if best_epoch and len(accuracy) == epochs:
+        top = max(range(epochs), key=accuracy.__getitem__) + 1  # the first best epoch
+        if top > best_epoch and accuracy[top - 1] > accuracy[best_epoch - 1]:
+            if top > epochs - max(2, epochs // 10):
+                return None
+            epoch, monitor = top, "val_accuracy"
+    patience = max(3, min(20, epoch // 2))
+    return Prescription(
+        f"stop near epoch {epoch} and keep its weights"
+        + (" (on accuracy: it kept improving after the loss turned)" if monitor != "val_loss"
+           else ""),
+        {"train.early_stopping": {"monitor": monitor, "patience": patience,
+                                  "restore_best": True}},
+    )  # fmt: skip
+
+
 def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
     out = []
-    if ev.cfg("train.early_stopping") is None:
-        epoch = best_epoch or len(ev.series("val_loss"))
-        patience = max(3, min(20, epoch // 2))
-        out.append(
-            Prescription(
-                f"stop near epoch {epoch} and keep its weights",
-                {"train.early_stopping": {"monitor": "val_loss", "patience": patience,
-                                          "restore_best": True}},
-            )
-        )  # fmt: skip
+    more = _more_rows(ev)
+    if more is not None:
+        rows = more["data.split.train"] / float(ev.cfg("data.split.train"))
+        out.append(Prescription(f"train on {rows:.3g}x the rows: the split keeps most of "
+                                "the data out of training", more))  # fmt: skip
+    stop = _stop(ev, best_epoch)
+    if stop is not None:
+        out.append(stop)
     dropout = float(ev.cfg("model.dropout") or 0.0)
     out.append(
         Prescription(
