@@ -186,3 +186,48 @@ def test_little_data_is_remedied_with_the_rows_the_split_keeps_out(store: Path) 
     stops = [p.patch["train.early_stopping"] for p in over.prescriptions
              if "train.early_stopping" in p.patch]  # fmt: skip
     assert all(stop["monitor"] == "val_accuracy" for stop in stops)
+
+
+def test_a_penalty_that_pulls_the_weights_to_zero_is_not_a_learning_rate(store: Path) -> None:
+    """L2 of 1.77 on a 4x64 MLP on blobs: the training loss climbs to the level of a model
+    that learned nothing while the weights shrink. It is the penalty outweighing the data,
+    not steps overshooting: a smaller learning rate would only slow the collapse."""
+    result, diagnosis = _diagnose(store, {
+        "seed": 4,
+        "data": {"dataset": "blobs", "params": {"n_samples": 600, "cluster_std": 1.0},
+                 "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [64, 64, 64, 64]},
+        "train": {"epochs": 60, "l2": 1.77, "optimizer": {"name": "adam", "lr": 0.005},
+                  "early_stopping": {"patience": 8}},
+    })  # fmt: skip
+    train_loss = result.history["train_loss"]
+    assert train_loss[-1] > 1.3 * train_loss[0]  # the loss climbs
+    codes = [f.code for f in diagnosis.findings]
+    assert "lr_too_high" not in codes
+    assert _first(diagnosis, "underfitting").causes[0] == "train.l2"
+    assert _top_patch(diagnosis) == {"train.l2": 0.0001}
+
+
+def test_a_shortfall_just_beyond_the_reference_s_noise_is_a_note() -> None:
+    """Three epochs of a small MNIST MLP, its loss still falling: train accuracy 0.918
+    against a neighbours model's 0.938 on 1,200 rows (a margin of 0.02) is underfitting worth
+    a note; 0.85 is worth a warning."""
+    from hone.config import Config
+    from hone.diagnose import diagnose_run
+    from hone.diagnose.evidence import Evidence
+
+    def underfitting(train_accuracy: float) -> Finding:
+        ev = Evidence(
+            "r", "completed", "", Config().to_dict(),
+            {"train_loss": [1.22, 0.48, 0.35], "val_loss": [0.65, 0.43, 0.37],
+             "val_accuracy": [0.82, 0.88, 0.89]},
+            {"train_accuracy": train_accuracy, "val_accuracy": 0.89},
+            data={"task": "classification", "stats": {"train": {"n": 6000}, "val": {"n": 1200}}},
+            reference={"split": "val", "n_scored": 1200,
+                       "models": {"majority": {"val_accuracy": 0.11},
+                                  "neighbours": {"val_accuracy": 0.938}}},
+        )  # fmt: skip
+        return _first(diagnose_run(ev), "underfitting")
+
+    assert underfitting(0.9175).severity == "info"
+    assert underfitting(0.85).severity == "warning"

@@ -122,6 +122,16 @@ def chance_loss(ev: Evidence) -> float | None:
     return -sum(c / total * math.log(c / total) for c in counts if c)
 
 
+def weight_norms(telemetry: dict[str, Any] | None) -> list[float]:
+    """The norm of all measured layers' weights at each telemetry sample, in order."""
+    out = []
+    for sample in (telemetry or {}).get("samples") or []:
+        norms = finite(s.get("weight_norm") for s in (sample.get("layers") or {}).values())
+        if norms:
+            out.append(math.sqrt(sum(n * n for n in norms)))
+    return out
+
+
 def global_grad_norms(telemetry: dict[str, Any] | None) -> list[float]:
     return finite(s.get("grad_norm") for s in (telemetry or {}).get("samples") or [])
 

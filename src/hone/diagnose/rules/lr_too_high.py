@@ -17,11 +17,14 @@ from hone.diagnose.signals import (
     fraction_rising,
     nice,
     unscaled_inputs,
+    weight_norms,
 )
 
 OSCILLATING = 0.25  # a quarter of epochs raise the training loss by more than 5 %
 BOUNCING = 0.2  # or a fifth do, and the late curve sits well above the lowest point reached
 LATE_ABOVE_MIN = 1.5
+SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
+PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 
 
 def lower_lr(ev: Evidence) -> float:
@@ -60,6 +63,8 @@ class LrTooHigh(Rule):
         )
         if not (diverged or oscillating or bouncing or exploded or stuck):
             return None
+        if not (diverged or exploded or stuck) and _penalty_wins(ev):
+            return None  # the loss climbs because the weights are pulled to zero
         if diverged:
             why = f"training diverged: {ev.message}"
         elif exploded:
@@ -108,6 +113,16 @@ class LrTooHigh(Rule):
             causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
             + ["train.optimizer.lr"],
         )
+
+
+def _penalty_wins(ev: Evidence) -> bool:
+    """A weight penalty is set and the weights shrank to under ``SHRUNK`` of their norm:
+    a training loss that then rises is the penalty outweighing the data (underfitting names
+    it), not steps overshooting, which grow the weights or leave them be."""
+    if not any(float(ev.cfg(key) or 0.0) > 0 for key in PENALTIES):
+        return False
+    norms = weight_norms(ev.telemetry)
+    return len(norms) >= 2 and norms[-1] < SHRUNK * norms[0]
 
 
 def _prescriptions(ev: Evidence) -> list[Prescription]:

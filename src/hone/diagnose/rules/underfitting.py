@@ -29,6 +29,10 @@ R2_FLOOR = 0.6  # no reference, regression: train R² below this
 FLAT = 0.02  # the last fifth of training improved train loss by < 2 %
 STRONG = 0.9  # a suspect this strong halves the shortfall that counts as one ...
 WEAK_PRIORS = ("model.hidden", "train.epochs", "train.batch_size")  # ... unless it is these
+# A shortfall beyond the reference's noise is news; a warning needs one of twice that (a
+# model a point or two short of a neighbours model after 3 epochs is worth a note, not an
+# alarm).
+CLEAR = 2.0
 
 
 class Underfitting(Rule):
@@ -62,7 +66,7 @@ class Underfitting(Rule):
             "suspects": {s.key: s.why for s in suspects},
         }
         cause = suspects[0]
-        clear = target is None or target.clearly_below(train)
+        clear = target is None or target.below(train) > CLEAR * target.margin
         return Finding(
             self.code,
             "warning" if clear else "info",
@@ -70,12 +74,7 @@ class Underfitting(Rule):
             f"Training {metric} is {train:.3f}, short of {threshold:.3f} ({against}). "
             f"Most likely cause: {cause.why}."
             + ("" if len(suspects) == 1 else f" Also possible: {_others(suspects[1:])}.")
-            + (
-                ""
-                if clear
-                else " The shortfall is within the reference's noise, but the "
-                "setting is a strong suspect: --probe measures its cost."
-            ),
+            + ("" if clear else _unclear(target, train)),
             evidence,
             _prescriptions(ev, suspects),
             harmful={"capacity": -1, "regularization": 1},
@@ -102,6 +101,13 @@ def _shortfall(
     chance = chance_accuracy(ev)
     floor = chance + RECOVERED * (1 - chance)
     return (floor, "no reference: 60 % of the way from chance") if train < floor else None
+
+
+def _unclear(target: Achievable | None, train: float) -> str:
+    if target is not None and target.clearly_below(train):
+        return " The shortfall is small (under twice the reference's noise): --probe measures it."
+    return (" The shortfall is within the reference's noise, but the setting is a strong "
+            "suspect: --probe measures its cost.")  # fmt: skip
 
 
 def _others(suspects: list[Suspect]) -> str:
