@@ -5,6 +5,7 @@ model that learned nothing after the first steps of a far too large learning rat
 from __future__ import annotations
 
 import statistics
+from itertools import pairwise
 
 from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
@@ -49,7 +50,7 @@ class LrTooHigh(Rule):
         bouncing = (
             len(body) >= 4 and rising >= BOUNCING and late > LATE_ABOVE_MIN * max(floor, 1e-8)
         )
-        oscillating = len(train) >= 4 and rising >= OSCILLATING
+        oscillating = len(train) >= 4 and (rising >= OSCILLATING or _never_settles(ev, body))
         chance = chance_loss(ev)
         exploded = chance is not None and bool(train) and max(train) > 20 * max(chance, 0.1)
         acc = ev.metrics.get("train_accuracy")
@@ -113,6 +114,19 @@ class LrTooHigh(Rule):
             causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
             + ["train.optimizer.lr"],
         )
+
+
+def _never_settles(ev: Evidence, body: list[float]) -> bool:
+    """In the second half of training a quarter of the epochs raise the loss by more than 5 %
+    of itself and of the loss of predicting class frequencies: it never settles. (Against
+    the whole curve's range, which a steep early descent dominates, such a bounce looks
+    small.)"""
+    chance = chance_loss(ev)
+    late = body[len(body) // 2 :]
+    if chance is None or len(late) < 4:
+        return False
+    rises = sum(1 for a, b in pairwise(late) if b - a > 0.05 * max(abs(a), chance))
+    return rises / (len(late) - 1) >= OSCILLATING
 
 
 def _penalty_wins(ev: Evidence) -> bool:

@@ -1,8 +1,11 @@
 """``dead_units`` (ReLU units that output zero for every sample) and ``saturation``
-(sigmoid/tanh outputs pinned at their bounds), measured at the end of training."""
+(sigmoid/tanh outputs pinned at their bounds), measured at the end of training. In a run
+that reaches what is achievable on its data they cost nothing measurable: a note (info),
+unless nearly every unit of a layer is dead."""
 
 from __future__ import annotations
 
+from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
@@ -57,12 +60,13 @@ class DeadUnits(Rule):
                 {"model.init": "he_normal", "model.bias_init": "zeros"},
             ),
         ]
+        costless = share < 0.8 and reaches_achievable(ev)
         return Finding(
             self.code,
-            "critical" if share >= 0.8 else "warning",
+            "critical" if share >= 0.8 else "info" if costless else "warning",
             "Many ReLU units are dead",
             f"In {layer}, {share:.0%} of the units output zero for every sample, so they pass "
-            "no gradient and never recover.",
+            "no gradient and never recover." + (_costless(ev) if costless else ""),
             {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias},
             out,
             harmful={"lr": 1},
@@ -73,6 +77,19 @@ class DeadUnits(Rule):
             )
             + ["model.activation", "train.optimizer.lr"],
         )
+
+
+def reaches_achievable(ev: Evidence) -> bool:
+    """Validation (or training, without one) is not clearly below what is achievable."""
+    target = achievable(ev)
+    score = score_of(ev, "val") if ev.has_val else score_of(ev, "train")
+    return target is not None and score is not None and not target.clearly_below(score)
+
+
+def _costless(ev: Evidence) -> str:
+    target = achievable(ev)
+    assert target is not None
+    return f" Yet the run reaches what is achievable here ({target.describe()}): no cost seen."
 
 
 class Saturation(Rule):
@@ -119,12 +136,14 @@ class Saturation(Rule):
                 {"model.norm": "batch", "model.norm_position": "before_activation"},
             ),
         ]
+        costless = reaches_achievable(ev)
         return Finding(
             self.code,
-            "warning",
+            "info" if costless else "warning",
             "Sigmoid/tanh units are saturated",
             f"In {layer}, {share:.0%} of the outputs sit within 0.02 of the activation's bounds, "
-            "where its slope is almost zero and learning stalls.",
+            "where its slope is almost zero and learning stalls."
+            + (_costless(ev) if costless else ""),
             {
                 "saturated_fraction_by_layer": sat,
                 "threshold": SATURATED,
