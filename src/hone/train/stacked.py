@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -46,6 +46,7 @@ from hone.train.stacked_parts import (
     Numbers,
     Rows,
     clip_members,
+    epoch_numbers,
     evaluate_members,
     member_optimizer_state,
     penalty_rows,
@@ -270,10 +271,11 @@ def fit_stacked(
                 live = _check(members, live, losses[: b + 1], 0, stop)
                 scores = evaluate_members(stacked, val, member_losses) if val is not None else None
                 seconds = (time.perf_counter() - started) / max(1, len(live))
+                numbers = epoch_numbers(losses, penalties, sizes, predicted, order, train.y,
+                                         scores)  # fmt: skip
                 for k in live:
                     m = members[k]
-                    _end_epoch(m, k, lrs[k], seconds, losses, penalties, sizes, predicted,
-                               order, train.y, scores, m.numbers.penalized)  # fmt: skip
+                    _end_epoch(m, k, lrs[k], seconds, numbers, m.numbers.penalized)
                     ended = m.state.status == "diverged" or m.state.stop_training
                     if ended or m.state.epoch >= epochs:
                         stop(k)
@@ -363,30 +365,22 @@ def _end_epoch(
     k: int,
     lr: float,
     seconds: float,
-    losses: torch.Tensor,
-    penalties: torch.Tensor,
-    sizes: torch.Tensor,
-    predicted: torch.Tensor,
-    order: torch.Tensor,
-    targets: torch.Tensor,
-    scores: dict[str, torch.Tensor] | None,
+    numbers: dict[str, list[Any]],
     penalized: bool,
 ) -> None:
     """The member's epoch record, exactly the keys engine.fit writes, then its callbacks."""
-    state, n = m.state, order.shape[1]
+    state = m.state
     if state.first_loss is None:
-        state.first_loss = float(losses[0, k])
-    state.logs = {"train_loss": float((losses[:, k] * sizes).sum() / n)}
+        state.first_loss = float(numbers["first_loss"][k])
+    state.logs = {"train_loss": float(numbers["train_loss"][k])}
     if exploded(state, state.first_loss):
         return
     if penalized:
-        l1, l2 = ((penalties[:, k] * sizes[:, None]).sum(0) / n).tolist()
+        l1, l2 = numbers["penalties"][k]
         state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
-    if not targets.is_floating_point():
-        hits = predicted[k] == targets.index_select(0, order[k])
-        state.logs["train_accuracy"] = float(hits.sum() / n)
-    for key, values in (scores or {}).items():
-        state.logs[f"val_{key}"] = float(values[k])
+    for key, values in numbers.items():  # train_accuracy, then the validation scores
+        if key not in ("first_loss", "train_loss", "penalties"):
+            state.logs[key] = float(values[k])
     state.logs["lr"] = lr
     state.logs["epoch_seconds"] = seconds
     state.record({"epoch": state.epoch, **state.logs})

@@ -25,6 +25,7 @@ __all__ = [
     "Numbers",
     "Rows",
     "clip_members",
+    "epoch_numbers",
     "evaluate_members",
     "member_optimizer_state",
     "penalty_rows",
@@ -203,3 +204,28 @@ def member_optimizer_state(
         return {"state": rows, "param_groups": mine["param_groups"]}
 
     return state_dict
+
+
+def epoch_numbers(
+    losses: torch.Tensor,
+    penalties: torch.Tensor,
+    sizes: torch.Tensor,
+    predicted: torch.Tensor,
+    order: torch.Tensor,
+    targets: torch.Tensor,
+    scores: dict[str, torch.Tensor] | None,
+) -> dict[str, list[Any]]:
+    """Every member's epoch numbers, each a list over the member slots: computed for all
+    at once (one conversion each, not one per member)."""
+    n = order.shape[1]
+    out: dict[str, list[Any]] = {
+        "first_loss": losses[0].tolist(),
+        "train_loss": ((losses * sizes[:, None]).sum(0) / n).tolist(),
+        "penalties": ((penalties * sizes[:, None, None]).sum(0) / n).tolist(),
+    }
+    if not targets.is_floating_point():
+        hits = predicted == targets.index_select(0, order.reshape(-1)).view_as(order)
+        out["train_accuracy"] = (hits.sum(1) / n).tolist()
+    for key, values in (scores or {}).items():
+        out[f"val_{key}"] = values.tolist()
+    return out
