@@ -34,13 +34,16 @@ def test_a_true_hypothesis_is_confirmed_within_the_run_s_own_cost(store: Path) -
         arms = len(probe.spec["variants"])
         seeds = len(probe.spec["seeds"])
         epochs = probe.spec["epochs"]
-        widths = {rs.get_run(r["run_id"], with_history=False).extra["stacked"]["members"]
-                  for r in probe.runs}  # fmt: skip
+        records = [rs.get_run(r["run_id"], with_history=False) for r in probe.runs]
+        widths = {r.extra["stacked"]["members"] for r in records}
     assert probe.kind == "probe" and probe.spec["probe_of"] == run.run_id
     # The arms differ in the dropout rate alone: every arm and seed trains in one stack,
     # whose plan costs at most what the run cost (in a run's epochs; a 32x32 MLP on moons
     # is far below the CPU work limit, so each member adds MEMBER_COST of an epoch).
     assert widths == {arms * seeds}
+    # probe runs only compare validation metrics: no telemetry, no live diagnosis
+    assert all(not r.config["telemetry"]["enabled"] and r.config["train"]["watch"] is None
+               for r in records)  # fmt: skip
     assert epochs > MIN_EPOCHS
     assert epochs * (1 + (arms * seeds - 1) * MEMBER_COST) <= run.epochs_run * 1.01
 

@@ -10,7 +10,8 @@ hypothesis first, a refuted one last and said to be refuted, never dropped. By d
 whole probe costs no more than the run it explains: arms that differ only in per-member
 numbers share one stack, the epochs are cut to fit (to one, where an epoch has enough
 steps), and when even that is too much the last hypotheses are left untested (said in
-``reference["probe"]``).
+``reference["probe"]``). Its runs record no telemetry and no live diagnosis, which only
+observe a run (unless the run's watch may stop it).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ MIN_STEPS = 100  # ... unless its epochs are long: this many optimizer steps wil
 # share of the work (batch x parameters) over the CPU limit. Measured on the probes of the
 # generated suite's held-out half (generator seed 2, 37 probes trained as one stack of 6-9
 # members): median 0.42, quartiles 0.36-0.58; each member's own callbacks (history,
-# telemetry, live diagnosis) cost more than its arithmetic.
+# telemetry, live diagnosis) cost more than its arithmetic. Probe runs now record neither
+# telemetry nor live diagnosis, so this overstates their cost: the probe stays within budget.
 MEMBER_COST = 0.4
 VERDICTS = {"better": "confirmed", "worse": "refuted"}  # anything else: inconclusive
 
@@ -109,7 +111,7 @@ def probe_diagnosis(
         if fits or len(found) == 1:
             break
         found = found[:-1]
-    short = load_config(base, {"train.epochs": epochs})
+    short = load_config(base, {"train.epochs": epochs, **_observers_off(base)})
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
     ]
@@ -239,6 +241,16 @@ def _probe_epochs(
         return max(fewest, min(configured, int(configured // max(1.0, weight)))), True
     affordable = math.floor(spend / (per_epoch * weight))
     return int(min(configured, max(fewest, affordable))), affordable >= fewest
+
+
+def _observers_off(base: Config) -> dict[str, Any]:
+    """What the probe's runs need not record: telemetry and live diagnosis only observe a
+    run (a probe compares validation metrics), unless the watch may stop it (``stop_on``),
+    which makes it part of the run as it is."""
+    watch = base.train.watch
+    if watch is not None and watch.stop_on:
+        return {}
+    return {"telemetry": False, "train.watch": None}
 
 
 def _scaled(patch: dict[str, Any], base: Config, epochs: int) -> dict[str, Any]:
