@@ -94,7 +94,7 @@ def _evidence(turn: Turn | None, gap: float | None, name: str, target: object) -
 def _causes(ev: Evidence) -> list[str]:
     """What lets a model memorise: few training rows where more are at hand, no early
     stopping, little regularisation, a big model."""
-    causes = ["data.split.train"] if _more_rows(ev) else []
+    causes = ["data.split.train"] if _wider_split(ev) else []
     if ev.cfg("train.early_stopping") is None:
         causes.append("train.early_stopping")
     if float(ev.cfg("model.dropout") or 0.0) < 0.3:
@@ -104,11 +104,14 @@ def _causes(ev: Evidence) -> list[str]:
     return [*causes, "model.hidden"]
 
 
-def _more_rows(ev: Evidence) -> dict[str, float] | None:
-    """The split patch that trains on up to ``MORE`` times the rows, when the split keeps at
-    least ``SPARE`` times the training rows out of training (in a big test split, or left out
-    of a dataset with a fixed test set): the textbook remedy for variance, already at hand."""
-    frac, val = ev.cfg("data.split.train"), ev.cfg("data.split.val")
+def _wider_split(ev: Evidence) -> tuple[dict[str, float], float] | None:
+    """The split patch that trains on up to ``MORE`` times the rows, and that factor, when
+    the split keeps at least ``SPARE`` times the training rows out of training (in a big test
+    split, or left out of a dataset with a fixed test set): the textbook remedy for
+    variance, already at hand."""
+    frac, val, test = (ev.cfg(f"data.split.{s}") for s in ("train", "val", "test"))
+    if frac is None and isinstance(val, int | float) and isinstance(test, int | float):
+        frac = 1 - val - test  # training takes what validation and test leave
     stats = ev.data.get("stats") or {}
     n_train, n_val, n_test = ((stats.get(s) or {}).get("n") or 0 for s in ("train", "val", "test"))
     if not isinstance(frac, int | float) or not 0 < frac < 1 or not n_train:
@@ -118,15 +121,18 @@ def _more_rows(ev: Evidence) -> dict[str, float] | None:
     if spare < SPARE * n_train:
         return None
     val_share = float(val) if isinstance(val, int | float) else n_val / pool
-    left_out = spare - n_test >= n_train  # a fixed test set: rows nothing uses
-    room = 1 - val_share - (0.0 if left_out else TEST_SHARE)
+    left_out = spare - n_test >= n_train  # rows no split uses (beside a fixed test set)
+    if left_out:  # train on them; the test split stays as it is
+        room = 1 - val_share - (float(test) if isinstance(test, int | float) else 0.0)
+    else:  # take them from the test split, down to TEST_SHARE
+        room = 1 - val_share - TEST_SHARE
     wider = round(min(MORE * frac, room), 4)
     if wider < 1.5 * frac:
         return None
     patch = {"data.split.train": wider}
-    if not left_out and ev.cfg("data.split.test") is not None:
+    if not left_out and test is not None:
         patch["data.split.test"] = round(1 - val_share - wider, 4)
-    return patch
+    return patch, wider / frac
 
 
 def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
@@ -157,11 +163,11 @@ def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
 
 def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
     out = []
-    more = _more_rows(ev)
-    if more is not None:
-        rows = more["data.split.train"] / float(ev.cfg("data.split.train"))
-        out.append(Prescription(f"train on {rows:.3g}x the rows: the split keeps most of "
-                                "the data out of training", more))  # fmt: skip
+    wider = _wider_split(ev)
+    if wider is not None:
+        patch, factor = wider
+        out.append(Prescription(f"train on {factor:.3g}x the rows: the split keeps most of "
+                                "the data out of training", patch))  # fmt: skip
     stop = _stop(ev, best_epoch)
     if stop is not None:
         out.append(stop)

@@ -1,0 +1,54 @@
+"""``overfitting``'s first remedy where the split keeps most rows out of training: a patch
+that trains on more of them and is itself a valid split."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hone.config import Config, load_config
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.rules.overfitting import Overfitting
+
+
+def _evidence(split: dict[str, Any], rows: tuple[int, int, int]) -> Evidence:
+    cfg = load_config(Config(), {"data.split": split})
+    n_train, n_val, n_test = rows
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(),
+        {"train_loss": [1.0, 0.3, 0.1, 0.05, 0.02, 0.01],
+         "val_loss": [1.0, 0.6, 0.5, 0.5, 0.5, 0.5]},
+        {"train_accuracy": 1.0, "val_accuracy": 0.8},
+        data={"task": "classification",
+              "stats": {"train": {"n": n_train}, "val": {"n": n_val}, "test": {"n": n_test}}},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("split", "rows", "patch"),
+    [
+        # the test split takes what train and val leave: rows move from it, down to 0.2
+        ({"train": 0.06, "val": 0.2}, (60, 200, 740), {"data.split.train": 0.24}),
+        # an explicit test share: it shrinks by what training gains
+        ({"train": 0.06, "val": 0.3, "test": 0.64}, (60, 300, 640),
+         {"data.split.train": 0.24, "data.split.test": 0.46}),
+        # no training share given: it is what validation and test leave
+        ({"val": 0.2, "test": 0.75}, (50, 200, 750),
+         {"data.split.train": 0.2, "data.split.test": 0.6}),
+        # a fixed test set (MNIST): 3,000 of 60,000 training images, the rest left out
+        ({"train": 0.05, "val": 0.2}, (3000, 12000, 10000), {"data.split.train": 0.2}),
+    ],
+)  # fmt: skip
+def test_more_rows_is_first_and_a_valid_split(
+    split: dict[str, Any], rows: tuple[int, int, int], patch: dict[str, float]
+) -> None:
+    found = Overfitting().check(_evidence(split, rows))
+    assert found is not None and found.causes[0] == "data.split.train"
+    assert found.prescriptions[0].patch == patch
+    load_config(Config(), {"data.split": split, **patch})  # a split that validates
+
+
+def test_a_usual_split_is_not_told_to_move_rows() -> None:
+    found = Overfitting().check(_evidence({"train": 0.6, "val": 0.2}, (600, 200, 200)))
+    assert found is not None and "data.split.train" not in found.causes
