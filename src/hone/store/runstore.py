@@ -321,7 +321,8 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         record = record_from_row(row)
         if record.damaged:
             raise StoreError(
-                f"run {run_id}: its index row is damaged ({', '.join(record.damaged)}); run "
+                f"run {run_id}: its row in {self.root / 'runs.db'} is damaged "
+                f"({', '.join(record.damaged)}); run "
                 f"`hone store repair --store {self.root}` to restore it from "
                 f"{self.run_dir(run_id)}"
             )
