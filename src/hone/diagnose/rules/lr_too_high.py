@@ -7,10 +7,11 @@ from __future__ import annotations
 import statistics
 from itertools import pairwise
 
-from hone.diagnose.achievable import achievable, score_of
+from hone.diagnose.achievable import achievable
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.settings import nothing_to_gain
 from hone.diagnose.signals import (
     SAFE_LR,
     chance_accuracy,
@@ -91,16 +92,10 @@ class LrTooHigh(Rule):
             "final_train_loss": train[-1] if train else None,
         }
         severe = diverged or exploded or stuck
-        target = achievable(ev)
         # A bouncing loss in a run that still reaches what is achievable costs it nothing
         # measurable: worth saying, not an alarm.
-        harmless = (
-            not severe
-            and target is not None
-            and not target.clearly_below(
-                score_of(ev, "val") if ev.has_val else score_of(ev, "train")
-            )
-        )
+        harmless = not severe and nothing_to_gain(ev)
+        target = achievable(ev)
         if harmless and target is not None:
             why += f", yet validation reaches what is achievable here, {target.describe()}"
         return Finding(

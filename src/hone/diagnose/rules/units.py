@@ -10,6 +10,7 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
+from hone.diagnose.settings import nothing_to_gain
 from hone.diagnose.signals import fits_training_set, last_epoch_activation, unscaled_inputs
 
 DEAD = 0.4  # a layer with >= 40 % dead units
@@ -60,13 +61,13 @@ class DeadUnits(Rule):
                 {"model.init": "he_normal", "model.bias_init": "zeros"},
             ),
         ]
-        costless = share < 0.8 and reaches_achievable(ev)
+        costless = _costless(ev) if share < 0.8 else None
         return Finding(
             self.code,
             "critical" if share >= 0.8 else "info" if costless else "warning",
             "Many ReLU units are dead",
             f"In {layer}, {share:.0%} of the units output zero for every sample, so they pass "
-            "no gradient and never recover." + (_costless(ev) if costless else ""),
+            "no gradient and never recover." + (costless or ""),
             {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias},
             out,
             harmful={"lr": 1},
@@ -79,16 +80,13 @@ class DeadUnits(Rule):
         )
 
 
-def reaches_achievable(ev: Evidence) -> bool:
-    """Validation (or training, without one) is not clearly below what is achievable."""
+def _costless(ev: Evidence) -> str | None:
+    """Why the units cost the run nothing measurable, when they do not: it has a score, and
+    that score is not clearly below what is achievable (``nothing_to_gain``)."""
+    scored = score_of(ev, "val" if ev.has_val else "train") is not None
     target = achievable(ev)
-    score = score_of(ev, "val") if ev.has_val else score_of(ev, "train")
-    return target is not None and score is not None and not target.clearly_below(score)
-
-
-def _costless(ev: Evidence) -> str:
-    target = achievable(ev)
-    assert target is not None
+    if not scored or target is None or not nothing_to_gain(ev):
+        return None
     return f" Yet the run reaches what is achievable here ({target.describe()}): no cost seen."
 
 
@@ -136,14 +134,13 @@ class Saturation(Rule):
                 {"model.norm": "batch", "model.norm_position": "before_activation"},
             ),
         ]
-        costless = reaches_achievable(ev)
+        costless = _costless(ev)
         return Finding(
             self.code,
             "info" if costless else "warning",
             "Sigmoid/tanh units are saturated",
             f"In {layer}, {share:.0%} of the outputs sit within 0.02 of the activation's bounds, "
-            "where its slope is almost zero and learning stalls."
-            + (_costless(ev) if costless else ""),
+            "where its slope is almost zero and learning stalls." + (costless or ""),
             {
                 "saturated_fraction_by_layer": sat,
                 "threshold": SATURATED,
