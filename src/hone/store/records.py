@@ -60,18 +60,19 @@ class RunRecord:
     owner: dict[str, Any] = field(default_factory=dict)  # pid, host, proc_start, heartbeat
     damaged: list[str] = field(default_factory=list)  # index fields that could not be read
 
-    def to_json(self) -> dict[str, Any]:
-        out = clean_json(self.__dict__)
-        if not self.damaged:
-            out.pop("damaged")
-        return out  # type: ignore[no-any-return]
-
-    def json_text(self) -> str:
-        """``to_json()`` as JSON text (``run.json``), without cleaning what needs none."""
+    def _fields(self) -> dict[str, Any]:
+        """Every field, ``damaged`` only when something is."""
         fields = dict(self.__dict__)
         if not self.damaged:
             fields.pop("damaged")
-        return strict_json(fields)
+        return fields
+
+    def to_json(self) -> dict[str, Any]:
+        return clean_json(self._fields())  # type: ignore[no-any-return]
+
+    def json_text(self) -> str:
+        """``to_json()`` as JSON text (``run.json``), without cleaning what needs none."""
+        return strict_json(self._fields())
 
 
 @dataclass
