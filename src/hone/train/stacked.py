@@ -24,7 +24,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -43,6 +43,7 @@ from hone.train.guards import (
 from hone.train.losses import LossFn
 from hone.train.stacked_optim import MemberwiseOptimizer
 from hone.train.stacked_parts import (
+    EpochNumbers,
     Numbers,
     Rows,
     clip_members,
@@ -365,22 +366,21 @@ def _end_epoch(
     k: int,
     lr: float,
     seconds: float,
-    numbers: dict[str, list[Any]],
+    numbers: EpochNumbers,
     penalized: bool,
 ) -> None:
     """The member's epoch record, exactly the keys engine.fit writes, then its callbacks."""
     state = m.state
     if state.first_loss is None:
-        state.first_loss = float(numbers["first_loss"][k])
-    state.logs = {"train_loss": float(numbers["train_loss"][k])}
+        state.first_loss = float(numbers.first_loss[k])
+    state.logs = {"train_loss": float(numbers.train_loss[k])}
     if exploded(state, state.first_loss):
         return
     if penalized:
-        l1, l2 = numbers["penalties"][k]
+        l1, l2 = numbers.penalties[k]
         state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
-    for key, values in numbers.items():  # train_accuracy, then the validation scores
-        if key not in ("first_loss", "train_loss", "penalties"):
-            state.logs[key] = float(values[k])
+    for key, values in numbers.logs.items():  # train_accuracy, then the validation scores
+        state.logs[key] = float(values[k])
     state.logs["lr"] = lr
     state.logs["epoch_seconds"] = seconds
     state.record({"epoch": state.epoch, **state.logs})

@@ -22,6 +22,7 @@ from hone.train.losses import LossFn
 from hone.train.stacked_optim import MemberwiseOptimizer
 
 __all__ = [
+    "EpochNumbers",
     "Numbers",
     "Rows",
     "clip_members",
@@ -206,6 +207,16 @@ def member_optimizer_state(
     return state_dict
 
 
+@dataclass(frozen=True)
+class EpochNumbers:
+    """Every member's numbers of one epoch, each a list over the member slots."""
+
+    first_loss: list[float]  # the first batch's loss
+    train_loss: list[float]
+    penalties: list[list[float]]  # (L1, L2) per member
+    logs: dict[str, list[float]]  # train_accuracy and val_*, named as the history names them
+
+
 def epoch_numbers(
     losses: torch.Tensor,
     penalties: torch.Tensor,
@@ -214,18 +225,19 @@ def epoch_numbers(
     order: torch.Tensor,
     targets: torch.Tensor,
     scores: dict[str, torch.Tensor] | None,
-) -> dict[str, list[Any]]:
-    """Every member's epoch numbers, each a list over the member slots: computed for all
-    at once (one conversion each, not one per member)."""
+) -> EpochNumbers:
+    """Every member's epoch numbers, computed for all at once (one conversion each, not one
+    per member)."""
     n = order.shape[1]
-    out: dict[str, list[Any]] = {
-        "first_loss": losses[0].tolist(),
-        "train_loss": ((losses * sizes[:, None]).sum(0) / n).tolist(),
-        "penalties": ((penalties * sizes[:, None, None]).sum(0) / n).tolist(),
-    }
+    logs: dict[str, list[float]] = {}
     if not targets.is_floating_point():
         hits = predicted == targets.index_select(0, order.reshape(-1)).view_as(order)
-        out["train_accuracy"] = (hits.sum(1) / n).tolist()
+        logs["train_accuracy"] = (hits.sum(1) / n).tolist()
     for key, values in (scores or {}).items():
-        out[f"val_{key}"] = values.tolist()
-    return out
+        logs[f"val_{key}"] = values.tolist()
+    return EpochNumbers(
+        first_loss=losses[0].tolist(),
+        train_loss=((losses * sizes[:, None]).sum(0) / n).tolist(),
+        penalties=((penalties * sizes[:, None, None]).sum(0) / n).tolist(),
+        logs=logs,
+    )
