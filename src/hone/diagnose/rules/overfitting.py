@@ -152,10 +152,10 @@ def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
                 return None
             epoch, monitor = top, "val_accuracy"
     patience = max(3, min(20, epoch // 2))
+    # accuracy rose after the loss turned: stopping on the loss would give that up
+    on = "" if monitor == "val_loss" else " on val accuracy"
     return Prescription(
-        f"stop near epoch {epoch} and keep its weights"
-        + (" (on accuracy: it kept improving after the loss turned)" if monitor != "val_loss"
-           else ""),
+        f"stop{on} near epoch {epoch} and keep its weights",
         {"train.early_stopping": {"monitor": monitor, "patience": patience,
                                   "restore_best": True}},
     )  # fmt: skip
