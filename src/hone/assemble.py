@@ -155,6 +155,7 @@ class BuiltRun:
             epochs=train.epochs,
             batch_size=batch,
             generator=self.generator,
+            steps_per_epoch=train.steps_per_epoch,
             callbacks=[*self.callbacks, *callbacks],
             penalty=self.penalty,
             grad_clip=self.grad_clip,

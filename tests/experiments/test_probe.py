@@ -9,7 +9,7 @@ import pytest
 
 import hone
 from hone.diagnose import Diagnosis, Finding, Prescription
-from hone.experiments.probe import MEMBER_COST, MIN_EPOCHS, probe_diagnosis
+from hone.experiments.probe import CAPPED_STEPS, MEMBER_COST, MIN_EPOCHS, probe_diagnosis
 from hone.store import RunStore
 from tests.cli.test_app import cli
 from tests.diagnose.scenarios import imbalanced_npz
@@ -114,15 +114,28 @@ def test_long_epochs_let_a_probe_train_fewer_than_three(store: Path) -> None:
     assert probed.reference["probe"]["within_budget"] is True
 
 
-def test_hypotheses_are_dropped_last_first_to_keep_within_the_budget(store: Path) -> None:
-    # One epoch: twelve stacked members cost more than it did, so only the top claim is tested.
+def test_epochs_are_cut_short_then_hypotheses_dropped_last_first_to_keep_within_the_budget(
+    store: Path,
+) -> None:
+    # One epoch of 225 steps. Twelve stacked members (three claims) would cost 1 + 11 x
+    # MEMBER_COST of it: 41 steps each, fewer than CAPPED_STEPS, so the last claim is left
+    # untested; nine members (two claims) afford 225 / (1 + 8 x MEMBER_COST) = 53 steps.
     run = hone.run({**LONG_EPOCHS, "train": {**LONG_EPOCHS["train"], "epochs": 1}}, store=store)
     with RunStore(store) as rs:
         probed = probe_diagnosis(rs, run.run_id, _claims())
-        spec = rs.get_experiment(probed.reference["probe"]["experiment"]).spec
-    assert [v["patch"] for v in spec["variants"]] == [{}, {"train.optimizer.lr": 0.02}]
-    assert probed.reference["probe"]["untested"] == 2
-    assert [f.probe != {} for f in probed.findings].count(True) == 1
+        experiment = rs.get_experiment(probed.reference["probe"]["experiment"])
+        spec = experiment.spec
+        runs = [rs.get_run(r["run_id"], with_history=False) for r in experiment.runs]
+    assert [v["patch"] for v in spec["variants"]] == [{}, {"train.optimizer.lr": 0.02},
+                                                      {"train.l2": 1e-4}]  # fmt: skip
+    reference = probed.reference["probe"]
+    assert reference["untested"] == 1 and reference["within_budget"] is True
+    assert CAPPED_STEPS <= reference["steps_per_epoch"] <= 225 / (1 + 8 * MEMBER_COST)
+    assert all(r.config["train"]["steps_per_epoch"] == reference["steps_per_epoch"]
+               for r in runs)  # fmt: skip
+    assert [f.probe != {} for f in probed.findings].count(True) == 2
+    top = next(f for f in probed.findings if f.probe)
+    assert f"{reference['steps_per_epoch']} steps each" in top.probe["summary"]
 
 
 def test_a_remedy_that_stops_a_divergence_is_confirmed(store: Path) -> None:

@@ -39,6 +39,7 @@ def _both(store: Path, **overrides: Any) -> tuple[list[Any], list[hone.RunResult
         {"train.schedule": {"name": "one_cycle"}, "train.optimizer.name": "momentum"},
         {"train.loss": "bce", "data.sampler": "balanced", "train.label_smoothing": 0.1},
         {"model.norm": "batch", "train.optimizer.name": "sgd", "train.optimizer.lr": 0.1},
+        {"train.steps_per_epoch": 2, "train.schedule": {"name": "one_cycle"}},
     ],
 )
 def test_each_member_matches_its_run_alone(store: Path, overrides: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ import torch
 import hone
 from hone.api import build_run
 from hone.config import load_config
+from hone.data.base import Split
 from hone.train.callbacks import Callback
 from hone.train.engine import fit
 from hone.train.state import TrainState
@@ -96,6 +97,42 @@ def test_training_learns_and_history_is_per_epoch(tmp_path: object) -> None:
         k.startswith("test_") for k in result.history
     )  # test is evaluated once, at the end
     assert result.metrics["test_accuracy"] > 0.5  # chance is 0.25 (4 blobs)
+
+
+def test_a_capped_epoch_trains_the_first_batches_of_its_order_as_a_plain_loop_does() -> None:
+    torch.manual_seed(0)
+    x, y = torch.randn(23, 3), torch.randint(0, 2, (23,))
+    model, twin = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    twin.load_state_dict(model.state_dict())
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn = torch.nn.functional.cross_entropy
+    state = fit(model, opt, loss_fn, Split(x, y), None, epochs=2, batch_size=4,
+                generator=torch.Generator().manual_seed(7), steps_per_epoch=3)  # fmt: skip
+    # by hand: each epoch draws its order, then steps on its first 3 batches of 4 rows
+    hand, gen, losses = torch.optim.SGD(twin.parameters(), lr=0.1), torch.Generator(), []
+    gen.manual_seed(7)
+    for _ in range(2):
+        order, batch = torch.randperm(23, generator=gen), []
+        for b in range(3):
+            idx = order[4 * b : 4 * b + 4]
+            loss = loss_fn(twin(x[idx]), y[idx])
+            hand.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            hand.step()
+            batch.append(loss.item())
+        losses.append(sum(batch) / 3)
+    assert state.step == 6 and state.steps_per_epoch == 3
+    assert state.history["train_loss"] == pytest.approx(losses, rel=1e-6)
+    assert torch.allclose(model.weight, twin.weight) and torch.allclose(model.bias, twin.bias)
+
+
+def test_steps_per_epoch_beyond_an_epoch_changes_nothing(tmp_path: object) -> None:
+    whole = hone.run(tiny(**{"train.epochs": 2}), store=str(tmp_path))
+    capped = hone.run(tiny(**{"train.epochs": 2, "train.steps_per_epoch": 99}), store=str(tmp_path))
+    assert capped.history["train_loss"] == whole.history["train_loss"]
+    short = hone.run(tiny(**{"train.epochs": 2, "train.steps_per_epoch": 1}), store=str(tmp_path))
+    assert short.status == "completed" and short.epochs_run == 2
+    assert short.history["train_loss"] != whole.history["train_loss"]
 
 
 def test_full_batch_and_batch_one(tmp_path: object) -> None:

@@ -179,6 +179,10 @@ class TrainConfig(Strict):
     """Rows per step; 1 is pure SGD, full the whole training set (batch gradient descent)."""
     epochs: Int = Field(100, gt=0, le=10_000_000)
     """Passes over the training split."""
+    steps_per_epoch: Int | None = Field(None, gt=0, le=1_000_000_000)
+    """Cap each epoch at this many batches of its shuffled order (Keras's steps_per_epoch):
+    shorter epochs, validated as often; none: every batch. hone diagnose --probe uses it to
+    test a remedy in a fraction of an epoch."""
     device: Text = Field("auto", json_schema_extra={"pattern": _DEVICE.pattern})
     """auto (a GPU when there is one), cpu, cuda, cuda:N or mps."""
     threads: Int | Literal["auto"] = Field(

@@ -243,7 +243,17 @@ def short_training(ev: Evidence) -> list[Suspect]:
     ]
     steps = epochs * _steps_per_epoch(ev)
     batch = ev.cfg("train.batch_size")
-    if steps and steps < FEW_STEPS and isinstance(batch, int) and batch > 8:
+    capped = ev.cfg("train.steps_per_epoch")
+    if steps and steps < FEW_STEPS and capped and capped * epochs == steps:
+        found.append(
+            Suspect(
+                "train.steps_per_epoch",
+                f"only {steps} optimizer steps in {epochs} epochs (capped at {capped} each)",
+                0.6,
+                [Prescription("every batch of each epoch", {"train.steps_per_epoch": None})],
+            )
+        )
+    elif steps and steps < FEW_STEPS and isinstance(batch, int) and batch > 8:
         smaller = max(8, batch // 4)
         found.append(
             Suspect(
@@ -290,7 +300,9 @@ def _steps_per_epoch(ev: Evidence) -> int:
         return 0
     if not isinstance(batch, int) or batch <= 0:
         return 1  # "full": one step an epoch
-    return max(1, math.ceil(n[0] / batch))
+    steps = max(1, math.ceil(n[0] / batch))
+    capped = ev.cfg("train.steps_per_epoch")
+    return min(steps, capped) if isinstance(capped, int) and capped > 0 else steps
 
 
 def loss_mismatch(ev: Evidence) -> Suspect | None:

@@ -9,8 +9,9 @@ validation metric, with its interval, ranks the findings and their prescriptions
 hypothesis first, a refuted one last and said to be refuted, never dropped. By default the
 whole probe costs no more than the run it explains: arms that differ only in per-member
 numbers share one stack, the epochs are cut to fit (to one, where an epoch has enough
-steps), and when even that is too much the last hypotheses are left untested (said in
-``reference["probe"]``). Its runs record no telemetry and no live diagnosis, which only
+steps), then, where even that is too much, each epoch is cut short (``train.steps_per_epoch``,
+down to ``CAPPED_STEPS`` steps in all), and only then are the last hypotheses left untested
+(said in ``reference["probe"]``). Its runs record no telemetry and no live diagnosis, which only
 observe a run (unless the run's watch may stop it).
 """
 
@@ -43,6 +44,9 @@ TOP = 3  # hypotheses tested
 SEEDS = 3  # fresh seeds per arm: the fewest with a verdict
 MIN_EPOCHS = 3  # a probe shorter than this measures the first steps, not the remedy ...
 MIN_STEPS = 100  # ... unless its epochs are long: this many optimizer steps will do
+# A probe that whole epochs would take over its budget trains part of each epoch (a run of
+# few long epochs: the 3-epoch MNIST classifier), at least this many steps in all.
+CAPPED_STEPS = 50
 # Each member past the first adds this share of a run's epoch to a stacked epoch, plus its
 # share of the work (batch x parameters) over the CPU limit. Measured on the probes of the
 # generated suite's held-out half (generator seed 2, 37 probes trained as one stack of 6-9
@@ -106,25 +110,27 @@ def probe_diagnosis(
     shape = _shape(store, run_id, base)
     while True:  # the fewest hypotheses dropped (the last first) to keep within the budget
         weights = _unit_weights(base, found, seed_list, stack, shape)
-        epochs, fits = _probe_epochs(base, record.wall_seconds, record.epochs_run, budget,
-                                     weights, shape)  # fmt: skip
+        epochs, cap, fits = _probe_length(base, record.wall_seconds, record.epochs_run, budget,
+                                          weights, shape)  # fmt: skip
         if fits or len(found) == 1:
             break
         found = found[:-1]
-    short = load_config(base, {"train.epochs": epochs, **_observers_off(base)})
+    short = load_config(base, {"train.epochs": epochs, "train.steps_per_epoch": cap,
+                               **_observers_off(base)})  # fmt: skip
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
     ]
     metric = _metric(short, diagnosis)
-    exp_id = _earlier(store, run_id, variants, seed_list, epochs, metric)
+    exp_id = _earlier(store, run_id, variants, seed_list, (epochs, cap), metric)
     if exp_id is None:
         exp_id = plan_experiment(store, "probe", short, variants, seed_list, metric,
-                                 {"probe_of": run_id, "epochs": epochs})  # fmt: skip
+                                 {"probe_of": run_id, "epochs": epochs,
+                                  "steps_per_epoch": cap})  # fmt: skip
     run_pending(store, exp_id, None, progress, "compare", stack=stack)
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
-    ranked = _ranked(diagnosis, found, summary, epochs, base.train.epochs)
+    ranked = _ranked(diagnosis, found, summary, epochs, base.train.epochs, cap)
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
@@ -135,7 +141,7 @@ def _earlier(
     run_id: str,
     variants: list[Variant],
     seeds: list[int],
-    epochs: int,
+    length: tuple[int, int | None],
     metric: str,
 ) -> str | None:
     """The same probe of the same run, asked before (``hone improve`` resumed, ``hone
@@ -146,7 +152,8 @@ def _earlier(
         if record.kind != "probe" or spec.get("probe_of") != run_id:
             continue
         planned = [(v["name"], v["patch"]) for v in spec.get("variants") or []]
-        same = spec.get("seeds") == seeds and spec.get("epochs") == epochs
+        same = spec.get("seeds") == seeds
+        same = same and (spec.get("epochs"), spec.get("steps_per_epoch")) == length
         if planned == wanted and same and spec.get("metric") == metric:
             return record.id
     return None
@@ -167,11 +174,13 @@ class _Shape:
     params: int | None
     rows: int | None
 
-    def steps(self, batch: int | str) -> int:
-        """Optimizer steps per epoch (a guess of 10 without the data's row count)."""
+    def steps(self, batch: int | str, cap: int | None = None) -> int:
+        """Optimizer steps per epoch (a guess of 10 without the data's row count), at most
+        the run's own ``train.steps_per_epoch``."""
         if batch == "full":
             return 1
-        return math.ceil(self.rows / int(batch)) if self.rows else 10
+        steps = math.ceil(self.rows / int(batch)) if self.rows else 10
+        return min(steps, cap) if cap else steps
 
     def member_cost(self, batch: int | str) -> float:
         """What each member past the first adds to a stacked epoch, as a share of one run's
@@ -220,27 +229,36 @@ def _more_rows(base: Config, cfg: dict[str, Any]) -> float:
     return now / was if was and now else 1.0
 
 
-def _probe_epochs(
+def _probe_length(
     base: Config,
     wall: float | None,
     epochs_run: int,
     budget: float | None,
     weight: float,
     shape: _Shape,
-) -> tuple[int, bool]:
-    """Epochs per probe run so that the probe (``weight``: run-epochs per probe epoch) costs
-    ``budget`` seconds (default: the run's own time); at least enough epochs to measure a
-    remedy rather than the first steps (``MIN_EPOCHS``, or fewer of ``MIN_STEPS`` steps
-    each), at most the run's epochs. Also whether that keeps within the budget."""
+) -> tuple[int, int | None, bool]:
+    """Epochs per probe run, and steps per epoch where they are cut short, so that the probe
+    (``weight``: run-epochs per probe epoch) costs ``budget`` seconds (default: the run's own
+    time); whether that keeps within the budget. At least enough to measure a remedy rather
+    than the first steps (``MIN_EPOCHS``, or fewer of ``MIN_STEPS`` steps each), at most the
+    run's epochs; where that is too much, fewer steps an epoch, ``CAPPED_STEPS`` at least."""
     configured = int(base.train.epochs)
-    fewest = min(configured, MIN_EPOCHS,
-                 max(1, math.ceil(MIN_STEPS / shape.steps(base.train.batch_size))))  # fmt: skip
+    steps = shape.steps(base.train.batch_size, base.train.steps_per_epoch)
+    fewest = min(configured, MIN_EPOCHS, max(1, math.ceil(MIN_STEPS / steps)))
     per_epoch = (wall or 0.0) / max(1, epochs_run)
     spend = budget if budget is not None else (wall or 0.0)
     if per_epoch <= 0 or spend <= 0:
-        return max(fewest, min(configured, int(configured // max(1.0, weight)))), True
+        return max(fewest, min(configured, int(configured // max(1.0, weight)))), None, True
     affordable = math.floor(spend / (per_epoch * weight))
-    return int(min(configured, max(fewest, affordable))), affordable >= fewest
+    if affordable >= fewest or shape.rows is None:
+        return int(min(configured, max(fewest, affordable))), None, affordable >= fewest
+    # Whole epochs cost too much: the steps the budget affords, in at most ``fewest`` epochs.
+    afforded = math.floor(spend * steps / (per_epoch * weight))
+    floor = min(fewest * steps, CAPPED_STEPS)
+    length = max(floor, afforded)
+    epochs = max(1, min(fewest, round(length / steps)))
+    cap = length // epochs
+    return epochs, cap if cap < steps else None, afforded >= floor
 
 
 def _observers_off(base: Config) -> dict[str, Any]:
@@ -268,6 +286,7 @@ def _ranked(
     summary: dict[str, Any],
     epochs: int,
     configured: int,
+    cap: int | None = None,
 ) -> Diagnosis:
     """Each tested finding gets its probe result; confirmed findings first (largest effect
     first), then the inconclusive and the untested in the rules' order (a hypothesis left
@@ -296,8 +315,9 @@ def _ranked(
             "p_value": vs.get("p_value"),
             "seeds": len(summary["seeds"]),
             "epochs": f"{epochs} of {configured}",
+            "steps_per_epoch": cap,
             "experiment": summary["experiment"],
-            "summary": _words(verdict, vs, summary["metric"], epochs, configured),
+            "summary": _words(verdict, vs, summary["metric"], _length(epochs, configured, cap)),
         }
         size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
         rank = {"confirmed": 0, "inconclusive": 1, "refuted": 3}[verdict]
@@ -308,6 +328,7 @@ def _ranked(
     diagnosis.findings.sort(key=lambda f: (*order.get(id(f), (1, 0.0)), keep[id(f)]))
     diagnosis.probed = True
     diagnosis.reference["probe"] = {"experiment": summary["experiment"], "epochs": epochs,
+                                    "steps_per_epoch": cap,
                                     "seeds": summary["seeds"],
                                     "metric": summary["metric"]}  # fmt: skip
     return diagnosis
@@ -318,9 +339,14 @@ def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
     return not row.get("values") and row.get("diverged") == seeds
 
 
-def _words(verdict: str, vs: dict[str, Any], metric: str, epochs: int, configured: int) -> str:
+def _length(epochs: int, configured: int, cap: int | None) -> str:
+    """How long each probe run trained: ``2 of 30 epochs`` (``, 50 steps each`` when cut)."""
+    return f"{epochs} of {configured} epochs" + (f", {cap} steps each" if cap else "")
+
+
+def _words(verdict: str, vs: dict[str, Any], metric: str, length: str) -> str:
     if vs.get("rescued"):
-        return f"{verdict}: {vs['rescued']} ({epochs} of {configured} epochs)"
+        return f"{verdict}: {vs['rescued']} ({length})"
     effect = vs.get("mean_diff")
     if not isinstance(effect, int | float) or not math.isfinite(effect):
         return f"{verdict}: no measurable difference in {metric}"
@@ -328,7 +354,7 @@ def _words(verdict: str, vs: dict[str, Any], metric: str, epochs: int, configure
     interval = f" [95 % CI {low:+.3g}, {high:+.3g}]" if isinstance(low, float) else ""
     return (
         f"{verdict}: {metric} {effect:+.3g}{interval} with the prescription, over "
-        f"{vs.get('n')} paired seeds of {epochs} of {configured} epochs"
+        f"{vs.get('n')} paired seeds of {length}"
     )
 
 

@@ -165,6 +165,7 @@ class Stack:
         return fit_stacked(
             self.model, self.optimizer, members, first.loss_fn, train or first.data.train,
             first.data.val, epochs=cfg.train.epochs, batch_size=self.batch,
+            steps_per_epoch=cfg.train.steps_per_epoch,
             penalized=_penalized_names(first, self.memberwise), sample_weights=weights,
             per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
             smoothed=smoothed, blocks=blocks, rows=rows, refill=refill,

@@ -49,6 +49,7 @@ def fit(
     epochs: int,
     batch_size: int,
     generator: torch.Generator,
+    steps_per_epoch: int | None = None,
     callbacks: Sequence[Callback] = (),
     penalty: Callable[[], torch.Tensor] | None = None,
     grad_clip: GradClip | None = None,
@@ -62,8 +63,10 @@ def fit(
     ``penalty`` returns the [L1, L2] terms added to the loss that is optimised; ``train_loss``
     records the data loss alone, comparable with ``val_loss``, and ``train_l1``,
     ``train_l2`` and ``train_penalty`` (their sum) the penalty.
-    ``augment`` transforms training batches only. ``sample_weights`` (one per training row)
-    draws each epoch's rows with replacement in proportion to them (a balanced sampler).
+    ``steps_per_epoch`` caps an epoch at that many batches of its shuffled order (its train
+    metrics are over the rows it saw). ``augment`` transforms training batches only.
+    ``sample_weights`` (one per training row) draws each epoch's rows with replacement in
+    proportion to them (a balanced sampler).
 
     ``resume`` is a checkpoint (``hone.train.resume``): training goes on after its epoch with
     its weights, optimizer, RNG and callback states, as if it had never stopped.
@@ -78,11 +81,14 @@ def fit(
         # A one-row last batch gives BatchNorm no batch statistics (and a one-sample gradient
         # step); fold that row into the batch before it instead.
         steps -= 1
+    seen = n  # rows an epoch trains on: all, unless its batches are capped
+    if steps_per_epoch is not None and steps_per_epoch < steps:
+        steps, seen = steps_per_epoch, steps_per_epoch * batch_size
     state = TrainState(model, optimizer, epochs, steps)
     cbs = CallbackList(callbacks)
     batch_hooks = cbs.has("on_batch_begin") or cbs.has("on_batch_end")
     sizes = torch.full((steps,), float(batch_size), device=train.x.device)
-    sizes[-1] = n - batch_size * (steps - 1)
+    sizes[-1] = seen - batch_size * (steps - 1)
     # Batch size 1 with BatchNorm: a single row has no batch statistics, so those steps
     # normalise with the running statistics (BatchNorm in eval mode for that forward pass).
     single_row_bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -130,7 +136,7 @@ def fit(
                     state.batch = b
                     if batch_hooks:
                         cbs.call("on_batch_begin", state)
-                    end = n if b == steps - 1 else (b + 1) * batch_size
+                    end = seen if b == steps - 1 else (b + 1) * batch_size
                     idx = order[b * batch_size : end]
                     xb, yb = train.x.index_select(0, idx), train.y.index_select(0, idx)
                     if augment is not None:
@@ -182,15 +188,15 @@ def fit(
                     break
                 if state.first_loss is None:
                     state.first_loss = float(losses[0])
-                state.logs = {"train_loss": float((losses * sizes).sum() / n)}
+                state.logs = {"train_loss": float((losses * sizes).sum() / seen)}
                 if exploded(state, state.first_loss):
                     break
                 if penalty is not None:
-                    l1, l2 = ((penalties * sizes[:, None]).sum(0) / n).tolist()
+                    l1, l2 = ((penalties * sizes[:, None]).sum(0) / seen).tolist()
                     state.logs.update(train_penalty=l1 + l2, train_l1=l1, train_l2=l2)
                 if classification:
-                    hits = predicted == train.y.index_select(0, order)
-                    state.logs["train_accuracy"] = float(hits.sum() / n)
+                    hits = predicted[:seen] == train.y.index_select(0, order[:seen])
+                    state.logs["train_accuracy"] = float(hits.sum() / seen)
                 if val is not None:
                     for key, value in evaluate_split(model, val, loss_fn).items():
                         state.logs[f"val_{key}"] = value

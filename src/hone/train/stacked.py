@@ -102,6 +102,7 @@ def fit_stacked(
     *,
     epochs: int,
     batch_size: int,
+    steps_per_epoch: int | None = None,
     penalized: Sequence[str] = (),
     sample_weights: torch.Tensor | None = None,
     per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
@@ -117,12 +118,16 @@ def fit_stacked(
     smoothing (it reads ``rows.smoothing``). ``blocks``: ``train`` (and ``sample_weights``)
     hold one equal-sized block of rows per member, in member order (each member trains on
     its own rows, e.g. its own subset). ``rows``: the members' numbers as columns (default:
-    built from their ``numbers``). ``refill``: new members for the slots of ended ones."""
+    built from their ``numbers``). ``refill``: new members for the slots of ended ones.
+    ``steps_per_epoch``: at most that many batches an epoch (``engine.fit``'s)."""
     k_all, n = len(members), len(train) // len(members) if blocks else len(train)
     batch_size = min(batch_size, n)
     steps = -(-n // batch_size)
     if steps > 1 and n % batch_size == 1:
         steps -= 1  # fold a one-row last batch into the one before (as engine.fit does)
+    seen = n  # rows an epoch trains on: all, unless its batches are capped (as engine.fit)
+    if steps_per_epoch is not None and steps_per_epoch < steps:
+        steps, seen = steps_per_epoch, steps_per_epoch * batch_size
     params = list(stacked.parameters())
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
     # updates those in every training forward pass, stopped members' rows included). Every
@@ -134,7 +139,7 @@ def fit_stacked(
     device = train.x.device
     rows = rows or Rows([m.numbers for m in members], stacked, device)
     sizes = torch.full((steps,), float(batch_size), device=device)
-    sizes[-1] = n - batch_size * (steps - 1)
+    sizes[-1] = seen - batch_size * (steps - 1)
     classification = not train.y.is_floating_point()
     losses = torch.zeros(steps, k_all, device=device)
     penalties = torch.zeros(steps, k_all, 2, device=device)
@@ -223,7 +228,7 @@ def fit_stacked(
                 if offsets is not None:
                     order += offsets
                 for b in range(steps):
-                    end = n if b == steps - 1 else (b + 1) * batch_size
+                    end = seen if b == steps - 1 else (b + 1) * batch_size
                     idx = order[:, b * batch_size : end]
                     xb = train.x.index_select(0, idx.reshape(-1)).view(
                         *idx.shape, *train.x.shape[1:]
@@ -272,8 +277,8 @@ def fit_stacked(
                 live = _check(members, live, losses[: b + 1], 0, stop)
                 scores = evaluate_members(stacked, val, member_losses) if val is not None else None
                 seconds = (time.perf_counter() - started) / max(1, len(live))
-                numbers = epoch_numbers(losses, penalties, sizes, predicted, order, train.y,
-                                         scores)  # fmt: skip
+                numbers = epoch_numbers(losses, penalties, sizes, predicted[:, :seen],
+                                         order[:, :seen], train.y, scores)  # fmt: skip
                 for k in live:
                     m = members[k]
                     _end_epoch(m, k, lrs[k], seconds, numbers, m.numbers.penalized)
