@@ -231,3 +231,20 @@ def test_a_shortfall_just_beyond_the_reference_s_noise_is_a_note() -> None:
 
     assert underfitting(0.9175).severity == "info"
     assert underfitting(0.85).severity == "warning"
+
+
+def test_epochs_capped_at_a_few_steps_are_the_cause_not_the_batch_size(store: Path) -> None:
+    """Eight epochs of two batches each (``train.steps_per_epoch: 2``): 16 steps in all, the
+    loss still falling. The cap, not the batch, is what keeps the run from more steps."""
+    _, diagnosis = _diagnose(store, {
+        "data": {"dataset": "moons", "params": {"n_samples": 1000, "noise": 0.2},
+                 "split": "6:2:2"},
+        "model": {"hidden": [32, 32]},
+        "train": {"epochs": 8, "steps_per_epoch": 2,
+                  "optimizer": {"name": "adam", "lr": 0.003}},
+    })  # fmt: skip
+    under = _first(diagnosis, "underfitting")
+    assert "train.steps_per_epoch" in under.causes and "train.batch_size" not in under.causes
+    patches = [p.patch for p in under.prescriptions]
+    assert {"train.steps_per_epoch": None} in patches
+    assert not any("train.batch_size" in p for p in patches)
