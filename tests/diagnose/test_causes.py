@@ -248,3 +248,22 @@ def test_epochs_capped_at_a_few_steps_are_the_cause_not_the_batch_size(store: Pa
     patches = [p.patch for p in under.prescriptions]
     assert {"train.steps_per_epoch": None} in patches
     assert not any("train.batch_size" in p for p in patches)
+
+
+def test_a_rate_far_above_the_safe_one_is_named_when_a_steep_start_hides_its_bounces(
+    store: Path,
+) -> None:
+    """Adam at lr 1.0 (over 300x its safe 0.003) on blobs: the loss falls steeply, then rises
+    in a few epochs; against that descent the rises are a small share, yet the run falls
+    well short of what is achievable. The first remedy is the rate, not a bigger network."""
+    _, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "blobs", "split": "6:2:2"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 30, "optimizer": {"name": "adam", "lr": 1.0},
+                  "early_stopping": {"patience": 8}},
+    })  # fmt: skip
+    found = _first(diagnosis, "lr_too_high")
+    assert found.severity == "warning" and "safe for adam" in found.explanation
+    assert _top_patch(diagnosis) == {"train.optimizer.lr": 0.003}
+    assert _first(diagnosis, "underfitting").explained_by == "lr_too_high"

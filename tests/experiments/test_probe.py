@@ -60,6 +60,22 @@ def test_a_refuted_hypothesis_is_kept_and_said_to_be_refuted(store: Path) -> Non
     assert "refuted by the probe" in kept.prescriptions[0].why
 
 
+def test_a_short_probe_cannot_refute_a_smaller_learning_rate(store: Path) -> None:
+    """Short-horizon bias: a smaller learning rate starts slower, so a probe of a few of the
+    run's epochs measures it worse whether or not it ends better. That is not a refutation."""
+    run = hone.run({**DROPOUT, "model": {"hidden": [32, 32]}}, store=store)
+    slower = Finding("lr_too_high", "warning", "made up", "a hypothesis", {},
+                     [Prescription("a smaller learning rate", {"train.optimizer.lr": 1e-4})],
+                     causes=["train.optimizer.lr"])  # fmt: skip
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, Diagnosis(run.run_id, [slower]))
+    kept = probed.findings[0]
+    assert kept.probe["effect"] < 0 and kept.probe["ci"][1] < 0  # measured worse, clearly
+    assert kept.probe["verdict"] == "inconclusive"
+    assert "starts slower" in kept.probe["summary"]
+    assert "refuted" not in kept.prescriptions[0].why
+
+
 def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = hone.run(DROPOUT, store=store)
     first = hone.diagnose(run.run_id, store, probe=True)

@@ -130,7 +130,7 @@ def probe_diagnosis(
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
-    ranked = _ranked(diagnosis, found, summary, epochs, base.train.epochs, cap)
+    ranked = _ranked(diagnosis, found, summary, base, epochs, cap)
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
@@ -284,13 +284,19 @@ def _ranked(
     diagnosis: Diagnosis,
     found: list[Hypothesis],
     summary: dict[str, Any],
+    base: Config,
     epochs: int,
-    configured: int,
     cap: int | None = None,
 ) -> Diagnosis:
     """Each tested finding gets its probe result; confirmed findings first (largest effect
     first), then the inconclusive and the untested in the rules' order (a hypothesis left
-    untested to keep within the budget ranked lower to begin with), then the refuted."""
+    untested to keep within the budget ranked lower to begin with), then the refuted. A
+    smaller learning rate that a probe shorter than the run measured worse is inconclusive,
+    not refuted: it starts slower, and a short probe sees only the start (short-horizon
+    bias)."""
+    configured = int(base.train.epochs)
+    length = _length(epochs, configured, cap)
+    short = epochs < configured or cap is not None
     rows = {r["name"]: r for r in summary["variants"]}
     order: dict[int, tuple[int, float]] = {}
     lost = _all_diverged(rows.get("baseline", {}), len(summary["seeds"]))
@@ -305,6 +311,10 @@ def _ranked(
             done = f"{row['n']} of {len(summary['seeds'])}"
             vs = {**vs, "rescued": f"the run as it is diverged on every seed; with the "
                   f"prescription it completed on {done}"}  # fmt: skip
+        if verdict == "refuted" and short and _slower_start(h.prescription.patch, base):
+            verdict = "inconclusive"
+            vs = {**vs, "short": "a smaller learning rate starts slower, and a probe this "
+                  "short sees only the start"}  # fmt: skip
         h.finding.probe = {
             "verdict": verdict,
             "prescription": h.prescription.why,
@@ -317,7 +327,7 @@ def _ranked(
             "epochs": f"{epochs} of {configured}",
             "steps_per_epoch": cap,
             "experiment": summary["experiment"],
-            "summary": _words(verdict, vs, summary["metric"], _length(epochs, configured, cap)),
+            "summary": _words(verdict, vs, summary["metric"], length),
         }
         size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
         rank = {"confirmed": 0, "inconclusive": 1, "refuted": 3}[verdict]
@@ -339,6 +349,17 @@ def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
     return not row.get("values") and row.get("diverged") == seeds
 
 
+def _slower_start(patch: dict[str, Any], base: Config) -> bool:
+    """Whether ``patch`` lowers the learning rate of the same optimizer."""
+    optimizer = patch.get("train.optimizer")
+    lr = patch.get("train.optimizer.lr")
+    if isinstance(optimizer, dict):
+        if optimizer.get("name", base.train.optimizer.name) != base.train.optimizer.name:
+            return False
+        lr = optimizer.get("lr", lr)
+    return isinstance(lr, int | float) and lr < base.train.optimizer.lr
+
+
 def _length(epochs: int, configured: int, cap: int | None) -> str:
     """How long each probe run trained: ``2 of 30 epochs`` (``, 50 steps each`` when cut)."""
     return f"{epochs} of {configured} epochs" + (f", {cap} steps each" if cap else "")
@@ -352,9 +373,10 @@ def _words(verdict: str, vs: dict[str, Any], metric: str, length: str) -> str:
         return f"{verdict}: no measurable difference in {metric}"
     low, high = vs.get("t_ci_low"), vs.get("t_ci_high")
     interval = f" [95 % CI {low:+.3g}, {high:+.3g}]" if isinstance(low, float) else ""
+    note = f"; {vs['short']}" if vs.get("short") else ""
     return (
         f"{verdict}: {metric} {effect:+.3g}{interval} with the prescription, over "
-        f"{vs.get('n')} paired seeds of {length}"
+        f"{vs.get('n')} paired seeds of {length}{note}"
     )
 
 

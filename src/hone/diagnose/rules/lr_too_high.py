@@ -25,6 +25,10 @@ from hone.diagnose.signals import (
 OSCILLATING = 0.25  # a quarter of epochs raise the training loss by more than 5 %
 BOUNCING = 0.2  # or a fifth do, and the late curve sits well above the lowest point reached
 LATE_ABOVE_MIN = 1.5
+# A learning rate this many times the optimizer's safe one, in a run that falls short of
+# what is achievable while its loss rose in at least THROWN epochs, is too high whatever the
+# share of epochs that rose (a steep start hides later bounces in that share).
+FAR_ABOVE, THROWN = 30, 2
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 
@@ -54,17 +58,12 @@ class LrTooHigh(Rule):
         oscillating = len(train) >= 4 and (rising >= OSCILLATING or _never_settles(ev, body))
         chance = chance_loss(ev)
         exploded = chance is not None and bool(train) and max(train) > 20 * max(chance, 0.1)
-        acc = ev.metrics.get("train_accuracy")
-        stuck = (
-            chance is not None
-            and len(train) >= 3
-            and train[-1] >= 0.95 * chance
-            and isinstance(acc, int | float)
-            and acc <= chance_accuracy(ev) + 0.05
-            and lr >= 10 * SAFE_LR.get(name, 0.01)
-        )
+        stuck = _knocked_out(ev, train, lr, name, chance)
+        thrown = None
         if not (diverged or oscillating or bouncing or exploded or stuck):
-            return None
+            thrown = _far_too_high(ev, train, lr, name)
+            if thrown is None:
+                return None
         if not (diverged or exploded or stuck) and _penalty_wins(ev):
             return None  # the loss climbs because the weights are pulled to zero
         if diverged:
@@ -74,12 +73,8 @@ class LrTooHigh(Rule):
                 f"the training loss reached {max(train):.3g}, far above the {chance:.3g} of "
                 "predicting class frequencies"
             )
-        elif stuck:
-            why = (
-                f"the training loss stays at {train[-1]:.3g}, the level of predicting class "
-                f"frequencies ({chance:.3g}): the first large steps knocked the network out, "
-                f"and {lr:g} is far above {name}'s usual range"
-            )
+        elif stuck or thrown:
+            why = stuck or thrown or ""
         else:
             why = f"the training loss rose by more than 5 % in {rising:.0%} of epochs"
         evidence = {
@@ -91,7 +86,7 @@ class LrTooHigh(Rule):
             "lowest_train_loss": floor if body else None,
             "final_train_loss": train[-1] if train else None,
         }
-        severe = diverged or exploded or stuck
+        severe = diverged or exploded or bool(stuck)
         # A bouncing loss in a run that still reaches what is achievable costs it nothing
         # measurable: worth saying, not an alarm.
         harmless = not severe and nothing_to_gain(ev)
@@ -109,6 +104,40 @@ class LrTooHigh(Rule):
             causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
             + ["train.optimizer.lr"],
         )
+
+
+def _knocked_out(
+    ev: Evidence, train: list[float], lr: float, name: str, chance: float | None
+) -> str | None:
+    """Why a run at chance is the learning rate's doing (else ``None``): its loss and
+    accuracy stay at the level of predicting class frequencies, with a rate far above the
+    optimizer's usual range."""
+    acc = ev.metrics.get("train_accuracy")
+    if chance is None or len(train) < 3 or lr < 10 * SAFE_LR.get(name, 0.01):
+        return None
+    if not isinstance(acc, int | float) or acc > chance_accuracy(ev) + 0.05:
+        return None
+    if train[-1] < 0.95 * chance:
+        return None
+    return (
+        f"the training loss stays at {train[-1]:.3g}, the level of predicting class "
+        f"frequencies ({chance:.3g}): the first large steps knocked the network out, "
+        f"and {lr:g} is far above {name}'s usual range"
+    )
+
+
+def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str | None:
+    """Why a rate ``FAR_ABOVE`` the optimizer's safe one is too high (else ``None``): the
+    loss rose in ``THROWN`` epochs or more, and the run falls short of what is achievable."""
+    safe = SAFE_LR.get(name, 0.01)
+    rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
+    if lr < FAR_ABOVE * safe or rises < THROWN or nothing_to_gain(ev):
+        return None
+    return (
+        f"the training loss rose by more than 5 % in {rises} of {len(train) - 1} epochs and "
+        f"the run falls short of what is achievable; that is {lr / safe:.0f}x the rate "
+        f"that is safe for {name} ({safe:g})"
+    )
 
 
 def _never_settles(ev: Evidence, body: list[float]) -> bool:
