@@ -71,3 +71,26 @@ def test_the_last_attempt_is_never_cut_short(store: Path) -> None:
     result = hone.run(config, store=store, repair=1)
     assert len(result.notes["repairs"]) == 1
     assert result.epochs_run == 30 and result.status in ("completed", "diverged")
+
+
+def test_a_prescription_the_probe_refuted_is_not_the_repair(store: Path) -> None:
+    """A diagnosis whose top prescription a probe refuted restarts with the next one."""
+    from hone.diagnose import Diagnosis
+    from hone.runs import diagnose_recorded
+    from hone.runs.restart import run_with_repair
+
+    refuted: list[dict[str, object]] = []
+
+    def diagnose(run_id: str, root: Path) -> Diagnosis:
+        with RunStore(root) as rs:
+            found = diagnose_recorded(run_id, rs)
+        top = next(f for f in found.findings if f.severity == "critical")
+        first = next(p for p in top.prescriptions if p.patch)
+        top.probe = {"verdict": "refuted", "patch": first.patch}
+        refuted.append(first.patch)
+        return found
+
+    config = tiny(**{"train.epochs": 40, "train.optimizer": {"name": "adam", "lr": 3.0}})
+    result = run_with_repair(config, attempts=1, store=store, diagnose=diagnose)
+    [repair] = result.notes["repairs"]
+    assert refuted and repair["patch"] and repair["patch"] != refuted[0]
