@@ -4,6 +4,7 @@ through ``hone.diagnose`` (references and all), as a user would."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -267,3 +268,24 @@ def test_a_rate_far_above_the_safe_one_is_named_when_a_steep_start_hides_its_bou
     assert found.severity == "warning" and "safe for adam" in found.explanation
     assert _top_patch(diagnosis) == {"train.optimizer.lr": 0.003}
     assert _first(diagnosis, "underfitting").explained_by == "lr_too_high"
+
+
+def test_early_stopping_of_a_validation_loss_that_only_rose_is_not_the_cause(
+    store: Path,
+) -> None:
+    """Dropout 0.75 in a deep MLP on blobs: validation loss rises from its first epoch while
+    the (dropped-out) training loss falls steeply, and early stopping ends it at epoch 9.
+    Waiting longer would take validation further from its best: the dropout is the cause."""
+    result, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "blobs", "params": {"n_samples": 600, "cluster_std": 1.0},
+                 "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [64, 64, 64, 64], "dropout": 0.752},
+        "train": {"epochs": 60, "optimizer": {"name": "adam", "lr": 0.005},
+                  "early_stopping": {"patience": 8}},
+    })  # fmt: skip
+    val = result.history["val_loss"]
+    assert result.epochs_run < 20 and all(b > a for a, b in pairwise(val))
+    assert _first(diagnosis, "underfitting").causes[0] == "model.dropout"
+    assert _top_patch(diagnosis) == {"model.dropout": 0.1}
+    assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from hone.config.names import higher_is_better
@@ -50,6 +51,7 @@ COLLAPSE = 1e-2  # a schedule that leaves less than 1 % of the starting learning
 EARLY = 0.8  # ... before the last fifth of training
 STILL_FALLING = 0.03  # early stopping stopped a loss that fell >= 3 % over its last epochs
 STEEP = 0.05  # ... or while training loss still fell >= 5 %
+WORSENING = 0.75  # ... unless the watched value got worse in this share of epochs since its best
 FEW_STEPS = 200  # fewer optimizer steps than this in the whole run
 NARROW = 4  # a hidden layer with fewer units than this (or than the outputs) is a bottleneck
 STRONG = 0.9  # a suspect this strong makes the epochs an unlikely cause
@@ -192,16 +194,21 @@ def early_stopping(ev: Evidence) -> Suspect | None:
     last = watched[-1]
     improving = bool(best) and (last > best[0] if up else last < best[0])
     change = (watched[-2] - last) / max(abs(watched[-2]), 1e-12) * (-1 if up else 1)
-    if not improving and not _stopped_while_fitting(ev):
+    if not improving and (_worsening(watched, up) or not _stopped_while_fitting(ev)):
         return None
     epochs = int(ev.cfg("train.epochs", 0) or 0)
     patience = int(settings.get("patience", 10))
     delta = float(settings.get("min_delta", 0.0))
+    still = (
+        f"{monitor} was still improving ({change:.0%} in its last epoch)"
+        if improving
+        else f"the training loss still fell {relative_drop(ev.series('train_loss')[-3:]):.0%} "
+        "over its last epochs, short of what is achievable"
+    )
     return Suspect(
         "train.early_stopping",
         f"early stopping stopped at epoch {stopped} of {epochs} (patience {patience}, "
-        f"min_delta {delta:g}) while {monitor} was still improving ({change:.0%} in its "
-        "last epoch)",
+        f"min_delta {delta:g}) while {still}",
         0.95,
         [Prescription("let early stopping wait for real stalls",
                       {"train.early_stopping.patience": max(10, 3 * patience),
@@ -209,6 +216,18 @@ def early_stopping(ev: Evidence) -> Suspect | None:
         {"stopped_epoch": stopped, "patience": patience, "min_delta": delta,
          f"{monitor}_change_at_stop": change},
     )  # fmt: skip
+
+
+def _worsening(watched: list[float], up: bool) -> bool:
+    """The watched value got worse in ``WORSENING`` of the epochs since its best: more
+    epochs would have taken validation further from it, whatever training still gained."""
+    values = [-v for v in watched] if up else list(watched)
+    best = min(range(len(values)), key=values.__getitem__)
+    after = values[best:]
+    if len(after) < 3:
+        return False
+    worse = sum(1 for a, b in pairwise(after) if b > a)
+    return worse >= WORSENING * (len(after) - 1)
 
 
 def _stopped_while_fitting(ev: Evidence) -> bool:
