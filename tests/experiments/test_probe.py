@@ -187,3 +187,13 @@ def test_an_arm_that_trains_on_more_rows_weighs_its_rows(store: Path) -> None:
     # 4x the rows: the arm weighs 4x its stack (1 + 2 x MEMBER_COST), against one stack of
     # six for the penalty: 36 / 9 = 4 epochs against 36 / 3 = 12
     assert epochs[0] * 2 < epochs[1]
+
+
+def test_a_run_that_caps_its_epochs_is_probed_with_its_cap(store: Path) -> None:
+    capped = {**DROPOUT, "train": {**DROPOUT["train"], "epochs": 30, "steps_per_epoch": 5}}
+    run = hone.run(capped, store=store)
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, _claims())
+        experiment = rs.get_experiment(probed.reference["probe"]["experiment"])
+        runs = [rs.get_run(r["run_id"], with_history=False) for r in experiment.runs]
+    assert runs and all(r.config["train"]["steps_per_epoch"] == 5 for r in runs)

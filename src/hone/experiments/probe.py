@@ -115,7 +115,8 @@ def probe_diagnosis(
         if fits or len(found) == 1:
             break
         found = found[:-1]
-    short = load_config(base, {"train.epochs": epochs, "train.steps_per_epoch": cap,
+    own = base.train.steps_per_epoch  # a run that caps its epochs keeps its cap
+    short = load_config(base, {"train.epochs": epochs, "train.steps_per_epoch": cap or own,
                                **_observers_off(base)})  # fmt: skip
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
