@@ -7,7 +7,7 @@ from __future__ import annotations
 import statistics
 from itertools import pairwise
 
-from hone.diagnose.achievable import achievable
+from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
@@ -131,7 +131,10 @@ def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str
     loss rose in ``THROWN`` epochs or more, and the run falls short of what is achievable."""
     safe = SAFE_LR.get(name, 0.01)
     rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
-    if lr < FAR_ABOVE * safe or rises < THROWN or nothing_to_gain(ev):
+    target = achievable(ev)
+    if lr < FAR_ABOVE * safe or rises < THROWN or target is None:
+        return None
+    if not target.clearly_below(score_of(ev, "val" if ev.has_val else "train")):
         return None
     return (
         f"the training loss rose by more than 5 % in {rises} of {len(train) - 1} epochs and "
