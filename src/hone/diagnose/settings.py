@@ -5,7 +5,8 @@ A curve's shape says *that* a model underfits or stopped too early; the settings
 regularisation strong enough to stop it fitting (dropout, L2, L1, weight decay, label
 smoothing), a learning-rate schedule that drove the rate down by orders of magnitude long
 before training ended, early stopping that stopped a loss that was still falling, too few
-epochs or optimizer steps, a loss that does not fit the task, and last, too little capacity.
+epochs or optimizer steps (those four in ``training_length``), a loss that does not fit the
+task, and last, too little capacity.
 Each suspect names its config key (a finding's ``causes``) and how strongly the evidence
 points at it; the rules put the strongest first, so the top prescription moves the setting
 that caused the problem — never more regularisation for a run that underfits because of it.
@@ -13,32 +14,24 @@ that caused the problem — never more regularisation for a run that underfits b
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from itertools import pairwise
-from typing import Any
-
-from hone.config.names import higher_is_better
 from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
-from hone.diagnose.progress import SHORT, late_progress
-from hone.diagnose.signals import SAFE_LR, finite, longer, nice, relative_drop
+from hone.diagnose.progress import late_progress
+from hone.diagnose.signals import finite
+from hone.diagnose.suspect import Suspect
+from hone.diagnose.training_length import early_stopping, short_training, tiny_steps, too_short
 
 __all__ = [
-    "Suspect",
     "bottleneck",
     "capacity",
-    "early_stopping",
     "loss_mismatch",
     "nothing_to_gain",
     "regularisation",
     "saturating",
     "schedule",
-    "short_training",
     "slowed_by_setting",
     "suspects_for_underfitting",
-    "tiny_steps",
 ]
 
 STRONG_DROPOUT = 0.5  # dropping half the units or more each step
@@ -49,24 +42,8 @@ STRONG_COUPLED_DECAY = 0.01
 STRONG_SMOOTHING = 0.3
 COLLAPSE = 1e-2  # a schedule that leaves less than 1 % of the starting learning rate ...
 EARLY = 0.8  # ... before the last fifth of training
-STILL_FALLING = 0.03  # early stopping stopped a loss that fell >= 3 % over its last epochs
-STEEP = 0.05  # ... or while training loss still fell >= 5 %
-WORSENING = 0.75  # ... unless the watched value got worse in this share of epochs since its best
-FEW_STEPS = 200  # fewer optimizer steps than this in the whole run
 NARROW = 4  # a hidden layer with fewer units than this (or than the outputs) is a bottleneck
 STRONG = 0.9  # a suspect this strong makes the epochs an unlikely cause
-
-
-@dataclass
-class Suspect:
-    """A setting that can explain a finding: its config key, the evidence in words, how
-    strongly it points there (0..1), and remedies that move it the right way."""
-
-    key: str
-    why: str
-    weight: float
-    remedies: list[Prescription] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
 
 
 def regularisation(ev: Evidence) -> list[Suspect]:
@@ -175,155 +152,6 @@ def schedule(ev: Evidence) -> Suspect | None:
     )
 
 
-def early_stopping(ev: Evidence) -> Suspect | None:
-    """Early stopping that stopped while the value it watched was still improving (each step
-    better than the best it had counted, only by less than ``min_delta``), or while training
-    loss still fell steeply in a run that falls short of what is achievable."""
-    stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
-    settings = ev.cfg("train.early_stopping") or {}
-    if not stopped or not isinstance(settings, dict):
-        return None
-    monitor = str(settings.get("monitor") or "val_loss")
-    watched = ev.series(monitor)
-    best = finite([(ev.extra.get("early_stopping") or {}).get("best_value")])
-    if len(watched) < 2:
-        return None
-    # Still improving: the value it stopped at beats the best it had counted — each step
-    # improved, only by less than min_delta. (A normal stop comes after a stall or a rise.)
-    up = higher_is_better(monitor)
-    last = watched[-1]
-    improving = bool(best) and (last > best[0] if up else last < best[0])
-    change = (watched[-2] - last) / max(abs(watched[-2]), 1e-12) * (-1 if up else 1)
-    if not improving and (_worsening(watched, up) or not _stopped_while_fitting(ev)):
-        return None
-    epochs = int(ev.cfg("train.epochs", 0) or 0)
-    patience = int(settings.get("patience", 10))
-    delta = float(settings.get("min_delta", 0.0))
-    still = (
-        f"{monitor} was still improving ({change:.0%} in its last epoch)"
-        if improving
-        else f"the training loss still fell {relative_drop(ev.series('train_loss')[-3:]):.0%} "
-        "over its last epochs, short of what is achievable"
-    )
-    return Suspect(
-        "train.early_stopping",
-        f"early stopping stopped at epoch {stopped} of {epochs} (patience {patience}, "
-        f"min_delta {delta:g}) while {still}",
-        0.95,
-        [Prescription("let early stopping wait for real stalls",
-                      {"train.early_stopping.patience": max(10, 3 * patience),
-                       "train.early_stopping.min_delta": 0.0})],
-        {"stopped_epoch": stopped, "patience": patience, "min_delta": delta,
-         f"{monitor}_change_at_stop": change},
-    )  # fmt: skip
-
-
-def _worsening(watched: list[float], up: bool) -> bool:
-    """The watched value got worse in ``WORSENING`` of the epochs since its best: more
-    epochs would have taken validation further from it, whatever training still gained."""
-    values = [-v for v in watched] if up else list(watched)
-    best = min(range(len(values)), key=values.__getitem__)
-    after = values[best:]
-    if len(after) < 3:
-        return False
-    worse = sum(1 for a, b in pairwise(after) if b > a)
-    return worse >= WORSENING * (len(after) - 1)
-
-
-def _stopped_while_fitting(ev: Evidence) -> bool:
-    """Training loss still fell steeply in a model that does not yet fit its own training
-    data as well as the data allows: it was stopped mid-climb. (A model that fits and whose
-    validation loss stalled was stopped where it should be, however fast its training loss
-    still falls: that is memorisation.)"""
-    train = ev.series("train_loss")
-    if len(train) < 2 or relative_drop(train[-3:]) < STEEP:
-        return False
-    target = achievable(ev)
-    if target is None:
-        return False
-    val = score_of(ev, "val" if ev.has_val else "train")
-    # ... and the stop cost something: validation, too, falls short of what is achievable.
-    return min(target.below(score_of(ev, "train")), target.below(val)) > target.margin / 2
-
-
-def short_training(ev: Evidence) -> list[Suspect]:
-    """Too few epochs for a loss that was still falling — and, when the whole run took few
-    optimizer steps, too large a batch to take more."""
-    epochs = len(ev.series("train_loss"))
-    if not epochs or (ev.extra.get("early_stopping") or {}).get("stopped_epoch"):
-        return []
-    found = [
-        Suspect(
-            "train.epochs",
-            f"training ended after {epochs} epochs while the loss was still falling",
-            0.8,
-            [Prescription("train longer", {"train.epochs": longer(ev, epochs)})],
-        )
-    ]
-    steps = epochs * _steps_per_epoch(ev)
-    batch = ev.cfg("train.batch_size")
-    capped = ev.cfg("train.steps_per_epoch")
-    if steps and steps < FEW_STEPS and capped and capped * epochs == steps:
-        found.append(
-            Suspect(
-                "train.steps_per_epoch",
-                f"only {steps} optimizer steps in {epochs} epochs (capped at {capped} each)",
-                0.6,
-                [Prescription("every batch of each epoch", {"train.steps_per_epoch": None})],
-            )
-        )
-    elif steps and steps < FEW_STEPS and isinstance(batch, int) and batch > 8:
-        smaller = max(8, batch // 4)
-        found.append(
-            Suspect(
-                "train.batch_size",
-                f"only {steps} optimizer steps in {epochs} epochs (batch {batch})",
-                0.6,
-                [Prescription(f"more steps per epoch (batch {smaller})",
-                              {"train.batch_size": smaller})],
-            )
-        )  # fmt: skip
-    return found
-
-
-def tiny_steps(ev: Evidence) -> Suspect | None:
-    """Steps that move the weights by less than 0.01 % of their size: the learning rate is
-    far too low, whatever the curve's length or shape."""
-    progress = late_progress(ev)
-    if progress is None or not progress.slow or progress.update is None:
-        return None
-    lr = float(ev.cfg("train.optimizer.lr", 0.0))
-    name = str(ev.cfg("train.optimizer.name", "adam"))
-    higher = nice(max(lr * 10, min(SAFE_LR.get(name, 0.01) / 3, lr * 1000)))
-    return Suspect(
-        "train.optimizer.lr",
-        f"each step moved the weights by {progress.update:.1e} of their size (healthy is "
-        f"about 1e-3) at lr {lr:g}",
-        0.9,
-        [Prescription(f"a larger learning rate ({higher:g})", {"train.optimizer.lr": higher})],
-    )
-
-
-def _too_short(ev: Evidence) -> bool:
-    """A completed run of fewer epochs than a trend can be read from: its length is a
-    suspect whatever its last epoch showed."""
-    epochs = len(ev.series("train_loss"))
-    stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
-    return ev.status == "completed" and 0 < epochs < SHORT and not stopped
-
-
-def _steps_per_epoch(ev: Evidence) -> int:
-    n = finite([((ev.data.get("stats") or {}).get("train") or {}).get("n")])
-    batch = ev.cfg("train.batch_size")
-    if not n:
-        return 0
-    if not isinstance(batch, int) or batch <= 0:
-        return 1  # "full": one step an epoch
-    steps = max(1, math.ceil(n[0] / batch))
-    capped = ev.cfg("train.steps_per_epoch")
-    return min(steps, capped) if isinstance(capped, int) and capped > 0 else steps
-
-
 def loss_mismatch(ev: Evidence) -> Suspect | None:
     """Classification trained with MSE: its gradients vanish exactly where a wrong
     confident prediction needs them most."""
@@ -417,7 +245,7 @@ def suspects_for_underfitting(ev: Evidence) -> list[Suspect]:
     lr = tiny_steps(ev)
     if lr is not None:
         found.append(lr)
-    elif all(s.weight < STRONG for s in found) and (late_progress(ev) or _too_short(ev)):
+    elif all(s.weight < STRONG for s in found) and (late_progress(ev) or too_short(ev)):
         found.extend(short_training(ev))  # still falling, or too short to tell
     found.sort(key=lambda s: -s.weight)
     return found or [capacity(ev)]

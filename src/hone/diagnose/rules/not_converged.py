@@ -9,12 +9,9 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.progress import late_progress
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.settings import (
-    early_stopping,
-    short_training,
-    slowed_by_setting,
-)
+from hone.diagnose.settings import slowed_by_setting
 from hone.diagnose.signals import nice
+from hone.diagnose.training_length import early_stopping, short_training
 
 __all__ = ["NotConverged"]
 

@@ -19,8 +19,9 @@ from hone.diagnose.achievable import Achievable, achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.settings import Suspect, suspects_for_underfitting
+from hone.diagnose.settings import suspects_for_underfitting
 from hone.diagnose.signals import chance_accuracy, relative_drop, tail
+from hone.diagnose.suspect import Suspect
 
 __all__ = ["Underfitting"]
 
