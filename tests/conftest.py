@@ -38,6 +38,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         )
 
 
+def store_row(store: Path, sql: str) -> tuple[Any, ...] | None:
+    """The first row ``sql`` selects from a store another process is writing; None while
+    its index does not exist yet or is still being created (the file appears before its
+    tables)."""
+    import sqlite3
+
+    if not (store / "runs.db").exists():
+        return None
+    try:
+        with sqlite3.connect(store / "runs.db") as db:
+            row = db.execute(sql).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return tuple(row) if row else None
+
+
 def tiny(**overrides: Any) -> dict[str, Any]:
     """A seconds-fast classification config on blobs; dotted keys override."""
     from hone.config import apply_overrides

@@ -7,7 +7,6 @@ import gzip
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from benchmarks.faults import read_only, read_only_reason
 from hone.cli import main
 from hone.errors import DataError, HoneError, StoreError
 from hone.store import RunStore
-from tests.conftest import tiny
+from tests.conftest import store_row, tiny
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -45,11 +44,7 @@ def _wait_epochs(store: Path, count: int, timeout: float = 90) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        try:
-            with sqlite3.connect(store / "runs.db") as db:
-                row = db.execute("SELECT epochs_run FROM runs").fetchone()
-        except sqlite3.OperationalError:
-            continue
+        row = store_row(store, "SELECT epochs_run FROM runs")
         if row and row[0] >= count:
             return int(row[0])
     raise AssertionError("training never recorded enough epochs")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from hone.cli import main
-from tests.conftest import tiny
+from tests.conftest import store_row, tiny
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -159,10 +159,8 @@ def test_ctrl_c_records_interrupted_run(tmp_path: Path, store: Path) -> None:
     epochs = 0
     while time.monotonic() < deadline and epochs == 0:
         time.sleep(0.5)
-        if (store / "runs.db").exists():
-            with sqlite3.connect(store / "runs.db") as db:
-                row = db.execute("SELECT epochs_run FROM runs").fetchone()
-            epochs = row[0] if row else 0
+        row = store_row(store, "SELECT epochs_run FROM runs")
+        epochs = row[0] if row else 0
     assert epochs > 0, "training never recorded an epoch"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

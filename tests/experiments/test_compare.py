@@ -22,7 +22,7 @@ from hone.experiments.compare import (
 from hone.experiments.variants import grid, ladder
 from hone.store import RunStore
 from tests.cli.test_app import cli
-from tests.conftest import tiny
+from tests.conftest import store_row, tiny
 
 FAST = {"train.epochs": 3, "telemetry": False}
 
@@ -132,12 +132,8 @@ def test_cli_compare_killed_then_resumed(tmp_path: Path, store: Path) -> None:
     deadline, linked = time.monotonic() + 120, 0
     while time.monotonic() < deadline and linked < 2:
         time.sleep(0.3)
-        if (store / "runs.db").exists():
-            with sqlite3.connect(store / "runs.db") as db:
-                try:
-                    linked = db.execute("SELECT COUNT(*) FROM experiment_runs").fetchone()[0]
-                except sqlite3.OperationalError:
-                    linked = 0
+        row = store_row(store, "SELECT COUNT(*) FROM experiment_runs")
+        linked = row[0] if row else 0
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     assert 2 <= linked < 9

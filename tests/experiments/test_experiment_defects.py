@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from hone.experiments.improve import improve
 from hone.experiments.variants import Variant
 from hone.store import RunStore
 from tests.cli.test_app import cli
-from tests.conftest import tiny
+from tests.conftest import store_row, tiny
 
 FAST = {"train.epochs": 3, "telemetry": False}
 UNDERFIT = {
@@ -38,13 +37,9 @@ UNDERFIT = {
 def _wait_for_links(store: Path, count: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if (store / "runs.db").exists():
-            try:
-                with sqlite3.connect(store / "runs.db") as db:
-                    if db.execute("SELECT COUNT(*) FROM experiment_runs").fetchone()[0] >= count:
-                        return
-            except sqlite3.OperationalError:
-                pass  # the index is being created
+        row = store_row(store, "SELECT COUNT(*) FROM experiment_runs")
+        if row and row[0] >= count:
+            return
         time.sleep(0.2)
     raise AssertionError(f"fewer than {count} runs were linked in {timeout} s")
 
@@ -228,13 +223,9 @@ def test_a_killed_run_shows_as_killed_and_cleanup_records_it(
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         time.sleep(0.3)
-        try:
-            with sqlite3.connect(store / "runs.db") as db:
-                row = db.execute("SELECT epochs_run FROM runs").fetchone()
-            if row and row[0] > 0:
-                break
-        except sqlite3.OperationalError:
-            continue
+        row = store_row(store, "SELECT epochs_run FROM runs")
+        if row and row[0] > 0:
+            break
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(30)
     code, out, _ = cli(capsys, "runs", "list", "--json", "--store", str(store))
