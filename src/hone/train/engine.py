@@ -10,7 +10,6 @@ heap (measured: +190 KB RSS per step on MNIST).
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from torch import nn
 
 from hone.data.base import Split
 from hone.evaluate.predict import evaluate_split
+from hone.train.batches import EpochBatches
 from hone.train.callbacks.base import Callback, CallbackList
 from hone.train.guards import (
     CHECK_EVERY,
@@ -75,20 +75,12 @@ def fit(
     early stopping or model selection through this function.
     """
     n = len(train)
-    batch_size = min(batch_size, n)
-    steps = math.ceil(n / batch_size)
-    if steps > 1 and n % batch_size == 1:
-        # A one-row last batch gives BatchNorm no batch statistics (and a one-sample gradient
-        # step); fold that row into the batch before it instead.
-        steps -= 1
-    seen = n  # rows an epoch trains on: all, unless its batches are capped
-    if steps_per_epoch is not None and steps_per_epoch < steps:
-        steps, seen = steps_per_epoch, steps_per_epoch * batch_size
+    batches = EpochBatches.plan(n, batch_size, steps_per_epoch)
+    batch_size, steps, seen = batches.batch_size, batches.steps, batches.seen
     state = TrainState(model, optimizer, epochs, steps)
     cbs = CallbackList(callbacks)
     batch_hooks = cbs.has("on_batch_begin") or cbs.has("on_batch_end")
-    sizes = torch.full((steps,), float(batch_size), device=train.x.device)
-    sizes[-1] = seen - batch_size * (steps - 1)
+    sizes = batches.sizes(train.x.device)
     # Batch size 1 with BatchNorm: a single row has no batch statistics, so those steps
     # normalise with the running statistics (BatchNorm in eval mode for that forward pass).
     single_row_bn = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -136,7 +128,7 @@ def fit(
                     state.batch = b
                     if batch_hooks:
                         cbs.call("on_batch_begin", state)
-                    end = seen if b == steps - 1 else (b + 1) * batch_size
+                    end = batches.end(b)
                     idx = order[b * batch_size : end]
                     xb, yb = train.x.index_select(0, idx), train.y.index_select(0, idx)
                     if augment is not None:

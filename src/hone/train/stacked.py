@@ -31,6 +31,7 @@ from torch import nn
 
 from hone.data.base import Split
 from hone.nn.stack import detach_member, flat_parameters, member_buffers, place_member
+from hone.train.batches import EpochBatches
 from hone.train.callbacks.base import Callback, CallbackList
 from hone.train.guards import (
     CHECK_EVERY,
@@ -121,13 +122,8 @@ def fit_stacked(
     built from their ``numbers``). ``refill``: new members for the slots of ended ones.
     ``steps_per_epoch``: at most that many batches an epoch (``engine.fit``'s)."""
     k_all, n = len(members), len(train) // len(members) if blocks else len(train)
-    batch_size = min(batch_size, n)
-    steps = -(-n // batch_size)
-    if steps > 1 and n % batch_size == 1:
-        steps -= 1  # fold a one-row last batch into the one before (as engine.fit does)
-    seen = n  # rows an epoch trains on: all, unless its batches are capped (as engine.fit)
-    if steps_per_epoch is not None and steps_per_epoch < steps:
-        steps, seen = steps_per_epoch, steps_per_epoch * batch_size
+    batches = EpochBatches.plan(n, batch_size, steps_per_epoch)
+    batch_size, steps, seen = batches.batch_size, batches.steps, batches.seen
     params = list(stacked.parameters())
     # What a stopped member holds fixed: its weights and its running statistics (BatchNorm
     # updates those in every training forward pass, stopped members' rows included). Every
@@ -138,8 +134,7 @@ def fit_stacked(
     weights = [named[name] for name in penalized]
     device = train.x.device
     rows = rows or Rows([m.numbers for m in members], stacked, device)
-    sizes = torch.full((steps,), float(batch_size), device=device)
-    sizes[-1] = seen - batch_size * (steps - 1)
+    sizes = batches.sizes(device)
     classification = not train.y.is_floating_point()
     losses = torch.zeros(steps, k_all, device=device)
     penalties = torch.zeros(steps, k_all, 2, device=device)
@@ -228,7 +223,7 @@ def fit_stacked(
                 if offsets is not None:
                     order += offsets
                 for b in range(steps):
-                    end = seen if b == steps - 1 else (b + 1) * batch_size
+                    end = batches.end(b)
                     idx = order[:, b * batch_size : end]
                     xb = train.x.index_select(0, idx.reshape(-1)).view(
                         *idx.shape, *train.x.shape[1:]
