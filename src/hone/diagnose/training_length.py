@@ -108,30 +108,36 @@ def short_training(ev: Evidence) -> list[Suspect]:
             [Prescription("train longer", {"train.epochs": longer(ev, epochs)})],
         )
     ]
+    few = _few_steps(ev, epochs)
+    if few is not None:
+        found.append(few)
+    return found
+
+
+def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
+    """A run of few optimizer steps in all: a cap on its epochs' batches, else a batch so
+    large that an epoch is a few steps."""
     steps = epochs * _steps_per_epoch(ev)
+    if not steps or steps >= FEW_STEPS:
+        return None
     batch = ev.cfg("train.batch_size")
     capped = ev.cfg("train.steps_per_epoch")
-    if steps and steps < FEW_STEPS and capped and capped * epochs == steps:
-        found.append(
-            Suspect(
-                "train.steps_per_epoch",
-                f"only {steps} optimizer steps in {epochs} epochs (capped at {capped} each)",
-                0.6,
-                [Prescription("every batch of each epoch", {"train.steps_per_epoch": None})],
-            )
+    if capped and capped * epochs == steps:
+        return Suspect(
+            "train.steps_per_epoch",
+            f"only {steps} optimizer steps in {epochs} epochs (capped at {capped} each)",
+            0.6,
+            [Prescription("every batch of each epoch", {"train.steps_per_epoch": None})],
         )
-    elif steps and steps < FEW_STEPS and isinstance(batch, int) and batch > 8:
-        smaller = max(8, batch // 4)
-        found.append(
-            Suspect(
-                "train.batch_size",
-                f"only {steps} optimizer steps in {epochs} epochs (batch {batch})",
-                0.6,
-                [Prescription(f"more steps per epoch (batch {smaller})",
-                              {"train.batch_size": smaller})],
-            )
-        )  # fmt: skip
-    return found
+    if not isinstance(batch, int) or batch <= 8:
+        return None
+    smaller = max(8, batch // 4)
+    return Suspect(
+        "train.batch_size",
+        f"only {steps} optimizer steps in {epochs} epochs (batch {batch})",
+        0.6,
+        [Prescription(f"more steps per epoch (batch {smaller})", {"train.batch_size": smaller})],
+    )
 
 
 def tiny_steps(ev: Evidence) -> Suspect | None:
