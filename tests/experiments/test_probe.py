@@ -76,6 +76,27 @@ def test_a_short_probe_cannot_refute_a_smaller_learning_rate(store: Path) -> Non
     assert "refuted" not in kept.prescriptions[0].why
 
 
+def test_inconclusive_findings_keep_the_rules_order_whatever_their_measured_size(
+    store: Path,
+) -> None:
+    """Seed 12 of the generated suite: Adam at lr 1.63 got lr_too_high, then underfitting
+    ("a consequence of lr_too_high"). Both probes were inconclusive, the bigger network's
+    clearly worse, and the larger size put it first; verified, it was significantly worse."""
+    run = hone.run({**DROPOUT, "model": {"hidden": [32, 32]}}, store=store)
+    first = Finding("lr_too_high", "warning", "made up", "a hypothesis", {},
+                    [Prescription("clip at a norm never reached", {"train.grad_clip":
+                                                                   {"norm": 1e6}})],
+                    causes=["train.grad_clip"])  # fmt: skip
+    worse = Finding("lr_too_low", "warning", "made up", "a consequence", {},
+                    [Prescription("a smaller learning rate", {"train.optimizer.lr": 1e-4})],
+                    causes=["train.optimizer.lr"])  # fmt: skip
+    with RunStore(store) as rs:
+        probed = probe_diagnosis(rs, run.run_id, Diagnosis(run.run_id, [first, worse]))
+    assert [f.probe["verdict"] for f in probed.findings] == ["inconclusive"] * 2
+    assert abs(worse.probe["effect"]) > abs(first.probe["effect"])
+    assert [f.code for f in probed.findings] == ["lr_too_high", "lr_too_low"]
+
+
 def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = hone.run(DROPOUT, store=store)
     first = hone.diagnose(run.run_id, store, probe=True)

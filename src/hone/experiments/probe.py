@@ -330,9 +330,12 @@ def _ranked(
             "experiment": summary["experiment"],
             "summary": _words(verdict, vs, summary["metric"], length),
         }
+        # Only a confirmed effect's size ranks: an inconclusive one may be large and of
+        # either sign (a clearly worse but short-horizon result), so those keep the rules'
+        # order, in which a consequence follows its cause.
         size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
         rank = {"confirmed": 0, "inconclusive": 1, "refuted": 3}[verdict]
-        order[id(h.finding)] = (rank, -size)
+        order[id(h.finding)] = (rank, -size if verdict == "confirmed" else 0.0)
         if verdict == "refuted":
             h.prescription.why += " (refuted by the probe)"
     keep = {id(f): i for i, f in enumerate(diagnosis.findings)}
