@@ -60,6 +60,22 @@ def test_nonsense_is_a_config_error_naming_the_key(config: dict[str, Any], path:
     assert path in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("config", "said"),
+    [
+        ({"train": {"steps_per_epoch": 0}}, "steps_per_epoch: Input should be greater than 0 (got 0)"),
+        ({"train": {"epochs": -2}}, "(got -2)"),
+        ({"train": {"steps_per_epoch": 1.5}}, "expected a whole number, got 1.5\n"),
+    ],
+)  # fmt: skip
+def test_the_error_says_what_was_given_once(config: dict[str, Any], said: str) -> None:
+    """A bound in the message ("greater than 0") is not the value given: "(got 0)" still
+    follows; a message that already says "got 1.5" is not repeated."""
+    with pytest.raises(ConfigError) as info:
+        load_config(config)
+    assert said in f"{info.value}\n" and str(info.value).count("got ") == 1
+
+
 def test_sensible_values_still_pass() -> None:
     cfg = load_config(
         {

@@ -233,7 +233,10 @@ def format_validation_error(exc: ValidationError, origin: str) -> str:
             got = err.get("input")
             text = _safe_repr(got)
             plain = isinstance(got, dict | list | bool) or got is None
-            shown = "" if plain or text in msg else f" (got {_short(text, 60)})"
+            # a number may appear in the message as a bound ("greater than 0"): only "got 0"
+            # says what was given
+            said = f"got {text}" in msg or (isinstance(got, str) and text in msg)
+            shown = "" if plain or said else f" (got {_short(text, 60)})"
             line = f"  {path}: {_short(msg)}{shown}"
         if line not in lines:
             lines.append(line)
