@@ -63,7 +63,7 @@ def test_nonsense_is_a_config_error_naming_the_key(config: dict[str, Any], path:
 @pytest.mark.parametrize(
     ("config", "said"),
     [
-        ({"train": {"steps_per_epoch": 0}}, "steps_per_epoch: Input should be greater than 0 (got 0)"),
+        ({"train": {"steps_per_epoch": 0}}, "Input should be greater than 0 (got 0)"),
         ({"train": {"epochs": -2}}, "(got -2)"),
         ({"train": {"steps_per_epoch": 1.5}}, "expected a whole number, got 1.5\n"),
     ],
