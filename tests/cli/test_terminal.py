@@ -359,3 +359,22 @@ def test_improve_notes_never_glue_to_the_live_line(tmp_path: Path) -> None:
         assert not re.search(r"runs|completed|epoch|[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", p), p
     live = [p for p in pieces if p[0] in SPINNER or "  epoch " in p]
     assert live and max(len(p) for p in live) <= 80
+
+
+def test_diagnose_lines_under_a_finding_stay_indented_when_wrapped(store: Path) -> None:
+    """At 80 columns a probe result or a list of causes takes two lines: the second stays
+    under the first, not at the left edge where findings' titles start."""
+    import hone
+
+    cfg = tiny(**{"data.params.n_samples": 600, "model.dropout": 0.9, "train.epochs": 30})
+    run_id = hone.run(cfg, store=str(store)).run_id
+    hone.diagnose(run_id, store, probe=True)  # the screen below reads this probe
+    code, chunks = in_pty([sys.executable, "-m", "hone.cli", "diagnose", run_id, "--probe",
+                           "--store", str(store)], columns=80)  # fmt: skip
+    lines = screen_text(chunks)
+    assert code == 0, lines[-20:]
+    at = [i for i, ln in enumerate(lines) if ln.startswith("  probe: ")]
+    assert at, lines
+    for i in at:
+        assert len(lines[i]) <= 80 and lines[i + 1].startswith("  ") and lines[i + 1][2] != " "
+        assert not re.match(r"\s*\d\. ", lines[i + 1]), "the summary was not wrapped"

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from hone.cli.common import (
     JsonOpt,
@@ -143,19 +145,24 @@ def _print_finding(f: Any, config: dict[str, Any]) -> None:
     out.print(safe(f.explanation))
     if f.causes:
         shown = ", ".join(_setting(key, config) for key in f.causes)
-        out.print(f"  [bold]caused by[/]: {safe(shown)}", highlight=False)
+        _indented(f"[bold]caused by[/]: {safe(shown)}")
     ev = Table(show_header=False, box=None, padding=(0, 2))
     for key, value in f.evidence.items():
         if key != "suspects":
             ev.add_row(f"  {key}", plain(_short(value)))
     show(ev)
     if f.probe:
-        out.print(f"  [bold]probe[/]: {safe(str(f.probe.get('summary', '')))}", highlight=False)
+        _indented(f"[bold]probe[/]: {safe(str(f.probe.get('summary', '')))}")
     for i, p in enumerate(f.prescriptions, start=1):
         patch = set_args(p.patch)
         out.print(f"  {i}. {safe(p.why)}")
         if patch:  # a line to paste: never wrapped
             out.print(f"     [dim]{safe(patch)}[/]", soft_wrap=True)
+
+
+def _indented(markup: str) -> None:
+    """A line under a finding: wrapped lines stay indented under it."""
+    out.print(Padding(Text.from_markup(markup), (0, 0, 0, 2), expand=False))
 
 
 def _setting(key: str, config: dict[str, Any]) -> str:
