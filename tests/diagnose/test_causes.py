@@ -289,3 +289,29 @@ def test_early_stopping_of_a_validation_loss_that_only_rose_is_not_the_cause(
     assert _first(diagnosis, "underfitting").causes[0] == "model.dropout"
     assert _top_patch(diagnosis) == {"model.dropout": 0.1}
     assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
+
+
+def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
+    store: Path, tmp_path: Path
+) -> None:
+    """Seed 12's held-out saturation cases: tabular features ×343 into one tanh layer of 256.
+    The layer ends more than 90 % saturated, a bank of fixed sign features, and the output
+    layer alone fits the training set. That is saturation caused by the unscaled inputs,
+    not only a bad start."""
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(n_samples=800, n_features=10, n_informative=6, n_classes=3,
+                               class_sep=1.5, random_state=0)  # fmt: skip
+    np.savez(tmp_path / "x343.npz", x=(x * 343).astype(np.float32), y=y)
+    result, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "npz", "path": str(tmp_path / "x343.npz"), "split": "6:2:2"},
+        "model": {"hidden": [256], "activation": "tanh"},
+        "train": {"epochs": 80, "optimizer": {"name": "adam", "lr": 0.0025},
+                  "early_stopping": {"patience": 8}},
+    })  # fmt: skip
+    assert result.metrics["train_accuracy"] > 0.95  # it fits its training data
+    found = _first(diagnosis, "saturation")
+    assert found.evidence["saturated_fraction_by_layer"]["hidden1.act"] > 0.9
+    assert found.causes[0] == "data.preprocess.scale"
+    assert found.prescriptions[0].patch == {"data.preprocess.scale": "standard"}

@@ -1,7 +1,9 @@
 """``dead_units`` (ReLU units that output zero for every sample) and ``saturation``
 (sigmoid/tanh outputs pinned at their bounds), measured at the end of training. In a run
-that reaches what is achievable on its data they cost nothing measurable: a note (info),
-unless nearly every unit of a layer is dead."""
+that reaches what is achievable on its data they cost nothing measurable: a note (info). In
+a network that fits its training data they are named only when nearly every unit of a layer
+is dead or saturated: such a layer works as a tenth of its width (saturated, as fixed random
+sign features that its weights barely move)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from hone.diagnose.signals import fits_training_set, last_epoch_activation, unsc
 DEAD = 0.4  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
+SEVERE_SATURATED = 0.9  # ... or >= 90 % even in a network that fits its data
 MIN_UNITS = 4  # a share of fewer units says more about the model's size than about its units
 
 
@@ -95,7 +98,7 @@ class Saturation(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         sat = last_epoch_activation(ev.telemetry or {}, "saturated")
-        worst = {k: v for k, v in _judged(ev, sat).items() if v >= SATURATED}
+        worst = {k: v for k, v in _judged(ev, sat, SEVERE_SATURATED).items() if v >= SATURATED}
         if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
