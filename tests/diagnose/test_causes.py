@@ -315,3 +315,23 @@ def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
     assert found.evidence["saturated_fraction_by_layer"]["hidden1.act"] > 0.9
     assert found.causes[0] == "data.preprocess.scale"
     assert found.prescriptions[0].patch == {"data.preprocess.scale": "standard"}
+
+
+def test_a_rate_that_threw_the_first_epoch_is_too_high_though_the_loss_then_fell(
+    store: Path,
+) -> None:
+    """Seed 12's held-out MNIST case: Adam at 0.316 for 3 epochs. The first epoch's loss
+    averaged 9x that of predicting class frequencies, then only fell, and 96 % of the units
+    were dead. Dead units were said, led by LeakyReLU; the rate that killed them was not."""
+    result, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "digits", "split": "6:2:2"},
+        "model": {"hidden": [256]},
+        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.3}},
+    })  # fmt: skip
+    train = result.history["train_loss"]
+    assert train[0] > 3 * np.log(10) and train[1] < train[0] and train[2] < train[1]
+    found = _first(diagnosis, "lr_too_high")
+    assert "first epoch's training loss" in found.explanation
+    assert diagnosis.findings[0] is found
+    assert _top_patch(diagnosis) == {"train.optimizer.lr": 0.003}

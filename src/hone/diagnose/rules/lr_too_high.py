@@ -26,9 +26,11 @@ OSCILLATING = 0.25  # a quarter of epochs raise the training loss by more than 5
 BOUNCING = 0.2  # or a fifth do, and the late curve sits well above the lowest point reached
 LATE_ABOVE_MIN = 1.5
 # A learning rate this many times the optimizer's safe one, in a run that falls short of
-# what is achievable while its loss rose in at least THROWN epochs, is too high whatever the
-# share of epochs that rose (a steep start hides later bounces in that share).
+# what is achievable while its loss rose in at least THROWN epochs (or started far above
+# chance), is too high whatever the share of epochs that rose (a steep start hides later
+# bounces in that share).
 FAR_ABOVE, THROWN = 30, 2
+THROWN_START = 3  # ... or its first epoch's loss averaged 3x the loss of predicting frequencies
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 
@@ -128,18 +130,28 @@ def _knocked_out(
 
 def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str | None:
     """Why a rate ``FAR_ABOVE`` the optimizer's safe one is too high (else ``None``): the
-    loss rose in ``THROWN`` epochs or more, and the run falls short of what is achievable."""
+    run falls short of what is achievable, and the loss rose in ``THROWN`` epochs or more,
+    or the first epoch's loss averaged ``THROWN_START`` times that of predicting class
+    frequencies, where a sound initialisation starts: the first steps threw the weights."""
     safe = SAFE_LR.get(name, 0.01)
     rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
+    chance = chance_loss(ev)
+    thrown = chance is not None and bool(train) and train[0] > THROWN_START * chance
     target = achievable(ev)
-    if lr < FAR_ABOVE * safe or rises < THROWN or target is None:
+    if lr < FAR_ABOVE * safe or (rises < THROWN and not thrown) or target is None:
         return None
     if not target.clearly_below(score_of(ev, "val" if ev.has_val else "train")):
         return None
+    if rises >= THROWN:
+        what = f"the training loss rose by more than 5 % in {rises} of {len(train) - 1} epochs"
+    else:
+        what = (
+            f"the first epoch's training loss averaged {train[0]:.3g}, "
+            f"{train[0] / (chance or 1):.0f}x the {chance:.3g} of predicting class frequencies,"
+        )
     return (
-        f"the training loss rose by more than 5 % in {rises} of {len(train) - 1} epochs and "
-        f"the run falls short of what is achievable; that is {lr / safe:.0f}x the rate "
-        f"that is safe for {name} ({safe:g})"
+        f"{what} and the run falls short of what is achievable; that is {lr / safe:.0f}x "
+        f"the rate that is safe for {name} ({safe:g})"
     )
 
 
