@@ -335,3 +335,22 @@ def test_a_rate_that_threw_the_first_epoch_is_too_high_though_the_loss_then_fell
     assert "first epoch's training loss" in found.explanation
     assert diagnosis.findings[0] is found
     assert _top_patch(diagnosis) == {"train.optimizer.lr": 0.003}
+
+
+def test_identical_units_on_a_linear_target_are_a_note_not_critical(store: Path) -> None:
+    """Seed 13's held-out regression case: a constant init makes all 256 units one, and on
+    a linear target one unit is enough: R² 0.996, the linear reference's, where He init
+    reached 0.98. "Critical", with He init first, was verified significantly worse."""
+    data = {"dataset": "regression", "task": "regression", "split": "6:2:2",
+            "params": {"n_samples": 600, "n_features": 8, "n_informative": 6, "noise": 10.0},
+            "preprocess": {"scale": "standard"}}  # fmt: skip
+    result, diagnosis = _diagnose(store, {
+        "seed": 0, "data": data,
+        "model": {"hidden": [256], "init": "constant", "init_value": 0.0715},
+        "train": {"loss": "mse", "epochs": 150, "optimizer": {"name": "adam", "lr": 0.003},
+                  "early_stopping": {"patience": 10}},
+    })  # fmt: skip
+    found = _first(diagnosis, "bad_init")
+    assert found.evidence["symmetric_layers"] == ["hidden1.act"]
+    assert found.severity == "info" and "no cost seen" in found.explanation
+    assert result.metrics["val_r2"] > 0.99

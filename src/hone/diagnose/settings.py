@@ -26,6 +26,7 @@ __all__ = [
     "bottleneck",
     "capacity",
     "loss_mismatch",
+    "no_cost_seen",
     "nothing_to_gain",
     "regularisation",
     "saturating",
@@ -224,6 +225,17 @@ def nothing_to_gain(ev: Evidence) -> bool:
     return target is not None and not target.clearly_below(
         score_of(ev, "val" if ev.has_val else "train")
     )
+
+
+def no_cost_seen(ev: Evidence) -> str | None:
+    """Why a defect seen in the network (dead, saturated or identical units) cost the run
+    nothing measurable, when it did not: the run has a score, and that score is not clearly
+    below what is achievable (``nothing_to_gain``)."""
+    scored = score_of(ev, "val" if ev.has_val else "train") is not None
+    target = achievable(ev)
+    if not scored or target is None or not nothing_to_gain(ev):
+        return None
+    return f" Yet the run reaches what is achievable here ({target.describe()}): no cost seen."
 
 
 def slowed_by_setting(ev: Evidence) -> Suspect | None:

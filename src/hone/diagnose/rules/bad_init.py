@@ -7,6 +7,7 @@ from __future__ import annotations
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
+from hone.diagnose.settings import no_cost_seen
 from hone.diagnose.signals import finite, unscaled_inputs
 
 GROWTH = 10.0  # activation std grows (or shrinks) more than 10x from first to last layer
@@ -70,12 +71,15 @@ class BadInit(Rule):
                 "normalisation layers repair the scale as training goes", {"model.norm": "batch"}
             ),
         ]
+        # Identical units work as one: on data a narrow model fits (a linear target) that
+        # may cost nothing, and then it is a note, as dead or saturated units are.
+        costless = no_cost_seen(ev)
         return Finding(
             self.code,
-            "critical" if symmetric else "warning",
+            "info" if costless else "critical" if symmetric else "warning",
             "The initial weights are badly scaled",
             why + ". He (ReLU) and Xavier (sigmoid/tanh) initialisation keep the scale constant "
-            "and break the symmetry between units.",
+            "and break the symmetry between units." + (costless or ""),
             {
                 "init": init,
                 "activation_std_at_init": stds,

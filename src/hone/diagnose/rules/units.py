@@ -7,12 +7,11 @@ sign features that its weights barely move)."""
 
 from __future__ import annotations
 
-from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
-from hone.diagnose.settings import nothing_to_gain
+from hone.diagnose.settings import no_cost_seen
 from hone.diagnose.signals import fits_training_set, last_epoch_activation, unscaled_inputs
 
 DEAD = 0.4  # a layer with >= 40 % dead units
@@ -64,7 +63,7 @@ class DeadUnits(Rule):
                 {"model.init": "he_normal", "model.bias_init": "zeros"},
             ),
         ]
-        costless = _costless(ev) if share < 0.8 else None
+        costless = no_cost_seen(ev) if share < 0.8 else None
         return Finding(
             self.code,
             "critical" if share >= 0.8 else "info" if costless else "warning",
@@ -81,16 +80,6 @@ class DeadUnits(Rule):
             )
             + ["model.activation", "train.optimizer.lr"],
         )
-
-
-def _costless(ev: Evidence) -> str | None:
-    """Why the units cost the run nothing measurable, when they do not: it has a score, and
-    that score is not clearly below what is achievable (``nothing_to_gain``)."""
-    scored = score_of(ev, "val" if ev.has_val else "train") is not None
-    target = achievable(ev)
-    if not scored or target is None or not nothing_to_gain(ev):
-        return None
-    return f" Yet the run reaches what is achievable here ({target.describe()}): no cost seen."
 
 
 class Saturation(Rule):
@@ -137,7 +126,7 @@ class Saturation(Rule):
                 {"model.norm": "batch", "model.norm_position": "before_activation"},
             ),
         ]
-        costless = _costless(ev)
+        costless = no_cost_seen(ev)
         return Finding(
             self.code,
             "info" if costless else "warning",
