@@ -354,3 +354,24 @@ def test_identical_units_on_a_linear_target_are_a_note_not_critical(store: Path)
     assert found.evidence["symmetric_layers"] == ["hidden1.act"]
     assert found.severity == "info" and "no cost seen" in found.explanation
     assert result.metrics["val_r2"] > 0.99
+
+
+def test_raw_inputs_that_saturate_a_sound_init_are_saturation_not_a_bad_init(
+    store: Path, tmp_path: Path
+) -> None:
+    """Seed 13's held-out saturation cases: inputs ×44 to ×622 into sigmoid or tanh units
+    with the default (Xavier) init. "The initial weights are badly scaled" led, naming
+    ``model.init``; the weights were sound and the inputs were not."""
+    from tests.diagnose.scenarios import scaled_npz
+
+    _, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "npz", "path": scaled_npz(tmp_path, 100.0, "x100"),
+                 "split": "6:2:2"},
+        "model": {"hidden": [32], "activation": "sigmoid"},
+        "train": {"epochs": 15, "optimizer": {"name": "adam", "lr": 0.01}},
+    })  # fmt: skip
+    assert "bad_init" not in [f.code for f in diagnosis.findings]
+    found = _first(diagnosis, "saturation")
+    assert diagnosis.findings[0] is found and found.causes[0] == "data.preprocess.scale"
+    assert _top_patch(diagnosis) == {"data.preprocess.scale": "standard"}

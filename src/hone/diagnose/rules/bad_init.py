@@ -11,6 +11,9 @@ from hone.diagnose.settings import no_cost_seen
 from hone.diagnose.signals import finite, unscaled_inputs
 
 GROWTH = 10.0  # activation std grows (or shrinks) more than 10x from first to last layer
+# Initialisers scaled by fan-in: what saturates their units at the start is the inputs.
+SCALED = ("auto", "xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "lecun_normal",
+          "torch_default")  # fmt: skip
 SYMMETRIC = 1e-6  # spread across units below this (relative): every unit is the same
 
 
@@ -40,6 +43,8 @@ class BadInit(Rule):
         if not (symmetric or exploding or mostly_saturated):
             return None
         init = ev.cfg("model.init", "auto")
+        if not (symmetric or exploding) and unscaled_inputs(ev) and init in SCALED:
+            return None  # a sound init saturated by raw inputs: ``saturation`` names them
         if symmetric:
             why = (
                 f"at initialisation every unit of {', '.join(symmetric)} outputs the same value "

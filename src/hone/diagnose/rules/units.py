@@ -12,12 +12,18 @@ from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.settings import no_cost_seen
-from hone.diagnose.signals import fits_training_set, last_epoch_activation, unscaled_inputs
+from hone.diagnose.signals import (
+    finite,
+    fits_training_set,
+    last_epoch_activation,
+    unscaled_inputs,
+)
 
 DEAD = 0.4  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
 SEVERE_SATURATED = 0.9  # ... or >= 90 % even in a network that fits its data
+AT_INIT = 0.5  # ... or >= 50 % at initialisation, by raw inputs, in a run that paid for it
 MIN_UNITS = 4  # a share of fewer units says more about the model's size than about its units
 
 
@@ -88,6 +94,10 @@ class Saturation(Rule):
     def check(self, ev: Evidence) -> Finding | None:
         sat = last_epoch_activation(ev.telemetry or {}, "saturated")
         worst = {k: v for k, v in _judged(ev, sat, SEVERE_SATURATED).items() if v >= SATURATED}
+        when = "the outputs sit"
+        if not worst:
+            worst = _saturated_by_the_inputs(ev)
+            when = "the outputs sat at initialisation"
         if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
@@ -131,7 +141,7 @@ class Saturation(Rule):
             self.code,
             "info" if costless else "warning",
             "Sigmoid/tanh units are saturated",
-            f"In {layer}, {share:.0%} of the outputs sit within 0.02 of the activation's bounds, "
+            f"In {layer}, {share:.0%} of {when} within 0.02 of the activation's bounds, "
             "where its slope is almost zero and learning stalls." + (costless or ""),
             {
                 "saturated_fraction_by_layer": sat,
@@ -150,3 +160,15 @@ class Saturation(Rule):
                 if hit
             ],
         )
+
+
+def _saturated_by_the_inputs(ev: Evidence) -> dict[str, float]:
+    """Layers mostly saturated at initialisation (``AT_INIT``) by raw inputs far from unit
+    scale, in a run that paid for it (short of what is achievable), though training later
+    pulled them out: the units were saturated, and the inputs are why."""
+    if not unscaled_inputs(ev) or no_cost_seen(ev) is not None:
+        return {}
+    at_init = (ev.telemetry or {}).get("at_init") or {}
+    measured = {k: finite([(v or {}).get("saturated")]) for k, v in at_init.items()}
+    shares = {k: v[0] for k, v in measured.items() if v and not k.startswith("output")}
+    return {k: v for k, v in _judged(ev, shares).items() if v >= AT_INIT}
