@@ -97,6 +97,23 @@ def test_inconclusive_findings_keep_the_rules_order_whatever_their_measured_size
     assert [f.code for f in probed.findings] == ["lr_too_high", "lr_too_low"]
 
 
+def test_the_run_page_shows_the_probe_once_it_has_run(store: Path) -> None:
+    """Before ``--probe`` the page says its prescriptions are unverified; after it, each
+    tested finding carries what the probe measured, ranked as the terminal ranks it."""
+    from hone.report import render_report
+
+    run = hone.run(DROPOUT, store=store)
+    with RunStore(store) as rs:
+        before = render_report(rs, run.run_id).read_text()
+    probed = hone.diagnose(run.run_id, store, probe=True)
+    with RunStore(store) as rs:
+        after = render_report(rs, run.run_id).read_text()
+    assert 'id="unverified"' in before and "probe: " not in before
+    assert 'id="unverified"' not in after
+    tested = [f for f in probed.findings if f.probe]
+    assert tested and all(f"probe: {f.probe['summary']}" in after for f in tested)
+
+
 def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = hone.run(DROPOUT, store=store)
     first = hone.diagnose(run.run_id, store, probe=True)

@@ -11,6 +11,7 @@ import yaml
 
 from hone.diagnose import diagnose_run
 from hone.errors import HoneError
+from hone.experiments.probe_verdicts import probed_before
 from hone.report import charts, plots
 from hone.store.runstore import RunStore
 
@@ -156,16 +157,20 @@ def _predictions(
     return out
 
 
-def _diagnosis(evidence: Any) -> dict[str, Any]:
-    """The findings, and what is achievable on the data with the reference models' scores."""
+def _diagnosis(store: RunStore, evidence: Any) -> dict[str, Any]:
+    """The findings (ranked by a probe of the run, when one has run), and what is achievable
+    on the data with the reference models' scores."""
     found = diagnose_run(evidence)
+    found = probed_before(store, evidence.run_id, found) or found
     reference = found.reference
     split = reference.get("split") or "val"
     target = reference.get("achievable") or {}
     metric = target.get("metric", "accuracy")
     models = {k: v.get(f"{split}_{metric}") for k, v in (reference.get("models") or {}).items()
               if isinstance(v, dict) and f"{split}_{metric}" in v}  # fmt: skip
-    return {"findings": found.findings, "reference": reference, "reference_models": models}
+    return {"findings": found.findings, "reference": reference, "reference_models": models,
+            "unverified": not found.probed and any(p.patch for f in found.findings
+                                                   for p in f.prescriptions)}  # fmt: skip
 
 
 def run_context(
@@ -187,7 +192,7 @@ def run_context(
         "curves": _learning_curves(record),
         "constant_lr": _constant_lr(record.history),
         "telemetry": _telemetry(evidence.telemetry),
-        **_diagnosis(evidence),
+        **_diagnosis(store, evidence),
         "timeline": _timeline(record.extra),
         "repair_of": record.extra.get("repair_of"),
         "repaired_by": record.extra.get("repaired_by"),

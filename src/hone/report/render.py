@@ -14,6 +14,7 @@ from hone.experiments.stats import format_p
 from hone.report.pages import experiment_context, run_context
 from hone.report.study import study_context
 from hone.store.files import atomic_write_text, write_error
+from hone.store.records import clean_json
 from hone.store.runstore import RunStore
 from hone.store.studies import open_storage, store_storages
 from hone.text import set_args
@@ -27,6 +28,24 @@ def _num(value: Any, spec: str = "%.4f") -> str:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return "-"
     return spec % value
+
+
+def _yaml(value: Any) -> str:
+    """Nested values as YAML, floats to 4 significant digits."""
+    import yaml
+
+    return str(yaml.safe_dump(_rounded(clean_json(value)), sort_keys=False,
+                              allow_unicode=True)).strip()  # fmt: skip
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _metric(value: Any) -> str:
@@ -49,6 +68,7 @@ def _environment() -> Environment:
     env.filters["num"] = _num
     env.filters["metric"] = _metric
     env.filters["pval"] = format_p
+    env.filters["yaml"] = _yaml  # readable nested values (tojson escapes quotes as \u0027)
     env.filters["set_args"] = set_args  # the same paste-ready --set text as the terminal
     return env
 

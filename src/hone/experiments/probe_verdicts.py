@@ -1,0 +1,172 @@
+"""What a probe (``hone.experiments.probe``) concluded: the hypotheses it tests, each
+finding's verdict in words, and the diagnosis ranked by them; also read back later from a
+probe already in the store (``probed_before``: a report page, a resumed ``hone improve``),
+without training anything."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from hone.config import Config, load_config
+from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.experiments.compare import summarize_experiment
+from hone.store.runstore import RunStore
+
+__all__ = ["TOP", "VERDICTS", "Hypothesis", "hypotheses", "probed_before", "rank_by_probe"]
+
+TOP = 3  # hypotheses tested
+VERDICTS = {"better": "confirmed", "worse": "refuted"}  # anything else: inconclusive
+
+
+@dataclass
+class Hypothesis:
+    """A finding's claim as a testable change: its first prescription with a patch."""
+
+    finding: Finding
+    prescription: Prescription
+
+    @property
+    def name(self) -> str:
+        return f"{self.finding.code}: {self.prescription.why}"
+
+
+def hypotheses(diagnosis: Diagnosis, top: int = TOP) -> list[Hypothesis]:
+    """The top findings' first prescriptions with a patch, one per distinct patch."""
+    out: list[Hypothesis] = []
+    seen: set[str] = set()
+    for f in diagnosis.findings:
+        p = next((p for p in f.prescriptions if p.patch), None)
+        if p is None or repr(sorted(p.patch.items())) in seen:
+            continue
+        seen.add(repr(sorted(p.patch.items())))
+        out.append(Hypothesis(f, p))
+        if len(out) >= top:
+            break
+    return out
+
+
+def probed_before(store: RunStore, run_id: str, diagnosis: Diagnosis) -> Diagnosis | None:
+    """``diagnosis`` ranked by the latest completed probe of ``run_id`` that tested its
+    hypotheses (or the first of them, when the budget left the rest untested), else None.
+    Reads the store; trains nothing."""
+    asked = {h.name: h for h in hypotheses(diagnosis)}
+    for record in store.list_experiments(500):
+        spec = record.spec
+        if record.kind != "probe" or spec.get("probe_of") != run_id:
+            continue
+        names = [v.get("name") for v in spec.get("variants") or []][1:]  # after the baseline
+        if record.status != "completed" or not names or any(n not in asked for n in names):
+            continue
+        base = load_config(store.get_run(run_id, with_history=False).config)
+        summary = record.summary or summarize_experiment(store, record.id)
+        found = [asked[str(n)] for n in names]
+        epochs, cap = int(spec.get("epochs") or base.train.epochs), spec.get("steps_per_epoch")
+        ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap)
+        ranked.reference["probe"]["untested"] = len(asked) - len(found)
+        return ranked
+    return None
+
+
+def rank_by_probe(
+    diagnosis: Diagnosis,
+    found: list[Hypothesis],
+    summary: dict[str, Any],
+    base: Config,
+    epochs: int,
+    cap: int | None = None,
+) -> Diagnosis:
+    """Each tested finding gets its probe result; confirmed findings first (largest effect
+    first), then the inconclusive and the untested in the rules' order (a hypothesis left
+    untested to keep within the budget ranked lower to begin with), then the refuted. A
+    smaller learning rate that a probe shorter than the run measured worse is inconclusive,
+    not refuted: it starts slower, and a short probe sees only the start (short-horizon
+    bias)."""
+    configured = int(base.train.epochs)
+    length = _length(epochs, configured, cap)
+    short = epochs < configured or cap is not None
+    rows = {r["name"]: r for r in summary["variants"]}
+    order: dict[int, tuple[int, float]] = {}
+    lost = _all_diverged(rows.get("baseline", {}), len(summary["seeds"]))
+    for h in found:
+        row = rows.get(h.name, {})
+        vs = row.get("vs") or {}
+        verdict = VERDICTS.get(str(vs.get("verdict")), "inconclusive")
+        effect = vs.get("mean_diff")
+        rescued = lost and int(row.get("n") or 0) >= 2  # no pairs, yet a clear verdict
+        if rescued:
+            verdict = "confirmed"
+            done = f"{row['n']} of {len(summary['seeds'])}"
+            vs = {**vs, "rescued": f"the run as it is diverged on every seed; with the "
+                  f"prescription it completed on {done}"}  # fmt: skip
+        if verdict == "refuted" and short and _slower_start(h.prescription.patch, base):
+            verdict = "inconclusive"
+            vs = {**vs, "short": "a smaller learning rate starts slower, and a probe this "
+                  "short sees only the start"}  # fmt: skip
+        h.finding.probe = {
+            "verdict": verdict,
+            "prescription": h.prescription.why,
+            "patch": h.prescription.patch,
+            "metric": summary["metric"],
+            "effect": effect,
+            "ci": [vs.get("t_ci_low"), vs.get("t_ci_high")],
+            "p_value": vs.get("p_value"),
+            "seeds": len(summary["seeds"]),
+            "epochs": f"{epochs} of {configured}",
+            "steps_per_epoch": cap,
+            "experiment": summary["experiment"],
+            "summary": _words(verdict, vs, summary["metric"], length),
+        }
+        # Only a confirmed effect's size ranks: an inconclusive one may be large and of
+        # either sign (a clearly worse but short-horizon result), so those keep the rules'
+        # order, in which a consequence follows its cause.
+        size = abs(effect) if isinstance(effect, int | float) and math.isfinite(effect) else 0.0
+        rank = {"confirmed": 0, "inconclusive": 1, "refuted": 3}[verdict]
+        order[id(h.finding)] = (rank, -size if verdict == "confirmed" else 0.0)
+        if verdict == "refuted":
+            h.prescription.why += " (refuted by the probe)"
+    keep = {id(f): i for i, f in enumerate(diagnosis.findings)}
+    diagnosis.findings.sort(key=lambda f: (*order.get(id(f), (1, 0.0)), keep[id(f)]))
+    diagnosis.probed = True
+    diagnosis.reference["probe"] = {"experiment": summary["experiment"], "epochs": epochs,
+                                    "steps_per_epoch": cap,
+                                    "seeds": summary["seeds"],
+                                    "metric": summary["metric"]}  # fmt: skip
+    return diagnosis
+
+
+def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
+    """Whether the run as it is gave no value on any seed because it diverged on each."""
+    return not row.get("values") and row.get("diverged") == seeds
+
+
+def _slower_start(patch: dict[str, Any], base: Config) -> bool:
+    """Whether ``patch`` lowers the learning rate of the same optimizer."""
+    optimizer = patch.get("train.optimizer")
+    lr = patch.get("train.optimizer.lr")
+    if isinstance(optimizer, dict):
+        if optimizer.get("name", base.train.optimizer.name) != base.train.optimizer.name:
+            return False
+        lr = optimizer.get("lr", lr)
+    return isinstance(lr, int | float) and lr < base.train.optimizer.lr
+
+
+def _length(epochs: int, configured: int, cap: int | None) -> str:
+    """How long each probe run trained: ``2 of 30 epochs`` (``, 50 steps each`` when cut)."""
+    return f"{epochs} of {configured} epochs" + (f", {cap} steps each" if cap else "")
+
+
+def _words(verdict: str, vs: dict[str, Any], metric: str, length: str) -> str:
+    if vs.get("rescued"):
+        return f"{verdict}: {vs['rescued']} ({length})"
+    effect = vs.get("mean_diff")
+    if not isinstance(effect, int | float) or not math.isfinite(effect):
+        return f"{verdict}: no measurable difference in {metric}"
+    low, high = vs.get("t_ci_low"), vs.get("t_ci_high")
+    interval = f" [95 % CI {low:+.3g}, {high:+.3g}]" if isinstance(low, float) else ""
+    note = f"; {vs['short']}" if vs.get("short") else ""
+    return (
+        f"{verdict}: {metric} {effect:+.3g}{interval} with the prescription, over "
+        f"{vs.get('n')} paired seeds of {length}{note}"
+    )
