@@ -125,6 +125,11 @@ def test_asking_again_reads_the_same_probe(store: Path, capsys: pytest.CaptureFi
     assert again.reference["probe"] == first.reference["probe"]
     code, out, _ = cli(capsys, "diagnose", run.run_id, "--store", str(store), "--probe")
     assert code == 0 and "probe: confirmed" in out and "caused by: model.dropout" in out
+    # without --probe the probe already run is read too, and nothing said to be unverified
+    code, plain, _ = cli(capsys, "diagnose", run.run_id, "--store", str(store))
+    assert code == 0 and "probe: confirmed" in plain and "unverified" not in plain
+    with RunStore(store) as rs:
+        assert len(rs.list_runs()) == runs_before
 
 
 def test_where_accuracy_misleads_the_probe_compares_balanced_accuracy(

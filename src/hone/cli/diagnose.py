@@ -81,6 +81,10 @@ def diagnose_cmd(
             with RunsBar("probe", quiet or json_out) as bar:
                 result = probe_diagnosis(rs, evidence.run_id, result, budget=seconds,
                                          seeds=seeds, progress=bar)  # fmt: skip
+        else:  # a probe asked for before is read, not run again
+            from hone.experiments.probe_verdicts import probed_before
+
+            result = probed_before(rs, evidence.run_id, result) or result
     if patch_out is not None:
         _write_patch(evidence.config, result.findings, patch_out)
     if json_out:
