@@ -92,6 +92,8 @@ def _shortfall(
     so such a run is never called at its noise floor (the finding is info unless the
     shortfall is clear, and ``--probe`` measures the setting's cost)."""
     if target is not None:
+        if strong and target.source != "target_error":  # the user's target is not a floor
+            return _held_at_reference(target, train)
         margin = 0.0 if strong else target.margin
         val = score_of(ev, "val") if ev.has_val else train
         if target.below(train) <= margin or target.below(val) <= margin:
@@ -102,6 +104,17 @@ def _shortfall(
     chance = chance_accuracy(ev)
     floor = chance + RECOVERED * (1 - chance)
     return (floor, "no reference: 60 % of the way from chance") if train < floor else None
+
+
+def _held_at_reference(target: Achievable, train: float) -> tuple[float, str] | None:
+    """A strong setting's shortfall: the reference models may fall short of what a network
+    reaches, so training held at their level may be the setting's cost, even where
+    validation reaches them. Short of passing them by their noise (or of a perfect score by
+    it, or of them at all) counts; clearly above them it does not."""
+    threshold = min(target.score + target.margin, max(target.score, 1.0 - target.margin))
+    if train >= threshold:
+        return None
+    return threshold, f"what a network should pass: {target.describe()} plus its noise"
 
 
 def _unclear(target: Achievable | None, train: float) -> str:
