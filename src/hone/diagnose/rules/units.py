@@ -1,5 +1,6 @@
 """``dead_units`` (ReLU units that output zero for every sample) and ``saturation``
-(sigmoid/tanh outputs pinned at their bounds), measured at the end of training. In a run
+(sigmoid/tanh outputs pinned at their bounds), measured at the end of training (saturation
+also at initialisation, where raw inputs caused it and the run paid for it). In a run
 that reaches what is achievable on its data they cost nothing measurable: a note (info). In
 a network that fits its training data they are named only when nearly every unit of a layer
 is dead or saturated: such a layer works as a tenth of its width (saturated, as fixed random
