@@ -74,17 +74,7 @@ def diagnose_cmd(
         raise ConfigError("--budget: only with --probe (it is what the probe may spend)")
     with RunStore(store) as rs:
         evidence = evidence_of(rs, rs.resolve_id(run_id))
-        result = diagnose_run(evidence)
-        if probe:
-            from hone.experiments.probe import probe_diagnosis
-
-            with RunsBar("probe", quiet or json_out) as bar:
-                result = probe_diagnosis(rs, evidence.run_id, result, budget=seconds,
-                                         seeds=seeds, progress=bar)  # fmt: skip
-        else:  # a probe asked for before is read, not run again
-            from hone.experiments.probe_verdicts import probed_before
-
-            result = probed_before(rs, evidence.run_id, result) or result
+        result = _ranked(rs, evidence, probe, seconds, seeds, quiet or json_out)
     if patch_out is not None:
         _write_patch(evidence.config, result.findings, patch_out)
     if json_out:
@@ -118,6 +108,23 @@ def diagnose_cmd(
             f"\nwrote {safe(patch_out)} (the config with the top prescription applied)",
             soft_wrap=True,
         )
+
+
+def _ranked(
+    rs: RunStore, evidence: Any, probe: bool, seconds: float | None, seeds: int, hide: bool
+) -> Any:
+    """The run's diagnosis; with ``probe``, its top prescriptions measured (the probe runs,
+    or is read where it ran before); without, ranked by a probe already run, if any."""
+    result = diagnose_run(evidence)
+    if probe:
+        from hone.experiments.probe import probe_diagnosis
+
+        with RunsBar("probe", hide) as bar:
+            return probe_diagnosis(rs, evidence.run_id, result, budget=seconds, seeds=seeds,
+                                   progress=bar)  # fmt: skip
+    from hone.experiments.probe_verdicts import probed_before
+
+    return probed_before(rs, evidence.run_id, result) or result
 
 
 def _print_reference(reference: dict[str, Any]) -> None:
