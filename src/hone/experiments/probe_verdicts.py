@@ -1,7 +1,7 @@
 """What a probe (``hone.experiments.probe``) concluded: the hypotheses it tests, each
 finding's verdict in words, and the diagnosis ranked by them; also read back later from a
-probe already in the store (``probed_before``: a report page, a resumed ``hone improve``),
-without training anything."""
+probe already in the store (``probed_before``: ``hone diagnose`` without ``--probe``, the
+run's report page), without training anything."""
 
 from __future__ import annotations
 
