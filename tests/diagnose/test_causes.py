@@ -412,3 +412,21 @@ def test_a_strong_regulariser_that_holds_training_at_the_reference_is_not_health
         k: v for k, v in config["train"].items() if k not in train}}  # fmt: skip
     _, healthy = _diagnose(store, plain)
     assert [f.code for f in healthy.findings] == ["healthy"]
+
+
+def test_a_rate_whose_steps_killed_the_units_is_too_high(store: Path) -> None:
+    """Seed 15's held-out MNIST case: Adam at 0.435 for 3 epochs, biases starting at zero,
+    ended with most ReLU units dead, its loss never above chance and only falling. Dead units
+    were said, led by LeakyReLU; the rate 145 times the safe one that killed them was not."""
+    result, diagnosis = _diagnose(store, {
+        "seed": 0,
+        "data": {"dataset": "digits", "split": "6:2:2"},
+        "model": {"hidden": [16]},
+        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.2}},
+    })  # fmt: skip
+    train = result.history["train_loss"]
+    assert train[0] < 3 * np.log(10) and train[2] < train[1] < train[0]  # not thrown
+    found = _first(diagnosis, "lr_too_high")
+    assert "dead" in found.explanation and diagnosis.findings[0] is found
+    assert _first(diagnosis, "dead_units").severity == "critical"
+    assert _top_patch(diagnosis) == {"train.optimizer.lr": 0.003}

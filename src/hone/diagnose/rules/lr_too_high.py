@@ -17,6 +17,7 @@ from hone.diagnose.signals import (
     chance_accuracy,
     chance_loss,
     fraction_rising,
+    last_epoch_activation,
     nice,
     unscaled_inputs,
     weight_norms,
@@ -31,6 +32,7 @@ LATE_ABOVE_MIN = 1.5
 # bounces in that share).
 FAR_ABOVE, THROWN = 30, 2
 THROWN_START = 3  # ... or its first epoch's loss averaged 3x the loss of predicting frequencies
+KILLED = 0.4  # ... or its steps left this share of a layer's ReLU units dead
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 
@@ -132,27 +134,42 @@ def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str
     """Why a rate ``FAR_ABOVE`` the optimizer's safe one is too high (else ``None``): the
     run falls short of what is achievable, and the loss rose in ``THROWN`` epochs or more,
     or the first epoch's loss averaged ``THROWN_START`` times that of predicting class
-    frequencies, where a sound initialisation starts: the first steps threw the weights."""
+    frequencies, where a sound initialisation starts (the first steps threw the weights), or
+    the steps left ``KILLED`` of a layer's units dead (large steps push biases negative)."""
     safe = SAFE_LR.get(name, 0.01)
     rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
     chance = chance_loss(ev)
     thrown = chance is not None and bool(train) and train[0] > THROWN_START * chance
+    killed = _killed_units(ev)
     target = achievable(ev)
-    if lr < FAR_ABOVE * safe or (rises < THROWN and not thrown) or target is None:
+    if lr < FAR_ABOVE * safe or (rises < THROWN and not thrown and not killed):
         return None
-    if not target.clearly_below(score_of(ev, "val" if ev.has_val else "train")):
+    if target is None or not target.clearly_below(score_of(ev, "val" if ev.has_val else "train")):
         return None
     if rises >= THROWN:
         what = f"the training loss rose by more than 5 % in {rises} of {len(train) - 1} epochs"
-    else:
+    elif thrown:
         what = (
             f"the first epoch's training loss averaged {train[0]:.3g}, "
             f"{train[0] / (chance or 1):.0f}x the {chance:.3g} of predicting class frequencies,"
         )
+    else:
+        layer, share = killed or ("", 0.0)
+        what = f"its steps left {share:.0%} of the units of {layer} dead (biases started at zero)"
     return (
         f"{what} and the run falls short of what is achievable; that is {lr / safe:.0f}x "
         f"the rate that is safe for {name} ({safe:g})"
     )
+
+
+def _killed_units(ev: Evidence) -> tuple[str, float] | None:
+    """The layer with the most dead ReLU units, where ``KILLED`` or more of them are and the
+    biases started at zero: nothing at initialisation killed them, so the steps did."""
+    if str(ev.cfg("model.bias_init", "zeros")) not in ("zeros", "auto"):
+        return None
+    dead = last_epoch_activation(ev.telemetry or {}, "dead")
+    worst = max(dead.items(), key=lambda kv: kv[1], default=None)
+    return worst if worst is not None and worst[1] >= KILLED else None
 
 
 def _never_settles(ev: Evidence, body: list[float]) -> bool:
