@@ -128,3 +128,15 @@ def test_a_busy_error_is_retried_and_damage_is_not() -> None:
     errors[:] = ["database is locked"] * 1000
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         retry_busy(attempt, timeout=0.05)  # a lock that outlasts the timeout is reported
+
+
+def test_experiments_listed_by_kind_newest_first(store: Path) -> None:
+    with RunStore(store) as rs:
+        made = [rs.create_experiment(kind, f"e{i}", {}) for i, kind in
+                enumerate(["compare", "probe", "improve", "probe"])]  # fmt: skip
+        every = rs.list_experiments()
+        probes = rs.list_experiments(kind="probe")
+        newest = rs.list_experiments(1, kind="probe")
+    assert {e.id for e in every} == set(made)
+    assert [e.id for e in probes] == [made[3], made[1]]
+    assert [e.id for e in newest] == [made[3]]

@@ -38,6 +38,7 @@ from hone.experiments.probe_verdicts import (
     Hypothesis,
     hypotheses,
     probed_before,
+    probes_of,
     rank_by_probe,
 )
 from hone.experiments.variants import Variant
@@ -132,10 +133,8 @@ def _earlier(
     """The same probe of the same run, asked before (``hone improve`` resumed, ``hone
     diagnose --probe`` again): resumed or read, not trained again."""
     wanted = [(v.name, v.patch) for v in variants]
-    for record in store.list_experiments(500):
+    for record in probes_of(store, run_id):
         spec = record.spec
-        if record.kind != "probe" or spec.get("probe_of") != run_id:
-            continue
         planned = [(v["name"], v["patch"]) for v in spec.get("variants") or []]
         same = spec.get("seeds") == seeds
         same = same and (spec.get("epochs"), spec.get("steps_per_epoch")) == length

@@ -12,9 +12,18 @@ from typing import Any
 from hone.config import Config, load_config
 from hone.diagnose import Diagnosis, Finding, Prescription
 from hone.experiments.compare import summarize_experiment
+from hone.store.records import ExperimentRecord
 from hone.store.runstore import RunStore
 
-__all__ = ["TOP", "VERDICTS", "Hypothesis", "hypotheses", "probed_before", "rank_by_probe"]
+__all__ = [
+    "TOP",
+    "VERDICTS",
+    "Hypothesis",
+    "hypotheses",
+    "probed_before",
+    "probes_of",
+    "rank_by_probe",
+]
 
 TOP = 3  # hypotheses tested
 VERDICTS = {"better": "confirmed", "worse": "refuted"}  # anything else: inconclusive
@@ -47,15 +56,20 @@ def hypotheses(diagnosis: Diagnosis, top: int = TOP) -> list[Hypothesis]:
     return out
 
 
+def probes_of(store: RunStore, run_id: str) -> list[ExperimentRecord]:
+    """The probes of ``run_id`` among the store's newest 500 probes, newest first (only
+    probes are read: a run page asks this of every run)."""
+    probes = store.list_experiments(500, kind="probe")
+    return [r for r in probes if r.spec.get("probe_of") == run_id]
+
+
 def probed_before(store: RunStore, run_id: str, diagnosis: Diagnosis) -> Diagnosis | None:
     """``diagnosis`` ranked by the latest completed probe of ``run_id`` that tested its
     hypotheses (or the first of them, when the budget left the rest untested), else None.
     Reads the store; trains nothing."""
     asked = {h.name: h for h in hypotheses(diagnosis)}
-    for record in store.list_experiments(500):
+    for record in probes_of(store, run_id):
         spec = record.spec
-        if record.kind != "probe" or spec.get("probe_of") != run_id:
-            continue
         names = [v.get("name") for v in spec.get("variants") or []][1:]  # after the baseline
         if record.status != "completed" or not names or any(n not in asked for n in names):
             continue

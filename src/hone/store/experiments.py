@@ -134,11 +134,13 @@ class ExperimentsMixin:
         ]
         return experiment_from_row(row, runs)
 
-    def list_experiments(self, limit: int = 50) -> list[ExperimentRecord]:
+    def list_experiments(self, limit: int = 50, kind: str | None = None) -> list[ExperimentRecord]:
+        """The newest ``limit`` experiments (of ``kind`` only, when given), newest first."""
+        where = "WHERE kind = ? " if kind is not None else ""
         rows = self._db.execute(
             "SELECT id, kind, name, status, created, finished, spec, summary FROM experiments "
-            "ORDER BY created DESC LIMIT ?",
-            (limit,),
+            f"{where}ORDER BY created DESC LIMIT ?",
+            (*([kind] if kind is not None else []), limit),
         ).fetchall()
         return [experiment_from_row(r, []) for r in rows]
 
