@@ -317,18 +317,23 @@ def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
     assert found.prescriptions[0].patch == {"data.preprocess.scale": "standard"}
 
 
+def _digits_adam(hidden: list[int], lr: float) -> dict[str, Any]:
+    """3 epochs of a ReLU MLP on digits with Adam at ``lr`` (the generator's short MNIST runs)."""
+    return {
+        "seed": 0,
+        "data": {"dataset": "digits", "split": "6:2:2"},
+        "model": {"hidden": hidden},
+        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"name": "adam", "lr": lr}},
+    }
+
+
 def test_a_rate_that_threw_the_first_epoch_is_too_high_though_the_loss_then_fell(
     store: Path,
 ) -> None:
     """Seed 12's held-out MNIST case: Adam at 0.316 for 3 epochs. The first epoch's loss
     averaged 9x that of predicting class frequencies, then only fell, and 96 % of the units
     were dead. Dead units were said, led by LeakyReLU; the rate that killed them was not."""
-    result, diagnosis = _diagnose(store, {
-        "seed": 0,
-        "data": {"dataset": "digits", "split": "6:2:2"},
-        "model": {"hidden": [256]},
-        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.3}},
-    })  # fmt: skip
+    result, diagnosis = _diagnose(store, _digits_adam([256], 0.3))
     train = result.history["train_loss"]
     assert train[0] > 3 * np.log(10) and train[1] < train[0] and train[2] < train[1]
     found = _first(diagnosis, "lr_too_high")
@@ -418,12 +423,7 @@ def test_a_rate_whose_steps_killed_the_units_is_too_high(store: Path) -> None:
     """Seed 15's held-out MNIST case: Adam at 0.435 for 3 epochs, biases starting at zero,
     ended with most ReLU units dead, its loss never above chance and only falling. Dead units
     were said, led by LeakyReLU; the rate 145 times the safe one that killed them was not."""
-    result, diagnosis = _diagnose(store, {
-        "seed": 0,
-        "data": {"dataset": "digits", "split": "6:2:2"},
-        "model": {"hidden": [16]},
-        "train": {"epochs": 3, "batch_size": 64, "optimizer": {"name": "adam", "lr": 0.2}},
-    })  # fmt: skip
+    result, diagnosis = _diagnose(store, _digits_adam([16], 0.2))
     train = result.history["train_loss"]
     assert train[0] < 3 * np.log(10) and train[2] < train[1] < train[0]  # not thrown
     found = _first(diagnosis, "lr_too_high")

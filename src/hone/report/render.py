@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from hone.errors import ReadOnlyStoreError, StoreError
@@ -32,8 +33,6 @@ def _num(value: Any, spec: str = "%.4f") -> str:
 
 def _yaml(value: Any) -> str:
     """Nested values as YAML, floats to 4 significant digits."""
-    import yaml
-
     return str(yaml.safe_dump(_rounded(clean_json(value)), sort_keys=False,
                               allow_unicode=True)).strip()  # fmt: skip
 
