@@ -5,6 +5,11 @@ its floor, ``python -c "import torch"``. Contenders alternate, order rotated eac
 Then one ``python -X importtime`` run of the command: what it imported (torch, and whether
 ``torch._dynamo``, scikit-learn or SciPy were on the path) with their cumulative import times.
 
+hone is timed as an installed package runs: its bytecode compiled once and cached (pip
+compiles a wheel's modules when it installs them). A third contender runs hone from a copy of
+``src/`` with ``PYTHONDONTWRITEBYTECODE=1``, as an editable checkout does on a machine that sets
+it (the development VM does): every one of hone's ~150 modules compiled from source each time.
+
     python -m benchmarks.startup            # 7 repeats
     python -m benchmarks.startup --quick    # 2 repeats
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,15 +35,22 @@ WATCHED = ("torch", "torch._dynamo", "sklearn", "scipy", "optuna", "hone")
 
 
 HONE = "hone run moons, 1 epoch"
+UNCACHED = f"{HONE}, no bytecode cache"
 
 
-def commands(store: str, before: Path | None) -> dict[str, tuple[list[str], dict[str, str]]]:
+def commands(
+    store: str, before: Path | None, uncached: Path
+) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Each contender's command line and environment (``PYTHONPATH``: which hone it runs;
-    ``before``: another checkout's ``src``, e.g. the main branch, as a third contender)."""
+    ``before``: another checkout's ``src``, e.g. the main branch, as another contender;
+    ``uncached``: a copy of ``src`` without bytecode, run with ``PYTHONDONTWRITEBYTECODE``)."""
     run = [sys.executable, "-m", "hone.cli", "run", str(ROOT / "examples" / "moons.yaml"),
            "--set", "train.epochs=1", "--store", store, "--quiet"]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {**cached, "PYTHONPATH": str(ROOT / "src")}
     out = {HONE: (run, env), "import torch (floor)": ([sys.executable, "-c", "import torch"], env)}
+    shutil.copytree(ROOT / "src", uncached, ignore=shutil.ignore_patterns("__pycache__"))
+    out[UNCACHED] = (run, {**env, "PYTHONPATH": str(uncached), "PYTHONDONTWRITEBYTECODE": "1"})
     if before is not None:
         out[f"{HONE} (before: {before})"] = (run, {**env, "PYTHONPATH": str(before)})
     return out
@@ -76,9 +89,9 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 2 if args.quick else 7
     with tempfile.TemporaryDirectory() as store:
-        cmds = commands(store, args.before)
+        cmds = commands(store, args.before, Path(store) / "uncached-src")
         for cmd in cmds.values():
-            wall(cmd)  # warm the file cache, not measured
+            wall(cmd)  # warm the file cache (and write hone's bytecode), not measured
         names = list(cmds)
         samples: dict[str, list[float]] = {n: [] for n in names}
         before = load()
@@ -95,7 +108,8 @@ def main() -> None:
     print("top-level imports, cumulative s: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     floor = statistics.median(samples["import torch (floor)"])
     for name in names:
-        print(f"{name}: {statistics.median(samples[name]) / floor:.2f}x import torch")
+        median = statistics.median(samples[name])
+        print(f"{name}: {median / floor:.2f}x import torch, {median - floor:+.2f} s")
     missing = [k for k in ("torch._dynamo", "sklearn", "scipy") if k not in imports]
     print(f"not imported: {', '.join(missing) or 'none'}")
     payload: dict[str, Any] = {"samples": samples, "imports": imports, "not_imported": missing,

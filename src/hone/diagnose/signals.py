@@ -12,7 +12,9 @@ from typing import Any
 from hone.diagnose.evidence import Evidence
 
 __all__ = [
+    "DEAD_SHARE",
     "SAFE_LR",
+    "at_init_activation",
     "chance_accuracy",
     "chance_loss",
     "finite",
@@ -29,6 +31,10 @@ __all__ = [
     "tail",
     "unscaled_inputs",
 ]
+
+# A layer with this share of its ReLU units dead works as a fraction of its width: the units
+# rule names it, and a rate far above the safe one that left it so is too high.
+DEAD_SHARE = 0.4
 
 # A learning rate that is safe to step down to (or up to) for each optimizer family.
 SAFE_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.003,
@@ -147,6 +153,14 @@ def grad_rms_by_layer(telemetry: dict[str, Any]) -> dict[str, float]:
                 per_layer.setdefault(name, []).append(norm[0] / math.sqrt(numel))
     order = telemetry.get("layers") or list(per_layer)
     return {name: float(statistics.median(per_layer[name])) for name in order if name in per_layer}
+
+
+def at_init_activation(telemetry: dict[str, Any], key: str) -> dict[str, float]:
+    """Activation statistic ``key`` per hidden layer at initialisation, before any step
+    (layers where it is missing or not finite are left out)."""
+    at_init = telemetry.get("at_init") or {}
+    measured = {k: finite([(v or {}).get(key)]) for k, v in at_init.items()}
+    return {k: v[0] for k, v in measured.items() if v and not k.startswith("output")}
 
 
 def last_epoch_activation(telemetry: dict[str, Any], key: str) -> dict[str, float]:

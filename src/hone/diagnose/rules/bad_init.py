@@ -8,7 +8,7 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.settings import no_cost_seen
-from hone.diagnose.signals import finite, unscaled_inputs
+from hone.diagnose.signals import at_init_activation, finite, unscaled_inputs
 
 GROWTH = 10.0  # activation std grows (or shrinks) more than 10x from first to last layer
 # Initialisers scaled by fan-in: what saturates their units at the start is the inputs.
@@ -36,8 +36,7 @@ class BadInit(Rule):
                 symmetric.append(k)
         values = list(stds.values())
         ratio = values[-1] / values[0] if values[0] > 1e-7 else float("inf")
-        saturated = {k: finite([v.get("saturated", 0.0)])[0] for k, v in hidden.items()
-                     if finite([v.get("saturated", 0.0)])}  # fmt: skip
+        saturated = at_init_activation(ev.telemetry or {}, "saturated")
         mostly_saturated = [k for k, s in saturated.items() if s >= 0.5]
         exploding = len(values) >= 2 and values[0] > 1e-7 and (ratio > GROWTH or ratio < 1 / GROWTH)
         if not (symmetric or exploding or mostly_saturated):

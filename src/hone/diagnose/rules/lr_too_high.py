@@ -13,6 +13,7 @@ from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.settings import nothing_to_gain
 from hone.diagnose.signals import (
+    DEAD_SHARE,
     SAFE_LR,
     chance_accuracy,
     chance_loss,
@@ -32,7 +33,7 @@ LATE_ABOVE_MIN = 1.5
 # bounces in that share).
 FAR_ABOVE, THROWN = 30, 2
 THROWN_START = 3  # ... or its first epoch's loss averaged 3x the loss of predicting frequencies
-KILLED = 0.4  # ... or its steps left this share of a layer's ReLU units dead
+KILLED = DEAD_SHARE  # ... or its steps left this share of a layer's ReLU units dead
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 

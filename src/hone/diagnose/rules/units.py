@@ -14,13 +14,14 @@ from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.settings import no_cost_seen
 from hone.diagnose.signals import (
-    finite,
+    DEAD_SHARE,
+    at_init_activation,
     fits_training_set,
     last_epoch_activation,
     unscaled_inputs,
 )
 
-DEAD = 0.4  # a layer with >= 40 % dead units
+DEAD = DEAD_SHARE  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
 SEVERE_SATURATED = 0.9  # ... or >= 90 % even in a network that fits its data
@@ -169,7 +170,5 @@ def _saturated_by_the_inputs(ev: Evidence) -> dict[str, float]:
     pulled them out: the units were saturated, and the inputs are why."""
     if not unscaled_inputs(ev) or no_cost_seen(ev) is not None:
         return {}
-    at_init = (ev.telemetry or {}).get("at_init") or {}
-    measured = {k: finite([(v or {}).get("saturated")]) for k, v in at_init.items()}
-    shares = {k: v[0] for k, v in measured.items() if v and not k.startswith("output")}
+    shares = at_init_activation(ev.telemetry or {}, "saturated")
     return {k: v for k, v in _judged(ev, shares).items() if v >= AT_INIT}
