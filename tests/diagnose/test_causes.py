@@ -385,6 +385,8 @@ def test_raw_inputs_that_saturate_a_sound_init_are_saturation_not_a_bad_init(
 @pytest.mark.parametrize(
     ("model", "train", "cause"),
     [({"hidden": [16], "dropout": 0.828}, {}, "model.dropout"),
+     # seed 17: 0.755, which leaves a layer of 16 about 4 units a step (a bottleneck's width)
+     ({"hidden": [16], "dropout": 0.755}, {}, "model.dropout"),
      ({"hidden": [256]}, {"l2": 0.707}, "train.l2")],
 )  # fmt: skip
 def test_a_strong_regulariser_that_holds_training_at_the_reference_is_not_healthy(
@@ -409,8 +411,9 @@ def test_a_strong_regulariser_that_holds_training_at_the_reference_is_not_health
                   "early_stopping": {"patience": 8}, **train},
     }  # fmt: skip
     result, diagnosis = _diagnose(store, config)
-    target = diagnosis.reference["achievable"]["score"]
-    assert result.metrics["train_accuracy"] <= target + 0.01  # held at the reference's level
+    target = diagnosis.reference["achievable"]
+    # held at the reference's level: short of passing it by its noise
+    assert result.metrics["train_accuracy"] < target["score"] + target["margin"]
     found = _first(diagnosis, "underfitting")
     assert found.causes[0] == cause and found.severity == "info"
     plain = {**config, "model": {"hidden": model["hidden"]}, "train": {

@@ -29,7 +29,8 @@ __all__ = ["disagreements", "effective", "effects", "fill", "finalize"]
 # Capacity findings that an earlier root cause explains, and the root causes that can.
 _CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance")
 # Symptoms not reported beside their cause: tiny steps in a network of dead or saturated
-# units, or vanishing gradients, are not a learning rate that is too low.
+# units, or vanishing gradients, are not a learning rate that is too low. A cause said at
+# info level cost the run nothing seen, so it hides nothing.
 # A loss that bounces or explodes is never also "too slow": the learning rate cannot be both.
 _HIDDEN_BY = {
     "lr_too_low": {"saturation", "vanishing_gradients", "dead_units", "bad_init", "lr_too_high",
@@ -150,16 +151,23 @@ def disagreements(why: str, patch: dict[str, Any]) -> list[str]:
     return out
 
 
+def _costless(f: Finding) -> bool:
+    """A defect (not a consequence such as ``not_converged``) said at info level."""
+    return f.severity == "info" and f.code not in _CONSEQUENCES
+
+
 def finalize(
     findings: list[Finding], config: dict[str, Any], prescribe: Collection[str] | None = None
 ) -> list[Finding]:
     """Order by cause, link consequences to their cause, clean the prescriptions (of the
     codes in ``prescribe`` only, when given: checking each patch builds the config twice)."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    codes = {f.code for f in findings}
+    codes = {f.code for f in findings if not _costless(f)}
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
-    ordered = sorted(findings, key=lambda f: (f.tier, -rank[f.severity]))
-    roots = [f for f in ordered if f.code not in _CONSEQUENCES and f.tier < 5]
+    # A defect said at info level cost the run nothing seen: it neither leads nor explains.
+    ordered = sorted(findings, key=lambda f: (_costless(f), f.tier, -rank[f.severity]))
+    roots = [f for f in ordered if f.code not in _CONSEQUENCES and f.tier < 5
+             and not _costless(f)]  # fmt: skip
     for f in ordered:
         if f.code in _CONSEQUENCES and roots and f.explained_by is None:
             root = roots[0]

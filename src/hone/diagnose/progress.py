@@ -11,7 +11,7 @@ from typing import Any
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.signals import median_update_ratio, relative_drop, tail
 
-__all__ = ["LateProgress", "late_progress"]
+__all__ = ["TINY_UPDATE", "LateProgress", "late_progress"]
 
 STILL_FALLING = 0.02  # the last fifth improved the monitored loss by >= 2 %
 STEADY = 0.7  # and >= 70 % of its steps went down

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 STRONG_DROPOUT = 0.5  # dropping half the units or more each step
+FEW_KEPT = 6  # ... strongly where the narrowest layer keeps fewer units than this a step
 PENALTY_SHARE = 0.2  # an L1/L2 penalty of 20 % of the data loss at the end dominates fitting
 STRONG_L2 = 0.05  # ... or a coefficient this large (hone's l2 adds l2/2 * sum W^2)
 STRONG_DECAY = {"adamw": 0.3}  # decoupled decay; coupled (torch's) weight_decay is an L2
@@ -52,14 +53,7 @@ def regularisation(ev: Evidence) -> list[Suspect]:
     out = []
     dropout = float(ev.cfg("model.dropout") or 0.0)
     if dropout >= STRONG_DROPOUT:
-        out.append(
-            Suspect(
-                "model.dropout",
-                f"dropout {dropout:g} silences {dropout:.0%} of the hidden units at every step",
-                min(1.0, 0.5 + dropout / 2),
-                [Prescription(f"less dropout ({dropout:g} -> 0.1)", {"model.dropout": 0.1})],
-            )
-        )
+        out.append(_dropout(ev, dropout))
     share = _penalty_share(ev)
     for key, typical in (("train.l2", 1e-4), ("train.l1", 1e-5)):
         value = float(ev.cfg(key) or 0.0)
@@ -91,6 +85,20 @@ def regularisation(ev: Evidence) -> list[Suspect]:
             )
         )
     return out
+
+
+def _dropout(ev: Evidence, dropout: float) -> Suspect:
+    """Dropout weighs by its rate, and as strongly as a bottleneck where the narrowest hidden
+    layer keeps fewer than ``FEW_KEPT`` units in an average step."""
+    why = f"dropout {dropout:g} silences {dropout:.0%} of the hidden units at every step"
+    weight = min(1.0, 0.5 + dropout / 2)
+    hidden = [int(h) for h in ev.cfg("model.hidden") or [] if isinstance(h, int)]
+    kept = min(hidden) * (1 - dropout) if hidden else None
+    if kept is not None and kept < FEW_KEPT:
+        why += f": a layer of {min(hidden)} keeps about {kept:.0f}"
+        weight = max(weight, STRONG)
+    remedy = Prescription(f"less dropout ({dropout:g} -> 0.1)", {"model.dropout": 0.1})
+    return Suspect("model.dropout", why, weight, [remedy])
 
 
 def _weight_decay(ev: Evidence) -> list[Suspect]:

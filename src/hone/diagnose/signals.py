@@ -142,10 +142,14 @@ def global_grad_norms(telemetry: dict[str, Any] | None) -> list[float]:
     return finite(s.get("grad_norm") for s in (telemetry or {}).get("samples") or [])
 
 
-def grad_rms_by_layer(telemetry: dict[str, Any]) -> dict[str, float]:
-    """Median over samples of each layer's gradient RMS (norm / sqrt(parameters))."""
+def grad_rms_by_layer(telemetry: dict[str, Any], until: int | None = None) -> dict[str, float]:
+    """Median over samples of each layer's gradient RMS (norm / sqrt(parameters));
+    ``until``: only the samples of the epochs up to it."""
     per_layer: dict[str, list[float]] = {}
     for sample in telemetry.get("samples") or []:
+        epoch = sample.get("epoch")
+        if until is not None and isinstance(epoch, int | float) and epoch > until:
+            continue
         for name, stats in (sample.get("layers") or {}).items():
             norm = finite([stats.get("grad_norm")])
             numel = stats.get("numel") or 1

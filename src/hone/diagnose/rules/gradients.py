@@ -10,6 +10,7 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
+from hone.diagnose.settings import STRONG, regularisation
 from hone.diagnose.signals import (
     chance_accuracy,
     chance_loss,
@@ -17,18 +18,27 @@ from hone.diagnose.signals import (
     global_grad_norms,
     grad_rms_by_layer,
     unscaled_inputs,
+    weight_norms,
 )
+from hone.diagnose.suspect import Suspect
 
 VANISH = 1e-2  # first-layer gradient RMS < 1 % of the last layer's
 EXPLODE = 1e2  # some layer's gradient RMS > 100x the output layer's
 HUGE_NORM = 1e3  # or the global gradient norm is typically above this
+# ... or that little while the loss stayed at chance for the first epochs (at least this
+# many): an adaptive optimizer may pull the net out later, but the run paid for the stall.
+STALLED = 3
+STALL_LOSS = 0.95  # a training loss within 5 % of the chance loss has learned nothing
+SHRUNK = 0.1  # weights shrunk below a tenth of their starting norm pass little gradient back
+PENALTIES = ("train.l2", "train.l1", "train.optimizer.weight_decay")
 
 
-def _ratios(ev: Evidence) -> tuple[float, float, dict[str, float]] | None:
-    """(first / last, largest / last) gradient RMS, and the RMS per layer."""
+def _ratios(ev: Evidence, until: int | None = None) -> tuple[float, float, dict[str, float]] | None:
+    """(first / last, largest / last) gradient RMS, and the RMS per layer (``until``: over
+    the epochs up to it)."""
     if not ev.telemetry:
         return None
-    rms = grad_rms_by_layer(ev.telemetry)
+    rms = grad_rms_by_layer(ev.telemetry, until)
     if len(rms) < 2:
         return None
     values = list(rms.values())
@@ -42,10 +52,22 @@ class VanishingGradients(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         found = _ratios(ev)
-        if found is None or not found[0] < VANISH or fits_training_set(ev):
+        stalled = _stalled_start(ev)
+        early = _ratios(ev, stalled) if stalled >= STALLED else None
+        if fits_training_set(ev):
+            return None
+        if found is not None and found[0] < VANISH:
+            when = ""
+        elif early is not None and early[0] < VANISH:
+            found, when = (
+                early,
+                f"For the first {stalled} epochs, while the loss stayed at chance, ",
+            )
+        else:
             return None
         ratio, _, rms = found
         hidden = ev.cfg("model.hidden") or [64]
+        penalty = _shrunk_by_penalty(ev)
         out = [
             Prescription(
                 "normalise each layer's inputs: gradients keep their scale through the stack",
@@ -61,29 +83,61 @@ class VanishingGradients(Rule):
         ]
         if len(hidden) > 2:
             out.append(Prescription("fewer layers", {"model.hidden": hidden[:2]}))
-        stalled = _learned_nothing(ev)
-        return Finding(
-            self.code,
-            "critical" if stalled else "warning",
-            "Gradients vanish before they reach the first layers",
-            f"Per weight, the first layer's gradient is {ratio:.2g}x the last layer's: early "
-            "layers barely learn. Saturating activations multiply the gradient by at most "
-            "0.25 (sigmoid) per layer."
-            + (
-                " The network still scores what predicting class frequencies scores."
-                if stalled
-                else ""
-            ),
-            {
-                "first_to_last_grad_rms": ratio,
-                "grad_rms_by_layer": rms,
-                "activation": ev.cfg("model.activation"),
-                "layers": len(hidden),
-                "learned_nothing": stalled,
-            },
-            out,
-            causes=_vanishing_causes(ev),
+        nothing = _learned_nothing(ev)
+        why = (
+            f"{when}per weight, the first layer's gradient {'was' if when else 'is'} "
+            f"{ratio:.2g}x the last layer's: early layers barely learn"
         )
+        why = why[0].upper() + why[1:]
+        if penalty is not None:
+            why += (
+                f". {penalty.why[0].upper()}{penalty.why[1:]}: the weights shrank to "
+                f"{penalty.evidence['shrunk_to']:.2g} of their norm at the start, and weights "
+                "near zero pass almost no gradient back."
+            )
+        else:
+            why += (". Saturating activations multiply the gradient by at most 0.25 (sigmoid) "
+                    "per layer.")  # fmt: skip
+        if nothing:
+            why += " The network still scores what predicting class frequencies scores."
+        evidence = {"first_to_last_grad_rms": ratio, "grad_rms_by_layer": rms,
+                    "activation": ev.cfg("model.activation"), "layers": len(hidden),
+                    "learned_nothing": nothing}  # fmt: skip
+        if when:
+            evidence["stalled_epochs"] = stalled
+        causes = _vanishing_causes(ev)
+        if penalty is not None:
+            evidence["weights_shrunk_to"] = penalty.evidence["shrunk_to"]
+            out, causes = [*penalty.remedies, *out], [penalty.key, *causes]
+        severity = "critical" if nothing else "warning"
+        title = "Gradients vanish before they reach the first layers"
+        return Finding(self.code, severity, title, why, evidence, out, causes=causes)
+
+
+def _stalled_start(ev: Evidence) -> int:
+    """How many epochs the training loss stayed at the chance loss from the start."""
+    chance = chance_loss(ev)
+    if chance is None:
+        return 0
+    epochs = 0
+    for loss in ev.series("train_loss"):
+        if not (math.isfinite(loss) and loss >= STALL_LOSS * chance):
+            break
+        epochs += 1
+    return epochs
+
+
+def _shrunk_by_penalty(ev: Evidence) -> Suspect | None:
+    """A strong weight penalty (L2, L1, weight decay) under which the weights shrank below
+    ``SHRUNK`` of their norm at the start: it, not the depth, starved the gradient."""
+    norms = weight_norms(ev.telemetry)
+    if len(norms) < 2 or norms[0] <= 0 or norms[-1] >= SHRUNK * norms[0]:
+        return None
+    strong = [s for s in regularisation(ev) if s.key in PENALTIES and s.weight >= STRONG]
+    if not strong:
+        return None
+    strong[0].evidence["shrunk_to"] = norms[-1] / norms[0]
+    return strong[0]
 
 
 def _vanishing_causes(ev: Evidence) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
+from hone.diagnose.progress import TINY_UPDATE
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.settings import no_cost_seen
@@ -18,6 +19,7 @@ from hone.diagnose.signals import (
     at_init_activation,
     fits_training_set,
     last_epoch_activation,
+    median_update_ratio,
     unscaled_inputs,
 )
 
@@ -72,22 +74,44 @@ class DeadUnits(Rule):
             ),
         ]
         costless = no_cost_seen(ev) if share < 0.8 else None
+        unmoved = _dead_since_init(ev, layer)
+        causes = (
+            ["model.bias_init", "model.init_value"] if out[0].patch.get("model.bias_init") else []
+        )
+        evidence = {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias}
+        if unmoved is not None:  # the rate did not kill them: it barely moved the network
+            out = [p for p in out if "train.optimizer.lr" not in p.patch]
+            evidence["median_update_to_weight_ratio"] = unmoved
+            why = (
+                f"In {layer}, {share:.0%} of the units output zero for every sample, as they "
+                f"did at initialisation: with steps of {unmoved:.1e} of the weights' size the "
+                "network barely moved from its start, so they are not what holds it back."
+            )
+            causes += ["model.activation", "model.init"]
+            return Finding(self.code, "info", "Many ReLU units are dead", why, evidence, out,
+                           causes=causes)  # fmt: skip
         return Finding(
             self.code,
             "critical" if share >= 0.8 else "info" if costless else "warning",
             "Many ReLU units are dead",
             f"In {layer}, {share:.0%} of the units output zero for every sample, so they pass "
             "no gradient and never recover." + (costless or ""),
-            {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias},
+            evidence,
             out,
             harmful={"lr": 1},
-            causes=(
-                ["model.bias_init", "model.init_value"]
-                if out[0].patch.get("model.bias_init")
-                else []
-            )
-            + ["model.activation", "train.optimizer.lr"],
+            causes=[*causes, "model.activation", "train.optimizer.lr"],
         )
+
+
+def _dead_since_init(ev: Evidence, layer: str) -> float | None:
+    """The median update/weight ratio when ``layer``'s units were already dead at
+    initialisation and the steps were too small to move the network (``TINY_UPDATE``):
+    then neither training nor its rate killed them."""
+    at_init = at_init_activation(ev.telemetry or {}, "dead").get(layer)
+    update = median_update_ratio(ev.telemetry) if ev.telemetry else None
+    if at_init is None or at_init < DEAD or update is None or update >= TINY_UPDATE:
+        return None
+    return update
 
 
 class Saturation(Rule):
