@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from hone.errors import ConfigError
-from hone.train.losses import LossSpec, make_loss, per_sample_loss
+from hone.train.losses import LossSpec, make_loss, member_means, per_sample_loss
 
 
 def spec(name: str, act: str, task: str = "classification", **kw: float) -> LossSpec:
@@ -115,3 +115,39 @@ def test_standardised_targets_give_the_scaled_gradient_and_the_loss_in_units(nam
 def test_label_smoothing_on_a_regression_names_the_fix() -> None:
     with pytest.raises(ConfigError, match=r"train\.label_smoothing: 0\.1.*regression.*remove"):
         make_loss(spec("mse", "none", "regression", label_smoothing=0.1))
+
+
+CLASSIFIERS = [("cross_entropy", "softmax"), ("cross_entropy", "sigmoid"), ("bce", "sigmoid"),
+               ("bce", "softmax"), ("mse", "sigmoid"), ("mse", "softmax")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "act"), CLASSIFIERS)
+@pytest.mark.parametrize("weights", [None, (0.2, 1.0, 3.5)])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_member_means_give_each_member_its_own_loss(
+    name: str, act: str, weights: tuple[float, ...] | None, smoothing: float
+) -> None:
+    """Stacked members' losses in one call equal ``make_loss`` on each member alone, class
+    weights and label smoothing included; ``None`` only where torch's weighting does not
+    split by row (softmax cross-entropy with both)."""
+    if smoothing and name != "cross_entropy":
+        pytest.skip("label smoothing is a cross-entropy setting")
+    loss = LossSpec(name, act, 3, label_smoothing=smoothing, class_weights=weights)
+    logits, target = torch.randn(4, 16, 3), torch.randint(0, 3, (4, 16))
+    means = member_means(loss)
+    if weights and smoothing and act == "softmax":
+        assert means is None
+        return
+    assert means is not None
+    alone = torch.stack([make_loss(loss)(logits[k], target[k]) for k in range(4)])
+    torch.testing.assert_close(means(logits, target), alone)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber"])
+def test_member_means_of_a_regression_loss(name: str) -> None:
+    loss = LossSpec(name, "none", 2, "regression", huber_delta=0.5)
+    out, target = torch.randn(3, 10, 2), torch.randn(3, 10, 2)
+    means = member_means(loss)
+    assert means is not None
+    alone = torch.stack([make_loss(loss)(out[k], target[k]) for k in range(3)])
+    torch.testing.assert_close(means(out, target), alone)

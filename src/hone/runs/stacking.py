@@ -29,7 +29,7 @@ from hone.runs.record import new_run, record_failure, record_trained, recorders
 from hone.runs.result import RunResult
 from hone.store.runstore import RunStore
 from hone.train.callbacks import Callback, Checkpoint, ProgressBar
-from hone.train.losses import per_sample_loss, resolve_loss
+from hone.train.losses import member_means, resolve_loss
 from hone.train.optim import make_optimizer
 from hone.train.regularize import penalized_parameters
 from hone.train.stacked import Member, Refill, fit_stacked
@@ -167,7 +167,7 @@ class Stack:
             first.data.val, epochs=cfg.train.epochs, batch_size=self.batch,
             steps_per_epoch=cfg.train.steps_per_epoch,
             penalized=_penalized_names(first, self.memberwise), sample_weights=weights,
-            per_sample=per_sample_loss(first.loss_spec) if first.loss_spec else None,
+            means=member_means(first.loss_spec) if first.loss_spec else None,
             smoothed=smoothed, blocks=blocks, rows=rows, refill=refill,
         )  # fmt: skip
 

@@ -31,6 +31,7 @@ __all__ = [
     "LossFn",
     "LossSpec",
     "make_loss",
+    "member_means",
     "output_transform",
     "per_sample_loss",
     "resolve_loss",
@@ -229,6 +230,34 @@ def per_sample_loss(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], to
     do not split by sample this way."""
     if spec.class_weights is not None:
         return None
+    return _each_sample(spec)
+
+
+def member_means(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """Stacked members' losses, (K,), from one call over their (K, B, ...) outputs and
+    targets: each member's mean of its per-sample losses, weighted by each row's class weight
+    where the loss has class weights (torch's convention, as ``make_loss`` weighs them).
+    ``None`` for softmax cross-entropy with both class weights and label smoothing: torch
+    weighs its smoothing term by every class's weight, which does not split by row."""
+    softmax_ce = spec.name == "cross_entropy" and spec.output_activation != "sigmoid"
+    if spec.class_weights is not None and softmax_ce and spec.label_smoothing:
+        return None
+    each = _each_sample(spec)
+
+    def means(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        k, b = logits.shape[:2]
+        losses = each(logits.flatten(0, 1), target.flatten(0, 1)).view(k, b)
+        weight = class_weights(spec, logits)
+        if weight is None:
+            return losses.mean(1)
+        rows = weight[target]
+        return (losses * rows).sum(1) / rows.sum(1)
+
+    return means
+
+
+def _each_sample(spec: LossSpec) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Each sample's loss, without class weights."""
     act = spec.output_activation
 
     def rows(values: torch.Tensor) -> torch.Tensor:

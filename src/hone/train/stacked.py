@@ -106,7 +106,7 @@ def fit_stacked(
     steps_per_epoch: int | None = None,
     penalized: Sequence[str] = (),
     sample_weights: torch.Tensor | None = None,
-    per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    means: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     smoothed: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     blocks: bool = False,
     rows: Rows | None = None,
@@ -114,8 +114,8 @@ def fit_stacked(
 ) -> list[TrainState]:
     """Train every member in place, each for ``epochs``; returns the final states of the
     last member in each slot, in order. ``penalized``: the names of the stacked parameters
-    L1/L2 apply to; ``per_sample`` (each sample's loss, whose mean is ``loss_fn``) gives
-    every member's loss from one call, ``smoothed`` each member's with its own label
+    L1/L2 apply to; ``means`` (``losses.member_means``: what ``loss_fn`` gives each member)
+    gives every member's loss from one call, ``smoothed`` each member's with its own label
     smoothing (it reads ``rows.smoothing``). ``blocks``: ``train`` (and ``sample_weights``)
     hold one equal-sized block of rows per member, in member order (each member trains on
     its own rows, e.g. its own subset). ``rows``: the members' numbers as columns (default:
@@ -152,7 +152,7 @@ def fit_stacked(
 
     for k, m in enumerate(members):
         begin(k, m)
-    member_losses = per_member(loss_fn, per_sample, smoothed)
+    member_losses = per_member(loss_fn, means, smoothed)
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
     telemetry_layers = stacked_layers(members[0].model, params)
     own_step = isinstance(optimizer, MemberwiseOptimizer)

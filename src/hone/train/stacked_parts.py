@@ -90,11 +90,11 @@ class Rows:
 
 def per_member(
     loss_fn: LossFn,
-    per_sample: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
+    means: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None,
     smoothed: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """Each member's loss, (K,): ``smoothed`` (each member's own label smoothing) where
-    given, else the per-sample losses of all members in one call where there are such, else
+    given, else every member's mean in one call (``losses.member_means``) where there is one, else
     ``torch.func.vmap`` of the loss, else one call per member."""
     if smoothed is not None:
         return smoothed
@@ -102,9 +102,8 @@ def per_member(
 
     def losses(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         nonlocal vectorised
-        if per_sample is not None:
-            k, b = logits.shape[:2]
-            return per_sample(logits.flatten(0, 1), target.flatten(0, 1)).view(k, b).mean(1)
+        if means is not None:
+            return means(logits, target)
         if vectorised is not None:
             try:
                 return vectorised(logits, target)  # type: ignore[no-any-return]
