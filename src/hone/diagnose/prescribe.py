@@ -29,9 +29,11 @@ __all__ = ["disagreements", "effective", "effects", "fill", "finalize"]
 # Capacity findings that an earlier root cause explains, and the root causes that can.
 _CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance")
 # Symptoms not reported beside their cause: tiny steps in a network of dead or saturated
-# units, or vanishing gradients, are not a learning rate that is too low. A cause said at
-# info level cost the run nothing seen, so it hides nothing.
+# units, or vanishing gradients, are not a learning rate that is too low. A defect that cost
+# the run nothing seen (``_NOTES`` at info level) hides nothing.
 # A loss that bounces or explodes is never also "too slow": the learning rate cannot be both.
+# Defects of the units that their rules say at info level only where they cost nothing seen.
+_NOTES = ("dead_units", "saturation", "bad_init")
 _HIDDEN_BY = {
     "lr_too_low": {"saturation", "vanishing_gradients", "dead_units", "bad_init", "lr_too_high",
                    "exploding_gradients"},
@@ -152,8 +154,8 @@ def disagreements(why: str, patch: dict[str, Any]) -> list[str]:
 
 
 def _costless(f: Finding) -> bool:
-    """A defect (not a consequence such as ``not_converged``) said at info level."""
-    return f.severity == "info" and f.code not in _CONSEQUENCES
+    """A defect of the units said at info level: its rule saw it cost the run nothing."""
+    return f.severity == "info" and f.code in _NOTES
 
 
 def finalize(
@@ -164,8 +166,9 @@ def finalize(
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     codes = {f.code for f in findings if not _costless(f)}
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
-    # A defect said at info level cost the run nothing seen: it neither leads nor explains.
-    ordered = sorted(findings, key=lambda f: (_costless(f), f.tier, -rank[f.severity]))
+    # A defect that cost the run nothing seen explains nothing, and follows the alarms.
+    alarmed = any(f.severity != "info" for f in findings)
+    ordered = sorted(findings, key=lambda f: (alarmed and _costless(f), f.tier, -rank[f.severity]))
     roots = [f for f in ordered if f.code not in _CONSEQUENCES and f.tier < 5
              and not _costless(f)]  # fmt: skip
     for f in ordered:

@@ -16,6 +16,7 @@ from hone.diagnose.rules.lr_too_high import lower_lr
 from hone.diagnose.settings import no_cost_seen
 from hone.diagnose.signals import (
     DEAD_SHARE,
+    SAFE_LR,
     at_init_activation,
     fits_training_set,
     last_epoch_activation,
@@ -28,6 +29,7 @@ SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
 SEVERE_SATURATED = 0.9  # ... or >= 90 % even in a network that fits its data
 AT_INIT = 0.5  # ... or >= 50 % at initialisation, by raw inputs, in a run that paid for it
+CRAWL = 1e-2  # a rate below a hundredth of the safe one explains tiny steps on its own
 MIN_UNITS = 4  # a share of fewer units says more about the model's size than about its units
 
 
@@ -105,13 +107,17 @@ class DeadUnits(Rule):
 
 def _dead_since_init(ev: Evidence, layer: str) -> float | None:
     """The median update/weight ratio when ``layer``'s units were already dead at
-    initialisation and the steps were too small to move the network (``TINY_UPDATE``):
-    then neither training nor its rate killed them."""
+    initialisation and a rate far below the safe one (``CRAWL``) made steps too small to move
+    the network (``TINY_UPDATE``): neither training nor its rate killed them, and the rate,
+    not the units, explains the tiny steps (dead units pass no gradient, which makes tiny
+    steps too, at any rate)."""
     at_init = at_init_activation(ev.telemetry or {}, "dead").get(layer)
     update = median_update_ratio(ev.telemetry) if ev.telemetry else None
+    lr = float(ev.cfg("train.optimizer.lr", 0.0) or 0.0)
+    safe = SAFE_LR.get(str(ev.cfg("train.optimizer.name", "adam")), 0.01)
     if at_init is None or at_init < DEAD or update is None or update >= TINY_UPDATE:
         return None
-    return update
+    return update if lr < CRAWL * safe else None
 
 
 class Saturation(Rule):
