@@ -84,22 +84,7 @@ class VanishingGradients(Rule):
         if len(hidden) > 2:
             out.append(Prescription("fewer layers", {"model.hidden": hidden[:2]}))
         nothing = _learned_nothing(ev)
-        why = (
-            f"{when}per weight, the first layer's gradient {'was' if when else 'is'} "
-            f"{ratio:.2g}x the last layer's: early layers barely learn"
-        )
-        why = why[0].upper() + why[1:]
-        if penalty is not None:
-            why += (
-                f". {penalty.why[0].upper()}{penalty.why[1:]}: the weights shrank to "
-                f"{penalty.evidence['shrunk_to']:.2g} of their norm at the start, and weights "
-                "near zero pass almost no gradient back."
-            )
-        else:
-            why += (". Saturating activations multiply the gradient by at most 0.25 (sigmoid) "
-                    "per layer.")  # fmt: skip
-        if nothing:
-            why += " The network still scores what predicting class frequencies scores."
+        why = _why(ratio, when, penalty, nothing)
         evidence = {"first_to_last_grad_rms": ratio, "grad_rms_by_layer": rms,
                     "activation": ev.cfg("model.activation"), "layers": len(hidden),
                     "learned_nothing": nothing}  # fmt: skip
@@ -112,6 +97,22 @@ class VanishingGradients(Rule):
         severity = "critical" if nothing else "warning"
         title = "Gradients vanish before they reach the first layers"
         return Finding(self.code, severity, title, why, evidence, out, causes=causes)
+
+
+def _why(ratio: float, when: str, penalty: Suspect | None, nothing: bool) -> str:
+    """The finding's explanation: the ratio (and when it held), then what made it so."""
+    why = (f"{when}per weight, the first layer's gradient {'was' if when else 'is'} "
+           f"{ratio:.2g}x the last layer's: early layers barely learn")  # fmt: skip
+    why = why[0].upper() + why[1:]
+    if penalty is not None:
+        why += (f". {penalty.why[0].upper()}{penalty.why[1:]}: the weights shrank to "
+                f"{penalty.evidence['shrunk_to']:.2g} of their norm at the start, and weights "
+                "near zero pass almost no gradient back.")  # fmt: skip
+    else:
+        why += ". Saturating activations multiply the gradient by at most 0.25 (sigmoid) per layer."
+    if nothing:
+        why += " The network still scores what predicting class frequencies scores."
+    return why
 
 
 def _stalled_start(ev: Evidence) -> int:
