@@ -240,3 +240,24 @@ def test_a_run_that_caps_its_epochs_is_probed_with_its_cap(store: Path) -> None:
         experiment = rs.get_experiment(probed.reference["probe"]["experiment"])
         runs = [rs.get_run(r["run_id"], with_history=False) for r in experiment.runs]
     assert runs and all(r.config["train"]["steps_per_epoch"] == 5 for r in runs)
+
+
+def test_an_arm_with_a_bigger_network_weighs_its_size(store: Path) -> None:
+    """A remedy that widens the network costs more per step (seed 18's held-out half: a
+    capacity arm of a [256] net, trained seed by seed, cost 4x the run it probed): the probe
+    trains fewer epochs, or leaves it untested, to keep within the run's cost."""
+    cfg = {**LONG_EPOCHS, "data": {**LONG_EPOCHS["data"], "params": {"n_samples": 1000}},
+           "model": {"hidden": [64]}, "train": {**LONG_EPOCHS["train"], "epochs": 36}}  # fmt: skip
+    run = hone.run(cfg, store=store)
+    wider = Finding("underfitting", "warning", "made up", "a claim", {},
+                    [Prescription("wider", {"model.hidden": [1024, 1024]})])  # fmt: skip
+    same = Finding("underfitting", "warning", "made up", "a claim", {},
+                   [Prescription("a penalty", {"train.l2": 1e-4})])  # fmt: skip
+    epochs = []
+    with RunStore(store) as rs:
+        for claim in (wider, same):
+            probed = probe_diagnosis(rs, run.run_id, Diagnosis(run.run_id, [claim]))
+            epochs.append(probed.reference["probe"]["epochs"])
+    # [1024, 1024] has 1.1M parameters against the run's 0.5k: its arm weighs far more
+    # than the run's own epochs, where a penalty's shares one stack of six with the baseline
+    assert epochs[0] * 4 <= epochs[1]

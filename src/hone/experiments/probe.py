@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from hone.config import Config, load_config
 from hone.diagnose import Diagnosis
 from hone.errors import HoneError
@@ -42,6 +44,7 @@ from hone.experiments.probe_verdicts import (
     rank_by_probe,
 )
 from hone.experiments.variants import Variant
+from hone.nn import build_model
 from hone.runs import diagnose_recorded
 from hone.runs.stacking import CPU_WORK_LIMIT
 from hone.store.runstore import RunStore
@@ -153,10 +156,28 @@ def _metric(short: Config, diagnosis: Diagnosis) -> str:
 
 @dataclass
 class _Shape:
-    """What a probe's cost depends on besides its epochs: the run's parameters and rows."""
+    """What a probe's cost depends on besides its epochs: the run's parameters and rows, and
+    its data's sample shape and outputs (to size an arm that changes the model)."""
 
     params: int | None
     rows: int | None
+    sample: tuple[int, ...] | None = None
+    outputs: int = 1
+
+    def bigger(self, base: Config, cfg: dict[str, Any]) -> float:
+        """How many times the run's parameters an arm's model has, where it has more (a
+        wider or deeper net costs that much more a step; a smaller one still costs the
+        step's overhead): 1 where the model is unchanged or cannot be sized."""
+        if self.sample is None or cfg["model"] == base.to_dict()["model"]:
+            return 1.0
+        try:
+            arm = load_config(cfg).model
+            with torch.device("meta"):  # counted, not allocated or initialised
+                sizes = [sum(p.numel() for p in build_model(m, self.sample, self.outputs)
+                             .parameters()) for m in (base.model, arm)]  # fmt: skip
+        except (HoneError, ValueError, RuntimeError):  # a shape the arm cannot build
+            return 1.0
+        return max(1.0, sizes[1] / max(1, sizes[0]))
 
     def steps(self, batch: int | str, cap: int | None = None) -> int:
         """Optimizer steps per epoch (a guess of 10 without the data's row count), at most
@@ -166,14 +187,14 @@ class _Shape:
         steps = math.ceil(self.rows / int(batch)) if self.rows else 10
         return min(steps, cap) if cap else steps
 
-    def member_cost(self, batch: int | str) -> float:
+    def member_cost(self, batch: int | str, bigger: float = 1.0) -> float:
         """What each member past the first adds to a stacked epoch, as a share of one run's
         epoch: ``MEMBER_COST`` plus the step's work over ``CPU_WORK_LIMIT`` (all of it once
-        stacking does not pay)."""
+        stacking does not pay). ``bigger``: the member's parameters over the run's."""
         if self.params is None:
             return 1.0
         rows = (self.rows or 1000) if batch == "full" else int(batch)
-        return min(1.0, MEMBER_COST + self.params * rows / CPU_WORK_LIMIT)
+        return min(1.0, MEMBER_COST + self.params * bigger * rows / CPU_WORK_LIMIT)
 
 
 def _shape(store: RunStore, run_id: str, base: Config) -> _Shape:
@@ -182,27 +203,38 @@ def _shape(store: RunStore, run_id: str, base: Config) -> _Shape:
     except HoneError:  # no weights (a failed run): as if stacking did not pay
         params = None
     try:
-        rows = int(store.load_json(run_id, "data.json")["stats"]["train"]["n"])
-    except (HoneError, KeyError, TypeError, ValueError):
+        data = store.load_json(run_id, "data.json")
+    except HoneError:
+        data = {}
+    try:
+        rows: int | None = int(data["stats"]["train"]["n"])
+    except (KeyError, TypeError, ValueError):
         rows = None
-    return _Shape(params, rows)
+    try:
+        sample: tuple[int, ...] | None = tuple(int(d) for d in data["input_shape"])
+    except (KeyError, TypeError, ValueError):
+        sample = None
+    outputs = len(data.get("classes") or []) or 1  # a regression's columns: the same in both
+    return _Shape(params, rows, sample, outputs)
 
 
 def _unit_weights(
     base: Config, found: list[Hypothesis], seeds: list[int], stack: str, shape: _Shape
 ) -> float:
     """What one probe epoch costs, in epochs of the run: each unit the probe trains (one
-    stack, or one run) weighed by its members, by its epochs (an arm that trains longer) and
-    by its training rows (an arm that trains on more of the data)."""
+    stack, or one run) weighed by its members, by its epochs (an arm that trains longer), by
+    its training rows (an arm that trains on more of the data) and by its model's size (an
+    arm with a bigger network)."""
     arms = [Variant("baseline", {})] + [Variant(h.name, h.prescription.patch) for h in found]
     jobs = [(v.name, s, load_config(base, {**v.patch, "seed": s}).to_dict())
             for v in arms for s in seeds]  # fmt: skip
-    per_member = shape.member_cost(base.train.batch_size)
     total = 0.0
     for unit in stack_units(jobs, stack, None):
         cfg = unit[0][2]
         longer = cfg["train"]["epochs"] / max(1, int(base.train.epochs))
-        total += longer * _more_rows(base, cfg) * (1 + (len(unit) - 1) * per_member)
+        bigger = shape.bigger(base, cfg)
+        per_member = shape.member_cost(base.train.batch_size, bigger)
+        total += longer * _more_rows(base, cfg) * bigger * (1 + (len(unit) - 1) * per_member)
     return total
 
 
