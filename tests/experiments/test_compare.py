@@ -110,7 +110,9 @@ def test_interrupted_experiment_resumes_without_duplicates(store: Path) -> None:
 
 def test_cli_compare_killed_then_resumed(tmp_path: Path, store: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 40, "telemetry": False})))
+    # Long enough that a stack of three seeds outlasts several polls: at 40 epochs a fast
+    # machine finished all three variants between two polls.
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 300, "telemetry": False})))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -131,7 +133,7 @@ def test_cli_compare_killed_then_resumed(tmp_path: Path, store: Path) -> None:
     )
     deadline, linked = time.monotonic() + 120, 0
     while time.monotonic() < deadline and linked < 2:
-        time.sleep(0.3)
+        time.sleep(0.05)
         row = store_row(store, "SELECT COUNT(*) FROM experiment_runs")
         linked = row[0] if row else 0
     proc.send_signal(signal.SIGKILL)
