@@ -12,6 +12,7 @@ from __future__ import annotations
 from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
+from hone.diagnose.progress import late_progress
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.turn import Turn, score_gap, val_turn
 
@@ -51,7 +52,10 @@ class Overfitting(Rule):
             pays = False  # the remedy is in place: only a remaining gap is news
         if not (wide or pays):
             return None
-        mild = not pays and gap is not None and gap < MILD
+        # A gap under GAP while validation loss still falls steadily is not what holds the
+        # model back yet: more training moves both scores (``not_converged`` says so).
+        falling = late_progress(ev) is not None
+        mild = not pays and gap is not None and (gap < MILD or (gap < GAP and falling))
         severity = "critical" if pays and turn is not None and turn.rise > 1.0 else "warning"
         return Finding(
             self.code,
@@ -60,7 +64,8 @@ class Overfitting(Rule):
             if not mild
             else "Validation falls short of training: some variance",
             _what(turn if pays else None, gap, name)
-            + (" Early stopping already restored the best weights." if restored else ""),
+            + (" Early stopping already restored the best weights." if restored else "")
+            + (" Validation loss was still falling at the end." if mild and falling else ""),
             _evidence(turn, gap, name, target),
             _prescriptions(ev, turn.best_epoch if turn else None),
             harmful={"capacity": 1, "regularization": -1},
