@@ -113,3 +113,21 @@ def test_datacurve_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> No
     assert code == 0 and json.loads(out)["verdict"] in ("underfitting", "more_data", "plateau")
     code, _, err = cli(capsys, "datacurve", str(path), "--fractions", "half")
     assert code == 2 and "--fractions" in err
+
+
+def test_diagnose_piped_prints_each_cause_whole(
+    capsys: pytest.CaptureFixture[str], store: Path
+) -> None:
+    """Piped output is not squeezed to a terminal: the first finding's causes once lost their
+    end ("model.hi") while later lines ran wide. A deep sigmoid stack names a long list."""
+    deep = tiny(**{"model.hidden": [32] * 12, "model.activation": "sigmoid", "train.epochs": 3})
+    run_id = hone.run(deep, store=str(store)).run_id
+    code, out, _ = cli(capsys, "diagnose", run_id, "--json", "--store", str(store))
+    findings = json.loads(out)["findings"]
+    assert code == 0 and any("model.hidden" in f["causes"] for f in findings)
+    code, out, _ = cli(capsys, "diagnose", run_id, "--store", str(store))
+    lines = [line for line in out.splitlines() if "caused by:" in line]
+    assert len(lines) == sum(1 for f in findings if f["causes"])
+    for line, f in zip(lines, [f for f in findings if f["causes"]], strict=True):
+        assert all(key in line for key in f["causes"]), line
+    assert f"model.hidden ({[32] * 12})" in out

@@ -172,7 +172,11 @@ def _print_finding(f: Any, config: dict[str, Any]) -> None:
 
 
 def _indented(markup: str) -> None:
-    """A line under a finding: wrapped lines stay indented under it."""
+    """A line under a finding: wrapped lines stay indented under it (piped: one line, whole;
+    a padded renderable would be cropped at the console's width)."""
+    if not out.is_terminal:
+        out.print(f"  {markup}")
+        return
     out.print(Padding(Text.from_markup(markup), (0, 0, 0, 2), expand=False))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from itertools import pairwise
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
@@ -29,6 +30,7 @@ HUGE_NORM = 1e3  # or the global gradient norm is typically above this
 # many): an adaptive optimizer may pull the net out later, but the run paid for the stall.
 STALLED = 3
 STALL_LOSS = 0.95  # a training loss within 5 % of the chance loss has learned nothing
+DECAYING = 0.8  # ... or too small to tell from none, shrinking from layer to layer this often
 SHRUNK = 0.1  # weights shrunk below a tenth of their starting norm pass little gradient back
 PENALTIES = ("train.l2", "train.l1", "train.optimizer.weight_decay")
 
@@ -42,9 +44,17 @@ def _ratios(ev: Evidence, until: int | None = None) -> tuple[float, float, dict[
     if len(rms) < 2:
         return None
     values = list(rms.values())
-    if not (values[0] > 1e-12 and values[-1] > 1e-12):
+    if not (values[-1] > 1e-12 and (values[0] > 1e-12 or _decays(values))):
         return None  # a layer with no gradient at all: dead or symmetric, not a ratio problem
     return values[0] / values[-1], max(values[:-1]) / values[-1], rms
+
+
+def _decays(values: list[float]) -> bool:
+    """A first-layer gradient too small to tell from none is still vanishing when it is not
+    zero and the gradient shrinks layer by layer from the output down (a deep sigmoid stack
+    takes it below 1e-12): a dead or symmetric layer cuts it off instead."""
+    steps = list(pairwise(values))
+    return values[0] > 0 and sum(a < b for a, b in steps) >= DECAYING * len(steps)
 
 
 class VanishingGradients(Rule):
