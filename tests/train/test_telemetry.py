@@ -24,6 +24,7 @@ def _reference_stats(module: nn.Module, out: torch.Tensor) -> dict[str, float]:
     stats["unit_std"] = float(out.reshape(out.shape[0], out.shape[1], -1).mean(2).std(1).mean())
     if isinstance(module, nn.ReLU):
         stats["dead"] = float((flat <= 0).all(dim=1).float().mean())
+        stats["off"] = float((out <= 0).float().mean())
     if isinstance(module, nn.Sigmoid):
         stats["saturated"] = float(((out <= 0.02) | (out >= 0.98)).float().mean())
     return stats
@@ -62,6 +63,7 @@ def test_member_layer_stats_and_grad_norms_equal_each_members_own() -> None:
 def test_activation_stats_dead_and_saturated() -> None:
     out = torch.tensor([[0.0, 1.0, 0.0], [0.0, 2.0, 0.5]])  # unit 0 is zero for every sample
     assert activation_stats(nn.ReLU(), out)["dead"] == pytest.approx(1 / 3)
+    assert activation_stats(nn.ReLU(), out)["off"] == pytest.approx(3 / 6)
     assert "dead" not in activation_stats(nn.LeakyReLU(), out)  # leaky units still pass gradient
     sig = torch.tensor([[0.01, 0.5], [0.99, 0.97]])
     assert activation_stats(nn.Sigmoid(), sig)["saturated"] == pytest.approx(0.5)

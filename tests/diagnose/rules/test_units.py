@@ -3,6 +3,9 @@ achievable, a note where it reaches it (the units cost nothing measurable there)
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import hone
 from hone.config import Config
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.rules.units import DeadUnits, Saturation
@@ -37,3 +40,36 @@ def test_dead_units_in_a_run_that_reaches_what_is_achievable_are_a_note() -> Non
 def test_saturation_in_a_run_that_reaches_what_is_achievable_is_a_note() -> None:
     assert Saturation().check(_evidence(0.61, "saturated", 0.5)).severity == "info"  # type: ignore[union-attr]
     assert Saturation().check(_evidence(0.45, "saturated", 0.5)).severity == "warning"  # type: ignore[union-attr]
+
+
+def test_a_layer_whose_outputs_are_nearly_all_zero_is_nearly_dead() -> None:
+    """Few units dead for every sample, but 94 % of the outputs zero: each unit fires for a
+    few samples. A warning short of the reference, a note at it; a usual half is nothing."""
+    warning = DeadUnits().check(_evidence(0.45, "off", 0.94))
+    assert warning is not None and warning.severity == "warning"
+    assert "94% of the outputs are zero" in warning.explanation
+    note = DeadUnits().check(_evidence(0.61, "off", 0.94))
+    assert note is not None and note.severity == "info"
+    assert DeadUnits().check(_evidence(0.45, "off", 0.6)) is None
+
+
+def test_a_negative_bias_that_switched_most_outputs_off_is_the_cause(store: Path) -> None:
+    """Seed 19's held-out miss: a regression MLP of 256 ReLU units with every bias -3.14.
+    A quarter of the units are dead for every sample (under the 40 % bar), yet 94 % of the
+    outputs are zero; training R² reaches 0.83 and validation 0.08 where a linear model
+    reaches 0.99. It was read as "train longer"; the bias is the cause."""
+    result = hone.run({
+        "data": {"dataset": "regression", "task": "regression",
+                 "params": {"n_samples": 600, "n_features": 8, "n_informative": 6,
+                            "noise": 10.0},
+                 "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [256], "bias_init": "constant", "init_value": -3.14},
+        "train": {"optimizer": {"name": "adam", "lr": 0.0015}, "epochs": 150,
+                  "batch_size": 32, "threads": 1, "loss": "mse",
+                  "early_stopping": {"patience": 10}},
+    }, store=store, seed=2)  # fmt: skip
+    diagnosis = hone.diagnose(result.run_id, store)
+    top = diagnosis.findings[0]
+    assert top.code == "dead_units", [f.code for f in diagnosis.findings]
+    assert top.causes[0] == "model.bias_init"
+    assert top.prescriptions[0].patch == {"model.bias_init": "zeros"}

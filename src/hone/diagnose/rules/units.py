@@ -1,4 +1,5 @@
-"""``dead_units`` (ReLU units that output zero for every sample) and ``saturation``
+"""``dead_units`` (ReLU units that output zero for every sample, or a layer whose outputs are
+nearly all zero: units that each fire for a few samples) and ``saturation``
 (sigmoid/tanh outputs pinned at their bounds), measured at the end of training (saturation
 also at initialisation, where raw inputs caused it and the run paid for it). In a run
 that reaches what is achievable on its data they cost nothing measurable: a note (info). In
@@ -26,6 +27,7 @@ from hone.diagnose.signals import (
 
 DEAD = DEAD_SHARE  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
+OFF = 0.9  # ... or >= 90 % of a layer's outputs zero (about half, with zero biases)
 SATURATED = 0.3  # a layer with >= 30 % of outputs within 0.02 of a bound
 SEVERE_SATURATED = 0.9  # ... or >= 90 % even in a network that fits its data
 AT_INIT = 0.5  # ... or >= 50 % at initialisation, by raw inputs, in a run that paid for it
@@ -46,41 +48,19 @@ class DeadUnits(Rule):
     code = "dead_units"
 
     def check(self, ev: Evidence) -> Finding | None:
-        dead = last_epoch_activation(ev.telemetry or {}, "dead")
-        worst = {k: v for k, v in _judged(ev, dead, SEVERE_DEAD).items() if v >= DEAD}
-        if not worst or ev.status == "diverged":
+        silent = _silent_layer(ev)
+        if silent is None or ev.status == "diverged":
             return None
-        layer, share = max(worst.items(), key=lambda kv: kv[1])
-        out = []
-        bias = ev.cfg("model.bias_init")
-        if bias == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0:
-            out.append(
-                Prescription(
-                    "zero biases: a negative bias switches ReLU units off from the start",
-                    {"model.bias_init": "zeros"},
-                )
-            )
-        out += [
-            Prescription(
-                "LeakyReLU keeps a small gradient for negative inputs",
-                {"model.activation": "leaky_relu"},
-            ),
-            Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
-            Prescription(
-                "a smaller learning rate knocks fewer units out",
-                {"train.optimizer.lr": lower_lr(ev)},
-            ),
-            Prescription(
-                "He initialisation with zero biases",
-                {"model.init": "he_normal", "model.bias_init": "zeros"},
-            ),
-        ]
-        costless = no_cost_seen(ev) if share < 0.8 else None
-        unmoved = _dead_since_init(ev, layer)
+        layer, share, mostly_off = silent
+        out = _dead_remedies(ev)
         causes = (
             ["model.bias_init", "model.init_value"] if out[0].patch.get("model.bias_init") else []
         )
-        evidence = {"dead_fraction_by_layer": dead, "threshold": DEAD, "bias_init": bias}
+        tele = ev.telemetry or {}
+        evidence = {"dead_fraction_by_layer": last_epoch_activation(tele, "dead"),
+                    "threshold": OFF if mostly_off else DEAD,
+                    "bias_init": ev.cfg("model.bias_init")}  # fmt: skip
+        unmoved = None if mostly_off else _dead_since_init(ev, layer)
         if unmoved is not None:  # the rate did not kill them: it barely moved the network
             out = [p for p in out if "train.optimizer.lr" not in p.patch]
             evidence["median_update_to_weight_ratio"] = unmoved
@@ -92,17 +72,70 @@ class DeadUnits(Rule):
             causes += ["model.activation", "model.init"]
             return Finding(self.code, "info", "Many ReLU units are dead", why, evidence, out,
                            causes=causes)  # fmt: skip
+        if mostly_off:
+            evidence["off_share_by_layer"] = last_epoch_activation(tele, "off")
+            why = (
+                f"In {layer}, {share:.0%} of the outputs are zero (about half, with zero "
+                "biases): most units fire for few samples, so they pass gradient for few and "
+                "learn slowly."
+            )
+        else:
+            why = (f"In {layer}, {share:.0%} of the units output zero for every sample, so "
+                   "they pass no gradient and never recover.")  # fmt: skip
+        costless = no_cost_seen(ev) if mostly_off or share < 0.8 else None
+        severe = "critical" if share >= 0.8 and not mostly_off else "warning"
         return Finding(
             self.code,
-            "critical" if share >= 0.8 else "info" if costless else "warning",
-            "Many ReLU units are dead",
-            f"In {layer}, {share:.0%} of the units output zero for every sample, so they pass "
-            "no gradient and never recover." + (costless or ""),
+            "info" if costless else severe,
+            "Most ReLU outputs are zero" if mostly_off else "Many ReLU units are dead",
+            why + (costless or ""),
             evidence,
             out,
             harmful={"lr": 1},
             causes=[*causes, "model.activation", "train.optimizer.lr"],
         )
+
+
+def _silent_layer(ev: Evidence) -> tuple[str, float, bool] | None:
+    """The worst layer by its share of dead units, else (``True``) by the share of its
+    outputs that are zero: a layer of units that each fire for a few samples is nearly dead
+    too, though few are dead for every sample (a negative bias does this)."""
+    tele = ev.telemetry or {}
+    dead = _judged(ev, last_epoch_activation(tele, "dead"), SEVERE_DEAD)
+    worst = {k: v for k, v in dead.items() if v >= DEAD}
+    if worst:
+        return (*max(worst.items(), key=lambda kv: kv[1]), False)
+    off = {k: v for k, v in _judged(ev, last_epoch_activation(tele, "off")).items() if v >= OFF}
+    if off:
+        return (*max(off.items(), key=lambda kv: kv[1]), True)
+    return None
+
+
+def _dead_remedies(ev: Evidence) -> list[Prescription]:
+    out = []
+    if ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0:
+        out.append(
+            Prescription(
+                "zero biases: a negative bias switches ReLU units off from the start",
+                {"model.bias_init": "zeros"},
+            )
+        )
+    return [
+        *out,
+        Prescription(
+            "LeakyReLU keeps a small gradient for negative inputs",
+            {"model.activation": "leaky_relu"},
+        ),
+        Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
+        Prescription(
+            "a smaller learning rate knocks fewer units out",
+            {"train.optimizer.lr": lower_lr(ev)},
+        ),
+        Prescription(
+            "He initialisation with zero biases",
+            {"model.init": "he_normal", "model.bias_init": "zeros"},
+        ),
+    ]
 
 
 def _dead_since_init(ev: Evidence, layer: str) -> float | None:

@@ -73,8 +73,9 @@ def member_activation_stats(module: nn.Module, out: torch.Tensor) -> list[dict[s
         columns.append(cells.mean(3).std(2).mean(1))
     kind = type(module).__name__
     if kind == "ReLU":  # dead: silent for every sample and position of the batch
-        names.append("dead")
-        columns.append((cells <= 0).all(3).all(1).float().mean(1))
+        silent = cells <= 0
+        names += ["dead", "off"]  # off: the share of outputs that are zero (about half at init)
+        columns += [silent.all(3).all(1).float().mean(1), silent.float().mean((1, 2, 3))]
     if kind in _BOUNDS:
         low, high = _BOUNDS[kind]
         margin = SATURATION_MARGIN
