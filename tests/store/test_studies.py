@@ -84,3 +84,28 @@ def test_optuna_dashboard_reads_the_journal(tmp_path: Path) -> None:
     detail = _get(app, f"/api/studies/{summary['study_id']}")
     assert len(detail["trials"]) == 4
     assert all(len(t["intermediate_values"]) == 3 for t in detail["trials"])
+
+
+def _writer(path: str, name: str, trials: int) -> None:
+    _study(path, name, trials)
+
+
+def test_processes_writing_one_journal_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Four processes, one study each, all appending to the same file (as ``--jobs`` does):
+    every line whole, every trial and report read back."""
+    import multiprocessing
+
+    path = str(tmp_path / "studies.journal")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(path, f"s{i}", 12)) for i in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    lines = Path(path).read_text().splitlines()
+    assert all(json.loads(line) for line in lines)
+    plain = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+    for i in range(4):
+        trials = optuna.load_study(study_name=f"s{i}", storage=plain).trials
+        assert len(trials) == 12 and all(len(t.intermediate_values) == 3 for t in trials)

@@ -27,6 +27,11 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
 from hone.store.sqlite import connect as sqlite_connect
 
+try:
+    import fcntl
+except ImportError:  # Windows: Optuna's symlink lock
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "JOURNAL",
     "JOURNAL_SUFFIXES",
@@ -46,18 +51,30 @@ JOURNAL_SUFFIXES = (".journal", ".log")
 
 class _FlushedJournal(JournalFileBackend):
     """Optuna's journal file, each append flushed to the OS but not ``fsync``-ed (see the
-    module docstring): the same file, lock and lines, readable by any Optuna."""
+    module docstring): the same file and lines, readable by any Optuna.
+
+    Appends are serialised by ``flock`` on the journal file itself where the platform has it:
+    a trial reports every epoch, and Optuna's symlink lock (a link created and removed around
+    each append, made for file systems without ``fcntl`` locks) cost 0.13-0.25 ms an append
+    against 0.01 ms, a tenth of a stacked study's time outside training. Each append is one
+    ``write`` to a file opened for appending, so it lands whole at the end of the file even
+    beside a plain Optuna process that takes the symlink lock instead."""
 
     def __init__(self, path: str) -> None:
         self.path, self.lock = path, JournalFileSymlinkLock(path)
         super().__init__(path, lock_obj=self.lock)
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        text = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode()
+        if fcntl is not None:
+            with open(self.path, "ab") as f:
+                fcntl.flock(f, fcntl.LOCK_EX)  # released when the file closes
+                f.write(data)
+            return
         self.lock.acquire()
         try:
             with open(self.path, "ab") as f:
-                f.write(text.encode("utf-8"))
+                f.write(data)
         finally:
             self.lock.release()
 
