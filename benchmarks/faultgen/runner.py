@@ -71,7 +71,9 @@ def verify_probed(case: Case, result: Any, diagnosis: Any, store: Path) -> dict[
     """The probed diagnosis's top prescription, verified on its own paired seeds at full
     length (``hone.compare``): does it improve the validation metric, is it significantly
     worse, and what did the probe cost against the run itself?"""
-    top = next((p for f in diagnosis.findings for p in f.prescriptions if p.patch), None)
+    # What hone would apply (``hone diagnose --patch``, ``--repair``): the first prescription
+    # a probe did not refute.
+    top = diagnosis.top_prescription()
     probe = (diagnosis.reference or {}).get("probe") or {}
     cost = _probe_seconds(store, probe.get("experiment"))
     out: dict[str, Any] = {"probe_seconds": cost, "run_seconds": result.wall_seconds}

@@ -4,7 +4,7 @@ patch that changes nothing is never offered, and the sentence is filled from the
 from __future__ import annotations
 
 from hone.config import load_config
-from hone.diagnose.finding import Finding, Prescription
+from hone.diagnose.finding import Diagnosis, Finding, Prescription
 from hone.diagnose.prescribe import disagreements, effective, fill, finalize
 from tests.conftest import tiny
 
@@ -37,3 +37,17 @@ def test_a_sentence_states_only_what_its_patch_sets() -> None:
     assert disagreements("Adam at its usual learning rate (0.001)", patch) == ["0.001"]
     assert disagreements("a smaller learning rate (0.0513)", {"train.optimizer.lr": 0.05128}) == []
     assert disagreements("stop near epoch 7 and keep its weights", {"x": 3}) == []
+
+
+def test_the_top_prescription_is_the_first_a_probe_did_not_refute() -> None:
+    """Seed 20's one verified-worse run: standardised inputs, refuted by the probe (-0.05,
+    interval below zero), were still what the run would have been patched with."""
+    scale = Prescription("standardise the inputs", {"data.preprocess.scale": "standard"})
+    leaky = Prescription("LeakyReLU", {"model.activation": "leaky_relu"})
+    probed = Finding("saturation", "info", "t", "e", {}, [scale, leaky],
+                     probe={"verdict": "refuted", "patch": dict(scale.patch)})  # fmt: skip
+    assert probed.refuted(scale) and not probed.refuted(leaky)
+    assert Diagnosis("r", [probed], probed=True).top_prescription() is leaky
+    unprobed = Finding("saturation", "info", "t", "e", {}, [scale, leaky])
+    assert Diagnosis("r", [unprobed]).top_prescription() is scale
+    assert Diagnosis("r", [Finding("healthy", "info", "t", "e", {})]).top_prescription() is None

@@ -26,7 +26,7 @@ from hone.cli.common import (
     show,
 )
 from hone.config import load_config
-from hone.diagnose import diagnose_run
+from hone.diagnose import Diagnosis, diagnose_run
 from hone.errors import ConfigError
 from hone.progress import RunsBar
 from hone.store import RunStore
@@ -76,7 +76,7 @@ def diagnose_cmd(
         evidence = evidence_of(rs, rs.resolve_id(run_id))
         result = _ranked(rs, evidence, probe, seconds, seeds, quiet or json_out)
     if patch_out is not None:
-        _write_patch(evidence.config, result.findings, patch_out)
+        _write_patch(evidence.config, result, patch_out)
     if json_out:
         echo_json(result.to_json())
         return
@@ -192,10 +192,13 @@ def _setting(key: str, config: dict[str, Any]) -> str:
     return f"{key} ({_short(node)})" if node not in (None, "") else key
 
 
-def _write_patch(config: dict[str, Any], findings: list[Any], path: Path) -> None:
-    top = next((p for f in findings for p in f.prescriptions if p.patch), None)
+def _write_patch(config: dict[str, Any], diagnosis: Diagnosis, path: Path) -> None:
+    top = diagnosis.top_prescription()  # a prescription a probe refuted is not written
     if top is None:
-        raise ConfigError("--patch: no finding prescribes a config change for this run")
+        raise ConfigError(
+            "--patch: no finding prescribes a config change for this run"
+            + (" that a probe did not refute" if diagnosis.probed else "")
+        )
     patched = load_config(config, top.patch)
     if path.is_dir():
         raise ConfigError(f"--patch: {path} is a folder; give a file name such as patched.yaml")

@@ -64,6 +64,11 @@ class Finding:
     def tier(self) -> int:
         return TIERS.get(self.code, 5)
 
+    def refuted(self, prescription: Prescription) -> bool:
+        """Whether this finding's probe measured ``prescription`` and refuted it."""
+        probe = self.probe
+        return probe.get("verdict") == "refuted" and probe.get("patch") == prescription.patch
+
     def _repr_html_(self) -> str:
         return finding_html(self)
 
@@ -90,6 +95,12 @@ class Diagnosis:
     # how the run compares; empty when there is no reference (data given from Python).
     reference: dict[str, Any] = field(default_factory=dict)
     probed: bool = False  # hone diagnose --probe measured the top prescriptions
+
+    def top_prescription(self) -> Prescription | None:
+        """What hone would apply: the first prescription with a patch that no probe refuted
+        (``hone diagnose --patch``, ``hone run --repair``)."""
+        return next((p for f in self.findings for p in f.prescriptions
+                     if p.patch and not f.refuted(p)), None)  # fmt: skip
 
     def __repr__(self) -> str:
         found = ", ".join(f"{f.code} ({f.severity})" for f in self.findings) or "healthy"

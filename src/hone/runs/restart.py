@@ -19,7 +19,7 @@ from typing import Any
 
 from hone.config import Config, load_config, merge_overrides
 from hone.config.train import WatchConfig
-from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.diagnose import Diagnosis
 from hone.diagnose.watch import MIN_EPOCHS
 from hone.errors import ConfigError
 from hone.runs.diagnosis import diagnose_recorded
@@ -127,7 +127,7 @@ def _what_went_wrong(
             wanted = f.explained_by  # fix the cause, not its consequence
     for f in findings:
         if f.code == wanted or (wanted is None and f.severity == "critical"):
-            top = next((p for p in f.prescriptions if p.patch and not _refuted(f, p)), None)
+            top = next((p for p in f.prescriptions if p.patch and not f.refuted(p)), None)
             if top is not None:
                 return f.code, top.why, dict(top.patch)
     for entry in (result.notes.get("watch") or {}).get("timeline") or []:  # what it saw live
@@ -135,12 +135,6 @@ def _what_went_wrong(
         if entry.get("code") == wanted and fix and fix.get("patch"):
             return str(wanted), str(fix["why"]), dict(fix["patch"])
     return None
-
-
-def _refuted(finding: Finding, prescription: Prescription) -> bool:
-    """Whether a probe measured this prescription and refuted it: not worth a restart."""
-    probe = finding.probe
-    return probe.get("verdict") == "refuted" and probe.get("patch") == prescription.patch
 
 
 def _link(root: Path, before: str, after: str, repair: Repair) -> None:
