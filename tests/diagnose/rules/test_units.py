@@ -73,3 +73,20 @@ def test_a_negative_bias_that_switched_most_outputs_off_is_the_cause(store: Path
     assert top.code == "dead_units", [f.code for f in diagnosis.findings]
     assert top.causes[0] == "model.bias_init"
     assert top.prescriptions[0].patch == {"model.bias_init": "zeros"}
+
+
+def test_a_mostly_zero_layer_in_a_network_that_fits_is_still_a_note() -> None:
+    """Seed 21's miss: biases of -3.14 on 256 ReLU units of a CSV net, train 0.95 (so units
+    were not judged), 95 % of the outputs zero, val at the reference: called healthy. As a
+    layer 90 % dead is named in a network that fits, so is one whose outputs are 90 % zero
+    from initialisation on."""
+    ev = _evidence(0.61, "off", 0.95)
+    ev.metrics["train_accuracy"] = 0.95
+    ev.telemetry = {"at_init": {"hidden1.act": {"off": 0.98}}, **(ev.telemetry or {})}
+    note = DeadUnits().check(ev)
+    assert note is not None and note.severity == "info" and "no cost seen" in note.explanation
+    # a layer that grew that sparse while the network fit a few rows is not named
+    ev.telemetry["at_init"] = {"hidden1.act": {"off": 0.5}}
+    assert DeadUnits().check(ev) is None
+    ev.telemetry = {"at_end": {"hidden1.act": {"off": 0.85}}}
+    assert DeadUnits().check(ev) is None

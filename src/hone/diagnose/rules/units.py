@@ -105,7 +105,12 @@ def _silent_layer(ev: Evidence) -> tuple[str, float, bool] | None:
     worst = {k: v for k, v in dead.items() if v >= DEAD}
     if worst:
         return (*max(worst.items(), key=lambda kv: kv[1]), False)
-    off = {k: v for k, v in _judged(ev, last_epoch_activation(tele, "off")).items() if v >= OFF}
+    # In a network that fits its data, only a layer that a setting switched off from the
+    # start (a negative bias): one that fits a few rows may grow that sparse by training.
+    at_init = at_init_activation(tele, "off")
+    off = {k: v for k, v in last_epoch_activation(tele, "off").items()
+           if not fits_training_set(ev) or at_init.get(k, 0.0) >= OFF}  # fmt: skip
+    off = {k: v for k, v in _judged(ev, off, OFF).items() if v >= OFF}
     if off:
         return (*max(off.items(), key=lambda kv: kv[1]), True)
     return None
