@@ -35,6 +35,11 @@ class LateProgress:
     update: float | None  # median update/weight ratio
     slow: bool
 
+    def fell(self) -> str:
+        """``val_loss fell 4.5% over the last 6 epochs`` (or ``in its last epoch``)."""
+        over = "in its last epoch" if self.last == 1 else f"over the last {self.last} epochs"
+        return f"{self.key} fell {self.late:.1%} {over}"
+
     def evidence(self, lr: float) -> dict[str, Any]:
         return {
             "monitored": self.key,
@@ -61,10 +66,7 @@ def late_progress(ev: Evidence) -> LateProgress | None:
     update = median_update_ratio(ev.telemetry) if ev.telemetry else None
     tiny_steps = update is not None and update < TINY_UPDATE
     if len(curve) < SHORT:
-        drop = relative_drop(curve[-2:]) if len(curve) >= 2 else 1.0
-        if drop < STILL_FALLING and not tiny_steps:
-            return None
-        return LateProgress(key, len(curve), len(curve), drop, drop, 1.0, update, tiny_steps)
+        return _short_progress(ev, key, curve, update, tiny_steps)
     end = tail(curve)
     down = sum(1 for a, b in pairwise(end) if b < a) / (len(end) - 1)
     late = relative_drop(end)
@@ -74,3 +76,25 @@ def late_progress(ev: Evidence) -> LateProgress | None:
     small_steps = update is None or update < SMALL_UPDATE
     slow = tiny_steps or (early > 0 and late >= LINEAR * early and small_steps)
     return LateProgress(key, len(curve), len(end), late, early, down, update, slow)
+
+
+def _short_progress(
+    ev: Evidence, key: str, curve: list[float], update: float | None, tiny_steps: bool
+) -> LateProgress | None:
+    """A run of fewer than ``SHORT`` epochs: still improving when its last epoch lowered the
+    monitored loss by ``STILL_FALLING`` (a single epoch always does) — or when validation
+    loss, at its lowest one epoch before the end, ticked up once while training loss still
+    fell by as much: one noisy epoch is no turn."""
+    drop = relative_drop(curve[-2:]) if len(curve) >= 2 else 1.0
+    if drop >= STILL_FALLING or tiny_steps:
+        return LateProgress(key, len(curve), 1, drop, drop, 1.0, update, tiny_steps)
+    train = ev.series("train_loss")
+    if key == "train_loss" or len(curve) < 3 or len(train) != len(curve):
+        return None
+    ticked = (
+        curve.index(min(curve)) == len(curve) - 2 and relative_drop(curve[-3:-1]) >= STILL_FALLING
+    )
+    fitting = relative_drop(train[-2:])
+    if not ticked or fitting < STILL_FALLING:
+        return None
+    return LateProgress("train_loss", len(train), 1, fitting, fitting, 1.0, update, False)

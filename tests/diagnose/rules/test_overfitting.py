@@ -83,3 +83,33 @@ def test_a_gap_while_validation_still_falls_is_a_note() -> None:
 def test_the_same_gap_once_validation_stalls_is_variance() -> None:
     found = Overfitting().check(_short_run([1.9, 1.45, 1.444]))  # the last epoch: under 2 %
     assert found is not None and found.severity == "warning"
+
+
+def _few_rows(split: dict[str, Any], rows: tuple[int, int, int]) -> Evidence:
+    """Seed 22's miss: a digits CNN trained on 87 rows (the split kept 1,350 for test), train
+    1.0, val 0.919, against reference models fitted on the same 87 rows (linear 0.886)."""
+    cfg = load_config(Config(), {"data.split": split})
+    n_train, n_val, n_test = rows
+    ref = {
+        "split": "val",
+        "n_scored": n_val,
+        "models": {"majority": {"val_accuracy": 0.1}, "linear": {"val_accuracy": 0.886}},
+    }
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(),
+        {"train_loss": [2.0, 0.5, 0.01, 1e-4, 1e-4, 1e-4],
+         "val_loss": [2.0, 0.6, 0.36, 0.347, 0.348, 0.347]},
+        {"train_accuracy": 1.0, "val_accuracy": 0.919},
+        data={"task": "classification",
+              "stats": {"train": {"n": n_train}, "val": {"n": n_val}, "test": {"n": n_test}}},
+        reference=ref,
+    )  # fmt: skip
+
+
+def test_a_gap_where_most_rows_sit_out_of_training_is_variance() -> None:
+    """The reference models fit the same few rows, so the run beats them; a gap of 0.08 (beyond
+    the noise of 360 scored rows) is still variance that the spare rows would shrink."""
+    found = Overfitting().check(_few_rows({"train": 0.0485, "val": 0.2}, (87, 360, 1350)))
+    assert found is not None and found.severity == "warning"
+    assert found.causes[0] == "data.split.train"
+    assert Overfitting().check(_few_rows({"train": 0.6, "val": 0.2}, (600, 200, 200))) is None

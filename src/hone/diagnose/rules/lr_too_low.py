@@ -44,9 +44,8 @@ class LrTooLow(Rule):
             self.code,
             "warning",
             "The learning rate is too low",
-            f"{progress.key} fell {progress.late:.1%} over the last {progress.last} epochs, as "
-            f"fast as at the start ({progress.early:.1%}): with lr {lr:g} the curve has not "
-            "begun to flatten.",
+            f"{progress.fell()}, as fast as at the start ({progress.early:.1%}): with lr "
+            f"{lr:g} the curve has not begun to flatten.",
             progress.evidence(lr),
             remedies,
             harmful={"lr": -1, "epochs": -1},

@@ -56,8 +56,9 @@ class NotConverged(Rule):
             self.code,
             "info",
             "Training stopped while the model was still improving",
-            f"{progress.key} fell {progress.late:.1%} over the last {progress.last} epochs and "
-            f"kept falling in {progress.down:.0%} of them: more epochs should help.",
+            progress.fell()
+            + (f" and kept falling in {progress.down:.0%} of them" if progress.last > 1 else "")
+            + ": more epochs should help.",
             progress.evidence(lr),
             remedies,
             harmful={"epochs": -1},
