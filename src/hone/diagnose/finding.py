@@ -69,6 +69,10 @@ class Finding:
         probe = self.probe
         return probe.get("verdict") == "refuted" and probe.get("patch") == prescription.patch
 
+    def top_prescription(self) -> Prescription | None:
+        """This finding's first prescription with a patch that its probe did not refute."""
+        return next((p for p in self.prescriptions if p.patch and not self.refuted(p)), None)
+
     def _repr_html_(self) -> str:
         return finding_html(self)
 
@@ -99,8 +103,8 @@ class Diagnosis:
     def top_prescription(self) -> Prescription | None:
         """What hone would apply: the first prescription with a patch that no probe refuted
         (``hone diagnose --patch``, ``hone run --repair``)."""
-        return next((p for f in self.findings for p in f.prescriptions
-                     if p.patch and not f.refuted(p)), None)  # fmt: skip
+        tops = (f.top_prescription() for f in self.findings)
+        return next((p for p in tops if p is not None), None)
 
     def __repr__(self) -> str:
         found = ", ".join(f"{f.code} ({f.severity})" for f in self.findings) or "healthy"

@@ -127,7 +127,7 @@ def _what_went_wrong(
             wanted = f.explained_by  # fix the cause, not its consequence
     for f in findings:
         if f.code == wanted or (wanted is None and f.severity == "critical"):
-            top = next((p for p in f.prescriptions if p.patch and not f.refuted(p)), None)
+            top = f.top_prescription()
             if top is not None:
                 return f.code, top.why, dict(top.patch)
     for entry in (result.notes.get("watch") or {}).get("timeline") or []:  # what it saw live

@@ -6,11 +6,28 @@ suite's held-out half (seeds 17 and 19), read through ``hone.diagnose`` as a use
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import hone
 from hone.config import Config
+from hone.diagnose import Diagnosis
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.rules.gradients import VanishingGradients
+from hone.runs.result import RunResult
+
+
+def _on_digits(
+    store: Path, model: dict[str, Any], optimizer: dict[str, Any], seed: int
+) -> tuple[RunResult, Diagnosis]:
+    """A held-out family's recipe on digits (40 epochs, batch 32, early stopping with
+    patience 5) with this model and optimizer, and its diagnosis."""
+    result = hone.run({
+        "data": {"dataset": "digits", "split": "6:2:2"},
+        "model": model,
+        "train": {"optimizer": optimizer, "epochs": 40, "batch_size": 32, "threads": 1,
+                  "early_stopping": {"patience": 5}},
+    }, store=store, seed=seed)  # fmt: skip
+    return result, hone.diagnose(result.run_id, store)
 
 
 def test_gradients_that_vanished_while_the_loss_stalled_are_named(store: Path) -> None:
@@ -18,14 +35,9 @@ def test_gradients_that_vanished_while_the_loss_stalled_are_named(store: Path) -
     ten epochs, then falls; after 40 epochs training accuracy is about 0.5 where the same
     data allows 0.98. Over the whole run the first layer's gradient is 0.08x the last's;
     while the loss stalled it was about 1e-5x."""
-    result = hone.run({
-        "data": {"dataset": "digits", "split": "6:2:2"},
-        "model": {"hidden": [32] * 8, "activation": "sigmoid"},
-        "train": {"optimizer": {"name": "adam", "lr": 0.0015}, "epochs": 40, "batch_size": 32,
-                  "threads": 1, "early_stopping": {"patience": 5}},
-    }, store=store, seed=3)  # fmt: skip
+    result, diagnosis = _on_digits(store, {"hidden": [32] * 8, "activation": "sigmoid"},
+                                   {"name": "adam", "lr": 0.0015}, seed=3)  # fmt: skip
     assert result.metrics["train_accuracy"] < 0.8
-    diagnosis = hone.diagnose(result.run_id, store)
     top = diagnosis.findings[0]
     assert top.code == "vanishing_gradients", [f.code for f in diagnosis.findings]
     assert top.evidence["stalled_epochs"] >= 3
@@ -37,14 +49,12 @@ def test_a_weight_penalty_that_starved_the_gradient_is_its_cause(store: Path) ->
     thousandth of their norm, the gradients with them, and the net scores chance. The
     gradients did vanish, but normalisation layers (which made it worse, measured) are not
     the remedy: less weight decay is."""
-    result = hone.run({
-        "data": {"dataset": "digits", "split": "6:2:2"},
-        "model": {"hidden": [64, 64, 64, 64]},
-        "train": {"optimizer": {"name": "adamw", "lr": 0.0015, "weight_decay": 27.9},
-                  "epochs": 40, "batch_size": 32, "threads": 1,
-                  "early_stopping": {"patience": 5}},
-    }, store=store, seed=0)  # fmt: skip
-    diagnosis = hone.diagnose(result.run_id, store)
+    _, diagnosis = _on_digits(
+        store,
+        {"hidden": [64, 64, 64, 64]},
+        {"name": "adamw", "lr": 0.0015, "weight_decay": 27.9},
+        seed=0,
+    )
     top = diagnosis.findings[0]
     assert top.causes[0] == "train.optimizer.weight_decay", [f.code for f in diagnosis.findings]
     assert top.prescriptions[0].patch == {"train.optimizer.weight_decay": 0.01}
@@ -58,16 +68,10 @@ def test_gradients_too_small_to_tell_from_none_vanish_when_they_shrink_layer_by_
     chance. Its first layer's gradient is about 1e-12 of the last's, shrinking layer by layer,
     and was read as "no gradient at all" (a dead or symmetric layer), so only underfitting
     was said."""
-    result = hone.run({
-        "data": {"dataset": "digits", "split": "6:2:2"},
-        "model": {"kind": "cnn", "conv": [{"filters": 8, "pool": "max2"},
-                                          {"filters": 16, "pool": "max2"}],
-                  "hidden": [32] * 14, "activation": "sigmoid"},
-        "train": {"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40, "batch_size": 32,
-                  "threads": 1, "early_stopping": {"patience": 5}},
-    }, store=store, seed=2)  # fmt: skip
+    conv = [{"filters": 8, "pool": "max2"}, {"filters": 16, "pool": "max2"}]
+    model = {"kind": "cnn", "conv": conv, "hidden": [32] * 14, "activation": "sigmoid"}
+    result, diagnosis = _on_digits(store, model, {"name": "adam", "lr": 0.003}, seed=2)
     assert result.metrics["train_accuracy"] < 0.2
-    diagnosis = hone.diagnose(result.run_id, store)
     top = diagnosis.findings[0]
     assert top.code == "vanishing_gradients", [f.code for f in diagnosis.findings]
     assert top.evidence["first_to_last_grad_rms"] < 1e-9

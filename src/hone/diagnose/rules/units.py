@@ -107,9 +107,9 @@ def _silent_layer(ev: Evidence) -> tuple[str, float, bool] | None:
         return (*max(worst.items(), key=lambda kv: kv[1]), False)
     # In a network that fits its data, only a layer that a setting switched off from the
     # start (a negative bias): one that fits a few rows may grow that sparse by training.
-    at_init = at_init_activation(tele, "off")
+    at_init, fits = at_init_activation(tele, "off"), fits_training_set(ev)
     off = {k: v for k, v in last_epoch_activation(tele, "off").items()
-           if not fits_training_set(ev) or at_init.get(k, 0.0) >= OFF}  # fmt: skip
+           if not fits or at_init.get(k, 0.0) >= OFF}  # fmt: skip
     off = {k: v for k, v in _judged(ev, off, OFF).items() if v >= OFF}
     if off:
         return (*max(off.items(), key=lambda kv: kv[1]), True)
