@@ -95,6 +95,24 @@ def test_bad_files(tmp_path: Path) -> None:
     assert "mapping" in error_of(scalar)
 
 
+@pytest.mark.parametrize("text", ["", "\n", "# only a comment\n"])
+def test_an_empty_config_file_is_an_error_not_the_default(tmp_path: Path, text: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(text)
+    message = error_of(empty)
+    assert "empty.yaml" in message and "empty" in message and "blobs" in message
+
+
+def test_a_data_file_given_as_the_config_says_where_it_belongs(tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("x,label\n1.0,0\n")
+    message = error_of(table)
+    assert "data file" in message and "data: {dataset: csv, path:" in message
+    empty_table = tmp_path / "empty.csv"
+    empty_table.write_text("")
+    assert "data file" in error_of(empty_table)
+
+
 def test_round_trip_through_yaml(tmp_path: Path) -> None:
     cfg = load_config(None, {"train.epochs": 3})
     path = tmp_path / "c.yaml"

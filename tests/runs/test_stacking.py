@@ -304,6 +304,14 @@ def test_dropout_rates_are_each_members_own() -> None:
     assert zeroed[0] == 0 and abs(float(zeroed[1]) - 0.5) < 0.01
     assert abs(float(zeroed[2]) - 0.25) < 0.01
     assert torch.allclose(out[1][out[1] != 0], torch.tensor(2.0))
+    assert torch.equal(out[0], torch.ones(4000, 16))  # rate 0: every unit kept, unscaled
+    # Kept units are scaled by the inverse of the (16-bit) keep probability: the expected
+    # output is the input, within the sampling error of 64,000 units.
+    assert torch.allclose(out.mean((1, 2)), torch.ones(3), atol=0.01)
+    drop.set_rate(2, 0.3)
+    assert float(drop.scale[2]) == pytest.approx(65536 / round(0.7 * 65536), rel=1e-7)
+    zeroed = (drop(torch.ones(3, 4000, 16))[2] == 0).float().mean()
+    assert abs(float(zeroed) - 0.3) < 0.01
 
 
 class _StopAt(Callback):

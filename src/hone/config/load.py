@@ -42,10 +42,26 @@ def default_config() -> dict[str, Any]:
     return data
 
 
+# Files a user may give where a YAML file belongs: data, not settings.
+_DATA_SUFFIXES = {
+    ".csv": "csv", ".tsv": "csv", ".npz": "npz", ".npy": "npz", ".gz": "mnist",
+    ".idx": "mnist", ".ubyte": "mnist", ".parquet": "csv", ".png": "image_folder",
+    ".jpg": "image_folder", ".jpeg": "image_folder",
+}  # fmt: skip
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping; a clear error for a missing, unreadable, empty or
+    non-YAML file (a data file given as the config, the commonest slip)."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p} (give the path of a YAML file)")
+    kind = _DATA_SUFFIXES.get(p.suffix.lower())
+    if kind is not None:
+        raise ConfigError(
+            f"{p} looks like a data file, not a config: a config is a YAML file. Name the "
+            f"file in one, e.g. data: {{dataset: {kind}, path: {p}}} (docs/how-to/own-data.md)"
+        )
     try:
         with p.open("rb") as fh:
             raw = fh.read(2_000_001)
@@ -57,7 +73,10 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read config file: {_short(str(exc))}") from None
     if data is None:
-        return {}
+        raise ConfigError(
+            f"{p}: the file is empty (no settings); write a config in it, or give no config "
+            "file to train the built-in blobs baseline"
+        )
     if not isinstance(data, dict):
         raise ConfigError(
             f"{p}: the top level must be a mapping of keys, got {type(data).__name__}"

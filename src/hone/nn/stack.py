@@ -135,20 +135,38 @@ class StackedBatchNorm(nn.Module):
 
 class StackedDropout(nn.Module):
     """``nn.Dropout`` with each member's own rate (0: the member has no dropout). The rates
-    are settings, not state: a plain tensor on the members' device, not a buffer."""
+    are settings, not state: plain tensors on the members' device, not buffers.
+
+    The mask comes from 16 random bits per unit, four to each 64-bit draw: drawing them is a
+    third of what ``rand_like`` costs, and on a small stack's activations the draw is most
+    of dropout's time. A member keeps a unit with probability ``round(keep * 65536) /
+    65536`` (within 1.5e-5 of its rate) and scales kept units by that probability's exact
+    inverse, so the expected output is the input, as with ``nn.Dropout``; rate 0 keeps all."""
+
+    LEVELS = 65536
 
     def __init__(self, rates: list[float], device: torch.device | None = None) -> None:
         super().__init__()
-        self.keep = 1 - torch.tensor(rates, dtype=torch.float32, device=device)
+        self.below = torch.zeros(len(rates), dtype=torch.int16, device=device)
+        self.scale = torch.ones(len(rates), dtype=torch.float32, device=device)
+        for k, rate in enumerate(rates):
+            self.set_rate(k, rate)
 
     def set_rate(self, k: int, rate: float) -> None:
-        self.keep[k] = 1 - rate
+        kept = min(self.LEVELS, max(1, round((1 - rate) * self.LEVELS)))
+        # A signed 16-bit draw r (uniform on -32768..32767) keeps the unit where r <= below.
+        self.below[k] = kept - self.LEVELS // 2 - 1
+        self.scale[k] = self.LEVELS / kept
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return x
-        keep = self.keep.to(x.dtype).view(-1, *([1] * (x.dim() - 1)))
-        return x * (torch.rand_like(x) < keep).to(x.dtype).div_(keep)
+        n = x.numel()
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
+        draws = bits.random_(-(2**63), 2**63 - 1).view(torch.int16)[:n].view(x.shape)
+        column = (-1, *([1] * (x.dim() - 1)))
+        kept = (draws <= self.below.view(column)).to(x.dtype)
+        return x * kept.mul_(self.scale.to(x.dtype).view(column))
 
 
 class StackedFlatten(nn.Module):

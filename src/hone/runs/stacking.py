@@ -161,7 +161,7 @@ class Stack:
         if self.memberwise and spec is not None and spec.task == "classification":
             softmax_ce = spec.name == "cross_entropy" and spec.output_activation == "softmax"
             if softmax_ce and spec.class_weights is None:
-                smoothed = smoothed_cross_entropy(rows.smoothing)
+                smoothed = smoothed_cross_entropy(rows)
         return fit_stacked(
             self.model, self.optimizer, members, first.loss_fn, train or first.data.train,
             first.data.val, epochs=cfg.train.epochs, batch_size=self.batch,

@@ -156,6 +156,7 @@ def fit_stacked(
     batch_hooks = any(m.cbs.has("on_batch_begin") or m.cbs.has("on_batch_end") for m in members)
     telemetry_layers = stacked_layers(members[0].model, params)
     own_step = isinstance(optimizer, MemberwiseOptimizer)
+    step = optimizer.update if isinstance(optimizer, MemberwiseOptimizer) else optimizer.step
     offsets = (torch.arange(k_all, device=device) * n)[:, None] if blocks else None
 
     def own_rows(k: int) -> slice:
@@ -249,7 +250,7 @@ def fit_stacked(
                     optimizer.zero_grad(set_to_none=True)
                     objective.sum().backward()  # type: ignore[no-untyped-call]
                     clip_members(params, rows)
-                    optimizer.step()
+                    step()
                     if len(live) < k_all:
                         _hold_frozen(members, held)
                     losses[b] = loss.detach()

@@ -114,18 +114,21 @@ def per_member(
     return losses
 
 
-def smoothed_cross_entropy(
-    smoothing: torch.Tensor,
-) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """Cross-entropy on softmax outputs with member ``k``'s label smoothing ``smoothing[k]``
-    (read at each call: a refilled slot changes it). torch's definition: ``(1 - e)`` times the
-    negative log-likelihood plus ``e`` times the mean over classes of ``-log p``."""
+def smoothed_cross_entropy(rows: Rows) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """Cross-entropy on softmax outputs with member ``k``'s label smoothing
+    ``rows.smoothing[k]`` (read at each call: a refilled slot changes it). torch's
+    definition: ``(1 - e)`` times the negative log-likelihood plus ``e`` times the mean over
+    classes of ``-log p``; where no member smooths, torch's own fused cross-entropy."""
 
     def losses(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if not any(n.smoothing for n in rows.numbers):
+            k, b = logits.shape[:2]
+            each = F.cross_entropy(logits.flatten(0, 1), target.flatten(0, 1), reduction="none")
+            return each.view(k, b).mean(1)
         logp = F.log_softmax(logits, dim=-1)
         nll = -logp.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # (K, batch)
         uniform = -logp.mean(-1)
-        e = smoothing.view(-1, 1)
+        e = rows.smoothing.view(-1, 1)
         return ((1 - e) * nll + e * uniform).mean(1)
 
     return losses

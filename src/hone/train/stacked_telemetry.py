@@ -24,7 +24,7 @@ from hone.train.callbacks.telemetry import (
     measured_layers,
     member_activation_stats,
     member_grad_norms,
-    member_layer_stats,
+    members_layer_stats,
 )
 from hone.train.state import TrainState
 
@@ -54,17 +54,27 @@ class StackedProbe:
 
     def __init__(self, stacked: nn.Module, layers: dict[str, Any], ks: list[int]) -> None:
         self.ks, self.layers = ks, layers
-        self.index = torch.tensor(ks, device=next(iter(layers.values())).device)
+        first = next(iter(layers.values()))
+        # Every member sampled (the common case: a stack's members share their steps): the
+        # stacked tensors as they are, without copying them row by row.
+        every = ks == list(range(len(first)))
+        self.index = None if every else torch.tensor(ks, device=first.device)
         self.acts: dict[str, list[dict[str, float]]] = {}
-        self.before = {n: w.detach().index_select(0, self.index) for n, w in layers.items()}
+        self.before = {n: self._rows(w.detach(), copy=True) for n, w in layers.items()}
         self.hooks = [
             module.register_forward_hook(self._hook(name))
             for name, module in activation_modules(stacked).items()
         ]
 
+    def _rows(self, t: torch.Tensor, copy: bool = False) -> torch.Tensor:
+        """The sampled members' rows of ``t`` (a copy where ``copy``)."""
+        if self.index is not None:
+            return t.index_select(0, self.index)
+        return t.clone() if copy else t
+
     def _hook(self, name: str) -> Any:
         def hook(module: nn.Module, _inp: object, out: torch.Tensor) -> None:
-            self.acts[name] = member_activation_stats(module, out.index_select(0, self.index))
+            self.acts[name] = member_activation_stats(module, self._rows(out))
 
         return hook
 
@@ -78,20 +88,20 @@ class StackedProbe:
         """Record member k's sample in ``telemetries[k]``, with ``loss[k]`` as its loss."""
         for h in self.hooks:
             h.remove()
-        rows = {
-            name: member_layer_stats(
-                w.detach().index_select(0, self.index),
-                w.grad.index_select(0, self.index) if w.grad is not None else None,
-                self.before[name],
-            )
+        names = list(self.layers)
+        stats = members_layer_stats([
+            (self._rows(w.detach()), self._rows(w.grad) if w.grad is not None else None,
+             self.before[name])
             for name, w in self.layers.items()
-        }
-        grads = [p.grad.index_select(0, self.index) for p in params if p.grad is not None]
+        ])  # fmt: skip
+        rows = dict(zip(names, stats, strict=True))
+        grads = [self._rows(p.grad) for p in params if p.grad is not None]
         norms = member_grad_norms(grads, len(self.ks))
+        each_loss = loss.unbind(0)
         for i, k in enumerate(self.ks):
             telemetry, state = telemetries[k], states[k]
             assert telemetry is not None
-            state.batch_loss = loss[k]
+            state.batch_loss = each_loss[k]
             layers = {name: stats[i] for name, stats in rows.items()}
             acts = {name: stats[i] for name, stats in self.acts.items()}
             telemetry.add_sample(state, layers, acts, norms[i])
