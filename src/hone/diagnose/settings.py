@@ -59,7 +59,7 @@ def regularisation(ev: Evidence) -> list[Suspect]:
         value = float(ev.cfg(key) or 0.0)
         strong = value >= STRONG_L2 or (share is not None and share >= PENALTY_SHARE)
         if value > typical and strong:
-            said = f" and is {share:.0%} of the data loss at the end" if share is not None else ""
+            said = "" if share is None else f" and is {_share(share)} the data loss at the end"
             out.append(
                 Suspect(
                     key,
@@ -124,6 +124,11 @@ def _weight_decay(ev: Evidence) -> list[Suspect]:
             ],
         )
     ]
+
+
+def _share(share: float) -> str:
+    """A penalty's size against the data loss: "35 % of", or "176x" where it is many times it."""
+    return f"{share:.0%} of" if share < 10 else f"{share:.0f}x"
 
 
 def _penalty_share(ev: Evidence) -> float | None:

@@ -39,3 +39,47 @@ def test_a_loss_that_never_settles_after_its_descent_is_a_learning_rate_too_high
 
 def test_a_loss_that_settles_with_small_noise_is_not() -> None:
     assert LrTooHigh().check(_evidence(SETTLED, 0.62)) is None
+
+
+# Generator seed 24's one prescription that verified worse: a [64]x4 regression net, Adam at
+# lr 0.0015, L2 of 2.86. The data loss climbed in 9 of 12 epochs while the penalty, 176x
+# the data loss, fell: the objective fell in every epoch. Called lr_too_high, the smaller
+# rate it prescribed made validation worse.
+DATA_LOSS = [1.7809, 0.7693, 0.6228, 0.6361, 0.6643, 0.7017, 0.742, 0.7805, 0.8229, 0.8598,
+             0.8953, 0.925, 0.9467]  # fmt: skip
+PENALTY = [696.7, 609.34, 533.15, 467.65, 411.6, 363.57, 322.25, 286.59, 255.69, 228.82,
+           205.4, 184.91, 166.94]  # fmt: skip
+
+
+def _penalised(penalty: list[float]) -> Evidence:
+    cfg = load_config(Config(), {"train.optimizer": {"name": "adam", "lr": 0.0015},
+                                 "train.loss": "mse", "train.l2": 2.86})  # fmt: skip
+    history = {"train_loss": DATA_LOSS, "train_penalty": penalty}
+    return Evidence("r", "completed", "", cfg.to_dict(), history, {"train_r2": 0.4},
+                    data={"task": "regression"})  # fmt: skip
+
+
+def test_a_data_loss_that_climbs_while_the_objective_falls_is_the_penalty_not_the_rate() -> None:
+    assert LrTooHigh().check(_penalised(PENALTY)) is None
+
+
+def test_the_same_climb_with_the_objective_climbing_too_is_the_rate() -> None:
+    small = [0.001] * len(DATA_LOSS)  # the penalty adds nothing: the objective bounces
+    found = LrTooHigh().check(_penalised(small))
+    assert found is not None and "train.optimizer.lr" in found.causes
+
+
+def test_a_run_whose_l2_outweighs_the_data_is_underfitting_by_its_l2(store: Any) -> None:
+    import hone
+
+    cfg = {"data": {"dataset": "regression", "params": {"n_samples": 600, "n_features": 8,
+                                                        "n_informative": 6, "noise": 10.0},
+                    "split": "6:2:2", "preprocess": {"scale": "standard"}},
+           "model": {"hidden": [64, 64, 64, 64]},
+           "train": {"optimizer": {"name": "adam", "lr": 0.0015}, "epochs": 150,
+                     "batch_size": 32, "early_stopping": {"patience": 10}, "loss": "mse",
+                     "l2": 2.86}}  # fmt: skip
+    result = hone.run(cfg, store=str(store), seed=1)
+    codes = {f.code: f for f in hone.diagnose(result.run_id, store=str(store)).findings}
+    assert "lr_too_high" not in codes
+    assert codes["underfitting"].causes[0] == "train.l2"

@@ -36,6 +36,7 @@ THROWN_START = 3  # ... or its first epoch's loss averaged 3x the loss of predic
 KILLED = DEAD_SHARE  # ... or its steps left this share of a layer's ReLU units dead
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
+RISE = 1.05  # an epoch that raised the training loss by more than 5 %
 
 
 def lower_lr(ev: Evidence) -> float:
@@ -187,13 +188,22 @@ def _never_settles(ev: Evidence, body: list[float]) -> bool:
 
 
 def _penalty_wins(ev: Evidence) -> bool:
-    """A weight penalty is set and the weights shrank to under ``SHRUNK`` of their norm:
-    a training loss that then rises is the penalty outweighing the data (underfitting names
-    it), not steps overshooting, which grow the weights or leave them be."""
+    """A weight penalty is set and either the weights shrank to under ``SHRUNK`` of their
+    norm or the objective the optimizer minimises (data loss plus the recorded L1/L2
+    penalty) fell in every epoch whose data loss rose: a training loss that rises then is
+    the penalty outweighing the data (underfitting names it), not steps overshooting, which
+    grow the weights or leave them be and raise the objective too."""
     if not any(float(ev.cfg(key) or 0.0) > 0 for key in PENALTIES):
         return False
     norms = weight_norms(ev.telemetry)
-    return len(norms) >= 2 and norms[-1] < SHRUNK * norms[0]
+    if len(norms) >= 2 and norms[-1] < SHRUNK * norms[0]:
+        return True
+    train, penalty = ev.series("train_loss"), ev.series("train_penalty")
+    if len(train) < 2 or len(penalty) != len(train):
+        return False
+    total = [a + b for a, b in zip(train, penalty, strict=True)]
+    rose = [i for i in range(1, len(train)) if train[i] > RISE * train[i - 1]]
+    return bool(rose) and all(total[i] < total[i - 1] for i in rose)
 
 
 def _prescriptions(ev: Evidence) -> list[Prescription]:
