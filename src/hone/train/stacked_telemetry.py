@@ -88,13 +88,12 @@ class StackedProbe:
         """Record member k's sample in ``telemetries[k]``, with ``loss[k]`` as its loss."""
         for h in self.hooks:
             h.remove()
-        names = list(self.layers)
-        stats = members_layer_stats([
+        per_layer = members_layer_stats([
             (self._rows(w.detach()), self._rows(w.grad) if w.grad is not None else None,
              self.before[name])
             for name, w in self.layers.items()
         ])  # fmt: skip
-        rows = dict(zip(names, stats, strict=True))
+        rows = dict(zip(self.layers, per_layer, strict=True))
         grads = [self._rows(p.grad) for p in params if p.grad is not None]
         norms = member_grad_norms(grads, len(self.ks))
         each_loss = loss.unbind(0)
