@@ -378,3 +378,17 @@ def test_diagnose_lines_under_a_finding_stay_indented_when_wrapped(store: Path) 
     for i in at:
         assert len(lines[i]) <= 80 and lines[i + 1].startswith("  ") and lines[i + 1][2] != " "
         assert not re.match(r"\s*\d\. ", lines[i + 1]), "the summary was not wrapped"
+
+
+def test_a_study_whose_every_trial_diverged_says_there_is_no_best(
+    capsys: pytest.CaptureFixture[str], store: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(tiny(**{"train.epochs": 2, "train.optimizer.name": "sgd"})))
+    space = tmp_path / "space.yaml"
+    space.write_text("train.optimizer.lr: {type: float, low: 1.0e+4, high: 1.0e+6, log: true}\n")
+    code, out, err = cli(capsys, "tune", str(path), "--space", str(space), "--trials", "2",
+                         "--seeds-final", "0", "--store", str(store))  # fmt: skip
+    assert code == 0 and "Traceback" not in out + err
+    assert "2 diverged" in out and "to use it" not in out
+    assert "no trial completed, so there is no best val_accuracy" in out

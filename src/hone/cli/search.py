@@ -132,9 +132,13 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
             f"at epoch {_epochs(epochs)}",
             highlight=False,
         )
-    out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
     if result.best_params:
+        out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
         out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
+    else:  # every trial failed or diverged: nothing to use
+        hint = "; a trial diverges where its learning rate is too large" if c["diverged"] else ""
+        out.print(f"no trial completed, so there is no best {chosen} to use: narrow the "
+                  f"space{hint}", highlight=False)  # fmt: skip
     complete = c.get("complete", 0)
     if result.importances and complete < MIN_TRUSTED:
         out.print(f"  importance: left out; {complete} complete trials are too few to trust it "
