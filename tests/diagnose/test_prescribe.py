@@ -51,3 +51,39 @@ def test_the_top_prescription_is_the_first_a_probe_did_not_refute() -> None:
     unprobed = Finding("saturation", "info", "t", "e", {}, [scale, leaky])
     assert Diagnosis("r", [unprobed]).top_prescription() is scale
     assert Diagnosis("r", [Finding("healthy", "info", "t", "e", {})]).top_prescription() is None
+
+
+def _named(code: str, severity: str, causes: list[str], patch: dict[str, object]) -> Finding:
+    return Finding(code, severity, code, code + ".", {}, [Prescription(code, patch)],
+                   causes=causes)  # fmt: skip
+
+
+def test_strong_regularisation_leads_the_symptoms_it_makes() -> None:
+    """Seed 26's held-out dropout runs: dropout 0.87 on a 4x64 net left it at chance, with
+    55 % of one layer's units silent at the end. Dead units cannot explain a net at chance
+    whose every layer keeps 29 live units; the dropout can. So the underfitting that names
+    the dropout leads, and the dead units (and a loss made noisy, read as a rate too high)
+    follow from it; a finding that names the dropout itself, or a note, is left as it is."""
+    config = load_config(tiny(**{"model.dropout": 0.867})).to_dict()
+    dead = _named("dead_units", "warning", ["model.activation", "train.optimizer.lr"],
+                  {"model.activation": "leaky_relu"})  # fmt: skip
+    high = _named("lr_too_high", "critical", ["train.optimizer.lr"], {"train.optimizer.lr": 1e-4})
+    under = _named("underfitting", "warning", ["model.dropout", "model.activation"],
+                   {"model.dropout": 0.1})  # fmt: skip
+    ordered = finalize([dead, high, under], config)
+    assert [f.code for f in ordered] == ["underfitting", "lr_too_high", "dead_units"]
+    assert under.explained_by is None
+    assert dead.explained_by == high.explained_by == "underfitting"
+    assert "may follow from model.dropout = 0.867" in dead.explanation
+    # Capacity named first, or an underfitting at info level: the units stay the root.
+    for causes, severity in ((["model.hidden"], "warning"), (["model.dropout"], "info")):
+        dead = _named("dead_units", "warning", ["model.activation"], {"model.init": "he_normal"})
+        under = _named("underfitting", severity, causes, {"model.hidden": [64]})
+        ordered = finalize([under, dead], config)
+        assert [f.code for f in ordered] == ["dead_units", "underfitting"]
+        assert dead.explained_by is None and under.explained_by == "dead_units"
+    # A symptom that names the setting itself is already traced to it.
+    dead = _named("dead_units", "warning", ["model.dropout"], {"model.init": "he_normal"})
+    under = _named("underfitting", "warning", ["model.dropout"], {"model.dropout": 0.1})
+    assert [f.code for f in finalize([under, dead], config)] == ["dead_units", "underfitting"]
+    assert dead.explained_by is None

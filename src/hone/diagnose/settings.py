@@ -18,11 +18,12 @@ from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import late_progress
-from hone.diagnose.signals import finite
+from hone.diagnose.signals import STRONG_DROPOUT, finite
 from hone.diagnose.suspect import Suspect
 from hone.diagnose.training_length import early_stopping, short_training, tiny_steps, too_short
 
 __all__ = [
+    "REGULARISERS",
     "bottleneck",
     "capacity",
     "loss_mismatch",
@@ -35,7 +36,9 @@ __all__ = [
     "suspects_for_underfitting",
 ]
 
-STRONG_DROPOUT = 0.5  # dropping half the units or more each step
+# The keys of the regularisation ``regularisation`` can suspect, but label smoothing: it
+# does not silence units or shrink steps (``prescribe`` reads which findings follow from them).
+REGULARISERS = ("model.dropout", "train.l2", "train.l1", "train.optimizer.weight_decay")
 FEW_KEPT = 6  # ... strongly where the narrowest layer keeps fewer units than this a step
 PENALTY_SHARE = 0.2  # an L1/L2 penalty of 20 % of the data loss at the end dominates fitting
 STRONG_L2 = 0.05  # ... or a coefficient this large (hone's l2 adds l2/2 * sum W^2)

@@ -14,9 +14,11 @@ from hone.diagnose.evidence import Evidence
 __all__ = [
     "DEAD_SHARE",
     "SAFE_LR",
+    "STRONG_DROPOUT",
     "at_init_activation",
     "chance_accuracy",
     "chance_loss",
+    "dropout_inflated",
     "finite",
     "fits_training_set",
     "fraction_rising",
@@ -35,6 +37,11 @@ __all__ = [
 # A layer with this share of its ReLU units dead works as a fraction of its width: the units
 # rule names it, and a rate far above the safe one that left it so is too high.
 DEAD_SHARE = 0.4
+
+STRONG_DROPOUT = 0.5  # dropping half the units or more each step
+# Dropout's inflation of the training loss: it sat this many times above the validation loss
+# in INFLATED_EPOCHS epochs or more (and a third of them at least).
+INFLATION, INFLATED_EPOCHS = 2.0, 3
 
 # A learning rate that is safe to step down to (or up to) for each optimizer family.
 SAFE_LR = {"sgd": 0.1, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "rmsprop": 0.003,
@@ -199,6 +206,22 @@ def fits_training_set(ev: Evidence, level: float = 0.95) -> bool:
         return isinstance(r2, int | float) and r2 >= level
     acc = ev.metrics.get("train_accuracy")
     return isinstance(acc, int | float) and acc >= level
+
+
+def dropout_inflated(ev: Evidence) -> bool:
+    """The training loss says more about dropout than about the weights: with strong dropout,
+    the loss measured in training mode sat ``INFLATION`` times or more above the validation
+    loss the same weights scored with dropout off, epoch after epoch. Inverted dropout
+    multiplies what each layer passes on by 1 / (1 - rate), so in a deep stack a rate of 0.85
+    can lift the training loss 20-fold while validation sits at the level of predicting class
+    frequencies. A rate too high throws the weights themselves, and both losses show it; a
+    large first epoch alone is that (a rate that knocked the network out), not dropout."""
+    if float(ev.cfg("model.dropout") or 0.0) < STRONG_DROPOUT:
+        return False
+    pairs = [(t, v) for t, v in zip(ev.series("train_loss"), ev.series("val_loss"), strict=False)
+             if math.isfinite(t) and math.isfinite(v) and v > 0]  # fmt: skip
+    inflated = sum(t >= INFLATION * v for t, v in pairs)
+    return inflated >= max(INFLATED_EPOCHS, len(pairs) / 3)
 
 
 def unscaled_inputs(ev: Evidence) -> bool:

@@ -13,7 +13,7 @@ from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import SHORT, late_progress
-from hone.diagnose.signals import SAFE_LR, finite, longer, nice, relative_drop
+from hone.diagnose.signals import SAFE_LR, dropout_inflated, finite, longer, nice, relative_drop
 from hone.diagnose.suspect import Suspect
 
 __all__ = ["early_stopping", "short_training", "tiny_steps", "too_short"]
@@ -84,8 +84,8 @@ def _stopped_while_fitting(ev: Evidence) -> bool:
     validation loss stalled was stopped where it should be, however fast its training loss
     still falls: that is memorisation.)"""
     train = ev.series("train_loss")
-    if len(train) < 2 or relative_drop(train[-3:]) < STEEP:
-        return False
+    if len(train) < 2 or relative_drop(train[-3:]) < STEEP or dropout_inflated(ev):
+        return False  # (a training loss that dropout inflates falls as its inflation wanes)
     target = achievable(ev)
     if target is None:
         return False

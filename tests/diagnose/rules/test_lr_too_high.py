@@ -83,3 +83,38 @@ def test_a_run_whose_l2_outweighs_the_data_is_underfitting_by_its_l2(store: Any)
     codes = {f.code: f for f in hone.diagnose(result.run_id, store=str(store)).findings}
     assert "lr_too_high" not in codes
     assert codes["underfitting"].causes[0] == "train.l2"
+
+
+# Generator seed 27's held-out spiral run: a [64]x4 ReLU net with dropout 0.852, Adam at lr
+# 0.005. Measured with dropout on, the training loss started at 25.5 and sat above twice the
+# validation loss for 10 of 18 epochs; the same weights, dropout off, scored about 1.1 (the
+# loss of predicting class frequencies) from the second epoch on. Called lr_too_high
+# (critical), the smaller rate it prescribed changed nothing; less dropout gained 0.67.
+DROPPED_TRAIN = [25.541, 16.897, 13.547, 7.795, 6.801, 5.354, 4.03, 3.439, 2.868, 2.275, 1.609,
+                 1.741, 1.746, 1.387, 1.372, 1.368, 1.289, 1.27]  # fmt: skip
+DROPPED_VAL = [1.164, 1.113, 1.085, 1.091, 1.097, 1.101, 1.101, 1.101, 1.102, 1.104, 1.105,
+               1.104, 1.103, 1.102, 1.102, 1.102, 1.103, 1.102]  # fmt: skip
+
+
+def _dropped(dropout: float, train_loss: list[float]) -> Evidence:
+    cfg = load_config(Config(), {"train.optimizer": {"name": "adam", "lr": 0.005},
+                                 "train.loss": "cross_entropy", "model.dropout": dropout,
+                                 "model.hidden": [64, 64, 64, 64]})  # fmt: skip
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(),
+        {"train_loss": train_loss, "val_loss": DROPPED_VAL[: len(train_loss)]},
+        {"train_accuracy": 0.324, "val_accuracy": 0.322},
+        data={"task": "classification", "stats": {"train": {"n": 540,
+                                                            "class_counts": [180, 180, 180]}}},
+    )  # fmt: skip
+
+
+def test_a_training_loss_that_dropout_inflates_is_not_a_rate_too_high() -> None:
+    assert LrTooHigh().check(_dropped(0.852, DROPPED_TRAIN)) is None
+    # The same curves without strong dropout: the weights threw the loss, at 23x chance.
+    found = LrTooHigh().check(_dropped(0.2, DROPPED_TRAIN))
+    assert found is not None and found.severity == "critical"
+    # Dropout or not, one thrown first epoch that then sits at chance is the rate's doing
+    # (the first steps knocked the network out): the exploded loss is read as before.
+    thrown = [25.541, *DROPPED_VAL[1:]]
+    assert LrTooHigh().check(_dropped(0.852, thrown)) is not None

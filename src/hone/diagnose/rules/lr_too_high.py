@@ -17,6 +17,7 @@ from hone.diagnose.signals import (
     SAFE_LR,
     chance_accuracy,
     chance_loss,
+    dropout_inflated,
     fraction_rising,
     last_epoch_activation,
     nice,
@@ -72,6 +73,8 @@ class LrTooHigh(Rule):
                 return None
         if not (diverged or exploded or stuck) and _penalty_wins(ev):
             return None  # the loss climbs because the weights are pulled to zero
+        if not (diverged or stuck) and dropout_inflated(ev):
+            return None  # dropout, not the steps, lifts and shakes the training loss
         if diverged:
             why = f"training diverged: {ev.message}"
         elif exploded:

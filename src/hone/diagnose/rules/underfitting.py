@@ -29,7 +29,7 @@ RECOVERED = 0.6  # no reference: train accuracy recovers < 60 % of the way from 
 R2_FLOOR = 0.6  # no reference, regression: train R² below this
 FLAT = 0.02  # the last fifth of training improved train loss by < 2 %
 STRONG = 0.9  # a suspect this strong halves the shortfall that counts as one ...
-WEAK_PRIORS = ("model.hidden", "train.epochs", "train.batch_size")  # ... unless it is these
+WEAK_PRIORS = ("train.epochs", "train.batch_size")  # ... unless it is these
 # A shortfall beyond the reference's noise is news; a warning needs one of twice that (a
 # model a point or two short of a neighbours model after 3 epochs is worth a note, not an
 # alarm).

@@ -1,0 +1,84 @@
+"""``underfitting``: a shortfall against what is achievable, read with the settings that
+can explain it."""
+
+from __future__ import annotations
+
+import pytest
+
+from hone.config import Config
+from hone.diagnose import diagnose_run
+from hone.diagnose.evidence import Evidence
+
+
+def _table_run(hidden: list[int], train: float, val: float) -> Evidence:
+    """Seed 27's held-out run: a 3-class table of 800 rows (160 scored), its best reference
+    a neighbours model at 0.900."""
+    cfg = Config().to_dict()
+    cfg["model"]["hidden"] = hidden
+    return Evidence(
+        "r", "completed", "", cfg,
+        {"train_loss": [1.0, 0.62, 0.5, 0.46, 0.45, 0.45, 0.45, 0.45],
+         "val_loss": [0.98, 0.6, 0.5, 0.48, 0.47, 0.47, 0.47, 0.47]},
+        {"train_accuracy": train, "val_accuracy": val},
+        data={"task": "classification", "classes": ["0", "1", "2"],
+              "stats": {"train": {"n": 480}, "val": {"n": 160}}},
+        reference={"split": "val", "n_scored": 160,
+                   "models": {"majority": {"val_accuracy": 0.3375},
+                              "linear": {"val_accuracy": 0.85},
+                              "neighbours": {"val_accuracy": 0.9}}},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("hidden", "bottleneck"), [([2], True), ([3], True), ([16], False)])
+def test_a_bottleneck_held_near_the_reference_is_a_suspect(
+    hidden: list[int], bottleneck: bool
+) -> None:
+    """Seed 27's held-out half: that table through a hidden layer of 2 units, at train 0.827
+    and val 0.844, was called healthy: validation was within the noise of the neighbours
+    model's 0.900, though the same family with a wide layer reached 0.925. The reference
+    models say what simple models reach, not what a network may: a layer too narrow to carry
+    the outputs is a setting known to cost fit, as strong a suspect as dropout 0.8, so a run
+    held below the reference is a note that names it (``--probe`` measures it). The same
+    scores from a layer of 16 units are within the data's noise: healthy."""
+    found = diagnose_run(_table_run(hidden, 0.827, 0.844)).findings
+    if not bottleneck:
+        assert [f.code for f in found] == ["healthy"]
+        return
+    under = found[0]
+    assert under.code == "underfitting" and under.severity == "info"
+    assert under.causes[0] == "model.hidden"
+    assert f"{hidden[0]} units must carry 3 outputs" in under.explanation
+    top = next(p.patch for p in under.prescriptions if p.patch)
+    assert min(top["model.hidden"]) > hidden[0]
+    # Past the reference by its noise, the narrow layer cost nothing seen.
+    assert [f.code for f in diagnose_run(_table_run(hidden, 0.97, 0.95)).findings] == ["healthy"]
+
+
+def test_dropout_that_inflates_the_training_loss_is_the_cause_not_the_rate_or_the_stop() -> None:
+    """Seed 27's held-out spiral run (``test_lr_too_high``'s curves): dropout 0.852 in a
+    [64]x4 net, early stopping (patience 15) at epoch 18 with validation at chance since epoch
+    3. It was called lr_too_high (critical), then early stopping that stopped a loss still
+    falling: both read the training loss, which dropout inflated and whose inflation waned.
+    The dropout is the one cause; less dropout is the fix."""
+    from tests.diagnose.rules.test_lr_too_high import DROPPED_TRAIN, DROPPED_VAL
+
+    cfg = Config().to_dict()
+    cfg["model"].update(hidden=[64, 64, 64, 64], dropout=0.852)
+    cfg["train"].update(loss="cross_entropy", epochs=150,
+                        optimizer={"name": "adam", "lr": 0.005},
+                        early_stopping={"monitor": "val_loss", "patience": 15})  # fmt: skip
+    ev = Evidence(
+        "r", "completed", "", cfg, {"train_loss": DROPPED_TRAIN, "val_loss": DROPPED_VAL},
+        {"train_accuracy": 0.324, "val_accuracy": 0.322},
+        extra={"early_stopping": {"stopped_epoch": 18, "best_value": 1.085}},
+        data={"task": "classification", "classes": ["0", "1", "2"],
+              "stats": {"train": {"n": 540, "class_counts": [180, 180, 180]},
+                        "val": {"n": 180}}},
+        reference={"split": "val", "n_scored": 180,
+                   "models": {"majority": {"val_accuracy": 0.333},
+                              "neighbours": {"val_accuracy": 1.0}}},
+    )  # fmt: skip
+    found = diagnose_run(ev).findings
+    assert [f.code for f in found] == ["underfitting"]
+    assert found[0].causes == ["model.dropout"] and found[0].severity == "warning"
+    assert found[0].prescriptions[0].patch == {"model.dropout": 0.1}
