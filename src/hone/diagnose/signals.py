@@ -32,6 +32,7 @@ __all__ = [
     "smooth",
     "tail",
     "unscaled_inputs",
+    "untrained_loss",
 ]
 
 # A layer with this share of its ReLU units dead works as a fraction of its width: the units
@@ -133,6 +134,29 @@ def chance_loss(ev: Evidence) -> float | None:
     if not total:
         return None
     return -sum(c / total * math.log(c / total) for c in counts if c)
+
+
+def untrained_loss(ev: Evidence) -> tuple[float, str] | None:
+    """The loss of a model that learned nothing, and what it predicts: class frequencies
+    (cross-entropy), or 0 for every row (MSE: what a freshly initialised network outputs,
+    measured on the targets as the loss sees them, after their scaling); else None."""
+    chance = chance_loss(ev)
+    if chance is not None:
+        return chance, "predicting class frequencies"
+    if ev.task != "regression" or ev.cfg("train.loss") != "mse":
+        return None
+    train = (ev.data.get("stats") or {}).get("train") or {}
+    means, stds = finite(train.get("y_mean") or []), finite(train.get("y_std") or [])
+    if not means or len(means) != len(stds):
+        return None
+    target = (ev.data.get("preprocess") or {}).get("target") or {}
+    shift = finite(target.get("shift") or []) or [0.0] * len(means)
+    scale = finite(target.get("scale") or []) or [1.0] * len(means)
+    if len(shift) != len(means) or len(scale) != len(means) or not all(scale):
+        return None
+    rows = zip(means, stds, shift, scale, strict=True)
+    loss = statistics.fmean(((m - a) / b) ** 2 + (s / b) ** 2 for m, s, a, b in rows)
+    return loss, "predicting 0 for every row (an untrained network's output)"
 
 
 def weight_norms(telemetry: dict[str, Any] | None) -> list[float]:

@@ -118,3 +118,30 @@ def test_a_training_loss_that_dropout_inflates_is_not_a_rate_too_high() -> None:
     # (the first steps knocked the network out): the exploded loss is read as before.
     thrown = [25.541, *DROPPED_VAL[1:]]
     assert LrTooHigh().check(_dropped(0.852, thrown)) is not None
+
+
+# Generator seed 28's held-out regression run: a [256] net, Adam at lr 0.847 (280x the safe
+# rate), MSE on a standardised target. Its first epoch averaged 10,467 where predicting 0 for
+# every row scores 1; validation R2 ended at -1.3. Read only as dead units and underfitting.
+THROWN_MSE = [10466.9, 3173.9, 536.5, 250.5, 161.2, 58.0, 17.5, 10.1, 5.48, 2.16, 1.41, 1.12,
+              0.695, 0.57, 0.456, 0.411, 0.374, 0.366, 0.334, 0.324, 0.307]  # fmt: skip
+
+
+def _regression(train_loss: list[float], y_mean: float, y_std: float, scaled: bool) -> Evidence:
+    cfg = load_config(Config(), {"train.optimizer": {"name": "adam", "lr": 0.847},
+                                 "train.loss": "mse", "model.hidden": [256]})  # fmt: skip
+    target = {"kind": "standard", "shift": [y_mean], "scale": [y_std]} if scaled else None
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(), {"train_loss": train_loss}, {"train_r2": 0.81},
+        data={"task": "regression", "preprocess": {"target": target},
+              "stats": {"train": {"n": 360, "y_mean": [y_mean], "y_std": [y_std]}}},
+    )  # fmt: skip
+
+
+def test_a_regression_loss_thrown_far_above_an_untrained_network_s_is_a_rate_too_high() -> None:
+    found = LrTooHigh().check(_regression(THROWN_MSE, -0.0156, 1.0035, scaled=True))
+    assert found is not None and found.severity == "critical"
+    assert "far above the 1 of predicting 0 for every row" in found.explanation
+    # Raw targets around 100 (std 10): an untrained network's squared error is ~10,100, so
+    # the same first epoch is where training starts, not a loss thrown far above it.
+    assert LrTooHigh().check(_regression(THROWN_MSE, 100.0, 10.0, scaled=False)) is None

@@ -90,3 +90,36 @@ def test_a_mostly_zero_layer_in_a_network_that_fits_is_still_a_note() -> None:
     assert DeadUnits().check(ev) is None
     ev.telemetry = {"at_end": {"hidden1.act": {"off": 0.85}}}
     assert DeadUnits().check(ev) is None
+
+
+def _fitted_tanh(scale: bool, mean: float) -> Evidence:
+    """Generator seeds 26 and 28: spiral through [64]x4 tanh, inputs x44 and x82 left raw;
+    train 1.0 and val 0.99-1.0 (what a neighbours model reaches), two thirds of the first
+    layer's outputs at the bounds at the end."""
+    cfg = Config().to_dict()
+    cfg["model"].update(hidden=[64, 64, 64, 64], activation="tanh")
+    cfg["data"]["preprocess"] = {"scale": "standard" if scale else "none"}
+    return Evidence(
+        "r", "completed", "", cfg, {"train_loss": [0.9, 0.2, 0.05, 0.02]},
+        {"train_accuracy": 1.0, "val_accuracy": 0.994},
+        telemetry={"at_end": {"hidden1.act": {"saturated": 0.675},
+                              "hidden4.act": {"saturated": 0.502}}},
+        data={"task": "classification",
+              "stats": {"train": {"n": 540, "mean": [mean, -mean], "std": [44.0, 44.0]},
+                        "val": {"n": 180}}},
+        reference={"split": "val", "n_scored": 180,
+                   "models": {"majority": {"val_accuracy": 0.333},
+                              "neighbours": {"val_accuracy": 1.0}}},
+    )  # fmt: skip
+
+
+def test_raw_inputs_that_saturate_a_network_that_fits_are_a_note() -> None:
+    """Nothing was lost, yet two thirds of a layer sat at its bounds because the inputs were
+    left at 44x unit scale: said as a note naming the inputs' scale (it was "healthy"). With
+    standardised inputs the same saturation in a network that fits stays unsaid (under the
+    90 % that makes a layer a bank of fixed features)."""
+    note = Saturation().check(_fitted_tanh(scale=False, mean=3.0))
+    assert note is not None and note.severity == "info" and "no cost seen" in note.explanation
+    assert note.causes[0] == "data.preprocess.scale"
+    assert note.prescriptions[0].patch == {"data.preprocess.scale": "standard"}
+    assert Saturation().check(_fitted_tanh(scale=True, mean=0.0)) is None

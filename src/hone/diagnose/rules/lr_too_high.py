@@ -22,6 +22,7 @@ from hone.diagnose.signals import (
     last_epoch_activation,
     nice,
     unscaled_inputs,
+    untrained_loss,
     weight_norms,
 )
 
@@ -64,7 +65,8 @@ class LrTooHigh(Rule):
         )
         oscillating = len(train) >= 4 and (rising >= OSCILLATING or _never_settles(ev, body))
         chance = chance_loss(ev)
-        exploded = chance is not None and bool(train) and max(train) > 20 * max(chance, 0.1)
+        start, predicting = untrained_loss(ev) or (None, "")
+        exploded = start is not None and bool(train) and max(train) > 20 * max(start, 0.1)
         stuck = _knocked_out(ev, train, lr, name, chance)
         thrown = None
         if not (diverged or oscillating or bouncing or exploded or stuck):
@@ -79,8 +81,8 @@ class LrTooHigh(Rule):
             why = f"training diverged: {ev.message}"
         elif exploded:
             why = (
-                f"the training loss reached {max(train):.3g}, far above the {chance:.3g} of "
-                "predicting class frequencies"
+                f"the training loss reached {max(train):.3g}, far above the {start:.3g} of "
+                f"{predicting}"
             )
         elif stuck or thrown:
             why = stuck or thrown or ""
@@ -143,8 +145,8 @@ def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str
     the steps left ``KILLED`` of a layer's units dead (large steps push biases negative)."""
     safe = SAFE_LR.get(name, 0.01)
     rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
-    chance = chance_loss(ev)
-    thrown = chance is not None and bool(train) and train[0] > THROWN_START * chance
+    start, predicting = untrained_loss(ev) or (None, "")
+    thrown = start is not None and bool(train) and train[0] > THROWN_START * start
     killed = _killed_units(ev)
     target = achievable(ev)
     if lr < FAR_ABOVE * safe or (rises < THROWN and not thrown and not killed):
@@ -156,7 +158,7 @@ def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str
     elif thrown:
         what = (
             f"the first epoch's training loss averaged {train[0]:.3g}, "
-            f"{train[0] / (chance or 1):.0f}x the {chance:.3g} of predicting class frequencies,"
+            f"{train[0] / (start or 1):.0f}x the {start:.3g} of {predicting},"
         )
     else:
         layer, share = killed or ("", 0.0)

@@ -5,7 +5,8 @@ also at initialisation, where raw inputs caused it and the run paid for it). In 
 that reaches what is achievable on its data they cost nothing measurable: a note (info). In
 a network that fits its training data they are named only when nearly every unit of a layer
 is dead or saturated: such a layer works as a tenth of its width (saturated, as fixed random
-sign features that its weights barely move)."""
+sign features that its weights barely move) — or, as a note, when raw inputs far from unit
+scale saturate a third of a layer's outputs (the cause is plain and standardising is free)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,11 @@ def _judged(ev: Evidence, shares: dict[str, float], severe: float = 1.01) -> dic
     at ``severe`` or more, whatever it fits (a layer running on a tenth of its units)."""
     if fits_training_set(ev):
         shares = {k: v for k, v in shares.items() if v >= severe}
+    return _wide_enough(ev, shares)
+
+
+def _wide_enough(ev: Evidence, shares: dict[str, float]) -> dict[str, float]:
+    """The layers of ``shares`` with ``MIN_UNITS`` or more."""
     widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
     return {k: v for k, v in shares.items() if widths.get(k, MIN_UNITS) >= MIN_UNITS}
 
@@ -169,6 +175,9 @@ class Saturation(Rule):
             worst = _saturated_by_the_inputs(ev)
             when = "the outputs sat at initialisation"
         if not worst:
+            worst = _raw_inputs_saturate(ev, sat)
+            when = "the outputs sit"
+        if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
         out = []
@@ -230,6 +239,15 @@ class Saturation(Rule):
                 if hit
             ],
         )
+
+
+def _raw_inputs_saturate(ev: Evidence, sat: dict[str, float]) -> dict[str, float]:
+    """Layers ``SATURATED`` or more at the end in a network that fits its data and reaches
+    what is achievable, where raw inputs far from unit scale are why: a note (it cost
+    nothing seen), since the setting that caused it is plain and standardising is free."""
+    if not unscaled_inputs(ev) or no_cost_seen(ev) is None:
+        return {}
+    return _wide_enough(ev, {k: v for k, v in sat.items() if v >= SATURATED})
 
 
 def _saturated_by_the_inputs(ev: Evidence) -> dict[str, float]:
