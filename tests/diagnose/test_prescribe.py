@@ -70,10 +70,18 @@ def test_strong_regularisation_leads_the_symptoms_it_makes() -> None:
     high = _named("lr_too_high", "critical", ["train.optimizer.lr"], {"train.optimizer.lr": 1e-4})
     under = _named("underfitting", "warning", ["model.dropout", "model.activation"],
                    {"model.dropout": 0.1})  # fmt: skip
-    ordered = finalize([dead, high, under], config)
-    assert [f.code for f in ordered] == ["underfitting", "lr_too_high", "dead_units"]
+    # Seed 29: dropout 0.88 in a [64]x4 regression net, gradient norms of 1.2e4 in training.
+    grads = _named("exploding_gradients", "critical", ["train.optimizer.lr", "train.grad_clip"],
+                   {"train.grad_clip": {"norm": 1.0}})  # fmt: skip
+    ordered = finalize([dead, high, under, grads], config)
+    assert [f.code for f in ordered] == [
+        "underfitting",
+        "lr_too_high",
+        "exploding_gradients",
+        "dead_units",
+    ]
     assert under.explained_by is None
-    assert dead.explained_by == high.explained_by == "underfitting"
+    assert dead.explained_by == high.explained_by == grads.explained_by == "underfitting"
     assert "may follow from model.dropout = 0.867" in dead.explanation
     # Capacity named first, or an underfitting at info level: the units stay the root.
     for causes, severity in ((["model.hidden"], "warning"), (["model.dropout"], "info")):
