@@ -121,5 +121,8 @@ def test_raw_inputs_that_saturate_a_network_that_fits_are_a_note() -> None:
     note = Saturation().check(_fitted_tanh(scale=False, mean=3.0))
     assert note is not None and note.severity == "info" and "no cost seen" in note.explanation
     assert note.causes[0] == "data.preprocess.scale"
-    assert note.prescriptions[0].patch == {"data.preprocess.scale": "standard"}
+    # A deep stack: the inputs' scale, with normalised pre-activations, then the scale alone.
+    assert note.prescriptions[0].patch["data.preprocess.scale"] == "standard"
+    assert note.prescriptions[0].patch["model.norm"] == "batch"
+    assert note.prescriptions[1].patch == {"data.preprocess.scale": "standard"}
     assert Saturation().check(_fitted_tanh(scale=True, mean=0.0)) is None
