@@ -180,53 +180,8 @@ class Saturation(Rule):
         if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
-        out = []
         deep = len(ev.cfg("model.hidden") or []) >= 4
-        if unscaled_inputs(ev) and deep and ev.cfg("model.norm", "none") == "none":
-            # Measured on a [64]x4 sigmoid moons net with inputs x37 (val 0.944 over 8 seeds):
-            # standardised alone 0.878 (the deep stack then stalls near the linear model's
-            # level), with pre-activations normalised too 0.971.
-            out.append(
-                Prescription(
-                    "standardise the inputs and normalise pre-activations: in a deep sigmoid/"
-                    "tanh stack, scaled inputs alone leave the deeper layers to stall",
-                    {"data.preprocess.scale": "standard", "model.norm": "batch",
-                     "model.norm_position": "before_activation"},
-                )
-            )  # fmt: skip
-        if unscaled_inputs(ev):
-            out.append(
-                Prescription(
-                    "standardise the inputs: raw features far from unit scale push sigmoid/tanh "
-                    "units to their bounds",
-                    {"data.preprocess.scale": "standard"},
-                )
-            )
-        if deep and ev.cfg("model.norm", "none") == "none":
-            out.append(
-                Prescription(
-                    "normalise pre-activations: in a deep stack only normalisation keeps every "
-                    "layer in the linear range",
-                    {"model.norm": "batch", "model.norm_position": "before_activation"},
-                )
-            )
-        if ev.cfg("model.init") in ("normal", "uniform", "constant"):
-            out.append(
-                Prescription(
-                    "Xavier initialisation keeps sigmoid/tanh inputs in their linear range",
-                    {"model.init": "auto"},
-                )
-            )
-        out += [
-            Prescription(
-                "ReLU-family activations do not saturate for positive inputs",
-                {"model.activation": "leaky_relu", "model.init": "auto"},
-            ),
-            Prescription(
-                "normalise pre-activations to keep them in the linear range",
-                {"model.norm": "batch", "model.norm_position": "before_activation"},
-            ),
-        ]
+        out = _saturation_remedies(ev, deep)
         costless = no_cost_seen(ev)
         return Finding(
             self.code,
@@ -251,6 +206,57 @@ class Saturation(Rule):
                 if hit
             ],
         )
+
+
+def _saturation_remedies(ev: Evidence, deep: bool) -> list[Prescription]:
+    """Saturation's remedies, the inputs' scale first where raw inputs are why."""
+    out = []
+    if unscaled_inputs(ev) and deep and ev.cfg("model.norm", "none") == "none":
+        # Measured on a [64]x4 sigmoid moons net with inputs x37 (val 0.944 over 8 seeds):
+        # standardised alone 0.878 (the deep stack then stalls near the linear model's
+        # level), with pre-activations normalised too 0.971.
+        out.append(
+            Prescription(
+                "standardise the inputs and normalise pre-activations: in a deep sigmoid/"
+                "tanh stack, scaled inputs alone leave the deeper layers to stall",
+                {"data.preprocess.scale": "standard", "model.norm": "batch",
+                 "model.norm_position": "before_activation"},
+            )
+        )  # fmt: skip
+    if unscaled_inputs(ev):
+        out.append(
+            Prescription(
+                "standardise the inputs: raw features far from unit scale push sigmoid/tanh "
+                "units to their bounds",
+                {"data.preprocess.scale": "standard"},
+            )
+        )
+    if deep and ev.cfg("model.norm", "none") == "none":
+        out.append(
+            Prescription(
+                "normalise pre-activations: in a deep stack only normalisation keeps every "
+                "layer in the linear range",
+                {"model.norm": "batch", "model.norm_position": "before_activation"},
+            )
+        )
+    if ev.cfg("model.init") in ("normal", "uniform", "constant"):
+        out.append(
+            Prescription(
+                "Xavier initialisation keeps sigmoid/tanh inputs in their linear range",
+                {"model.init": "auto"},
+            )
+        )
+    out += [
+        Prescription(
+            "ReLU-family activations do not saturate for positive inputs",
+            {"model.activation": "leaky_relu", "model.init": "auto"},
+        ),
+        Prescription(
+            "normalise pre-activations to keep them in the linear range",
+            {"model.norm": "batch", "model.norm_position": "before_activation"},
+        ),
+    ]
+    return out
 
 
 def _raw_inputs_saturate(ev: Evidence, sat: dict[str, float]) -> dict[str, float]:
