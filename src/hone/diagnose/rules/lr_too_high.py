@@ -144,7 +144,7 @@ def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str
     frequencies, where a sound initialisation starts (the first steps threw the weights), or
     the steps left ``KILLED`` of a layer's units dead (large steps push biases negative)."""
     safe = SAFE_LR.get(name, 0.01)
-    rises = sum(1 for a, b in pairwise(train) if b > 1.05 * a)
+    rises = sum(1 for a, b in pairwise(train) if b > RISE * a)
     start, predicting = untrained_loss(ev) or (None, "")
     thrown = start is not None and bool(train) and train[0] > THROWN_START * start
     killed = _killed_units(ev)

@@ -169,14 +169,13 @@ class Saturation(Rule):
 
     def check(self, ev: Evidence) -> Finding | None:
         sat = last_epoch_activation(ev.telemetry or {}, "saturated")
-        worst = {k: v for k, v in _judged(ev, sat, SEVERE_SATURATED).items() if v >= SATURATED}
+        judged = _judged(ev, sat, SEVERE_SATURATED)
+        # (the two fallbacks exclude each other: one needs a cost seen, the other none)
+        worst = {k: v for k, v in judged.items() if v >= SATURATED} or _raw_inputs_saturate(ev, sat)
         when = "the outputs sit"
         if not worst:
             worst = _saturated_by_the_inputs(ev)
             when = "the outputs sat at initialisation"
-        if not worst:
-            worst = _raw_inputs_saturate(ev, sat)
-            when = "the outputs sit"
         if not worst:
             return None
         layer, share = max(worst.items(), key=lambda kv: kv[1])
