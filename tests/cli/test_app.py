@@ -145,6 +145,27 @@ def test_console_script_exit_codes(tmp_path: Path, store: Path) -> None:
     assert bad.returncode == 2 and "train.epochs" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_a_fresh_process_skips_the_last_collections_and_keeps_its_run(tmp_path: Path) -> None:
+    """The command freezes the collector at exit (after every later atexit handler, such as a
+    store's), so the interpreter does not walk PyTorch's objects before it ends; the run it
+    recorded is complete all the same."""
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "from hone.cli import main\n"
+        "main()\n"
+    )
+    config = write_config(tmp_path, **{"train.epochs": 2})
+    argv = ["run", str(config), "--json", "--store", str(tmp_path / "s")]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                          cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.split("\nfrozen")[0])
+    assert done.stdout.rstrip().endswith("frozen True")
+    row = store_row(tmp_path / "s", f"SELECT status FROM runs WHERE id = '{result['run_id']}'")
+    assert row == ("completed",)
+
+
 def test_ctrl_c_records_interrupted_run(tmp_path: Path, store: Path) -> None:
     config = write_config(tmp_path, **{"train.epochs": 100000})
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

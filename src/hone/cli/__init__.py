@@ -3,6 +3,8 @@ store start without importing PyTorch: each command imports what it needs when i
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from importlib import import_module
 from typing import Any
@@ -20,6 +22,10 @@ def _app_module() -> Any:
 def main(argv: list[str] | None = None) -> None:
     """The entry point. The app is imported here, so a Ctrl-C while it loads ends like one
     at any other moment (exit 130), not in a traceback."""
+    # The interpreter's last collections walk every object PyTorch made: 0.3-0.4 s of a
+    # 1.6 s ``hone run`` on 2 cores. Frozen at exit, after threads are joined and stores
+    # closed, what is left is freed as the process ends, not collected first.
+    atexit.register(gc.freeze)
     try:
         module = _app_module()
     except KeyboardInterrupt:
