@@ -3,8 +3,11 @@ can explain it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+import hone
 from hone.config import Config
 from hone.diagnose import diagnose_run
 from hone.diagnose.evidence import Evidence
@@ -82,3 +85,32 @@ def test_dropout_that_inflates_the_training_loss_is_the_cause_not_the_rate_or_th
     assert [f.code for f in found] == ["underfitting"]
     assert found[0].causes == ["model.dropout"] and found[0].severity == "warning"
     assert found[0].prescriptions[0].patch == {"model.dropout": 0.1}
+
+
+def test_a_loss_that_strong_weight_decay_pushed_up_is_not_stopped_mid_climb(store: Path) -> None:
+    """Held-out seed 31's run: AdamW with weight decay 6.77 on a 600-row regression. Its
+    training loss fell to 0.057 by epoch 4, rose to 0.099 as the decay pulled the weights in,
+    and was falling back (0.079) when early stopping ended it at epoch 14. Early stopping was
+    blamed for stopping a model still improving, and its longer patience measured nothing;
+    the same net with its usual decay ends at 0.025 val loss against 0.061."""
+    result = hone.run({
+        "seed": 1,
+        "data": {"dataset": "regression", "task": "regression",
+                 "params": {"n_samples": 600, "n_features": 8, "n_informative": 6, "noise": 10.0},
+                 "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [256]},
+        "train": {"optimizer": {"name": "adamw", "lr": 0.0015, "weight_decay": 6.77},
+                  "epochs": 150, "batch_size": 32, "early_stopping": {"patience": 10},
+                  "loss": "mse", "threads": 1},
+    }, store=store)  # fmt: skip
+    train = result.history["train_loss"]
+    low = train.index(min(train))
+    assert result.epochs_run < 30 and low < len(train) - 3 and train[-1] > 1.2 * train[low]
+    assert train[-1] < train[-3]  # falling again when it stopped
+    diagnosis = hone.diagnose(result.run_id, store)
+    assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
+    under = next(f for f in diagnosis.findings if f.code == "underfitting")
+    assert under.causes[0] == "train.optimizer.weight_decay"
+    assert diagnosis.findings[0].top_prescription().patch == {  # type: ignore[union-attr]
+        "train.optimizer.weight_decay": 0.01
+    }

@@ -15,7 +15,7 @@ from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.progress import TINY_UPDATE
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
-from hone.diagnose.settings import no_cost_seen
+from hone.diagnose.settings import NARROW, no_cost_seen, suspects_for_underfitting
 from hone.diagnose.signals import (
     DEAD_SHARE,
     SAFE_LR,
@@ -89,6 +89,8 @@ class DeadUnits(Rule):
             why = (f"In {layer}, {share:.0%} of the units output zero for every sample, so "
                    "they pass no gradient and never recover.")  # fmt: skip
         costless = no_cost_seen(ev) if mostly_off or share < 0.8 else None
+        if not costless and not mostly_off and share < 0.8 and not causes:  # (no bias fault)
+            costless = _enough_left(ev, layer, share)
         severe = "critical" if share >= 0.8 and not mostly_off else "warning"
         return Finding(
             self.code,
@@ -100,6 +102,30 @@ class DeadUnits(Rule):
             harmful={"lr": 1},
             causes=[*causes, "model.activation", "train.optimizer.lr"],
         )
+
+
+# What dead units can be blamed for: the settings their remedies move.
+_UNIT_KEYS = ("model.activation", "model.init", "model.bias_init", "model.init_value",
+              "train.optimizer.lr")  # fmt: skip
+
+
+def _enough_left(ev: Evidence, layer: str, share: float) -> str | None:
+    """Why dead units in ``layer`` are a note where the run falls short: the units still
+    alive are no bottleneck (``settings.NARROW``, and as many as the outputs), and a setting
+    their remedies do not move explains the shortfall (a schedule that killed the rate,
+    early stopping, too few epochs, regularisation). Seed 30's five digits CNNs with half of
+    a 32-unit layer dead led with LeakyReLU, which measured no difference on any of them."""
+    widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
+    width = widths.get(layer)
+    outputs = len(ev.data.get("classes") or []) or 1
+    if not isinstance(width, int) or width * (1 - share) < max(NARROW, outputs):
+        return None
+    other = next((s for s in suspects_for_underfitting(ev)
+                  if s.key not in _UNIT_KEYS and s.key != "model.hidden"), None)  # fmt: skip
+    if other is None:
+        return None
+    return (f" The {round(width * (1 - share))} units still alive are enough for this task: "
+            f"the shortfall has a likelier cause, {other.why}.")  # fmt: skip
 
 
 def _silent_layer(ev: Evidence) -> tuple[str, float, bool] | None:
