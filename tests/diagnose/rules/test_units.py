@@ -10,7 +10,6 @@ from hone.config import Config
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.rules.units import DeadUnits, Saturation
 
-
 FLAT = (2.3, 1.6, *[1.2] * 18)  # a loss that stopped falling long before the end
 
 
