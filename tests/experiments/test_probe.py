@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import hone
+from hone.data.generators import spiral
 from hone.diagnose import Diagnosis, Finding, Prescription
 from hone.experiments.probe import CAPPED_STEPS, MEMBER_COST, MIN_EPOCHS, probe_diagnosis
 from hone.store import RunStore
@@ -261,3 +263,33 @@ def test_an_arm_with_a_bigger_network_weighs_its_size(store: Path) -> None:
     # [1024, 1024] has 1.1M parameters against the run's 0.5k: its arm weighs far more
     # than the run's own epochs, where a penalty's shares one stack of six with the baseline
     assert epochs[0] * 4 <= epochs[1]
+
+
+def test_a_short_probe_cannot_refute_a_remedy_still_gaining_on_the_run(
+    store: Path, tmp_path: Path
+) -> None:
+    """Held-out seed 32: a 3-class spiral with raw inputs x466 (shifted off zero) into a
+    [64]x4 tanh net, 150 epochs. After 3 epochs (the probe's length) standardised inputs with
+    batch normalisation stood at 0.48 against 0.65 and were refuted, so LeakyReLU led; after
+    150 they reach 0.98 against 0.70 (6 seeds each). A remedy still gaining on the run when
+    its probe ends is inconclusive, not refuted, and keeps the rules' order."""
+    x, y = spiral(900, classes=3)
+    path = tmp_path / "scaled.npz"
+    np.savez(path, x=(x * 466 + 233).astype(np.float32), y=y)
+    run = hone.run({
+        "seed": 3,
+        "data": {"dataset": "npz", "path": str(path), "split": "6:2:2",
+                 "preprocess": {"scale": "none"}},
+        "model": {"hidden": [64, 64, 64, 64], "activation": "tanh"},
+        "train": {"epochs": 150, "optimizer": {"name": "adam", "lr": 0.005},
+                  "early_stopping": {"patience": 15}, "threads": 1},
+    }, store=store)  # fmt: skip
+    diagnosis = hone.diagnose(run.run_id, store, probe=True)
+    saturation = next(f for f in diagnosis.findings if f.code == "saturation")
+    probe = saturation.probe
+    assert probe["patch"] == {"data.preprocess.scale": "standard", "model.norm": "batch"}
+    assert probe["effect"] < 0 and probe["ci"][1] < 0  # measured clearly worse at its end
+    assert probe["verdict"] == "inconclusive" and "still gaining" in probe["summary"]
+    assert diagnosis.findings[0] is saturation
+    top = saturation.top_prescription()
+    assert top is not None and top.patch == probe["patch"]

@@ -13,7 +13,15 @@ from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import SHORT, late_progress
-from hone.diagnose.signals import SAFE_LR, dropout_inflated, finite, longer, nice, relative_drop
+from hone.diagnose.signals import (
+    SAFE_LR,
+    dropout_inflated,
+    finite,
+    longer,
+    nice,
+    relative_drop,
+    untrained_loss,
+)
 from hone.diagnose.suspect import Suspect
 
 __all__ = ["early_stopping", "short_training", "tiny_steps", "too_short"]
@@ -83,13 +91,16 @@ def _stopped_while_fitting(ev: Evidence) -> bool:
     data as well as the data allows: it was stopped mid-climb, at or near its lowest training
     loss so far. (A model that fits and whose validation loss stalled was stopped where it
     should be, however fast its training loss still falls: that is memorisation. A loss that
-    rose and is falling back, as strong weight decay makes it, was stopped on its way to
-    nothing new.)"""
+    rose and is falling back, as strong weight decay makes it, or one still above what a model
+    that learned nothing scores, was stopped on its way to nothing new.)"""
     train = ev.series("train_loss")
     if len(train) < 2 or relative_drop(train[-3:]) < STEEP or dropout_inflated(ev):
         return False  # (a training loss that dropout inflates falls as its inflation wanes)
     if train[-1] > min(train) * (1 + STEEP):
         return False  # falling back towards a low it had passed: something pushed it up
+    untrained = untrained_loss(ev)
+    if untrained is not None and train[-1] >= untrained[0]:
+        return False  # no lower than a model that learned nothing: dropout's inflation waning
     target = achievable(ev)
     if target is None:
         return False

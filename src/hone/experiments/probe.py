@@ -42,6 +42,7 @@ from hone.experiments.probe_verdicts import (
     probed_before,
     probes_of,
     rank_by_probe,
+    still_gaining,
 )
 from hone.experiments.variants import Variant
 from hone.nn import build_model
@@ -119,7 +120,8 @@ def probe_diagnosis(
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
-    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap)
+    gaining = still_gaining(store, summary, int(base.train.epochs))
+    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining)
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked

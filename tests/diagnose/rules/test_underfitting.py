@@ -3,6 +3,7 @@ can explain it."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,28 @@ def test_a_loss_that_strong_weight_decay_pushed_up_is_not_stopped_mid_climb(stor
     assert diagnosis.findings[0].top_prescription().patch == {  # type: ignore[union-attr]
         "train.optimizer.weight_decay": 0.01
     }
+
+
+def test_a_training_loss_above_chance_that_dropout_inflated_was_not_stopped_mid_climb(
+    store: Path,
+) -> None:
+    """Held-out seed 32: dropout 0.851 in a digits CNN. Its training loss fell from 19.5 to
+    2.54, still above the 2.30 of predicting class frequencies, where validation sat from the
+    first epoch; early stopping (patience 5) ended it at epoch 6. Early stopping was blamed
+    and dead units led with LeakyReLU, which measured nothing; the dropout came last."""
+    result = hone.run({
+        "seed": 3,
+        "data": {"dataset": "digits", "split": "6:2:2"},
+        "model": {"kind": "cnn", "conv": [{"filters": 8, "pool": "max2"},
+                                          {"filters": 16, "pool": "max2"}],
+                  "hidden": [32], "dropout": 0.851},
+        "train": {"optimizer": {"name": "adam", "lr": 0.003}, "epochs": 40, "batch_size": 32,
+                  "early_stopping": {"patience": 5}, "threads": 1},
+    }, store=store)  # fmt: skip
+    train, val = result.history["train_loss"], result.history["val_loss"]
+    assert result.epochs_run < 10 and train[-1] < 0.9 * train[-3]  # still falling steeply
+    assert train[-1] > math.log(10) > min(val) - 0.01  # above chance, as validation is
+    diagnosis = hone.diagnose(result.run_id, store)
+    assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
+    top = diagnosis.findings[0]
+    assert top.code == "underfitting" and top.causes[0] == "model.dropout"
