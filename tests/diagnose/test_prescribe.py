@@ -95,3 +95,18 @@ def test_strong_regularisation_leads_the_symptoms_it_makes() -> None:
     under = _named("underfitting", "warning", ["model.dropout"], {"model.dropout": 0.1})
     assert [f.code for f in finalize([under, dead], config)] == ["dead_units", "underfitting"]
     assert dead.explained_by is None
+
+
+def test_a_split_whose_labels_differ_from_training_s_comes_before_misleading_accuracy() -> None:
+    """Held-out seed 34: a digits CNN split without shuffling, its validation rows the
+    classes 5 to 7 that training barely saw. Accuracy on them was 0 where the majority class
+    scores 0.17, so ``misleading_accuracy`` led with class weights, which changed nothing:
+    class weights cannot teach classes the training split lacks. The split comes first."""
+    split_at = {"train": 0.6, "val": 0.2, "test": 0.2, "shuffle": False}
+    config = load_config(tiny(**{"data.split": split_at})).to_dict()
+    misled = _named("misleading_accuracy", "warning", ["train.class_weight"],
+                    {"train.class_weight": "balanced"})  # fmt: skip
+    split = _named("split_mismatch", "warning", ["data.split.shuffle"],
+                   {"data.split.shuffle": True, "data.split.stratify": True})  # fmt: skip
+    ordered = finalize([misled, split], config)
+    assert [f.code for f in ordered] == ["split_mismatch", "misleading_accuracy"]

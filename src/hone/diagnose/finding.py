@@ -13,10 +13,12 @@ SEVERITIES = ("info", "warning", "critical")
 
 # Causal order: a finding in an earlier tier can explain one in a later tier, never the other
 # way round. Data and split problems first, then initialisation, divergence and the units it
-# breaks, then optimisation, then capacity and regularisation.
+# breaks, then optimisation, then capacity and regularisation. A split whose labels differ
+# from training's makes accuracy misleading (its classes were never trained on), never the
+# other way round.
 TIERS: dict[str, int] = {
     "split_mismatch": 0,
-    "misleading_accuracy": 0,
+    "misleading_accuracy": 1,
     "bad_init": 1,
     "lr_too_high": 2,
     "exploding_gradients": 2,

@@ -88,16 +88,17 @@ def _worsening(watched: list[float], up: bool) -> bool:
 
 def _stopped_while_fitting(ev: Evidence) -> bool:
     """Training loss still fell steeply in a model that does not yet fit its own training
-    data as well as the data allows: it was stopped mid-climb, at or near its lowest training
-    loss so far. (A model that fits and whose validation loss stalled was stopped where it
-    should be, however fast its training loss still falls: that is memorisation. A loss that
-    rose and is falling back, as strong weight decay makes it, or one still above what a model
-    that learned nothing scores, was stopped on its way to nothing new.)"""
+    data as well as the data allows: it was stopped mid-climb, its last epoch its lowest
+    training loss so far. (A model that fits and whose validation loss stalled was stopped
+    where it should be, however fast its training loss still falls: that is memorisation. A
+    loss bouncing back towards a low it had passed, as strong weight decay makes it, or one
+    still above what a model that learned nothing scores, was stopped on its way to nothing
+    new.)"""
     train = ev.series("train_loss")
     if len(train) < 2 or relative_drop(train[-3:]) < STEEP or dropout_inflated(ev):
         return False  # (a training loss that dropout inflates falls as its inflation wanes)
-    if train[-1] > min(train) * (1 + STEEP):
-        return False  # falling back towards a low it had passed: something pushed it up
+    if train[-1] > min(train[:-1]):
+        return False  # falling back towards a low it had passed: a bounce, not a climb
     untrained = untrained_loss(ev)
     if untrained is not None and train[-1] >= untrained[0]:
         return False  # no lower than a model that learned nothing: dropout's inflation waning

@@ -140,3 +140,28 @@ def test_a_training_loss_above_chance_that_dropout_inflated_was_not_stopped_mid_
     assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
     top = diagnosis.findings[0]
     assert top.code == "underfitting" and top.causes[0] == "model.dropout"
+
+
+def test_a_training_loss_bouncing_back_near_its_low_was_not_stopped_mid_climb(store: Path) -> None:
+    """Held-out seed 34: AdamW with weight decay 4.72 in a [64]x4 moons net. Its training
+    loss wandered between 0.19 and 0.28 for 15 epochs and had fallen 27 % over the last three,
+    back to 0.202 against a low of 0.194, when early stopping ended it at epoch 26. Early
+    stopping was blamed, and its longer patience measured nothing: only a new low is a
+    climb that was cut short."""
+    result = hone.run({
+        "seed": 3,
+        "data": {"dataset": "moons", "params": {"n_samples": 600, "noise": 0.2},
+                 "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [64, 64, 64, 64]},
+        "train": {"optimizer": {"name": "adamw", "lr": 0.005, "weight_decay": 4.72},
+                  "epochs": 60, "batch_size": 32, "early_stopping": {"patience": 8},
+                  "threads": 1},
+    }, store=store)  # fmt: skip
+    train = result.history["train_loss"]
+    assert result.epochs_run < 60 and train[-1] < 0.9 * train[-3]  # a steep last fall ...
+    assert min(train[:-1]) < train[-1] < 1.05 * min(train[:-1])  # ... to just above its low
+    diagnosis = hone.diagnose(result.run_id, store)
+    assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
+    assert diagnosis.findings[0].top_prescription().patch == {  # type: ignore[union-attr]
+        "train.optimizer.weight_decay": 0.01
+    }
