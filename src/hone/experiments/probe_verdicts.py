@@ -178,9 +178,9 @@ def still_gaining(store: RunStore, summary: dict[str, Any], configured: int) -> 
         curve = _mean_curve(store, row, metric)[: len(base)]
         if name == "baseline" or len(curve) < 2:
             continue
-        start = (len(curve) - 1) // 2
-        pace = [sign * (c[-1] - c[start]) / (len(c) - 1 - start) for c in (curve, base)]
-        behind, closing = sign * (base[len(curve) - 1] - curve[-1]), pace[0] - pace[1]
+        both, start = (curve, base[: len(curve)]), (len(curve) - 1) // 2
+        pace = [sign * (c[-1] - c[start]) / (len(c) - 1 - start) for c in both]
+        behind, closing = sign * (both[1][-1] - curve[-1]), pace[0] - pace[1]
         if behind > 0 and closing > 0 and behind / closing <= remaining:
             out.add(name)
     return out
