@@ -293,3 +293,38 @@ def test_a_short_probe_cannot_refute_a_remedy_still_gaining_on_the_run(
     assert diagnosis.findings[0] is saturation
     top = saturation.top_prescription()
     assert top is not None and top.patch == probe["patch"]
+
+
+def _probed(effects: dict[str, tuple[float, float, float]]) -> list[str]:
+    """The codes in the order ``rank_by_probe`` leaves them, for made-up findings (in the
+    rules' order: ``lr_too_high`` first) whose probes measured ``effects`` (mean, 95 % CI)."""
+    from hone.config import load_config
+    from hone.experiments.probe_verdicts import hypotheses, rank_by_probe
+
+    findings = [
+        Finding("lr_too_high", "critical", "t", "e", {},
+                [Prescription("a smaller rate", {"train.optimizer.lr": 0.003})]),
+        Finding("dead_units", "critical", "t", "e", {},
+                [Prescription("LeakyReLU", {"model.activation": "leaky_relu"})]),
+    ]  # fmt: skip
+    found = hypotheses(Diagnosis("r", findings))
+    rows = [{"name": "baseline", "values": [0.3, 0.3, 0.3]}]
+    for h in found:
+        mean, low, high = effects[h.finding.code]
+        vs = {"verdict": "better", "mean_diff": mean, "t_ci_low": low, "t_ci_high": high}
+        rows.append({"name": h.name, "n": 3, "vs": vs})
+    summary = {"variants": rows, "metric": "val_accuracy", "seeds": [1, 2, 3], "experiment": "x"}
+    base = load_config({"train": {"epochs": 150}})
+    ranked = rank_by_probe(Diagnosis("r", findings), found, summary, base, 3)
+    return [f.code for f in ranked.findings]
+
+
+def test_confirmed_effects_a_short_probe_cannot_tell_apart_keep_the_rules_order() -> None:
+    """Held-out seed 36: Adam at 0.386 on a deep spiral net. After 3 of its 150 epochs
+    LeakyReLU gained 0.217 [0.093, 0.341] and the smaller rate 0.163 [0.071, 0.255]; the
+    larger mean put dead units before the rate that killed them. Intervals that overlap do
+    not tell the two apart: the cause comes first. Intervals apart, the larger effect leads."""
+    overlapping = {"lr_too_high": (0.163, 0.071, 0.255), "dead_units": (0.217, 0.093, 0.341)}
+    assert _probed(overlapping) == ["lr_too_high", "dead_units"]
+    apart = {"lr_too_high": (0.05, 0.02, 0.08), "dead_units": (0.217, 0.093, 0.341)}
+    assert _probed(apart) == ["dead_units", "lr_too_high"]
