@@ -6,7 +6,8 @@ applied to the run's config and trained on a few fresh seeds, beside the config 
 the same seeds, for a fraction of the epochs — an experiment of kind ``probe`` in the store,
 stacked where the seeds can be, paired like any comparison. The measured effect on the
 validation metric, with its interval, ranks the findings and their prescriptions: a confirmed
-hypothesis first, a refuted one last and said to be refuted, never dropped. By default the
+hypothesis first (by size where the intervals tell them apart), a refuted one last and said
+to be refuted, never dropped. By default the
 whole probe costs no more than the run it explains: arms that differ only in per-member
 numbers share one stack, the epochs are cut to fit (to one, where an epoch has enough
 steps), then, where even that is too much, each epoch is cut short (``train.steps_per_epoch``,
