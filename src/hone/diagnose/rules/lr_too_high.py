@@ -70,7 +70,7 @@ class LrTooHigh(Rule):
         stuck = _knocked_out(ev, train, lr, name, chance)
         thrown = None
         if not (diverged or oscillating or bouncing or exploded or stuck):
-            thrown = _far_too_high(ev, train, lr, name)
+            thrown = _far_too_high(ev, train, lr, name, (start, predicting))
             if thrown is None:
                 return None
         if not (diverged or exploded or stuck) and _penalty_wins(ev):
@@ -137,15 +137,22 @@ def _knocked_out(
     )
 
 
-def _far_too_high(ev: Evidence, train: list[float], lr: float, name: str) -> str | None:
+def _far_too_high(
+    ev: Evidence,
+    train: list[float],
+    lr: float,
+    name: str,
+    untrained: tuple[float | None, str],
+) -> str | None:
     """Why a rate ``FAR_ABOVE`` the optimizer's safe one is too high (else ``None``): the
     run falls short of what is achievable, and the loss rose in ``THROWN`` epochs or more,
-    or the first epoch's loss averaged ``THROWN_START`` times that of predicting class
-    frequencies, where a sound initialisation starts (the first steps threw the weights), or
+    or the first epoch's loss averaged ``THROWN_START`` times ``untrained`` (the loss of a
+    model that learned nothing, and what it predicts: ``signals.untrained_loss``), where a
+    sound initialisation starts (the first steps threw the weights), or
     the steps left ``KILLED`` of a layer's units dead (large steps push biases negative)."""
     safe = SAFE_LR.get(name, 0.01)
     rises = sum(1 for a, b in pairwise(train) if b > RISE * a)
-    start, predicting = untrained_loss(ev) or (None, "")
+    start, predicting = untrained  # ``untrained_loss``, or (None, "") without one
     thrown = start is not None and bool(train) and train[0] > THROWN_START * start
     killed = _killed_units(ev)
     target = achievable(ev)

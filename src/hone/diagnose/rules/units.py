@@ -10,6 +10,8 @@ scale saturate a third of a layer's outputs (the cause is plain and standardisin
 
 from __future__ import annotations
 
+from typing import Any
+
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.progress import TINY_UPDATE
@@ -44,9 +46,14 @@ def _judged(ev: Evidence, shares: dict[str, float], severe: float = 1.01) -> dic
     return _wide_enough(ev, shares)
 
 
+def _widths(ev: Evidence) -> dict[str, Any]:
+    """Each hidden layer's activation name (as telemetry names it) and its configured width."""
+    return {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
+
+
 def _wide_enough(ev: Evidence, shares: dict[str, float]) -> dict[str, float]:
     """The layers of ``shares`` with ``MIN_UNITS`` or more."""
-    widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
+    widths = _widths(ev)
     return {k: v for k, v in shares.items() if widths.get(k, MIN_UNITS) >= MIN_UNITS}
 
 
@@ -115,8 +122,7 @@ def _enough_left(ev: Evidence, layer: str, share: float) -> str | None:
     their remedies do not move explains the shortfall (a schedule that killed the rate,
     early stopping, too few epochs, regularisation). Seed 30's five digits CNNs with half of
     a 32-unit layer dead led with LeakyReLU, which measured no difference on any of them."""
-    widths = {f"hidden{i}.act": w for i, w in enumerate(ev.cfg("model.hidden") or [], start=1)}
-    width = widths.get(layer)
+    width = _widths(ev).get(layer)
     outputs = len(ev.data.get("classes") or []) or 1
     if not isinstance(width, int) or width * (1 - share) < max(NARROW, outputs):
         return None
@@ -233,10 +239,15 @@ class Saturation(Rule):
         )
 
 
+_BATCH_NORM = {"model.norm": "batch", "model.norm_position": "before_activation"}
+
+
 def _saturation_remedies(ev: Evidence, deep: bool) -> list[Prescription]:
     """Saturation's remedies, the inputs' scale first where raw inputs are why."""
     out = []
-    if unscaled_inputs(ev) and deep and ev.cfg("model.norm", "none") == "none":
+    raw = unscaled_inputs(ev)
+    unnormalised = deep and ev.cfg("model.norm", "none") == "none"
+    if raw and unnormalised:
         # Measured on a [64]x4 sigmoid moons net with inputs x37 (val 0.944 over 8 seeds):
         # standardised alone 0.878 (the deep stack then stalls near the linear model's
         # level), with pre-activations normalised too 0.971.
@@ -244,11 +255,10 @@ def _saturation_remedies(ev: Evidence, deep: bool) -> list[Prescription]:
             Prescription(
                 "standardise the inputs and normalise pre-activations: in a deep sigmoid/"
                 "tanh stack, scaled inputs alone leave the deeper layers to stall",
-                {"data.preprocess.scale": "standard", "model.norm": "batch",
-                 "model.norm_position": "before_activation"},
+                {"data.preprocess.scale": "standard", **_BATCH_NORM},
             )
-        )  # fmt: skip
-    if unscaled_inputs(ev):
+        )
+    if raw:
         out.append(
             Prescription(
                 "standardise the inputs: raw features far from unit scale push sigmoid/tanh "
@@ -256,12 +266,12 @@ def _saturation_remedies(ev: Evidence, deep: bool) -> list[Prescription]:
                 {"data.preprocess.scale": "standard"},
             )
         )
-    if deep and ev.cfg("model.norm", "none") == "none":
+    if unnormalised:
         out.append(
             Prescription(
                 "normalise pre-activations: in a deep stack only normalisation keeps every "
                 "layer in the linear range",
-                {"model.norm": "batch", "model.norm_position": "before_activation"},
+                dict(_BATCH_NORM),
             )
         )
     if ev.cfg("model.init") in ("normal", "uniform", "constant"):
@@ -277,8 +287,7 @@ def _saturation_remedies(ev: Evidence, deep: bool) -> list[Prescription]:
             {"model.activation": "leaky_relu", "model.init": "auto"},
         ),
         Prescription(
-            "normalise pre-activations to keep them in the linear range",
-            {"model.norm": "batch", "model.norm_position": "before_activation"},
+            "normalise pre-activations to keep them in the linear range", dict(_BATCH_NORM)
         ),
     ]
     return out
