@@ -140,3 +140,23 @@ def test_experiments_listed_by_kind_newest_first(store: Path) -> None:
     assert {e.id for e in every} == set(made)
     assert [e.id for e in probes] == [made[3], made[1]]
     assert [e.id for e in newest] == [made[3]]
+
+
+def test_a_run_id_already_taken_in_its_second_is_drawn_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stacked study makes hundreds of runs a second, each id that second and 24 random
+    bits: two draws can meet (CI saw one: "cannot write it (File exists)", a trial lost).
+    The random draws are fixed here so that they do."""
+    from hone.store import runstore
+
+    draws = iter(["abcdef", "abcdef", "123456"])
+    monkeypatch.setattr(runstore.secrets, "token_hex", lambda n: next(draws))
+    monkeypatch.setattr(runstore.time, "strftime", lambda fmt: "20261205-120000")
+    with RunStore(tmp_path / "s") as rs:
+        first, second = rs.create_run("a", {}), rs.create_run("b", {})
+        assert (first, second) == ("20261205-120000-abcdef", "20261205-120000-123456")
+        assert {r.id for r in rs.list_runs()} == {first, second}
+        monkeypatch.setattr(runstore.secrets, "token_hex", lambda n: "abcdef")
+        with pytest.raises(StoreError, match="File exists"):  # every draw taken: said, not hung
+            rs.create_run("c", {})

@@ -135,16 +135,26 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
 
+    def _new_run_folder(self, attempts: int = 8) -> tuple[str, Path]:
+        """A fresh run id and its folder. Hundreds of runs a second (a stacked study) can draw
+        an id taken in that second (24 random bits): then it draws again, up to ``attempts``."""
+        tries = 0
+        while True:
+            tries += 1
+            run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
+            folder = self.run_dir(run_id)
+            try:
+                folder.mkdir(parents=True, exist_ok=False)
+                return run_id, folder
+            except OSError as exc:
+                if not isinstance(exc, FileExistsError) or tries >= attempts:
+                    raise StoreError(describe_os_error(exc, folder)) from None
+
     def create_run(self, name: str, config: dict[str, Any], seed: int | None = None) -> str:
         self.require_writable()
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(3)
-        folder = self.run_dir(run_id)
+        run_id, folder = self._new_run_folder()
         owner = current_owner()
         now = time.time()
-        try:
-            folder.mkdir(parents=True, exist_ok=False)
-        except OSError as exc:
-            raise StoreError(describe_os_error(exc, folder)) from None
         indexed = False
         try:
             text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
