@@ -145,9 +145,9 @@ def test_experiments_listed_by_kind_newest_first(store: Path) -> None:
 def test_a_run_id_already_taken_in_its_second_is_drawn_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stacked study makes hundreds of runs a second, each id that second and 24 random
-    bits: two draws can meet (CI saw one: "cannot write it (File exists)", a trial lost).
-    The random draws are fixed here so that they do."""
+    """A run id is its second and 24 random bits; a study makes many runs a second, and CI
+    once lost a trial to "cannot write it (File exists)". A taken id is drawn again. The
+    random draws are fixed here so that two meet."""
     from hone.store import runstore
 
     draws = iter(["abcdef", "abcdef", "123456"])

@@ -136,8 +136,8 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         return self.root / "runs" / run_id
 
     def _new_run_folder(self, attempts: int = 8) -> tuple[str, Path]:
-        """A fresh run id and its folder. Hundreds of runs a second (a stacked study) can draw
-        an id taken in that second (24 random bits): then it draws again, up to ``attempts``."""
+        """A fresh run id (its second and 24 random bits) and its folder. An id whose folder
+        exists already (CI once met one) is drawn again, up to ``attempts`` times."""
         tries = 0
         while True:
             tries += 1
