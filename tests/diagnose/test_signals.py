@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
-from hone.diagnose.signals import at_init_activation
+from hone.config import Config
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.signals import at_init_activation, dropout_thinned
 
 
 def test_at_init_activation_reads_hidden_layers_with_a_finite_value() -> None:
@@ -25,3 +27,27 @@ def test_at_init_activation_reads_hidden_layers_with_a_finite_value() -> None:
 def test_at_init_activation_without_telemetry_is_empty() -> None:
     assert at_init_activation({}, "saturated") == {}
     assert at_init_activation({"at_init": None}, "saturated") == {}
+
+
+def _thinned(rate: float, in_training: float, with_dropout_off: float) -> bool:
+    """A 3-class run (majority 0.34) whose last epoch scored ``in_training`` in training
+    mode and whose training rows score ``with_dropout_off`` at the end."""
+    cfg = Config().to_dict()
+    cfg["model"]["dropout"] = rate
+    ev = Evidence(
+        "r", "completed", "", cfg,
+        {"train_loss": [1.2, 1.1, 1.0], "val_loss": [0.9, 0.88, 0.88],
+         "train_accuracy": [0.4, 0.42, in_training]},
+        {"train_accuracy": with_dropout_off},
+        data={"task": "classification", "classes": ["0", "1", "2"],
+              "stats": {"train": {"class_counts": [163, 160, 157]}}},
+    )  # fmt: skip
+    return dropout_thinned(ev)
+
+
+def test_dropout_thins_the_training_curve_when_training_mode_keeps_less_than_half() -> None:
+    # seed 38: 0.45 in training mode, 0.70 with dropout off, the majority class 0.34
+    assert _thinned(0.894, 0.446, 0.698)
+    assert not _thinned(0.894, 0.62, 0.698)  # kept more than half of the gain over chance
+    assert not _thinned(0.3, 0.446, 0.698)  # not strong dropout
+    assert not _thinned(0.894, 0.30, 0.30)  # nothing learned with dropout off either

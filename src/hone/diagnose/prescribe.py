@@ -37,6 +37,7 @@ _CONSEQUENCES = ("underfitting", "overfitting", "not_converged", "bias_variance"
 # A loss that bounces or explodes is never also "too slow": the learning rate cannot be both.
 # Defects of the units that their rules say at info level only where they cost nothing seen.
 _NOTES = ("dead_units", "saturation", "bad_init")
+_INPUTS = "data.preprocess.scale"  # raw inputs far from unit scale
 # Regularisation strong enough to stop a model fitting (``settings.regularisation`` names it
 # only then) also makes symptoms of its own: dropout of most units makes the training loss
 # noisy (read as a rate too high), multiplies what each layer passes on, and its gradients,
@@ -208,7 +209,17 @@ def finalize(
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
     # A defect that cost the run nothing seen explains nothing, and follows the alarms.
     alarmed = any(f.severity != "info" for f in findings)
-    ordered = sorted(findings, key=lambda f: (alarmed and _costless(f), f.tier, -rank[f.severity]))
+    # Within a tier, raw inputs come first: they feed every layer (saturated units are why
+    # gradients vanish, not the other way round).
+    ordered = sorted(
+        findings,
+        key=lambda f: (
+            alarmed and _costless(f),
+            f.tier,
+            f.causes[:1] != [_INPUTS],
+            -rank[f.severity],
+        ),
+    )
     ordered = _regularised_first(ordered, config)
     roots = [f for f in ordered if f.code not in _CONSEQUENCES and f.tier < 5
              and not _costless(f) and f.explained_by is None]  # fmt: skip

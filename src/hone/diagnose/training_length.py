@@ -15,7 +15,7 @@ from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import SHORT, late_progress
 from hone.diagnose.signals import (
     SAFE_LR,
-    dropout_inflated,
+    dropout_thinned,
     finite,
     longer,
     nice,
@@ -95,8 +95,8 @@ def _stopped_while_fitting(ev: Evidence) -> bool:
     still above what a model that learned nothing scores, was stopped on its way to nothing
     new.)"""
     train = ev.series("train_loss")
-    if len(train) < 2 or relative_drop(train[-3:]) < STEEP or dropout_inflated(ev):
-        return False  # (a training loss that dropout inflates falls as its inflation wanes)
+    if len(train) < 2 or relative_drop(train[-3:]) < STEEP or dropout_thinned(ev):
+        return False  # (a loss dropout inflates or thins falls as the net adapts to it)
     if train[-1] > min(train[:-1]):
         return False  # falling back towards a low it had passed: a bounce, not a climb
     untrained = untrained_loss(ev)
