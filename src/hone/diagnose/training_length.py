@@ -5,7 +5,6 @@ weights (``hone.diagnose.settings`` weighs them against the other settings)."""
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 
 from hone.config.names import higher_is_better
@@ -14,12 +13,14 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import SHORT, late_progress
 from hone.diagnose.signals import (
+    FEW_STEPS,
     SAFE_LR,
     dropout_thinned,
     finite,
     longer,
     nice,
     relative_drop,
+    steps_per_epoch,
     untrained_loss,
 )
 from hone.diagnose.suspect import Suspect
@@ -28,7 +29,6 @@ __all__ = ["early_stopping", "short_training", "tiny_steps", "too_short"]
 
 STEEP = 0.05  # early stopping stopped training whose loss still fell >= 5 % ...
 WORSENING = 0.75  # ... unless the watched value got worse in this share of epochs since its best
-FEW_STEPS = 200  # fewer optimizer steps than this in the whole run
 
 
 def early_stopping(ev: Evidence) -> Suspect | None:
@@ -133,7 +133,7 @@ def short_training(ev: Evidence) -> list[Suspect]:
 def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
     """A run of few optimizer steps in all: a cap on its epochs' batches, else a batch so
     large that an epoch is a few steps."""
-    steps = epochs * _steps_per_epoch(ev)
+    steps = epochs * steps_per_epoch(ev)
     if not steps or steps >= FEW_STEPS:
         return None
     batch = ev.cfg("train.batch_size")
@@ -180,15 +180,3 @@ def too_short(ev: Evidence) -> bool:
     epochs = len(ev.series("train_loss"))
     stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
     return ev.status == "completed" and 0 < epochs < SHORT and not stopped
-
-
-def _steps_per_epoch(ev: Evidence) -> int:
-    n = finite([((ev.data.get("stats") or {}).get("train") or {}).get("n")])
-    batch = ev.cfg("train.batch_size")
-    if not n:
-        return 0
-    if not isinstance(batch, int) or batch <= 0:
-        return 1  # "full": one step an epoch
-    steps = max(1, math.ceil(n[0] / batch))
-    capped = ev.cfg("train.steps_per_epoch")
-    return min(steps, capped) if isinstance(capped, int) and capped > 0 else steps
