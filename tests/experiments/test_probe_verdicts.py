@@ -57,3 +57,4 @@ def test_an_arm_ahead_or_losing_ground_is_not_gaining() -> None:
     assert not closes_in_time([0.1, 0.05, -0.01], 100)  # already ahead
     assert not closes_in_time([0.1, 0.1, 0.12], 100)  # falling further behind
     assert not closes_in_time([0.2, 0.1, 0.1], 100)  # stopped closing
+    assert not closes_in_time([0.1], 100) and not closes_in_time([], 100)  # no pace seen

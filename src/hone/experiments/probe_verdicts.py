@@ -208,9 +208,11 @@ def closes_in_time(gap: list[float], remaining: int) -> bool:
     """Whether an arm ``gap`` behind the run as it is (epoch by epoch, > 0: behind) closes it
     within ``remaining`` more epochs at the pace it closed it over the probe's second half,
     that pace slowing as it slowed from the first half (geometrically). Seed 37: standardised
-    inputs into a wide sigmoid net closed 0.035 a epoch over the first half of a 10-epoch
+    inputs into a wide sigmoid net closed 0.035 an epoch over the first half of a 10-epoch
     probe and 0.006 over the second, then stalled 0.05 behind for the run's 80 epochs: a
     straight line through the second half had closed the gap in 10."""
+    if len(gap) < 2:
+        return False  # one epoch shows no pace
     start = (len(gap) - 1) // 2
     behind = gap[-1]
     second = (gap[start] - gap[-1]) / (len(gap) - 1 - start)
