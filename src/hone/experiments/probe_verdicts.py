@@ -12,6 +12,7 @@ from typing import Any
 from hone.config import Config, load_config
 from hone.config.names import higher_is_better
 from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.diagnose.signals import finite
 from hone.experiments.compare import summarize_experiment
 from hone.store.records import ExperimentRecord
 from hone.store.runstore import RunStore
@@ -168,10 +169,9 @@ def _rank_confirmed(found: list[Hypothesis], order: dict[int, tuple[int, int, fl
     gains: dict[int, tuple[float, ...]] = {}
     for h in found:
         probe = h.finding.probe
-        numbers = [probe.get("effect"), *(probe.get("ci") or [None, None])]
-        finite = [float(v) for v in numbers if isinstance(v, int | float) and math.isfinite(v)]
-        if probe.get("verdict") == "confirmed" and len(finite) == 3:
-            gains[id(h.finding)] = (abs(finite[0]), *sorted(abs(v) for v in finite[1:]))
+        numbers = finite([probe.get("effect"), *(probe.get("ci") or [None, None])])
+        if probe.get("verdict") == "confirmed" and len(numbers) == 3:
+            gains[id(h.finding)] = (abs(numbers[0]), *sorted(abs(v) for v in numbers[1:]))
     if not gains:
         return
     best = max(gains.values())
