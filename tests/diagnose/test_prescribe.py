@@ -97,6 +97,26 @@ def test_strong_regularisation_leads_the_symptoms_it_makes() -> None:
     assert dead.explained_by is None
 
 
+def test_an_underfitting_note_that_names_a_regulariser_leads_only_notes() -> None:
+    """The Keras blobs baseline with L1 0.1 (no validation split): train 0.833 against a
+    held-out reference of 0.85, an underfitting note naming the L1, and a dead-units note
+    (no cost seen) naming the activation came first and prescribed LeakyReLU. An L1 that
+    strong drives the units' weights to zero: the dead units follow from it. An alarm is not
+    explained away by a note."""
+    config = load_config(tiny(**{"train.l1": 0.1})).to_dict()
+    dead = _named("dead_units", "info", ["model.activation", "train.optimizer.lr"],
+                  {"model.activation": "leaky_relu"})  # fmt: skip
+    under = _named("underfitting", "info", ["train.l1"], {"train.l1": 1e-5})
+    assert [f.code for f in finalize([dead, under], config)] == ["underfitting", "dead_units"]
+    assert dead.explained_by == "underfitting" and "may follow from train.l1 = 0.1" in (
+        dead.explanation
+    )
+    alarm = _named("dead_units", "critical", ["model.activation"], {"model.init": "he_normal"})
+    under = _named("underfitting", "info", ["train.l1"], {"train.l1": 1e-5})
+    assert [f.code for f in finalize([under, alarm], config)] == ["dead_units", "underfitting"]
+    assert alarm.explained_by is None
+
+
 def test_a_split_whose_labels_differ_from_training_s_comes_before_misleading_accuracy() -> None:
     """Held-out seed 34: a digits CNN split without shuffling, its validation rows the
     classes 5 to 7 that training barely saw. Accuracy on them was 0 where the majority class

@@ -6,7 +6,7 @@ import pytest
 
 from hone.config import Config
 from hone.diagnose.evidence import Evidence
-from hone.diagnose.settings import STRONG, regularisation
+from hone.diagnose.settings import STRONG, clipping, regularisation
 
 
 def _evidence(hidden: list[int], dropout: float) -> Evidence:
@@ -29,3 +29,30 @@ def test_dropout_is_a_strong_suspect_by_its_rate_or_the_units_it_leaves(
 ) -> None:
     found = [s for s in regularisation(_evidence(hidden, dropout)) if s.key == "model.dropout"]
     assert bool(found and found[0].weight >= STRONG) == strong
+
+
+def _clipped(optimizer: str, clip: float, norms: list[float]) -> Evidence:
+    cfg = Config().to_dict()
+    cfg["train"].update(optimizer={"name": optimizer, "lr": 0.1}, grad_clip={"norm": clip})
+    samples = [{"epoch": i // 4 + 1, "grad_norm": n} for i, n in enumerate(norms)]
+    return Evidence("r", "completed", "", cfg, {"train_loss": [1.0, 0.9, 0.8]}, {},
+                    telemetry={"samples": samples}, data={"task": "classification"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "clip", "norms", "suspect"),
+    [("sgd", 0.001, [0.001] * 20, True),  # every recorded norm is the clip's: it bound
+     ("momentum", 0.001, [0.001] * 17 + [0.0004] * 3, True),  # 85 % of the steps
+     ("sgd", 0.001, [0.001] * 10 + [0.0004] * 10, False),  # half: the gradients are small
+     ("sgd", 2.0, [2.0] * 20, False),  # a clip of 2 leaves SGD's steps their size
+     ("adam", 0.001, [0.001] * 20, False),  # Adam divides the scale back out
+     ("sgd", 0.001, [0.001] * 3, False)],  # too few samples to tell
+)  # fmt: skip
+def test_a_clip_that_binds_on_nearly_every_sgd_step_is_a_suspect(
+    optimizer: str, clip: float, norms: list[float], suspect: bool
+) -> None:
+    found = clipping(_clipped(optimizer, clip, norms))
+    assert (found is not None) == suspect
+    if found is not None:
+        assert found.key == "train.grad_clip" and found.weight >= STRONG
+        assert found.remedies[0].patch == {"train.grad_clip": {"norm": 1.0}}

@@ -6,7 +6,7 @@ import math
 
 from hone.config import Config
 from hone.diagnose.evidence import Evidence
-from hone.diagnose.signals import at_init_activation, dropout_thinned
+from hone.diagnose.signals import at_init_activation, dropout_thinned, sampled_epochs
 
 
 def test_at_init_activation_reads_hidden_layers_with_a_finite_value() -> None:
@@ -51,3 +51,19 @@ def test_dropout_thins_the_training_curve_when_training_mode_keeps_less_than_hal
     assert not _thinned(0.894, 0.62, 0.698)  # kept more than half of the gain over chance
     assert not _thinned(0.3, 0.446, 0.698)  # not strong dropout
     assert not _thinned(0.894, 0.30, 0.30)  # nothing learned with dropout off either
+
+
+def _batched(batch: int | str, capped: int | None, n: int = 600) -> Evidence:
+    cfg = Config().to_dict()
+    cfg["train"].update(batch_size=batch, steps_per_epoch=capped)
+    return Evidence("r", "completed", "", cfg, {"train_loss": [1.0, 0.9]}, {},
+                    data={"task": "classification", "stats": {"train": {"n": n}}})  # fmt: skip
+
+
+def test_an_epoch_loss_of_few_rows_of_many_is_a_sample() -> None:
+    assert sampled_epochs(_batched(32, 1))  # 32 of 600 rows an epoch
+    assert sampled_epochs(_batched(32, 10))  # 320
+    assert not sampled_epochs(_batched(32, 13))  # 416: a standard error under ~5 %
+    assert not sampled_epochs(_batched(32, None))  # every row, every epoch
+    assert not sampled_epochs(_batched("full", None))  # the whole split: no sampling at all
+    assert not sampled_epochs(_batched(32, 2, n=60))  # 60 rows, all seen each epoch

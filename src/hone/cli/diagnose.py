@@ -145,7 +145,8 @@ def _print_reference(reference: dict[str, Any]) -> None:
     scores = [f"{k} {fmt(v[key])}" for k, v in models.items() if isinstance(v, dict) and key in v]
     if scores:
         seconds = f"{float(reference.get('seconds') or 0):.1f}"
-        line += f" [dim](reference models on {split}: {', '.join(scores)}; {seconds} s)[/]"
+        where = reference.get("scored_on") or split
+        line += f" [dim](reference models on {where}: {', '.join(scores)}; {seconds} s)[/]"
     out.print(line, highlight=False)
 
 

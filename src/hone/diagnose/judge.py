@@ -100,6 +100,7 @@ def _reference(ev: Evidence) -> dict[str, Any]:
         return {}
     return {
         **({"models": ref.get("models"), "split": ref.get("split"), "best": ref.get("best"),
+            "scored_on": ref.get("scored_on") or ref.get("split"),
             "seconds": ref.get("seconds"), "rows": ref.get("n_train")} if ref else {}),
         **({"achievable": target.to_json()} if target is not None else {}),
         "run": {"train": score_of(ev, "train"), "val": score_of(ev, "val")},

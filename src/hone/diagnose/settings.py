@@ -18,14 +18,21 @@ from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.progress import late_progress
-from hone.diagnose.signals import STRONG_DROPOUT, finite
+from hone.diagnose.signals import STRONG_DROPOUT, finite, global_grad_norms
 from hone.diagnose.suspect import Suspect
-from hone.diagnose.training_length import early_stopping, short_training, tiny_steps, too_short
+from hone.diagnose.training_length import (
+    early_stopping,
+    few_steps,
+    short_training,
+    tiny_steps,
+    too_short,
+)
 
 __all__ = [
     "REGULARISERS",
     "bottleneck",
     "capacity",
+    "clipping",
     "loss_mismatch",
     "no_cost_seen",
     "nothing_to_gain",
@@ -49,6 +56,10 @@ COLLAPSE = 1e-2  # a schedule that leaves less than 1 % of the starting learning
 EARLY = 0.8  # ... before the last fifth of training
 NARROW = 4  # a hidden layer with fewer units than this (or than the outputs) is a bottleneck
 STRONG = 0.9  # a suspect this strong makes the epochs an unlikely cause
+PLAIN_SGD = ("sgd", "momentum", "nesterov")  # the optimizers a clipped gradient slows
+BINDING = 0.99  # a recorded gradient norm this close to the clip norm was clipped ...
+BOUND_SHARE = 0.8  # ... and a clip binding on this share of the samples sets every step
+MIN_SAMPLES = 5
 
 
 def regularisation(ev: Evidence) -> list[Suspect]:
@@ -169,6 +180,36 @@ def schedule(ev: Evidence) -> Suspect | None:
     )
 
 
+def clipping(ev: Evidence) -> Suspect | None:
+    """Gradient clipping below a norm of 1 that bound on nearly every sampled step of plain
+    SGD: every step is cut to the clip norm times the learning rate, however steep the loss
+    (the recorded norms are after clipping, so a binding clip shows as norms at its value).
+    Adaptive optimizers divide a uniformly scaled gradient back out: the clip costs them
+    little."""
+    clip = ev.cfg("train.grad_clip.norm")
+    name = str(ev.cfg("train.optimizer.name", "adam"))
+    if not isinstance(clip, int | float) or not 0 < clip < 1 or name not in PLAIN_SGD:
+        return None
+    norms = global_grad_norms(ev.telemetry)
+    if len(norms) < MIN_SAMPLES:
+        return None
+    bound = sum(n >= BINDING * clip for n in norms) / len(norms)
+    if bound < BOUND_SHARE:
+        return None
+    return Suspect(
+        "train.grad_clip",
+        f"gradient clipping at norm {clip:g} bound on {bound:.0%} of the sampled steps: "
+        f"every {name} step was at most lr x {clip:g} long",
+        0.95,
+        [
+            Prescription(
+                "clip only exploding gradients (norm 1)", {"train.grad_clip": {"norm": 1.0}}
+            )
+        ],
+        {"grad_clip_norm": clip, "share_of_steps_clipped": bound},
+    )
+
+
 def loss_mismatch(ev: Evidence) -> Suspect | None:
     """Classification trained with MSE: its gradients vanish exactly where a wrong
     confident prediction needs them most."""
@@ -258,7 +299,7 @@ def slowed_by_setting(ev: Evidence) -> Suspect | None:
     """A setting that explains slow progress better than the learning rate or the epochs:
     strong regularisation (it shrinks every step), a schedule that killed the learning rate,
     a loss that does not fit the task, a bottleneck layer."""
-    found = [*regularisation(ev), schedule(ev), loss_mismatch(ev), bottleneck(ev)]
+    found = [*regularisation(ev), schedule(ev), clipping(ev), loss_mismatch(ev), bottleneck(ev)]
     return max((s for s in found if s is not None), key=lambda s: s.weight, default=None)
 
 
@@ -266,14 +307,16 @@ def suspects_for_underfitting(ev: Evidence) -> list[Suspect]:
     """Every setting that can explain a model that does not fit its training data, the
     strongest first; capacity only when nothing else does."""
     found = [*regularisation(ev)]
-    for check in (schedule, early_stopping, loss_mismatch, bottleneck, saturating):
+    for check in (schedule, clipping, early_stopping, loss_mismatch, bottleneck, saturating):
         suspect = check(ev)
         if suspect is not None:
             found.append(suspect)
     lr = tiny_steps(ev)
     if lr is not None:
         found.append(lr)
-    elif all(s.weight < STRONG for s in found) and (late_progress(ev) or too_short(ev)):
+    elif all(s.weight < STRONG for s in found) and (
+        late_progress(ev) or too_short(ev) or few_steps(ev)
+    ):
         found.extend(short_training(ev))  # still falling, or too short to tell
     found.sort(key=lambda s: -s.weight)
     return found or [capacity(ev)]

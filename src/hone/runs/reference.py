@@ -17,7 +17,7 @@ from hone.store.runstore import RunStore
 
 __all__ = ["VERSION", "reference_of"]
 
-VERSION = 3  # of the reference models: a cache written by other models is fitted again
+VERSION = 4  # of the reference models: a cache written by other models is fitted again
 
 
 def reference_of(store: RunStore, config: dict[str, Any]) -> dict[str, Any] | None:

@@ -145,3 +145,49 @@ def test_a_regression_loss_thrown_far_above_an_untrained_network_s_is_a_rate_too
     # Raw targets around 100 (std 10): an untrained network's squared error is ~10,100, so
     # the same first epoch is where training starts, not a loss thrown far above it.
     assert LrTooHigh().check(_regression(THROWN_MSE, 100.0, 10.0, scaled=False)) is None
+
+
+def test_a_first_epoch_dropout_lifts_while_the_network_learns_is_not_the_rate(
+    store: Any,
+) -> None:
+    """Dropout 0.8 in a [64, 64] regression net, Adam at 0.003 (the usual rate): training
+    loss 38 in its first epoch where predicting 0 scores 1, falling to 3.5 by the eighth,
+    while validation (dropout off) went 1.2, 0.76, 0.66 ... 0.53. Read as an exploded loss,
+    ``lr_too_high`` (critical) followed the underfitting that names the dropout. Inverted
+    dropout multiplied what the units passed on by 5: only the training-mode loss soared,
+    and the network learned. (A first epoch thrown with validation left at the untrained
+    level stays the rate's doing: the test above.)"""
+    import hone
+
+    cfg = {"data": {"dataset": "regression", "params": {"n_samples": 1000, "n_features": 4,
+                                                        "noise": 10},
+                    "split": "6:2:2", "preprocess": {"scale": "standard"}},
+           "model": {"hidden": [64, 64], "dropout": 0.8},
+           "train": {"loss": "mse", "optimizer": {"name": "adam", "lr": 0.003},
+                     "epochs": 60}}  # fmt: skip
+    result = hone.run(cfg, store=str(store))
+    history = hone.diagnose(result.run_id, store=str(store))
+    codes = [f.code for f in history.findings]
+    assert "lr_too_high" not in codes
+    assert history.findings[0].code == "underfitting"
+    assert history.findings[0].causes[0] == "model.dropout"
+
+
+def test_epochs_of_one_batch_rise_by_sampling_not_by_the_rate(store: Any) -> None:
+    """Moons with ``steps_per_epoch: 1`` (batch 32), Adam at 0.01, 40 epochs: each epoch's
+    loss is one batch's, and rose in 37 % of the epochs, read as a rate too high. Averaged
+    over 32 rows an epoch loss has a standard error of about a fifth of itself: the rises
+    are sampling. The 40 steps in all are the run's problem, and the cap on them its cause."""
+    import hone
+
+    cfg = {"data": {"dataset": "moons", "params": {"n_samples": 1000, "noise": 0.25},
+                    "split": "6:2:2", "preprocess": {"scale": "standard"}},
+           "model": {"hidden": [32, 32]},
+           "train": {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 32,
+                     "epochs": 40, "steps_per_epoch": 1}}  # fmt: skip
+    result = hone.run(cfg, store=str(store))
+    found = hone.diagnose(result.run_id, store=str(store)).findings
+    assert "lr_too_high" not in [f.code for f in found]
+    assert found[0].code == "underfitting"
+    assert found[0].causes[:2] == ["train.steps_per_epoch", "train.epochs"]
+    assert found[0].prescriptions[0].patch == {"train.steps_per_epoch": None}

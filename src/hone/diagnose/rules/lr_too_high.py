@@ -18,9 +18,11 @@ from hone.diagnose.signals import (
     chance_accuracy,
     chance_loss,
     dropout_inflated,
+    dropout_lifted,
     fraction_rising,
     last_epoch_activation,
     nice,
+    sampled_epochs,
     unscaled_inputs,
     untrained_loss,
     weight_norms,
@@ -39,6 +41,7 @@ KILLED = DEAD_SHARE  # ... or its steps left this share of a layer's ReLU units 
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 RISE = 1.05  # an epoch that raised the training loss by more than 5 %
+EXPLODED = 20  # a training loss this many times an untrained network's has exploded
 
 
 def lower_lr(ev: Evidence) -> float:
@@ -64,9 +67,13 @@ class LrTooHigh(Rule):
             len(body) >= 4 and rising >= BOUNCING and late > LATE_ABOVE_MIN * max(floor, 1e-8)
         )
         oscillating = len(train) >= 4 and (rising >= OSCILLATING or _never_settles(ev, body))
+        if sampled_epochs(ev):  # each epoch's loss is a few batches': its rises are sampling
+            bouncing = oscillating = False
         chance = chance_loss(ev)
         start, predicting = untrained_loss(ev) or (None, "")
-        exploded = start is not None and bool(train) and max(train) > 20 * max(start, 0.1)
+        exploded = start is not None and bool(train) and max(train) > EXPLODED * max(start, 0.1)
+        if exploded and dropout_lifted(ev, EXPLODED * max(start or 0.0, 0.1), start or 0.0):
+            exploded = False  # only the training-mode loss soared: dropout, not the steps
         stuck = _knocked_out(ev, train, lr, name, chance)
         thrown = None
         if not (diverged or oscillating or bouncing or exploded or stuck):
