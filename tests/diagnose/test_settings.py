@@ -6,7 +6,12 @@ import pytest
 
 from hone.config import Config
 from hone.diagnose.evidence import Evidence
-from hone.diagnose.settings import STRONG, clipping, regularisation
+from hone.diagnose.settings import (
+    STRONG,
+    clipping,
+    regularisation,
+    tiny_batch_norm,
+)
 
 
 def _evidence(hidden: list[int], dropout: float) -> Evidence:
@@ -56,3 +61,19 @@ def test_a_clip_that_binds_on_nearly_every_sgd_step_is_a_suspect(
     if found is not None:
         assert found.key == "train.grad_clip" and found.weight >= STRONG
         assert found.remedies[0].patch == {"train.grad_clip": {"norm": 1.0}}
+
+
+@pytest.mark.parametrize(("norm", "batch", "suspect"),
+                         [("batch", 2, True), ("batch", 4, True), ("batch", 8, False),
+                          ("layer", 2, False), ("batch", "full", False)])  # fmt: skip
+def test_batch_norm_over_a_few_rows_is_a_suspect(
+    norm: str, batch: int | str, suspect: bool
+) -> None:
+    cfg = Config().to_dict()
+    cfg["model"]["norm"], cfg["train"]["batch_size"] = norm, batch
+    ev = Evidence("r", "completed", "", cfg, {"train_loss": [1.0, 0.9]}, {},
+                  data={"task": "classification"})  # fmt: skip
+    found = tiny_batch_norm(ev)
+    assert (found is not None) == suspect
+    if found is not None:
+        assert found.remedies[0].patch == {"model.norm": "layer"}

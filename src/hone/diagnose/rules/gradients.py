@@ -11,7 +11,7 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.lr_too_high import lower_lr
-from hone.diagnose.settings import STRONG, regularisation
+from hone.diagnose.settings import STRONG, regularisation, tiny_batch_norm
 from hone.diagnose.signals import (
     chance_accuracy,
     chance_loss,
@@ -101,6 +101,9 @@ class VanishingGradients(Rule):
         if when:
             evidence["stalled_epochs"] = stalled
         causes = _vanishing_causes(ev)
+        noisy = tiny_batch_norm(ev)
+        if noisy is not None:  # normalised by noise: what reaches the early layers is noise
+            out, causes = [*noisy.remedies, *out], [noisy.key, "train.batch_size", *causes]
         if penalty is not None:
             evidence["weights_shrunk_to"] = penalty.evidence["shrunk_to"]
             out, causes = [*penalty.remedies, *out], [penalty.key, *causes]

@@ -9,7 +9,7 @@ is overfitting."""
 
 from __future__ import annotations
 
-from hone.diagnose.achievable import achievable, score_of
+from hone.diagnose.achievable import Achievable, achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.progress import late_progress
@@ -37,6 +37,8 @@ class Overfitting(Rule):
         gap, name = measured if measured is not None else (None, "accuracy")
         turn = val_turn(ev)
         target = achievable(ev)
+        if _learned_nothing(target, score_of(ev, "train")):
+            return None  # no better than a model that learned nothing: nothing memorised
         noise = max(MIN_GAP, target.margin if target is not None else MIN_GAP)
         # With a reference, a gap beyond the noise is variance when validation falls short
         # of what is achievable and training does not (a model that underfits has a gap of
@@ -76,6 +78,15 @@ class Overfitting(Rule):
             harmful={"capacity": 1, "regularization": -1},
             causes=_causes(ev),
         )
+
+
+def _learned_nothing(target: Achievable | None, train: float | None) -> bool:
+    """Training scores no more than the majority class or the mean (plus the noise): a gap
+    to validation there is two poor scores apart, not memorisation. (A regression with a
+    sigmoid output on standardised targets: train R² -0.90, val -1.04.)"""
+    if target is None or target.floor is None or train is None:
+        return False
+    return train <= target.floor + target.margin
 
 
 def _what(turn: Turn | None, gap: float | None, name: str) -> str:

@@ -1,0 +1,88 @@
+"""What the loss asks of the model, as a cause: a loss made for another task (MSE on one-hot
+classes), an output that cannot reach the targets (a sigmoid on standardised regression
+targets), class weights that tilt the loss past what balancing the classes needs. Each is a
+setting that caps how well the model can fit, whatever its capacity or its steps
+(``hone.diagnose.settings`` weighs them with the others)."""
+
+from __future__ import annotations
+
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.finding import Prescription
+from hone.diagnose.signals import finite
+from hone.diagnose.suspect import Suspect
+
+__all__ = ["bounded_output", "loss_mismatch", "skewed_class_weight"]
+
+SKEWED_WEIGHT = 4.0  # class weights that give one class this many times another's loss share
+IMBALANCED_COUNTS = 1.5  # ... on classes this uneven: balanced weights; else none
+BOUNDED = ("sigmoid", "softmax")  # outputs that live in (0, 1)
+
+
+def skewed_class_weight(ev: Evidence) -> Suspect | None:
+    """Class weights that tilt the loss far past what balancing the training classes needs:
+    the model then trades the other classes' accuracy for the favoured one's. Each weight
+    times its class's count is that class's share of the loss; ``balanced`` makes the
+    shares equal. (The Keras blobs with class 0 weighted 20 on balanced classes: val accuracy
+    0.775 against 0.86.)"""
+    weights = ev.cfg("train.class_weight")
+    classes = [str(c) for c in ev.data.get("classes") or []]
+    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
+    if not isinstance(weights, dict) or not classes or len(counts) != len(classes):
+        return None
+    shares = {c: float(weights.get(c, 1.0)) * n for c, n in zip(classes, counts, strict=True)
+              if n > 0}  # fmt: skip
+    low, high = min(shares.values(), default=0.0), max(shares.values(), default=0.0)
+    if low <= 0 or high < SKEWED_WEIGHT * low:
+        return None
+    favoured = max(shares, key=shares.__getitem__)
+    imbalanced = max(counts) >= IMBALANCED_COUNTS * max(1.0, min(n for n in counts if n > 0))
+    remedy = (Prescription("weights that balance the classes' counts",
+                           {"train.class_weight": "balanced"}) if imbalanced else
+              Prescription("no class weights: the classes are balanced already",
+                           {"train.class_weight": None}))  # fmt: skip
+    return Suspect(
+        "train.class_weight",
+        f"class weights give class {favoured} {high / low:.0f}x the loss share of another",
+        0.9,
+        [remedy],
+        {"loss_share_ratio": high / low},
+    )
+
+
+def loss_mismatch(ev: Evidence) -> Suspect | None:
+    """Classification trained with MSE: its gradients vanish exactly where a wrong
+    confident prediction needs them most."""
+    if ev.task != "classification" or ev.cfg("train.loss") != "mse":
+        return None
+    return Suspect(
+        "train.loss",
+        "classification trained with MSE on one-hot targets",
+        0.6,
+        [
+            Prescription(
+                "cross-entropy, the loss made for classification",
+                {"train.loss": "cross_entropy", "model.output_activation": "auto"},
+            )
+        ],
+    )
+
+
+def bounded_output(ev: Evidence) -> Suspect | None:
+    """A regression whose output activation lives in (0, 1) while its targets do not: a
+    standardised target is negative half the time. (A [64, 64] regression net with a sigmoid
+    output: train R² -0.9, where the same net without it reaches 0.99.)"""
+    output = ev.cfg("model.output_activation")
+    if ev.task != "regression" or output not in BOUNDED:
+        return None
+    target = (ev.data.get("preprocess") or {}).get("target") or {}
+    train = (ev.data.get("stats") or {}).get("train") or {}
+    mean, std = finite(train.get("y_mean") or []), finite(train.get("y_std") or [])
+    spread = bool(mean and std) and (mean[0] - std[0] < 0 or mean[0] + std[0] > 1)
+    if target.get("kind") != "standard" and not spread:
+        return None  # targets inside (0, 1): a bounded output can reach them
+    return Suspect(
+        "model.output_activation",
+        f"a {output} output bounds every prediction to (0, 1), where the targets are not",
+        0.95,
+        [Prescription("an unbounded output for regression", {"model.output_activation": "auto"})],
+    )
