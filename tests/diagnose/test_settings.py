@@ -77,3 +77,26 @@ def test_batch_norm_over_a_few_rows_is_a_suspect(
     assert (found is not None) == suspect
     if found is not None:
         assert found.remedies[0].patch == {"model.norm": "layer"}
+
+
+@pytest.mark.parametrize(
+    ("augment", "strong"),
+    [({"noise": 2.0}, True),  # twice the standardised inputs' spread
+     ({"noise": 0.1}, False),
+     ({"rotate": 180.0, "vflip": True}, True),  # a 6 turned into a 9
+     ({"rotate": 15.0, "translate": 0.1}, False),  # the usual mild jitter
+     ({"translate": 0.3}, True),
+     ({"scale": 0.6}, True),
+     (None, False)],
+)  # fmt: skip
+def test_augmentation_that_hides_what_it_varies_is_a_regulariser_suspect(
+    augment: dict[str, object] | None, strong: bool
+) -> None:
+    cfg = Config().to_dict()
+    cfg["train"]["augment"] = augment
+    data = {"task": "classification", "stats": {"train": {"std": [1.0, 1.0]}}}
+    ev = Evidence("r", "completed", "", cfg, {"train_loss": [1.0, 0.9]}, {}, data=data)
+    found = [s for s in regularisation(ev) if s.key == "train.augment"]
+    assert bool(found) == strong
+    if found:
+        assert found[0].weight >= STRONG and found[0].remedies[0].patch == {"train.augment": None}
