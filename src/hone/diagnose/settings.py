@@ -22,6 +22,7 @@ from hone.diagnose.finding import Prescription
 from hone.diagnose.objective import bounded_output, loss_mismatch, skewed_class_weight
 from hone.diagnose.progress import late_progress
 from hone.diagnose.signals import STRONG_DROPOUT, finite, global_grad_norms
+from hone.diagnose.structure import NARROW, bottleneck, capacity, frozen, linear_units
 from hone.diagnose.suspect import Suspect
 from hone.diagnose.training_length import (
     early_stopping,
@@ -32,9 +33,8 @@ from hone.diagnose.training_length import (
 )
 
 __all__ = [
+    "NARROW",
     "REGULARISERS",
-    "bottleneck",
-    "capacity",
     "clipping",
     "no_cost_seen",
     "nothing_to_gain",
@@ -58,7 +58,6 @@ STRONG_COUPLED_DECAY = 0.01
 STRONG_SMOOTHING = 0.3
 COLLAPSE = 1e-2  # a schedule that leaves less than 1 % of the starting learning rate ...
 EARLY = 0.8  # ... before the last fifth of training
-NARROW = 4  # a hidden layer with fewer units than this (or than the outputs) is a bottleneck
 STRONG = 0.9  # a suspect this strong makes the epochs an unlikely cause
 PLAIN_SGD = ("sgd", "momentum", "nesterov")  # the optimizers a clipped gradient slows
 BINDING = 0.99  # a recorded gradient norm this close to the clip norm was clipped ...
@@ -269,24 +268,6 @@ def tiny_batch_norm(ev: Evidence) -> Suspect | None:
     )  # fmt: skip
 
 
-def bottleneck(ev: Evidence) -> Suspect | None:
-    """A hidden layer narrower than what it must carry (fewer units than the outputs, or
-    than ``NARROW``): too little capacity by construction, whatever else the run does."""
-    hidden = [int(h) for h in ev.cfg("model.hidden") or [] if isinstance(h, int)]
-    outputs = len(ev.data.get("classes") or []) or 1
-    if not hidden or min(hidden) >= max(NARROW, outputs):
-        return None
-    wider = [max(64, 4 * h) for h in hidden]
-    return Suspect(
-        "model.hidden",
-        f"a hidden layer of {min(hidden)} unit{'s' * (min(hidden) != 1)} must carry "
-        f"{outputs} output{'s' * (outputs != 1)}",
-        0.92,
-        [Prescription("wider hidden layers (a bottleneck this narrow cannot fit the data)",
-                      {"model.hidden": wider})],
-    )  # fmt: skip
-
-
 def saturating(ev: Evidence) -> Suspect | None:
     """Sigmoid or tanh units: their gradients shrink wherever they saturate, so training
     crawls across long plateaus (the textbook's first swap: LeakyReLU)."""
@@ -300,20 +281,6 @@ def saturating(ev: Evidence) -> Suspect | None:
         [Prescription("LeakyReLU does not saturate, so training does not stall",
                       {"model.activation": "leaky_relu", "model.init": "auto"})],
     )  # fmt: skip
-
-
-def capacity(ev: Evidence) -> Suspect:
-    """Too little capacity: what is left when no setting explains the shortfall."""
-    hidden = list(ev.cfg("model.hidden") or [16])
-    if len(hidden) >= 3:
-        wider = [max(64, 2 * h) for h in hidden]
-        remedy = Prescription("wider layers (more capacity per layer)", {"model.hidden": wider})
-    else:
-        wider = [max(64, 4 * h) for h in hidden]
-        remedy = Prescription(
-            "a wider and deeper model (more capacity)", {"model.hidden": [*wider, wider[-1]]}
-        )
-    return Suspect("model.hidden", f"hidden layers {hidden}", 0.3, [remedy])
 
 
 def nothing_to_gain(ev: Evidence) -> bool:
@@ -350,7 +317,8 @@ def suspects_for_underfitting(ev: Evidence) -> list[Suspect]:
     strongest first; capacity only when nothing else does."""
     found = [*regularisation(ev)]
     checks = (schedule, clipping, tiny_batch_norm, skewed_class_weight, early_stopping,
-              loss_mismatch, bounded_output, bottleneck, saturating)  # fmt: skip
+              loss_mismatch, bounded_output, bottleneck, frozen, linear_units,
+              saturating)  # fmt: skip
     for check in checks:
         suspect = check(ev)
         if suspect is not None:

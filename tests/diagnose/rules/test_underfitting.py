@@ -347,3 +347,26 @@ def test_augmentation_noise_twice_the_inputs_spread_is_the_cause(tmp_path: Path)
     assert found[0].prescriptions[0].patch == {"train.augment": None}
     fixed = hone.run(cfg, store=str(tmp_path))
     assert fixed.metrics["val_accuracy"] > result.metrics["val_accuracy"] + 0.05
+
+
+@pytest.mark.parametrize(
+    ("model", "cause", "patch"),
+    [({"hidden": [8, 8], "freeze": "all_but_head"}, "model.freeze", {"model.freeze": None}),
+     ({"hidden": [32, 32], "activation": "leaky_relu", "negative_slope": 1.0},
+      "model.negative_slope", {"model.negative_slope": 0.01})],
+)  # fmt: skip
+def test_a_network_that_cannot_bend_is_not_short_of_capacity(
+    tmp_path: Path, model: dict[str, object], cause: str, patch: dict[str, object]
+) -> None:
+    """Moons, Adam at 0.01: hidden layers frozen at their random start (train 0.87), or leaky
+    ReLUs with negative slope 1 (the identity: one linear map, 0.85, the linear model's
+    level). Both were read as too little capacity, and a bigger network frozen or linear
+    the same way gains nothing; their probes confirmed training every layer (+0.075) and a
+    slope of 0.01 (+0.095)."""
+    cfg = {**MOONS, "model": model,
+           "train": {**MOONS["train"], "optimizer": {"name": "adam", "lr": 0.01}}}  # fmt: skip
+    result = hone.run(cfg, store=str(tmp_path))
+    under = hone.diagnose(result.run_id, store=str(tmp_path)).findings[0]
+    assert under.code == "underfitting" and under.causes[0] == cause
+    assert under.prescriptions[0].patch == patch
+    assert "model.hidden" not in under.causes
