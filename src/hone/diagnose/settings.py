@@ -306,9 +306,10 @@ def no_cost_seen(ev: Evidence) -> str | None:
 def slowed_by_setting(ev: Evidence) -> Suspect | None:
     """A setting that explains slow progress better than the learning rate or the epochs:
     strong regularisation (it shrinks every step), a schedule that killed the learning rate,
-    a loss that does not fit the task, a bottleneck layer."""
+    a loss that does not fit the task, a bottleneck layer, frozen layers (their steps are 0,
+    which reads as a rate too low)."""
     found = [*regularisation(ev), schedule(ev), clipping(ev), tiny_batch_norm(ev),
-             loss_mismatch(ev), bounded_output(ev), bottleneck(ev)]  # fmt: skip
+             loss_mismatch(ev), bounded_output(ev), bottleneck(ev), frozen(ev)]  # fmt: skip
     return max((s for s in found if s is not None), key=lambda s: s.weight, default=None)
 
 

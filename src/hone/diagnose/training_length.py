@@ -135,7 +135,7 @@ def short_training(ev: Evidence) -> list[Suspect]:
     few = _few_steps(ev, epochs)
     if few is not None:
         found.append(few)
-    return found
+    return sorted(found, key=lambda s: -s.weight)  # the batch first where it kept steps few
 
 
 def few_steps(ev: Evidence) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from hone.config import Config, load_config
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.rules.lr_too_high import LrTooHigh
@@ -173,7 +175,8 @@ def test_a_first_epoch_dropout_lifts_while_the_network_learns_is_not_the_rate(
     assert history.findings[0].causes[0] == "model.dropout"
 
 
-def test_epochs_of_one_batch_rise_by_sampling_not_by_the_rate(store: Any) -> None:
+@pytest.mark.parametrize("seed", [0, 1])  # seed 1: not_converged led, blaming the epochs
+def test_epochs_of_one_batch_rise_by_sampling_not_by_the_rate(store: Any, seed: int) -> None:
     """Moons with ``steps_per_epoch: 1`` (batch 32), Adam at 0.01, 40 epochs: each epoch's
     loss is one batch's, and rose in 37 % of the epochs, read as a rate too high. Averaged
     over 32 rows an epoch loss has a standard error of about a fifth of itself: the rises
@@ -185,9 +188,9 @@ def test_epochs_of_one_batch_rise_by_sampling_not_by_the_rate(store: Any) -> Non
            "model": {"hidden": [32, 32]},
            "train": {"optimizer": {"name": "adam", "lr": 0.01}, "batch_size": 32,
                      "epochs": 40, "steps_per_epoch": 1}}  # fmt: skip
-    result = hone.run(cfg, store=str(store))
+    result = hone.run(cfg, store=str(store), seed=seed)
     found = hone.diagnose(result.run_id, store=str(store)).findings
     assert "lr_too_high" not in [f.code for f in found]
-    assert found[0].code == "underfitting"
+    assert found[0].code in ("underfitting", "not_converged")
     assert found[0].causes[:2] == ["train.steps_per_epoch", "train.epochs"]
     assert found[0].prescriptions[0].patch == {"train.steps_per_epoch": None}

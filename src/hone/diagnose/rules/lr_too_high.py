@@ -11,7 +11,7 @@ from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.rules.base import Rule
-from hone.diagnose.settings import nothing_to_gain
+from hone.diagnose.settings import nothing_to_gain, tiny_batch_norm
 from hone.diagnose.signals import (
     DEAD_SHARE,
     SAFE_LR,
@@ -67,7 +67,9 @@ class LrTooHigh(Rule):
             len(body) >= 4 and rising >= BOUNCING and late > LATE_ABOVE_MIN * max(floor, 1e-8)
         )
         oscillating = len(train) >= 4 and (rising >= OSCILLATING or _never_settles(ev, body))
-        if sampled_epochs(ev):  # each epoch's loss is a few batches': its rises are sampling
+        # Each epoch's loss a few batches' (its rises are sampling), or batch statistics of a
+        # few rows (the normalisation itself shakes the loss): not steps that overshoot.
+        if sampled_epochs(ev) or tiny_batch_norm(ev) is not None:
             bouncing = oscillating = False
         chance = chance_loss(ev)
         start, predicting = untrained_loss(ev) or (None, "")
