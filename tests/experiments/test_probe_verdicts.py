@@ -1,11 +1,14 @@
-"""``probe_verdicts.closes_in_time``: whether an arm behind the run as it is when a short
-probe ends would catch up within the run's remaining epochs."""
+"""``probe_verdicts``: whether an arm behind the run as it is when a short probe ends would
+catch up within the run's remaining epochs (``closes_in_time``), and what a note's probe
+that measured a loss concludes."""
 
 from __future__ import annotations
 
 import pytest
 
-from hone.experiments.probe_verdicts import closes_in_time
+from hone.config import load_config
+from hone.diagnose import Diagnosis, Finding, Prescription
+from hone.experiments.probe_verdicts import closes_in_time, hypotheses, rank_by_probe
 
 
 def _gap(base: list[float], arm: list[float]) -> list[float]:
@@ -58,3 +61,36 @@ def test_an_arm_ahead_or_losing_ground_is_not_gaining() -> None:
     assert not closes_in_time([0.1, 0.1, 0.12], 100)  # falling further behind
     assert not closes_in_time([0.2, 0.1, 0.1], 100)  # stopped closing
     assert not closes_in_time([0.1], 100) and not closes_in_time([], 100)  # no pace seen
+
+
+def _note_probed(severity: str, effect: float, metric: str = "val_accuracy") -> Finding:
+    """A saturation finding whose probe measured ``effect`` (inconclusive) over the full
+    run's epochs; the finding as ``rank_by_probe`` leaves it."""
+    found_by = Finding("saturation", severity, "t", "e", {}, [
+        Prescription("standardise", {"data.preprocess.scale": "standard"}),
+        Prescription("LeakyReLU", {"model.activation": "leaky_relu"})])  # fmt: skip
+    diagnosis = Diagnosis("r", [found_by])
+    found = hypotheses(diagnosis)
+    vs = {"verdict": "no detectable difference", "mean_diff": effect, "t_ci_low": effect - 0.09,
+          "t_ci_high": effect + 0.09, "n": 3}  # fmt: skip
+    summary = {"variants": [{"name": "baseline", "values": [0.9] * 3},
+                            {"name": found[0].name, "n": 3, "vs": vs}],
+               "metric": metric, "seeds": [1, 2, 3], "experiment": "x"}  # fmt: skip
+    base = load_config({"train": {"epochs": 6}})
+    return rank_by_probe(diagnosis, found, summary, base, 6).findings[0]
+
+
+def test_a_note_whose_prescription_measured_a_loss_is_refuted() -> None:
+    """Generator seed 44: raw CSV features x45 into a wide sigmoid net, train 1.0 and val
+    0.90 at its reference: a `saturation` note (no cost seen). Standardising measured -0.071
+    [-0.156, +0.015] in the probe, stayed first, and at full length was significantly worse
+    (-0.042). With nothing to gain, a measured loss refutes it; the next prescription is
+    the one applied."""
+    note = _note_probed("info", -0.071)
+    assert note.probe["verdict"] == "refuted" and "nothing to gain" in note.probe["summary"]
+    top = note.top_prescription()
+    assert top is not None and top.patch == {"model.activation": "leaky_relu"}
+    # A lower validation loss is a gain, not a loss.
+    assert _note_probed("info", -0.05, metric="val_loss").probe["verdict"] == "inconclusive"
+    # A finding its rule raised as an alarm keeps an inconclusive verdict: it has a cost to win.
+    assert _note_probed("warning", -0.071).probe["verdict"] == "inconclusive"

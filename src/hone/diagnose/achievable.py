@@ -29,10 +29,16 @@ class Achievable:
     source: str  # target_error, or the reference model that reached it
     margin: float  # a shortfall beyond this is clear (noise of the scored split)
     floor: float | None  # a model that learned nothing (majority class, training mean)
+    rows: int = 0  # rows the achievable score was measured on (0: not known)
 
     def below(self, score: float | None) -> float:
         """How far ``score`` falls short of the achievable one (negative: above it)."""
         return self.score - score if score is not None else 0.0
+
+    def margin_at(self, score: float) -> float:
+        """The noise of a score near ``score`` measured on as many rows (a run that passes
+        the reference scores with less noise than the reference does)."""
+        return _margin(self.metric, score, self.rows)
 
     def clearly_below(self, score: float | None) -> bool:
         return score is not None and self.below(score) > self.margin
@@ -75,7 +81,7 @@ def achievable(ev: Evidence) -> Achievable | None:
         source = max(scores, key=scores.__getitem__)
         score = scores[source]
     return Achievable(metric, score, source, _margin(metric, score, scored),
-                      floor[0] if floor else None)  # fmt: skip
+                      floor[0] if floor else None, scored)  # fmt: skip
 
 
 def _scored_rows(ev: Evidence, ref: dict[str, Any], split: str) -> int:

@@ -52,7 +52,12 @@ class Overfitting(Rule):
         # few rows and understate what is achievable: a gap beyond the noise, in a model
         # that fits its training data, is variance those rows would shrink.
         spare = _wider_split(ev) is not None and fits_training_set(ev)
-        wide = gap is not None and (gap >= GAP or (gap > noise and (variance or spare)))
+        # There the gap's noise is the validation score's own, where that score is (0.944
+        # on 180 rows: 0.043, not the reference's 0.066 at 0.856).
+        own = _score_noise(ev, target) if spare else noise
+        wide = gap is not None and (
+            gap >= GAP or (gap > noise and variance) or (spare and gap > own)
+        )
         pays = turn is not None and (ev.task == "regression" or gap is None or gap > noise)
         restored = bool((ev.extra.get("early_stopping") or {}).get("restored"))
         if restored:
@@ -78,6 +83,17 @@ class Overfitting(Rule):
             harmful={"capacity": 1, "regularization": -1},
             causes=_causes(ev),
         )
+
+
+def _score_noise(ev: Evidence, target: Achievable | None) -> float:
+    """The noise of the validation score measured where it is: a run that passes the
+    reference scores with less noise than the reference (seed 44: 59 training rows of a
+    spiral, 11x as many kept out, train 1.0 and val 0.944 against neighbours at 0.856;
+    called healthy, though its twin trained on more rows reached 1.0)."""
+    val = score_of(ev, "val")
+    if target is None or val is None:
+        return max(MIN_GAP, target.margin if target is not None else MIN_GAP)
+    return max(MIN_GAP, target.margin_at(val))
 
 
 def _learned_nothing(target: Achievable | None, train: float | None) -> bool:
