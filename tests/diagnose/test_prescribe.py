@@ -153,3 +153,17 @@ def test_raw_inputs_that_saturate_the_units_come_before_the_gradients_they_flatt
                        {"model.norm": "batch"})  # fmt: skip
     ordered = finalize([by_activation, vanishing], config)
     assert [f.code for f in ordered] == ["vanishing_gradients", "saturation"]
+
+
+def test_more_epochs_follows_an_underfitting_that_names_another_setting() -> None:
+    """The blobs with class 0 weighted 20 (settings study, seed 9): its loss still fell at
+    epoch 100, so ``not_converged`` (info, train longer) led the underfitting (warning) that
+    names the class weights. Beside an underfitting with the epochs first, a run cut short,
+    ``not_converged`` stays the root."""
+    config = load_config(tiny()).to_dict()
+    more = _named("not_converged", "info", ["train.epochs"], {"train.epochs": 200})
+    under = _named("underfitting", "warning", ["train.class_weight"], {"train.class_weight": None})
+    assert [f.code for f in finalize([more, under], config)] == ["underfitting", "not_converged"]
+    more = _named("not_converged", "info", ["train.epochs"], {"train.epochs": 200})
+    short = _named("underfitting", "warning", ["train.epochs"], {"train.epochs": 300})
+    assert [f.code for f in finalize([more, short], config)] == ["not_converged", "underfitting"]

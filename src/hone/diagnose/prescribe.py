@@ -173,6 +173,15 @@ def _costless(f: Finding) -> bool:
     return f.severity == "info" and f.code in _NOTES
 
 
+def _more_epochs(f: Finding, named: set[str]) -> bool:
+    """``not_converged`` said at info ("more epochs should help") beside an underfitting
+    alarm that names another setting first (``named``): that setting is what holds the run
+    back. (Blobs with class 0 weighted 20: its loss still fell at epoch 100, and "train
+    longer" led the underfitting that names the weights.) Where the underfitting names the
+    epochs too, the run was cut short, and ``not_converged`` stays the root."""
+    return f.code == "not_converged" and f.severity == "info" and bool(named - set(f.causes[:1]))
+
+
 def _regularised_first(ordered: list[Finding], config: dict[str, Any]) -> list[Finding]:
     """``ordered`` with an underfitting whose most likely cause is strong regularisation
     before the findings that setting can produce (``_SIDE_EFFECTS``), each linked to it."""
@@ -212,14 +221,17 @@ def finalize(
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     codes = {f.code for f in findings if not _costless(f)}
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
-    # A defect that cost the run nothing seen explains nothing, and follows the alarms.
+    # A defect that cost the run nothing seen explains nothing, and follows the alarms; so
+    # does a note that more epochs would help, beside an underfitting with another cause.
     alarmed = any(f.severity != "info" for f in findings)
     # Within a tier, raw inputs come first: they feed every layer (saturated units are why
     # gradients vanish, not the other way round).
+    named = {g.causes[0] for g in findings if g.code == "underfitting" and g.severity != "info"
+             and g.causes}  # fmt: skip
     ordered = sorted(
         findings,
         key=lambda f: (
-            alarmed and _costless(f),
+            alarmed and (_costless(f) or _more_epochs(f, named)),
             f.tier,
             f.causes[:1] != [_INPUTS],
             -rank[f.severity],
