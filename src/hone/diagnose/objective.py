@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
-from hone.diagnose.signals import finite
+from hone.diagnose.signals import finite, train_stats
 from hone.diagnose.suspect import Suspect
 
 __all__ = ["bounded_output", "loss_mismatch", "skewed_class_weight"]
@@ -26,7 +26,7 @@ def skewed_class_weight(ev: Evidence) -> Suspect | None:
     0.775 against 0.86.)"""
     weights = ev.cfg("train.class_weight")
     classes = [str(c) for c in ev.data.get("classes") or []]
-    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
+    counts = finite(train_stats(ev).get("class_counts") or [])
     if not isinstance(weights, dict) or not classes or len(counts) != len(classes):
         return None
     shares = {c: float(weights.get(c, 1.0)) * n for c, n in zip(classes, counts, strict=True)
@@ -75,7 +75,7 @@ def bounded_output(ev: Evidence) -> Suspect | None:
     if ev.task != "regression" or output not in BOUNDED:
         return None
     target = (ev.data.get("preprocess") or {}).get("target") or {}
-    train = (ev.data.get("stats") or {}).get("train") or {}
+    train = train_stats(ev)
     mean, std = finite(train.get("y_mean") or []), finite(train.get("y_std") or [])
     spread = bool(mean and std) and (mean[0] - std[0] < 0 or mean[0] + std[0] > 1)
     if target.get("kind") != "standard" and not spread:

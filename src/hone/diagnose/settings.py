@@ -21,7 +21,7 @@ from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
 from hone.diagnose.objective import bounded_output, loss_mismatch, skewed_class_weight
 from hone.diagnose.progress import late_progress
-from hone.diagnose.signals import STRONG_DROPOUT, finite, global_grad_norms
+from hone.diagnose.signals import STRONG_DROPOUT, finite, global_grad_norms, train_stats
 from hone.diagnose.structure import NARROW, bottleneck, capacity, frozen, linear_units
 from hone.diagnose.suspect import Suspect
 from hone.diagnose.training_length import (
@@ -133,8 +133,7 @@ def _augmentation(ev: Evidence) -> Suspect | None:
     aug = ev.cfg("train.augment")
     if not isinstance(aug, dict):
         return None
-    train = (ev.data.get("stats") or {}).get("train") or {}
-    spread = statistics.median(finite(train.get("std") or []) or [1.0]) or 1.0
+    spread = statistics.median(finite(train_stats(ev).get("std") or []) or [1.0]) or 1.0
     strong = [
         f"{key} {aug[key]:g}"
         for key, bound in (("noise", AUG_SHARE * spread), ("brightness", AUG_SHARE * spread),

@@ -36,6 +36,8 @@ __all__ = [
     "smooth",
     "steps_per_epoch",
     "tail",
+    "train_rows",
+    "train_stats",
     "unscaled_inputs",
     "untrained_loss",
 ]
@@ -126,9 +128,22 @@ def median_update_ratio(telemetry: dict[str, Any]) -> float | None:
     return float(statistics.median(ratios)) if ratios else None
 
 
+def train_stats(ev: Evidence) -> dict[str, Any]:
+    """What the run recorded about its training split (rows, feature and target moments,
+    class counts); empty when nothing was."""
+    stats = (ev.data.get("stats") or {}).get("train")
+    return stats if isinstance(stats, dict) else {}
+
+
+def train_rows(ev: Evidence) -> int:
+    """Rows in the training split (0: not known)."""
+    n = finite([train_stats(ev).get("n")])
+    return int(n[0]) if n else 0
+
+
 def chance_accuracy(ev: Evidence) -> float:
     """Accuracy of always predicting the training set's majority class."""
-    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
+    counts = finite(train_stats(ev).get("class_counts") or [])
     if counts and sum(counts):
         return float(max(counts) / sum(counts))
     n = len(ev.data.get("classes") or []) or 2
@@ -140,7 +155,7 @@ def chance_loss(ev: Evidence) -> float | None:
     nothing scores), or None when the loss is not cross-entropy."""
     if ev.task != "classification" or ev.cfg("train.loss") != "cross_entropy":
         return None
-    counts = finite((ev.data.get("stats") or {}).get("train", {}).get("class_counts") or [])
+    counts = finite(train_stats(ev).get("class_counts") or [])
     total = sum(counts)
     if not total:
         return None
@@ -156,7 +171,7 @@ def untrained_loss(ev: Evidence) -> tuple[float, str] | None:
         return chance, "predicting class frequencies"
     if ev.task != "regression" or ev.cfg("train.loss") != "mse":
         return None
-    train = (ev.data.get("stats") or {}).get("train") or {}
+    train = train_stats(ev)
     means, stds = finite(train.get("y_mean") or []), finite(train.get("y_std") or [])
     if not means or len(means) != len(stds):
         return None
@@ -297,7 +312,7 @@ def unscaled_inputs(ev: Evidence) -> bool:
     """Raw features far from unit scale while ``data.preprocess.scale`` is off."""
     if ev.cfg("data.preprocess.scale", "none") != "none":
         return False
-    train = (ev.data.get("stats") or {}).get("train") or {}
+    train = train_stats(ev)
     means, stds = finite(train.get("mean") or []), finite(train.get("std") or [])
     return bool(means and stds) and (max(map(abs, means)) > 5 or max(stds) > 5)
 
@@ -321,23 +336,20 @@ def sampled_epochs(ev: Evidence) -> bool:
     error is over 5 % of the loss, so epoch-to-epoch rises of 5 % are sampling, not steps
     that overshoot. (Moons capped at one batch of 32 an epoch, Adam at 0.01: the loss rose
     in 37 % of 40 epochs, read as a rate too high.) A full batch has no such noise."""
-    n = finite([((ev.data.get("stats") or {}).get("train") or {}).get("n")])
-    batch = ev.cfg("train.batch_size")
+    n, batch = train_rows(ev), ev.cfg("train.batch_size")
     if not n or not isinstance(batch, int) or batch <= 0:
         return False
-    rows = steps_per_epoch(ev) * batch
-    return rows < min(SAMPLED_ROWS, n[0])
+    return steps_per_epoch(ev) * batch < min(SAMPLED_ROWS, n)
 
 
 def steps_per_epoch(ev: Evidence) -> int:
     """Optimizer steps in one of the run's epochs (0: the size of its training split is not
     known)."""
-    n = finite([((ev.data.get("stats") or {}).get("train") or {}).get("n")])
-    batch = ev.cfg("train.batch_size")
+    n, batch = train_rows(ev), ev.cfg("train.batch_size")
     if not n:
         return 0
     if not isinstance(batch, int) or batch <= 0:
         return 1  # "full": one step an epoch
-    steps = max(1, math.ceil(n[0] / batch))
+    steps = max(1, math.ceil(n / batch))
     capped = ev.cfg("train.steps_per_epoch")
     return min(steps, capped) if isinstance(capped, int) and capped > 0 else steps

@@ -22,6 +22,7 @@ from hone.diagnose.signals import (
     nice,
     relative_drop,
     steps_per_epoch,
+    train_rows,
     untrained_loss,
 )
 from hone.diagnose.suspect import Suspect
@@ -155,7 +156,7 @@ def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
         return None
     batch = ev.cfg("train.batch_size")
     if batch == "full":  # the whole training split a step
-        batch = n_rows(ev)
+        batch = train_rows(ev)
     capped = ev.cfg("train.steps_per_epoch")
     if capped and capped * epochs == steps:
         return Suspect(
@@ -167,7 +168,7 @@ def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
     if not isinstance(batch, int) or batch <= 8:
         return None
     # A power of two that takes FEW_STEPS in as many epochs, at most a quarter of the batch.
-    enough = 2 ** int(math.log2(max(1, n_rows(ev) * epochs // FEW_STEPS)))
+    enough = 2 ** int(math.log2(max(1, train_rows(ev) * epochs // FEW_STEPS)))
     smaller = max(8, min(batch // 4, enough))
     # An epoch of a step or two: the batch, not the epochs asked for, kept the steps few
     # (and more steps per epoch cost no more epochs). Moons at full batch, 30 epochs of SGD:
@@ -179,12 +180,6 @@ def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
         weight,
         [Prescription(f"more steps per epoch (batch {smaller})", {"train.batch_size": smaller})],
     )
-
-
-def n_rows(ev: Evidence) -> int:
-    """Rows in the training split (0: not known)."""
-    n = finite([((ev.data.get("stats") or {}).get("train") or {}).get("n")])
-    return int(n[0]) if n else 0
 
 
 def tiny_steps(ev: Evidence) -> Suspect | None:

@@ -90,10 +90,10 @@ def fit_references(data: DataBundle, seed: int = 0) -> dict[str, Any]:
             x, y = (
                 (x_train, y_train) if len(keep) == len(x_train) else (x_train[keep], y_train[keep])
             )
-            if name in ("majority", "mean"):
-                x = x[:, :1]
+            blind = name in ("majority", "mean")
+            x = x[:, :1] if blind else x
             if held is not None:
-                held_x = held[0][:, :1] if name in ("majority", "mean") else held[0]
+                held_x = held[0][:, :1] if blind else held[0]
                 found = _fit_scored(make, x, y, (held_x, held[1]), classification, rng)
             else:
                 found = _cross_validated(make, x, y, classification, rng)

@@ -73,8 +73,9 @@ class LrTooHigh(Rule):
             bouncing = oscillating = False
         chance = chance_loss(ev)
         start, predicting = untrained_loss(ev) or (None, "")
-        exploded = start is not None and bool(train) and max(train) > EXPLODED * max(start, 0.1)
-        if exploded and dropout_lifted(ev, EXPLODED * max(start or 0.0, 0.1), start or 0.0):
+        ceiling = EXPLODED * max(start or 0.0, 0.1)
+        exploded = start is not None and bool(train) and max(train) > ceiling
+        if exploded and dropout_lifted(ev, ceiling, start or 0.0):
             exploded = False  # only the training-mode loss soared: dropout, not the steps
         stuck = _knocked_out(ev, train, lr, name, chance)
         thrown = None

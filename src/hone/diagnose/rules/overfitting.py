@@ -54,7 +54,7 @@ class Overfitting(Rule):
         spare = _wider_split(ev) is not None and fits_training_set(ev)
         # There the gap's noise is the validation score's own, where that score is (0.944
         # on 180 rows: 0.043, not the reference's 0.066 at 0.856).
-        own = _score_noise(ev, target) if spare else noise
+        own = _score_noise(ev, target, noise) if spare else noise
         wide = gap is not None and (
             gap >= GAP or (gap > noise and variance) or (spare and gap > own)
         )
@@ -85,15 +85,13 @@ class Overfitting(Rule):
         )
 
 
-def _score_noise(ev: Evidence, target: Achievable | None) -> float:
-    """The noise of the validation score measured where it is: a run that passes the
-    reference scores with less noise than the reference (seed 44: 59 training rows of a
-    spiral, 11x as many kept out, train 1.0 and val 0.944 against neighbours at 0.856;
-    called healthy, though its twin trained on more rows reached 1.0)."""
+def _score_noise(ev: Evidence, target: Achievable | None, noise: float) -> float:
+    """The noise of the validation score measured where it is (else ``noise``): a run that
+    passes the reference scores with less noise than the reference (seed 44: 59 training
+    rows of a spiral, 11x as many kept out, train 1.0 and val 0.944 against neighbours at
+    0.856; called healthy, though its twin trained on more rows reached 1.0)."""
     val = score_of(ev, "val")
-    if target is None or val is None:
-        return max(MIN_GAP, target.margin if target is not None else MIN_GAP)
-    return max(MIN_GAP, target.margin_at(val))
+    return noise if target is None or val is None else max(MIN_GAP, target.margin_at(val))
 
 
 def _learned_nothing(target: Achievable | None, train: float | None) -> bool:
