@@ -103,6 +103,20 @@ CASES = [
          {"model.activation": "leaky_relu", "model.negative_slope": 1.0}, "model.negative_slope"),
     Case("L1 0.05", "moons", {"train.l1": 0.05}, "train.l1"),
     Case("L2 1.0 in a regression", "regression", {"train.l2": 1.0}, "train.l2"),
+    # added with hone.diagnose.step_size (the first two were read as the rate alone)
+    Case("momentum 0.999 under SGD at 0.1", "moons",
+         {"train.optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.999}},
+         "train.optimizer.momentum"),
+    Case("one_cycle to max_lr 5 under SGD at 0.1", "moons",
+         {**SGD, "train.schedule": {"name": "one_cycle", "max_lr": 5.0}}, "train.schedule"),
+    Case("AdamW weight decay 1.0", "moons",
+         {"train.optimizer": {"name": "adamw", "lr": 0.01, "weight_decay": 1.0}},
+         "train.optimizer.weight_decay"),
+    Case("exponential schedule, gamma 0.5, under SGD", "moons",
+         {**SGD, "train.schedule": {"name": "exponential", "gamma": 0.5}}, "train.schedule"),
+    Case("early stopping on val_accuracy in mode min", "moons",
+         {"train.early_stopping": {"monitor": "val_accuracy", "mode": "min", "patience": 3}},
+         "train.early_stopping"),
 ]  # fmt: skip
 
 

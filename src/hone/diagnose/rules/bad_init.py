@@ -23,19 +23,24 @@ class BadInit(Rule):
     def check(self, ev: Evidence) -> Finding | None:
         at_init = (ev.telemetry or {}).get("at_init") or {}
         hidden = {k: v or {} for k, v in at_init.items() if not k.startswith("output")}
-        stds = {k: finite([v.get("std")])[0] for k, v in hidden.items() if finite([v.get("std")])}
-        if not stds:
-            return None
+        # A layer whose every unit is silent at the start (one dead unit) has no scale to
+        # compare: ``dead_units`` and the capacity it leaves read it.
+        stds = {k: finite([v.get("std")])[0] for k, v in hidden.items()
+                if finite([v.get("std")]) and v.get("dead") != 1.0}  # fmt: skip
         symmetric = []
         for k, v in hidden.items():
+            # Telemetry records the spread across units for every layer of two units or
+            # more; a layer without it is one unit, symmetric with nothing (a single unit
+            # silent for every input is dead, which ``dead_units`` reads, not symmetric).
             spread = finite([v.get("unit_std")])
             mean = finite([v.get("mean")])
             scale = abs(mean[0]) if mean else 0.0
-            same = spread[0] <= SYMMETRIC * max(1.0, scale) if spread else stds.get(k, 1) < 1e-7
-            if same:
+            if spread and spread[0] <= SYMMETRIC * max(1.0, scale):
                 symmetric.append(k)
         values = list(stds.values())
-        ratio = values[-1] / values[0] if values[0] > 1e-7 else float("inf")
+        if not values and not symmetric:
+            return None
+        ratio = values[-1] / values[0] if values and values[0] > 1e-7 else float("inf")
         saturated = at_init_activation(ev.telemetry or {}, "saturated")
         mostly_saturated = [k for k, s in saturated.items() if s >= 0.5]
         exploding = len(values) >= 2 and values[0] > 1e-7 and (ratio > GROWTH or ratio < 1 / GROWTH)

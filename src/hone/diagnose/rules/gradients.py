@@ -21,6 +21,7 @@ from hone.diagnose.signals import (
     unscaled_inputs,
     weight_norms,
 )
+from hone.diagnose.step_size import smaller_step, step_causes
 from hone.diagnose.suspect import Suspect
 
 VANISH = 1e-2  # first-layer gradient RMS < 1 % of the last layer's
@@ -215,7 +216,7 @@ class ExplodingGradients(Rule):
             )
         target = lower_lr(ev)
         out += [
-            Prescription(f"a smaller learning rate ({target:g})", {"train.optimizer.lr": target}),
+            *smaller_step(ev, target, f"a smaller learning rate ({target:g})"),
             Prescription("normalise each layer's inputs", {"model.norm": "batch"}),
             Prescription("He/Xavier initialisation", {"model.init": "auto"}),
         ]
@@ -239,5 +240,5 @@ class ExplodingGradients(Rule):
             out,
             harmful={"lr": 1},
             causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
-            + ["train.optimizer.lr", "train.grad_clip"],
+            + [*step_causes(ev), "train.grad_clip"],
         )

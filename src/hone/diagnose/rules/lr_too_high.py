@@ -27,6 +27,7 @@ from hone.diagnose.signals import (
     untrained_loss,
     weight_norms,
 )
+from hone.diagnose.step_size import raised_by_schedule, smaller_step, step_causes
 
 OSCILLATING = 0.25  # a quarter of epochs raise the training loss by more than 5 %
 BOUNCING = 0.2  # or a fifth do, and the late curve sits well above the lowest point reached
@@ -57,6 +58,8 @@ class LrTooHigh(Rule):
     def check(self, ev: Evidence) -> Finding | None:
         train = ev.series("train_loss")
         lr = float(ev.cfg("train.optimizer.lr", 0.0))
+        peak = raised_by_schedule(ev)  # the step a schedule raised the rate to, if it did
+        rate = peak or lr
         name = str(ev.cfg("train.optimizer.name", "adam"))
         diverged = ev.status == "diverged"
         body = train[1:] if len(train) > 3 else train
@@ -77,10 +80,10 @@ class LrTooHigh(Rule):
         exploded = start is not None and bool(train) and max(train) > ceiling
         if exploded and dropout_lifted(ev, ceiling, start or 0.0):
             exploded = False  # only the training-mode loss soared: dropout, not the steps
-        stuck = _knocked_out(ev, train, lr, name, chance)
+        stuck = _knocked_out(ev, train, rate, name, chance)
         thrown = None
         if not (diverged or oscillating or bouncing or exploded or stuck):
-            thrown = _far_too_high(ev, train, lr, name, (start, predicting))
+            thrown = _far_too_high(ev, train, rate, name, (start, predicting))
             if thrown is None:
                 return None
         if not (diverged or exploded or stuck) and _penalty_wins(ev):
@@ -100,6 +103,7 @@ class LrTooHigh(Rule):
             why = f"the training loss rose by more than 5 % in {rising:.0%} of epochs"
         evidence = {
             "lr": lr,
+            **({"peak_lr": peak} if peak else {}),
             "diverged": diverged,
             "diverged_at": ev.extra.get("diverged_at"),
             "share_of_epochs_rising": rising,
@@ -118,12 +122,13 @@ class LrTooHigh(Rule):
             self.code,
             "critical" if severe else "info" if harmless else "warning",
             "The learning rate is too high",
-            f"With lr {lr:g}, {why}. Each step overshoots the minimum it aims at.",
+            f"With lr {lr:g}"
+            + (f" (raised to {peak:.3g} by the schedule)" if peak else "")
+            + f", {why}. Each step overshoots the minimum it aims at.",
             evidence,
             _prescriptions(ev),
             harmful={"lr": 1},
-            causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else [])
-            + ["train.optimizer.lr"],
+            causes=(["data.preprocess.scale"] if unscaled_inputs(ev) else []) + step_causes(ev),
         )
 
 
@@ -231,7 +236,7 @@ def _penalty_wins(ev: Evidence) -> bool:
 def _prescriptions(ev: Evidence) -> list[Prescription]:
     target = lower_lr(ev)
     out = [
-        Prescription(f"a smaller learning rate ({target:g})", {"train.optimizer.lr": target}),
+        *smaller_step(ev, target, f"a smaller learning rate ({target:g})"),
         Prescription(
             "clip the gradient norm so one bad batch cannot throw the weights",
             {"train.grad_clip": {"norm": 1.0}},

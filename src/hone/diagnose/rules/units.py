@@ -27,6 +27,7 @@ from hone.diagnose.signals import (
     median_update_ratio,
     unscaled_inputs,
 )
+from hone.diagnose.step_size import smaller_step, step_causes
 
 DEAD = DEAD_SHARE  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
@@ -108,7 +109,7 @@ class DeadUnits(Rule):
             evidence,
             out,
             harmful={"lr": 1},
-            causes=[*causes, "model.activation", "train.optimizer.lr"],
+            causes=[*causes, "model.activation", *step_causes(ev)],
         )
 
 
@@ -183,10 +184,7 @@ def _dead_remedies(ev: Evidence) -> list[Prescription]:
             {"model.activation": "leaky_relu"},
         ),
         Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
-        Prescription(
-            "a smaller learning rate knocks fewer units out",
-            {"train.optimizer.lr": lower_lr(ev)},
-        ),
+        *smaller_step(ev, lower_lr(ev), "a smaller learning rate knocks fewer units out"),
         Prescription(
             "He initialisation with zero biases",
             {"model.init": "he_normal", "model.bias_init": "zeros"},

@@ -1,0 +1,128 @@
+"""The step each update took: the learning rate as the run applied it, not only as configured.
+
+A finding that blames steps too large (divergence, a bouncing loss, units knocked out,
+gradients thrown) must name the setting that made them large, or its remedy changes nothing.
+Three settings do:
+
+- the learning rate itself;
+- a schedule that raises the rate above it: ``one_cycle`` climbs to ``max_lr`` (by default
+  10x the rate) and its peak, not ``train.optimizer.lr``, is the step; with ``max_lr`` set,
+  a smaller ``lr`` does not move it at all;
+- SGD's momentum, which sums past steps: along a steady gradient the weights move up to
+  ``lr / (1 - momentum)`` a step, 10x the rate at the usual 0.9 and 1,000x at 0.999, so a
+  rate that is safe at 0.9 throws the network at 0.999.
+
+The rate is read from the history (recorded every epoch) and the telemetry's sampled steps,
+up to where the run stopped, so a schedule is blamed only where it had raised the rate when
+the run failed.
+"""
+
+from __future__ import annotations
+
+from hone.diagnose.evidence import Evidence
+from hone.diagnose.finding import Prescription
+from hone.diagnose.signals import SAFE_LR, nice
+from hone.diagnose.suspect import Suspect
+
+__all__ = [
+    "HEAVY_MOMENTUM",
+    "RAISED",
+    "heavy_momentum",
+    "peak_rate",
+    "raised_by_schedule",
+    "smaller_step",
+    "step_causes",
+    "step_suspects",
+]
+
+RAISED = 2.0  # a schedule that took the rate past twice the configured one raised the step
+HEAVY_MOMENTUM = 0.99  # lr / (1 - m) at least 100x lr: ten times the usual 0.9's
+USUAL_MOMENTUM = 0.9
+LEADS, FOLLOWS = 0.95, 0.5  # named before the learning rate, or after it
+_SGD_FAMILY = {"sgd": 0.0, "momentum": 0.9, "nesterov": 0.9}  # their default momentum
+
+
+def peak_rate(ev: Evidence) -> float:
+    """The largest learning rate the run applied (history and sampled steps), or the
+    configured one where none was recorded."""
+    lr = float(ev.cfg("train.optimizer.lr", 0.0) or 0.0)
+    samples = (ev.telemetry or {}).get("samples") or []
+    seen = [*ev.series("lr"), *(s.get("lr") for s in samples if isinstance(s, dict))]
+    finite = [float(v) for v in seen if isinstance(v, int | float) and v == v and v > 0]
+    return max([lr, *finite])
+
+
+def raised_by_schedule(ev: Evidence) -> float | None:
+    """The peak rate where a schedule took it past ``RAISED`` times the configured one."""
+    lr = float(ev.cfg("train.optimizer.lr", 0.0) or 0.0)
+    if ev.cfg("train.schedule") is None or lr <= 0:
+        return None
+    peak = peak_rate(ev)
+    return peak if peak > RAISED * lr else None
+
+
+def heavy_momentum(ev: Evidence) -> float | None:
+    """SGD's momentum where it is ``HEAVY_MOMENTUM`` or more."""
+    name = str(ev.cfg("train.optimizer.name", "adam"))
+    if name not in _SGD_FAMILY:
+        return None
+    momentum = ev.cfg("train.optimizer.momentum", _SGD_FAMILY[name])
+    if not isinstance(momentum, int | float) or momentum < HEAVY_MOMENTUM:
+        return None
+    return float(momentum)
+
+
+def step_suspects(ev: Evidence) -> list[Suspect]:
+    """The settings besides the learning rate that made each step large: a schedule that
+    raised the rate, heavy momentum (each with the remedy that moves it). One weighs
+    ``LEADS`` where the rate alone would be safe (or, for a schedule with ``max_lr`` set,
+    the rate does not set the peak), and ``FOLLOWS`` where the rate itself is too high."""
+    out = []
+    name = str(ev.cfg("train.optimizer.name", "adam"))
+    lr = float(ev.cfg("train.optimizer.lr", 0.0) or 0.0)
+    peak = raised_by_schedule(ev)
+    if peak is not None:
+        schedule = str(ev.cfg("train.schedule.name", "constant"))
+        target = nice(min(peak / 10, SAFE_LR.get(name, 0.01)))
+        if schedule == "one_cycle":
+            fix = Prescription(f"a lower peak for the one_cycle schedule ({target:g})",
+                               {"train.schedule.max_lr": target})  # fmt: skip
+        else:
+            fix = Prescription("a schedule that never raises the rate (cosine)",
+                               {"train.schedule": {"name": "cosine"}})  # fmt: skip
+        why = (f"the {schedule} schedule raised the learning rate to {peak:.3g}, "
+               f"{peak / lr:.0f}x the configured {lr:g}")  # fmt: skip
+        pinned = ev.cfg("train.schedule.max_lr") is not None
+        weight = LEADS if pinned or lr <= SAFE_LR.get(name, 0.01) else FOLLOWS
+        out.append(Suspect("train.schedule", why, weight, [fix], {"peak_lr": peak}))
+    momentum = heavy_momentum(ev)
+    if momentum is not None:
+        why = (f"momentum {momentum:g} moves the weights by up to {1 / (1 - momentum):.0f}x "
+               f"the rate a step (the usual {USUAL_MOMENTUM:g}: "
+               f"{1 / (1 - USUAL_MOMENTUM):.0f}x)")  # fmt: skip
+        fix = Prescription(f"the usual momentum ({USUAL_MOMENTUM:g})",
+                           {"train.optimizer.momentum": USUAL_MOMENTUM})  # fmt: skip
+        # measured against plain SGD's safe rate: momentum is what multiplies it
+        weight = LEADS if lr <= SAFE_LR["sgd"] else FOLLOWS
+        out.append(Suspect("train.optimizer.momentum", why, weight, [fix],
+                           {"momentum": momentum}))  # fmt: skip
+    return sorted(out, key=lambda s: -s.weight)
+
+
+def step_causes(ev: Evidence) -> list[str]:
+    """The settings a too-large step can be traced to, the strongest first."""
+    found = step_suspects(ev)
+    return [*(s.key for s in found if s.weight == LEADS), "train.optimizer.lr",
+            *(s.key for s in found if s.weight != LEADS)]  # fmt: skip
+
+
+def smaller_step(ev: Evidence, target: float, what: str) -> list[Prescription]:
+    """Remedies for steps too large: each suspect's first, then ``what`` with the learning
+    rate ``target`` where the rate sets the step (not under a ``one_cycle`` schedule whose
+    ``max_lr`` is set: there the rate does not move it)."""
+    found = step_suspects(ev)
+    out = [p for s in found if s.weight == LEADS for p in s.remedies]
+    pinned = ev.cfg("train.schedule.name") == "one_cycle" and ev.cfg("train.schedule.max_lr")
+    if not pinned:
+        out.append(Prescription(what, {"train.optimizer.lr": target}))
+    return out + [p for s in found if s.weight != LEADS for p in s.remedies]
