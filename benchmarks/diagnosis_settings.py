@@ -117,6 +117,10 @@ CASES = [
     Case("early stopping on val_accuracy in mode min", "moons",
          {"train.early_stopping": {"monitor": "val_accuracy", "mode": "min", "patience": 3}},
          "train.early_stopping"),
+    # a first epoch's loss far above chance that the initialisation, not the rate, put there
+    Case("weights from N(0, 1) in a [64, 64, 64] net", "moons",
+         {"model.hidden": [64, 64, 64], "model.init": "normal", "model.init_value": 1.0},
+         "model.init"),
 ]  # fmt: skip
 
 

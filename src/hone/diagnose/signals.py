@@ -28,6 +28,7 @@ __all__ = [
     "global_grad_norms",
     "grad_rms_by_layer",
     "last_epoch_activation",
+    "loss_at_start",
     "median_update_ratio",
     "nice",
     "noise_level",
@@ -183,6 +184,18 @@ def untrained_loss(ev: Evidence) -> tuple[float, str] | None:
     rows = zip(means, stds, shift, scale, strict=True)
     loss = statistics.fmean(((m - a) / b) ** 2 + (s / b) ** 2 for m, s, a, b in rows)
     return loss, "predicting 0 for every row (an untrained network's output)"
+
+
+def loss_at_start(ev: Evidence) -> float | None:
+    """The loss of the first step's batch, before any update (the first telemetry sample,
+    where it is epoch 1's first step): what this network started at, which a badly scaled
+    initialisation puts far above ``untrained_loss``."""
+    samples = (ev.telemetry or {}).get("samples") or []
+    first = samples[0] if samples and isinstance(samples[0], dict) else {}
+    if first.get("epoch") != 1 or first.get("step") != 1:
+        return None
+    loss = finite([first.get("loss")])
+    return loss[0] if loss else None
 
 
 def weight_norms(telemetry: dict[str, Any] | None) -> list[float]:

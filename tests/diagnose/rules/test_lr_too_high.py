@@ -194,3 +194,29 @@ def test_epochs_of_one_batch_rise_by_sampling_not_by_the_rate(store: Any, seed: 
     assert found[0].code in ("underfitting", "not_converged")
     assert found[0].causes[:2] == ["train.steps_per_epoch", "train.epochs"]
     assert found[0].prescriptions[0].patch == {"train.steps_per_epoch": None}
+
+
+# Moons, [64, 64, 64] initialised from N(0, 1) under Adam at 0.01: activations grow 33x over
+# three layers at the start, and the first batch's loss, before any step, was 25. The first
+# epoch averaged 18.6 against the 0.69 of predicting class frequencies, read as a loss the
+# rate exploded (critical); it started there. The loss bounced after, which stays a note.
+BIG_INIT = [18.56, 5.934, 1.828, 1.975, 2.763, 3.4, 2.49, 2.775, 1.9, 1.2, 0.9, 0.8, 0.7, 0.6]
+
+
+def _started_at(first_loss: float | None) -> Evidence:
+    cfg = load_config(Config(), {"train.optimizer": {"name": "adam", "lr": 0.01},
+                                 "train.loss": "cross_entropy"})  # fmt: skip
+    samples = [] if first_loss is None else [{"epoch": 1, "step": 1, "loss": first_loss}]
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(), {"train_loss": BIG_INIT}, {"train_accuracy": 0.93},
+        telemetry={"samples": samples},
+        data={"task": "classification", "stats": {"train": {"n": 600,
+                                                            "class_counts": [300, 300]}}},
+    )  # fmt: skip
+
+
+def test_a_loss_that_starts_high_from_its_initialisation_did_not_explode() -> None:
+    exploded = LrTooHigh().check(_started_at(None))
+    assert exploded is not None and exploded.severity == "critical"
+    found = LrTooHigh().check(_started_at(25.0))
+    assert found is None or (found.severity != "critical" and "reached" not in found.explanation)

@@ -21,6 +21,7 @@ from hone.diagnose.signals import (
     dropout_lifted,
     fraction_rising,
     last_epoch_activation,
+    loss_at_start,
     nice,
     sampled_epochs,
     unscaled_inputs,
@@ -76,7 +77,9 @@ class LrTooHigh(Rule):
             bouncing = oscillating = False
         chance = chance_loss(ev)
         start, predicting = untrained_loss(ev) or (None, "")
-        ceiling = EXPLODED * max(start or 0.0, 0.1)
+        # Far above where this network started, not only above a model that learned
+        # nothing: an initialisation that blows up the logits starts there (``bad_init``).
+        ceiling = EXPLODED * max(start or 0.0, 0.1, loss_at_start(ev) or 0.0)
         exploded = start is not None and bool(train) and max(train) > ceiling
         if exploded and dropout_lifted(ev, ceiling, start or 0.0):
             exploded = False  # only the training-mode loss soared: dropout, not the steps
