@@ -43,7 +43,8 @@ KILLED = DEAD_SHARE  # ... or its steps left this share of a layer's ReLU units 
 SHRUNK = 0.5  # weights at the end below half their norm at the start: a penalty is winning
 PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 RISE = 1.05  # an epoch that raised the training loss by more than 5 %
-EXPLODED = 20  # a training loss this many times an untrained network's has exploded
+EXPLODED = 20  # a training loss this many times an untrained network's has exploded ...
+ABOVE_START = 2  # ... where it also rose past twice the loss its first step began at
 
 
 def lower_lr(ev: Evidence) -> float:
@@ -77,10 +78,13 @@ class LrTooHigh(Rule):
             bouncing = oscillating = False
         chance = chance_loss(ev)
         start, predicting = untrained_loss(ev) or (None, "")
-        # Far above where this network started, not only above a model that learned
-        # nothing: an initialisation that blows up the logits starts there (``bad_init``).
-        ceiling = EXPLODED * max(start or 0.0, 0.1, loss_at_start(ev) or 0.0)
+        ceiling = EXPLODED * max(start or 0.0, 0.1)
         exploded = start is not None and bool(train) and max(train) > ceiling
+        # ... and above where this network started: an initialisation that blows up the
+        # logits starts far above a model that learned nothing (``bad_init``'s doing).
+        began = loss_at_start(ev)
+        if exploded and began is not None and max(train) <= ABOVE_START * began:
+            exploded = False
         if exploded and dropout_lifted(ev, ceiling, start or 0.0):
             exploded = False  # only the training-mode loss soared: dropout, not the steps
         stuck = _knocked_out(ev, train, rate, name, chance)
