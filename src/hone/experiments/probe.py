@@ -122,7 +122,8 @@ def probe_diagnosis(
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
     gaining = still_gaining(store, summary, int(base.train.epochs))
-    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining)
+    caught = still_gaining(store, summary, int(base.train.epochs), caught=True)
+    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught)
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
