@@ -15,7 +15,7 @@ from hone.diagnose.finding import Finding, Prescription
 from hone.diagnose.progress import late_progress
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.rules.turn import Turn, score_gap, val_turn
-from hone.diagnose.signals import fits_training_set
+from hone.diagnose.signals import fits_training_set, unscaled_inputs
 
 __all__ = ["Overfitting"]
 
@@ -130,6 +130,8 @@ def _causes(ev: Evidence) -> list[str]:
     """What lets a model memorise: few training rows where more are at hand, no early
     stopping, little regularisation, a big model."""
     causes = ["data.split.train"] if _wider_split(ev) else []
+    if unscaled_inputs(ev):  # raw features pin saturating units: codes easy to memorise
+        causes.append("data.preprocess.scale")
     if ev.cfg("train.early_stopping") is None:
         causes.append("train.early_stopping")
     if float(ev.cfg("model.dropout") or 0.0) < 0.3:
@@ -203,6 +205,10 @@ def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
         patch, factor = wider
         out.append(Prescription(f"train on {factor:.3g}x the rows: the split keeps most of "
                                 "the data out of training", patch))  # fmt: skip
+    if unscaled_inputs(ev):
+        out.append(Prescription("standardise the inputs: raw features far from unit scale "
+                                "make every unit a sharp threshold, easy to memorise with",
+                                {"data.preprocess.scale": "standard"}))  # fmt: skip
     stop = _stop(ev, best_epoch)
     if stop is not None:
         out.append(stop)
