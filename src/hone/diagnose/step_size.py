@@ -19,9 +19,10 @@ the run failed.
 
 from __future__ import annotations
 
+from hone.config.names import OPTIMIZERS
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
-from hone.diagnose.signals import SAFE_LR, nice
+from hone.diagnose.signals import SAFE_LR, finite, nice
 from hone.diagnose.suspect import Suspect
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "RAISED",
     "heavy_momentum",
     "peak_rate",
+    "pinned_peak",
     "raised_by_schedule",
     "smaller_step",
     "step_causes",
@@ -39,7 +41,6 @@ RAISED = 2.0  # a schedule that took the rate past twice the configured one rais
 HEAVY_MOMENTUM = 0.99  # lr / (1 - m) at least 100x lr: ten times the usual 0.9's
 USUAL_MOMENTUM = 0.9
 LEADS, FOLLOWS = 0.95, 0.5  # named before the learning rate, or after it
-_SGD_FAMILY = {"sgd": 0.0, "momentum": 0.9, "nesterov": 0.9}  # their default momentum
 
 
 def peak_rate(ev: Evidence) -> float:
@@ -47,9 +48,8 @@ def peak_rate(ev: Evidence) -> float:
     configured one where none was recorded."""
     lr = float(ev.cfg("train.optimizer.lr", 0.0) or 0.0)
     samples = (ev.telemetry or {}).get("samples") or []
-    seen = [*ev.series("lr"), *(s.get("lr") for s in samples if isinstance(s, dict))]
-    finite = [float(v) for v in seen if isinstance(v, int | float) and v == v and v > 0]
-    return max([lr, *finite])
+    seen = finite([*ev.series("lr"), *(s.get("lr") for s in samples if isinstance(s, dict))])
+    return max([lr, *seen])
 
 
 def raised_by_schedule(ev: Evidence) -> float | None:
@@ -61,12 +61,19 @@ def raised_by_schedule(ev: Evidence) -> float | None:
     return peak if peak > RAISED * lr else None
 
 
+def pinned_peak(ev: Evidence) -> bool:
+    """A ``one_cycle`` schedule whose ``max_lr`` is set: its peak, not the rate, sets the
+    step, and a smaller ``train.optimizer.lr`` does not move it."""
+    return ev.cfg("train.schedule.name") == "one_cycle" and bool(ev.cfg("train.schedule.max_lr"))
+
+
 def heavy_momentum(ev: Evidence) -> float | None:
-    """SGD's momentum where it is ``HEAVY_MOMENTUM`` or more."""
-    name = str(ev.cfg("train.optimizer.name", "adam"))
-    if name not in _SGD_FAMILY:
+    """SGD's momentum (set, or the variant's own: 0.9 for ``momentum`` and ``nesterov``)
+    where it is ``HEAVY_MOMENTUM`` or more."""
+    torch_class, fixed = OPTIMIZERS.get(str(ev.cfg("train.optimizer.name", "adam")), ("", {}))
+    if torch_class != "SGD":
         return None
-    momentum = ev.cfg("train.optimizer.momentum", _SGD_FAMILY[name])
+    momentum = ev.cfg("train.optimizer.momentum", fixed.get("momentum", 0.0))
     if not isinstance(momentum, int | float) or momentum < HEAVY_MOMENTUM:
         return None
     return float(momentum)
@@ -92,8 +99,7 @@ def step_suspects(ev: Evidence) -> list[Suspect]:
                                {"train.schedule": {"name": "cosine"}})  # fmt: skip
         why = (f"the {schedule} schedule raised the learning rate to {peak:.3g}, "
                f"{peak / lr:.0f}x the configured {lr:g}")  # fmt: skip
-        pinned = ev.cfg("train.schedule.max_lr") is not None
-        weight = LEADS if pinned or lr <= SAFE_LR.get(name, 0.01) else FOLLOWS
+        weight = LEADS if pinned_peak(ev) or lr <= SAFE_LR.get(name, 0.01) else FOLLOWS
         out.append(Suspect("train.schedule", why, weight, [fix], {"peak_lr": peak}))
     momentum = heavy_momentum(ev)
     if momentum is not None:
@@ -122,7 +128,6 @@ def smaller_step(ev: Evidence, target: float, what: str) -> list[Prescription]:
     ``max_lr`` is set: there the rate does not move it)."""
     found = step_suspects(ev)
     out = [p for s in found if s.weight == LEADS for p in s.remedies]
-    pinned = ev.cfg("train.schedule.name") == "one_cycle" and ev.cfg("train.schedule.max_lr")
-    if not pinned:
+    if not pinned_peak(ev):
         out.append(Prescription(what, {"train.optimizer.lr": target}))
     return out + [p for s in found if s.weight != LEADS for p in s.remedies]

@@ -39,11 +39,11 @@ from hone.experiments.compare import (
 from hone.experiments.probe_verdicts import (
     TOP,
     Hypothesis,
+    arm_paces,
     hypotheses,
     probed_before,
     probes_of,
     rank_by_probe,
-    still_gaining,
 )
 from hone.experiments.variants import Variant
 from hone.nn import build_model
@@ -121,8 +121,7 @@ def probe_diagnosis(
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
-    gaining = still_gaining(store, summary, int(base.train.epochs))
-    caught = still_gaining(store, summary, int(base.train.epochs), caught=True)
+    gaining, caught = arm_paces(store, summary, int(base.train.epochs))
     ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught)
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)

@@ -21,12 +21,12 @@ __all__ = [
     "TOP",
     "VERDICTS",
     "Hypothesis",
+    "arm_paces",
     "closes_in_time",
     "hypotheses",
     "probed_before",
     "probes_of",
     "rank_by_probe",
-    "still_gaining",
 ]
 
 TOP = 3  # hypotheses tested
@@ -81,8 +81,7 @@ def probed_before(store: RunStore, run_id: str, diagnosis: Diagnosis) -> Diagnos
         summary = record.summary or summarize_experiment(store, record.id)
         found = [asked[str(n)] for n in names]
         epochs, cap = int(spec.get("epochs") or base.train.epochs), spec.get("steps_per_epoch")
-        gaining = still_gaining(store, summary, int(base.train.epochs))
-        caught = still_gaining(store, summary, int(base.train.epochs), caught=True)
+        gaining, caught = arm_paces(store, summary, int(base.train.epochs))
         ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught)
         ranked.reference["probe"]["untested"] = len(asked) - len(found)
         return ranked
@@ -104,7 +103,7 @@ def rank_by_probe(
     untested to keep within the budget ranked lower to begin with), then the refuted. A
     prescription that a probe shorter than the run measured worse is inconclusive, not
     refuted, where it was a smaller learning rate (it starts slower) or still gaining on the
-    run as it is when the probe ended (``gaining``, from ``still_gaining``): a short probe sees
+    run as it is when the probe ended (``gaining``, from ``arm_paces``): a short probe sees
     only the start (short-horizon bias). A note's gain is refuted where the run as it is was
     catching the arm in time (``caught``): speed, not a better end, on a run that already
     reaches what is achievable."""
@@ -127,9 +126,8 @@ def rank_by_probe(
                   f"prescription it completed on {done}"}  # fmt: skip
         slower = short and _slower_start(h.prescription.patch, base)
         still = short and h.name in (gaining or set())
-        verdict, vs = _short_horizon(verdict, vs, h, summary["metric"], slower, still)
-        if verdict == "confirmed" and short and h.name in (caught or set()):
-            verdict, vs = _only_faster(verdict, vs, h)
+        closed = short and h.name in (caught or set())
+        verdict, vs = _short_horizon(verdict, vs, h, summary["metric"], (slower, still, closed))
         h.finding.probe = {
             "verdict": verdict,
             "prescription": h.prescription.why,
@@ -180,32 +178,38 @@ def _rank_confirmed(found: list[Hypothesis], order: dict[int, tuple[int, int, fl
         order[key] = (0, 0, 0.0) if high >= best[1] else (0, 1, -size)
 
 
-def still_gaining(
-    store: RunStore, summary: dict[str, Any], configured: int, caught: bool = False
-) -> set[str]:
-    """The probe's arms that were still gaining on the run as it is when the probe ended:
-    over the second half of the probe's epochs the arm closed the gap to the baseline's
-    validation metric (means of their seeds), fast enough to close the rest within the run's
-    remaining epochs (``closes_in_time``). (Seed 32: raw inputs x466 into a deep tanh net on
-    a spiral, 150 epochs; after 3, standardised inputs with batch normalisation stood at 0.48
-    against 0.65 and were refuted; after 150, 0.98 against 0.70.) ``caught``: the arms the run
-    as it is was catching the same way, whose lead a short probe measured may be speed only."""
+def arm_paces(
+    store: RunStore, summary: dict[str, Any], configured: int
+) -> tuple[set[str], set[str]]:
+    """The probe's arms still gaining on the run as it is when the probe ended, and the arms
+    the run as it is was catching (each curve read once). Gaining: over the second half of
+    the probe's epochs the arm closed the gap to the baseline's validation metric (means of
+    their seeds), fast enough to close the rest within the run's remaining epochs
+    (``closes_in_time``). (Seed 32: raw inputs x466 into a deep tanh net on a spiral, 150
+    epochs; after 3, standardised inputs with batch normalisation stood at 0.48 against 0.65
+    and were refuted; after 150, 0.98 against 0.70.) Caught: the same, the other way round,
+    an arm whose lead a short probe measured may be speed only."""
     rows = {r["name"]: r for r in summary.get("variants") or []}
     metric = str(summary.get("metric") or "")
     base = _mean_curve(store, rows.get("baseline", {}), metric)
+    gaining: set[str] = set()
+    caught: set[str] = set()
     if len(base) < 2:
-        return set()
-    sign = (1.0 if higher_is_better(metric) else -1.0) * (-1.0 if caught else 1.0)
+        return gaining, caught
+    sign = 1.0 if higher_is_better(metric) else -1.0
     remaining = configured - len(base)
-    out = set()
     for name, row in rows.items():
+        if name == "baseline":
+            continue
         curve = _mean_curve(store, row, metric)[: len(base)]
-        if name == "baseline" or len(curve) < 2:
+        if len(curve) < 2:
             continue
         gap = [sign * (b - c) for b, c in zip(base, curve, strict=False)]  # > 0: behind
         if closes_in_time(gap, remaining):
-            out.add(name)
-    return out
+            gaining.add(name)
+        if closes_in_time([-g for g in gap], remaining):
+            caught.add(name)
+    return gaining, caught
 
 
 def closes_in_time(gap: list[float], remaining: int) -> bool:
@@ -254,11 +258,17 @@ def _all_diverged(row: dict[str, Any], seeds: int) -> bool:
 
 
 def _short_horizon(verdict: str, vs: dict[str, Any], h: Hypothesis, metric: str,
-                   slower: bool, still: bool) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """A verdict read with what a short probe cannot see: a prescription measured worse is
-    inconclusive where it was a smaller learning rate (``slower``: it starts slower) or still
-    gaining on the run as it is (``still``); a note's prescription measured worse at all,
-    and excused by neither, is refuted."""
+                   seen: tuple[bool, bool, bool]) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """A verdict read with what a short probe cannot see (``seen``: the prescription is a
+    smaller learning rate, which starts slower; the arm was still gaining on the run as it
+    is; the run as it is was catching the arm). A prescription measured worse is
+    inconclusive where it starts slower or was still gaining. A note's (info: its rule saw
+    no cost) is refuted where it measured worse at all, excused by neither, or where its
+    gain was one the run as it is was closing in time: speed, not a better end (generator
+    dev seed 1: a constant init on a linear regression target, its units one unit, which
+    fits such a target; He initialisation led after 49 of 150 epochs, -0.011 val MSE, and
+    ended 0.014 worse). A finding that saw a cost keeps a confirmed gain."""
+    slower, still, closed = seen
     if verdict == "refuted" and slower:
         return "inconclusive", {**vs, "short": "a smaller learning rate starts slower, and a "
                                 "probe this short sees only the start"}  # fmt: skip
@@ -266,25 +276,16 @@ def _short_horizon(verdict: str, vs: dict[str, Any], h: Hypothesis, metric: str,
         return "inconclusive", {**vs, "short": "it was still gaining on the run as it is when "
                                 "the probe ended, fast enough to close the gap in the run's "
                                 "epochs"}  # fmt: skip
+    note = h.finding.severity == "info"
     lost = _note_lost(h, vs.get("mean_diff"), metric)
     if verdict == "inconclusive" and lost and not (slower or still):
         return "refuted", {**vs, "short": "a note (no cost seen) has nothing to gain, and the "
                            "probe measured a loss"}  # fmt: skip
+    if verdict == "confirmed" and closed and note:
+        return "refuted", {**vs, "short": "a note (no cost seen): the run as it is was catching "
+                           "up, fast enough to close the gap in its own epochs; the gain is "
+                           "speed"}  # fmt: skip
     return verdict, vs
-
-
-def _only_faster(verdict: str, vs: dict[str, Any], h: Hypothesis) -> tuple[str, dict[str, Any]]:
-    """A note's gain that the run as it is was closing in time: refuted (generator dev seed
-    1: a constant init on a linear regression target, its units one unit, which fits such a
-    target; He initialisation led after 49 of 150 epochs, -0.011 val MSE, and ended 0.014
-    worse). A finding that saw a cost keeps its verdict."""
-    if h.finding.severity != "info":
-        return verdict, vs
-    return "refuted", {
-        **vs,
-        "short": "a note (no cost seen): the run as it is was catching up, "
-        "fast enough to close the gap in its own epochs; the gain is speed",
-    }
 
 
 def _note_lost(h: Hypothesis, effect: Any, metric: str) -> bool:

@@ -163,14 +163,18 @@ def _silent_layer(ev: Evidence) -> tuple[str, float, bool] | None:
 def _off_line(ev: Evidence, layer: str) -> float:
     """The share of zero outputs that makes ``layer`` mostly off: ``STILL_OFF`` where a
     negative constant bias switched it off at initialisation, else ``OFF``."""
-    biased = ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0)) < 0
     at_init = at_init_activation(ev.telemetry or {}, "off").get(layer, 0.0)
-    return STILL_OFF if biased and at_init >= OFF else OFF
+    return STILL_OFF if _negative_bias(ev) and at_init >= OFF else OFF
+
+
+def _negative_bias(ev: Evidence) -> bool:
+    """Biases initialised to a negative constant: they switch ReLU units off from the start."""
+    return ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0
 
 
 def _dead_remedies(ev: Evidence) -> list[Prescription]:
     out = []
-    if ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0:
+    if _negative_bias(ev):
         out.append(
             Prescription(
                 "zero biases: a negative bias switches ReLU units off from the start",
