@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from hone.config import SplitConfig, load_config
 from hone.data import load_data
-from hone.data.split import resolve_ratios, split_indices
+from hone.data.split import resolve_ratios, split_indices, validation_from_training
 from hone.errors import ConfigError
 
 
@@ -42,10 +43,38 @@ def test_resolve_ratios() -> None:
     )
     assert resolve_ratios(SplitConfig(), True, "mnist") == pytest.approx((0.9, 0.1, 0.0))
     assert resolve_ratios(SplitConfig(train=0.8), True, "mnist") == pytest.approx((0.8, 0.2, 0.0))
+    # val: 0 alone trains on all 60,000 images (it once left 10 % unused, as if val were unset)
+    assert resolve_ratios(SplitConfig(val=0.0), True, "mnist") == pytest.approx((1.0, 0.0, 0.0))
     with pytest.raises(ConfigError, match=r"data\.split\.test.*official"):
         resolve_ratios(SplitConfig(test=0.2), True, "mnist")
     with pytest.raises(ConfigError, match="no rows left for the test"):
         resolve_ratios(SplitConfig(train=0.8, val=0.2), False, "blobs")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "split", "expected"),
+    [("moons", "8:0:2", {"train": 0.64, "val": 0.16, "test": 0.2}),
+     ("moons", {"train": 0.5, "test": 0.5}, {"train": 0.4, "val": 0.1, "test": 0.5}),
+     ("mnist", {"train": 1.0, "val": 0.0}, {"train": 0.8, "val": 0.2}),  # its own test set
+     ("mnist", {"train": 0.05}, {"train": 0.04, "val": 0.01})],
+)  # fmt: skip
+def test_validation_held_back_from_the_training_rows(
+    dataset: str, split: object, expected: dict[str, float]
+) -> None:
+    """A run without a validation split is probed on a share of its training rows; its test
+    split stays as it was."""
+    cfg = load_config({"data": {"dataset": dataset, "split": split}}).data
+    assert validation_from_training(cfg, 0.2) == pytest.approx(expected)
+    if dataset == "moons":  # the same test rows, and the rest of train and val are the run's
+        run = load_data(cfg)
+        held = load_data(
+            load_config(
+                {"data": {"dataset": dataset, "split": validation_from_training(cfg, 0.2)}}
+            ).data
+        )
+        assert held.val is not None and run.val is None
+        assert torch.equal(held.test.x, run.test.x)
+        assert len(held.train) + len(held.val) == len(run.train)
 
 
 def test_scaling_is_fitted_on_train_only() -> None:

@@ -11,7 +11,13 @@ import pytest
 import hone
 from hone.data.generators import spiral
 from hone.diagnose import Diagnosis, Finding, Prescription
-from hone.experiments.probe import CAPPED_STEPS, MEMBER_COST, MIN_EPOCHS, probe_diagnosis
+from hone.experiments.probe import (
+    CAPPED_STEPS,
+    HELD_BACK,
+    MEMBER_COST,
+    MIN_EPOCHS,
+    probe_diagnosis,
+)
 from hone.store import RunStore
 from tests.cli.test_app import cli
 from tests.diagnose.scenarios import imbalanced_npz
@@ -48,6 +54,32 @@ def test_a_true_hypothesis_is_confirmed_within_the_run_s_own_cost(store: Path) -
                for r in records)  # fmt: skip
     assert epochs > MIN_EPOCHS
     assert epochs * (1 + (arms * seeds - 1) * MEMBER_COST) <= run.epochs_run * 1.01
+
+
+def test_a_run_without_a_validation_split_is_probed_on_training_rows_held_back(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The book's MNIST ladder trains on every training image and has no validation split;
+    ``diagnose`` offers ``--probe``, which then failed (compare needs a validation split).
+    Every arm now leaves the same share of the training rows out and is compared on it;
+    the test split stays unseen."""
+    run = hone.run({**DROPOUT, "data": {**DROPOUT["data"], "split": "8:0:2"}}, store=store)
+    diagnosis = hone.diagnose(run.run_id, store, probe=True)
+    top = diagnosis.findings[0]
+    assert top.causes[0] == "model.dropout" and top.probe["verdict"] == "confirmed"
+    assert diagnosis.reference["probe"]["held_back"] == HELD_BACK
+    with RunStore(store) as rs:
+        probe = rs.get_experiment(diagnosis.reference["probe"]["experiment"])
+        records = [rs.get_run(r["run_id"], with_history=False) for r in probe.runs]
+    assert probe.spec["held_back"] == HELD_BACK and probe.spec["metric"] == "val_accuracy"
+    splits = {tuple(sorted(r.config["data"]["split"].items())) for r in records}
+    assert len(splits) == 1
+    split = dict(next(iter(splits)))
+    assert split["train"] == pytest.approx(0.8 * (1 - HELD_BACK))
+    assert split["val"] == pytest.approx(0.8 * HELD_BACK) and split["test"] == pytest.approx(0.2)
+    code, out, _ = cli(capsys, "diagnose", run.run_id, "--store", str(store))  # read again
+    assert code == 0
+    assert f"compared on {HELD_BACK * 100:.0f} % of the training rows held back" in out
 
 
 def test_a_refuted_hypothesis_is_kept_and_said_to_be_refuted(store: Path) -> None:

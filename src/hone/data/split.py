@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from hone.config import SplitConfig
+from hone.config import DataConfig, SplitConfig
+from hone.data.idx import DATASETS as OFFICIAL_TEST
 from hone.errors import ConfigError
 
-__all__ = ["resolve_ratios", "split_indices"]
+__all__ = ["resolve_ratios", "split_indices", "validation_from_training"]
 
 
 def resolve_ratios(
@@ -20,7 +21,8 @@ def resolve_ratios(
                 f"data.split.test: {dataset} keeps its official 10,000-image test set; "
                 "remove split.test (split.train/val divide the 60,000 training images)"
             )
-        train = split.train if split.train is not None else 1.0 - (split.val or 0.1)
+        val_share = split.val if split.val is not None else 0.1  # val: 0 trains on all
+        train = split.train if split.train is not None else 1.0 - val_share
         val = split.val if split.val is not None else 1.0 - train
         return train, val, 0.0
     val = split.val if split.val is not None else 0.0
@@ -33,6 +35,18 @@ def resolve_ratios(
     if test <= 0:
         raise ConfigError("data.split: no rows left for the test split; give split.test > 0")
     return train, val, test
+
+
+def validation_from_training(data: DataConfig, share: float) -> dict[str, float]:
+    """``data.split`` with ``share`` of its training rows held back for validation and the
+    test split as it was: how a run without a validation split is probed (its probes
+    train on the other rows and are compared on these)."""
+    fixed_test = data.dataset in OFFICIAL_TEST
+    train, _, test = resolve_ratios(data.split, fixed_test, data.dataset)
+    split = {"train": train * (1 - share), "val": train * share}
+    if not fixed_test:  # the same rows as the run's test split (cut first, same seed)
+        split["test"] = test
+    return split
 
 
 def _cut(

@@ -13,7 +13,8 @@ numbers share one stack, the epochs are cut to fit (to one, where an epoch has e
 steps), then, where even that is too much, each epoch is cut short (``train.steps_per_epoch``,
 down to ``CAPPED_STEPS`` steps in all), and only then are the last hypotheses left untested
 (said in ``reference["probe"]``). Its runs record no telemetry and no live diagnosis, which only
-observe a run (unless the run's watch may stop it).
+observe a run (unless the run's watch may stop it). A run without a validation split is
+probed on ``HELD_BACK`` of its training rows, which every arm leaves out.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 import torch
 
 from hone.config import Config, load_config
+from hone.data import validation_from_training
 from hone.diagnose import Diagnosis
 from hone.errors import HoneError
 from hone.experiments.compare import (
@@ -72,6 +74,9 @@ CAPPED_STEPS = 50
 # telemetry, live diagnosis) cost more than its arithmetic. Probe runs now record neither
 # telemetry nor live diagnosis, so this overstates their cost: the probe stays within budget.
 MEMBER_COST = 0.4
+# A run without a validation split is probed on this share of its training rows, held back
+# from every arm (the test split stays unseen: hone never chooses on it).
+HELD_BACK = 0.2
 
 
 def probe_diagnosis(
@@ -98,6 +103,9 @@ def probe_diagnosis(
     first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
     seed_list = list(range(first, first + seeds))
     shape = _shape(store, run_id, base)
+    if not shape.validated:
+        held = validation_from_training(base.data, HELD_BACK)
+        base = load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
     while True:  # the fewest hypotheses dropped (the last first) to keep within the budget
         weights = _unit_weights(base, found, seed_list, stack, shape)
         epochs, cap, fits = _probe_length(base, record.wall_seconds, record.epochs_run, budget,
@@ -116,13 +124,16 @@ def probe_diagnosis(
     if exp_id is None:
         exp_id = plan_experiment(store, "probe", short, variants, seed_list, metric,
                                  {"probe_of": run_id, "epochs": epochs,
-                                  "steps_per_epoch": cap})  # fmt: skip
+                                  "steps_per_epoch": cap,
+                                  "held_back": None if shape.validated else HELD_BACK})  # fmt: skip
     run_pending(store, exp_id, None, progress, "compare", stack=stack)
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
     gaining, caught = arm_paces(store, summary, int(base.train.epochs))
-    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught)
+    held_back = None if shape.validated else HELD_BACK
+    ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught,
+                           held_back)  # fmt: skip
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
@@ -166,6 +177,7 @@ class _Shape:
     rows: int | None
     sample: tuple[int, ...] | None = None
     outputs: int = 1
+    validated: bool = True  # the run had a validation split
 
     def bigger(self, base: Config, cfg: dict[str, Any]) -> float:
         """How many times the run's parameters an arm's model has, where it has more (a
@@ -193,11 +205,13 @@ class _Shape:
     def member_cost(self, batch: int | str, bigger: float = 1.0) -> float:
         """What each member past the first adds to a stacked epoch, as a share of one run's
         epoch: ``MEMBER_COST`` plus the step's work over ``CPU_WORK_LIMIT`` (all of it once
-        stacking does not pay). ``bigger``: the member's parameters over the run's."""
+        stacking does not pay). The weight gradient and the update touch every parameter
+        once a step whatever the batch: a row's worth more (the MNIST ladder's 784-200-10 at
+        batch 1: 0.65 an extra member, measured). ``bigger``: its parameters over the run's."""
         if self.params is None:
             return 1.0
         rows = (self.rows or 1000) if batch == "full" else int(batch)
-        return min(1.0, MEMBER_COST + self.params * bigger * rows / CPU_WORK_LIMIT)
+        return min(1.0, MEMBER_COST + self.params * bigger * (rows + 1) / CPU_WORK_LIMIT)
 
 
 def _shape(store: RunStore, run_id: str, base: Config) -> _Shape:
@@ -218,7 +232,9 @@ def _shape(store: RunStore, run_id: str, base: Config) -> _Shape:
     except (KeyError, TypeError, ValueError):
         sample = None
     outputs = len(data.get("classes") or []) or 1  # a regression's columns: the same in both
-    return _Shape(params, rows, sample, outputs)
+    stats = data.get("stats")
+    validated = "val" in stats if isinstance(stats, dict) else bool(base.data.split.val)
+    return _Shape(params, rows, sample, outputs, validated)
 
 
 def _unit_weights(

@@ -82,7 +82,8 @@ def probed_before(store: RunStore, run_id: str, diagnosis: Diagnosis) -> Diagnos
         found = [asked[str(n)] for n in names]
         epochs, cap = int(spec.get("epochs") or base.train.epochs), spec.get("steps_per_epoch")
         gaining, caught = arm_paces(store, summary, int(base.train.epochs))
-        ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught)
+        ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught,
+                               spec.get("held_back"))  # fmt: skip
         ranked.reference["probe"]["untested"] = len(asked) - len(found)
         return ranked
     return None
@@ -97,6 +98,7 @@ def rank_by_probe(
     cap: int | None = None,
     gaining: set[str] | None = None,
     caught: set[str] | None = None,
+    held_back: float | None = None,
 ) -> Diagnosis:
     """Each tested finding gets its probe result; confirmed findings first (largest effect
     first), then the inconclusive and the untested in the rules' order (a hypothesis left
@@ -106,9 +108,12 @@ def rank_by_probe(
     run as it is when the probe ended (``gaining``, from ``arm_paces``): a short probe sees
     only the start (short-horizon bias). A note's gain is refuted where the run as it is was
     catching the arm in time (``caught``): speed, not a better end, on a run that already
-    reaches what is achievable."""
+    reaches what is achievable. ``held_back``: the share of the training rows every arm
+    left out to be compared on, where the run had no validation split."""
     configured = int(base.train.epochs)
     length = _length(epochs, configured, cap)
+    if held_back:
+        length += f", compared on {held_back * 100:.0f} % of the training rows held back"
     short = epochs < configured or cap is not None
     rows = {r["name"]: r for r in summary["variants"]}
     order: dict[int, tuple[int, int, float]] = {}
@@ -154,6 +159,8 @@ def rank_by_probe(
                                     "steps_per_epoch": cap,
                                     "seeds": summary["seeds"],
                                     "metric": summary["metric"]}  # fmt: skip
+    if held_back:  # the run had no validation split
+        diagnosis.reference["probe"]["held_back"] = held_back
     return diagnosis
 
 
@@ -312,7 +319,7 @@ def _slower_start(patch: dict[str, Any], base: Config) -> bool:
 
 def _length(epochs: int, configured: int, cap: int | None) -> str:
     """How long each probe run trained: ``2 of 30 epochs`` (``, 50 steps each`` when cut)."""
-    return f"{epochs} of {configured} epochs" + (f", {cap} steps each" if cap else "")
+    return f"{epochs} of {configured} epochs" + (f", {cap:,} steps each" if cap else "")
 
 
 def _words(verdict: str, vs: dict[str, Any], metric: str, length: str) -> str:

@@ -43,8 +43,19 @@ _ELEMENTWISE = (
 )  # fmt: skip
 
 
+# A weight at least this big (in x out) is multiplied from the left: W @ x^T.
+WIDE = 4096
+
+
 class StackedLinear(nn.Module):
-    """K ``nn.Linear`` layers: weight ``(K, out, in)``, bias ``(K, out)``."""
+    """K ``nn.Linear`` layers: weight ``(K, out, in)``, bias ``(K, out)``.
+
+    A wide layer computes ``(W @ x^T)^T``: its weight gradient ``g^T @ x`` then comes out in
+    the weight's own layout, where ``x @ W^T`` gives it transposed, and accumulating that
+    copies every weight. Measured on one thread: three 784-200-10 members, fwd + bwd,
+    batch 1: 482 -> 209 us (three plain models: 289); batch 32: 1,013 -> 775 us; 64-64-64-10
+    x 8: 298 -> 262 us; a moons 2-32-32-2 stack the same either way. The output is then a
+    transposed view; the ops after it take any layout."""
 
     def __init__(self, members: list[nn.Linear]) -> None:
         super().__init__()
@@ -57,9 +68,14 @@ class StackedLinear(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight
+        if w.shape[1] * w.shape[2] >= WIDE:
+            if self.bias is None:
+                return torch.bmm(w, x.transpose(1, 2)).transpose(1, 2)
+            return torch.baddbmm(self.bias.unsqueeze(2), w, x.transpose(1, 2)).transpose(1, 2)
         if self.bias is None:
-            return torch.bmm(x, self.weight.transpose(1, 2))
-        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+            return torch.bmm(x, w.transpose(1, 2))
+        return torch.baddbmm(self.bias.unsqueeze(1), x, w.transpose(1, 2))
 
 
 class StackedLayerNorm(nn.Module):
