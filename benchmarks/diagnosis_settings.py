@@ -121,6 +121,13 @@ CASES = [
     Case("weights from N(0, 1) in a [64, 64, 64] net", "moons",
          {"model.hidden": [64, 64, 64], "model.init": "normal", "model.init_value": 1.0},
          "model.init"),
+    # the book's first rung (sigmoid units and output, MSE, SGD at 0.01): the loss, not
+    # the epochs, though the loss is still falling when training ends
+    Case("sigmoid + MSE + SGD 0.01 on digits", "digits",
+         {"model": {"kind": "mlp", "hidden": [64], "activation": "sigmoid",
+                    "output_activation": "sigmoid"}, "data.preprocess": {"scale": "standard"},
+          "train.loss": "mse", "train.optimizer": {"name": "sgd", "lr": 0.01},
+          "train.batch_size": 8, "train.epochs": 10}, "train.loss"),
 ]  # fmt: skip
 
 

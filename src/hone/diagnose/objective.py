@@ -51,13 +51,16 @@ def skewed_class_weight(ev: Evidence) -> Suspect | None:
 
 def loss_mismatch(ev: Evidence) -> Suspect | None:
     """Classification trained with MSE: its gradients vanish exactly where a wrong
-    confident prediction needs them most."""
+    confident prediction needs them most. A stronger suspect than a loss still falling at
+    the last epoch: that is how the mismatch shows, and training longer treats only the
+    symptom (the book's digits net, sigmoid + MSE + SGD at 0.01, val 0.18 after 10 epochs:
+    twice the epochs gave +0.09, cross-entropy +0.64, 5 paired seeds)."""
     if ev.task != "classification" or ev.cfg("train.loss") != "mse":
         return None
     return Suspect(
         "train.loss",
         "classification trained with MSE on one-hot targets",
-        0.6,
+        0.85,
         [
             Prescription(
                 "cross-entropy, the loss made for classification",

@@ -34,6 +34,7 @@ __all__ = [
     "raised_by_schedule",
     "smaller_step",
     "step_causes",
+    "step_leads",
     "step_suspects",
 ]
 
@@ -113,6 +114,13 @@ def step_suspects(ev: Evidence) -> list[Suspect]:
         out.append(Suspect("train.optimizer.momentum", why, weight, [fix],
                            {"momentum": momentum}))  # fmt: skip
     return sorted(out, key=lambda s: -s.weight)
+
+
+def step_leads(ev: Evidence) -> bool:
+    """Whether a setting besides the learning rate made the steps too large at a rate that
+    alone would be safe (heavy momentum, a schedule that raised the rate): then what those
+    steps did (dead units, exploding gradients) is traced to it before anything else."""
+    return any(s.weight == LEADS for s in step_suspects(ev))
 
 
 def step_causes(ev: Evidence) -> list[str]:

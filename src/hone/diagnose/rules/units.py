@@ -27,7 +27,7 @@ from hone.diagnose.signals import (
     median_update_ratio,
     unscaled_inputs,
 )
-from hone.diagnose.step_size import smaller_step, step_causes
+from hone.diagnose.step_size import smaller_step, step_causes, step_leads, step_suspects
 
 DEAD = DEAD_SHARE  # a layer with >= 40 % dead units
 SEVERE_DEAD = 0.9  # ... or >= 90 % even in a network that fits its data
@@ -97,6 +97,8 @@ class DeadUnits(Rule):
         else:
             why = (f"In {layer}, {share:.0%} of the units output zero for every sample, so "
                    "they pass no gradient and never recover.")  # fmt: skip
+            if step_leads(ev):
+                why += f" Most likely cause: {step_suspects(ev)[0].why}."
         costless = no_cost_seen(ev) if mostly_off or share < 0.8 else None
         if not costless and not mostly_off and share < 0.8 and not causes:  # (no bias fault)
             costless = _enough_left(ev, layer, share)
@@ -109,7 +111,7 @@ class DeadUnits(Rule):
             evidence,
             out,
             harmful={"lr": 1},
-            causes=[*causes, "model.activation", *step_causes(ev)],
+            causes=[*causes, *_dead_causes(ev)],
         )
 
 
@@ -172,6 +174,16 @@ def _negative_bias(ev: Evidence) -> bool:
     return ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0
 
 
+def _dead_causes(ev: Evidence) -> list[str]:
+    """The activation that can die, and the settings that made the steps that killed its
+    units; those first where the rate alone would be safe (``step_leads``). (Momentum 0.999
+    under SGD at 0.1 on moons, 97 % of a layer dead: LeakyReLU diverged on 6 of 6 seeds,
+    momentum 0.9 reached val 0.95.)"""
+    if step_leads(ev):
+        return [*step_causes(ev), "model.activation"]
+    return ["model.activation", *step_causes(ev)]
+
+
 def _dead_remedies(ev: Evidence) -> list[Prescription]:
     out = []
     if _negative_bias(ev):
@@ -181,19 +193,18 @@ def _dead_remedies(ev: Evidence) -> list[Prescription]:
                 {"model.bias_init": "zeros"},
             )
         )
-    return [
-        *out,
+    alive = [
         Prescription(
             "LeakyReLU keeps a small gradient for negative inputs",
             {"model.activation": "leaky_relu"},
         ),
         Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
-        *smaller_step(ev, lower_lr(ev), "a smaller learning rate knocks fewer units out"),
-        Prescription(
-            "He initialisation with zero biases",
-            {"model.init": "he_normal", "model.bias_init": "zeros"},
-        ),
     ]
+    smaller = smaller_step(ev, lower_lr(ev), "a smaller learning rate knocks fewer units out")
+    first, then = (smaller, alive) if step_leads(ev) else (alive, smaller)
+    he = Prescription("He initialisation with zero biases",
+                      {"model.init": "he_normal", "model.bias_init": "zeros"})  # fmt: skip
+    return [*out, *first, *then, he]
 
 
 def _dead_since_init(ev: Evidence, layer: str) -> float | None:
