@@ -131,3 +131,5 @@ def test_diagnose_piped_prints_each_cause_whole(
     for line, f in zip(lines, [f for f in findings if f["causes"]], strict=True):
         assert all(key in line for key in f["causes"]), line
     assert f"model.hidden ({[32] * 12})" in out
+    # The evidence tables align their cells without padding the lines out with spaces.
+    assert not [line for line in out.splitlines() if line != line.rstrip()]

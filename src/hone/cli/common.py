@@ -61,10 +61,16 @@ err.soft_wrap = not err.is_terminal
 
 
 def show(renderable: Any) -> None:
-    """Print to stdout; piped output is not squeezed to 80 columns (no terminal to fit)."""
-    if not out.is_terminal:
-        out.width = max(out.width, 160)  # print(width=) cannot exceed the console's width
-    out.print(renderable)
+    """Print to stdout; piped output is not squeezed to 80 columns (no terminal to fit), nor
+    padded with the spaces that align a table's cells on a screen."""
+    if out.is_terminal:
+        out.print(renderable)
+        return
+    out.width = max(out.width, 160)  # print(width=) cannot exceed the console's width
+    with out.capture() as captured:
+        out.print(renderable)
+    out.file.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    out.file.flush()
 
 
 def echo_json(value: Any) -> None:
