@@ -133,3 +133,17 @@ def test_diagnose_piped_prints_each_cause_whole(
     assert f"model.hidden ({[32] * 12})" in out
     # The evidence tables align their cells without padding the lines out with spaces.
     assert not [line for line in out.splitlines() if line != line.rstrip()]
+
+
+def test_a_run_without_a_validation_split_says_so_beside_what_is_achievable(
+    capsys: pytest.CaptureFixture[str], store: Path
+) -> None:
+    """The achievable line read "this run: train 0.9087, val -" where the run has no
+    validation split (its references are cross-validated on the training rows)."""
+    run_id = hone.run(tiny(**{"data.split": "8:2"}), store=str(store)).run_id
+    code, out, _ = cli(capsys, "diagnose", run_id, "--store", str(store))
+    line = next(line for line in out.splitlines() if line.startswith("achievable:"))
+    assert code == 0 and "(no validation split)" in line and "val -" not in line
+    code, out, _ = cli(capsys, "report", run_id, "--store", str(store))
+    page = next((store / "reports").glob(f"{run_id}*.html")).read_text()
+    assert code == 0 and "(no validation split)" in page and "val -" not in page

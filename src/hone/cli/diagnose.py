@@ -135,9 +135,12 @@ def _print_reference(reference: dict[str, Any]) -> None:
     run = reference.get("run") or {}
     metric = target["metric"]
     source = "the target error" if target["source"] == "target_error" else target["source"]
+    val = f", val {fmt(run.get('val'))}"
+    if run.get("val") is None and reference.get("split") == "cv":
+        val = " (no validation split)"
     line = (
         f"achievable: {metric} {fmt(target['score'])} ({source}); this run: train "
-        f"{fmt(run.get('train'))}, val {fmt(run.get('val'))}"
+        f"{fmt(run.get('train'))}{val}"
     )
     models = reference.get("models") or {}
     split = reference.get("split") or "val"
