@@ -103,8 +103,9 @@ def probe_diagnosis(
     first = base.seed + 1  # fresh seeds: not the one the run (and its diagnosis) saw
     seed_list = list(range(first, first + seeds))
     shape = _shape(store, run_id, base)
-    if not shape.validated:
-        held = validation_from_training(base.data, HELD_BACK)
+    held_back = None if shape.validated else HELD_BACK
+    if held_back:
+        held = validation_from_training(base.data, held_back)
         base = load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
     while True:  # the fewest hypotheses dropped (the last first) to keep within the budget
         weights = _unit_weights(base, found, seed_list, stack, shape)
@@ -125,13 +126,12 @@ def probe_diagnosis(
         exp_id = plan_experiment(store, "probe", short, variants, seed_list, metric,
                                  {"probe_of": run_id, "epochs": epochs,
                                   "steps_per_epoch": cap,
-                                  "held_back": None if shape.validated else HELD_BACK})  # fmt: skip
+                                  "held_back": held_back})  # fmt: skip
     run_pending(store, exp_id, None, progress, "compare", stack=stack)
     summary = summarize_experiment(store, exp_id)
     status = "completed" if summary["complete"] else "incomplete"
     store.finish_experiment(exp_id, status, summary)
     gaining, caught = arm_paces(store, summary, int(base.train.epochs))
-    held_back = None if shape.validated else HELD_BACK
     ranked = rank_by_probe(diagnosis, found, summary, base, epochs, cap, gaining, caught,
                            held_back)  # fmt: skip
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
