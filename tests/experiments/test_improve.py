@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from hone.config import load_config
 from hone.experiments.improve import improve
+from hone.experiments.probe import HELD_BACK
 from hone.store import RunStore
 
 UNDERFIT = {
@@ -51,3 +53,30 @@ def test_improve_fixes_overfitting(store: Path) -> None:
         result = improve(rs, load_config(OVERFIT), seeds=3, metric="val_loss", budget_runs=9)
     check(result, higher=False)
     assert "overfitting" in result["adopted"][0]["name"]
+
+
+def test_a_config_without_a_validation_split_is_improved_on_training_rows_held_back(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hone improve`` with no config (the Keras-style blobs baseline: 80/20, no validation
+    split) stopped at once: comparisons need a validation split. Each run now holds back a
+    share of its training rows and is compared on them; the final config keeps its split."""
+    from tests.cli.test_app import cli
+
+    split = {"train": 0.8, "test": 0.2}
+    cfg = load_config({**UNDERFIT, "data": {**UNDERFIT["data"], "split": split}})
+    with RunStore(store) as rs:
+        result = improve(rs, cfg, seeds=3, metric="val_accuracy", budget_runs=9,
+                         held_back=HELD_BACK)  # fmt: skip
+        record = rs.get_experiment(result["experiment"])
+        runs = [rs.get_run(r["run_id"], with_history=False) for r in record.runs]
+    check(result, higher=True)
+    assert result["held_back"] == HELD_BACK and record.spec["held_back"] == HELD_BACK
+    trained = runs[0].config["data"]["split"]
+    assert trained["val"] == pytest.approx(0.8 * HELD_BACK)
+    assert trained["train"] == pytest.approx(0.8 * (1 - HELD_BACK))
+    final = load_config(__import__("yaml").safe_load(result["final_config"]))
+    assert final.data.split == cfg.data.split  # the user's split, with what was adopted
+    code, out, err = cli(capsys, "improve", "--budget", "3", "--store", str(store), "--json")
+    assert code == 0, err
+    assert json.loads(out)["held_back"] == HELD_BACK

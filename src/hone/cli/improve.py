@@ -76,8 +76,10 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
+    from hone.assemble import load_run_data
     from hone.experiments.compare import check_metric, resolve_resumable
     from hone.experiments.improve import improve
+    from hone.experiments.probe import HELD_BACK, holding_back
     from hone.runs.stacking import check_stack
 
     check_stack(stack)
@@ -89,13 +91,20 @@ def improve_cmd(
             spec = rs.get_experiment(exp_id).spec
             base = load_config(spec["config"])
             runs, seconds = spec.get("budget_runs"), spec.get("budget_seconds")
-            chosen, n_seeds = spec["metric"], len(spec["seeds"])
+            chosen, n_seeds, held = spec["metric"], len(spec["seeds"]), None
         else:
             exp_id = None
             base = base_config(config, set_)
             _budget_ok(budget)
             runs, seconds = _parse_budget(budget)
-            chosen, n_seeds = check_metric(base, metric), seeds
+            # No validation split (the Keras-style blobs baseline): compare on training rows
+            # held back from every run, as a probe does; the final config keeps its split.
+            held = HELD_BACK if metric is None and load_run_data(base).val is None else None
+            compared = holding_back(base, held) if held else base
+            chosen, n_seeds = check_metric(compared, metric), seeds
+            if held:
+                bar.say(f"no validation split: each run holds back {held * 100:.0f} % of its "
+                        "training rows, compared on them")  # fmt: skip
         result = improve(
             rs,
             base,
@@ -109,6 +118,7 @@ def improve_cmd(
             backend=where,
             say=notes_to(bar),
             progress=bar,
+            held_back=held,
             announce=lambda e: bar.say(  # the command on a line of its own: never cut
                 f"experiment {e}\n  resume with: hone improve --resume {e}", wrap=False
             ),

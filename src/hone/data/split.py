@@ -43,9 +43,10 @@ def validation_from_training(data: DataConfig, share: float) -> dict[str, float]
     train on the other rows and are compared on these)."""
     fixed_test = data.dataset in OFFICIAL_TEST
     train, _, test = resolve_ratios(data.split, fixed_test, data.dataset)
-    split = {"train": train * (1 - share), "val": train * share}
-    if not fixed_test:  # the same rows as the run's test split (cut first, same seed)
-        split["test"] = test
+    split = {"train": round(train * (1 - share), 6), "val": round(train * share, 6)}
+    if not fixed_test and abs(train + test - 1) < 1e-6:  # the run's test rows (cut first)
+        split["test"] = 1 - split["train"] - split["val"]
+    # (rows the run left out of every split: the test split takes them, never training)
     return split
 
 

@@ -26,7 +26,7 @@ from hone.experiments.compare import (
     run_pending,
     summarize_experiment,
 )
-from hone.experiments.probe import probe_diagnosis
+from hone.experiments.probe import holding_back, probe_diagnosis
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
 from hone.runs import diagnose_recorded, evidence_of
@@ -140,13 +140,20 @@ def improve(
     stack: str = "auto",
     say: Any = None,
     backend: Backend | None = None,
+    held_back: float | None = None,
 ) -> dict[str, Any]:
     """Run (or resume ``exp_id``) the improvement loop; returns the summary (also stored).
     ``announce(exp_id)`` is called once the experiment exists (to print how to resume);
-    ``stack``, ``say`` and ``backend`` are ``run_pending``'s."""
+    ``stack``, ``say`` and ``backend`` are ``run_pending``'s. ``held_back``: a config
+    without a validation split is improved on that share of its training rows, held back
+    from every run (the final config keeps the split as it was)."""
     seed_list = list(range(base.seed, base.seed + seeds))
     if exp_id is None:
-        extra = {"budget_runs": budget_runs, "budget_seconds": budget_seconds, "seconds_used": 0.0}
+        extra: dict[str, Any] = {"budget_runs": budget_runs, "budget_seconds": budget_seconds,
+                                 "seconds_used": 0.0}  # fmt: skip
+        if held_back:
+            extra.update(held_back=held_back, own_split=base.data.split.model_dump(mode="json"))
+            base = holding_back(base, held_back)
         exp_id = plan_experiment(store, "improve", base, [Variant("baseline", {})], seed_list,
                                  metric, extra)  # fmt: skip
     else:
@@ -158,6 +165,7 @@ def improve(
                  float(spec.get("seconds_used") or 0.0),
                  lambda: run_pending(store, exp_id, jobs, progress, "improve", stack=stack,
                                      say=say, backend=backend))  # fmt: skip
+    loop.held_back, loop.own_split = spec.get("held_back"), spec.get("own_split")
     loop.run_pending()
     for round_no in range(1, 100):
         stop = loop.round(round_no)
@@ -190,6 +198,8 @@ class _Loop:
     current_name: str = "baseline"
     current_patch: dict[str, Any] = field(default_factory=dict)
     stop_reason: str = "no candidate helped"
+    held_back: float | None = None  # a share of the training rows held back for validation
+    own_split: dict[str, Any] | None = None  # ... and the split as it was before
 
     def __post_init__(self) -> None:
         self.planned = len(self.seeds)  # the baseline's runs
@@ -281,6 +291,13 @@ class _Loop:
             return None
         return best[1], best[2], rows[best[1].name]["summary"]
 
+    def _final(self) -> Config:
+        """The config the loop ends with, on the split it was given."""
+        final = load_config(self.base, self.current_patch)
+        if self.own_split is None:
+            return final
+        return load_config(final, {"data.split": self.own_split})
+
     def result(self) -> dict[str, Any]:
         """The loop's summary: the ladder of adopted changes, what was rejected and why,
         the final config."""
@@ -297,7 +314,8 @@ class _Loop:
             "final_variant": self.current_name,
             "final_summary": rows[self.current_name]["summary"],
             "final_test": rows[self.current_name]["final_test"],
-            "final_config": load_config(self.base, self.current_patch).to_yaml(),
+            "final_config": self._final().to_yaml(),
+            "held_back": self.held_back,
             "runs_used": self.planned,
             "seconds": self.seconds(),
         }

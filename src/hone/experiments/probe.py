@@ -54,7 +54,9 @@ from hone.runs.stacking import CPU_WORK_LIMIT
 from hone.store.runstore import RunStore
 
 __all__ = [
+    "HELD_BACK",
     "Hypothesis",
+    "holding_back",
     "hypotheses",
     "probe_diagnosis",
     "probed_before",
@@ -105,8 +107,7 @@ def probe_diagnosis(
     shape = _shape(store, run_id, base)
     held_back = None if shape.validated else HELD_BACK
     if held_back:
-        held = validation_from_training(base.data, held_back)
-        base = load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
+        base = holding_back(base, held_back)
     while True:  # the fewest hypotheses dropped (the last first) to keep within the budget
         weights = _unit_weights(base, found, seed_list, stack, shape)
         epochs, cap, fits = _probe_length(base, record.wall_seconds, record.epochs_run, budget,
@@ -137,6 +138,13 @@ def probe_diagnosis(
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
+
+
+def holding_back(base: Config, share: float) -> Config:
+    """``base`` with ``share`` of its training rows held back as a validation split (for a
+    config without one: a probe, or ``hone improve``, compares its arms on those rows)."""
+    held = validation_from_training(base.data, share)
+    return load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
 
 
 def _earlier(
