@@ -63,6 +63,50 @@ def test_a_clip_that_binds_on_nearly_every_sgd_step_is_a_suspect(
         assert found.remedies[0].patch == {"train.grad_clip": {"norm": 1.0}}
 
 
+def _value_clipped(optimizer: str, clip: float, rms: list[float | None]) -> Evidence:
+    """Samples of two weight layers (60 and 40 weights) whose gradient RMS is ``rms``
+    (``None``: a sample without its layers' numbers)."""
+    cfg = Config().to_dict()
+    cfg["train"].update(optimizer={"name": optimizer, "lr": 0.1}, grad_clip={"value": clip})
+    samples = [
+        {
+            "epoch": i // 4 + 1,
+            "layers": {}
+            if r is None
+            else {
+                "hidden1.dense": {"grad_norm": r * 60**0.5, "numel": 60},
+                "output": {"grad_norm": r * 40**0.5, "numel": 40},
+            },
+        }
+        for i, r in enumerate(rms)
+    ]
+    return Evidence("r", "completed", "", cfg, {"train_loss": [1.0, 0.9, 0.8]}, {},
+                    telemetry={"samples": samples}, data={"task": "classification"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "clip", "rms", "suspect"),
+    [("sgd", 1e-4, [1e-4] * 20, True),  # every weight's gradient cut to the value
+     ("sgd", 1e-4, [6e-5] * 17 + [1e-5] * 3, True),  # most of them, on 85 % of the steps
+     ("sgd", 1e-4, [1e-5] * 20, False),  # gradients far below the value: it never cut
+     ("adam", 1e-4, [1e-4] * 20, False),  # Adam divides the scale back out
+     ("sgd", 2.0, [2.0] * 20, False),  # a value of 2 leaves SGD's steps their size
+     ("sgd", 1e-4, [1e-4] * 3 + [None] * 17, False)],  # too few samples to tell
+)  # fmt: skip
+def test_a_value_clip_that_cuts_every_sgd_step_is_a_suspect(
+    optimizer: str, clip: float, rms: list[float | None], suspect: bool
+) -> None:
+    """SGD at 0.1 with ``grad_clip: {value: 1e-4}`` on blobs (val 0.25, a step of 2e-5 of
+    the weights' size) was a rate too low: the remedy was a larger rate, where every
+    weight's step was cut to lr x 1e-4 by the clip."""
+    found = clipping(_value_clipped(optimizer, clip, rms))
+    assert (found is not None) == suspect
+    if found is not None:
+        assert found.key == "train.grad_clip" and found.weight >= STRONG
+        assert found.remedies[0].patch == {"train.grad_clip": {"norm": 1.0, "value": None}}
+        assert "value 0.0001" in found.why
+
+
 @pytest.mark.parametrize(("norm", "batch", "suspect"),
                          [("batch", 2, True), ("batch", 4, True), ("batch", 8, False),
                           ("layer", 2, False), ("batch", "full", False)])  # fmt: skip

@@ -14,6 +14,7 @@ that caused the problem — never more regularisation for a run that underfits b
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from hone.diagnose.achievable import achievable, score_of
@@ -62,6 +63,7 @@ STRONG = 0.9  # a suspect this strong makes the epochs an unlikely cause
 PLAIN_SGD = ("sgd", "momentum", "nesterov")  # the optimizers a clipped gradient slows
 BINDING = 0.99  # a recorded gradient norm this close to the clip norm was clipped ...
 BOUND_SHARE = 0.8  # ... and a clip binding on this share of the samples sets every step
+BINDING_RMS = 0.5  # a value clip: the weights' gradient RMS at half the value or more
 MIN_SAMPLES = 5
 BN_BATCH = 8  # batch normalisation over fewer rows than this normalises by noise
 AUG_SHARE = 0.5  # augmentation noise (or brightness) this share of the inputs' spread is strong
@@ -217,33 +219,64 @@ def schedule(ev: Evidence) -> Suspect | None:
 
 
 def clipping(ev: Evidence) -> Suspect | None:
-    """Gradient clipping below a norm of 1 that bound on nearly every sampled step of plain
-    SGD: every step is cut to the clip norm times the learning rate, however steep the loss
-    (the recorded norms are after clipping, so a binding clip shows as norms at its value).
-    Adaptive optimizers divide a uniformly scaled gradient back out: the clip costs them
-    little."""
-    clip = ev.cfg("train.grad_clip.norm")
+    """Gradient clipping below a norm (or an element value) of 1 that bound on nearly every
+    sampled step of plain SGD: every step is cut to the clip times the learning rate,
+    however steep the loss (the recorded norms are after clipping, so a binding clip shows
+    as norms at its value). Adaptive optimizers divide a uniformly scaled gradient back
+    out: the clip costs them little."""
     name = str(ev.cfg("train.optimizer.name", "adam"))
-    if not isinstance(clip, int | float) or not 0 < clip < 1 or name not in PLAIN_SGD:
+    if name not in PLAIN_SGD:
         return None
-    norms = global_grad_norms(ev.telemetry)
-    if len(norms) < MIN_SAMPLES:
+    norm, value = ev.cfg("train.grad_clip.norm"), ev.cfg("train.grad_clip.value")
+    if isinstance(norm, int | float) and 0 < norm < 1:
+        clip, kind, bound = norm, "norm", _norm_bound(ev, norm)
+    elif isinstance(value, int | float) and 0 < value < 1:
+        clip, kind, bound = value, "value", _value_bound(ev, value)
+    else:
         return None
-    bound = sum(n >= BINDING * clip for n in norms) / len(norms)
-    if bound < BOUND_SHARE:
+    if bound is None or bound < BOUND_SHARE:
         return None
     return Suspect(
         "train.grad_clip",
-        f"gradient clipping at norm {clip:g} bound on {bound:.0%} of the sampled steps: "
-        f"every {name} step was at most lr x {clip:g} long",
+        f"gradient clipping at {kind} {clip:g} bound on {bound:.0%} of the sampled steps: "
+        f"every {name} step was at most lr x {clip:g} long"
+        + (" in every weight" if kind == "value" else ""),
         0.95,
         [
             Prescription(
-                "clip only exploding gradients (norm 1)", {"train.grad_clip": {"norm": 1.0}}
+                "clip only exploding gradients (norm 1)",  # a value clip gives way to it
+                {"train.grad_clip": {"norm": 1.0} | ({"value": None} if kind == "value" else {})},
             )
         ],
-        {"grad_clip_norm": clip, "share_of_steps_clipped": bound},
+        {f"grad_clip_{kind}": clip, "share_of_steps_clipped": bound},
     )
+
+
+def _norm_bound(ev: Evidence, clip: float) -> float | None:
+    """The share of sampled steps whose global gradient norm sat at the clip norm."""
+    norms = global_grad_norms(ev.telemetry)
+    if len(norms) < MIN_SAMPLES:
+        return None
+    return sum(n >= BINDING * clip for n in norms) / len(norms)
+
+
+def _value_bound(ev: Evidence, clip: float) -> float | None:
+    """The share of sampled steps whose weights' gradient RMS reached half the clip value:
+    every element is at most the value after clipping, so an RMS near it means most were
+    cut (SGD at 0.1 clipped at 1e-4 on blobs: the RMS sat at the value on every step)."""
+    rms = []
+    for sample in (ev.telemetry or {}).get("samples") or []:
+        layers = [s for s in (sample.get("layers") or {}).values() if isinstance(s, dict)]
+        pairs = [(s.get("grad_norm"), s.get("numel")) for s in layers]
+        norms = finite(n for n, _ in pairs)
+        sizes = finite(k for _, k in pairs)
+        if not layers or len(norms) != len(layers) or len(sizes) != len(layers):
+            continue  # a layer without its numbers: the sample says nothing
+        if sum(sizes) > 0:
+            rms.append(math.sqrt(sum(n * n for n in norms) / sum(sizes)))
+    if len(rms) < MIN_SAMPLES:
+        return None
+    return sum(r >= BINDING_RMS * clip for r in rms) / len(rms)
 
 
 def tiny_batch_norm(ev: Evidence) -> Suspect | None:
