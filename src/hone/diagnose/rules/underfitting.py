@@ -119,9 +119,10 @@ def _held_at_reference(target: Achievable, train: float) -> tuple[float, str] | 
 
 def _unclear(target: Achievable | None, train: float) -> str:
     if target is not None and target.clearly_below(train):
-        return " The shortfall is small (under twice the reference's noise): --probe measures it."
+        return (" The shortfall is small (under twice the reference's noise): a probe "
+                "measures whether the remedy is worth it.")  # fmt: skip
     return (" The shortfall is within the reference's noise, but the setting is a strong "
-            "suspect: --probe measures its cost.")  # fmt: skip
+            "suspect: a probe measures its cost.")  # fmt: skip
 
 
 def _others(suspects: list[Suspect]) -> str:
