@@ -94,6 +94,25 @@ def test_tune_with_a_space_mapping(store: Path) -> None:
     _check_html(outcome._repr_html_())
 
 
+def test_without_a_validation_split_compare_and_tune_hold_back_training_rows(
+    store: Path,
+) -> None:
+    """The Keras-style 80/20 (train and test): ``compare`` and ``tune`` compare on a fifth
+    of the training rows held back from every run, where they refused to start."""
+    noval = tiny(**{"train.epochs": 2, "data.split": "8:2"})
+    result = hone.compare(noval, vary={"train.optimizer.lr": [0.1]}, seeds=2, store=store)
+    with RunStore(store) as rs:
+        spec = rs.get_experiment(result.experiment_id).spec
+    assert result.metric == "val_accuracy" and spec["held_back"] == 0.2
+    assert spec["config"]["data"]["split"]["val"] == pytest.approx(0.16)
+    space = {"train.optimizer.lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": True}}
+    outcome = hone.tune(noval, space=space, trials=2, seeds_final=0, store=store)
+    assert outcome.best_value is not None and outcome.best_params
+    with RunStore(store) as rs:  # the best trial trained on the held-back split
+        trained = rs.get_run(str(outcome.study.best_run), with_history=False)
+    assert trained.config["data"]["split"]["val"] == pytest.approx(0.16)
+
+
 def test_diagnose_is_callable_and_renders(store: Path) -> None:
     import hone.diagnose.rules  # importing the package must keep it callable
 

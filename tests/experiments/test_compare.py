@@ -188,12 +188,24 @@ def test_cli_compare_table_and_experiment_file(
     assert code == 0 and "exp-" in out
     code, _, err = cli(capsys, "compare", str(config), "--store", str(store))
     assert code == 2 and "--vary" in err
-    bad = tmp_path / "noval.yaml"
-    bad.write_text(yaml.safe_dump(tiny(**{"data.split": "8:2"})))
-    code, _, err = cli(
-        capsys, "compare", str(bad), "--vary", "model.hidden=[4]", "--store", str(store)
-    )
-    assert code == 2 and "validation split" in err
+    # No validation split (the Keras-style 80/20): every run holds back a fifth of its
+    # training rows to be compared on, and says so; the test split stays for the record.
+    noval = tmp_path / "noval.yaml"
+    noval.write_text(yaml.safe_dump(tiny(**{"data.split": "8:2"})))
+    code, out, err = cli(capsys, "compare", str(noval), "--vary", "model.hidden=[4]",
+                         "--seeds", "2", "--store", str(store), "--json")  # fmt: skip
+    summary = json.loads(out)
+    assert code == 0 and summary["held_back"] == 0.2
+    with RunStore(store) as rs:
+        split = rs.get_experiment(summary["experiment"]).spec["config"]["data"]["split"]
+    assert summary["metric"] == "val_accuracy"
+    assert split["val"] == pytest.approx(0.16) and split["train"] == pytest.approx(0.64)
+    code, _, err = cli(capsys, "compare", str(noval), "--vary", "model.hidden=[4]",
+                       "--seeds", "1", "--store", str(store))  # fmt: skip
+    assert code == 0 and "no validation split: every run holds back 20 %" in err
+    code, _, err = cli(capsys, "compare", str(noval), "--vary", "model.hidden=[4]",
+                       "--metric", "test_accuracy", "--store", str(store))  # fmt: skip
+    assert code == 2 and "never uses to choose" in err
 
 
 @pytest.mark.slow

@@ -39,6 +39,7 @@ from hone.experiments.compare import (
     plan_experiment,
     run_pending,
     summarize_experiment,
+    validated,
 )
 from hone.experiments.probe import probe_diagnosis, probing_diagnoser
 from hone.experiments.tune import load_space, parse_space, rerun_best
@@ -191,13 +192,17 @@ def compare(
     of every layer, or the function you give called after seeding). ``stack="auto"`` trains
     each variant's seeds as one stacked model where they can be (``--stack``).
     ``backend="ray"`` runs them on a Ray cluster at ``address`` (``--backend``, ``--address``).
+    A config without a validation split is compared on 20 % of its training rows, held back
+    from every run (``hone.experiments.compare.validated``), unless ``metric`` names another.
     """
     check_stack(stack)
     where = parse_backend(backend, address)
     runs.check_sources(model, data)
     if config is None and (model is not None or data is not None):
         config = runs.python_defaults(model, data)[0]  # a validation split to compare on
-    base = _base(config, overrides, keywords, store)
+    base, held = _base(config, overrides, keywords, store), None
+    if data is None:  # no validation split: compared on training rows held back
+        base, held = validated(base, metric)
     runner, bundle = None, None
     if model is not None or data is not None:
         if jobs > 1 or where.is_ray:
@@ -222,6 +227,7 @@ def compare(
         exp_id = plan_experiment(
             rs, "ladder" if ladder else "compare", base, planned,
             list(range(base.seed, base.seed + seeds)), chosen,
+            {"held_back": held} if held else None,
             task=bundle.task if bundle is not None else None,
         )  # fmt: skip
         return _run_experiment(rs, exp_id, jobs, progress, runner=runner, stack=stack,
@@ -274,10 +280,11 @@ def tune(
     ``{key: {type: float, low: 1e-4, high: 1e-1, log: true}}`` or a YAML file.
     ``stack="auto"`` trains trials of one shape as one stacked model (``stack_size`` of
     them; default from the model and device), ``"off"`` one at a time.
-    ``backend="ray"`` runs the trials on a Ray cluster at ``address``."""
+    ``backend="ray"`` runs the trials on a Ray cluster at ``address``. A config without a
+    validation split is tuned on 20 % of its training rows held back, as ``compare`` is."""
     check_stack(stack)
     where = parse_backend(backend, address)
-    base = _base(config, overrides, keywords, store)
+    base = validated(_base(config, overrides, keywords, store), metric)[0]
     if isinstance(space, str | Path):
         specs = load_space(Path(space), base)
     else:

@@ -173,6 +173,14 @@ def notes_to(bar: RunsBar) -> Callable[[str], None] | None:
     return None if bar.quiet else bar.say
 
 
+def say_held_back(bar: RunsBar, held: float | None) -> None:
+    """Once, above the progress display: the config has no validation split, so its runs
+    are compared on training rows held back (``compare.validated``)."""
+    if held:
+        bar.say(f"no validation split: every run holds back {held * 100:.0f} % of its training "
+                "rows and is compared on them (or name a --metric)")  # fmt: skip
+
+
 def parse_duration(text: str, flag: str) -> float:
     """``90s``, ``5m``, ``1h`` or plain seconds, as seconds (more than zero)."""
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(s|m|h)?", text.strip())

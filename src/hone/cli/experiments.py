@@ -28,6 +28,7 @@ from hone.cli.common import (
     out,
     runs_bar,
     safe,
+    say_held_back,
     show,
 )
 from hone.cli.improve import print_improve
@@ -108,6 +109,7 @@ def compare_cmd(
         resolve_resumable,
         run_pending,
         summarize_experiment,
+        validated,
     )
     from hone.runs.stacking import check_stack
 
@@ -118,7 +120,8 @@ def compare_cmd(
             exp_id = resolve_resumable(rs, resume, "compare")
         else:
             bar.phase("loading the data and checking the variants")
-            base = base_config(config, set_)
+            base, held = validated(base_config(config, set_), metric)
+            say_held_back(bar, held)
             if experiment is not None:
                 variants, is_ladder = from_file(base, experiment)
             elif vary:
@@ -130,9 +133,9 @@ def compare_cmd(
                 )
             chosen = check_metric(base, metric)
             seed_list = list(range(base.seed, base.seed + seeds))
-            exp_id = plan_experiment(
-                rs, "ladder" if is_ladder else "compare", base, variants, seed_list, chosen
-            )
+            extra = {"held_back": held} if held else None
+            kind = "ladder" if is_ladder else "compare"
+            exp_id = plan_experiment(rs, kind, base, variants, seed_list, chosen, extra)
         bar.title = f"compare {exp_id[-6:]}"
         bar.say(f"experiment {exp_id}", wrap=False)
         run_pending(rs, exp_id, jobs, bar, stack=stack, say=notes_to(bar), backend=where)

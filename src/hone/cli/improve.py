@@ -27,6 +27,7 @@ from hone.cli.common import (
     out,
     runs_bar,
     safe,
+    say_held_back,
     set_args,
 )
 from hone.cluster import parse_backend
@@ -76,10 +77,8 @@ def improve_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Diagnose, prescribe, verify each remedy over seeds, adopt what helps, repeat."""
-    from hone.assemble import load_run_data
-    from hone.experiments.compare import check_metric, resolve_resumable
+    from hone.experiments.compare import check_metric, resolve_resumable, validated
     from hone.experiments.improve import improve
-    from hone.experiments.probe import HELD_BACK, holding_back
     from hone.runs.stacking import check_stack
 
     check_stack(stack)
@@ -98,13 +97,10 @@ def improve_cmd(
             _budget_ok(budget)
             runs, seconds = _parse_budget(budget)
             # No validation split (the Keras-style blobs baseline): compare on training rows
-            # held back from every run, as a probe does; the final config keeps its split.
-            held = HELD_BACK if metric is None and load_run_data(base).val is None else None
-            compared = holding_back(base, held) if held else base
+            # held back from every run; the final config keeps its own split.
+            compared, held = validated(base, metric)
             chosen, n_seeds = check_metric(compared, metric), seeds
-            if held:
-                bar.say(f"no validation split: each run holds back {held * 100:.0f} % of its "
-                        "training rows, compared on them")  # fmt: skip
+            say_held_back(bar, held)
         result = improve(
             rs,
             base,

@@ -28,6 +28,7 @@ from hone.cli.common import (
     out,
     runs_bar,
     safe,
+    say_held_back,
     set_args,
     show,
 )
@@ -86,7 +87,7 @@ def tune_cmd(
     quiet: QuietOpt = False,
 ) -> None:
     """Search hyper-parameters with Optuna, then re-run the best config over seeds."""
-    from hone.experiments.compare import check_metric
+    from hone.experiments.compare import check_metric, validated
     from hone.experiments.tune import load_space, rerun_best, tune
     from hone.runs.stacking import check_stack
 
@@ -95,7 +96,8 @@ def tune_cmd(
     silent = quiet or json_out
     with runs_bar("tune", silent, "trials") as bar:
         bar.phase("loading the data")
-        base = base_config(config, set_)
+        base, held = validated(base_config(config, set_), metric)
+        say_held_back(bar, held)
         specs = load_space(space, base)
         chosen = check_metric(base, metric)
         root = resolve_store_root(store or base.store)

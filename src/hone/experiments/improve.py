@@ -21,12 +21,13 @@ from hone.diagnose import diagnose
 from hone.errors import HoneError
 from hone.experiments.compare import (
     Progress,
+    holding_back,
     plan_experiment,
     resolve_resumable,
     run_pending,
     summarize_experiment,
 )
-from hone.experiments.probe import holding_back, probe_diagnosis
+from hone.experiments.probe import probe_diagnosis
 from hone.experiments.stats import compare_paired
 from hone.experiments.variants import Variant
 from hone.runs import diagnose_recorded, evidence_of

@@ -27,12 +27,13 @@ from typing import Any
 import torch
 
 from hone.config import Config, load_config
-from hone.data import validation_from_training
 from hone.diagnose import Diagnosis
 from hone.errors import HoneError
 from hone.experiments.compare import (
+    HELD_BACK,
     Progress,
     default_metric,
+    holding_back,
     plan_experiment,
     run_pending,
     stack_units,
@@ -54,9 +55,7 @@ from hone.runs.stacking import CPU_WORK_LIMIT
 from hone.store.runstore import RunStore
 
 __all__ = [
-    "HELD_BACK",
     "Hypothesis",
-    "holding_back",
     "hypotheses",
     "probe_diagnosis",
     "probed_before",
@@ -76,9 +75,6 @@ CAPPED_STEPS = 50
 # telemetry, live diagnosis) cost more than its arithmetic. Probe runs now record neither
 # telemetry nor live diagnosis, so this overstates their cost: the probe stays within budget.
 MEMBER_COST = 0.4
-# A run without a validation split is probed on this share of its training rows, held back
-# from every arm (the test split stays unseen: hone never chooses on it).
-HELD_BACK = 0.2
 
 
 def probe_diagnosis(
@@ -138,13 +134,6 @@ def probe_diagnosis(
     # hypotheses left untested so the probe keeps to its budget, and whether even one did
     ranked.reference["probe"].update(untested=len(asked) - len(found), within_budget=fits)
     return ranked
-
-
-def holding_back(base: Config, share: float) -> Config:
-    """``base`` with ``share`` of its training rows held back as a validation split (for a
-    config without one: a probe, or ``hone improve``, compares its arms on those rows)."""
-    held = validation_from_training(base.data, share)
-    return load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
 
 
 def _earlier(

@@ -5,24 +5,29 @@ processes or on Ray (``execute``, ``on_ray``) and summarised (``summary``)."""
 from hone.experiments.compare.execute import ExperimentInterrupted, run_pending, stack_units
 from hone.experiments.compare.plan import (
     FINAL,
+    HELD_BACK,
     Progress,
     check_metric,
     check_variants,
     default_metric,
+    holding_back,
     pending_runs,
     plan_experiment,
     recordable_metrics,
     resolve_resumable,
+    validated,
 )
 from hone.experiments.compare.summary import summarize_experiment
 
 __all__ = [
     "FINAL",
+    "HELD_BACK",
     "ExperimentInterrupted",
     "Progress",
     "check_metric",
     "check_variants",
     "default_metric",
+    "holding_back",
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
@@ -30,4 +35,5 @@ __all__ = [
     "run_pending",
     "stack_units",
     "summarize_experiment",
+    "validated",
 ]

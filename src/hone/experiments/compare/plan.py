@@ -11,7 +11,7 @@ from typing import Any
 from hone.assemble import load_run_data
 from hone.config import Config, load_config
 from hone.config.names import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
-from hone.data import DataBundle
+from hone.data import DataBundle, validation_from_training
 from hone.errors import ConfigError, suggest
 from hone.experiments.variants import Variant
 from hone.store.owner import current_owner
@@ -20,17 +20,20 @@ from hone.train.losses import resolve_loss
 
 __all__ = [
     "FINAL",
+    "HELD_BACK",
     "Progress",
     "Unit",
     "check_metric",
     "check_variants",
     "default_metric",
+    "holding_back",
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
     "resolve_resumable",
     "tell_once",
     "unit_label",
+    "validated",
 ]
 
 RESERVED = ("baseline",)
@@ -103,6 +106,29 @@ def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None
 
 def default_metric(cfg: Config) -> str:
     return check_metric(cfg, None)
+
+
+# A config without a validation split is compared on this share of its training rows, held
+# back from every run: hone chooses on validation rows, never on the test split.
+HELD_BACK = 0.2
+
+
+def holding_back(base: Config, share: float) -> Config:
+    """``base`` with ``share`` of its training rows held back as a validation split."""
+    held = validation_from_training(base.data, share)
+    return load_config(base, {"data.split": {**base.data.split.model_dump(), **held}})
+
+
+def validated(cfg: Config, metric: str | None) -> tuple[Config, float | None]:
+    """``cfg`` as a comparison trains it, and the share of its training rows held back:
+    where it has no validation split and no ``metric`` is named (the Keras-style blobs
+    baseline, 80/20), ``HELD_BACK`` of them, which every run leaves out and is compared
+    on; else ``cfg`` as it is and ``None``. Data given from Python is split as given."""
+    if metric is not None or cfg.data.dataset == "python":
+        return cfg, None
+    if load_run_data(cfg).val is not None:
+        return cfg, None
+    return holding_back(cfg, HELD_BACK), HELD_BACK
 
 
 def check_variants(base: Config, variants: list[Variant], task: str | None = None) -> None:

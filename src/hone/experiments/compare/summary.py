@@ -114,6 +114,8 @@ def summarize_experiment(store: RunStore, exp_id: str) -> dict[str, Any]:
         "runs_planned": planned,
         "min_seeds_for_verdict": MIN_SEEDS,
         "variants": rows,
+        # a config without a validation split: the share of training rows compared on
+        **({"held_back": spec["held_back"]} if spec.get("held_back") else {}),
     }
 
 
