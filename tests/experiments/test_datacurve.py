@@ -52,9 +52,14 @@ def test_capable_model_short_of_data_gets_told_to_collect_more() -> None:
     assert np.isfinite(curve.points[-1].mean_val)
 
 
-def test_needs_a_validation_split() -> None:
-    with pytest.raises(ConfigError, match="validation split"):
-        data_curve(load_config({"data": {"split": "8:2"}}), [0.5, 1.0])
+def test_without_a_validation_split_holds_training_rows_back() -> None:
+    """The Keras-style 80/20 blobs baseline: the curve validates on a fifth of the training
+    rows held back (it once refused), and its fractions are of the other 640."""
+    cfg = load_config({"data": {"split": "8:2"}, "train": {"epochs": 30}})
+    curve = data_curve(cfg, [0.5, 1.0], seeds=1)
+    assert curve.evidence["held_back"] == 0.2
+    assert [p.n_train for p in curve.points] == [320, 640]
+    assert np.isfinite(curve.points[-1].mean_val)
     with pytest.raises(ConfigError, match="fractions"):
         data_curve(load_config({"data": {"split": "6:2:2"}}), [0.0, 1.0])
 

@@ -69,6 +69,10 @@ def datacurve_cmd(
     if quiet:
         out.print(f"{curve.verdict}: {safe(curve.answer)}", highlight=False)
         return
+    held = curve.evidence.get("held_back")
+    if held:
+        out.print(f"no validation split: {held * 100:.0f} % of the training rows were held back "
+                  "to validate on; the fractions are of the rest", highlight=False)  # fmt: skip
     table = Table(title="data curve (mean over seeds)", title_justify="left")
     for col in ("fraction", "n train", "train error", "val error"):
         table.add_column(col, justify="right")

@@ -20,6 +20,7 @@ from hone.data.split import split_indices
 from hone.diagnose.datacurve import CurvePoint, DataCurve, read_curve
 from hone.errors import ConfigError
 from hone.evaluate.predict import evaluate_split
+from hone.experiments.compare import validated
 from hone.experiments.ray_tasks import MAX_RETRIES, resources
 from hone.runs.stacking import NotStackable, stack_runs, why_not_stacked
 from hone.train.state import TrainState
@@ -182,13 +183,15 @@ def data_curve(
     ``backend`` ray trains the points as Ray tasks (at most ``jobs`` at once), sharing the
     split data through the object store. In one process (no ``jobs``), ``stack`` auto
     trains the seeds of each fraction as one stacked model (``evidence.stacked``), or says
-    why not (``evidence.not_stacked``)."""
+    why not (``evidence.not_stacked``). A config without a validation split holds a share of
+    its training rows back for one (``evidence.held_back``), and the curve is of the rest."""
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
     if seeds < 1:
         raise ConfigError("--seeds: give at least 1 seed per fraction")
+    cfg, held = validated(cfg, None)  # none: a share of the training rows held back
     base = load_run_data(cfg)
-    if base.val is None:
+    if base.val is None:  # data given from Python, split as given
         raise ConfigError("datacurve needs a validation split: set data.split.val (e.g. 0.2)")
     jobs_list = [(f, s) for f in sorted(set(fractions)) for s in range(seeds)]
     why: str | None = ""  # parallel points: stacking does not apply, nothing to say
@@ -207,6 +210,8 @@ def data_curve(
         curve.evidence["stacked"] = seeds
     elif seeds > 1 and why:
         curve.evidence["not_stacked"] = why
+    if held:
+        curve.evidence["held_back"] = held
     return curve
 
 
