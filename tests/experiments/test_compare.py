@@ -200,6 +200,9 @@ def test_cli_compare_table_and_experiment_file(
         split = rs.get_experiment(summary["experiment"]).spec["config"]["data"]["split"]
     assert summary["metric"] == "val_accuracy"
     assert split["val"] == pytest.approx(0.16) and split["train"] == pytest.approx(0.64)
+    code, _, _ = cli(capsys, "report", summary["experiment"], "--store", str(store))
+    page = (store / "reports" / f"{summary['experiment']}.html").read_text()
+    assert code == 0 and "no validation split: on 20 % of the training rows, held back" in page
     code, _, err = cli(capsys, "compare", str(noval), "--vary", "model.hidden=[4]",
                        "--seeds", "1", "--store", str(store))  # fmt: skip
     assert code == 0 and "no validation split: every run holds back 20 %" in err
