@@ -165,8 +165,8 @@ def improve(
     loop = _Loop(store, exp_id, base, metric, list(spec["seeds"]), budget_runs, budget_seconds,
                  float(spec.get("seconds_used") or 0.0),
                  lambda: run_pending(store, exp_id, jobs, progress, "improve", stack=stack,
-                                     say=say, backend=backend))  # fmt: skip
-    loop.held_back, loop.own_split = spec.get("held_back"), spec.get("own_split")
+                                     say=say, backend=backend),
+                 held_back=spec.get("held_back"), own_split=spec.get("own_split"))  # fmt: skip
     loop.run_pending()
     for round_no in range(1, 100):
         stop = loop.round(round_no)

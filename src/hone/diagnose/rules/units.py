@@ -67,7 +67,8 @@ class DeadUnits(Rule):
         if silent is None or ev.status == "diverged":
             return None
         layer, share, mostly_off = silent
-        out = _dead_remedies(ev)
+        leads = step_leads(ev)  # heavy momentum or a raised schedule made the steps
+        out = _dead_remedies(ev, leads)
         causes = (
             ["model.bias_init", "model.init_value"] if out[0].patch.get("model.bias_init") else []
         )
@@ -97,7 +98,7 @@ class DeadUnits(Rule):
         else:
             why = (f"In {layer}, {share:.0%} of the units output zero for every sample, so "
                    "they pass no gradient and never recover.")  # fmt: skip
-            if step_leads(ev):
+            if leads:
                 why += f" Most likely cause: {step_suspects(ev)[0].why}."
         costless = no_cost_seen(ev) if mostly_off or share < 0.8 else None
         if not costless and not mostly_off and share < 0.8 and not causes:  # (no bias fault)
@@ -111,7 +112,7 @@ class DeadUnits(Rule):
             evidence,
             out,
             harmful={"lr": 1},
-            causes=[*causes, *_dead_causes(ev)],
+            causes=[*causes, *_dead_causes(ev, leads)],
         )
 
 
@@ -174,17 +175,17 @@ def _negative_bias(ev: Evidence) -> bool:
     return ev.cfg("model.bias_init") == "constant" and float(ev.cfg("model.init_value", 0.0)) < 0
 
 
-def _dead_causes(ev: Evidence) -> list[str]:
+def _dead_causes(ev: Evidence, leads: bool) -> list[str]:
     """The activation that can die, and the settings that made the steps that killed its
     units; those first where the rate alone would be safe (``step_leads``). (Momentum 0.999
     under SGD at 0.1 on moons, 97 % of a layer dead: LeakyReLU diverged on 6 of 6 seeds,
     momentum 0.9 reached val 0.95.)"""
-    if step_leads(ev):
+    if leads:
         return [*step_causes(ev), "model.activation"]
     return ["model.activation", *step_causes(ev)]
 
 
-def _dead_remedies(ev: Evidence) -> list[Prescription]:
+def _dead_remedies(ev: Evidence, leads: bool) -> list[Prescription]:
     out = []
     if _negative_bias(ev):
         out.append(
@@ -201,7 +202,7 @@ def _dead_remedies(ev: Evidence) -> list[Prescription]:
         Prescription("ELU is smooth and never flat", {"model.activation": "elu"}),
     ]
     smaller = smaller_step(ev, lower_lr(ev), "a smaller learning rate knocks fewer units out")
-    first, then = (smaller, alive) if step_leads(ev) else (alive, smaller)
+    first, then = (smaller, alive) if leads else (alive, smaller)
     he = Prescription("He initialisation with zero biases",
                       {"model.init": "he_normal", "model.bias_init": "zeros"})  # fmt: skip
     return [*out, *first, *then, he]
