@@ -19,10 +19,11 @@ from hone.data import DataBundle, Split
 from hone.data.split import split_indices
 from hone.diagnose.datacurve import CurvePoint, DataCurve, read_curve
 from hone.errors import ConfigError
-from hone.evaluate.predict import evaluate_split
+from hone.evaluate.predict import evaluate_split, predict_logits
 from hone.experiments.compare import validated
 from hone.experiments.ray_tasks import MAX_RETRIES, resources
 from hone.runs.stacking import NotStackable, stack_runs, why_not_stacked
+from hone.train.losses import per_sample_loss
 from hone.train.state import TrainState
 
 __all__ = ["curve_on_ray", "data_curve"]
@@ -48,9 +49,13 @@ def _built(cfg: Config, fraction: float, s: int, base: DataBundle) -> BuiltRun:
     return build_run(member, data)
 
 
-def _errors(built: BuiltRun, state: TrainState) -> tuple[int, float, float]:
-    """(n, train, val) error of a trained point, where error is 1 - accuracy for
-    classification and the loss for regression."""
+Point = tuple[int, float, float, list[float] | None]  # n, train error, val error, row errors
+
+
+def _errors(built: BuiltRun, state: TrainState) -> Point:
+    """(n, train, val, val rows) error of a trained point, where error is 1 - accuracy for
+    classification and the loss for regression; val rows: each validation row's error (the
+    gain's interval resamples them), ``None`` where the loss does not split by row."""
     if state.status == "interrupted":
         raise KeyboardInterrupt  # Ctrl-C stops the whole curve, not one point
     data = built.data
@@ -61,14 +66,19 @@ def _errors(built: BuiltRun, state: TrainState) -> tuple[int, float, float]:
             f"in epoch {epoch}, so the curve would measure divergence, not data; lower "
             f"train.optimizer.lr (now {built.config.train.optimizer.lr:g}) and run it again"
         )
+    assert data.val is not None
     tr = evaluate_split(built.model, data.train, built.loss_fn)
-    va = evaluate_split(built.model, data.val, built.loss_fn)  # type: ignore[arg-type]
-    if data.task == "classification":
-        return len(data.train), 1 - tr["accuracy"], 1 - va["accuracy"]
-    return len(data.train), tr["loss"], va["loss"]
+    logits = predict_logits(built.model, data.val.x)
+    with torch.inference_mode():
+        if data.task == "classification":
+            wrong = (logits.argmax(dim=1) != data.val.y).float()
+            return len(data.train), 1 - tr["accuracy"], float(wrong.mean()), wrong.tolist()
+        each = per_sample_loss(built.loss_spec) if built.loss_spec is not None else None
+        rows = each(logits, data.val.y).tolist() if each is not None else None
+        return len(data.train), tr["loss"], float(built.loss_fn(logits, data.val.y)), rows
 
 
-def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> tuple[int, float, float]:
+def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> Point:
     """Train seed ``cfg.seed + s`` on ``fraction`` of the training split: (n, train, val)."""
     built = _built(cfg, fraction, s, base)
     return _errors(built, built.fit())
@@ -76,7 +86,7 @@ def _point(cfg: Config, fraction: float, s: int, base: DataBundle) -> tuple[int,
 
 def _stacked_points(
     cfg: Config, fraction: float, seeds: list[int], base: DataBundle
-) -> list[tuple[int, float, float]]:
+) -> list[Point]:
     """The seeds of one fraction as one stacked model, each on its own subset (the stacked
     loop's ``blocks``); raises ``NotStackable`` before training when they cannot be."""
     built = [_built(cfg, fraction, s, base) for s in seeds]
@@ -94,10 +104,10 @@ def _stacked_points(
 
 def _sequential(
     cfg: Config, points: list[tuple[float, int]], base: DataBundle, stack: str
-) -> tuple[list[tuple[int, float, float]], str | None]:
+) -> tuple[list[Point], str | None]:
     """Every point in this process, the seeds of each fraction stacked where they can be;
     returns the results in order and why they were not stacked (``None`` when they were)."""
-    results: dict[tuple[float, int], tuple[int, float, float]] = {}
+    results: dict[tuple[float, int], Point] = {}
     why: str | None = "stacking is off" if stack == "off" else None
     for fraction in sorted({f for f, _ in points}):
         seeds = [s for f, s in points if f == fraction]
@@ -120,13 +130,13 @@ def _keep_base(base: DataBundle) -> None:
     _BASE[:] = [base]
 
 
-def _point_here(cfg: dict[str, Any], fraction: float, s: int) -> tuple[int, float, float]:
+def _point_here(cfg: dict[str, Any], fraction: float, s: int) -> Point:
     return _point(load_config(cfg), fraction, s, _BASE[0])
 
 
 def _in_processes(
     cfg: Config, points: list[tuple[float, int]], base: DataBundle, jobs: int
-) -> list[tuple[int, float, float]]:
+) -> list[Point]:
     """``--jobs N`` on this machine: N processes, each with ``cores // N`` threads."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     config = cfg.to_dict()
@@ -136,9 +146,7 @@ def _in_processes(
         return [f.result() for f in futures]
 
 
-def _train_point(
-    cfg: dict[str, Any], fraction: float, s: int, base: DataBundle
-) -> tuple[int, float, float]:
+def _train_point(cfg: dict[str, Any], fraction: float, s: int, base: DataBundle) -> Point:
     return _point(load_config(cfg), fraction, s, base)
 
 
@@ -148,7 +156,7 @@ def curve_on_ray(
     base: DataBundle,
     backend: Backend,
     jobs: int | None,
-) -> list[tuple[int, float, float]]:
+) -> list[Point]:
     """``(n_train, train error, val error)`` per ``(fraction, seed offset)``, in order."""
     cpus, gpus = resources(cfg)
     config = cfg.to_dict()
@@ -204,7 +212,9 @@ def data_curve(
     points = []
     for fraction in sorted(set(fractions)):
         mine = [r for (f, _), r in zip(jobs_list, results, strict=True) if f == fraction]
-        points.append(CurvePoint(fraction, mine[0][0], [r[1] for r in mine], [r[2] for r in mine]))
+        rows = [r[3] for r in mine if r[3] is not None]
+        points.append(CurvePoint(fraction, mine[0][0], [r[1] for r in mine], [r[2] for r in mine],
+                                 rows if len(rows) == len(mine) else None))  # fmt: skip
     curve = read_curve(points, _majority_error(base))
     if seeds > 1 and why is None:
         curve.evidence["stacked"] = seeds

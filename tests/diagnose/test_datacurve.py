@@ -1,0 +1,60 @@
+"""Reading a data curve: "more data" only where the projected gain clears the curve's noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hone.diagnose.datacurve import CurvePoint, gain_interval, read_curve
+
+SIZES = (64, 160, 320, 640)
+ERRORS = (0.20, 0.19, 0.18, 0.16)  # a curve still falling at its last point
+
+
+def _points(val_rows: int, seeds: int = 2, seed: int = 0) -> list[CurvePoint]:
+    """The same mean errors measured on ``val_rows`` validation rows: each seed's model
+    misclassifies its own rows (models trained on different data err on different rows)."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for n, err in zip(SIZES, ERRORS, strict=True):
+        rows = []
+        for _ in range(seeds):
+            wrong = np.zeros(val_rows)
+            wrong[rng.choice(val_rows, round(err * val_rows), replace=False)] = 1.0
+            rows.append(wrong.tolist())
+        points.append(CurvePoint(n / 640, n, [0.12] * seeds, [err] * seeds, rows))
+    return points
+
+
+def test_a_small_validation_split_cannot_tell_a_falling_curve_from_noise() -> None:
+    """The same four mean errors: on 160 validation rows (the Keras blobs baseline's) the
+    projected gain's interval reaches zero, so more data is not promised; on 20,000 rows the
+    same fall is real, and more data is worth it."""
+    noisy = read_curve(_points(160), majority_error=0.74)
+    sure = read_curve(_points(20_000), majority_error=0.74)
+    for curve in (noisy, sure):
+        assert curve.projected_gain_when_doubled == pytest.approx(sure.projected_gain_when_doubled)
+        assert curve.projected_gain_when_doubled > 0.005
+        assert curve.gain_interval is not None
+    assert noisy.verdict == "plateau" and "within this curve's noise" in noisy.answer
+    assert noisy.gain_interval[0] < 0.0025 < noisy.gain_interval[1]
+    assert sure.verdict == "more_data" and sure.gain_interval[0] >= 0.0025
+    assert sure.to_json()["projected_gain_interval"] == list(sure.gain_interval)
+    assert "val_rows" not in sure.to_json()["points"][0]
+
+
+def test_without_rows_the_seeds_are_resampled_and_one_seed_alone_gives_no_interval() -> None:
+    points = _points(200, seeds=3)
+    for p in points:
+        p.val_rows = None
+    interval = gain_interval(points)
+    assert interval is not None and interval[0] <= interval[1]
+    lone = [CurvePoint(p.fraction, p.n_train, p.train_error[:1], p.val_error[:1]) for p in points]
+    assert gain_interval(lone) is None
+    curve = read_curve(lone, majority_error=0.74)
+    assert curve.verdict == "more_data" and curve.gain_interval is None  # as before: no noise known
+
+
+def test_the_interval_is_reproducible() -> None:
+    points = _points(160)
+    assert gain_interval(points) == gain_interval(points)
