@@ -32,6 +32,7 @@ __all__ = [
     "gain_interval",
     "projected_gain",
     "read_curve",
+    "under_trained",
 ]
 
 POOR_TRAIN = 0.6  # train accuracy recovers < 60 % of the way from chance: the model underfits
@@ -39,6 +40,9 @@ WORTH_IT = 0.005  # doubling the data is projected to cut val error by >= 0.5 po
 GAP = 0.01  # val error above train error by more than 1 point: something to regularise
 LEVEL = 0.9  # the projected gain's interval ...
 SURE = WORTH_IT / 2  # ... whose low end must reach half of what is worth it
+# Training error falling by at least this share of validation error's fall, from the smallest
+# fraction to all the data: the larger fractions' extra steps, not their data, made the curve.
+STEPS_SHARE = 0.5
 DRAWS = 200  # bootstrap resamples of the curve
 
 
@@ -165,6 +169,15 @@ def gain_interval(points: list[CurvePoint], draws: int = DRAWS, seed: int = 0,
     return float(low), float(high)
 
 
+def under_trained(first: CurvePoint, full: CurvePoint) -> bool:
+    """A model trained to the end errs less on fewer training examples (it can fit them
+    better), so its training error rises or holds as data grows. Training error that falls
+    with the data, by at least ``STEPS_SHARE`` of validation error's fall, is the steps each
+    larger fraction adds: the smaller points stopped before they were trained."""
+    fall_train = first.mean_train - full.mean_train
+    return fall_train > GAP and fall_train >= STEPS_SHARE * (first.mean_val - full.mean_val)
+
+
 def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCurve:
     """The textbook's answer from the measured points (the largest fraction last):
     underfitting, more data, or a plateau. ``majority_error``: the error of always guessing
@@ -190,6 +203,18 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
             f"The model underfits: training error is {train_err:.3f} even on all "
             f"{full.n_train} examples. More data will not help; tune or enlarge the "
             "model first (see `hone diagnose`).",
+        )
+    first = points[0]
+    if len(points) > 1 and under_trained(first, full):
+        evidence["under_trained"] = True
+        return curve(
+            "underfitting",
+            f"Training error falls with the data as validation error does ({first.mean_train:.3f} "
+            f"on {first.n_train:,} examples, {train_err:.3f} on {full.n_train:,}; validation "
+            f"{first.mean_val:.3f} to {full.mean_val:.3f}): every fraction trains the same "
+            "epochs, so the larger ones trained more steps, and this curve measures training "
+            "time as much as data. Train longer (train.epochs) until training error stops "
+            "falling, then run the curve again.",
         )
     low, high = interval or (math.nan, math.nan)
     spread = f"{LEVEL * 100:.0f} % interval {low:.3f} to {high:.3f}"
