@@ -20,6 +20,7 @@ __all__ = ["Achievable", "achievable", "score_of"]
 
 MIN_MARGIN = {"accuracy": 0.02, "r2": 0.05}  # shortfalls smaller than this are not news
 Z = 2.5  # a shortfall beyond 2.5 standard errors of the scored split is clear
+MIN_UNEXPLAINED = 0.01  # R²: the least unexplained variance the margins reckon with
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,23 @@ def _scored_rows(ev: Evidence, ref: dict[str, Any], split: str) -> int:
 
 def _margin(metric: str, score: float, n: int) -> float:
     """Z standard errors of a score measured on ``n`` rows (binomial for accuracy; for R²,
-    the error of an estimate of explained variance), never below ``MIN_MARGIN``."""
+    the error of an estimate of explained variance), never below ``MIN_MARGIN``; for R²
+    near 1, never below what is left unexplained (``_least_r2``)."""
+    least = MIN_MARGIN[metric] if metric == "accuracy" else _least_r2(score)
     if n <= 0:
-        return max(MIN_MARGIN[metric], 0.1)
+        return max(least, 0.1)
     if metric == "accuracy":
         p = min(max(score, 0.01), 0.99)
         se = math.sqrt(p * (1 - p) / n)
     else:
-        se = max(1.0 - score, 0.05) * math.sqrt(2.0 / n)
-    return max(MIN_MARGIN[metric], Z * se)
+        se = max(1.0 - score, MIN_UNEXPLAINED) * math.sqrt(2.0 / n)
+    return max(least, Z * se)
+
+
+def _least_r2(score: float) -> float:
+    """The smallest R² shortfall that is news: 0.05, or where the achievable R² is above
+    0.95, what it leaves unexplained (at least 0.01). Near 1 a fixed 0.05 hides a model
+    several times worse: a 64-64 net on a linear regression (600 rows) reached val R² 0.945
+    against a linear model's 0.990, 5.5x its error, and was called healthy; L2 0.01 cut its
+    validation loss by 65 % over 5 paired seeds."""
+    return min(MIN_MARGIN["r2"], max(MIN_UNEXPLAINED, 1.0 - score))

@@ -3,10 +3,12 @@ that trains on more of them and is itself a valid split."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import hone
 from hone.config import Config, load_config
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.rules.overfitting import Overfitting
@@ -136,3 +138,71 @@ def test_a_gap_past_the_validation_score_s_own_noise_with_rows_to_spare_is_varia
     over = hone.diagnose(result.run_id, store=str(store)).findings[0]
     assert over.code == "overfitting" and over.causes[0] == "data.split.train"
     assert over.prescriptions[0].patch["data.split.train"] > 0.0656
+
+
+def _regression(train_r2: float, val_r2: float, val_loss: list[float], linear: float) -> Evidence:
+    ref = {"split": "val", "n_scored": 200,
+           "models": {"mean": {"val_r2": -0.0003}, "linear": {"val_r2": linear}}}  # fmt: skip
+    cfg = load_config(Config(), {"data.dataset": "regression", "data.params": {}})
+    return Evidence(
+        "r", "completed", "", cfg.to_dict(),
+        {"train_loss": [1.0, 0.1, 0.02, 0.01, 0.005, 0.004, 0.004, 0.0039, 0.0039, 0.0038],
+         "val_loss": val_loss},
+        {"train_r2": train_r2, "val_r2": val_r2},
+        data={"task": "regression", "stats": {"val": {"n": 200}}},
+        evaluation={"train": {"r2": train_r2}, "val": {"r2": val_r2}},
+        reference=ref,
+    )  # fmt: skip
+
+
+FALLING = [1.0, 0.2, 0.09, 0.07, 0.062, 0.058, 0.056, 0.0555, 0.0552, 0.055]
+
+
+def test_near_a_perfect_reference_a_few_points_of_r2_are_several_times_the_error() -> None:
+    """A 64-64 net on a linear regression (measured): val R² 0.945 where a linear model
+    reaches 0.990, 5.5x its error. A fixed R² margin of 0.05 called it healthy."""
+    found = Overfitting().check(_regression(0.996, 0.945, FALLING, linear=0.990))
+    assert found is not None and found.severity == "warning"
+    assert found.evidence["achievable"]["margin"] < 0.02
+    # the same shortfall from a reference that explains less is within what is not news
+    assert Overfitting().check(_regression(0.93, 0.885, FALLING, linear=0.93)) is None
+
+
+def test_no_stop_is_prescribed_where_validation_loss_is_lowest_at_the_end() -> None:
+    """Validation loss fell to the last epoch: stopping early keeps nothing better."""
+    found = Overfitting().check(_regression(0.996, 0.945, FALLING, linear=0.990))
+    assert found is not None
+    assert all("train.early_stopping" not in p.patch for p in found.prescriptions)
+    turned = [*FALLING[:5], 0.063, 0.064, 0.063, 0.065, 0.064]  # lowest at epoch 5
+    found = Overfitting().check(_regression(0.996, 0.945, turned, linear=0.990))
+    assert found is not None
+    stops = [p for p in found.prescriptions if "train.early_stopping" in p.patch]
+    assert stops and "epoch 5" in stops[0].why
+
+
+def test_a_regression_is_prescribed_less_dropout_than_a_classifier() -> None:
+    found = Overfitting().check(_regression(0.996, 0.945, FALLING, linear=0.990))
+    assert found is not None
+    rates = [p.patch["model.dropout"] for p in found.prescriptions if "model.dropout" in p.patch]
+    assert rates == [0.1]
+    classifier = Overfitting().check(_evidence({"train": 0.6, "val": 0.2}, (600, 200, 200)))
+    assert classifier is not None
+    assert [p.patch["model.dropout"] for p in classifier.prescriptions
+            if "model.dropout" in p.patch] == [0.3]  # fmt: skip
+
+
+def test_a_net_several_times_worse_than_a_linear_model_is_not_healthy(store: Path) -> None:
+    """The run as measured: a 64-64 ReLU net, Adam 0.001, 60 epochs, on a linear regression
+    (1,000 rows, 10 features, noise 10, 6:2:2): val R² about 0.945 where the linear reference
+    reaches 0.99."""
+    cfg = {
+        "data": {"dataset": "regression", "split": "6:2:2", "preprocess": {"scale": "standard"},
+                 "params": {"n_samples": 1000, "n_features": 10, "noise": 10}},
+        "model": {"hidden": [64, 64]},
+        "train": {"loss": "mse", "optimizer": {"name": "adam", "lr": 0.001}, "epochs": 60},
+        "telemetry": False,
+    }  # fmt: skip
+    result = hone.run(cfg, store=str(store))
+    diagnosis = hone.diagnose(result.run_id, store=str(store))
+    codes = [f.code for f in diagnosis.findings]
+    assert "healthy" not in codes and "overfitting" in codes, codes

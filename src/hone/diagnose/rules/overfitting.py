@@ -9,6 +9,8 @@ is overfitting."""
 
 from __future__ import annotations
 
+import math
+
 from hone.diagnose.achievable import Achievable, achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Finding, Prescription
@@ -134,7 +136,7 @@ def _causes(ev: Evidence) -> list[str]:
         causes.append("data.preprocess.scale")
     if ev.cfg("train.early_stopping") is None:
         causes.append("train.early_stopping")
-    if float(ev.cfg("model.dropout") or 0.0) < 0.3:
+    if float(ev.cfg("model.dropout") or 0.0) < _dropout_steps(ev)[0]:
         causes.append("model.dropout")
     if not ev.cfg("train.l2"):
         causes.append("train.l2")
@@ -179,13 +181,20 @@ def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
     last epochs, stopping would keep nothing better and is not prescribed."""
     if ev.cfg("train.early_stopping") is not None:
         return None
-    epochs = len(ev.series("val_loss"))
-    epoch, monitor = best_epoch or epochs, "val_loss"
+    losses = ev.series("val_loss")
+    epochs = len(losses)
+    late = epochs - max(2, epochs // 10)  # a best epoch after this leaves nothing to keep
+    if best_epoch is None:  # no turn: stop where validation loss was lowest, if not at the end
+        finite = [(v, i) for i, v in enumerate(losses) if math.isfinite(v)]
+        best_epoch = min(finite)[1] + 1 if finite else None
+        if best_epoch is None or best_epoch > late:
+            return None
+    epoch, monitor = best_epoch, "val_loss"
     accuracy = ev.series("val_accuracy") if ev.task == "classification" else []
     if best_epoch and len(accuracy) == epochs:
         top = max(range(epochs), key=accuracy.__getitem__) + 1  # the first best epoch
         if top > best_epoch and accuracy[top - 1] > accuracy[best_epoch - 1]:
-            if top > epochs - max(2, epochs // 10):
+            if top > late:
                 return None
             epoch, monitor = top, "val_accuracy"
     patience = max(3, min(20, epoch // 2))
@@ -196,6 +205,15 @@ def _stop(ev: Evidence, best_epoch: int | None) -> Prescription | None:
         {"train.early_stopping": {"monitor": monitor, "patience": patience,
                                   "restore_best": True}},
     )  # fmt: skip
+
+
+def _dropout_steps(ev: Evidence) -> tuple[float, float, float]:
+    """Dropout to prescribe: (rate from none, step up from a rate, most). A regression's
+    output is a sum of its last hidden units, so dropping them adds noise the loss sees
+    directly (no argmax absorbs it), and evaluation without it shifts the output's spread:
+    a lower rate. On a 64-64 net overfitting a linear regression (5 paired seeds): dropout
+    0.1 cut validation loss by 37 %, 0.3 raised it by 17 %."""
+    return (0.1, 0.1, 0.3) if ev.task == "regression" else (0.3, 0.2, 0.6)
 
 
 def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
@@ -212,11 +230,11 @@ def _prescriptions(ev: Evidence, best_epoch: int | None) -> list[Prescription]:
     stop = _stop(ev, best_epoch)
     if stop is not None:
         out.append(stop)
-    dropout = float(ev.cfg("model.dropout") or 0.0)
+    dropout, (start, step, most) = float(ev.cfg("model.dropout") or 0.0), _dropout_steps(ev)
     out.append(
         Prescription(
             "drop hidden activations while training",
-            {"model.dropout": 0.3 if dropout < 0.3 else min(0.6, dropout + 0.2)},
+            {"model.dropout": start if dropout < start else min(most, dropout + step)},
         )
     )
     l2 = float(ev.cfg("train.l2") or 0.0)
