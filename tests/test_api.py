@@ -209,3 +209,15 @@ def test_compare_takes_overrides_too(tmp_path: Path) -> None:
     result = hone.compare(tiny(), vary={"train.optimizer.lr": [0.01]}, seeds=1,
                           overrides={"store": str(tmp_path / "c"), "train.epochs": 1})  # fmt: skip
     assert result.complete and (tmp_path / "c" / "runs.db").is_file()
+
+
+def test_datacurve_answers_as_the_command_does() -> None:
+    """``hone.datacurve`` is ``hone datacurve``: the same points, verdict and JSON."""
+    cfg = tiny(**{"train.epochs": 3, "data.params.n_samples": 300})
+    curve = hone.datacurve(cfg, fractions=[0.5, 1.0], seeds=2)
+    assert [p.fraction for p in curve.points] == [0.5, 1.0]
+    assert curve.verdict in ("underfitting", "more_data", "plateau") and curve.answer
+    assert curve.to_json()["verdict"] == curve.verdict and curve.evidence["stacked"] == 2
+    assert "datacurve" in dir(hone)
+    with pytest.raises(hone.ConfigError, match="fractions"):
+        hone.datacurve(cfg, fractions=[0.0, 1.0])

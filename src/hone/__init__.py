@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         TuneOutcome,
         VariantResult,
         compare,
+        datacurve,
         resume,
         run,
         tune,
@@ -50,6 +51,7 @@ __all__ = [
     "VariantResult",
     "__version__",
     "compare",
+    "datacurve",
     "diagnose",
     "export",
     "load",
@@ -60,7 +62,8 @@ __all__ = [
 ]
 
 _LAZY = {"run": "hone.api", "resume": "hone.api", "RunResult": "hone.api",
-         "compare": "hone.api", "tune": "hone.api", "ComparisonResult": "hone.api",
+         "compare": "hone.api", "tune": "hone.api", "datacurve": "hone.api",
+         "ComparisonResult": "hone.api",
          "TuneOutcome": "hone.api", "VariantResult": "hone.api", "Diagnosis": "hone.diagnose",
          "Config": "hone.config", "load_config": "hone.config",
          "load": "hone.interop", "export": "hone.interop",

@@ -15,7 +15,14 @@ from typing import Any
 
 from hone.text import fmt, set_args
 
-__all__ = ["comparison_html", "diagnosis_html", "finding_html", "run_html", "tune_html"]
+__all__ = [
+    "comparison_html",
+    "curve_html",
+    "diagnosis_html",
+    "finding_html",
+    "run_html",
+    "tune_html",
+]
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -35,6 +42,17 @@ def run_html(result: Any) -> str:
     note = f"<p>{escape(result.message)}</p>" if result.message else ""
     hint = f"<p>diagnose: <code>hone.diagnose({escape(repr(result.run_id))})</code></p>"
     return f"<div><p>{title}</p>{metrics}{note}{hint}</div>"
+
+
+def curve_html(curve: Any) -> str:
+    """A ``DataCurve``: its points (mean over seeds), then the answer."""
+    rows = ((f"{p.fraction:g}", f"{p.n_train:,}", fmt(p.mean_train), fmt(p.mean_val))
+            for p in curve.points)  # fmt: skip
+    table = _table(("fraction", "n train", "train error", "val error"), rows)
+    return (
+        f"<div><p>data curve (mean over seeds)</p>{table}"
+        f"<p><b>{escape(curve.verdict)}</b>: {escape(curve.answer)}</p></div>"
+    )
 
 
 def finding_html(finding: Any) -> str:

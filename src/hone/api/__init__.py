@@ -32,6 +32,7 @@ from hone.cluster import parse_backend
 from hone.cluster.backend import Backend
 from hone.config import Config, load_config, merge_overrides
 from hone.diagnose import Diagnosis
+from hone.diagnose.datacurve import DataCurve
 from hone.errors import ConfigError
 from hone.evaluate.report import SPLITS
 from hone.experiments.compare import (
@@ -41,6 +42,7 @@ from hone.experiments.compare import (
     summarize_experiment,
     validated,
 )
+from hone.experiments.datacurve import data_curve
 from hone.experiments.probe import probe_diagnosis, probing_diagnoser
 from hone.experiments.tune import load_space, parse_space, rerun_best
 from hone.experiments.tune import tune as run_study
@@ -61,6 +63,7 @@ __all__ = [
     "VariantResult",
     "build_run",
     "compare",
+    "datacurve",
     "diagnose",
     "final_metrics",
     "load_run",
@@ -303,6 +306,30 @@ def tune(
                                  backend=where)  # fmt: skip
         final = result_of(summary)
     return TuneOutcome(result, final)
+
+
+def datacurve(
+    config: str | Path | Mapping[str, Any] | Config | None = None,
+    *,
+    fractions: Sequence[float] = (0.1, 0.25, 0.5, 1.0),
+    seeds: int = 2,
+    jobs: int | None = None,
+    stack: str = "auto",
+    store: str | Path | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    **keywords: Any,
+) -> DataCurve:
+    """More data or more tuning? (``hone datacurve``): training and validation error on
+    growing ``fractions`` of the training split, ``seeds`` each, read in the textbook's
+    terms. ``DataCurve.verdict`` is ``underfitting``, ``more_data`` or ``plateau``,
+    ``answer`` says why, ``projected_gain_when_doubled`` and ``gain_interval`` what doubling
+    the data is projected to gain; ``to_json()`` is what ``--json`` prints."""
+    check_stack(stack)
+    where = parse_backend(backend, address)
+    base = _base(config, overrides, keywords, store)
+    return data_curve(base, list(fractions), seeds, where, jobs, stack)
 
 
 def diagnose(

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from hone.notebook import curve_html
+
 __all__ = [
     "SURE",
     "WORTH_IT",
@@ -76,6 +78,13 @@ class DataCurve:
     projected_gain_when_doubled: float | None
     evidence: dict[str, Any] = field(default_factory=dict)
     gain_interval: tuple[float, float] | None = None  # LEVEL interval, from resampling
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{p.n_train:,}" for p in self.points)
+        return f"DataCurve({self.verdict}; {len(self.points)} points: {sizes} rows)"
+
+    def _repr_html_(self) -> str:
+        return curve_html(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
