@@ -30,3 +30,25 @@ def test_a_rate_too_low_to_move_the_net_is_named_before_units_dead_since_init(
             assert p.patch.get("train.optimizer.lr", 1.0) > 8.92e-07, (f.code, p.patch)
     dead = [f for f in diagnosis.findings if f.code == "dead_units"]
     assert all(f.severity == "info" for f in dead)
+
+
+def test_steps_measured_tiny_call_for_the_rate_underfitting_prescribes(store: Path) -> None:
+    """Held-out seed 60: Adam at 1.46e-05 on a deep spiral, steps of 1.9e-05 of the weights'
+    size. ``lr_too_low`` offered 0.0003 (+0.20 val accuracy, inconclusive) where
+    ``underfitting``, reading the steps, offered 0.001 (+0.64); both now offer the rate the
+    steps call for, so the finding that leads does not depend on the probe."""
+    result = hone.run({
+        "data": {"dataset": "spiral", "params": {"n_samples": 600}, "split": "6:2:2"},
+        "model": {"hidden": [64, 64, 64]},
+        "train": {"optimizer": {"name": "adam", "lr": 1.46e-05}, "epochs": 60,
+                  "batch_size": 32, "threads": 1},
+    }, store=store, seed=1)  # fmt: skip
+    diagnosis = hone.diagnose(result.run_id, store)
+    rates = {
+        f.code: f.prescriptions[0].patch.get("train.optimizer.lr")
+        for f in diagnosis.findings
+        if f.code in ("lr_too_low", "underfitting")
+    }
+    assert diagnosis.findings[0].code == "lr_too_low", rates
+    assert rates["lr_too_low"] >= (rates.get("underfitting") or 0.0)
+    assert rates["lr_too_low"] >= 0.001, rates
