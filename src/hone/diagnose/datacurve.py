@@ -158,23 +158,20 @@ def gain_interval(points: list[CurvePoint], draws: int = DRAWS, seed: int = 0,
     point's seeds and the validation rows (the same rows for all points: they share the
     split) and measures the last segment again. ``None`` where nothing can be resampled (one
     seed, no row errors)."""
-    rows = [np.asarray(p.val_rows, dtype=float) if p.val_rows else None for p in points]
-    by_row = all(r is not None and r.ndim == 2 for r in rows) and (
-        len({r.shape[1] for r in rows if r is not None}) == 1
-    )
-    n_rows = rows[0].shape[1] if by_row and rows[0] is not None else 0
+    rows = _row_errors(points)  # (seeds, rows) per point, or None: the seeds alone
+    n_rows = rows[0].shape[1] if rows else 0
     if len(points) < 2 or not (n_rows > 1 or any(len(p.val_error) > 1 for p in points)):
         return None
     rng = np.random.default_rng(seed)
     ns = [p.n_train for p in points]
     gains = []
     for _ in range(draws):
-        if n_rows > 1:
+        if rows and n_rows > 1:
             weights = np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows) / n_rows
-        means = []
-        for p, r in zip(points, rows, strict=True):
-            per_seed = r @ weights if n_rows > 1 and r is not None else np.asarray(p.val_error)
-            means.append(float(per_seed[rng.integers(0, len(per_seed), len(per_seed))].mean()))
+            seeds = [r @ weights for r in rows]  # each seed's error on the resampled rows
+        else:
+            seeds = [np.asarray(p.val_error) for p in points]
+        means = [float(e[rng.integers(0, len(e), len(e))].mean()) for e in seeds]
         gain = last_doubling(ns, means)
         if gain is not None and math.isfinite(gain):
             gains.append(gain)
@@ -182,6 +179,15 @@ def gain_interval(points: list[CurvePoint], draws: int = DRAWS, seed: int = 0,
         return None
     low, high = np.quantile(gains, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
+
+
+def _row_errors(points: list[CurvePoint]) -> list[np.ndarray] | None:
+    """Every point's (seeds, validation rows) errors, where every point has them for the
+    same rows; else ``None``."""
+    rows = [np.asarray(p.val_rows, dtype=float) for p in points if p.val_rows]
+    if len(rows) < len(points) or any(r.ndim != 2 for r in rows):
+        return None
+    return rows if len({r.shape[1] for r in rows}) == 1 else None
 
 
 def under_trained(first: CurvePoint, full: CurvePoint) -> bool:

@@ -27,7 +27,14 @@ from hone.diagnose.signals import (
 )
 from hone.diagnose.suspect import Suspect
 
-__all__ = ["early_stopping", "few_steps", "short_training", "tiny_steps", "too_short"]
+__all__ = [
+    "early_stopping",
+    "few_steps",
+    "rate_for_tiny_steps",
+    "short_training",
+    "tiny_steps",
+    "too_short",
+]
 
 STEEP = 0.05  # early stopping stopped training whose loss still fell >= 5 % ...
 WORSENING = 0.75  # ... unless the watched value got worse in this share of epochs since its best
@@ -182,6 +189,12 @@ def _few_steps(ev: Evidence, epochs: int) -> Suspect | None:
     )
 
 
+def rate_for_tiny_steps(lr: float, optimizer: str) -> float:
+    """The rate that steps measured tiny call for: ten times at least, up to a third of the
+    optimizer's safe rate (``tiny_steps`` and ``lr_too_low`` prescribe it)."""
+    return nice(max(lr * 10, min(SAFE_LR.get(optimizer, 0.01) / 3, lr * 1000)))
+
+
 def tiny_steps(ev: Evidence) -> Suspect | None:
     """Steps that move the weights by less than 0.01 % of their size: the learning rate is
     far too low, whatever the curve's length or shape."""
@@ -189,8 +202,7 @@ def tiny_steps(ev: Evidence) -> Suspect | None:
     if progress is None or not progress.slow or progress.update is None:
         return None
     lr = float(ev.cfg("train.optimizer.lr", 0.0))
-    name = str(ev.cfg("train.optimizer.name", "adam"))
-    higher = nice(max(lr * 10, min(SAFE_LR.get(name, 0.01) / 3, lr * 1000)))
+    higher = rate_for_tiny_steps(lr, str(ev.cfg("train.optimizer.name", "adam")))
     return Suspect(
         "train.optimizer.lr",
         f"each step moved the weights by {progress.update:.1e} of their size (healthy is "

@@ -10,7 +10,7 @@ from hone.diagnose.progress import late_progress
 from hone.diagnose.rules.base import Rule
 from hone.diagnose.settings import nothing_to_gain, slowed_by_setting
 from hone.diagnose.signals import SAFE_LR, longer, nice
-from hone.diagnose.training_length import tiny_steps
+from hone.diagnose.training_length import rate_for_tiny_steps
 
 __all__ = ["LrTooLow"]
 
@@ -28,14 +28,13 @@ class LrTooLow(Rule):
         name = str(ev.cfg("train.optimizer.name", "adam"))
         # A tenth of the optimizer's safe rate at least: a curve this straight is far from
         # the right step size, and x10 alone often leaves it slow. Where the steps were
-        # measured tiny, the rate they call for (``tiny_steps``, what underfitting
-        # prescribes): Adam at 1.46e-05 on a deep spiral, steps of 1.9e-05 of the weights,
-        # gained +0.64 val accuracy at 0.001 and +0.20 (inconclusive) at 0.0003.
+        # measured tiny, the rate they call for (what underfitting prescribes): Adam at
+        # 1.46e-05 on a deep spiral, steps of 1.9e-05 of the weights, gained +0.64 val
+        # accuracy at 0.001 and +0.20 (inconclusive) at 0.0003.
         safe = SAFE_LR.get(name, 0.01)
         higher = nice(max(lr * 3, min(max(lr * 10, safe / 10), safe)))
-        tiny = tiny_steps(ev)
-        if tiny is not None:
-            higher = max(higher, float(tiny.remedies[0].patch["train.optimizer.lr"]))
+        if progress.update is not None:  # steps measured on a slow curve: as tiny_steps reads it
+            higher = max(higher, rate_for_tiny_steps(lr, name))
         remedies = [
             Prescription(f"a larger learning rate ({higher:g})", {"train.optimizer.lr": higher})
         ]
