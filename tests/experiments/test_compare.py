@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from hone.api.results import result_of as _result
@@ -225,3 +226,45 @@ def test_parallel_jobs_record_the_same_experiment(store: Path) -> None:
         run_pending(rs, sequential)
         a, b = summarize_experiment(rs, exp), summarize_experiment(rs, sequential)
     assert [r["values"] for r in a["variants"]] == [r["values"] for r in b["variants"]]
+
+
+@pytest.mark.parametrize(("metric", "better"), [("val_r2", "higher"), ("val_rmse", "lower")])
+def test_a_regression_is_compared_on_what_its_runs_measure(
+    store: Path, metric: str, better: str
+) -> None:
+    """R², MAE and RMSE are recorded when a regression run ends, so a comparison may be made
+    on them (not only on the loss); a metric of another task is refused by name."""
+    from sklearn.metrics import mean_squared_error, r2_score
+
+    from hone.assemble import build_run, load_run_data
+    from hone.errors import ConfigError
+    from hone.experiments.compare import check_metric
+
+    cfg = load_config(tiny(**{**FAST, "data.dataset": "regression",
+                              "data.params": {"n_samples": 200, "n_features": 4, "noise": 5},
+                              "data.preprocess": {"scale": "standard"},
+                              "train.epochs": 8}))  # fmt: skip
+    assert check_metric(cfg, metric) == metric
+    with pytest.raises(ConfigError, match=r"val_accuracy.*valid: .*val_r2, val_mae, val_rmse"):
+        check_metric(cfg, "val_accuracy")
+    # a learning rate 100 times smaller barely moves the net in 8 epochs: clearly worse
+    with RunStore(store) as rs:
+        exp = plan_experiment(rs, "compare", cfg, grid(cfg, ["train.optimizer.lr=0.0001"]),
+                              [0, 1, 2], metric)  # fmt: skip
+        run_pending(rs, exp)
+        summary = summarize_experiment(rs, exp)
+        slow = summary["variants"][1]
+        assert slow["vs"]["verdict"] == "worse", slow
+        delta = slow["vs"]["mean_diff"]
+        assert (delta < 0) if better == "higher" else (delta > 0)
+        # each run's value is its validation split's, as scikit-learn scores it
+        record = rs.get_run(slow["run_ids"][0])
+        data = load_run_data(cfg)
+        model = build_run(cfg, data).model
+        model.load_state_dict(rs.load_weights(record.id))
+    model.eval()
+    with torch.no_grad():
+        pred = model(data.val.x).reshape(-1).numpy()
+    y = data.val.y.reshape(-1).numpy()
+    want = r2_score(y, pred) if metric == "val_r2" else mean_squared_error(y, pred) ** 0.5
+    assert record.metrics[metric] == pytest.approx(want, rel=1e-4)

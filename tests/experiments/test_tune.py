@@ -457,3 +457,23 @@ def test_a_shape_that_cannot_stack_trains_its_trials_alone(tmp_path: Path) -> No
         for t in result.trials:  # type: ignore[attr-defined]
             stacked = "stacked" in rs.get_run(t["run_id"], with_history=False).extra
             assert stacked is (t["params"]["model.activation"] == "relu")
+
+
+def test_a_pruner_on_a_metric_measured_at_the_end_says_it_prunes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Balanced accuracy (like a regression's R²) is measured once, when a run ends: the
+    median pruner has no epoch to read it at, and the study says so instead of pruning
+    nothing in silence. A per-epoch metric gets no such note."""
+    said: list[str] = []
+    result = _stacked(tmp_path, trials=4, metric="val_balanced_accuracy", pruner="median",
+                      say=said.append)  # fmt: skip
+    assert result.counts["complete"] == 4  # type: ignore[attr-defined]
+    assert said == [
+        "--pruner median reads the metric each epoch, but val_balanced_accuracy is measured "
+        "once, when a run ends: no trial is pruned (val_loss is measured each epoch)"
+    ]
+    said.clear()
+    (tmp_path / "again").mkdir()
+    _stacked(tmp_path / "again", trials=2, pruner="median", say=said.append)
+    assert said == []

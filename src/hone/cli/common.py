@@ -125,7 +125,14 @@ SeedsOpt = Annotated[
     int, typer.Option("--seeds", help="Seeds per variant (paired; 3+ for a verdict).", min=1)
 ]
 MetricOpt = Annotated[
-    str | None, typer.Option("--metric", help="Default: val_accuracy (val_loss for regression).")
+    str | None,
+    typer.Option(
+        "--metric",
+        help=(
+            "Default: val_accuracy (val_loss for regression); also val_balanced_accuracy, or "
+            "val_r2, val_mae, val_rmse for regression."
+        ),
+    ),
 ]
 StackOpt = Annotated[
     str,

@@ -14,6 +14,7 @@ from hone.experiments.compare.plan import (
     pending_runs,
     plan_experiment,
     recordable_metrics,
+    recorded_each_epoch,
     resolve_resumable,
     validated,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
+    "recorded_each_epoch",
     "resolve_resumable",
     "run_pending",
     "stack_units",

@@ -13,6 +13,7 @@ from hone.config import Config, load_config
 from hone.config.names import CLASSIFICATION_LOSSES, REGRESSION_LOSSES
 from hone.data import DataBundle, validation_from_training
 from hone.errors import ConfigError, suggest
+from hone.evaluate.report import REGRESSION_HEADLINE
 from hone.experiments.variants import Variant
 from hone.store.owner import current_owner
 from hone.store.runstore import RunStore
@@ -30,6 +31,7 @@ __all__ = [
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
+    "recorded_each_epoch",
     "resolve_resumable",
     "tell_once",
     "unit_label",
@@ -66,12 +68,23 @@ Progress = Callable[[str, int, int, list[str]], None]
 
 
 def recordable_metrics(cfg: Config, task: str, has_val: bool) -> list[str]:
+    """The metrics every run of ``task`` records at its end (what a comparison is made on):
+    the loss, and accuracy and balanced accuracy (the fair number on imbalanced classes) or
+    R², MAE and RMSE (``REGRESSION_HEADLINE``)."""
     names = ["train_loss"]
-    if task == "classification":  # balanced: the fair number on imbalanced classes
+    if task == "classification":
         names += ["train_accuracy", "train_balanced_accuracy"]
+    else:
+        names += [f"train_{name}" for name in REGRESSION_HEADLINE]
     if has_val:
         names += [n.replace("train_", "val_") for n in names]
     return names
+
+
+def recorded_each_epoch(metric: str) -> bool:
+    """Whether every epoch records ``metric`` (a pruner reads it there); the others are
+    measured once, when a run ends."""
+    return metric.split("_", 1)[-1] in ("loss", "accuracy")
 
 
 def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None) -> str:
