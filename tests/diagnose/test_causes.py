@@ -291,6 +291,35 @@ def test_early_stopping_of_a_validation_loss_that_only_rose_is_not_the_cause(
     assert all("train.early_stopping" not in f.causes for f in diagnosis.findings)
 
 
+@pytest.mark.parametrize(("monitor", "mode"), [("val_loss", "max"), ("val_accuracy", "min")])
+def test_early_stopping_that_counts_the_wrong_direction_is_caused_by_its_mode(
+    store: Path, monitor: str, mode: str
+) -> None:
+    """``mode: max`` on a loss (``min`` on an accuracy) stops once the value has *improved*
+    for ``patience`` epochs: a spiral stopped at epoch 4 of 80 near chance. More patience
+    (what a stop of a still-improving value gets) would only stop it later: the fix is the
+    mode."""
+    result, diagnosis = _diagnose(store, {
+        "data": {"dataset": "spiral", "params": {"classes": 3, "n_samples": 600}, "split": "6:2:2"},
+        "model": {"hidden": [64, 64]},
+        "train": {"epochs": 80, "optimizer": {"name": "adam", "lr": 0.003},
+                  "early_stopping": {"monitor": monitor, "mode": mode, "patience": 3}},
+    })  # fmt: skip
+    assert result.epochs_run <= 6 and result.metrics["val_accuracy"] < 0.6
+    top = diagnosis.findings[0]
+    assert top.severity == "warning" and top.causes[0] == "train.early_stopping.mode"
+    assert _top_patch(diagnosis) == {"train.early_stopping.mode": "auto"}
+    assert f"mode: {mode}" in top.explanation
+    # the same stop in the right direction keeps its patience prescription
+    _, right = _diagnose(store, {
+        "data": {"dataset": "spiral", "params": {"classes": 3, "n_samples": 600}, "split": "6:2:2"},
+        "model": {"hidden": [32]},
+        "train": {"epochs": 200, "optimizer": {"name": "adam", "lr": 0.001},
+                  "early_stopping": {"monitor": monitor, "patience": 1, "min_delta": 0.1}},
+    })  # fmt: skip
+    assert "train.early_stopping.mode" not in right.findings[0].causes
+
+
 def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
     store: Path, tmp_path: Path
 ) -> None:

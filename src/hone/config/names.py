@@ -19,6 +19,7 @@ __all__ = [
     "REGRESSION_LOSSES",
     "SCHEDULES",
     "check_name",
+    "direction_known",
     "higher_is_better",
 ]
 
@@ -47,11 +48,20 @@ SCHEDULES = ("constant", "step", "multistep", "exponential", "cosine", "cosine_r
 _MAXIMISED = ("accuracy", "acc", "f1", "auc", "precision", "recall", "specificity", "r2")
 
 
+_MINIMISED = ("loss", "error", "mse", "mae", "rmse")
+
+
 def higher_is_better(metric: str) -> bool:
     """Whether a larger value of ``metric`` (``val_accuracy``, ``val_loss``, ``test_r2``) is
     better: the one place a metric's direction is decided (early stopping's ``mode: auto``,
     comparisons, tune's direction)."""
     name = metric.lower()
-    if any(tag in name for tag in ("loss", "error", "mse", "mae", "rmse")):
+    if any(tag in name for tag in _MINIMISED):
         return False
     return any(tag in name for tag in _MAXIMISED)
+
+
+def direction_known(metric: str) -> bool:
+    """Whether ``metric``'s name says which way is better (not a default guess)."""
+    name = metric.lower()
+    return any(tag in name for tag in (*_MINIMISED, *_MAXIMISED))

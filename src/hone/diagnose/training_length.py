@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from itertools import pairwise
 
-from hone.config.names import higher_is_better
+from hone.config.names import direction_known, higher_is_better
 from hone.diagnose.achievable import achievable, score_of
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
@@ -56,6 +56,8 @@ def early_stopping(ev: Evidence) -> Suspect | None:
     best = finite([(ev.extra.get("early_stopping") or {}).get("best_value")])
     if len(watched) < 2:
         return None
+    if (reversed_ := _reversed_mode(ev, monitor, str(settings.get("mode") or "auto"))) is not None:
+        return reversed_
     # Still improving: the value it stopped at beats the best it had counted — each step
     # improved, only by less than min_delta. (A normal stop comes after a stall or a rise.)
     up = higher_is_better(monitor)
@@ -83,6 +85,27 @@ def early_stopping(ev: Evidence) -> Suspect | None:
                        "train.early_stopping.min_delta": 0.0})],
         {"stopped_epoch": stopped, "patience": patience, "min_delta": delta,
          f"{monitor}_change_at_stop": change},
+    )  # fmt: skip
+
+
+def _reversed_mode(ev: Evidence, monitor: str, mode: str) -> Suspect | None:
+    """Early stopping told to count the wrong direction as better (``mode: max`` on a loss,
+    ``min`` on an accuracy) stops once the value has *improved* for ``patience`` epochs: the
+    cause is the mode, and more patience would only stop it later."""
+    up = higher_is_better(monitor)
+    if mode == "auto" or (mode == "max") == up or not direction_known(monitor):
+        return None
+    stopped = (ev.extra.get("early_stopping") or {}).get("stopped_epoch")
+    better = "higher" if up else "lower"
+    return Suspect(
+        "train.early_stopping.mode",
+        f"early stopping stopped at epoch {stopped} of {int(ev.cfg('train.epochs', 0) or 0)} "
+        f"counting a {'lower' if up else 'higher'} {monitor} as better (mode: {mode}), where a "
+        f"{better} one is",
+        0.97,
+        [Prescription(f"count a {better} {monitor} as better",
+                      {"train.early_stopping.mode": "auto"})],
+        {"stopped_epoch": stopped, "mode": mode, "monitor": monitor},
     )  # fmt: skip
 
 
