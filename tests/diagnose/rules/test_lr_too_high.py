@@ -220,3 +220,25 @@ def test_a_loss_that_starts_high_from_its_initialisation_did_not_explode() -> No
     assert exploded is not None and exploded.severity == "critical"
     found = LrTooHigh().check(_started_at(25.0))
     assert found is None or (found.severity != "critical" and "reached" not in found.explanation)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+def test_a_rate_far_too_high_for_a_batch_of_one_knocks_the_network_out(
+    store: Any, activation: str
+) -> None:
+    """A 64-64 spiral net under SGD at 0.5 with batch 1 stays at chance: each step follows
+    one row's gradient, 5x SGD's usual rate for batches of ~32. Read as dead units (leaky
+    ReLU as the fix, still at chance) or, with leaky ReLU, as a model too small. At batch 32
+    the same rate trains to 1.0; 0.05, the rate prescribed, trains batch 1 to 0.97."""
+    import hone
+
+    cfg = {"data": {"dataset": "spiral", "params": {"n_samples": 1000, "classes": 3},
+                    "split": "6:2:2"},
+           "model": {"hidden": [64, 64], "activation": activation},
+           "train": {"optimizer": {"name": "sgd", "lr": 0.5}, "batch_size": 1, "epochs": 10}}
+    result = hone.run(cfg, store=str(store))
+    assert result.metrics["train_accuracy"] < 0.4
+    found = hone.diagnose(result.run_id, store=str(store)).findings
+    assert found[0].code == "lr_too_high" and found[0].severity == "critical"
+    assert "0.5 at batch 1 is far above sgd's usual range" in found[0].explanation
+    assert found[0].prescriptions[0].patch == {"train.optimizer.lr": 0.05}

@@ -45,6 +45,7 @@ PENALTIES = ("train.l1", "train.l2", "train.optimizer.weight_decay")
 RISE = 1.05  # an epoch that raised the training loss by more than 5 %
 EXPLODED = 20  # a training loss this many times an untrained network's has exploded ...
 ABOVE_START = 2  # ... where it also rose past twice the loss its first step began at
+USUAL_BATCH = 32  # the batch the optimizers' safe rates (``SAFE_LR``) are for
 
 
 def lower_lr(ev: Evidence) -> float:
@@ -144,19 +145,33 @@ def _knocked_out(
 ) -> str | None:
     """Why a run at chance is the learning rate's doing (else ``None``): its loss and
     accuracy stay at the level of predicting class frequencies, with a rate far above the
-    optimizer's usual range."""
+    optimizer's usual range for its batch (``_batch_noise``)."""
     acc = ev.metrics.get("train_accuracy")
-    if chance is None or len(train) < 3 or lr < 10 * SAFE_LR.get(name, 0.01):
+    noise = _batch_noise(ev)
+    if chance is None or len(train) < 3 or lr * noise < 10 * SAFE_LR.get(name, 0.01):
         return None
     if not isinstance(acc, int | float) or acc > chance_accuracy(ev) + 0.05:
         return None
     if train[-1] < 0.95 * chance:
         return None
+    batch = f" at batch {ev.cfg('train.batch_size')}" if noise > 1 else ""
     return (
         f"the training loss stays at {train[-1]:.3g}, the level of predicting class "
         f"frequencies ({chance:.3g}): the first large steps knocked the network out, "
-        f"and {lr:g} is far above {name}'s usual range"
+        f"and {lr:g}{batch} is far above {name}'s usual range"
     )
+
+
+def _batch_noise(ev: Evidence) -> float:
+    """How much noisier than a batch of ``USUAL_BATCH`` rows each step is: the safe rates
+    are for batches of about that size, and a step on fewer rows follows fewer rows'
+    gradients (its noise grows as 1/sqrt(batch)). SGD 0.5 at batch 1 leaves a spiral net at
+    chance, where at batch 32 it trains to 1.0 and 0.05 at batch 1 to 0.97. Never below 1:
+    a large batch does not make a rate far above the usual one safe."""
+    batch = ev.cfg("train.batch_size")
+    if not isinstance(batch, int) or batch <= 0:
+        return 1.0
+    return max(1.0, (USUAL_BATCH / batch) ** 0.5)
 
 
 def _far_too_high(
