@@ -232,10 +232,15 @@ def test_a_rate_far_too_high_for_a_batch_of_one_knocks_the_network_out(
     the same rate trains to 1.0; 0.05, the rate prescribed, trains batch 1 to 0.97."""
     import hone
 
-    cfg = {"data": {"dataset": "spiral", "params": {"n_samples": 1000, "classes": 3},
-                    "split": "6:2:2"},
-           "model": {"hidden": [64, 64], "activation": activation},
-           "train": {"optimizer": {"name": "sgd", "lr": 0.5}, "batch_size": 1, "epochs": 10}}
+    cfg = {
+        "data": {
+            "dataset": "spiral",
+            "params": {"n_samples": 1000, "classes": 3},
+            "split": "6:2:2",
+        },
+        "model": {"hidden": [64, 64], "activation": activation},
+        "train": {"optimizer": {"name": "sgd", "lr": 0.5}, "batch_size": 1, "epochs": 10},
+    }
     result = hone.run(cfg, store=str(store))
     assert result.metrics["train_accuracy"] < 0.4
     found = hone.diagnose(result.run_id, store=str(store)).findings
