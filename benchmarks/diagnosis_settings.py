@@ -117,9 +117,14 @@ CASES = [
          "train.optimizer.weight_decay"),
     Case("exponential schedule, gamma 0.5, under SGD", "moons",
          {**SGD, "train.schedule": {"name": "exponential", "gamma": 0.5}}, "train.schedule"),
+    # the mode, not the patience: more patience in the wrong direction stops it later
     Case("early stopping on val_accuracy in mode min", "moons",
          {"train.early_stopping": {"monitor": "val_accuracy", "mode": "min", "patience": 3}},
-         "train.early_stopping"),
+         "train.early_stopping.mode"),
+    # the rate, for its batch: SGD's safe 0.1 is for batches of ~32
+    Case("SGD at 0.5 with batch 1 and leaky ReLU", "moons",
+         {"model.activation": "leaky_relu", "train.batch_size": 1, "train.epochs": 10,
+          "train.optimizer": {"name": "sgd", "lr": 0.5}}, "train.optimizer.lr"),
     # a first epoch's loss far above chance that the initialisation, not the rate, put there
     Case("weights from N(0, 1) in a [64, 64, 64] net", "moons",
          {"model.hidden": [64, 64, 64], "model.init": "normal", "model.init_value": 1.0},
