@@ -320,6 +320,32 @@ def test_early_stopping_that_counts_the_wrong_direction_is_caused_by_its_mode(
     assert "train.early_stopping.mode" not in right.findings[0].causes
 
 
+def test_a_huber_delta_that_caps_every_sgd_step_is_the_cause_and_probed_on_r2(
+    store: Path,
+) -> None:
+    """Huber with ``delta: 0.001`` on a standardised target under SGD at 0.01: past the
+    delta the gradient is the delta, so each step is a thousandth of MSE's (val R² below
+    zero), read as a rate too low where lr 0.1 still left R² below zero. The delta is named;
+    its probe compares on val_r2, since delta 1 reports a loss on another scale. Under Adam,
+    which divides the gradient's scale out, the same delta trains well and is not named."""
+    cfg = {
+        "data": {"dataset": "regression", "params": {"n_samples": 600, "n_features": 4,
+                 "noise": 10}, "split": "6:2:2", "preprocess": {"scale": "standard"}},
+        "model": {"hidden": [64, 64]},
+        "train": {"loss": "huber", "huber_delta": 0.001, "epochs": 40,
+                  "optimizer": {"name": "sgd", "lr": 0.01}},
+    }  # fmt: skip
+    result, diagnosis = _diagnose(store, cfg)
+    assert result.metrics["val_r2"] < 0.5
+    assert diagnosis.findings[0].causes[0] == "train.huber_delta"
+    assert _top_patch(diagnosis) == {"train.huber_delta": 1.0}
+    probed = hone.diagnose(result.run_id, store, probe=True).findings[0]
+    assert probed.probe["metric"] == "val_r2" and probed.probe["verdict"] == "confirmed"
+    cfg["train"]["optimizer"] = {"name": "adam", "lr": 0.003}
+    _, adam = _diagnose(store, cfg)
+    assert all("train.huber_delta" not in f.causes for f in adam.findings)
+
+
 def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
     store: Path, tmp_path: Path
 ) -> None:

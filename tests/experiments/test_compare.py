@@ -268,3 +268,16 @@ def test_a_regression_is_compared_on_what_its_runs_measure(
     y = data.val.y.reshape(-1).numpy()
     want = r2_score(y, pred) if metric == "val_r2" else mean_squared_error(y, pred) ** 0.5
     assert record.metrics[metric] == pytest.approx(want, rel=1e-4)
+
+
+def test_variants_that_change_what_a_regression_loss_measures_are_compared_on_r2() -> None:
+    """A Huber delta of 0.001 reports a thousandth of what delta 1 does for the same fit:
+    by default such variants are compared on val_r2, others on val_loss as before."""
+    from hone.experiments.compare import check_metric
+
+    cfg = load_config(tiny(**{"data.dataset": "regression", "train.loss": "huber",
+                              "data.params": {"n_samples": 200, "n_features": 4}}))  # fmt: skip
+    assert check_metric(cfg, None, variants=grid(cfg, ["train.huber_delta=0.001"])) == "val_r2"
+    assert check_metric(cfg, None, variants=grid(cfg, ["train.loss=mse"])) == "val_r2"
+    assert check_metric(cfg, None, variants=grid(cfg, ["train.optimizer.lr=0.1"])) == "val_loss"
+    assert check_metric(cfg, "val_loss", variants=grid(cfg, ["train.loss=mse"])) == "val_loss"

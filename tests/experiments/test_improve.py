@@ -80,3 +80,32 @@ def test_a_config_without_a_validation_split_is_improved_on_training_rows_held_b
     code, out, err = cli(capsys, "improve", "--budget", "3", "--store", str(store), "--json")
     assert code == 0, err
     assert json.loads(out)["held_back"] == HELD_BACK
+
+
+HUBER = {
+    "name": "huber",
+    "data": {"dataset": "regression", "params": {"n_samples": 500, "n_features": 4, "noise": 10},
+             "split": "6:2:2", "preprocess": {"scale": "standard"}},
+    "model": {"hidden": [32, 32]},
+    "train": {"loss": "huber", "huber_delta": 0.001, "epochs": 30,
+              "optimizer": {"name": "sgd", "lr": 0.01}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("metric", "adopted"), [("val_loss", False), ("val_r2", True)])
+def test_a_change_of_what_the_loss_measures_is_judged_on_a_metric_that_does_not_move(
+    store: Path, metric: str, adopted: bool
+) -> None:
+    """A Huber delta of 0.001 under SGD caps every step (its loss is a thousandth of MSE's):
+    the diagnosis prescribes delta 1. Judged on val_loss, that change would be read off a
+    loss on another scale, so it is not tried, and said why; on val_r2 it is adopted."""
+    with RunStore(store) as rs:
+        result = improve(rs, load_config(HUBER), seeds=3, metric=metric, budget_runs=7)
+    names = {c["name"]: c for c in result["considered"]}
+    delta = [c for c in result["considered"] if c["patch"].get("train.huber_delta") == 1.0]
+    if adopted:
+        assert result["adopted"][0]["patch"]["train.huber_delta"] == 1.0
+    else:
+        assert delta and delta[0]["fate"].startswith("not tried: it changes what val_loss")
+        assert not any(a["patch"].get("train.huber_delta") for a in result["adopted"])
+    assert names  # the round considered something

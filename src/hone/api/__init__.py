@@ -225,7 +225,7 @@ def compare(
         raise ConfigError("compare: give vary={key: [values]} or variants={name: patch}")
     if seeds < 1:
         raise ConfigError("seeds: at least 1 (3 or more for a verdict)")
-    chosen = check_metric(base, metric, bundle)
+    chosen = check_metric(base, metric, bundle, planned)
     with RunStore(base.store) as rs:
         exp_id = plan_experiment(
             rs, "ladder" if ladder else "compare", base, planned,

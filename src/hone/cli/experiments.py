@@ -131,7 +131,7 @@ def compare_cmd(
                 raise ConfigError(
                     "give --vary KEY=V1,V2 (repeatable), --experiment FILE or --resume ID"
                 )
-            chosen = check_metric(base, metric)
+            chosen = check_metric(base, metric, variants=variants)
             seed_list = list(range(base.seed, base.seed + seeds))
             extra = {"held_back": held} if held else None
             kind = "ladder" if is_ladder else "compare"

@@ -11,11 +11,15 @@ from hone.diagnose.finding import Prescription
 from hone.diagnose.signals import finite, train_stats
 from hone.diagnose.suspect import Suspect
 
-__all__ = ["bounded_output", "loss_mismatch", "skewed_class_weight"]
+__all__ = ["bounded_output", "loss_mismatch", "skewed_class_weight", "small_huber_delta"]
 
 SKEWED_WEIGHT = 4.0  # class weights that give one class this many times another's loss share
 IMBALANCED_COUNTS = 1.5  # ... on classes this uneven: balanced weights; else none
 BOUNDED = ("sigmoid", "softmax")  # outputs that live in (0, 1)
+SMALL_DELTA = 0.1  # a Huber delta under this share of the targets' spread caps every gradient
+# Optimizers whose step is the gradient times the rate: a capped gradient is a capped step
+# (Adam, RMSprop and Adagrad divide its scale back out).
+PLAIN_STEP = ("sgd", "momentum", "nesterov")
 
 
 def skewed_class_weight(ev: Evidence) -> Suspect | None:
@@ -89,3 +93,30 @@ def bounded_output(ev: Evidence) -> Suspect | None:
         0.95,
         [Prescription("an unbounded output for regression", {"model.output_activation": "auto"})],
     )
+
+
+def small_huber_delta(ev: Evidence) -> Suspect | None:
+    """A Huber loss whose ``delta`` is a small share of the targets' spread, under an
+    optimizer that steps by the gradient: past ``delta`` the loss is linear, its gradient
+    ``delta`` per row whatever the error, so every step is ``delta`` times what MSE would
+    take. (A [64, 64] regression net, SGD at 0.01, delta 0.001 on a standardised target:
+    val R² -0.9, read as a rate too low, where lr 0.1 still left R² below zero and delta 1
+    at lr 0.01 reaches 0.975; under Adam the same delta trains to 0.98.)"""
+    delta = ev.cfg("train.huber_delta")
+    optimizer = str(ev.cfg("train.optimizer.name", "adam"))
+    if ev.task != "regression" or ev.cfg("train.loss") != "huber" or optimizer not in PLAIN_STEP:
+        return None
+    target = (ev.data.get("preprocess") or {}).get("target") or {}
+    std = finite(train_stats(ev).get("y_std") or [])
+    spread = 1.0 if target.get("kind") == "standard" else (std[0] if std else None)
+    if not isinstance(delta, int | float) or not spread or delta >= SMALL_DELTA * spread:
+        return None
+    return Suspect(
+        "train.huber_delta",
+        f"a Huber delta of {delta:g} caps each row's gradient at {delta / spread:.2g} of the "
+        f"targets' spread, so {optimizer}'s steps are that small",
+        0.92,
+        [Prescription("a Huber delta on the scale of the targets",
+                      {"train.huber_delta": float(f"{spread:.3g}")})],
+        {"huber_delta": delta, "target_spread": spread},
+    )  # fmt: skip

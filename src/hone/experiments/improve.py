@@ -22,6 +22,7 @@ from hone.errors import HoneError
 from hone.experiments.compare import (
     Progress,
     holding_back,
+    loss_measured_alike,
     plan_experiment,
     resolve_resumable,
     run_pending,
@@ -218,6 +219,7 @@ class _Loop:
         run_ids = self.rows()[self.current_name]["run_ids"]
         proposals, skipped = candidates(self.store, run_ids, current_cfg, self._probe(run_ids))
         self.considered += [{**c, "round": round_no} for c in skipped]
+        proposals = self._comparable(proposals, current_cfg, round_no)
         if not proposals:
             return "nothing left to try"
         if self.budget_runs is not None:
@@ -243,6 +245,26 @@ class _Loop:
         self.adopted.append({**entry, "summary": summary})
         self.current_name, self.current_patch = winner.name, winner.patch
         return None
+
+    def _comparable(
+        self, proposals: list[tuple[str, dict[str, Any]]], current: Config, round_no: int
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The proposals whose runs report ``metric`` as the current step's do: on a loss, a
+        change of what the loss measures (a Huber delta, label smoothing) would be judged
+        by a number on another scale."""
+        if "loss" not in self.metric:
+            return proposals
+        kept = []
+        for why, patch in proposals:
+            if loss_measured_alike(current, load_config(current, patch)):
+                kept.append((why, patch))
+                continue
+            self.considered.append({
+                "name": why, "patch": patch, "round": round_no,
+                "fate": f"not tried: it changes what {self.metric} measures, so the two "
+                        "cannot be compared (name another --metric, e.g. val_r2)",
+            })  # fmt: skip
+        return kept
 
     def _probe(self, run_ids: list[str]) -> dict[str, str]:
         """Probe the current step's first run (short runs, at most what that run cost) and

@@ -117,7 +117,7 @@ def probe_diagnosis(
     variants = [Variant("baseline", {})] + [
         Variant(h.name, _scaled(h.prescription.patch, base, epochs), "baseline") for h in found
     ]
-    metric = _metric(short, diagnosis)
+    metric = _metric(short, diagnosis, variants)
     exp_id = _earlier(store, run_id, variants, seed_list, (epochs, cap), metric)
     if exp_id is None:
         exp_id = plan_experiment(store, "probe", short, variants, seed_list, metric,
@@ -157,10 +157,11 @@ def _earlier(
     return None
 
 
-def _metric(short: Config, diagnosis: Diagnosis) -> str:
+def _metric(short: Config, diagnosis: Diagnosis, variants: list[Variant]) -> str:
     """The validation metric the probe compares on: balanced accuracy where the diagnosis
-    found accuracy misleading (a remedy for a neglected class lowers plain accuracy)."""
-    metric = default_metric(short)
+    found accuracy misleading (a remedy for a neglected class lowers plain accuracy); R²
+    where an arm changes what a regression's loss measures (a Huber delta)."""
+    metric = default_metric(short, variants)
     misled = any(f.code == "misleading_accuracy" for f in diagnosis.findings)
     return "val_balanced_accuracy" if misled and metric == "val_accuracy" else metric
 

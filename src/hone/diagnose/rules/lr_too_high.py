@@ -171,7 +171,7 @@ def _batch_noise(ev: Evidence) -> float:
     batch = ev.cfg("train.batch_size")
     if not isinstance(batch, int) or batch <= 0:
         return 1.0
-    return max(1.0, (USUAL_BATCH / batch) ** 0.5)
+    return max(1.0, float((USUAL_BATCH / batch) ** 0.5))
 
 
 def _far_too_high(

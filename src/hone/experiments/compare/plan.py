@@ -4,7 +4,7 @@ names, losses that fit the task), and the plan recorded so that it resumes; the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "check_variants",
     "default_metric",
     "holding_back",
+    "loss_measured_alike",
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
@@ -87,10 +88,26 @@ def recorded_each_epoch(metric: str) -> bool:
     return metric.split("_", 1)[-1] in ("loss", "accuracy")
 
 
-def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None) -> str:
+# What a run's loss measures besides its model: two runs that differ in one of these report
+# losses on different scales (a Huber delta of 0.001 reports a thousandth of MSE's).
+LOSS_MEASURE = ("loss", "huber_delta", "label_smoothing", "class_weight")
+
+
+def loss_measured_alike(a: Config, b: Config) -> bool:
+    """Whether ``a`` and ``b`` report losses that can be compared (``LOSS_MEASURE``)."""
+    return all(getattr(a.train, key) == getattr(b.train, key) for key in LOSS_MEASURE)
+
+
+def check_metric(
+    cfg: Config,
+    metric: str | None,
+    data: DataBundle | None = None,
+    variants: Sequence[Variant] = (),
+) -> str:
     """The metric to compare on, checked against the task before anything trains: the default
-    is ``val_accuracy`` (``val_loss`` for regression); test metrics are never for choosing.
-    ``data``: the bundle, when it is not the config's to load (data given from Python)."""
+    is ``val_accuracy`` (``val_loss`` for regression, ``val_r2`` where ``variants`` change
+    what the loss measures); test metrics are never for choosing. ``data``: the bundle,
+    when it is not the config's to load (data given from Python)."""
     data = data or load_run_data(cfg)
     has_val = data.val is not None
     if metric is None:
@@ -99,7 +116,10 @@ def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None
                 "comparisons are made on the validation split and this config has none; set "
                 "data.split.val (e.g. 0.2), or name another metric with --metric"
             )
-        return "val_accuracy" if data.task == "classification" else "val_loss"
+        if data.task == "classification":
+            return "val_accuracy"
+        alike = all(loss_measured_alike(cfg, v.config(cfg)) for v in variants)
+        return "val_loss" if alike else "val_r2"
     valid = recordable_metrics(cfg, data.task, has_val)
     if metric.startswith("test_"):
         raise ConfigError(
@@ -117,8 +137,8 @@ def check_metric(cfg: Config, metric: str | None, data: DataBundle | None = None
     return metric
 
 
-def default_metric(cfg: Config) -> str:
-    return check_metric(cfg, None)
+def default_metric(cfg: Config, variants: Sequence[Variant] = ()) -> str:
+    return check_metric(cfg, None, variants=variants)
 
 
 # A config without a validation split is compared on this share of its training rows, held
