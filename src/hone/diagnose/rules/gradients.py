@@ -34,6 +34,7 @@ STALL_LOSS = 0.95  # a training loss within 5 % of the chance loss has learned n
 DECAYING = 0.8  # ... or too small to tell from none, shrinking from layer to layer this often
 SHRUNK = 0.1  # weights shrunk below a tenth of their starting norm pass little gradient back
 PENALTIES = ("train.l2", "train.l1", "train.optimizer.weight_decay")
+SATURATING = ("sigmoid", "tanh")  # activations whose slope is at most 1 and falls to 0
 
 
 def _ratios(ev: Evidence, until: int | None = None) -> tuple[float, float, dict[str, float]] | None:
@@ -92,6 +93,12 @@ class VanishingGradients(Rule):
                 "He/Xavier initialisation keeps the signal's scale", {"model.init": "auto"}
             ),
         ]
+        if ev.cfg("model.activation") in SATURATING:
+            # The activation is the first cause: its remedy first. Measured on three deep
+            # sigmoid stacks (3 paired seeds each, batch norm / leaky ReLU): spiral 8x64,
+            # SGD 0.1, 0.74 (0.33-1.0) / 1.0; moons 6x32, Adam, 0.94 / 0.95; digits 5x64,
+            # SGD 0.05, 0.974 / 0.968.
+            out[0], out[1] = out[1], out[0]
         if len(hidden) > 2:
             out.append(Prescription("fewer layers", {"model.hidden": hidden[:2]}))
         nothing = _learned_nothing(ev)
@@ -158,7 +165,7 @@ def _shrunk_by_penalty(ev: Evidence) -> Suspect | None:
 def _vanishing_causes(ev: Evidence) -> list[str]:
     """Saturating activations in a deep stack without normalisation; or the initialisation."""
     causes = []
-    if ev.cfg("model.activation") in ("sigmoid", "tanh"):
+    if ev.cfg("model.activation") in SATURATING:
         causes.append("model.activation")
     if ev.cfg("model.norm", "none") == "none":
         causes.append("model.norm")
