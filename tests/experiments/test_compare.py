@@ -281,3 +281,19 @@ def test_variants_that_change_what_a_regression_loss_measures_are_compared_on_r2
     assert check_metric(cfg, None, variants=grid(cfg, ["train.loss=mse"])) == "val_r2"
     assert check_metric(cfg, None, variants=grid(cfg, ["train.optimizer.lr=0.1"])) == "val_loss"
     assert check_metric(cfg, "val_loss", variants=grid(cfg, ["train.loss=mse"])) == "val_loss"
+
+
+def test_cli_says_why_it_compares_a_regression_on_r2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: Path
+) -> None:
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{**FAST, "data.dataset": "regression",
+                                             "train.loss": "huber", "train.epochs": 1,
+                                             "data.params": {"n_samples": 100}})))  # fmt: skip
+    args = ["compare", str(config), "--vary", "train.huber_delta=0.1", "--seeds", "1",
+            "--store", str(store)]  # fmt: skip
+    code, out, _ = cli(capsys, *args, "--json")
+    assert code == 0 and json.loads(out)["metric"] == "val_r2"
+    code, out, err = cli(capsys, *args)
+    assert code == 0 and "val_r2 (n)" in out
+    assert "compared on val_r2: the variants change what the loss measures" in err

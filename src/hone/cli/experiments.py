@@ -132,6 +132,9 @@ def compare_cmd(
                     "give --vary KEY=V1,V2 (repeatable), --experiment FILE or --resume ID"
                 )
             chosen = check_metric(base, metric, variants=variants)
+            if metric is None and chosen == "val_r2":
+                bar.say("compared on val_r2: the variants change what the loss measures, so "
+                        "their losses are on different scales (or name a --metric)")  # fmt: skip
             seed_list = list(range(base.seed, base.seed + seeds))
             extra = {"held_back": held} if held else None
             kind = "ladder" if is_ladder else "compare"
