@@ -346,6 +346,26 @@ def test_a_huber_delta_that_caps_every_sgd_step_is_the_cause_and_probed_on_r2(
     assert all("train.huber_delta" not in f.causes for f in adam.findings)
 
 
+def test_an_eps_that_dwarfs_the_gradients_is_the_cause_not_the_rate(store: Path) -> None:
+    """Adam at 0.003 with ``eps: 1`` on a spiral: the step is lr * g / (rms + eps), and with
+    gradients of ~0.007 per weight that is plain SGD at a tiny rate (val 0.45), read as a
+    rate too low. The eps is named, with Adam's own as the fix; an eps of 1e-3, still far
+    below those gradients' squares' root, trains to 0.99 and is not named."""
+    cfg = {
+        "data": {"dataset": "spiral", "params": {"classes": 3, "n_samples": 600}, "split": "6:2:2"},
+        "model": {"hidden": [64, 64]},
+        "train": {"epochs": 60, "optimizer": {"name": "adam", "lr": 0.003, "eps": 1.0}},
+    }  # fmt: skip
+    result, diagnosis = _diagnose(store, cfg)
+    assert result.metrics["val_accuracy"] < 0.6
+    assert diagnosis.findings[0].causes[0] == "train.optimizer.eps"
+    assert _top_patch(diagnosis) == {"train.optimizer.eps": 1e-8}
+    assert "lr_too_low" not in [f.code for f in diagnosis.findings]
+    cfg["train"]["optimizer"]["eps"] = 1e-3
+    _, fine = _diagnose(store, cfg)
+    assert all("train.optimizer.eps" not in f.causes for f in fine.findings)
+
+
 def test_a_layer_nearly_all_saturated_is_named_though_the_network_fits(
     store: Path, tmp_path: Path
 ) -> None:

@@ -28,6 +28,7 @@ from hone.diagnose.objective import (
 )
 from hone.diagnose.progress import late_progress
 from hone.diagnose.signals import STRONG_DROPOUT, finite, global_grad_norms, train_stats
+from hone.diagnose.step_size import damping_eps
 from hone.diagnose.structure import NARROW, bottleneck, capacity, frozen, linear_units
 from hone.diagnose.suspect import Suspect
 from hone.diagnose.training_length import (
@@ -346,8 +347,8 @@ def slowed_by_setting(ev: Evidence) -> Suspect | None:
     a loss that does not fit the task, a bottleneck layer, frozen layers (their steps are 0,
     which reads as a rate too low)."""
     found = [*regularisation(ev), schedule(ev), clipping(ev), tiny_batch_norm(ev),
-             loss_mismatch(ev), bounded_output(ev), small_huber_delta(ev), bottleneck(ev),
-             frozen(ev)]  # fmt: skip
+             loss_mismatch(ev), bounded_output(ev), small_huber_delta(ev), damping_eps(ev),
+             bottleneck(ev), frozen(ev)]  # fmt: skip
     return max((s for s in found if s is not None), key=lambda s: s.weight, default=None)
 
 
@@ -356,8 +357,8 @@ def suspects_for_underfitting(ev: Evidence) -> list[Suspect]:
     strongest first; capacity only when nothing else does."""
     found = [*regularisation(ev)]
     checks = (schedule, clipping, tiny_batch_norm, skewed_class_weight, early_stopping,
-              loss_mismatch, bounded_output, small_huber_delta, bottleneck, frozen,
-              linear_units, saturating)  # fmt: skip
+              loss_mismatch, bounded_output, small_huber_delta, damping_eps, bottleneck,
+              frozen, linear_units, saturating)  # fmt: skip
     for check in checks:
         suspect = check(ev)
         if suspect is not None:

@@ -22,12 +22,14 @@ from __future__ import annotations
 from hone.config.names import OPTIMIZERS
 from hone.diagnose.evidence import Evidence
 from hone.diagnose.finding import Prescription
-from hone.diagnose.signals import SAFE_LR, finite, nice
+from hone.diagnose.progress import late_progress
+from hone.diagnose.signals import SAFE_LR, finite, grad_rms_by_layer, nice
 from hone.diagnose.suspect import Suspect
 
 __all__ = [
     "HEAVY_MOMENTUM",
     "RAISED",
+    "damping_eps",
     "heavy_momentum",
     "peak_rate",
     "pinned_peak",
@@ -139,3 +141,37 @@ def smaller_step(ev: Evidence, target: float, what: str) -> list[Prescription]:
     if not pinned_peak(ev):
         out.append(Prescription(what, {"train.optimizer.lr": target}))
     return out + [p for s in found if s.weight != LEADS for p in s.remedies]
+
+
+# Optimizers that divide each step by the root of a running mean of squared gradients plus
+# ``eps``, and the eps torch gives them (Adagrad's is 1e-10, the others' 1e-8).
+DIVIDED = {"adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
+DAMPED = 0.1  # an eps that leaves steps under this share of the undamped ones is the cause
+
+
+def damping_eps(ev: Evidence) -> Suspect | None:
+    """An ``eps`` far above the gradients' size in an optimizer that divides by their root
+    mean square: its step is ``lr * g / (rms + eps)``, so where eps dwarfs the rms the step is
+    ``lr * g / eps``, plain SGD at a tiny rate. (Adam at 0.003 with eps 1 on a spiral: val
+    0.45, read as a rate too low.) Named where the steps were measured slow and eps leaves
+    them under ``DAMPED`` of what the default eps would (by the recorded gradient RMS)."""
+    name = str(ev.cfg("train.optimizer.name", "adam"))
+    eps = ev.cfg("train.optimizer.eps")
+    if name not in DIVIDED or not isinstance(eps, int | float) or eps <= 100 * DIVIDED[name]:
+        return None
+    progress = late_progress(ev)
+    rms = list(grad_rms_by_layer(ev.telemetry).values()) if ev.telemetry else []
+    if progress is None or not progress.slow or not rms:
+        return None
+    typical = sorted(rms)[len(rms) // 2]
+    share = typical / (typical + eps)
+    if share >= DAMPED:
+        return None
+    return Suspect(
+        "train.optimizer.eps",
+        f"{name}'s eps of {eps:g} dwarfs the gradients (their RMS per weight about "
+        f"{typical:.1g}), so each step was about {share:.1g} of what {name} would take",
+        0.92,
+        [Prescription(f"{name}'s default eps", {"train.optimizer.eps": DIVIDED[name]})],
+        {"eps": eps, "grad_rms": typical, "step_share": share},
+    )
