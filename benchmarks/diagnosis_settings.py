@@ -125,6 +125,13 @@ CASES = [
     Case("SGD at 0.5 with batch 1 and leaky ReLU", "moons",
          {"model.activation": "leaky_relu", "train.batch_size": 1, "train.epochs": 10,
           "train.optimizer": {"name": "sgd", "lr": 0.5}}, "train.optimizer.lr"),
+    # what scales every step besides the rate: an eps above the gradients, a Huber delta
+    Case("Adam eps 1.0 on moons", "moons",
+         {"train.optimizer": {"name": "adam", "lr": 0.003, "eps": 1.0}},
+         "train.optimizer.eps"),
+    Case("Huber delta 0.001 under SGD on a regression", "regression",
+         {"train.loss": "huber", "train.huber_delta": 0.001,
+          "train.optimizer": {"name": "sgd", "lr": 0.01}}, "train.huber_delta"),
     # a first epoch's loss far above chance that the initialisation, not the rate, put there
     Case("weights from N(0, 1) in a [64, 64, 64] net", "moons",
          {"model.hidden": [64, 64, 64], "model.init": "normal", "model.init_value": 1.0},
