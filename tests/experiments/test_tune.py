@@ -471,9 +471,33 @@ def test_a_pruner_on_a_metric_measured_at_the_end_says_it_prunes_nothing(
     assert result.counts["complete"] == 4  # type: ignore[attr-defined]
     assert said == [
         "--pruner median reads the metric each epoch, but val_balanced_accuracy is measured "
-        "once, when a run ends: no trial is pruned (val_loss is measured each epoch)"
+        "once, when a run ends: no trial is pruned (only the loss and accuracy are measured "
+        "each epoch)"
     ]
     said.clear()
     (tmp_path / "again").mkdir()
     _stacked(tmp_path / "again", trials=2, pruner="median", say=said.append)
     assert said == []
+
+
+def test_a_search_over_what_the_loss_measures_is_tuned_on_r2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: Path
+) -> None:
+    """Tuned on val_loss, a search over the Huber delta would pick the smallest delta: its
+    loss is a delta's share of MSE's whatever the fit. Such a space is tuned on val_r2 by
+    default, and the study says so; a space of rates keeps val_loss."""
+    from hone.experiments.compare import check_metric
+
+    cfg = load_config(tiny(**{"data.dataset": "regression", "train.loss": "huber",
+                              "train.epochs": 1, "telemetry": False,
+                              "data.params": {"n_samples": 100}}))  # fmt: skip
+    delta = "train.huber_delta: {type: float, low: 0.001, high: 2.0, log: true}\n"
+    assert check_metric(cfg, None, varied=["train.huber_delta"]) == "val_r2"
+    assert check_metric(cfg, None, varied=["train.optimizer.lr"]) == "val_loss"
+    config = tmp_path / "r.yaml"
+    config.write_text(yaml.safe_dump(cfg.to_dict()))
+    code, out, err = cli(capsys, "tune", str(config), "--space", str(space(tmp_path, delta)),
+                         "--trials", "2", "--seeds-final", "0", "--pruner", "none",
+                         "--store", str(store))  # fmt: skip
+    assert code == 0 and "best trial val_r2" in out
+    assert "tuned on val_r2: the space changes what the loss measures" in err

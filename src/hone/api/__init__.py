@@ -292,7 +292,7 @@ def tune(
         specs = load_space(Path(space), base)
     else:
         specs = parse_space(dict(space), base)
-    chosen = check_metric(base, metric)
+    chosen = check_metric(base, metric, varied=[s.key for s in specs])
     root = resolve_store_root(base.store)
     with RunsBar("tune", not progress) as bar:
         result = run_study(base, specs, trials=trials, metric=chosen, store=str(root),

@@ -99,7 +99,10 @@ def tune_cmd(
         base, held = validated(base_config(config, set_), metric)
         say_held_back(bar, held)
         specs = load_space(space, base)
-        chosen = check_metric(base, metric)
+        chosen = check_metric(base, metric, varied=[s.key for s in specs])
+        if metric is None and chosen == "val_r2":
+            bar.say("tuned on val_r2: the space changes what the loss measures, so trials' "
+                    "losses are on different scales (or name a --metric)")  # fmt: skip
         root = resolve_store_root(store or base.store)
         result = tune(base, specs, trials=trials, metric=chosen, store=str(root),
                       storage=storage, study_name=study, sampler=sampler, pruner=pruner,

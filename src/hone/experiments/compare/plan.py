@@ -29,6 +29,7 @@ __all__ = [
     "default_metric",
     "holding_back",
     "loss_measured_alike",
+    "measures_loss",
     "pending_runs",
     "plan_experiment",
     "recordable_metrics",
@@ -98,16 +99,22 @@ def loss_measured_alike(a: Config, b: Config) -> bool:
     return all(getattr(a.train, key) == getattr(b.train, key) for key in LOSS_MEASURE)
 
 
+def measures_loss(key: str) -> bool:
+    """Whether the dotted config ``key`` (a search space's) changes what the loss measures."""
+    return any(key == f"train.{k}" or key.startswith(f"train.{k}.") for k in LOSS_MEASURE)
+
+
 def check_metric(
     cfg: Config,
     metric: str | None,
     data: DataBundle | None = None,
     variants: Sequence[Variant] = (),
+    varied: Sequence[str] = (),
 ) -> str:
     """The metric to compare on, checked against the task before anything trains: the default
-    is ``val_accuracy`` (``val_loss`` for regression, ``val_r2`` where ``variants`` change
-    what the loss measures); test metrics are never for choosing. ``data``: the bundle,
-    when it is not the config's to load (data given from Python)."""
+    is ``val_accuracy`` (``val_loss`` for regression, ``val_r2`` where ``variants`` or the
+    ``varied`` keys of a search change what the loss measures); test metrics are never for
+    choosing. ``data``: the bundle, when it is not the config's to load (data from Python)."""
     data = data or load_run_data(cfg)
     has_val = data.val is not None
     if metric is None:
@@ -119,7 +126,7 @@ def check_metric(
         if data.task == "classification":
             return "val_accuracy"
         alike = all(loss_measured_alike(cfg, v.config(cfg)) for v in variants)
-        return "val_loss" if alike else "val_r2"
+        return "val_loss" if alike and not any(map(measures_loss, varied)) else "val_r2"
     valid = recordable_metrics(cfg, data.task, has_val)
     if metric.startswith("test_"):
         raise ConfigError(

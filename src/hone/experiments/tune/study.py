@@ -126,7 +126,8 @@ def tune(
     if on_metric != "none" and not recorded_each_epoch(metric) and say is not None:
         say(
             f"--pruner {on_metric} reads the metric each epoch, but {metric} is measured "
-            "once, when a run ends: no trial is pruned (val_loss is measured each epoch)"
+            "once, when a run ends: no trial is pruned (only the loss and accuracy are measured "
+            "each epoch)"
         )
     try:
         if backend is not None and backend.is_ray:
