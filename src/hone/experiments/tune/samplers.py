@@ -8,9 +8,18 @@ import warnings
 import optuna
 
 from hone.errors import ConfigError
+from hone.experiments.compare import recorded_each_epoch
 from hone.experiments.tune.space import ParamSpec
 
-__all__ = ["PRUNERS", "SAMPLERS", "TPE_STARTUP", "make_pruner", "make_sampler", "parse_pruner"]
+__all__ = [
+    "PRUNERS",
+    "SAMPLERS",
+    "TPE_STARTUP",
+    "blind_pruner",
+    "make_pruner",
+    "make_sampler",
+    "parse_pruner",
+]
 
 SAMPLERS = ("random", "grid", "qmc", "tpe", "cmaes")
 PRUNERS = ("none", "median", "hyperband", "asha", "diagnosis")  # and e.g. "median+diagnosis"
@@ -48,6 +57,19 @@ def parse_pruner(name: str) -> tuple[str, bool]:
             "+diagnosis (e.g. median+diagnosis)"
         )
     return (rest[0] if rest else "none"), diagnosis
+
+
+def blind_pruner(name: str, metric: str) -> str | None:
+    """Why the pruner ``name`` can stop no trial on ``metric`` (one measured when a run
+    ends, not each epoch), else ``None``."""
+    on_metric = parse_pruner(name)[0]
+    if on_metric == "none" or recorded_each_epoch(metric):
+        return None
+    return (
+        f"--pruner {on_metric} reads the metric each epoch, but {metric} is measured once, "
+        "when a run ends: no trial is pruned (only the loss and accuracy are measured each "
+        "epoch)"
+    )
 
 
 def make_pruner(name: str) -> optuna.pruners.BasePruner:

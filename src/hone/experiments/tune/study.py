@@ -27,14 +27,9 @@ from hone.cluster.processes import local_pool
 from hone.config import Config
 from hone.config.names import higher_is_better
 from hone.errors import ConfigError, HoneError
-from hone.experiments.compare import (
-    plan_experiment,
-    recorded_each_epoch,
-    run_pending,
-    summarize_experiment,
-)
+from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
 from hone.experiments.tune.on_ray import tune_on_ray
-from hone.experiments.tune.samplers import make_pruner, make_sampler, parse_pruner
+from hone.experiments.tune.samplers import blind_pruner, make_pruner, make_sampler, parse_pruner
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.stacked import check_stack_size, tune_stacked
 from hone.experiments.tune.trials import RunFailed, objective
@@ -122,13 +117,9 @@ def tune(
     study, storage = open_study(base, specs, metric, store, storage, study_name)
     report = _reporter(study, progress, trials)
     report()  # the display starts now, not when the first trial ends
-    on_metric, diagnosis = parse_pruner(pruner)  # a bad name fails here, before any trial
-    if on_metric != "none" and not recorded_each_epoch(metric) and say is not None:
-        say(
-            f"--pruner {on_metric} reads the metric each epoch, but {metric} is measured "
-            "once, when a run ends: no trial is pruned (only the loss and accuracy are measured "
-            "each epoch)"
-        )
+    diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
+    if (note := blind_pruner(pruner, metric)) is not None and say is not None:
+        say(note)
     try:
         if backend is not None and backend.is_ray:
             if stack == "auto" and say is not None:
