@@ -501,3 +501,22 @@ def test_a_search_over_what_the_loss_measures_is_tuned_on_r2(
                          "--store", str(store))  # fmt: skip
     assert code == 0 and "best trial val_r2" in out
     assert "tuned on val_r2: the space changes what the loss measures" in err
+
+
+def test_a_trial_that_trained_every_epoch_is_complete_not_pruned() -> None:
+    """A pruner that would prune every trial stops one before its last epoch; at the last
+    epoch there is nothing left to save, and the trial is told complete."""
+    import torch
+
+    from hone.experiments.tune.trials import ReportToTrial
+    from hone.train.state import TrainState
+
+    study = optuna.create_study(direction="maximize",
+                                pruner=optuna.pruners.ThresholdPruner(lower=2.0))  # fmt: skip
+    model = torch.nn.Linear(1, 1)
+    for epoch, pruned in ((2, True), (3, False)):
+        report = ReportToTrial(study.ask(), "val_accuracy")
+        state = TrainState(model, torch.optim.SGD(model.parameters(), lr=0.1), 3, 1)
+        state.epoch, state.logs = epoch, {"val_accuracy": 0.5}
+        report.on_epoch_end(state)
+        assert report.pruned is pruned and state.stop_training is pruned

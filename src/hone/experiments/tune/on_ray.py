@@ -69,7 +69,8 @@ class _RemoteReport(Callback):
         value = state.logs.get(self.metric)
         if value is None or not math.isfinite(value):
             return
-        if ray.get(self.judge.report.remote(self.number, state.epoch, float(value))):
+        prune = ray.get(self.judge.report.remote(self.number, state.epoch, float(value)))
+        if prune and state.epoch < state.epochs:  # a trial that trained every epoch is done
             self.pruned = True
             state.stop_training = True
             state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"

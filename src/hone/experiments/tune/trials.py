@@ -43,7 +43,9 @@ class ReportToTrial(Callback):
         if value is None or not math.isfinite(value):
             return
         self.trial.report(value, state.epoch)
-        if self.may_prune and self.trial.should_prune():
+        # a trial that trained every epoch is complete: pruning it there saves nothing
+        last = state.epoch >= state.epochs
+        if self.may_prune and not last and self.trial.should_prune():
             self.pruned = True
             state.stop_training = True
             state.stop_reason = f"pruned by Optuna at epoch {state.epoch}"
