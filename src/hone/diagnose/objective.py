@@ -100,8 +100,8 @@ def small_huber_delta(ev: Evidence) -> Suspect | None:
     optimizer that steps by the gradient: past ``delta`` the loss is linear, its gradient
     ``delta`` per row whatever the error, so every step is ``delta`` times what MSE would
     take. (A [64, 64] regression net, SGD at 0.01, delta 0.001 on a standardised target:
-    val R² -0.9, read as a rate too low, where lr 0.1 still left R² below zero and delta 1
-    at lr 0.01 reaches 0.975; under Adam the same delta trains to 0.98.)"""
+    val R² -0.9, read as a rate too low, where lr 0.1 reached 0.57 and delta 1 at lr 0.01
+    reaches 0.975; under Adam the same delta trains to 0.98.)"""
     delta = ev.cfg("train.huber_delta")
     optimizer = str(ev.cfg("train.optimizer.name", "adam"))
     if ev.task != "regression" or ev.cfg("train.loss") != "huber" or optimizer not in PLAIN_STEP:
