@@ -15,6 +15,9 @@ Three settings do:
 The rate is read from the history (recorded every epoch) and the telemetry's sampled steps,
 up to where the run stopped, so a schedule is blamed only where it had raised the rate when
 the run failed.
+
+One setting makes steps small beside the rate: an adaptive optimizer's ``eps`` far above the
+gradients it divides by (``damping_eps``), which a slow run blames before the rate.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ RAISED = 2.0  # a schedule that took the rate past twice the configured one rais
 HEAVY_MOMENTUM = 0.99  # lr / (1 - m) at least 100x lr: ten times the usual 0.9's
 USUAL_MOMENTUM = 0.9
 LEADS, FOLLOWS = 0.95, 0.5  # named before the learning rate, or after it
+# Optimizers that divide each step by the root of a running mean of squared gradients plus
+# ``eps``, and the eps torch gives them (Adagrad's is 1e-10, the others' 1e-8).
+DIVIDED = {"adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
+DAMPED = 0.1  # an eps that leaves steps under this share of the undamped ones is the cause
 
 
 def peak_rate(ev: Evidence) -> float:
@@ -141,12 +148,6 @@ def smaller_step(ev: Evidence, target: float, what: str) -> list[Prescription]:
     if not pinned_peak(ev):
         out.append(Prescription(what, {"train.optimizer.lr": target}))
     return out + [p for s in found if s.weight != LEADS for p in s.remedies]
-
-
-# Optimizers that divide each step by the root of a running mean of squared gradients plus
-# ``eps``, and the eps torch gives them (Adagrad's is 1e-10, the others' 1e-8).
-DIVIDED = {"adam": 1e-8, "adamw": 1e-8, "rmsprop": 1e-8, "adagrad": 1e-10}
-DAMPED = 0.1  # an eps that leaves steps under this share of the undamped ones is the cause
 
 
 def damping_eps(ev: Evidence) -> Suspect | None:
