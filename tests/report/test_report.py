@@ -230,3 +230,23 @@ def test_a_constant_learning_rate_is_shown_rounded(tmp_path: Path) -> None:
         text = render_report(rs, run.run_id).read_text()
     assert "learning rate constant at 0.00443<" in text
     assert "constant at 0.004430375" not in text  # the config section keeps every digit
+
+
+def test_a_regression_compared_on_r2_shows_loss_curves_only_on_one_scale(tmp_path: Path) -> None:
+    """val_r2 is measured when a run ends: the curves are val_loss's, said so. Variants
+    that change what the loss measures (a Huber delta) have losses on different scales:
+    no curves, said why, never an empty plot."""
+    base = load_config(tiny(**{"data.dataset": "regression", "train.loss": "huber",
+                               "train.epochs": 2, "telemetry": False,
+                               "data.params": {"n_samples": 100}}))  # fmt: skip
+    texts = {}
+    with RunStore(tmp_path) as rs:
+        for vary in ("train.optimizer.lr=0.03", "train.huber_delta=0.01"):
+            exp = plan_experiment(rs, "compare", base, grid(base, [vary]), [0, 1], "val_r2")
+            run_pending(rs, exp)
+            texts[vary] = render_report(rs, exp).read_text()
+    rates, deltas = texts["train.optimizer.lr=0.03"], texts["train.huber_delta=0.01"]
+    assert "val_loss each epoch: val_r2 is measured when a run ends" in rates
+    assert 'alt="curves per variant"' in rates
+    assert "no curves: the variants measure the loss differently" in deltas
+    assert 'alt="curves per variant"' not in deltas

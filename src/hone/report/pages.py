@@ -9,9 +9,12 @@ from typing import Any
 import numpy as np
 import yaml
 
+from hone.config import load_config
 from hone.diagnose import diagnose_run
 from hone.errors import HoneError
+from hone.experiments.compare import loss_measured_alike, recorded_each_epoch
 from hone.experiments.probe_verdicts import probed_before
+from hone.experiments.variants import Variant
 from hone.report import charts, plots
 from hone.store.runstore import RunStore
 
@@ -250,13 +253,35 @@ def experiment_context(store: RunStore, exp_id: str) -> dict[str, Any]:
             metric,
             joined=record.kind == "ladder",
         )
-        key = metric if metric.startswith("val_") else "val_loss"
-        series = {
-            labels[r["name"]]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
-            for r in done
-        }
-        ctx["curves"] = plots.band_curves(series, key)  # the heading says mean and band
+        ctx.update(_variant_curves(store, record, done, labels, metric))
     return ctx
+
+
+def _variant_curves(
+    store: RunStore, record: Any, done: list[dict[str, Any]], labels: dict[str, str], metric: str
+) -> dict[str, Any]:
+    """Each variant's validation curve, mean and band over seeds: the metric itself where
+    every epoch records it, else its per-epoch counterpart (R² and balanced accuracy are
+    measured once, when a run ends), said beside it. Loss curves of variants that measure the
+    loss differently (a Huber delta) are on different scales: none then, said why."""
+    if recorded_each_epoch(metric) and metric.startswith("val_"):
+        key = metric
+    else:
+        key = "val_accuracy" if "accuracy" in metric else "val_loss"
+    note = None if key == metric else f"{key} each epoch: {metric} is measured when a run ends"
+    if key == "val_loss":
+        base = load_config(record.spec["config"])
+        variants = [Variant(v["name"], v["patch"]) for v in record.spec["variants"]]
+        if not all(loss_measured_alike(base, v.config(base)) for v in variants):
+            return {"curves_note": "no curves: the variants measure the loss differently, so "
+                                   "their losses are on different scales"}  # fmt: skip
+    series = {
+        labels[r["name"]]: [store.get_run(rid).history.get(key, []) for rid in r["run_ids"]]
+        for r in done
+    }
+    if not any(run for runs in series.values() for run in runs):
+        return {"curves_note": f"no curves: no run recorded {key} each epoch"}
+    return {"curves": plots.band_curves(series, key), "curves_note": note}
 
 
 def _comparisons(rows: list[dict[str, Any]], labels: dict[str, str], kind: str) -> list[str]:
