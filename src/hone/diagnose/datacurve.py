@@ -34,7 +34,6 @@ __all__ = [
     "fit_power_law",
     "gain_interval",
     "last_doubling",
-    "projected_gain",
     "read_curve",
     "under_trained",
 ]
@@ -132,20 +131,13 @@ def fit_power_law(n: list[int], err: list[float]) -> dict[str, float] | None:
     return {"a": float(a), "b": float(b), "c": float(c)}
 
 
-def projected_gain(
-    ns: list[int], errors: list[float]
-) -> tuple[dict[str, float] | None, float | None]:
-    """The power-law fit of validation error against training rows (a description of the
-    curve), and the cut in error projected from doubling the largest: the last segment's
-    fall per doubling (in log n), which is measured. The fit's offset, fitted to a few noisy
-    points, bends the curve flat too soon: on five MNIST and Fashion-MNIST curves it
-    projected 0.004-0.030 where doubling the rows measured 0.008-0.058 on the test set, and
-    the last segment 0.010-0.049 (``benchmarks/datacurve_truth.py``)."""
-    return fit_power_law(ns, errors), last_doubling(ns, errors)
-
-
 def last_doubling(ns: list[int], errors: list[float]) -> float | None:
-    """How much the last segment of the curve cut the error per doubling of the rows."""
+    """How much the last segment of the curve cut the error per doubling of the rows (in
+    log n): the cut projected from doubling the largest, which is measured. The power-law
+    fit's offset, fitted to a few noisy points, bends the curve flat too soon: on five MNIST
+    and Fashion-MNIST curves it projected 0.004-0.030 where doubling the rows measured
+    0.008-0.058 on the test set, and the last segment 0.010-0.049
+    (``benchmarks/datacurve_truth.py``). The fit stays, to describe the curve."""
     if len(ns) < 2 or ns[-1] <= ns[-2]:
         return None
     slope = (errors[-1] - errors[-2]) / math.log(ns[-1] / ns[-2])
@@ -205,7 +197,8 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
     the most common training class (``None`` for regression)."""
     classification = majority_error is not None
     full = points[-1]
-    fit, gain = projected_gain([p.n_train for p in points], [p.mean_val for p in points])
+    ns, errors = [p.n_train for p in points], [p.mean_val for p in points]
+    fit, gain = fit_power_law(ns, errors), last_doubling(ns, errors)
     interval = gain_interval(points) if gain is not None and gain >= WORTH_IT else None
     chance = majority_error if majority_error is not None else 1.0
     train_err = full.mean_train
