@@ -34,11 +34,13 @@ class ReportToTrial(Callback):
 
     def __init__(self, trial: optuna.Trial, metric: str) -> None:
         self.trial, self.metric, self.pruned = trial, metric, False
+        self.epoch = 0  # the last epoch the run finished (a stack reads how far it is)
         # Asking a pruner that never prunes reads the trial back from the storage each epoch
         # (a journal file is re-read): 23 us of the 52 us a report took (measured).
         self.may_prune = not isinstance(trial.study.pruner, optuna.pruners.NopPruner)
 
     def on_epoch_end(self, state: TrainState) -> None:
+        self.epoch = state.epoch
         value = state.logs.get(self.metric)
         if value is None or not math.isfinite(value):
             return
