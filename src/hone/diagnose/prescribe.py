@@ -21,7 +21,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
-from hone.config import load_config
+from hone.config import Config, load_config
 from hone.diagnose.finding import SEVERITIES, Finding, Prescription
 from hone.diagnose.settings import REGULARISERS
 from hone.diagnose.signals import nice
@@ -77,10 +77,12 @@ def _summary(cfg: Any) -> dict[str, float]:
     }
 
 
-def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | None:
-    """+1/-1 per quantity the patch raises/lowers; {} for a no-op; None when it is invalid."""
+def effects(config: dict[str, Any], patch: dict[str, Any],
+            before: Config | None = None) -> dict[str, int] | None:  # fmt: skip
+    """+1/-1 per quantity the patch raises/lowers; {} for a no-op; None when it is invalid.
+    ``before``: ``config`` already validated (``finalize`` checks many patches on one)."""
     try:
-        before = load_config(config)
+        before = before or load_config(config)
         after = load_config(before, patch)
     except HoneError:
         return None
@@ -91,16 +93,18 @@ def effects(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, int] | N
     return moved or {"other": 1}
 
 
-def effective(config: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``patch`` without the keys that leave ``config`` as it is (each tried on its own)."""
+def effective(config: dict[str, Any], patch: dict[str, Any],
+              before: Config | None = None) -> dict[str, Any]:  # fmt: skip
+    """``patch`` without the keys that leave ``config`` as it is (each tried on its own).
+    ``before``: ``config`` already validated."""
     try:
-        before = load_config(config).model_dump_json()
+        was = (before or load_config(config)).model_dump_json()
     except HoneError:
         return patch
     kept = {}
     for key, value in patch.items():
         try:
-            same = load_config(config, {key: value}).model_dump_json() == before
+            same = load_config(before or config, {key: value}).model_dump_json() == was
         except HoneError:
             same = False  # invalid alone: effects() judges the whole patch
         if not same:
@@ -219,6 +223,16 @@ def finalize(
     """Order by cause, link consequences to their cause, clean the prescriptions (of the
     codes in ``prescribe`` only, when given: checking each patch builds the config twice)."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
+    checked: list[Config | None] = []  # the config validated once, for every patch checked
+
+    def validated(cfg: dict[str, Any]) -> Config | None:
+        if not checked:
+            try:
+                checked.append(load_config(cfg))
+            except HoneError:
+                checked.append(None)  # each check then says the config is invalid itself
+        return checked[0]
+
     codes = {f.code for f in findings if not _costless(f)}
     findings = [f for f in findings if not (_HIDDEN_BY.get(f.code, set()) & codes)]
     # A defect that cost the run nothing seen explains nothing, and follows the alarms; so
@@ -260,11 +274,11 @@ def finalize(
         for p in f.prescriptions:
             patch = _round(p.patch)
             if patch and config:
-                patch = effective(config, patch)
+                patch = effective(config, patch, validated(config))
                 if not patch:  # every key already in place
                     continue
             if patch:
-                moved = effects(config, patch) if config else {"other": 1}
+                moved = effects(config, patch, validated(config)) if config else {"other": 1}
                 if not moved:  # invalid or already in place
                     continue
                 if any(harmful.get(k) == d for k, d in moved.items()):

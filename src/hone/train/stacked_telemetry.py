@@ -96,11 +96,10 @@ class StackedProbe:
         rows = dict(zip(self.layers, per_layer, strict=True))
         grads = [self._rows(p.grad) for p in params if p.grad is not None]
         norms = member_grad_norms(grads, len(self.ks))
-        each_loss = loss.unbind(0)
+        each_loss = loss.tolist()  # one conversion, not one per member
         for i, k in enumerate(self.ks):
-            telemetry, state = telemetries[k], states[k]
+            telemetry = telemetries[k]
             assert telemetry is not None
-            state.batch_loss = each_loss[k]
             layers = {name: stats[i] for name, stats in rows.items()}
             acts = {name: stats[i] for name, stats in self.acts.items()}
-            telemetry.add_sample(state, layers, acts, norms[i])
+            telemetry.add_sample(states[k], layers, acts, norms[i], each_loss[k])

@@ -256,9 +256,11 @@ class Telemetry(Callback):
         layers: dict[str, dict[str, float]],
         activations: dict[str, dict[str, float]],
         grad_norm: float,
+        loss: float | None = None,
     ) -> None:
-        """Record one sampled step (``state.batch_loss`` is its loss)."""
-        loss = float(state.batch_loss) if state.batch_loss is not None else math.nan
+        """Record one sampled step (its ``loss``, else ``state.batch_loss``)."""
+        if loss is None:
+            loss = float(state.batch_loss) if state.batch_loss is not None else math.nan
         finite = math.isfinite(grad_norm) and math.isfinite(loss)
         self.records.append(
             {
