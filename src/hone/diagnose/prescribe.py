@@ -82,7 +82,8 @@ def effects(config: dict[str, Any], patch: dict[str, Any],
     """+1/-1 per quantity the patch raises/lowers; {} for a no-op; None when it is invalid.
     ``before``: ``config`` already validated (``finalize`` checks many patches on one)."""
     try:
-        before = before or load_config(config)
+        if before is None:
+            before = load_config(config)
         after = load_config(before, patch)
     except HoneError:
         return None
@@ -98,13 +99,15 @@ def effective(config: dict[str, Any], patch: dict[str, Any],
     """``patch`` without the keys that leave ``config`` as it is (each tried on its own).
     ``before``: ``config`` already validated."""
     try:
-        was = (before or load_config(config)).model_dump_json()
+        if before is None:
+            before = load_config(config)
+        was = before.model_dump_json()
     except HoneError:
         return patch
     kept = {}
     for key, value in patch.items():
         try:
-            same = load_config(before or config, {key: value}).model_dump_json() == was
+            same = load_config(before, {key: value}).model_dump_json() == was
         except HoneError:
             same = False  # invalid alone: effects() judges the whole patch
         if not same:
@@ -225,10 +228,10 @@ def finalize(
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     checked: list[Config | None] = []  # the config validated once, for every patch checked
 
-    def validated(cfg: dict[str, Any]) -> Config | None:
+    def validated() -> Config | None:
         if not checked:
             try:
-                checked.append(load_config(cfg))
+                checked.append(load_config(config))
             except HoneError:
                 checked.append(None)  # each check then says the config is invalid itself
         return checked[0]
@@ -274,11 +277,11 @@ def finalize(
         for p in f.prescriptions:
             patch = _round(p.patch)
             if patch and config:
-                patch = effective(config, patch, validated(config))
+                patch = effective(config, patch, validated())
                 if not patch:  # every key already in place
                     continue
             if patch:
-                moved = effects(config, patch, validated(config)) if config else {"other": 1}
+                moved = effects(config, patch, validated()) if config else {"other": 1}
                 if not moved:  # invalid or already in place
                     continue
                 if any(harmful.get(k) == d for k, d in moved.items()):

@@ -82,7 +82,6 @@ class TrialMember:
                  width: int) -> None:  # fmt: skip
         self.asked, self.store, self.metric, self.width = asked, store, metric, width
         self.built: BuiltRun = build_run(asked.config, data)
-        self.epochs = asked.config.train.epochs  # at most; its trial's key fixes them
         self.run_id = new_run(store, self.built)
         self.telemetry: MemberTelemetry | None = None
         tel = asked.config.telemetry

@@ -261,7 +261,8 @@ class _Feed:
                  data: DataBundle, width: int, refill: bool) -> None:  # fmt: skip
         self.study, self.slots, self.key, self.data, self.width = study, slots, key, data, width
         self.refill, self.live = refill, len(slots)
-        self.epochs = next(iter(slots.values())).epochs  # every trial of the key trains these
+        # every trial of the key trains these (epochs change step counts: they make the key)
+        self.epochs = _epochs(next(iter(slots.values())))
 
     def ended(self, k: int, member: Member) -> None:
         self.live -= 1
@@ -270,9 +271,9 @@ class _Feed:
     def _cheap(self) -> bool:
         s = self.study
         live = [m for m in self.slots.values() if not m.told]
-        left = max((m.epochs - m.report.epoch for m in live), default=0)
+        left = max((_epochs(m) - m.report.epoch for m in live), default=0)
         waiting = s.trials - s.asked + len(s.pool.get(self.key, []))
-        return refill_is_cheap(self.epochs, left, waiting, self.width - len(live))
+        return refill_is_cheap(self.epochs, left, waiting, len(self.slots) - len(live))
 
     def next(self, k: int) -> Member | None:
         """A new trial for slot ``k`` while others still train, where that is cheap (once
@@ -294,3 +295,8 @@ class _Feed:
         self.slots[k] = trial_member
         self.live += 1
         return trial_member.member()
+
+
+def _epochs(trial_member: TrialMember) -> int:
+    """The epochs a trial trains at most."""
+    return trial_member.built.config.train.epochs
