@@ -104,6 +104,13 @@ def test_each_member_has_its_own_telemetry_and_diagnosis(store: Path) -> None:
                 for key, value in stats.items():
                     expected = b["activations"][name][key]
                     assert value == pytest.approx(expected, rel=1e-3, abs=1e-5)
+        # At init (one stacked pass for all members) and at the end: as alone.
+        for when in ("at_init", "at_end"):
+            assert mine[when].keys() == theirs[when].keys()
+            for name, stats in mine[when].items():
+                for key, value in stats.items():
+                    expected = theirs[when][name][key]
+                    assert value == pytest.approx(expected, rel=1e-3, abs=1e-5)
     report = hone.diagnose(records[0].id, store=store)
     assert report is not None
 

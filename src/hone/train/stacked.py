@@ -50,11 +50,17 @@ from hone.train.stacked_parts import (
     clip_members,
     epoch_numbers,
     evaluate_members,
+    follow_schedule,
     member_optimizer_state,
     penalty_rows,
     per_member,
 )
-from hone.train.stacked_telemetry import MemberTelemetry, StackedProbe, stacked_layers
+from hone.train.stacked_telemetry import (
+    MemberTelemetry,
+    StackedForwardStats,
+    StackedProbe,
+    stacked_layers,
+)
 from hone.train.state import TrainState
 
 __all__ = ["Member", "Refill", "fit_stacked"]
@@ -140,6 +146,7 @@ def fit_stacked(
     penalties = torch.zeros(steps, k_all, 2, device=device)
     predicted = torch.zeros(k_all, n, dtype=torch.long, device=device)
     driver = TrainState(stacked, optimizer, epochs, steps)  # Ctrl-C lands here
+    forward_stats = StackedForwardStats.of_members(stacked, [m.callbacks for m in members])
 
     def begin(k: int, m: Member) -> None:
         m.state = TrainState(m.model, m.optimizer, epochs, steps)
@@ -149,6 +156,8 @@ def fit_stacked(
         m.state.optimizer_state = member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
         m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
+        if m.telemetry is not None:
+            m.telemetry.share(forward_stats, k)
 
     for k, m in enumerate(members):
         begin(k, m)
@@ -189,6 +198,8 @@ def fit_stacked(
         if new is None:
             return
         place_member(stacked, new.model, k)
+        if forward_stats is not None:
+            forward_stats.stale()
         if isinstance(optimizer, MemberwiseOptimizer):
             optimizer.members[k] = new.optimizer
             optimizer.reset(k)
@@ -237,7 +248,7 @@ def fit_stacked(
                     sampled = _sampling(members, live, b)
                     probe = StackedProbe(stacked, telemetry_layers, sampled) if sampled else None
                     if not own_step:
-                        _follow_schedule(optimizer, members[live[0]].optimizer)
+                        follow_schedule(optimizer, members[live[0]].optimizer)
                     logits = stacked(xb)
                     loss = member_losses(logits, yb)
                     objective = loss
@@ -251,6 +262,8 @@ def fit_stacked(
                     objective.sum().backward()  # type: ignore[no-untyped-call]
                     clip_members(params, rows)
                     step()
+                    if forward_stats is not None:
+                        forward_stats.stale()
                     if len(live) < k_all:
                         _hold_frozen(members, held)
                     losses[b] = loss.detach()
@@ -299,14 +312,6 @@ def fit_stacked(
                     m.active = False
                     m.cbs.call("on_train_end", m.state)
     return [m.state for m in members]
-
-
-def _follow_schedule(shared: torch.optim.Optimizer, own: torch.optim.Optimizer) -> None:
-    """The shared optimizer takes the hyper-parameters a member's schedule set on its own
-    optimizer (the LR, and the momentum one_cycle cycles); every member's are the same."""
-    settings = {key: value for key, value in own.param_groups[0].items() if key != "params"}
-    for group in shared.param_groups:
-        group.update(settings)
 
 
 def _order(member: Member, n: int, sample_weights: torch.Tensor | None) -> torch.Tensor:

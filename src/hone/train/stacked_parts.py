@@ -28,6 +28,7 @@ __all__ = [
     "clip_members",
     "epoch_numbers",
     "evaluate_members",
+    "follow_schedule",
     "member_optimizer_state",
     "penalty_rows",
     "per_member",
@@ -243,3 +244,11 @@ def epoch_numbers(
         penalties=((penalties * sizes[:, None, None]).sum(0) / n).tolist(),
         logs=logs,
     )
+
+
+def follow_schedule(shared: torch.optim.Optimizer, own: torch.optim.Optimizer) -> None:
+    """The shared optimizer takes the hyper-parameters a member's schedule set on its own
+    optimizer (the LR, and the momentum one_cycle cycles); every member's are the same."""
+    settings = {key: value for key, value in own.param_groups[0].items() if key != "params"}
+    for group in shared.param_groups:
+        group.update(settings)
