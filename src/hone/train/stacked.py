@@ -57,6 +57,7 @@ from hone.train.stacked_parts import (
 )
 from hone.train.stacked_telemetry import (
     MemberTelemetry,
+    SampledSteps,
     StackedForwardStats,
     StackedProbe,
     stacked_layers,
@@ -147,6 +148,7 @@ def fit_stacked(
     predicted = torch.zeros(k_all, n, dtype=torch.long, device=device)
     driver = TrainState(stacked, optimizer, epochs, steps)  # Ctrl-C lands here
     forward_stats = StackedForwardStats.of_members(stacked, [m.callbacks for m in members])
+    samples = SampledSteps(stacked)
 
     def begin(k: int, m: Member) -> None:
         m.state = TrainState(m.model, m.optimizer, epochs, steps)
@@ -185,6 +187,7 @@ def fit_stacked(
             m.state.status = "completed"
             if classification:
                 never_trained(m.state, train.y[own_rows(k)], m.state.init_weight)
+        samples.flush()  # its samples are recorded before it ends
         m.cbs.call("on_train_end", m.state)
         m.frozen = [t.detach()[k].clone() for t in held]
         if refill is not None:
@@ -273,7 +276,7 @@ def fit_stacked(
                         members[k].state.step += 1
                     if probe is not None:
                         probe.finish([m.telemetry for m in members], [m.state for m in members],
-                                     params, losses[b])  # fmt: skip
+                                     params, losses[b], samples)  # fmt: skip
                     if batch_hooks:
                         _each(members, live, "on_batch_end", batch=b, loss=losses[b])
                     window = b + 1 - CHECK_EVERY
@@ -283,6 +286,7 @@ def fit_stacked(
                         break
                 if driver.interrupt_requested:
                     break
+                samples.flush()  # before the epoch's callbacks read them
                 live = _check(members, live, losses[: b + 1], 0, stop)
                 scores = evaluate_members(stacked, val, member_losses) if val is not None else None
                 seconds = (time.perf_counter() - started) / max(1, len(live))
@@ -306,6 +310,7 @@ def fit_stacked(
                     m.state.status, m.state.stop_reason = "interrupted", "interrupted by Ctrl-C"
                     stop(k)
         finally:
+            samples.settle()
             for m in members:
                 if m.active:  # an exception is propagating
                     m.state.status = "failed"

@@ -10,7 +10,9 @@ member its row. On a small model that is most of what telemetry costs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -28,7 +30,16 @@ from hone.train.callbacks.telemetry import (
 )
 from hone.train.state import TrainState
 
-__all__ = ["MemberTelemetry", "StackedForwardStats", "StackedProbe", "stacked_layers"]
+__all__ = [
+    "STASH_BYTES",
+    "MemberTelemetry",
+    "SampledSteps",
+    "StackedForwardStats",
+    "StackedProbe",
+    "stacked_layers",
+]
+
+STASH_BYTES = 32 * 2**20  # what waiting samples may hold before they are computed
 
 
 class StackedForwardStats:
@@ -128,6 +139,108 @@ def stacked_layers(member: nn.Module, stacked_params: Sequence[nn.Parameter]) ->
     }
 
 
+@dataclass
+class _Sample:
+    """One sampled step's raw tensors, rows of the sampled members only."""
+
+    telemetries: list[Telemetry]
+    at: list[tuple[int, int, float]]  # each member's epoch, step and LR when it was taken
+    loss: torch.Tensor
+    layers: dict[str, tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]]
+    acts: dict[str, torch.Tensor]
+    grads: list[torch.Tensor]
+
+    def copied(self) -> _Sample:
+        """This sample with its own copies of what the next step changes in place (the
+        weights, gradients and the loss row); activations are new tensors each pass."""
+        layers = {n: (w.clone(), None if g is None else g.clone(), before)
+                  for n, (w, g, before) in self.layers.items()}  # fmt: skip
+        grads = [g.clone() for g in self.grads]
+        return _Sample(self.telemetries, self.at, self.loss.clone(), layers, self.acts, grads)
+
+    def nbytes(self) -> int:
+        tensors = [*self.acts.values(), *self.grads, *(t for v in self.layers.values() for t in v)]
+        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+
+
+class SampledSteps:
+    """Sampled steps whose statistics wait to be computed together: a stack samples each
+    member a few times an epoch, and each statistic costs a handful of small operations per
+    step (most of a sampled step's cost on a CPU), so they are computed once for all the
+    epoch's samples, in the order taken (``flush``: before the epoch's callbacks read them,
+    before a member ends, and when they hold ``STASH_BYTES``). A step whose tensors alone
+    hold more is computed at once, without copies."""
+
+    def __init__(self, stacked: nn.Module) -> None:
+        self.kinds = activation_modules(stacked)  # each activation's module: what it measures
+        self.samples: list[_Sample] = []
+        self.bytes = 0
+
+    def add(self, sample: _Sample) -> None:
+        size = sample.nbytes()
+        if self.bytes + size > STASH_BYTES:
+            self.flush()
+        self.samples.append(sample)
+        self.bytes += size
+
+    def settle(self) -> None:
+        """``flush`` on the way out of a loop that failed: what was sampled is kept where
+        it can be, and nothing raised here hides the error that ended the loop."""
+        with contextlib.suppress(Exception):
+            self.flush()
+
+    def flush(self) -> None:
+        """Compute the waiting samples' statistics and record each member's."""
+        samples, self.samples, self.bytes = self.samples, [], 0
+        if not samples:
+            return
+        rows = sum(len(s.telemetries) for s in samples)
+        names = list(samples[0].layers)
+        per_layer = members_layer_stats([_joined(samples, n) for n in names])
+        acts = {n: _activation_rows(m, [s.acts[n] for s in samples]) for n, m in self.kinds.items()
+                if n in samples[0].acts}  # fmt: skip
+        grads = [torch.cat([s.grads[i] for s in samples]) for i in range(len(samples[0].grads))]
+        norms = member_grad_norms(grads, rows)
+        losses = torch.cat([s.loss for s in samples]).tolist()
+        r = 0
+        for s in samples:
+            for telemetry, at in zip(s.telemetries, s.at, strict=True):
+                # Sampling stops at a member's first non-finite sample (``Telemetry``).
+                if telemetry.non_finite_at is None:
+                    layers = {n: stats[r] for n, stats in zip(names, per_layer, strict=True)}
+                    act = {n: stats[r] for n, stats in acts.items()}
+                    telemetry.add_sample(None, layers, act, norms[r], losses[r], at=at)
+                r += 1
+
+
+def _joined(
+    samples: list[_Sample], name: str
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+    """Layer ``name``'s (weight, grad, weight before) rows of every sample, one after the
+    other (a missing gradient counts as zero, as ``members_layer_stats`` counts it)."""
+    weights = torch.cat([s.layers[name][0] for s in samples])
+    grads = [s.layers[name][1] for s in samples]
+    grad = None
+    if any(g is not None for g in grads):
+        grad = torch.cat([g if g is not None else torch.zeros_like(s.layers[name][0])
+                          for g, s in zip(grads, samples, strict=True)])  # fmt: skip
+    return weights, grad, torch.cat([s.layers[name][2] for s in samples])
+
+
+def _activation_rows(module: nn.Module, outs: list[torch.Tensor]) -> list[dict[str, float]]:
+    """``member_activation_stats`` of every sample's rows, in order: one call per batch
+    shape (an epoch's last batch may be smaller)."""
+    stats: list[dict[str, float]] = []
+    start = 0
+    while start < len(outs):
+        end = start
+        while end < len(outs) and outs[end].shape[1:] == outs[start].shape[1:]:
+            end += 1
+        stats += member_activation_stats(module, torch.cat(outs[start:end]))
+        start = end
+    return stats
+
+
 class StackedProbe:
     """One sampled step of the members ``ks``: attach before the forward pass, ``finish``
     after the optimizer step (and after each member's ``state.step`` moved on)."""
@@ -139,7 +252,7 @@ class StackedProbe:
         # stacked tensors as they are, without copying them row by row.
         every = ks == list(range(len(first)))
         self.index = None if every else torch.tensor(ks, device=first.device)
-        self.acts: dict[str, list[dict[str, float]]] = {}
+        self.acts: dict[str, torch.Tensor] = {}
         self.before = {n: self._rows(w.detach(), copy=True) for n, w in layers.items()}
         self.hooks = [
             module.register_forward_hook(self._hook(name))
@@ -154,7 +267,7 @@ class StackedProbe:
 
     def _hook(self, name: str) -> Any:
         def hook(module: nn.Module, _inp: object, out: torch.Tensor) -> None:
-            self.acts[name] = member_activation_stats(module, self._rows(out))
+            self.acts[name] = self._rows(out.detach())  # a new tensor each pass: kept as is
 
         return hook
 
@@ -164,22 +277,25 @@ class StackedProbe:
         states: Sequence[TrainState],
         params: Sequence[nn.Parameter],
         loss: torch.Tensor,
+        steps: SampledSteps,
     ) -> None:
-        """Record member k's sample in ``telemetries[k]``, with ``loss[k]`` as its loss."""
+        """Member k's sample, for ``telemetries[k]`` with ``loss[k]`` as its loss, to
+        ``steps``. The optimizer updates weights and gradients in place: copies are kept,
+        unless this step is computed at once."""
         for h in self.hooks:
             h.remove()
-        per_layer = members_layer_stats([
-            (self._rows(w.detach()), self._rows(w.grad) if w.grad is not None else None,
-             self.before[name])
-            for name, w in self.layers.items()
-        ])  # fmt: skip
-        rows = dict(zip(self.layers, per_layer, strict=True))
+        members = [telemetries[k] for k in self.ks]
+        at = [(states[k].epoch, states[k].step, states[k].optimizer.param_groups[0]["lr"])
+              for k in self.ks]  # fmt: skip
+        layers = {n: (self._rows(w.detach()), self._rows(w.grad) if w.grad is not None else None,
+                      self.before[n]) for n, w in self.layers.items()}  # fmt: skip
         grads = [self._rows(p.grad) for p in params if p.grad is not None]
-        norms = member_grad_norms(grads, len(self.ks))
-        each_loss = loss.tolist()  # one conversion, not one per member
-        for i, k in enumerate(self.ks):
-            telemetry = telemetries[k]
-            assert telemetry is not None
-            layers = {name: stats[i] for name, stats in rows.items()}
-            acts = {name: stats[i] for name, stats in self.acts.items()}
-            telemetry.add_sample(states[k], layers, acts, norms[i], each_loss[k])
+        sample = _Sample([t for t in members if t is not None], at, self._rows(loss), layers,
+                         self.acts, grads)  # fmt: skip
+        assert len(sample.telemetries) == len(self.ks), "a sampled member has no telemetry"
+        if sample.nbytes() > STASH_BYTES:  # computed now, before anything moves: no copies
+            steps.flush()
+            steps.samples.append(sample)
+            steps.flush()
+        else:
+            steps.add(sample.copied())

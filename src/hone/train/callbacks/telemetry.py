@@ -252,21 +252,28 @@ class Telemetry(Callback):
 
     def add_sample(
         self,
-        state: TrainState,
+        state: TrainState | None,
         layers: dict[str, dict[str, float]],
         activations: dict[str, dict[str, float]],
         grad_norm: float,
         loss: float | None = None,
+        at: tuple[int, int, float] | None = None,
     ) -> None:
-        """Record one sampled step (its ``loss``, else ``state.batch_loss``)."""
+        """Record one sampled step (its ``loss``, else ``state.batch_loss``), taken at
+        ``at`` (epoch, step, LR), else where ``state`` is now."""
         if loss is None:
+            assert state is not None
             loss = float(state.batch_loss) if state.batch_loss is not None else math.nan
+        if at is None:
+            assert state is not None
+            at = (state.epoch, state.step, state.optimizer.param_groups[0]["lr"])
         finite = math.isfinite(grad_norm) and math.isfinite(loss)
+        epoch, step, lr = at
         self.records.append(
             {
-                "epoch": state.epoch,
-                "step": state.step,
-                "lr": state.optimizer.param_groups[0]["lr"],
+                "epoch": epoch,
+                "step": step,
+                "lr": lr,
                 "loss": loss,
                 "grad_norm": grad_norm,
                 "finite": finite,
@@ -275,7 +282,7 @@ class Telemetry(Callback):
             }
         )
         if not finite:
-            self.non_finite_at = (state.epoch, state.step)
+            self.non_finite_at = (epoch, step)
 
     def on_train_end(self, state: TrainState) -> None:
         self._detach()
