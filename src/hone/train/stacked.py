@@ -58,7 +58,6 @@ from hone.train.stacked_parts import (
 from hone.train.stacked_telemetry import (
     MemberTelemetry,
     SampledSteps,
-    StackedForwardStats,
     StackedProbe,
     stacked_layers,
 )
@@ -147,7 +146,6 @@ def fit_stacked(
     penalties = torch.zeros(steps, k_all, 2, device=device)
     predicted = torch.zeros(k_all, n, dtype=torch.long, device=device)
     driver = TrainState(stacked, optimizer, epochs, steps)  # Ctrl-C lands here
-    forward_stats = StackedForwardStats.of_members(stacked, [m.callbacks for m in members])
     samples = SampledSteps(stacked)
 
     def begin(k: int, m: Member) -> None:
@@ -158,8 +156,6 @@ def fit_stacked(
         m.state.optimizer_state = member_optimizer_state(optimizer, m.optimizer, k)
         m.cbs = CallbackList(m.callbacks)
         m.telemetry = next((cb for cb in m.callbacks if isinstance(cb, MemberTelemetry)), None)
-        if m.telemetry is not None:
-            m.telemetry.share(forward_stats, k)
 
     for k, m in enumerate(members):
         begin(k, m)
@@ -201,8 +197,6 @@ def fit_stacked(
         if new is None:
             return
         place_member(stacked, new.model, k)
-        if forward_stats is not None:
-            forward_stats.stale()
         if isinstance(optimizer, MemberwiseOptimizer):
             optimizer.members[k] = new.optimizer
             optimizer.reset(k)
@@ -265,8 +259,6 @@ def fit_stacked(
                     objective.sum().backward()  # type: ignore[no-untyped-call]
                     clip_members(params, rows)
                     step()
-                    if forward_stats is not None:
-                        forward_stats.stale()
                     if len(live) < k_all:
                         _hold_frozen(members, held)
                     losses[b] = loss.detach()

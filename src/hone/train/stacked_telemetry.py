@@ -5,7 +5,8 @@ activation scale at init and at the end (taken on its own model), exactly what a
 records. Only the per-step samples differ in how they are taken: instead of K sets of hooks
 and K x layers small norms, each with its own sync, ``StackedProbe`` computes every sampled
 member's statistics on the stacked weights, gradients and activations at once and hands each
-member its row. On a small model that is most of what telemetry costs.
+member its row. On a small model that is most of what telemetry costs. And a step's sample
+waits (``SampledSteps``): an epoch's samples are computed together, one pass per statistic.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ __all__ = [
     "STASH_BYTES",
     "MemberTelemetry",
     "SampledSteps",
-    "StackedForwardStats",
     "StackedProbe",
     "stacked_layers",
 ]
@@ -42,92 +42,12 @@ __all__ = [
 STASH_BYTES = 32 * 2**20  # what waiting samples may hold before they are computed
 
 
-class StackedForwardStats:
-    """Every member's activation statistics on the probe rows ``x``, from one stacked forward
-    pass in eval mode: what each member's telemetry takes at init and when live diagnosis
-    reads it, with a forward pass and hooks of its own otherwise. Computed when a member
-    first asks after the stacked weights changed (``stale``: the loop says so after every
-    step and placement), then shared."""
-
-    def __init__(self, stacked: nn.Module, x: torch.Tensor) -> None:
-        self.stacked, self.x = stacked, x
-        self._rows: dict[str, list[dict[str, float]]] | None = None
-
-    @classmethod
-    def of_members(
-        cls, stacked: nn.Module, callbacks: Sequence[Sequence[Callback]]
-    ) -> StackedForwardStats | None:
-        """One for the probe rows of the first member whose telemetry has them (a member
-        with others ``MemberTelemetry.share`` leaves to its own pass), else ``None``."""
-        for cbs in callbacks:
-            for cb in cbs:
-                if isinstance(cb, MemberTelemetry) and cb.init_batch is not None:
-                    return cls(stacked, cb.init_batch)
-        return None
-
-    def stale(self) -> None:
-        """The weights changed (a step, a member placed in a slot): compute again."""
-        self._rows = None
-
-    def probes(self, x: torch.Tensor | None) -> bool:
-        """``x`` is this object's probe rows (the same view of the same data)."""
-        mine = self.x
-        return x is not None and (x.data_ptr(), x.shape, x.stride(), x.device) == (
-            mine.data_ptr(), mine.shape, mine.stride(), mine.device)  # fmt: skip
-
-    def member(self, k: int) -> dict[str, dict[str, float]]:
-        if self._rows is None:
-            self._rows = self._compute()
-        return {name: rows[k] for name, rows in self._rows.items()}
-
-    def _compute(self) -> dict[str, list[dict[str, float]]]:
-        stacked, acts = self.stacked, {}
-        k = next(stacked.parameters()).shape[0]
-
-        def hook(name: str) -> Any:
-            def record(module: nn.Module, _inp: object, out: torch.Tensor) -> None:
-                acts[name] = member_activation_stats(module, out)
-
-            return record
-
-        hooks = [m.register_forward_hook(hook(n)) for n, m in activation_modules(stacked).items()]
-        was_training = stacked.training
-        stacked.eval()  # BatchNorm's running statistics are not updated by looking
-        try:
-            with torch.no_grad():
-                stacked(self.x.unsqueeze(0).expand(k, *self.x.shape))
-        finally:
-            for h in hooks:
-                h.remove()
-            stacked.train(was_training)
-        return acts
-
-
 class MemberTelemetry(Telemetry):
     """Telemetry of one stacked member: the stacked loop samples it (``StackedProbe``), so it
-    has no per-batch hooks of its own, and takes its forward statistics from the stack's
-    (``share``) while it trains in slot ``k``."""
+    has no per-batch hooks of its own."""
 
     on_batch_begin = Callback.on_batch_begin
     on_batch_end = Callback.on_batch_end
-    _shared: tuple[StackedForwardStats, int] | None = None
-
-    def share(self, stats: StackedForwardStats | None, k: int) -> None:
-        """Take forward statistics from ``stats``' row ``k`` where they are of the same
-        probe rows."""
-        self._shared = (stats, k) if stats is not None and stats.probes(self.init_batch) else None
-
-    def _forward_stats(self, model: nn.Module, x: torch.Tensor) -> dict[str, dict[str, float]]:
-        if self._shared is not None and x is self.init_batch:
-            stats, k = self._shared
-            return stats.member(k)
-        return super()._forward_stats(model, x)
-
-    def on_train_end(self, state: TrainState) -> None:
-        # Its own pass at the end: a callback before this one may have just changed its
-        # weights (early stopping restores the best), and its slot may hold another next.
-        self._shared = None
-        super().on_train_end(state)
 
 
 def stacked_layers(member: nn.Module, stacked_params: Sequence[nn.Parameter]) -> dict[str, Any]:
@@ -199,8 +119,11 @@ class SampledSteps:
         per_layer = members_layer_stats([_joined(samples, n) for n in names])
         acts = {n: _activation_rows(m, [s.acts[n] for s in samples]) for n, m in self.kinds.items()
                 if n in samples[0].acts}  # fmt: skip
-        grads = [torch.cat([s.grads[i] for s in samples]) for i in range(len(samples[0].grads))]
-        norms = member_grad_norms(grads, rows)
+        if len({len(s.grads) for s in samples}) == 1:
+            grads = [torch.cat([s.grads[i] for s in samples]) for i in range(len(samples[0].grads))]
+            norms = member_grad_norms(grads, rows)
+        else:  # a parameter had no gradient at some steps: each step's own norms
+            norms = [n for s in samples for n in member_grad_norms(s.grads, len(s.telemetries))]
         losses = torch.cat([s.loss for s in samples]).tolist()
         r = 0
         for s in samples:
