@@ -102,3 +102,36 @@ def test_a_members_samples_end_at_its_first_non_finite_one() -> None:
     assert [len(t.records) for t in telemetries] == [3, 2, 3]
     assert telemetries[1].non_finite_at == (1, 2) and not telemetries[1].records[-1]["finite"]
     assert [r["step"] for r in telemetries[0].records] == [1, 2, 3]
+
+
+def test_members_sampled_alone_record_what_they_record_sampled_with_all() -> None:
+    members = [_member(s) for s in range(K)]
+    stacked = stack_models(members, own_dropout=True, flat=True)
+    params = list(stacked.parameters())
+    start = [p.detach().clone() for p in params]
+    x, y = torch.randn(K, 8, 4), torch.randint(0, 3, (K, 8))
+
+    def sampled(ks: list[int]) -> list[MemberTelemetry]:
+        with torch.no_grad():
+            for p, p0 in zip(params, start, strict=True):
+                p.copy_(p0)
+        telemetries = [MemberTelemetry() for _ in range(K)]
+        states = [TrainState(m, torch.optim.SGD(m.parameters(), lr=0.1), 1, 1) for m in members]
+        steps = SampledSteps(stacked)
+        torch.manual_seed(0)  # the same dropout masks
+        probe = StackedProbe(stacked, stacked_layers(members[0], params), ks)
+        loss = nn.functional.cross_entropy(stacked(x).transpose(1, 2), y, reduction="none")
+        loss.mean(1).sum().backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+        probe.finish(telemetries, states, params, loss.detach().mean(1), steps)
+        stacked.zero_grad(set_to_none=True)
+        steps.flush()
+        return telemetries
+
+    every, some = sampled(list(range(K))), sampled([0, 2])
+    assert [len(t.records) for t in some] == [1, 0, 1]
+    for k in (0, 2):
+        mine, theirs = some[k].records[0], every[k].records[0]
+        assert _flat(mine) == pytest.approx(_flat(theirs), rel=1e-6, abs=1e-9)

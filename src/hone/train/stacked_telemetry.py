@@ -103,6 +103,12 @@ class SampledSteps:
         self.samples.append(sample)
         self.bytes += size
 
+    def now(self, sample: _Sample) -> None:
+        """Compute ``sample`` at once (after those waiting, to keep the order)."""
+        self.flush()
+        self.samples.append(sample)
+        self.flush()
+
     def settle(self) -> None:
         """``flush`` on the way out of a loop that failed: what was sampled is kept where
         it can be, and nothing raised here hides the error that ended the loop."""
@@ -217,8 +223,6 @@ class StackedProbe:
                          self.acts, grads)  # fmt: skip
         assert len(sample.telemetries) == len(self.ks), "a sampled member has no telemetry"
         if sample.nbytes() > STASH_BYTES:  # computed now, before anything moves: no copies
-            steps.flush()
-            steps.samples.append(sample)
-            steps.flush()
-        else:
-            steps.add(sample.copied())
+            steps.now(sample)
+        else:  # rows taken by index are copies already
+            steps.add(sample if self.index is not None else sample.copied())
