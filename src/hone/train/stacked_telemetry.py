@@ -72,15 +72,25 @@ class _Sample:
 
     def copied(self) -> _Sample:
         """This sample with its own copies of what the next step changes in place (the
-        weights, gradients and the loss row); activations are new tensors each pass."""
-        layers = {n: (w.clone(), None if g is None else g.clone(), before)
-                  for n, (w, g, before) in self.layers.items()}  # fmt: skip
-        grads = [g.clone() for g in self.grads]
-        return _Sample(self.telemetries, self.at, self.loss.clone(), layers, self.acts, grads)
+        weights, gradients and the loss row); activations are new tensors each pass. A layer's
+        gradient is also in ``grads``: one copy serves both."""
+        grads = {id(g): g.clone() for g in self.grads}
+
+        def own(g: torch.Tensor | None) -> torch.Tensor | None:
+            if g is None:
+                return None
+            copy = grads.get(id(g))
+            return copy if copy is not None else g.clone()
+
+        layers = {n: (w.clone(), own(g), before) for n, (w, g, before) in self.layers.items()}
+        return _Sample(self.telemetries, self.at, self.loss.clone(), layers, self.acts,
+                       list(grads.values()))  # fmt: skip
 
     def nbytes(self) -> int:
+        """What it holds, each tensor once."""
         tensors = [*self.acts.values(), *self.grads, *(t for v in self.layers.values() for t in v)]
-        return sum(t.numel() * t.element_size() for t in tensors if t is not None)
+        unique = {id(t): t for t in tensors if t is not None}
+        return sum(t.numel() * t.element_size() for t in unique.values())
 
 
 class SampledSteps:
@@ -96,18 +106,19 @@ class SampledSteps:
         self.samples: list[_Sample] = []
         self.bytes = 0
 
-    def add(self, sample: _Sample) -> None:
+    def add(self, sample: _Sample, shared: bool) -> None:
+        """Keep ``sample`` to compute later (a copy where it ``shared`` tensors that the next
+        step changes in place), or compute it at once when it alone holds more than
+        ``STASH_BYTES`` (after those waiting, to keep the order; nothing moved yet)."""
         size = sample.nbytes()
         if self.bytes + size > STASH_BYTES:
             self.flush()
-        self.samples.append(sample)
+        if size > STASH_BYTES:
+            self.samples.append(sample)
+            self.flush()
+            return
+        self.samples.append(sample.copied() if shared else sample)
         self.bytes += size
-
-    def now(self, sample: _Sample) -> None:
-        """Compute ``sample`` at once (after those waiting, to keep the order)."""
-        self.flush()
-        self.samples.append(sample)
-        self.flush()
 
     def settle(self) -> None:
         """``flush`` on the way out of a loop that failed: what was sampled is kept where
@@ -209,8 +220,7 @@ class StackedProbe:
         steps: SampledSteps,
     ) -> None:
         """Member k's sample, for ``telemetries[k]`` with ``loss[k]`` as its loss, to
-        ``steps``. The optimizer updates weights and gradients in place: copies are kept,
-        unless this step is computed at once."""
+        ``steps``."""
         for h in self.hooks:
             h.remove()
         members = [telemetries[k] for k in self.ks]
@@ -222,7 +232,4 @@ class StackedProbe:
         sample = _Sample([t for t in members if t is not None], at, self._rows(loss), layers,
                          self.acts, grads)  # fmt: skip
         assert len(sample.telemetries) == len(self.ks), "a sampled member has no telemetry"
-        if sample.nbytes() > STASH_BYTES:  # computed now, before anything moves: no copies
-            steps.now(sample)
-        else:  # rows taken by index are copies already
-            steps.add(sample if self.index is not None else sample.copied())
+        steps.add(sample, shared=self.index is None)  # rows taken by index are copies already
