@@ -99,3 +99,30 @@ def test_a_one_row_batch_is_normalised_with_the_running_statistics() -> None:
     for k, ref in enumerate(alone):
         torch.testing.assert_close(out[k], ref.eval()(x[k]), atol=1e-6, rtol=1e-6)
         torch.testing.assert_close(members[k].state_dict(), ref.state_dict())  # not updated
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+def test_stacked_dropout_keeps_exactly_the_units_its_16_bit_draws_keep(
+    dtype: torch.dtype,
+) -> None:
+    """The mask is arithmetic on the draws; it must equal the rule it implements (a signed
+    16-bit draw r keeps the unit where r <= below), whatever the input's precision."""
+    from hone.nn.stack import StackedDropout
+
+    rates = [0.0, 0.5, 0.25, 1 - 1 / 65536, 0.3]
+    drop = StackedDropout(rates)
+    x = torch.rand(len(rates), 64, 33).add_(0.5).to(dtype)  # 33: draws not a multiple of 4
+    torch.manual_seed(7)
+    out = drop(x)
+    torch.manual_seed(7)
+    n = x.numel()
+    bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+    draws = bits.view(torch.int16)[:n].view(x.shape).int()
+    kept = [min(65536, max(1, round((1 - r) * 65536))) for r in rates]
+    below = torch.tensor([k - 32769 for k in kept]).view(-1, 1, 1)
+    scale = torch.tensor([65536 / k for k in kept]).view(-1, 1, 1)
+    assert out.dtype == dtype
+    assert torch.equal(out != 0, draws <= below)
+    assert torch.equal(out, (x * ((draws <= below) * scale).float().to(dtype)))
+    drop.eval()
+    assert drop(x) is x

@@ -21,8 +21,25 @@ VALUES: list[Any] = [
 @pytest.mark.parametrize("value", VALUES)
 @pytest.mark.parametrize("indent", [None, 1])
 def test_strict_json_writes_what_clean_json_then_json_write(value: Any, indent: int | None) -> None:
-    assert strict_json(value, indent) == json.dumps(clean_json(value), indent=indent)
-    json.loads(strict_json(value, indent))  # strict JSON: no NaN or Infinity tokens
+    text = strict_json(value, indent)
+    assert json.loads(text) == json.loads(json.dumps(clean_json(value), indent=indent))
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    assert text.isascii()  # as Python's encoder writes it: read back alike in any locale
+    if indent is not None:
+        assert text == json.dumps(clean_json(value), indent=indent)
+
+
+def test_strict_json_refuses_what_python_json_refuses() -> None:
+    class Unknown:
+        pass
+
+    with pytest.raises(TypeError):
+        strict_json({"x": Unknown()})
+    with pytest.raises(TypeError):
+        strict_json({"x": {1, 2}})
+    # orjson would write these where Python's encoder refuses or writes them differently:
+    # the result is Python's
+    assert json.loads(strict_json({"big": 2**70, (1, 2): "t"})) == {"big": 2**70, "(1, 2)": "t"}
 
 
 def test_run_json_text_is_the_record_as_json() -> None:

@@ -159,21 +159,24 @@ class StackedDropout(nn.Module):
     every 16-bit lane exactly uniform, and no modulo per draw (18 against 21 us for a
     20 x 32 x 32 stack's draws). A member keeps a unit with probability ``round(keep * 65536) /
     65536`` (within 1.5e-5 of its rate) and scales kept units by that probability's exact
-    inverse, so the expected output is the input, as with ``nn.Dropout``; rate 0 keeps all."""
+    inverse, so the expected output is the input, as with ``nn.Dropout``; rate 0 keeps all.
+    The mask is made by arithmetic, not a comparison: on a CPU, making and converting a
+    boolean tensor cost 25 us of a 20 x 32 x 32 stack's 55, a subtraction and a clamp 8."""
 
     LEVELS = 65536
 
     def __init__(self, rates: list[float], device: torch.device | None = None) -> None:
         super().__init__()
-        self.below = torch.zeros(len(rates), dtype=torch.int16, device=device)
+        # 2 * below + 1 per member, where a signed 16-bit draw r (uniform on -32768..32767)
+        # keeps the unit if r <= below: then bound - 2r >= 1, else <= -1 (exact in float32).
+        self.bound = torch.zeros(len(rates), dtype=torch.float32, device=device)
         self.scale = torch.ones(len(rates), dtype=torch.float32, device=device)
         for k, rate in enumerate(rates):
             self.set_rate(k, rate)
 
     def set_rate(self, k: int, rate: float) -> None:
         kept = min(self.LEVELS, max(1, round((1 - rate) * self.LEVELS)))
-        # A signed 16-bit draw r (uniform on -32768..32767) keeps the unit where r <= below.
-        self.below[k] = kept - self.LEVELS // 2 - 1
+        self.bound[k] = 2 * (kept - self.LEVELS // 2 - 1) + 1
         self.scale[k] = self.LEVELS / kept
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -183,8 +186,9 @@ class StackedDropout(nn.Module):
         bits = torch.empty((n + 3) // 4, dtype=torch.int64, device=x.device)
         draws = bits.random_(-(2**63), None).view(torch.int16)[:n].view(x.shape)
         column = (-1, *([1] * (x.dim() - 1)))
-        kept = (draws <= self.below.view(column)).to(x.dtype)
-        return x * kept.mul_(self.scale.to(x.dtype).view(column))
+        # In float32 whatever x's precision: a half-precision draw would not be exact.
+        kept = torch.sub(self.bound.view(column), draws.float(), alpha=2).clamp_(0, 1)
+        return x * kept.mul_(self.scale.view(column)).to(x.dtype)
 
 
 class StackedFlatten(nn.Module):

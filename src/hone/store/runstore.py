@@ -37,6 +37,7 @@ from hone.store.records import (
     RunRecord,
     clean_json,
     record_from_row,
+    strict_json,
 )
 
 __all__ = [
@@ -163,7 +164,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
                 db.execute(
                     "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
                     "proc_start, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (run_id, name, "running", now, seed, json.dumps(clean_json(config)),
+                    (run_id, name, "running", now, seed, strict_json(config),
                      owner.pid, owner.host, owner.started, now),
                 )  # fmt: skip
             indexed = True
@@ -203,7 +204,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         with self._write() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO epochs (run_id, epoch, logs) VALUES (?,?,?)",
-                [(run_id, int(r["epoch"]), json.dumps(clean_json(r))) for r in rows],
+                [(run_id, int(r["epoch"]), strict_json(r)) for r in rows],
             )
             db.execute(
                 "UPDATE runs SET epochs_run = (SELECT COUNT(*) FROM epochs WHERE run_id = ?), "
@@ -229,10 +230,10 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
                 (
                     status,
                     time.time(),
-                    json.dumps(clean_json(metrics)),
+                    strict_json(metrics),
                     wall_seconds,
                     message,
-                    json.dumps(clean_json(extra or {})),
+                    strict_json(extra or {}),
                     run_id,
                 ),
             )
@@ -252,7 +253,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         with self._write() as db:
             db.execute(
                 "UPDATE runs SET metrics=?, extra=? WHERE id=?",
-                (json.dumps(clean_json(metrics)), json.dumps(clean_json(extra)), run_id),
+                (strict_json(metrics), strict_json(extra), run_id),
             )
         self._save_record_file(run_id, with_history=True)
 
@@ -260,9 +261,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         """Merge ``values`` into a finished run's ``extra`` (links between runs)."""
         extra = {**self.get_run(run_id, with_history=False).extra, **values}
         with self._write() as db:
-            db.execute(
-                "UPDATE runs SET extra=? WHERE id=?", (json.dumps(clean_json(extra)), run_id)
-            )
+            db.execute("UPDATE runs SET extra=? WHERE id=?", (strict_json(extra), run_id))
         self._save_record_file(run_id, with_history=True)
 
     def _save_record_file(self, run_id: str, with_history: bool = False, sync: bool = True) -> None:
