@@ -46,6 +46,29 @@ def test_csv_errors_name_file_line_and_column(tmp_path: Path) -> None:
         load_csv(str(path), "label")
 
 
+def test_a_stray_text_cell_in_a_column_of_numbers_is_named_not_one_hot(tmp_path: Path) -> None:
+    """One typo in 30 numbers made the column 30 one-hot categories (every number its own),
+    silently: the feature was lost. A column with a few text cells is an error that names
+    the line, the column and the cell; a column mostly of text is still categories."""
+    path = tmp_path / "d.csv"
+    cells = [str(v / 10) for v in range(30)]
+    cells[6], cells[20] = "12x", "n/a"
+    path.write_text("a,b,label\n" + "".join(f"{c},{i},{i % 2}\n" for i, c in enumerate(cells)))
+    with pytest.raises(DataError, match=r"d\.csv:8: column 'a' holds '12x' \(and 1 more\), but 28 "
+                       r"of its 30 cells are numbers.*data\.missing"):  # fmt: skip
+        load_csv(str(path), "label")
+    path.write_text("a,size,label\n1,small,0\n2,3,1\n3,large,0\n4,small,1\n")
+    raw = load_csv(str(path), "label")  # 1 number in 4 cells: categories (3, large, small)
+    assert raw.columns[1]["categories"] == ["3", "large", "small"]
+
+
+def test_an_infinite_feature_names_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,0\n3,1e39,1\n5,-inf,0\n")  # 1e39 overflows float32
+    with pytest.raises(DataError, match=r"d\.csv:3: column 'b' is infinite .* 2 such cell"):
+        load_csv(str(path), "label")
+
+
 def test_missing_policies(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n1,2,0\n3,NA,1\n5,6,0\n7,8,1\n")

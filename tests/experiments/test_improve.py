@@ -109,3 +109,28 @@ def test_a_change_of_what_the_loss_measures_is_judged_on_a_metric_that_does_not_
         assert delta and delta[0]["fate"].startswith("not tried: it changes what val_loss")
         assert not any(a["patch"].get("train.huber_delta") for a in result["adopted"])
     assert names  # the round considered something
+
+
+def test_a_baseline_that_diverges_is_rescued_by_a_change_that_trains(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline whose every seed diverges has no value to pair a gain with. A candidate
+    whose runs all train is better (it was rejected as "runs failed or diverged", the
+    baseline's fault), one that diverges too is rejected with the count, and the ladder
+    prints "-" for the baseline's missing mean (``experiments show`` crashed on it)."""
+    from tests.cli.test_app import cli
+
+    cfg = load_config({"name": "blowup", "data": {"dataset": "moons", "split": "6:2:2"},
+                       "train": {"optimizer": {"name": "adam", "lr": 1e6}, "epochs": 3}})  # fmt: skip
+    with RunStore(store) as rs:
+        result = improve(rs, cfg, seeds=3, metric="val_accuracy", budget_runs=9)
+    assert result["baseline"]["n"] == 0
+    adopted = result["adopted"][0]
+    assert adopted["verdict"] == "better" and "3 of 3 runs diverged" in adopted["note"]
+    assert load_config(cfg, adopted["patch"]).train.optimizer.lr < 1
+    for r in result["rejected"]:
+        assert "diverged" in r["reason"] or r["reason"].startswith("helped less")
+    code, out, err = cli(capsys, "experiments", "show", result["experiment"], "--store",
+                         str(store))  # fmt: skip
+    assert code == 0, err
+    assert "baseline: val_accuracy - [-, -] (n=0)" in out and "nan" not in out.lower()

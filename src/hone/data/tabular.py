@@ -73,6 +73,7 @@ MAX_SHOWN = 20  # column names echoed in an error
 MAX_CSV_BYTES = 2 * 2**30
 
 MISSING = {"", "na", "nan", "null", "none", "?"}
+NUMERIC_SHARE_TEXT = 0.1  # a column at most this share text cells is numbers with typos
 
 
 def _is_missing(cell: str) -> bool:
@@ -98,11 +99,31 @@ def _one_hot(values: list[str], cats: list[str]) -> tuple[np.ndarray, int | None
     return onehot, None
 
 
-def _column(values: list[str]) -> tuple[np.ndarray, list[str] | None]:
-    """Numeric column -> floats (NaN where missing); otherwise one-hot over its categories."""
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _column(values: list[str], source: str, name: str) -> tuple[np.ndarray, list[str] | None]:
+    """Numeric column -> floats (NaN where missing); otherwise one-hot over its categories.
+    A column of numbers with a stray text cell or two is an error, not categories: one-hot,
+    every distinct number would be a category of its own, and the feature would be lost."""
     try:
         return _numbers(values), None
     except ValueError:
+        present = [(i, v) for i, v in enumerate(values) if not _is_missing(v)]
+        text = [(i, v) for i, v in present if not _is_number(v)]
+        if len(text) <= NUMERIC_SHARE_TEXT * len(present):
+            line, cell = text[0][0] + 2, text[0][1].strip()
+            others = f" (and {len(text) - 1} more)" if len(text) > 1 else ""
+            raise DataError(
+                f"{source}:{line}: column '{name[:40]}' holds {cell[:40]!r}{others}, but "
+                f"{len(present) - len(text)} of its {len(present)} cells are numbers; correct "
+                "the cell, or empty it and set data.missing to drop or mean"
+            ) from None
         cats = sorted({v.strip() for v in values if not _is_missing(v)})
         return _one_hot(values, cats)[0], cats
 
@@ -220,13 +241,24 @@ def load_csv(
                         "data.missing to drop (skip such rows) or mean (fill from the training "
                         "split)"
                     )
-    blocks, columns = [], []
+    blocks, columns, owner = [], [], []
     for i in range(len(header)):
         if i != t:
-            values, cats = _column([row[i] for row in body])
+            values, cats = _column([row[i] for row in body], str(p), header[i])
             blocks.append(values.reshape(len(body), -1))
             columns.append({"name": header[i], "categories": cats})
-    x = np.concatenate(blocks, axis=1).astype(np.float32) if blocks else np.zeros((len(body), 0))
+            owner += [header[i]] * blocks[-1].shape[1]
+    with np.errstate(over="ignore"):  # a number beyond float32 becomes inf: caught below
+        x = (
+            np.concatenate(blocks, axis=1).astype(np.float32)
+            if blocks
+            else np.zeros((len(body), 0))
+        )
+    if np.isinf(x).any():  # "inf" parses as a number, and 1e39 overflows float32
+        row, col = (int(a[0]) for a in np.nonzero(np.isinf(x)))
+        raise DataError(f"{p}:{row + 2}: column '{owner[col][:40]}' is infinite (or beyond "
+                        f"float32, 3.4e38); {int(np.isinf(x).sum())} such cell(s) in all; "
+                        "correct them, or empty them and set data.missing")  # fmt: skip
     labels = [row[t].strip() for row in body]
     keep = np.array([not _is_missing(v) for v in labels])
     if missing == "drop":
@@ -241,8 +273,6 @@ def load_csv(
     x = x[keep]
     labels = [v for v, k in zip(labels, keep, strict=True) if k]
     y, classes, reason = encode_targets(labels, str(p), task, f"target '{target[:40]}'")
-    if np.isinf(x).any():
-        raise DataError(f"{p}: features contain inf; clean those rows")
     return RawData(x, y, classes, columns=columns, task_reason=reason)
 
 

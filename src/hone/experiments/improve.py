@@ -9,6 +9,7 @@ adds up the seconds of every session.
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 from hone.cluster.backend import Backend
 from hone.config import Config, load_config
+from hone.config.names import higher_is_better
 from hone.diagnose import diagnose
 from hone.errors import HoneError
 from hone.experiments.compare import (
@@ -29,7 +31,7 @@ from hone.experiments.compare import (
     summarize_experiment,
 )
 from hone.experiments.probe import probe_diagnosis
-from hone.experiments.stats import compare_paired
+from hone.experiments.stats import Comparison, compare_paired
 from hone.experiments.variants import Variant
 from hone.runs import diagnose_recorded, evidence_of
 from hone.store.runstore import RunStore
@@ -290,13 +292,24 @@ class _Loop:
     ) -> tuple[Variant, dict[str, Any], dict[str, Any]] | None:
         """The variant that is ``better`` than the current step by the most, if any; every
         other one is rejected with the reason."""
-        base_values = rows[self.current_name]["values"]
+        current = rows[self.current_name]
+        base_values = current["values"]
         best: tuple[float, Variant, dict[str, Any]] | None = None
         for v in variants:
             values = rows[v.name]["values"]
-            if len(values) != len(base_values) or len(values) < 2:
+            if len(values) < len(self.seeds) or len(values) < 2:
                 self.rejected.append({"name": v.name, "patch": v.patch,
-                                      "reason": "runs failed or diverged"})  # fmt: skip
+                                      "reason": self._lost(rows[v.name])})  # fmt: skip
+                continue
+            if len(base_values) < len(values):  # the current step failed where this trains
+                entry = self._rescue(v, current)
+                score = statistics.fmean(values) * (1 if higher_is_better(self.metric) else -1)
+                if best is not None and best[0] >= score:
+                    self.rejected.append({**entry, "reason": HELPED_LESS})
+                    continue
+                if best is not None:
+                    self.rejected.append({**best[2], "reason": HELPED_LESS})
+                best = (score, v, entry)
                 continue
             cmp = compare_paired(values, base_values, self.metric)
             entry = {"name": v.name, "patch": v.patch, "vs": self.current_name, **cmp.to_json()}
@@ -313,6 +326,25 @@ class _Loop:
         if best is None:
             return None
         return best[1], best[2], rows[best[1].name]["summary"]
+
+    def _rescue(self, v: Variant, current: dict[str, Any]) -> dict[str, Any]:
+        """A change whose runs all train where the current step's failed or diverged in some
+        seeds is better whatever its metric: a step with no value in a seed has no result to
+        keep, and no value to pair a gain with (left NaN). Such changes rank by their mean."""
+        note = f"{self._lost(current)} in the current step; this change trains in every seed"
+        cmp = Comparison(current["n"], math.nan, math.nan, math.nan, math.nan, math.nan,
+                         math.nan, "better", note=note)  # fmt: skip
+        return {"name": v.name, "patch": v.patch, "vs": self.current_name, **cmp.to_json()}
+
+    def _lost(self, row: dict[str, Any]) -> str:
+        """How many of a variant's seeds give no value, and why ("2 of 3 runs diverged")."""
+        lost, diverged = len(self.seeds) - row["n"], row["diverged"]
+        if not lost:
+            return "one seed cannot show a difference; use --seeds 3 or more"
+        if diverged == lost:
+            return f"{lost} of {len(self.seeds)} runs diverged"
+        return (f"{lost} of {len(self.seeds)} runs have no {self.metric}"
+                + (f" ({diverged} diverged)" if diverged else ""))  # fmt: skip
 
     def _final(self) -> Config:
         """The config the loop ends with, on the split it was given."""
