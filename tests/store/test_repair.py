@@ -71,6 +71,29 @@ def test_folders_missing_from_the_index_are_listed(store: Path) -> None:
         assert rs.get_run(ids[0]).status == "completed"
 
 
+def test_an_index_row_whose_folder_was_deleted_gets_its_folder_back_from_the_row(
+    store: Path,
+) -> None:
+    """Check said to repair, and repair left the row as it was, so check failed forever.
+    Repair writes the folder again from the row (config and history) and check is ok."""
+    ids = two_runs(store)
+    with RunStore(store) as rs:
+        before = rs.get_run(ids[0])
+    shutil.rmtree(store / "runs" / ids[0])
+    check = check_store(store)
+    assert check.no_folder == [ids[0]] and not check.ok
+    assert repair_store(store)["rebuilt"] == [ids[0]]
+    assert check_store(store).ok
+    assert sorted(p.name for p in (store / "runs" / ids[0]).iterdir()) == ["config.yaml",
+                                                                            "run.json"]  # fmt: skip
+    shutil.move(store / "runs.db", store / "old.db")  # the folder alone restores the run
+    repair_store(store)
+    with RunStore(store) as rs:
+        after = rs.get_run(ids[0])
+    assert (after.status, after.metrics, after.history) == (
+        before.status, before.metrics, before.history)  # fmt: skip
+
+
 def test_a_damaged_row_does_not_hide_the_others(store: Path) -> None:
     ids = two_runs(store)
     db = sqlite3.connect(store / "runs.db")

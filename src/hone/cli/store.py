@@ -68,3 +68,11 @@ def store_repair(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
         f"restored {len(result['restored'])} run(s) from their folders and "
         f"{result['experiments']} experiment(s)"
     )
+    if result["rebuilt"]:
+        out.print(
+            f"wrote {len(result['rebuilt'])} run folder(s) again from the index (their config "
+            "and history; the weights and telemetry that were in them are gone): "
+            + ", ".join(result["rebuilt"][:10])
+            + (" ..." if len(result["rebuilt"]) > 10 else ""),
+            highlight=False,
+        )

@@ -5,7 +5,8 @@ Check runs SQLite's ``integrity_check`` on ``runs.db`` and compares its rows wit
 Repair keeps a damaged ``runs.db`` beside the new one (``runs.db.damaged-<time>``), carries
 over every row that can still be read from it (``hone.store.salvage``), and indexes every run
 folder whose row is missing, damaged or incomplete from the folder's ``run.json`` (else its
-``config.yaml``). A run whose folder is intact is always back after a repair.
+``config.yaml``). A run whose folder is intact is always back after a repair; a row whose
+folder was deleted gets its folder written again from the row (its weights are gone).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 
 from hone.errors import StoreError
 from hone.store.experiments import read_experiment_file
+from hone.store.files import atomic_write_text
 from hone.store.guard import describe, quick_check
 from hone.store.records import STATUSES, clean_json, record_from_row
 from hone.store.runstore import RunStore, resolve_store_root
@@ -34,6 +36,7 @@ from hone.store.sqlite import connect as sqlite_connect
 __all__ = ["StoreCheck", "check_store", "cleanup_killed", "insert_record", "repair_store"]
 
 _RUN_ID = re.compile(r"[\w.-]{1,200}")  # what a folder name (and so a run id) can be
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass
@@ -308,6 +311,9 @@ def repair_store(root: str | Path | None) -> dict[str, Any]:
                     insert_record(db, _record_from_folder(path / "runs" / name))
                     restored.append(name)
             _carry_over_epochs(db, rows, restored)
+        rebuilt = [r.id for r in rs.list_runs() if not r.damaged and not rs.run_dir(r.id).is_dir()]
+        for run_id in rebuilt:
+            _folder_from_index(rs, run_id)
         for file in rs.experiment_files():
             try:
                 rs.restore_experiment(read_experiment_file(file))
@@ -316,11 +322,24 @@ def repair_store(root: str | Path | None) -> dict[str, Any]:
                 continue
     return {
         "restored": restored,
+        "rebuilt": rebuilt,
         "carried_over": sorted(whole),
         "experiments": experiments,
         "moved_index": str(moved or ""),
         "problem": problem,
     }
+
+
+def _folder_from_index(rs: RunStore, run_id: str) -> None:
+    """A run whose folder was deleted but whose index row survives: its folder written
+    again from the row (config.yaml, and run.json with its history), so the two agree and
+    a later repair can restore it from the folder. Its weights and telemetry are gone."""
+    record = rs.get_run(run_id, with_history=True)
+    folder = rs.run_dir(run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = yaml.dump(record.config, Dumper=_DUMPER, sort_keys=False)
+    atomic_write_text(folder / "config.yaml", config)
+    atomic_write_text(folder / "run.json", record.json_text())
 
 
 def cleanup_killed(root: str | Path | None) -> list[str]:
