@@ -159,6 +159,15 @@ def test_unknown_id(tmp_path: Path) -> None:
         render_report(rs, "nothing-here")
 
 
+def test_a_prefix_of_several_runs_is_called_ambiguous_with_how_many(tmp_path: Path) -> None:
+    """``hone report PREFIX`` said "not a run" where the other commands say ambiguous."""
+    with RunStore(tmp_path) as rs:
+        ids = [rs.create_run("r", {"name": "r"}) for _ in range(7)]
+        prefix = ids[0][:4]  # the year: every run's
+        with pytest.raises(hone.StoreError, match=rf"'{prefix}' is ambiguous: .* and 2 more"):
+            render_report(rs, prefix)
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",

@@ -131,24 +131,24 @@ def render_page(
 def _resolve(
     store: RunStore, ident: str, index: int, cache: dict[str, Any] | None = None
 ) -> tuple[str, dict[str, Any], str]:
-    if ident.startswith("exp-") or not _is_run(store, ident):
+    run_id, why_not = None, ""
+    if not ident.startswith("exp-"):
         try:
-            exp_id = store.resolve_experiment(ident)
-            return "experiment.html", experiment_context(store, exp_id), exp_id
-        except StoreError:
-            if ident in study_names(store):
-                return "study.html", study_context(store, ident), f"study-{ident}"
-            raise StoreError(
-                f"'{ident}' is not a run, an experiment or a study in {store.root} "
-                "(see `hone runs list`, `hone experiments list`)"
-            ) from None
-    run_id = store.resolve_id(ident)
-    return "run.html", run_context(store, run_id, index, cache), run_id
-
-
-def _is_run(store: RunStore, ident: str) -> bool:
+            run_id = store.resolve_id(ident)
+        except StoreError as exc:
+            why_not = str(exc)
+    if run_id is not None:
+        return "run.html", run_context(store, run_id, index, cache), run_id
     try:
-        store.resolve_id(ident)
-        return True
-    except StoreError:
-        return False
+        exp_id = store.resolve_experiment(ident)
+        return "experiment.html", experiment_context(store, exp_id), exp_id
+    except StoreError as exc:
+        if ident in study_names(store):
+            return "study.html", study_context(store, ident), f"study-{ident}"
+        for said in (why_not, str(exc)):  # a prefix of several, a run the index lost
+            if "ambiguous" in said or "does not list it" in said:
+                raise StoreError(said) from None
+        raise StoreError(
+            f"'{ident}' is not a run, an experiment or a study in {store.root} "
+            "(see `hone runs list`, `hone experiments list`)"
+        ) from None

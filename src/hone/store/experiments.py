@@ -21,7 +21,7 @@ from hone.store.files import atomic_write_text
 from hone.store.guard import repair_hint
 from hone.store.records import ExperimentRecord, clean_json, experiment_from_row
 
-__all__ = ["ExperimentsMixin", "matching_ids", "require_id"]
+__all__ = ["ExperimentsMixin", "matching_ids", "require_id", "shown_ids"]
 
 MIN_ID_TEXT = 1  # an id, a prefix or a suffix of one; never empty
 
@@ -46,6 +46,12 @@ def matching_ids(db: sqlite3.Connection, table: str, text: str) -> list[str]:
         (escaped + "%", "%" + escaped),
     ).fetchall()
     return sorted({r[0] for r in rows})
+
+
+def shown_ids(ids: list[str], limit: int = 5) -> str:
+    """The first ``limit`` ids, and how many more there are."""
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
 
 
 class ExperimentsMixin:
@@ -108,7 +114,7 @@ class ExperimentsMixin:
         if prefix in ids:
             return prefix
         if len(ids) != 1:
-            what = f"is ambiguous: {', '.join(ids[:5])}" if ids else "was not found"
+            what = f"is ambiguous: {shown_ids(ids)}" if ids else "was not found"
             raise StoreError(f"experiment '{prefix}' {what} (see `hone experiments list`)")
         return str(ids[0])
 

@@ -25,7 +25,7 @@ import yaml
 
 from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
 from hone.store.artifacts import ArtifactsMixin
-from hone.store.experiments import ExperimentsMixin, matching_ids, require_id
+from hone.store.experiments import ExperimentsMixin, matching_ids, require_id, shown_ids
 from hone.store.files import atomic_write_text, describe_os_error
 from hone.store.guard import repair_hint
 from hone.store.opening import open_store
@@ -316,7 +316,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
                 )
             raise StoreError(f"no run '{prefix}' in {self.root} (see `hone runs list`)")
         if len(ids) > 1:
-            raise StoreError(f"run id '{prefix}' is ambiguous: {', '.join(ids[:5])}")
+            raise StoreError(f"run id '{prefix}' is ambiguous: {shown_ids(ids)}")
         return str(ids[0])
 
     def get_run(self, run_id: str, with_history: bool = True) -> RunRecord:
