@@ -12,6 +12,11 @@ share the split) and the low end of the gain's 90 % interval must reach half of
 the data would change: the Keras blobs baseline (160 validation rows) projected -0.013 to
 0.019 over five seeds, every interval reaching below zero, where doubling its 640 rows cut
 the error on 20,000 fresh rows by 0.002 (measured).
+
+A regression's error is its loss, on the target's own scale (an MSE of 21,000 in units
+squared): it is projected to fall by a factor per doubling (a power law, never below zero;
+a straight line in log n projected a cut five times the error left), and more data is
+worth it when doubling cuts it by ``WORTH_IT_SHARE`` of itself.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from hone.notebook import curve_html
 __all__ = [
     "SURE",
     "WORTH_IT",
+    "WORTH_IT_SHARE",
     "CurvePoint",
     "DataCurve",
     "fit_power_law",
@@ -43,6 +49,7 @@ WORTH_IT = 0.005  # doubling the data is projected to cut val error by >= 0.5 po
 GAP = 0.01  # val error above train error by more than 1 point: something to regularise
 LEVEL = 0.9  # the projected gain's interval ...
 SURE = WORTH_IT / 2  # ... whose low end must reach half of what is worth it
+WORTH_IT_SHARE = 0.05  # a regression: doubling the data cuts its loss by >= 5 %
 # Training error falling by at least this share of validation error's fall, from the smallest
 # fraction to all the data: the larger fractions' extra steps, not their data, made the curve.
 STEPS_SHARE = 0.5
@@ -131,21 +138,31 @@ def fit_power_law(n: list[int], err: list[float]) -> dict[str, float] | None:
     return {"a": float(a), "b": float(b), "c": float(c)}
 
 
-def last_doubling(ns: list[int], errors: list[float]) -> float | None:
+def last_doubling(ns: list[int], errors: list[float], loss: bool = False) -> float | None:
     """How much the last segment of the curve cut the error per doubling of the rows (in
     log n): the cut projected from doubling the largest, which is measured. The power-law
     fit's offset, fitted to a few noisy points, bends the curve flat too soon: on five MNIST
     and Fashion-MNIST curves it projected 0.004-0.030 where doubling the rows measured
     0.008-0.058 on the test set, and the last segment 0.010-0.049
-    (``benchmarks/datacurve_truth.py``). The fit stays, to describe the curve."""
+    (``benchmarks/datacurve_truth.py``). The fit stays, to describe the curve. A ``loss``
+    (a regression's) falls by the segment's factor per doubling instead."""
     if len(ns) < 2 or ns[-1] <= ns[-2]:
         return None
-    slope = (errors[-1] - errors[-2]) / math.log(ns[-1] / ns[-2])
-    return -slope * math.log(2)
+    doublings = math.log(ns[-1] / ns[-2]) / math.log(2)
+    if loss:
+        if not (errors[-1] > 0 and errors[-2] > 0):
+            return None
+        return errors[-1] * (1 - (errors[-1] / errors[-2]) ** (1 / doublings))
+    return -(errors[-1] - errors[-2]) / doublings
 
 
-def gain_interval(points: list[CurvePoint], draws: int = DRAWS, seed: int = 0,
-                  level: float = LEVEL) -> tuple[float, float] | None:  # fmt: skip
+def gain_interval(
+    points: list[CurvePoint],
+    draws: int = DRAWS,
+    seed: int = 0,
+    level: float = LEVEL,
+    loss: bool = False,
+) -> tuple[float, float] | None:
     """The projected gain's ``level`` interval by bootstrap: each draw resamples every
     point's seeds and the validation rows (the same rows for all points: they share the
     split) and measures the last segment again. ``None`` where nothing can be resampled (one
@@ -164,7 +181,7 @@ def gain_interval(points: list[CurvePoint], draws: int = DRAWS, seed: int = 0,
         else:
             seeds = [np.asarray(p.val_error) for p in points]
         means = [float(e[rng.integers(0, len(e), len(e))].mean()) for e in seeds]
-        gain = last_doubling(ns, means)
+        gain = last_doubling(ns, means, loss)
         if gain is not None and math.isfinite(gain):
             gains.append(gain)
     if len(gains) < draws // 2:
@@ -191,15 +208,33 @@ def under_trained(first: CurvePoint, full: CurvePoint) -> bool:
     return fall_train > GAP and fall_train >= STEPS_SHARE * (first.mean_val - full.mean_val)
 
 
+def _n(value: float) -> str:
+    """An error in prose: 3 decimals for rates and small losses, whole for big losses."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
+
+
+def _fit(ns: list[int], errors: list[float], loss: bool) -> dict[str, float] | None:
+    """The power law, fitted to a loss in units of its largest value (the fit bounds its
+    offset to [0, 1], an error rate's range)."""
+    scale = max(errors) if loss and errors and max(errors) > 0 else 1.0
+    fit = fit_power_law(ns, [e / scale for e in errors])
+    return fit and {"a": fit["a"] * scale, "b": fit["b"], "c": fit["c"] * scale}
+
+
 def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCurve:
-    """The textbook's answer from the measured points (the largest fraction last):
-    underfitting, more data, or a plateau. ``majority_error``: the error of always guessing
-    the most common training class (``None`` for regression)."""
+    """The textbook's answer from the measured points (the largest fraction last, at least
+    two): underfitting, more data, or a plateau. ``majority_error``: the error of always
+    guessing the most common training class (``None`` for regression, whose error is its
+    loss)."""
+    if len(points) < 2:
+        raise ValueError("a data curve needs at least 2 fractions of the data to read a trend")
     classification = majority_error is not None
+    loss = not classification
     full = points[-1]
     ns, errors = [p.n_train for p in points], [p.mean_val for p in points]
-    fit, gain = fit_power_law(ns, errors), last_doubling(ns, errors)
-    interval = gain_interval(points) if gain is not None and gain >= WORTH_IT else None
+    worth = WORTH_IT_SHARE * full.mean_val if loss else WORTH_IT
+    fit, gain = _fit(ns, errors, loss), last_doubling(ns, errors, loss)
+    interval = gain_interval(points, loss=loss) if gain is not None and gain >= worth else None
     chance = majority_error if majority_error is not None else 1.0
     train_err = full.mean_train
     evidence = {
@@ -214,42 +249,42 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
     if classification and train_err > (1 - POOR_TRAIN) * chance:
         return curve(
             "underfitting",
-            f"The model underfits: training error is {train_err:.3f} even on all "
+            f"The model underfits: training error is {_n(train_err)} even on all "
             f"{full.n_train} examples. More data will not help; tune or enlarge the "
             "model first (see `hone diagnose`).",
         )
     first = points[0]
-    if len(points) > 1 and under_trained(first, full):
+    if under_trained(first, full):
         evidence["under_trained"] = True
         return curve(
             "underfitting",
-            f"Training error falls with the data as validation error does ({first.mean_train:.3f} "
-            f"on {first.n_train:,} examples, {train_err:.3f} on {full.n_train:,}; validation "
-            f"{first.mean_val:.3f} to {full.mean_val:.3f}): every fraction trains the same "
+            f"Training error falls with the data as validation error does ({_n(first.mean_train)} "
+            f"on {first.n_train:,} examples, {_n(train_err)} on {full.n_train:,}; validation "
+            f"{_n(first.mean_val)} to {_n(full.mean_val)}): every fraction trains the same "
             "epochs, so the larger ones trained more steps, and this curve measures training "
             "time as much as data. Train longer (train.epochs) until training error stops "
             "falling, then run the curve again."
             + (
-                f" Doubling the data projects {gain:.3f} here, part of it the steps it adds."
-                if gain is not None and gain >= WORTH_IT
+                f" Doubling the data projects {_n(gain)} here, part of it the steps it adds."
+                if gain is not None and gain >= worth
                 else ""
             ),
         )
     low, high = interval or (math.nan, math.nan)
-    spread = f"{LEVEL * 100:.0f} % interval {low:.3f} to {high:.3f}"
-    if gain is not None and gain >= WORTH_IT and (interval is None or interval[0] >= SURE):
+    spread = f"{LEVEL * 100:.0f} % interval {_n(low)} to {_n(high)}"
+    if gain is not None and gain >= worth and (interval is None or interval[0] >= worth / 2):
         return curve(
             "more_data",
-            f"Training error is low ({train_err:.3f}) and validation error "
-            f"({full.mean_val:.3f}) is still falling as data grows: doubling the "
-            f"training set is projected to cut it by {gain:.3f}"
+            f"Training error is low ({_n(train_err)}) and validation error "
+            f"({_n(full.mean_val)}) is still falling as data grows: doubling the "
+            f"training set is projected to cut it by {_n(gain)}"
             + (f" ({spread})" if interval else "")
-            + f", to {full.mean_val - gain:.3f}. Collecting more data is worth it.",
+            + f", to {_n(full.mean_val - gain)}. Collecting more data is worth it.",
         )
     projected = ""
     if gain is not None:
         within = f", {spread}" if interval else ""
-        projected = f" (projected gain from doubling the data: {gain:.3f}{within})"
+        projected = f" (projected gain from doubling the data: {_n(gain)}{within})"
     noise = (
         " The projection is within this curve's noise: more seeds (--seeds) or a larger "
         "validation split would tell a small gain from none."
@@ -258,13 +293,13 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
     )
     return curve(
         "plateau",
-        f"Validation error has levelled off at {full.mean_val:.3f}{projected}.{noise} More of "
+        f"Validation error has levelled off at {_n(full.mean_val)}{projected}.{noise} More of "
         "the same data will help little; "
         + (
-            f"the gap to training error ({train_err:.3f}) is for regularisation or a better "
+            f"the gap to training error ({_n(train_err)}) is for regularisation or a better "
             "model to close."
-            if full.mean_val - train_err > GAP
-            else f"validation error is no higher than training error ({train_err:.3f}), so "
+            if full.mean_val - train_err > GAP * (full.mean_val if loss else 1)
+            else f"validation error is no higher than training error ({_n(train_err)}), so "
             "there is no overfitting to regularise: a better model (more capacity, better "
             "features) is what lowers both."
         ),

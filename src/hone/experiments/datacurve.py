@@ -195,6 +195,9 @@ def data_curve(
     its training rows back for one (``evidence.held_back``), and the curve is of the rest."""
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ConfigError("--fractions: each fraction must be in (0, 1], e.g. 0.1,0.25,0.5,1.0")
+    if len(set(fractions)) < 2:  # one point shows no trend: neither a plateau nor a fall
+        raise ConfigError("--fractions: a curve needs at least 2 different fractions (3 or more "
+                          "to fit its shape), e.g. 0.25,0.5,1.0")  # fmt: skip
     if seeds < 1:
         raise ConfigError("--seeds: give at least 1 seed per fraction")
     cfg, held = validated(cfg, None)  # none: a share of the training rows held back
