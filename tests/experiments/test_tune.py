@@ -160,9 +160,46 @@ def test_bad_space_files(tmp_path: Path) -> None:
         ("train.optimizer.lr: {type: float, low: 1, high: 0.1}\n", "low < high"),
         ("train.nope: {type: int, low: 1, high: 3}\n", "train.nope"),
         ("model.hidden: {type: categorical}\n", "choices"),
+        # Every value a trial can draw is checked before the study: these stopped a study
+        # at the first trial that drew them (stacked, failing trials that never trained).
+        ("model.dropout: {type: float, low: 0.0, high: 1.5}\n", "(?s)could draw 1.5.*less than 1"),
+        ("model.activation: {type: categorical, choices: [relu, bogus]}\n", "draw 'bogus'"),
+        ("train.batch_size: {type: float, low: 8, high: 64}\n", "use type: int"),
+        # Mistakes in an entry's fields were tracebacks, or silently ignored
+        ('train.optimizer.lr: {type: float, low: "a", high: 0.1}\n', "numbers low < high"),
+        (
+            "train.optimizer.lr: {type: float, low: 0.001, high: 0.1, log: true, step: 0.01}\n",
+            "not with log",
+        ),
+        ("train.optimizer.lr: {type: float, low: 0.001, high: 0.1, step: -0.01}\n", "step must"),
+        ("train.optimizer.lr: {type: float, low: 0.001, high: 0.1, lgo: true}\n", "field 'lgo'"),
+        ("train.batch_size: {type: int, low: 8, high: 64.5}\n", "whole numbers"),
     ):
         with pytest.raises(ConfigError, match=match):
             load_space(space(tmp_path, text), cfg)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="space file not found"):
+        load_space(tmp_path / "none.yaml", cfg)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="empty; give one entry per config key"):
+        load_space(space(tmp_path, "\n"), cfg)  # type: ignore[arg-type]
+
+
+def test_a_resumed_study_proposes_new_trials_and_a_typo_makes_no_study(tmp_path: Path) -> None:
+    """Each run of the command seeded the sampler alike, so adding trials to a study with
+    a random sampler (or in TPE's random start-up) proposed the first trials again. A bad
+    sampler or pruner name made the study before it failed, taking its name."""
+    cfg = base(**{"train.epochs": 1})
+    specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
+    kw = {"metric": "val_accuracy", "store": str(tmp_path / "s"), "storage": None,
+          "study_name": None, "pruner": "none", "stack": "off"}  # fmt: skip
+    for bad in ({"sampler": "randon"}, {"sampler": "random", "pruner": "medain"}):
+        with pytest.raises(ConfigError):
+            tune(cfg, specs, trials=2, **{**kw, "sampler": "random", **bad})  # type: ignore[arg-type]
+    assert not (tmp_path / "s" / "studies.journal").exists()
+    first = tune(cfg, specs, trials=3, sampler="random", **kw)  # type: ignore[arg-type]
+    again = tune(cfg, specs, trials=3, sampler="random", **kw)  # type: ignore[arg-type]
+    params = [json.dumps(t["params"], sort_keys=True) for t in again.trials]
+    assert len(params) == 6 and params[3:] != params[:3]
+    assert [t["params"] for t in first.trials] == [t["params"] for t in again.trials[:3]]
 
 
 def test_cli_tune_reruns_the_best_config(

@@ -114,22 +114,26 @@ def tune(
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     warnings.filterwarnings("ignore", module="optuna.samplers._cmaes")
     check_stack_size(stack, stack_size)  # before a study is made
+    diagnosis = parse_pruner(pruner)[1]  # a bad name (or a grid without steps) fails here,
+    make_sampler(sampler, specs, base.seed)  # before a study is made in its name
     study, storage = open_study(base, specs, metric, store, storage, study_name)
+    # A resumed study's sampler starts where the study is: seeded again as it was first,
+    # a random sampler (and TPE's random start-up) proposed the first trials again.
+    seed = base.seed + len(study.get_trials(deepcopy=False))
     report = _reporter(study, progress, trials)
     report()  # the display starts now, not when the first trial ends
-    diagnosis = parse_pruner(pruner)[1]  # a bad name fails here, before any trial
     if (note := blind_pruner(pruner, metric)) is not None and say is not None:
         say(note)
     try:
         if backend is not None and backend.is_ray:
             if stack == "auto" and say is not None:
                 say("trials train one by one: on Ray each trial is a task of its own")
-            study.sampler = make_sampler(sampler, specs, base.seed)
+            study.sampler = make_sampler(sampler, specs, seed)
             study.pruner = make_pruner(pruner)
             tune_on_ray(study, specs, base, metric, store, storage, pruner, trials, jobs,
                         backend, report)  # fmt: skip
         elif (jobs or 1) <= 1:
-            study.sampler = make_sampler(sampler, specs, base.seed)
+            study.sampler = make_sampler(sampler, specs, seed)
             study.pruner = make_pruner(pruner)
             why = (
                 "--stack off"
@@ -143,8 +147,8 @@ def tune(
                     say(f"trials train one by one: {why}")
                 _one_by_one(study, base, specs, metric, store, trials, diagnosis, progress, report)
         else:
-            _in_processes(study, base, specs, metric, store, storage, sampler, pruner, trials,
-                          jobs or 1, report, (stack, stack_size, refill))  # fmt: skip
+            _in_processes(study, base, specs, metric, store, storage, (sampler, seed), pruner,
+                          trials, jobs or 1, report, (stack, stack_size, refill))  # fmt: skip
     except KeyboardInterrupt:
         raise StudyInterrupted(study.study_name) from None
     return _summarize(study, specs, storage)
@@ -219,7 +223,7 @@ def _in_processes(
     metric: str,
     store: str,
     storage: str,
-    sampler: str,
+    sampler: tuple[str, int],
     pruner: str,
     trials: int,
     jobs: int,
@@ -227,12 +231,14 @@ def _in_processes(
     stacking: tuple[str, int | None, bool],
 ) -> None:
     """``--jobs N``: N worker processes share the study, each with ``cores // N`` threads
-    and its own sampler seed (and its own stacks, with ``stack`` auto)."""
+    and its own sampler seed (``sampler``'s, plus its index; and its own stacks, with
+    ``stack`` auto)."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     shares = [trials // jobs + (1 if i < trials % jobs else 0) for i in range(jobs)]
     space = [s.__dict__ for s in specs]
-    args = [(base.to_dict(), space, metric, store, storage, study.study_name, sampler, pruner,
-             n, base.seed + i, threads, stacking) for i, n in enumerate(shares) if n]  # fmt: skip
+    name, seed = sampler
+    args = [(base.to_dict(), space, metric, store, storage, study.study_name, name, pruner,
+             n, seed + i, threads, stacking) for i, n in enumerate(shares) if n]  # fmt: skip
     with local_pool(len(args)) as pool:
         futures = [pool.submit(worker, a) for a in args]
         while not all(f.done() for f in futures):  # workers share the study: poll it
