@@ -369,6 +369,15 @@ def test_shapes_group_trials_and_a_stacked_study_resumes(tmp_path: Path) -> None
     assert result.counts["complete"] == 8  # type: ignore[attr-defined]
     again = _stacked(tmp_path, SPACE, trials=4, stack_size=4)
     assert again.counts["complete"] == 12 and again.counts["running"] == 0  # type: ignore[attr-defined]
+    # Each run records the width of the stack it trained in: the trials of its shape that
+    # trained with it (each run's seconds are its share of the stack's), not the width
+    # asked for (a lone trial of its shape recorded 4, its wall time divided by 4).
+    from hone.store import RunStore
+
+    with RunStore(tmp_path / "s") as rs:
+        runs = [rs.get_run(t["run_id"], with_history=False) for t in again.trials]  # type: ignore[attr-defined]
+    assert any(r.extra["stacked"]["members"] < 4 for r in runs)
+    assert all(r.extra["stacked"]["members"] <= 4 for r in runs)
 
 
 @pytest.mark.parametrize("refill", [True, False])

@@ -163,7 +163,7 @@ class StackedStudy:
                     break
                 group = self.pool[key][:width]
                 del self.pool[key][:width]
-                self._train(group, width, self.refill)
+                self._train(group, self.refill)
                 if self.interrupted:
                     raise KeyboardInterrupt
         finally:
@@ -194,7 +194,7 @@ class StackedStudy:
             self.data[key] = load_run_data(config)
         return self.data[key]
 
-    def _train(self, group: list[Asked], width: int, refill: bool) -> None:
+    def _train(self, group: list[Asked], refill: bool) -> None:
         """Train ``group`` as one stack (refilled from its key's pool while trials remain);
         one by one if its shape does not stack (or is too big to stack on a CPU)."""
         data = self._data(group[0].config)
@@ -208,7 +208,11 @@ class StackedStudy:
             return
         if len(group) > most:  # a bigger shape than the base config's: fewer per stack
             self.pool.setdefault(key, [])[:0] = group[most:]
-            group, width = group[:most], min(width, most)
+            group = group[:most]
+        # The slots this stack has (a refill takes a freed one): what each member records as
+        # its stack's width and divides its wall time and live-diagnosis budget by. The
+        # width asked for is only an upper bound (a key with fewer trials fills fewer).
+        width = len(group)
         members: list[TrialMember] = []
         slots: dict[int, TrialMember] = {}
         try:
