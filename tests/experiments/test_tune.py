@@ -56,6 +56,21 @@ def test_every_sampler(tmp_path: Path, sampler: str) -> None:
     assert all(t["run_id"] for t in result.trials)
 
 
+@pytest.mark.parametrize("stack", ["auto", "off"])
+def test_a_grid_is_searched_once_stacked_or_not(tmp_path: Path, stack: str) -> None:
+    """Stacked, a grid's points were all proposed before any was told, so a budget past the
+    grid's 4 points proposed them again (one at a time, Optuna stops the grid)."""
+    cfg = base(**{"train.epochs": 1})
+    specs = load_space(space(tmp_path, GRID_SPACE), cfg)  # type: ignore[arg-type]
+    kw = {"metric": "val_accuracy", "store": str(tmp_path / "s"), "storage": None,
+          "study_name": "g", "sampler": "grid", "pruner": "none", "stack": stack}  # fmt: skip
+    result = tune(cfg, specs, trials=10, **kw)  # type: ignore[arg-type]
+    points = [json.dumps(t["params"], sort_keys=True) for t in result.trials]
+    assert len(points) == 4 and len(set(points)) == 4
+    if stack == "auto":  # resumed, an exhausted grid trains nothing more
+        assert len(tune(cfg, specs, trials=3, **kw).trials) == 4  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("pruner", ["none", "median", "hyperband", "asha"])
 def test_every_pruner_gets_per_epoch_reports(tmp_path: Path, pruner: str) -> None:
     cfg = base(**{"train.epochs": 6})

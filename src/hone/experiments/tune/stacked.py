@@ -33,6 +33,8 @@ bad results, so it is not proposed on top of them. Samplers that do not learn fr
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -154,7 +156,9 @@ class StackedStudy:
         return max(1, min(self.size, max(TPE_STARTUP - finished, int(finished * LIE_SHARE))))
 
     def run(self, trials: int) -> None:
-        self.trials = trials
+        # A grid's points are proposed before any is told, so past its last point it would
+        # propose points again (one at a time, Optuna stops a grid after a tell).
+        self.trials = min(trials, self._grid_left())
         try:
             while self.asked < trials or any(self.pool.values()):
                 width = min(self.size, self.in_flight_limit())
@@ -169,6 +173,15 @@ class StackedStudy:
         finally:
             tell_failed([a for group in self.pool.values() for a in group], self.study)
             self.pool.clear()
+
+    def _grid_left(self) -> int:
+        """The grid points no trial has taken (any count for other samplers)."""
+        if not isinstance(self.study.sampler, optuna.samplers.GridSampler):
+            return 2**62
+        size = math.prod(len(s.grid_values()) for s in self.specs)
+        trials = self.study.get_trials(deepcopy=False)
+        taken = {json.dumps(t.params, sort_keys=True) for t in trials if t.params}
+        return max(0, size - len(taken))
 
     def _ask(self) -> Asked:
         asked = ask_trial(self.study, self.base_dict, self.specs, self.diagnosis)
