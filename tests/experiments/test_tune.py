@@ -581,3 +581,31 @@ def test_a_trial_that_trained_every_epoch_is_complete_not_pruned() -> None:
         state.epoch, state.logs = epoch, {"val_accuracy": 0.5}
         report.on_epoch_end(state)
         assert report.pruned is pruned and state.stop_training is pruned
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_sigterm_to_the_parent_alone_stops_a_study_with_143(tmp_path: Path, jobs: str) -> None:
+    """``kill PID`` or ``docker stop`` signal the parent only: with ``--jobs 2`` it waited
+    for its workers to train every trial, then exited 0. It now passes Ctrl-C on to them.
+    Stacked in one process, a study stopped by SIGTERM exited 130, as if by Ctrl-C."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(tiny(**{"train.epochs": 5000, "telemetry": False})))
+    store = tmp_path / "s"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hone.cli", "tune", str(config), "--space", str(space(tmp_path)),
+         "--trials", "8", "--jobs", jobs, "--pruner", "none", "--seeds-final", "0", "-q",
+         "--store", str(store)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(store.glob("runs/*/config.yaml")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # a worker is training
+    proc.send_signal(signal.SIGTERM)  # this process only, not its group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err  # 128 + SIGTERM, as `hone run` exits (it was 130)
+    assert "interrupted" in err and "Traceback" not in err

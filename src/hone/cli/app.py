@@ -141,7 +141,7 @@ def _fail(exc: BaseException, code: int, json_out: bool, message: str) -> NoRetu
     if code in (130, 143) and not isinstance(exc, HoneError):
         err.print(f"[bold red]{safe(message)}[/]", highlight=False)
     else:
-        label = "[bold yellow]interrupted:[/]" if code == 130 else "[bold red]error:[/]"
+        label = "[bold yellow]interrupted:[/]" if code in (130, 143) else "[bold red]error:[/]"
         err.print(f"{label} {safe(message)}", highlight=False)
     if json_out:
         echo_json(error_json(exc, code))

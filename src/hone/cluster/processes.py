@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["PRELOAD", "local_pool", "start_method"]
+__all__ = ["PRELOAD", "interrupt_workers", "local_pool", "start_method"]
 
 # What a worker imports before its first run; the fork server imports them once.
 PRELOAD = [
@@ -72,3 +73,12 @@ def _enter(
     os.environ.update(environ)
     if initializer is not None:
         initializer(*initargs)
+
+
+def interrupt_workers(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C for every live worker of ``pool``: each run in flight finishes its step and
+    records itself interrupted. A terminal's Ctrl-C reaches the workers already (the
+    process group); a signal sent to the parent alone (``kill PID``, ``docker stop``) not."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.pid and proc.is_alive():
+            os.kill(proc.pid, signal.SIGINT)

@@ -19,9 +19,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from hone.cluster.backend import Backend
-from hone.cluster.processes import local_pool, start_method
+from hone.cluster.processes import interrupt_workers, local_pool, start_method
 from hone.config import Config, load_config
-from hone.errors import ConfigError, HoneError
+from hone.errors import ConfigError, HoneError, Terminated
 from hone.experiments.compare.on_ray import run_on_ray
 from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
 from hone.progress import Pulse, Pulsing
@@ -33,12 +33,13 @@ __all__ = ["ExperimentInterrupted", "run_pending"]
 
 
 class ExperimentInterrupted(HoneError):
-    """Ctrl-C or SIGTERM stopped an experiment; what finished is recorded."""
+    """Ctrl-C or SIGTERM (exit 143) stopped an experiment; what finished is recorded."""
 
     exit_code = 130
 
-    def __init__(self, exp_id: str, command: str = "compare") -> None:
+    def __init__(self, exp_id: str, command: str = "compare", sigterm: bool = False) -> None:
         self.exp_id = exp_id
+        self.exit_code = 143 if sigterm else 130  # 128 + the signal, as a shell reports it
         super().__init__(
             f"experiment {exp_id} interrupted; finished runs are kept. Resume with: "
             f"hone {command} --resume {exp_id}"
@@ -191,13 +192,14 @@ def run_pending(
                         store.link_run(exp_id, name, seed, run_id)
                     if progress:
                         progress(f"{run_label(name, seed)}: {status}", done, total, [])
-                if any(status == "interrupted" for _, status in results):
-                    raise KeyboardInterrupt
+                stopped = [run_id for run_id, status in results if status == "interrupted"]
+                if stopped:
+                    raise _interrupted(store, stopped)
             return total
         _run_parallel(store, exp_id, units, jobs, progress, say, pulse)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         store.set_experiment_status(exp_id, "interrupted")
-        raise ExperimentInterrupted(exp_id, command) from None
+        raise ExperimentInterrupted(exp_id, command, isinstance(exc, Terminated)) from None
     return total
 
 
@@ -242,11 +244,7 @@ def _run_parallel(
     except KeyboardInterrupt:
         for fut in pending:
             fut.cancel()
-        # Runs in flight finish their current step and record themselves interrupted (a
-        # terminal's Ctrl-C reaches them already; a signal sent to this process alone not).
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            if proc.pid and proc.is_alive():
-                os.kill(proc.pid, signal.SIGINT)
+        interrupt_workers(pool)  # runs in flight record themselves interrupted
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     else:
@@ -254,6 +252,13 @@ def _run_parallel(
     finally:
         if pulses is not None:
             pulses.close()
+
+
+def _interrupted(store: RunStore, run_ids: list[str]) -> KeyboardInterrupt:
+    """How the runs were stopped, as the exception that stops the experiment: ``Terminated``
+    where a run records SIGTERM."""
+    messages = [store.get_run(run_id, with_history=False).message for run_id in run_ids]
+    return Terminated() if any("SIGTERM" in m for m in messages) else KeyboardInterrupt()
 
 
 def _drain(pulses: Any, pulse: PulseSink | None) -> None:

@@ -18,6 +18,7 @@ from hone.assemble import BuiltRun, build_run
 from hone.config import Config, load_config
 from hone.data import DataBundle
 from hone.diagnose.watch import Watch
+from hone.errors import Terminated
 from hone.experiments.tune.space import ParamSpec
 from hone.experiments.tune.trials import (
     ReportToTrial,
@@ -111,7 +112,7 @@ class TrialMember:
 
     def finish(self, state: TrainState, study: optuna.Study) -> str:
         """Record the run, settle the trial and tell Optuna; its state's name (``complete``,
-        ``pruned``, ``fail``, or ``interrupted``)."""
+        ``pruned``, ``fail``, ``interrupted``, or ``terminated``: by SIGTERM)."""
         self.told = True
         wall = (time.perf_counter() - self.started) / self.width
         note = {"stacked": {"members": self.width, "trial": self.asked.trial.number}}
@@ -127,8 +128,9 @@ class TrialMember:
             state_told, how = states.PRUNED, "pruned"
         except RunFailed:
             state_told, how = states.FAIL, "fail"
-        except KeyboardInterrupt:  # not evidence either way; the study stops
-            state_told, how = states.FAIL, "interrupted"
+        except KeyboardInterrupt as exc:  # not evidence either way; the study stops
+            state_told = states.FAIL
+            how = "terminated" if isinstance(exc, Terminated) else "interrupted"
         self.stop_study = not tell(study, trial, value, state_told)
         return how
 

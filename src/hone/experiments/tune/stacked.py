@@ -45,7 +45,7 @@ import torch
 from hone.assemble import build_run, load_run_data
 from hone.config import Config
 from hone.data import DataBundle
-from hone.errors import ConfigError
+from hone.errors import ConfigError, Terminated
 from hone.experiments.tune.members import Asked, TrialMember, ask_trial, tell, tell_failed
 from hone.experiments.tune.samplers import TPE_STARTUP
 from hone.experiments.tune.space import ParamSpec
@@ -141,7 +141,7 @@ class StackedStudy:
         self.report = report
         self.pool: dict[str, list[Asked]] = {}
         self.asked = self.told = 0  # trials asked and told by this run of the study
-        self.interrupted = False
+        self.interrupted: str | None = None  # how a member was stopped: interrupted | terminated
         self.data: dict[str, DataBundle] = {}
         self.learns = isinstance(study.sampler, optuna.samplers.TPESampler)
         self.requested: int | None = None  # --stack-size
@@ -169,7 +169,7 @@ class StackedStudy:
                 del self.pool[key][:width]
                 self._train(group, self.refill)
                 if self.interrupted:
-                    raise KeyboardInterrupt
+                    raise Terminated if self.interrupted == "terminated" else KeyboardInterrupt
         finally:
             tell_failed([a for group in self.pool.values() for a in group], self.study)
             self.pool.clear()
@@ -264,7 +264,8 @@ class StackedStudy:
     def finished(self, trial_member: TrialMember, state: Any) -> None:
         how = trial_member.finish(state, self.study)
         self.told += 1
-        self.interrupted = self.interrupted or how == "interrupted"
+        if how in ("interrupted", "terminated"):
+            self.interrupted = self.interrupted or how
         if trial_member.stop_study:  # e.g. the grid is done: ask no more
             self.trials = self.asked
         self.report()

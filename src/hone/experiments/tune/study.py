@@ -23,10 +23,10 @@ from typing import Any, Literal
 import optuna
 
 from hone.cluster.backend import Backend
-from hone.cluster.processes import local_pool
+from hone.cluster.processes import interrupt_workers, local_pool
 from hone.config import Config
 from hone.config.names import higher_is_better
-from hone.errors import ConfigError, HoneError
+from hone.errors import ConfigError, HoneError, Terminated
 from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
 from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import blind_pruner, make_pruner, make_sampler, parse_pruner
@@ -46,11 +46,13 @@ EDGE = 0.05  # best value within 5 % of a range's edge: widen the range
 
 
 class StudyInterrupted(HoneError):
-    """Ctrl-C stopped a study; its finished trials are stored and it resumes by name."""
+    """Ctrl-C (or SIGTERM: exit 143) stopped a study; its finished trials are stored and it
+    resumes by name."""
 
     exit_code = 130
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, sigterm: bool = False) -> None:
+        self.exit_code = 143 if sigterm else 130  # 128 + the signal, as a shell reports it
         super().__init__(
             f"study '{name}' interrupted; finished trials are kept. Resume with the same "
             f"command and --study {name}"
@@ -149,8 +151,8 @@ def tune(
         else:
             _in_processes(study, base, specs, metric, store, storage, (sampler, seed), pruner,
                           trials, jobs or 1, report, (stack, stack_size, refill))  # fmt: skip
-    except KeyboardInterrupt:
-        raise StudyInterrupted(study.study_name) from None
+    except KeyboardInterrupt as exc:
+        raise StudyInterrupted(study.study_name, isinstance(exc, Terminated)) from None
     return _summarize(study, specs, storage)
 
 
@@ -241,9 +243,13 @@ def _in_processes(
              n, seed + i, threads, stacking) for i, n in enumerate(shares) if n]  # fmt: skip
     with local_pool(len(args)) as pool:
         futures = [pool.submit(worker, a) for a in args]
-        while not all(f.done() for f in futures):  # workers share the study: poll it
-            wait(futures, timeout=1.0)
-            report()
+        try:
+            while not all(f.done() for f in futures):  # workers share the study: poll it
+                wait(futures, timeout=1.0)
+                report()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM to this process alone, too
+            interrupt_workers(pool)
+            raise
         for f in futures:
             f.result()
 

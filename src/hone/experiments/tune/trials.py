@@ -11,6 +11,7 @@ from typing import Any
 import optuna
 
 from hone.config import load_config
+from hone.errors import Terminated
 from hone.experiments.tune.space import ParamSpec
 from hone.progress import Pulse
 from hone.runs.train import run, run_in
@@ -93,8 +94,8 @@ def settle(trial: optuna.Trial, run: TrialRun, metric: str, store: RunStore) -> 
     trial.set_user_attr("run_id", run.run_id)
     by_watch = run.status == "stopped" and run.message.startswith("watch: ")
     trial.set_user_attr("status", "pruned" if run.pruned or by_watch else run.status)
-    if run.status == "interrupted":
-        raise KeyboardInterrupt  # stop the study; the trial is not evidence either way
+    if run.status == "interrupted":  # stop the study; the trial is not evidence either way
+        raise Terminated if "SIGTERM" in run.message else KeyboardInterrupt
     if by_watch:  # "watch: CODE at epoch N: title"
         trial.set_user_attr("pruned_by", run.message.split()[1])
         trial.set_user_attr("pruned_epoch", run.epochs_run)
