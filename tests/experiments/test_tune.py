@@ -609,3 +609,52 @@ def test_a_sigterm_to_the_parent_alone_stops_a_study_with_143(tmp_path: Path, jo
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err  # 128 + SIGTERM, as `hone run` exits (it was 130)
     assert "interrupted" in err and "Traceback" not in err
+
+
+def test_trials_a_killed_process_left_running_end_as_killed_on_resume(tmp_path: Path) -> None:
+    """After kill -9 a study's trials stayed RUNNING for ever: out of every count, and read
+    by TPE's constant liar as bad results. Each trial records its process; a resumed study
+    ends those whose process is gone (a live one's, e.g. another --jobs worker's, stay)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from hone.experiments.tune.members import Asked, tell_failed
+
+    cfg = base(**{"train.epochs": 1})
+    specs = load_space(space(tmp_path), cfg)  # type: ignore[arg-type]
+    kw = {"metric": "val_accuracy", "store": str(tmp_path / "s"), "storage": None,
+          "study_name": "k", "sampler": "random", "pruner": "none"}  # fmt: skip
+    tune(cfg, specs, trials=1, **kw)  # type: ignore[arg-type]
+    study = optuna.load_study(study_name="k", storage=open_storage(
+        str(tmp_path / "s" / "studies.journal")))  # fmt: skip
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    killed, mine, never = study.ask(), study.ask(), study.ask()
+    killed.set_user_attr("owner", {"pid": int(dead.stdout), "host": socket.gethostname(),
+                                   "started": 1.0})  # fmt: skip
+    mine.set_user_attr("owner", {"pid": os.getpid(), "host": socket.gethostname(),
+                                 "started": 0.0})  # fmt: skip
+    tell_failed([Asked(never, cfg, "")], study)  # type: ignore[arg-type]
+    result = tune(cfg, specs, trials=1, **kw)  # type: ignore[arg-type]
+    states = {t["number"]: (t["state"], t["status"]) for t in result.trials}
+    assert states[killed.number] == ("fail", "killed")
+    assert states[mine.number] == ("running", None)  # this process is alive
+    assert states[never.number] == ("fail", "not started")
+    assert result.counts["killed"] == 1 and result.counts["not_started"] == 1
+
+
+def test_the_summary_counts_trials_that_never_started_apart_from_failures(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """After a Ctrl-C, 8 trials asked into stacks and never trained read as "9 failed
+    (38 %)": a user goes looking for a bug in the space."""
+    from hone.cli.search import _print_study
+    from hone.experiments.tune import TuneResult
+
+    counts = {"complete": 7, "pruned": 8, "fail": 9, "running": 0, "diverged": 0,
+              "not_started": 8, "killed": 0}  # fmt: skip
+    _print_study(TuneResult("s", "j", None, {}, None, {}, [], counts, []), "val_accuracy", {})
+    out = capsys.readouterr().out
+    assert "7 complete, 8 pruned, 1 failed (4%; 0 diverged), 8 never started" in out

@@ -124,11 +124,18 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
     """The study's counts, what pruned its trials, the best parameters as ``--set`` lines,
     importances, edge warnings and the fresh-seed re-run."""
     c = result.counts
-    total = sum(v for k, v in c.items() if k != "diverged") or 1
+    states = ("complete", "pruned", "fail", "running", "waiting")
+    total = sum(c.get(k, 0) for k in states) or 1
+    # Trials the study stopped before they trained, or a killed process left, are not
+    # failures of the space: counted apart (a Ctrl-C read as "38 % failed").
+    apart = {"not_started": "never started", "killed": "left by a killed process"}
+    failed = c.get("fail", 0) - sum(c.get(k, 0) for k in apart)
+    extra = "".join(f", {c[k]} {what}" for k, what in apart.items() if c.get(k))
     out.print(
         f"study [bold]{safe(result.study_name)}[/] ({safe(result.storage)}): "
         f"{c.get('complete', 0)} complete, {c.get('pruned', 0)} pruned, "
-        f"{c.get('fail', 0)} failed ({c.get('fail', 0) / total:.0%}; {c['diverged']} diverged)"
+        f"{failed} failed ({failed / total:.0%}; {c.get('diverged', 0)} diverged){extra}",
+        highlight=False,
     )
     for cause, epochs in sorted(result.pruned_by.items(), key=lambda kv: -len(kv[1])):
         by = "the metric (Optuna's pruner)" if cause == "metric" else f"diagnosis: {cause}"

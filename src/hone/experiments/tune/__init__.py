@@ -10,7 +10,8 @@ from hone.experiments.tune.samplers import (
     parse_pruner,
 )
 from hone.experiments.tune.space import ParamSpec, load_space, parse_space
-from hone.experiments.tune.study import StudyInterrupted, TuneResult, open_study, rerun_best, tune
+from hone.experiments.tune.study import StudyInterrupted, open_study, rerun_best, tune
+from hone.experiments.tune.summary import TuneResult
 from hone.experiments.tune.trials import RunFailed, TrialRun, judged_on, objective, settle
 
 __all__ = [

@@ -24,6 +24,7 @@ from hone.experiments.tune.trials import (
     ReportToTrial,
     RunFailed,
     TrialRun,
+    claim,
     judged_on,
     settle,
     trial_overrides,
@@ -52,6 +53,7 @@ def ask_trial(study: optuna.Study, base: dict[str, Any], specs: list[ParamSpec],
               diagnosis: bool) -> Asked:  # fmt: skip
     """Ask ``study`` for a trial; its config (a bad combination is told FAIL, then raised)."""
     trial = study.ask()
+    claim(trial)
     try:
         patch = {s.key: s.suggest(trial) for s in specs}
         config = load_config(base, trial_overrides(base, trial.number, patch, None, diagnosis))
@@ -145,6 +147,8 @@ class TrialMember:
 
 
 def tell_failed(asked: list[Asked], study: optuna.Study) -> None:
-    """Trials asked but never trained (the study stopped first) end as FAIL."""
+    """Trials asked but never trained (the study stopped first) end as FAIL, marked ``not
+    started`` (a summary counts them apart from trials that failed)."""
     for a in asked:
+        a.trial.set_user_attr("status", "not started")
         study.tell(a.trial, state=optuna.trial.TrialState.FAIL)

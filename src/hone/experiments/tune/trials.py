@@ -16,6 +16,7 @@ from hone.experiments.tune.space import ParamSpec
 from hone.progress import Pulse
 from hone.runs.train import run, run_in
 from hone.store import RunStore
+from hone.store.owner import current_owner, is_alive
 from hone.train.callbacks import Callback, Pulses
 from hone.train.state import TrainState
 
@@ -23,11 +24,37 @@ __all__ = [
     "ReportToTrial",
     "RunFailed",
     "TrialRun",
+    "claim",
+    "fail_abandoned",
     "judged_on",
     "objective",
     "settle",
     "trial_overrides",
 ]
+
+
+def claim(trial: optuna.Trial) -> None:
+    """Record which process trains ``trial``, so a study resumed after that process was
+    killed (kill -9, a crash) can tell its trial is not running any more."""
+    owner = current_owner()
+    trial.set_user_attr("owner", {"pid": owner.pid, "host": owner.host, "started": owner.started})
+
+
+def fail_abandoned(study: optuna.Study) -> int:
+    """Trials left RUNNING by a process that is gone end as FAIL, marked ``killed`` (they
+    stayed RUNNING for ever, out of every count, and TPE's constant liar kept reading them
+    as bad results). Another live process's trials (``--jobs``, another host) are left."""
+    gone = 0
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        owner = t.user_attrs.get("owner")
+        if not isinstance(owner, dict) or is_alive(owner.get("pid"), owner.get("host"),
+                                                   owner.get("started"), None):  # fmt: skip
+            continue
+        trial = optuna.trial.Trial(study, t._trial_id)
+        trial.set_user_attr("status", "killed")
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        gone += 1
+    return gone
 
 
 class ReportToTrial(Callback):
@@ -130,6 +157,7 @@ def objective(
     trial's run is)."""
 
     def trial_value(trial: optuna.Trial) -> float:
+        claim(trial)
         patch = {s.key: s.suggest(trial) for s in specs}
         overrides = trial_overrides(base, trial.number, patch, threads, diagnosis)
         report = ReportToTrial(trial, metric)
