@@ -65,6 +65,18 @@ def test_torchscript_and_safetensors_exports(
         assert len(json.loads(meta["shift"])) == 2 and any("weight" in k for k in f.keys())  # noqa: SIM118
 
 
+def test_the_python_export_takes_a_str_path_or_the_format_from_the_suffix(
+    trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path
+) -> None:
+    """``hone.export(run, "safetensors", "m.st")`` raised AttributeError on the str."""
+    run_id = trained[0]
+    assert hone.export(run_id, "safetensors", str(tmp_path / "a.st"), store=store).is_file()
+    path = hone.export(run_id, str(tmp_path / "b.pt"), store=store)  # torchscript by suffix
+    assert torch.jit.load(str(path)) is not None
+    with pytest.raises(hone.ConfigError, match=r"a file ending \.pt, \.ts, \.onnx"):
+        hone.export(run_id, str(tmp_path / "c.bin"), store=store)
+
+
 def test_onnx_matches_torch_to_1e5(
     trained: tuple[str, np.ndarray, np.ndarray], store: Path, tmp_path: Path
 ) -> None:

@@ -195,8 +195,15 @@ def load(
     return LoadedModel(run_id, module, shape, classes, record.config)
 
 
-def export(run_id: str, fmt: str, out: Path, store: str | Path | None = None) -> Path:
-    """Write the run's model as ``torchscript``, ``onnx`` or ``safetensors`` to ``out``."""
+def export(
+    run_id: str, fmt: str, out: str | Path | None = None, store: str | Path | None = None
+) -> Path:
+    """Write the run's model as ``torchscript``, ``onnx`` or ``safetensors`` to ``out``;
+    ``export(run_id, "model.onnx")`` takes the format from the file's suffix (.pt, .onnx,
+    .safetensors)."""
+    if out is None:
+        fmt, out = _by_suffix(fmt), fmt
+    out = Path(out)
     if fmt not in FORMATS:
         raise ConfigError(f"--format: '{fmt}' is not a format; valid: {', '.join(FORMATS)}")
     if out.is_dir():
@@ -263,6 +270,16 @@ def _onnx(loaded: LoadedModel, example: torch.Tensor, out: Path) -> None:
         dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
         dynamo=True,
     )
+
+
+def _by_suffix(name: str) -> str:
+    suffixes = {".pt": "torchscript", ".ts": "torchscript", ".onnx": "onnx",
+                ".safetensors": "safetensors"}  # fmt: skip
+    fmt = suffixes.get(Path(name).suffix.lower())
+    if fmt is None:
+        raise ConfigError(f"export: give the format ({', '.join(FORMATS)}) and the file, or a "
+                          f"file ending {', '.join(suffixes)} (got {name!r})")  # fmt: skip
+    return fmt
 
 
 def _suffix(fmt: str) -> str:
