@@ -159,6 +159,18 @@ def test_unknown_id(tmp_path: Path) -> None:
         render_report(rs, "nothing-here")
 
 
+def test_a_record_index_outside_the_test_split_is_refused_and_minus_one_is_the_last(
+    pages: dict[str, Path],
+) -> None:
+    """``--index 99999`` showed record 199 and ``-1`` record 0, without a word."""
+    with RunStore(pages["store"]) as rs:
+        run_id = str(pages["run_id"])
+        with pytest.raises(hone.ConfigError, match=r"--index 99999: the test split has \d+ rec"):
+            render_report(rs, run_id, index=99999)
+        last = render_report(rs, run_id, Path(str(pages["store"])) / "last.html", index=-1)
+    assert "Record" in last.read_text()
+
+
 def test_a_prefix_of_several_runs_is_called_ambiguous_with_how_many(tmp_path: Path) -> None:
     """``hone report PREFIX`` said "not a run" where the other commands say ambiguous."""
     with RunStore(tmp_path) as rs:

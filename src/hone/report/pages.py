@@ -11,7 +11,7 @@ import yaml
 
 from hone.config import load_config
 from hone.diagnose import diagnose_run
-from hone.errors import HoneError
+from hone.errors import ConfigError, HoneError
 from hone.experiments.compare import loss_measured_alike, recorded_each_epoch
 from hone.experiments.probe_verdicts import probed_before
 from hone.experiments.variants import Variant
@@ -117,6 +117,10 @@ def _telemetry(tele: dict[str, Any] | None) -> list[dict[str, Any]]:
     return figures
 
 
+class IndexOutOfRange(ConfigError):
+    """``--index`` names no record of the test split."""
+
+
 def _predictions(
     run_id: str, store: RunStore, index: int, cache: DataCache | None
 ) -> dict[str, Any]:
@@ -149,7 +153,10 @@ def _predictions(
     if len(data.input_shape) == 3:  # each card gets its image
         for card, i in zip(cards, shown, strict=True):
             card["image"] = charts.thumbnail(data.test.x[i].cpu().numpy())
-    index = min(max(index, 0), len(y) - 1)
+    if not -len(y) <= index < len(y):  # it was clamped without a word
+        raise IndexOutOfRange(f"--index {index}: the test split has {len(y)} records; give 0 to "
+                          f"{len(y) - 1} (or -1 for the last)")  # fmt: skip
+    index %= len(y)
     colors = _record_colors(len(data.classes), int(y[index]), int(pred[index]))
     out["record"] = {
         "index": index,
@@ -218,6 +225,8 @@ def run_context(
         ctx["predictions"] = (
             _predictions(record.id, store, index, cache) if record.status != "diverged" else {}
         )
+    except IndexOutOfRange:
+        raise
     except HoneError as exc:  # data moved or weights missing: the rest of the page still stands
         ctx["predictions"] = {"error": str(exc)}
     return ctx
