@@ -79,3 +79,14 @@ def test_said_text_lands_above_a_live_display(tmp_path: object) -> None:
     note = "baseline: seeds run one by one, not stacked: train.augment"
     before = text[: text.index(note)]
     assert before.endswith(("\n", "\r", "\x1b[2K")), repr(before[-40:])
+
+
+def test_a_stack_of_trials_in_flight_shows_at_most_a_screenful() -> None:
+    """Stacked trials report no pulses: the display listed every trial in flight, 32 lines
+    for a stack of 32 (256 on a GPU), each as a "job"."""
+    bar, _ = log_bar()
+    bar("trial 0: complete", 1, 64, [f"trial {n}" for n in range(1, 33)])
+    screen = io.StringIO()
+    Console(file=screen, force_terminal=True, width=80, color_system=None).print(bar)
+    lines = screen.getvalue().splitlines()
+    assert lines[1:] == [f"  trial {n}" for n in range(1, 9)] + ["  … and 24 more in progress"]

@@ -157,9 +157,9 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
                   f"(it needs {MIN_TRUSTED})", highlight=False)  # fmt: skip
     elif result.importances:
         for key, value in sorted(result.importances.items(), key=lambda kv: -kv[1]):
-            out.print(f"  importance {safe(key)}: {value:.3f}")
+            out.print(f"  importance {safe(key)}: {value:.3f}", highlight=False)
     for w in result.edge_warnings:
-        out.print(f"[yellow]warning[/]: {safe(w)}")
+        out.print(f"[yellow]warning[/]: {safe(w)}", highlight=False)
     if final:
         row = final["variants"][0]
         s = row["summary"]
@@ -167,8 +167,10 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
             f"best config re-run on {s['n']} fresh seeds (not the one it was chosen on): "
             f"{chosen} {s['mean']:.4f} "
             f"[95 % CI {s['ci_low']:.4f}, {s['ci_high']:.4f}]; final {row['final_test']['metric']} "
-            f"{row['final_test']['mean']:.4f} (experiment {final['experiment']})"
+            f"{row['final_test']['mean']:.4f}",
+            highlight=False,
         )
+        out.print(f"  experiment {final['experiment']}", highlight=False, soft_wrap=True)
 
 
 def _epochs(epochs: list[int]) -> str:

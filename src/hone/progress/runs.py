@@ -225,10 +225,12 @@ class RunsBar:
             yield Text.assemble((spin, "cyan"), " ", *parts, no_wrap=True, overflow="crop")
             runs = sorted(self.running.values(), key=lambda p: p.label)
             lines = [p.text(width - 4) for p in runs[:MAX_RUN_LINES]]
-            if not runs:  # runs that do not report (Ray tasks, tune's --jobs workers)
-                lines = [f"job {i}: {label}" for i, label in enumerate(self.jobs, start=1)]
-            if len(runs) > MAX_RUN_LINES:
-                lines.append(f"… and {len(runs) - MAX_RUN_LINES} more in progress")
+            more = len(runs) - MAX_RUN_LINES
+            if not runs:  # runs that do not report (Ray tasks, tune's --jobs workers, stacks)
+                lines = [str(label) for label in self.jobs[:MAX_RUN_LINES]]
+                more = len(self.jobs) - MAX_RUN_LINES
+            if more > 0:  # a stack of 32 trials was 32 lines
+                lines.append(f"… and {more} more in progress")
             for text in lines:
                 yield Text("  " + text, no_wrap=True, overflow="ellipsis")
 

@@ -164,7 +164,9 @@ def _reporter(study: optuna.Study, progress: Any, trials: int) -> Callable[..., 
         if progress is None:
             return
         now = study.get_trials(deepcopy=False)
-        last = now[-1] if len(now) > before else None
+        ended = [(t.datetime_complete, t.number, t) for t in now[before:] if t.datetime_complete]
+        # the trial that ended last, not the newest asked (which may still be running)
+        last = max(ended)[2] if ended else None
         label = f"trial {last.number}: {last.state.name.lower()}" if last else ""
         running = [f"trial {t.number}" for t in now if t.state.name == "RUNNING"]
         progress(label, len(now) - before - len(running), trials, running)
