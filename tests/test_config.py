@@ -87,6 +87,7 @@ def test_bad_set_syntax() -> None:
 
 def test_bad_files(tmp_path: Path) -> None:
     assert "not found" in error_of(tmp_path / "missing.yaml")
+    assert "is a folder, not a config file" in error_of(tmp_path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("train: [unclosed\n")
     assert "not valid YAML" in error_of(bad)

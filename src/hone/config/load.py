@@ -54,6 +54,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     """A YAML file's top-level mapping; a clear error for a missing, unreadable, empty or
     non-YAML file (a data file given as the config, the commonest slip)."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p} is a folder, not a config file (give the path of a YAML file)")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p} (give the path of a YAML file)")
     kind = _DATA_SUFFIXES.get(p.suffix.lower())
