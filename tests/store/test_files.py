@@ -105,3 +105,12 @@ def test_a_run_that_cannot_start_leaves_no_half_made_folder(disk: Path) -> None:
             rs.create_run("big config", {"x": "y" * 100_000})  # config.yaml does not fit
         assert len(list((disk / "store" / "runs").iterdir())) == 1
         assert len(rs.list_runs()) == 1
+
+
+def test_a_file_written_atomically_gets_the_mode_open_would_give_it(tmp_path: Path) -> None:
+    """mkstemp makes 0600 files: every report, exported model and run file was readable by
+    its owner alone, whatever the umask (a report meant for sharing could not be served)."""
+    old = os.umask(0o022)
+    os.umask(old)
+    path = atomic_write_bytes(tmp_path / "report.html", b"<html></html>")
+    assert path.stat().st_mode & 0o777 == 0o666 & ~old

@@ -116,6 +116,17 @@ def describe_os_error(exc: OSError, path: Path | str) -> str:
     return str(write_error(exc, path))
 
 
+def _file_mode() -> int:
+    """What ``open()`` gives a new file under this process's umask (read once, at import:
+    reading the umask sets it, which is not safe beside other threads)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_MODE = _file_mode()
+
+
 def atomic_write(
     path: Path,
     write: Callable[[str], None],
@@ -133,6 +144,7 @@ def atomic_write(
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
         write(tmp)
+        os.chmod(tmp, _MODE)  # as open() would make it: mkstemp's 0600 hid reports and runs
         os.replace(tmp, path)
         tmp = ""
     except Exception as exc:
