@@ -120,8 +120,9 @@ def test_a_baseline_that_diverges_is_rescued_by_a_change_that_trains(
     prints "-" for the baseline's missing mean (``experiments show`` crashed on it)."""
     from tests.cli.test_app import cli
 
+    train = {"optimizer": {"name": "adam", "lr": 1e6}, "epochs": 3}
     cfg = load_config({"name": "blowup", "data": {"dataset": "moons", "split": "6:2:2"},
-                       "train": {"optimizer": {"name": "adam", "lr": 1e6}, "epochs": 3}})  # fmt: skip
+                       "train": train})  # fmt: skip
     with RunStore(store) as rs:
         result = improve(rs, cfg, seeds=3, metric="val_accuracy", budget_runs=9)
     assert result["baseline"]["n"] == 0

@@ -152,7 +152,7 @@ def last_doubling(ns: list[int], errors: list[float], loss: bool = False) -> flo
     if loss:
         if not (errors[-1] > 0 and errors[-2] > 0):
             return None
-        return errors[-1] * (1 - (errors[-1] / errors[-2]) ** (1 / doublings))
+        return float(errors[-1] * (1 - (errors[-1] / errors[-2]) ** (1 / doublings)))
     return -(errors[-1] - errors[-2]) / doublings
 
 
@@ -281,18 +281,24 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
             + (f" ({spread})" if interval else "")
             + f", to {_n(full.mean_val - gain)}. Collecting more data is worth it.",
         )
+    return curve("plateau", _plateau(full, gain, spread if interval else None, loss))
+
+
+def _plateau(full: CurvePoint, gain: float | None, spread: str | None, loss: bool) -> str:
+    """The answer when more of the same data will help little (``spread``: the projected
+    gain's interval, where the curve's noise is known)."""
+    train_err = full.mean_train
     projected = ""
     if gain is not None:
-        within = f", {spread}" if interval else ""
+        within = f", {spread}" if spread else ""
         projected = f" (projected gain from doubling the data: {_n(gain)}{within})"
     noise = (
         " The projection is within this curve's noise: more seeds (--seeds) or a larger "
         "validation split would tell a small gain from none."
-        if interval is not None
+        if spread is not None
         else ""
     )
-    return curve(
-        "plateau",
+    return (
         f"Validation error has levelled off at {_n(full.mean_val)}{projected}.{noise} More of "
         "the same data will help little; "
         + (
@@ -302,5 +308,5 @@ def read_curve(points: list[CurvePoint], majority_error: float | None) -> DataCu
             else f"validation error is no higher than training error ({_n(train_err)}), so "
             "there is no overfitting to regularise: a better model (more capacity, better "
             "features) is what lowers both."
-        ),
+        )
     )
