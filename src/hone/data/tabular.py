@@ -255,8 +255,8 @@ def load_csv(
             else np.zeros((len(body), 0))
         )
     if np.isinf(x).any():  # "inf" parses as a number, and 1e39 overflows float32
-        rows, cols = np.nonzero(np.isinf(x))
-        line, col = int(rows[0]) + 2, int(cols[0])  # the header is line 1
+        at_row, at_col = np.nonzero(np.isinf(x))
+        line, col = int(at_row[0]) + 2, int(at_col[0])  # the header is line 1
         raise DataError(f"{p}:{line}: column '{owner[col][:40]}' is infinite (or beyond "
                         f"float32, 3.4e38); {int(np.isinf(x).sum())} such cell(s) in all; "
                         "correct them, or empty them and set data.missing")  # fmt: skip
