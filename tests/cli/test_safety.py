@@ -164,3 +164,16 @@ def test_a_store_name_with_slashes_does_not_create_folder_trees(
     code, _, err = cli(capsys, "runs", "list", "--store", str(tmp_path / "a" / "b" / "c"))
     assert code == 2 and "does not exist" in err
     assert not (tmp_path / "a").exists()
+
+
+def test_reading_commands_do_not_make_a_store_at_a_mistyped_path(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``runs list --store typo`` made an empty store there and listed nothing, as if every
+    run were gone; ``diagnose`` and ``report`` said "no run" and made it too."""
+    typo = tmp_path / "hone-rusn"
+    for args in (["runs", "list"], ["runs", "show", "abc"], ["experiments", "list"],
+                 ["diagnose", "abc"], ["report", "abc"]):  # fmt: skip
+        code, _, err = cli(capsys, *args, "--store", str(typo))
+        assert code == 2 and f"no run store at {typo}" in err, (args, err)
+    assert not typo.exists()

@@ -19,9 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from hone.config import load_config, parse_set
-from hone.errors import ConfigError
+from hone.errors import ConfigError, StoreError
 from hone.progress import RunsBar
 from hone.store.records import clean_json
+from hone.store.runstore import resolve_store_root
 from hone.text import fmt, plain, safe, set_args, strip_control
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "base_config",
     "echo_json",
     "err",
+    "existing_store",
     "fmt",
     "metrics_table",
     "notes_to",
@@ -194,3 +196,14 @@ def parse_duration(text: str, flag: str) -> float:
     if not m or float(m.group(1)) <= 0:
         raise ConfigError(f"{flag}: expected a duration like 90s, 5m or 1h, got {text!r}")
     return float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+
+
+def existing_store(store: Path | None) -> Path | None:
+    """``store`` for a command that only reads one: a mistyped ``--store`` made an empty
+    store there and listed nothing, as if every run were gone."""
+    root = resolve_store_root(store)
+    if not root.exists():
+        raise StoreError(f"no run store at {root}: the folder does not exist, so nothing has "
+                         "been recorded there (check --store or $HONE_HOME; hone run makes "
+                         "one)")  # fmt: skip
+    return store

@@ -17,6 +17,7 @@ from hone.cli.common import (
     QuietOpt,
     StoreOpt,
     echo_json,
+    existing_store,
     fmt,
     out,
     parse_duration,
@@ -72,7 +73,7 @@ def diagnose_cmd(
     seconds = parse_duration(budget, "--budget") if budget is not None else None
     if budget is not None and not probe:
         raise ConfigError("--budget: only with --probe (it is what the probe may spend)")
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         evidence = evidence_of(rs, rs.resolve_id(run_id))
         result = _ranked(rs, evidence, probe, seconds, seeds, quiet or json_out)
     if patch_out is not None:

@@ -24,6 +24,7 @@ from hone.cli.common import (
     StoreOpt,
     base_config,
     echo_json,
+    existing_store,
     notes_to,
     out,
     runs_bar,
@@ -165,7 +166,7 @@ def format_p(p: float | None) -> str:
 @experiments_app.command("list")
 def experiments_list(store: StoreOpt = None, json_out: JsonOpt = False) -> None:
     """Experiments, newest first."""
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         records = rs.list_experiments()
     if json_out:
         echo_json([r.to_json() for r in records])
@@ -201,7 +202,7 @@ def experiments_show(
     improve ladder, recomputed from its recorded runs."""
     from hone.experiments.compare import summarize_experiment
 
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         record = rs.get_experiment(exp_id)
         done = record.kind == "improve" and "baseline" in record.summary
         improve_result = record.summary if done else None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hone.cli.common import StoreOpt, out, safe
+from hone.cli.common import StoreOpt, existing_store, out, safe
 from hone.errors import ConfigError
 from hone.progress import RunsBar
 from hone.store import RunStore
@@ -42,7 +42,7 @@ def report_cmd(
 
     if all_ == (ident is not None):
         raise ConfigError("give a run id, an experiment id or a study name, or --all (not both)")
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         if all_:
             if out_path is not None:
                 raise ConfigError("--out: not with --all (pages go to <store>/reports/)")
@@ -88,7 +88,7 @@ def export_cmd(
     if to is not None:
         from hone.tracking import export_to
 
-        with RunStore(store) as rs:
+        with RunStore(existing_store(store)) as rs:
             done = export_to(to, rs, ident, where)
         if to == "tensorboard":
             message = (

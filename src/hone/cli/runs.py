@@ -15,6 +15,7 @@ from hone.cli.common import (
     StoreOpt,
     echo_json,
     err,
+    existing_store,
     fmt,
     metrics_table,
     out,
@@ -56,7 +57,7 @@ def runs_list(
     """List recorded runs, newest first."""
     if status is not None and status not in STATUSES:
         raise ConfigError(f"--status: unknown status '{status}'; valid: {', '.join(STATUSES)}")
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         records = rs.list_runs(limit=limit, status=status)
         shown = {r.id: rs.shown_status(r) for r in records}
         root = rs.root
@@ -137,7 +138,7 @@ def runs_show(run_id: str, store: StoreOpt = None, json_out: JsonOpt = False) ->
     """Show one run: status, config, final metrics and the last epochs."""
     import yaml
 
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         run_id = rs.resolve_id(run_id)
         _complete_evaluation(rs, run_id)
         record = rs.get_run(run_id)
@@ -213,7 +214,7 @@ def runs_delete(
     ] = False,
 ) -> None:
     """Delete a run's record and its files (asks first on a terminal; --yes in scripts)."""
-    with RunStore(store) as rs:
+    with RunStore(existing_store(store)) as rs:
         if not run_id.strip():
             rs.resolve_id(run_id)  # the empty-id error, with what to do
         record = rs.get_run(run_id, with_history=False)
