@@ -658,3 +658,22 @@ def test_the_summary_counts_trials_that_never_started_apart_from_failures(
     _print_study(TuneResult("s", "j", None, {}, None, {}, [], counts, []), "val_accuracy", {})
     out = capsys.readouterr().out
     assert "7 complete, 8 pruned, 1 failed (4%; 0 diverged), 8 never started" in out
+
+
+def test_advice_points_at_the_cause(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Every trial pruned by a diagnosis finding said "narrow the space", where the base
+    config (zero init) was the cause; CMA-ES drew categorical parameters at random, silently."""
+    from hone.cli.search import _print_study
+    from hone.experiments.tune import TuneResult
+
+    counts = {"complete": 0, "pruned": 6, "fail": 0, "diverged": 0}
+    _print_study(TuneResult("s", "j", None, {}, None, {}, [], counts, [], {"bad_init": [5] * 6}),
+                 "val_accuracy", {})  # fmt: skip
+    out = capsys.readouterr().out
+    assert "base config is the likelier cause" in out and "narrow the space" not in out
+    cfg = base(**{"train.epochs": 1})
+    said: list[str] = []
+    tune(cfg, load_space(space(tmp_path), cfg), trials=1, metric="val_accuracy",  # type: ignore[arg-type]
+         store=str(tmp_path / "s"), storage=None, study_name="c", sampler="cmaes",
+         pruner="none", say=said.append)  # fmt: skip
+    assert any("categorical parameters at random" in s for s in said)

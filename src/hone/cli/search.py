@@ -147,6 +147,12 @@ def _print_study(result: Any, chosen: str, final: dict[str, Any]) -> None:
     if result.best_params:
         out.print(f"best trial {chosen} = {fmt(result.best_value)}; to use it:", highlight=False)
         out.print(f"  {safe(set_args(result.best_params))}", highlight=False, soft_wrap=True)
+    elif set(result.pruned_by) - {"metric"} and not c.get("fail", 0):
+        # every trial stopped by a diagnosis finding: the base config, not the space
+        found = ", ".join(sorted(set(result.pruned_by) - {"metric"}))
+        out.print(f"no trial completed: diagnosis pruned them ({safe(found)}), whatever the "
+                  "space drew, so the base config is the likelier cause: run it and read "
+                  "`hone diagnose RUN` first", highlight=False)  # fmt: skip
     else:  # every trial failed or diverged: nothing to use
         hint = "; a trial diverges where its learning rate is too large" if c["diverged"] else ""
         out.print(f"no trial completed, so there is no best {chosen} to use: narrow the "

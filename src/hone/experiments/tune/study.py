@@ -99,6 +99,9 @@ def tune(
     report()  # the display starts now, not when the first trial ends
     if (note := blind_pruner(pruner, metric)) is not None and say is not None:
         say(note)
+    if sampler == "cmaes" and say is not None and any(s.type == "categorical" for s in specs):
+        say("--sampler cmaes draws categorical parameters at random (CMA-ES models numbers "
+            "only); tpe models both")  # fmt: skip
     try:
         if backend is not None and backend.is_ray:
             if stack == "auto" and say is not None:
