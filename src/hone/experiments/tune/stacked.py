@@ -160,7 +160,7 @@ class StackedStudy:
         # propose points again (one at a time, Optuna stops a grid after a tell).
         self.trials = min(trials, self._grid_left())
         try:
-            while self.asked < trials or any(self.pool.values()):
+            while self.asked < self.trials or any(self.pool.values()):
                 width = min(self.size, self.in_flight_limit())
                 key = self._fill(width)
                 if key is None:
