@@ -173,3 +173,11 @@ def test_a_data_path_found_only_the_old_way_is_read_with_a_warning_giving_the_fi
     with pytest.warns(HoneWarning, match=r"Write data.path: \.\./d\.csv"):
         cfg = load_config(config)
     assert cfg.data.path == str(tmp_path / "d.csv")
+
+
+def test_a_union_with_a_word_says_one_line_naming_the_word() -> None:
+    """``train.batch_size: big`` gave two lines for one mistake (the number's, and "Input
+    should be 'full'"): one line, the word said with it."""
+    text = error_of({}, {"train.batch_size": "big"})
+    lines = [line for line in text.splitlines() if "train.batch_size" in line]
+    assert lines == ["  train.batch_size: expected a whole number, got the text 'big' (or 'full')"]

@@ -247,6 +247,8 @@ def format_validation_error(exc: ValidationError, origin: str) -> str:
             longer = any(len(p) > len(loc) and p[: len(loc)] == loc for p in paths)
             if err["type"] == "literal_error" and longer:
                 continue  # a union's other branch explains the problem better
+            if err["type"] == "literal_error" and paths.count(loc) > 1:
+                continue  # said with the other branch's line: "(or 'full')"
             msg = err["msg"].removeprefix("Value error, ")
             if msg.startswith(KEY_MARK):  # an option's own key: name it in the path
                 key, msg = msg[1:].split(KEY_MARK, 1)
@@ -258,12 +260,25 @@ def format_validation_error(exc: ValidationError, origin: str) -> str:
             # says what was given
             said = f"got {text}" in msg or (isinstance(got, str) and text in msg)
             shown = "" if plain or said else f" (got {_short(text, 60)})"
-            line = f"  {path}: {_short(msg)}{shown}"
+            line = f"  {path}: {_short(msg)}{shown}{_or_literal(errors, paths, loc, err)}"
         if line not in lines:
             lines.append(line)
     if len(lines) > 20:
         lines = [*lines[:20], f"  ... and {len(lines) - 20} more"]
     return "\n".join([f"invalid {origin}:", *lines])
+
+
+def _or_literal(errors: list[Any], paths: list[tuple[str, ...]], loc: tuple[str, ...],
+                err: Any) -> str:  # fmt: skip
+    """A union with a literal branch (``int | "full"``) at the same path as ``err``: the
+    words that branch would take, said once with the other branch's message."""
+    if err["type"] == "literal_error":
+        return ""
+    same = [e for e, p in zip(errors, paths, strict=True) if p == loc and e is not err]
+    words = [
+        str(e.get("ctx", {}).get("expected", "")) for e in same if e["type"] == "literal_error"
+    ]
+    return f" (or {' or '.join(w for w in words if w)})" if any(words) else ""
 
 
 _UNION_TAG = re.compile(r"^[a-z][a-z-]*\[.*\]$")
