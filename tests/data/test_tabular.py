@@ -72,7 +72,8 @@ def test_an_infinite_feature_names_its_line_and_column(tmp_path: Path) -> None:
 def test_missing_policies(tmp_path: Path) -> None:
     path = tmp_path / "d.csv"
     path.write_text("a,b,label\n1,2,0\n3,NA,1\n5,6,0\n7,8,1\n")
-    assert len(load_csv(str(path), "label", missing="drop").y) == 3
+    dropped = load_csv(str(path), "label", missing="drop")
+    assert len(dropped.y) == 3 and dropped.dropped == 1  # said on the run's screen
     raw = load_csv(str(path), "label", missing="mean")
     assert np.isnan(raw.x[1, 1])  # filled later, from the training split only
 

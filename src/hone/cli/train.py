@@ -272,6 +272,9 @@ def _print_notes(notes: dict[str, Any]) -> None:
         out.print(
             f"missing values: {data['filled_missing_cells']} cells filled with training means"
         )
+    if data.get("dropped_rows"):
+        n = data["dropped_rows"]
+        out.print(f"missing values: {n} row{'s' * (n != 1)} dropped (data.missing: drop)")
 
 
 def _print_task(notes: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ class RawData:
     columns: list[dict[str, Any]] | None = None
     # ``data.task: auto`` on a file or Python data: why the task is what it is (a line to show).
     task_reason: str | None = None
+    dropped: int = 0  # CSV rows left out for a missing value (data.missing: drop)
 
     @property
     def task(self) -> str:

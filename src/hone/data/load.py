@@ -119,6 +119,8 @@ def _load_raw(cfg: DataConfig, cache_dir: Path | None) -> tuple[RawData, dict[st
     elif cfg.dataset == "csv":
         raw = load_csv(cfg.path, cfg.target, task, cfg.missing)
         report["columns"] = raw.columns
+        if raw.dropped:
+            report["dropped_rows"] = raw.dropped
     elif cfg.dataset == "npz":
         raw = load_npz(cfg.path, task)
     elif cfg.dataset == "python":

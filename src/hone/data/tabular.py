@@ -274,7 +274,8 @@ def load_csv(
     x = x[keep]
     labels = [v for v, k in zip(labels, keep, strict=True) if k]
     y, classes, reason = encode_targets(labels, str(p), task, f"target '{target[:40]}'")
-    return RawData(x, y, classes, columns=columns, task_reason=reason)
+    return RawData(x, y, classes, columns=columns, task_reason=reason,
+                   dropped=int((~keep).sum()))  # fmt: skip
 
 
 def encode_rows(
