@@ -253,3 +253,32 @@ def test_predict_classes_keeps_string_labels(store: Path, tmp_path: Path) -> Non
                     "train": {"epochs": 2}}, store=str(store))  # fmt: skip
     labels = hone.load(run.run_id, store=store).predict_classes(np.zeros((3, 2), np.float32))
     assert all(label in ("cat", "dog") for label in labels)
+
+
+@pytest.mark.parametrize("combine", ["mean_prob", "vote"])
+def test_an_ensemble_loads_exports_and_predicts_as_its_members_combined(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], combine: str
+) -> None:
+    """An ensemble run keeps no weights of its own: load, predict and export failed on it
+    ("weights.safetensors is missing"). It loads as its members combined as it trained."""
+    store = tmp_path / "s"
+    run = hone.run({"data": {"dataset": "moons", "split": "6:2:2"}, "model": {"hidden": [8]},
+                    "train": {"epochs": 2, "ensemble": {"members": 3, "combine": combine}}},
+                   store=str(store))  # fmt: skip
+    x = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
+    from hone.store import RunStore
+
+    with RunStore(store) as rs:
+        members = [m["run_id"] for m in rs.get_run(run.run_id).extra["members"]]
+    each = np.stack([hone.load(m, store).predict(x) for m in members])
+    got = hone.load(run.run_id, store).predict(x)
+    if combine == "mean_prob":
+        np.testing.assert_allclose(got, each.mean(0), atol=1e-6)
+    else:  # each class's share of the votes
+        votes = np.eye(2)[each.argmax(2)].mean(0)
+        np.testing.assert_allclose(got, votes, atol=1e-6)
+    path = hone.export(run.run_id, str(tmp_path / "e.pt"), store=store)
+    scripted = torch.jit.load(str(path))
+    np.testing.assert_allclose(scripted(torch.from_numpy(x)).detach().numpy(), got, atol=1e-6)
+    code, _, err = cli(capsys, "eval", run.run_id, "--store", str(store))
+    assert code == 2 and "is an ensemble of 3 runs" in err

@@ -81,7 +81,7 @@ class LoadedModel:
     ``input_shape`` (a batch dimension first)."""
 
     run_id: str
-    module: Inference
+    module: Inference | EnsembleInference
     input_shape: tuple[int, ...]
     classes: list[str]
     config: dict[str, Any]
@@ -157,6 +157,9 @@ def load(
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
+        members = [m["run_id"] for m in record.extra.get("members") or [] if "run_id" in m]
+        if members and not (rs.run_dir(run_id) / "weights.safetensors").exists():
+            return _ensemble(run_id, record.config, record.extra, members, rs.root)
         weights = rs.load_weights(run_id)
         meta = rs.load_json(run_id, "data.json")
     if not meta or "input_shape" not in meta:
@@ -195,6 +198,34 @@ def load(
     return LoadedModel(run_id, module, shape, classes, record.config)
 
 
+class EnsembleInference(nn.Module):
+    """An ensemble run's members, combined as it was trained to combine them: their
+    probabilities averaged (``mean_prob``; a regression's outputs), or each class's share of
+    the members' votes (``vote``, whose largest share is the majority class)."""
+
+    def __init__(self, members: list[Inference | EnsembleInference], combine: str) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.vote = combine == "vote"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = torch.stack([m(x) for m in self.members])  # (members, N, outputs)
+        if not self.vote:
+            return outputs.mean(0)
+        votes = torch.nn.functional.one_hot(outputs.argmax(2), outputs.shape[2])
+        return votes.float().mean(0)
+
+
+def _ensemble(run_id: str, config: dict[str, Any], extra: dict[str, Any], members: list[str],
+              store: Path) -> LoadedModel:  # fmt: skip
+    """An ensemble run (it keeps no weights of its own) as its members combined."""
+    loaded = [load(member, store) for member in members]
+    modules = [m.module for m in loaded]
+    combined = EnsembleInference(modules, str(extra.get("combine", "mean_prob"))).eval()
+    first = loaded[0]
+    return LoadedModel(run_id, combined, first.input_shape, first.classes, config)
+
+
 def export(
     run_id: str, fmt: str, out: str | Path | None = None, store: str | Path | None = None
 ) -> Path:
@@ -213,8 +244,11 @@ def export(
     if fmt == "onnx":  # before the run is loaded or anything written
         _need_onnx()
     loaded = load(run_id, store)
+    if fmt == "safetensors" and isinstance(loaded.module, EnsembleInference):
+        raise ConfigError(f"run {run_id} is an ensemble: export it as torchscript or onnx (one "
+                          "file with every member), or export a member as safetensors")  # fmt: skip
     example = torch.zeros((1, *loaded.input_shape))
-    state = loaded.module.model.state_dict()
+    state = loaded.module.state_dict()
     needed = sum(v.numel() * v.element_size() for v in state.values()) + 64 * 1024
     if fmt == "torchscript":
         traced = torch.jit.trace(loaded.module, example)  # type: ignore[no-untyped-call]
@@ -233,6 +267,7 @@ def _safetensors(loaded: LoadedModel, path: str) -> None:
     from safetensors.torch import save_file
 
     module = loaded.module
+    assert isinstance(module, Inference)  # an ensemble is refused before (export)
     tensors = {k: v.contiguous() for k, v in module.model.state_dict().items()}
     target = target_scale_of(module.model)
     meta = {

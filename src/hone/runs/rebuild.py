@@ -27,6 +27,14 @@ def load_run(
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
+        members = [m["run_id"] for m in record.extra.get("members") or [] if "run_id" in m]
+        if members and not (rs.run_dir(run_id) / "weights.safetensors").exists():
+            raise StoreError(
+                f"run {run_id} is an ensemble of {len(members)} runs, each with its own weights "
+                f"({', '.join(members[:4])}{' ...' if len(members) > 4 else ''}): give one of "
+                f"them, or predict and export with the whole: hone.load({run_id!r}).predict, "
+                f"hone export {run_id} model.pt"
+            )
         weights = rs.load_weights(run_id)
     cfg = recorded_config(record.config)
     if cfg.data.dataset == "python" or own_model_of(run_id, record.extra, store):
