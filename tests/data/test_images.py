@@ -104,8 +104,12 @@ def test_bad_files_are_listed_in_one_error_or_skipped(tmp_path: Path) -> None:
             }
         }
     )
-    data = load_data(cfg.data)
+    data = load_data(cfg.data, cache_dir=tmp_path / "cache")
     assert data.report["skipped_images"] == 2
+    # on_bad_image: error after a cache made with skip: it read the cache and said nothing
+    strict = load_config(cfg, {"data.on_bad_image": "error"})
+    with pytest.raises(DataError, match=r"(?s)2 image\(s\) could not be read.*broken\.png"):
+        load_data(strict.data, cache_dir=tmp_path / "cache")
     named = " ".join(data.report["skipped_files"])
     assert "broken.png" in named and "truncated.jpg" in named
     assert data.report["ignored_files"] == [str(root / "2" / "notes.txt")]

@@ -213,6 +213,14 @@ def load_image_folder(
         report["cache"] = "hit"
         report["skipped_images"] = int(arrays.pop("skipped", np.array(0)))
         report["skipped_files"] = [str(n) for n in arrays.pop("skipped_files", np.array([]))]
+        if report["skipped_images"] and on_bad_image == "error":  # a cache made with skip
+            listing = "\n  ".join(report["skipped_files"])
+            more = report["skipped_images"] - len(report["skipped_files"])
+            raise DataError(
+                f"{report['skipped_images']} image(s) could not be read (set "
+                f"data.on_bad_image: skip to leave them out):\n  {listing}"
+                + (f"\n  ... and {more} more" if more > 0 else "")
+            )
     else:
         arrays, skipped = {}, 0
         skipped_files: list[str] = []
