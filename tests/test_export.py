@@ -43,6 +43,13 @@ def test_load_predicts_like_the_run_without_its_data(
     assert len(loaded.predict_classes(raw)) == len(raw)
     with pytest.raises(hone.ConfigError, match="this model takes"):
         loaded.predict(np.zeros((2, 7)))
+    # NaN came back as NaN without a word, text as a bare ValueError
+    nan = raw[:2].copy()
+    nan[0, 0] = np.nan
+    with pytest.raises(hone.ConfigError, match=r"1 input value\(s\) are NaN.*data\.missing"):
+        loaded.predict(nan)
+    with pytest.raises(hone.ConfigError, match="must be numbers"):
+        loaded.predict([["a", "b"]])
 
 
 def test_torchscript_and_safetensors_exports(

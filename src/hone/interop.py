@@ -104,7 +104,19 @@ class LoadedModel:
                 f"predict: pixel values up to {float(arr.max()):g}, but this model trained on "
                 "pixels in [0, 1]: divide by 255 (a uint8 array is scaled for you)"
             )
-        batch = torch.as_tensor(np.asarray(arr, dtype=np.float32))
+        try:
+            numbers = np.asarray(arr, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"predict: the inputs must be numbers (got {arr.dtype} values); encode text "
+                "columns as the training data was (a CSV run's predict takes its rows)"
+            ) from None
+        if np.isnan(numbers).any() and not _fills(self.module):
+            raise ConfigError(
+                f"predict: {int(np.isnan(numbers).sum())} input value(s) are NaN, and this model "
+                "trained without data.missing: mean (which fills them); fill or drop them"
+            )
+        batch = torch.as_tensor(numbers)
         shape, got = self.input_shape, tuple(batch.shape)
         gray = len(shape) == 3 and shape[0] == 1  # one-channel images: the channel may be left out
         if got == shape:  # one record without its batch dimension
@@ -196,6 +208,13 @@ def load(
     output = resolve_output_activation(cfg.model.output_activation, cfg.train.loss, task)
     module = Inference(model, preprocess, output, shape).eval()
     return LoadedModel(run_id, module, shape, classes, record.config)
+
+
+def _fills(module: nn.Module) -> bool:
+    """Whether ``module`` fills NaN inputs with the training means (``data.missing: mean``)."""
+    if isinstance(module, EnsembleInference):
+        return all(_fills(m) for m in module.members)
+    return bool(getattr(module, "fills", False))
 
 
 class EnsembleInference(nn.Module):
