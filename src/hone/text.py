@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import shlex
 from typing import Any
@@ -18,7 +19,7 @@ from rich.text import Text
 
 from hone.yaml_safe import yaml_load
 
-__all__ = ["fmt", "plain", "safe", "set_args", "strip_control", "yaml_diff"]
+__all__ = ["fmt", "num", "plain", "safe", "set_args", "strip_control", "yaml_diff"]
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -64,6 +65,14 @@ def set_args(patch: dict[str, Any]) -> str:
             text = value  # a plain word reads back as itself: no JSON quotes needed
         parts.append("--set " + shlex.quote(f"{key}={text}"))
     return " ".join(parts)
+
+
+def num(value: Any, spec: str = ".4f") -> str:
+    """A recorded number in ``spec`` (``format``'s), "-" where there is none: ``None`` (stored
+    JSON's null), NaN, an infinity, or anything not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return "-"
+    return format(value, spec)
 
 
 def fmt(value: Any) -> str:

@@ -3,7 +3,6 @@ verdicts and key numbers; the full data one attribute away) that render as table
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,14 +11,11 @@ from hone.experiments.stats import format_p
 from hone.experiments.tune import TuneResult
 from hone.experiments.variants import parse_vary, split_top_level
 from hone.notebook import comparison_html, tune_html
+from hone.text import num
 
 __all__ = ["ComparisonResult", "TuneOutcome", "VariantResult", "result_of"]
 
 SAME_AS_BASELINE = " (same as baseline)"  # how a grid labels a variant equal to the baseline
-
-
-def _num(value: float | None, spec: str = ".4f") -> str:
-    return "-" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 @dataclass(repr=False)
@@ -51,14 +47,14 @@ class VariantResult:
         return len(self.values)
 
     def __repr__(self) -> str:
-        text = (f"VariantResult({self.name!r}: {_num(self.mean)} "
-                f"[{_num(self.ci_low)}, {_num(self.ci_high)}], n={self.n}")  # fmt: skip
+        text = (f"VariantResult({self.name!r}: {num(self.mean)} "
+                f"[{num(self.ci_low)}, {num(self.ci_high)}], n={self.n}")  # fmt: skip
         if self.compare_to is not None and self.mean_diff is not None:
-            text += (f"; vs {self.compare_to}: {_num(self.mean_diff, '+.4f')} "
-                     f"[{_num(self.diff_ci_low, '+.4f')}, {_num(self.diff_ci_high, '+.4f')}], "
+            text += (f"; vs {self.compare_to}: {num(self.mean_diff, '+.4f')} "
+                     f"[{num(self.diff_ci_low, '+.4f')}, {num(self.diff_ci_high, '+.4f')}], "
                      f"p {format_p(self.p_value)}, {self.verdict}")  # fmt: skip
             if self.verdict == "no detectable difference" and self.detectable is not None:
-                text += f" (detectable: {_num(self.detectable, '.3g')})"
+                text += f" (detectable: {num(self.detectable, '.3g')})"
         return text + ")"
 
 
@@ -150,11 +146,11 @@ class TuneOutcome:
     def __repr__(self) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in self.study.counts.items() if v)
         text = (f"TuneOutcome(study {self.study.study_name!r}: {counts}; best "
-                f"{_num(self.best_value)} with {self.best_params}")  # fmt: skip
+                f"{num(self.best_value)} with {self.best_params}")  # fmt: skip
         if self.final is not None and self.final.variants:
             v = self.final.variants[0]
-            text += (f"; re-run on {v.n} fresh seeds: {_num(v.mean)} "
-                     f"[{_num(v.ci_low)}, {_num(v.ci_high)}]")  # fmt: skip
+            text += (f"; re-run on {v.n} fresh seeds: {num(v.mean)} "
+                     f"[{num(v.ci_low)}, {num(v.ci_high)}]")  # fmt: skip
         return text + ")"
 
     def _repr_html_(self) -> str:

@@ -4,7 +4,6 @@ to paste and as a diff of the config."""
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated, Any
 
@@ -36,7 +35,7 @@ from hone.config import load_config
 from hone.errors import ConfigError
 from hone.experiments.stats import format_p
 from hone.store import RunStore
-from hone.text import yaml_diff
+from hone.text import num, yaml_diff
 
 __all__ = ["improve_cmd", "print_improve"]
 
@@ -130,19 +129,19 @@ def print_improve(result: dict[str, Any], chosen: str, base: dict[str, Any]) -> 
     """The ladder, the rejected and untried candidates with why, and the changes to paste."""
     b = result["baseline"]
     out.print(
-        f"[bold]baseline[/]: {chosen} {_num(b['mean'])} "
-        f"[{_num(b['ci_low'])}, {_num(b['ci_high'])}] (n={b['n']})"
+        f"[bold]baseline[/]: {chosen} {num(b['mean'])} "
+        f"[{num(b['ci_low'])}, {num(b['ci_high'])}] (n={b['n']})"
     )
     for step in result["adopted"]:
         s = step["summary"]
-        gain = (f"gain {_num(step['mean_diff'], '+')}, 95 % CI [{_num(step['t_ci_low'], '+')}, "
-                f"{_num(step['t_ci_high'], '+')}], p {format_p(step['p_value'])}")  # fmt: skip
-        if not _finite(step["mean_diff"]) and step.get("note"):
+        gain = (f"gain {num(step['mean_diff'], '+.4f')}, 95 % CI [{num(step['t_ci_low'], '+.4f')}, "
+                f"{num(step['t_ci_high'], '+.4f')}], p {format_p(step['p_value'])}")  # fmt: skip
+        if num(step["mean_diff"]) == "-" and step.get("note"):  # a rescue: no gain to pair
             gain = step["note"]
-        out.print(f"[green]adopted[/] {safe(step['name'])}: {_num(s['mean'])} ({safe(gain)})")
+        out.print(f"[green]adopted[/] {safe(step['name'])}: {num(s['mean'])} ({safe(gain)})")
     for r in result["rejected"]:
-        diff = (f" ({_num(r['mean_diff'], '+')}, p {format_p(r['p_value'])})"
-                if _finite(r.get("mean_diff")) else "")  # fmt: skip
+        diff = (f" ({num(r['mean_diff'], '+.4f')}, p {format_p(r['p_value'])})"
+                if num(r.get("mean_diff")) != "-" else "")  # fmt: skip
         out.print(f"[dim]rejected[/] {safe(r['name'])}: {safe(r['reason'])}{diff}")
     for c in result.get("considered", []):
         why = str(c["fate"]).removeprefix(
@@ -153,7 +152,7 @@ def print_improve(result: dict[str, Any], chosen: str, base: dict[str, Any]) -> 
     t = result["final_test"]
     out.print(
         f"stopped: {result['stop_reason']}; {result['runs_used']} runs. Final "
-        f"{t['metric']} (evaluated once, at the end): {_num(t['mean'])}"
+        f"{t['metric']} (evaluated once, at the end): {num(t['mean'])}"
     )
     patch = result["adopted"][-1]["patch"] if result["adopted"] else {}
     if not patch:
@@ -166,13 +165,3 @@ def print_improve(result: dict[str, Any], chosen: str, base: dict[str, Any]) -> 
     for line in yaml_diff(before, result["final_config"], "baseline", "improved"):
         style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
         out.print(f"  {line}", style=style or None, markup=False, highlight=False, soft_wrap=True)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and math.isfinite(value)
-
-
-def _num(value: Any, sign: str = "") -> str:
-    """A recorded number to 4 decimals; "-" where there is none (a step whose runs all
-    diverged has no mean, stored as null)."""
-    return f"{value:{sign}.4f}" if _finite(value) else "-"

@@ -18,17 +18,15 @@ from hone.store.files import atomic_write_text, write_error
 from hone.store.records import clean_json
 from hone.store.runstore import RunStore
 from hone.store.studies import open_storage, store_storages
-from hone.text import set_args
+from hone.text import num, set_args
 from hone.version import __version__
 
 __all__ = ["page_path", "render_page", "render_report", "study_names"]
 
 
 def _num(value: Any, spec: str = "%.4f") -> str:
-    """A number for a page: "-" for missing or non-finite values (stored JSON has null)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return "-"
-    return spec % value
+    """The pages' ``num`` filter (``"%.4f"``, as templates write it): ``hone.text.num``."""
+    return num(value, spec.removeprefix("%"))
 
 
 def _yaml(value: Any) -> str:
