@@ -21,6 +21,7 @@ __all__ = [
     "HoneError",
     "HoneNotice",
     "HoneWarning",
+    "Interrupted",
     "ReadOnlyStoreError",
     "StoreDamagedError",
     "StoreError",
@@ -36,6 +37,17 @@ class HoneError(Exception):
     """Base class for errors caused by user input rather than by hone itself."""
 
     exit_code = 1
+
+
+class Interrupted(HoneError):
+    """Ctrl-C or SIGTERM stopped a command made of many runs; what finished is recorded.
+    The exit code is 128 + the signal, as a shell reports it: 130, or 143 for SIGTERM."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, sigterm: bool = False) -> None:
+        super().__init__(message)
+        self.exit_code = 143 if sigterm else 130
 
 
 class ConfigError(HoneError):

@@ -21,7 +21,7 @@ from typing import Any
 from hone.cluster.backend import Backend
 from hone.cluster.processes import interrupt_workers, local_pool, start_method
 from hone.config import Config, load_config
-from hone.errors import ConfigError, HoneError, Terminated
+from hone.errors import ConfigError, Interrupted, Terminated
 from hone.experiments.compare.on_ray import run_on_ray
 from hone.experiments.compare.plan import FINAL, Progress, Unit, pending_runs, tell_once, unit_label
 from hone.progress import Pulse, Pulsing
@@ -32,17 +32,15 @@ from hone.store.runstore import RunStore
 __all__ = ["ExperimentInterrupted", "run_pending"]
 
 
-class ExperimentInterrupted(HoneError):
-    """Ctrl-C or SIGTERM (exit 143) stopped an experiment; what finished is recorded."""
-
-    exit_code = 130
+class ExperimentInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM stopped an experiment; what finished is recorded."""
 
     def __init__(self, exp_id: str, command: str = "compare", sigterm: bool = False) -> None:
         self.exp_id = exp_id
-        self.exit_code = 143 if sigterm else 130  # 128 + the signal, as a shell reports it
         super().__init__(
             f"experiment {exp_id} interrupted; finished runs are kept. Resume with: "
-            f"hone {command} --resume {exp_id}"
+            f"hone {command} --resume {exp_id}",
+            sigterm,
         )
 
 

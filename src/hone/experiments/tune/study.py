@@ -24,7 +24,7 @@ from hone.cluster.backend import Backend
 from hone.cluster.processes import interrupt_workers, local_pool
 from hone.config import Config
 from hone.config.names import higher_is_better
-from hone.errors import ConfigError, HoneError, Terminated
+from hone.errors import ConfigError, Interrupted, Terminated
 from hone.experiments.compare import plan_experiment, run_pending, summarize_experiment
 from hone.experiments.tune.on_ray import tune_on_ray
 from hone.experiments.tune.samplers import blind_pruner, make_pruner, make_sampler, parse_pruner
@@ -41,17 +41,15 @@ from hone.store.studies import default_storage, open_storage
 __all__ = ["StudyInterrupted", "open_study", "rerun_best", "tune"]
 
 
-class StudyInterrupted(HoneError):
-    """Ctrl-C (or SIGTERM: exit 143) stopped a study; its finished trials are stored and it
-    resumes by name."""
-
-    exit_code = 130
+class StudyInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM stopped a study; its finished trials are stored and it resumes by
+    name."""
 
     def __init__(self, name: str, sigterm: bool = False) -> None:
-        self.exit_code = 143 if sigterm else 130  # 128 + the signal, as a shell reports it
         super().__init__(
             f"study '{name}' interrupted; finished trials are kept. Resume with the same "
-            f"command and --study {name}"
+            f"command and --study {name}",
+            sigterm,
         )
 
 
