@@ -27,7 +27,7 @@ from hone.config import recorded_config
 from hone.errors import ConfigError, StoreError, install_hint
 from hone.nn.build import build_model
 from hone.nn.target import add_target_scale, target_scale_of
-from hone.store import RunStore
+from hone.store import RunRecord, RunStore
 from hone.store.files import atomic_write
 from hone.train.losses import output_transform, resolve_output_activation
 
@@ -169,9 +169,8 @@ def load(
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
-        members = [m["run_id"] for m in record.extra.get("members") or [] if "run_id" in m]
-        if members and not (rs.run_dir(run_id) / "weights.safetensors").exists():
-            return _ensemble(run_id, record.config, record.extra, members, rs.root)
+        if record.ensemble_members:
+            return _ensemble(record, rs.root)
         weights = rs.load_weights(run_id)
         meta = rs.load_json(run_id, "data.json")
     if not meta or "input_shape" not in meta:
@@ -235,14 +234,13 @@ class EnsembleInference(nn.Module):
         return votes.float().mean(0)
 
 
-def _ensemble(run_id: str, config: dict[str, Any], extra: dict[str, Any], members: list[str],
-              store: Path) -> LoadedModel:  # fmt: skip
+def _ensemble(record: RunRecord, store: Path) -> LoadedModel:
     """An ensemble run (it keeps no weights of its own) as its members combined."""
-    loaded = [load(member, store) for member in members]
-    modules = [m.module for m in loaded]
-    combined = EnsembleInference(modules, str(extra.get("combine", "mean_prob"))).eval()
+    loaded = [load(member, store) for member in record.ensemble_members]
+    combine = str(record.extra.get("combine", "mean_prob"))
+    combined = EnsembleInference([m.module for m in loaded], combine).eval()
     first = loaded[0]
-    return LoadedModel(run_id, combined, first.input_shape, first.classes, config)
+    return LoadedModel(record.id, combined, first.input_shape, first.classes, record.config)
 
 
 def export(

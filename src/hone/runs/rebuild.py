@@ -27,8 +27,8 @@ def load_run(
     with RunStore(store) as rs:
         run_id = rs.resolve_id(run_id)
         record = rs.get_run(run_id, with_history=False)
-        members = [m["run_id"] for m in record.extra.get("members") or [] if "run_id" in m]
-        if members and not (rs.run_dir(run_id) / "weights.safetensors").exists():
+        members = record.ensemble_members
+        if members:
             raise StoreError(
                 f"run {run_id} is an ensemble of {len(members)} runs, each with its own weights "
                 f"({', '.join(members[:4])}{' ...' if len(members) > 4 else ''}): give one of "

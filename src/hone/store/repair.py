@@ -27,7 +27,7 @@ from hone.errors import StoreError
 from hone.store.experiments import read_experiment_file
 from hone.store.files import atomic_write_text
 from hone.store.guard import describe, quick_check
-from hone.store.records import STATUSES, clean_json, record_from_row
+from hone.store.records import STATUSES, clean_json, config_yaml, record_from_row
 from hone.store.runstore import RunStore, resolve_store_root
 from hone.store.salvage import salvage
 from hone.store.schema import COLUMNS, connect, create_index
@@ -36,7 +36,6 @@ from hone.store.sqlite import connect as sqlite_connect
 __all__ = ["StoreCheck", "check_store", "cleanup_killed", "insert_record", "repair_store"]
 
 _RUN_ID = re.compile(r"[\w.-]{1,200}")  # what a folder name (and so a run id) can be
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass
@@ -337,8 +336,7 @@ def _folder_from_index(rs: RunStore, run_id: str) -> None:
     record = rs.get_run(run_id, with_history=True)
     folder = rs.run_dir(run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    config = yaml.dump(record.config, Dumper=_DUMPER, sort_keys=False)
-    atomic_write_text(folder / "config.yaml", config)
+    atomic_write_text(folder / "config.yaml", config_yaml(record.config))
     atomic_write_text(folder / "run.json", record.json_text())
 
 

@@ -21,8 +21,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hone.errors import ReadOnlyStoreError, StoreDamagedError, StoreError
 from hone.store.artifacts import ArtifactsMixin
 from hone.store.experiments import ExperimentsMixin, matching_ids, require_id, shown_ids
@@ -36,6 +34,7 @@ from hone.store.records import (
     ExperimentRecord,
     RunRecord,
     clean_json,
+    config_yaml,
     record_from_row,
     strict_json,
 )
@@ -57,10 +56,6 @@ _SELECT = f"SELECT {RUN_COLUMNS} FROM runs"
 def resolve_store_root(explicit: str | os.PathLike[str] | None = None) -> Path:
     """``explicit`` (config ``store:``, ``--store``), else ``$HONE_HOME``, else ``./hone-runs``."""
     return Path(explicit or os.environ.get("HONE_HOME") or "hone-runs")
-
-
-# libyaml's emitter when PyYAML has it: the pure-Python one costs ~8 ms a config, per run
-_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class RunStore(ArtifactsMixin, ExperimentsMixin):
@@ -158,8 +153,7 @@ class RunStore(ArtifactsMixin, ExperimentsMixin):
         now = time.time()
         indexed = False
         try:
-            text = yaml.dump(config, Dumper=_DUMPER, sort_keys=False)
-            atomic_write_text(folder / "config.yaml", text)
+            atomic_write_text(folder / "config.yaml", config_yaml(config))
             with self._write() as db:
                 db.execute(
                     "INSERT INTO runs (id, name, status, created, seed, config, pid, host, "
