@@ -135,3 +135,8 @@ def test_a_baseline_that_diverges_is_rescued_by_a_change_that_trains(
                          str(store))  # fmt: skip
     assert code == 0, err
     assert "baseline: val_accuracy - [-, -] (n=0)" in out and "nan" not in out.lower()
+    from hone.report import render_report
+
+    with RunStore(store) as rs:
+        page = render_report(rs, result["experiment"], store / "improve.html").read_text()
+    assert "this change trains in every seed" in page and "gain - [-, -]" not in page
